@@ -1,0 +1,244 @@
+// apportion: the command line over the library, as libgit2 ships lg2. Every command is a
+// thin wrapper: the library does the work, this file parses arguments and prints.
+//
+// Exit status: 0 success, 2 bad input (one line on stderr, nothing on stdout), 1 an
+// internal fault.
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <map>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "apportion/apportion.hpp"
+
+namespace {
+
+using namespace apportion;
+
+constexpr const char* main_help = R"(apportion: exact attribution of GPU and AI infrastructure cost
+
+usage: apportion <command> [options]
+
+commands:
+  run SPEC.json|-       run an allocation spec and print the result
+  catalog show          print a pricing catalog
+  catalog lookup SKU    print the rate of a SKU tier at a moment
+  help [COMMAND]        show help for a command
+
+options:
+  --version             print the version and exit
+  -h, --help            show this help
+
+The allocation spec is documented in docs/spec.md. Exit status: 0 on success,
+2 on bad input (one line on standard error), 1 on an internal fault.
+)";
+
+constexpr const char* run_help = R"(usage: apportion run SPEC.json|- [--format json|table|csv] [--output FILE]
+
+Runs an allocation spec (docs/spec.md) and prints the result. "-" reads the spec
+from standard input.
+
+options:
+  --format json    the result document of the spec (default)
+  --format table   an aligned table per step, with totals and shares
+  --format csv     one row per line, a column per tag key
+  --output FILE    write to FILE instead of standard output
+)";
+
+constexpr const char* catalog_help = R"(usage: apportion catalog show [--catalog FILE] [--format json|table]
+       apportion catalog lookup SKU [--tier TIER] [--at TIME] [--catalog FILE]
+
+show     prints every SKU of the catalog with its prices (JSON by default)
+lookup   prints the rate of SKU's TIER (default on_demand) in force at TIME
+         (RFC 3339, default: the tier's latest price)
+
+Without --catalog, the built-in catalog of public list prices is used; list
+prices go stale, so check the as_of date of each entry (docs/catalog.md).
+)";
+
+// Bad input: the message is printed on one line and the exit status is 2.
+struct UsageError : std::invalid_argument {
+  using std::invalid_argument::invalid_argument;
+};
+
+std::string read_all(std::istream& in) {
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw UsageError(path + ": cannot read the file: " + std::strerror(errno));
+  return read_all(in);
+}
+
+// Splits `--name value` options from positional arguments; `known` lists option names.
+struct Args {
+  std::vector<std::string> positional;
+  std::map<std::string, std::string> options;
+  bool help = false;
+};
+
+Args parse_args(const std::vector<std::string>& argv, std::initializer_list<const char*> known) {
+  Args a;
+  for (std::size_t i = 0; i < argv.size(); ++i) {
+    const std::string& arg = argv[i];
+    if (arg == "-h" || arg == "--help") {
+      a.help = true;
+    } else if (arg.size() > 2 && arg.rfind("--", 0) == 0) {
+      std::string name = arg.substr(2), value;
+      if (const auto eq = name.find('='); eq != std::string::npos) {
+        value = name.substr(eq + 1);
+        name = name.substr(0, eq);
+      } else if (i + 1 < argv.size()) {
+        value = argv[++i];
+      } else {
+        throw UsageError("option --" + name + " needs a value");
+      }
+      if (std::find_if(known.begin(), known.end(), [&](const char* k) { return name == k; }) == known.end())
+        throw UsageError("unknown option --" + name + " (see --help)");
+      a.options[name] = value;
+    } else {
+      a.positional.push_back(arg);
+    }
+  }
+  return a;
+}
+
+void write_output(const std::string& text, const Args& args) {
+  if (const auto it = args.options.find("output"); it != args.options.end()) {
+    std::ofstream out(it->second, std::ios::binary);
+    if (!out) throw UsageError(it->second + ": cannot write the file: " + std::strerror(errno));
+    out << text;
+    return;
+  }
+  std::cout << text;
+}
+
+int cmd_run(const std::vector<std::string>& argv) {
+  const Args args = parse_args(argv, {"format", "output"});
+  if (args.help) {
+    std::cout << run_help;
+    return 0;
+  }
+  if (args.positional.size() != 1) throw UsageError("run takes one spec file, or - for standard input (see --help)");
+  const std::string& path = args.positional[0];
+  const std::string format = args.options.contains("format") ? args.options.at("format") : "json";
+  if (format != "json" && format != "table" && format != "csv")
+    throw UsageError("--format must be json, table or csv (got \"" + format + "\")");
+  SpecOptions options;
+  std::string text;
+  if (path == "-") {
+    text = read_all(std::cin);
+  } else {
+    text = read_file(path);
+    options.base_dir = std::filesystem::path(path).parent_path();
+  }
+  const Result result = run(allocation_from_spec(parse_json(text), options));
+  if (format == "table") write_output(result_to_table(result), args);
+  else if (format == "csv") write_output(result_to_csv(result), args);
+  else write_output(result_to_json(result), args);
+  return 0;
+}
+
+int cmd_catalog(const std::vector<std::string>& argv) {
+  const Args args = parse_args(argv, {"catalog", "tier", "at", "format"});
+  if (args.help || args.positional.empty()) {
+    std::cout << catalog_help;
+    return args.help ? 0 : 2;
+  }
+  const Catalog loaded = args.options.contains("catalog") ? load_catalog(args.options.at("catalog")) : Catalog();
+  const Catalog& catalog = args.options.contains("catalog") ? loaded : Catalog::builtin();
+  const std::string& action = args.positional[0];
+  if (action == "show") {
+    if (args.positional.size() != 1) throw UsageError("catalog show takes no arguments");
+    const std::string format = args.options.contains("format") ? args.options.at("format") : "json";
+    if (format == "json") {
+      std::cout << catalog_to_json(catalog);
+    } else if (format == "table") {
+      for (const Sku& s : catalog.skus()) {
+        std::cout << s.id << "  (" << to_string(s.unit) << ", " << to_string(s.billing);
+        if (!s.as_of.empty()) std::cout << ", as of " << s.as_of;
+        std::cout << ")\n";
+        for (const Price& p : s.prices) {
+          std::cout << "    " << p.tier << "  " << p.rate.to_string();
+          if (p.from) std::cout << "  from " << p.from->to_string();
+          std::cout << "\n";
+        }
+      }
+    } else {
+      throw UsageError("--format must be json or table (got \"" + format + "\")");
+    }
+    return 0;
+  }
+  if (action == "lookup") {
+    if (args.positional.size() != 2) throw UsageError("catalog lookup takes one SKU id");
+    const std::string& sku = args.positional[1];
+    const std::string tier = args.options.contains("tier") ? args.options.at("tier") : "on_demand";
+    try {
+      const Sku& s = catalog.sku(sku);
+      const Decimal rate = args.options.contains("at") ? catalog.rate_at(sku, tier, Instant::parse(args.options.at("at")))
+                                                       : catalog.latest_rate(sku, tier);
+      std::cout << rate.to_string() << " per " << to_string(s.unit) << "\n";
+    } catch (const std::invalid_argument& e) {
+      throw UsageError(e.what());
+    }
+    return 0;
+  }
+  throw UsageError("unknown catalog action \"" + action + "\" (show or lookup)");
+}
+
+int dispatch(const std::vector<std::string>& argv) {
+  if (argv.empty()) {
+    std::cerr << main_help;
+    return 2;
+  }
+  const std::string& command = argv[0];
+  const std::vector<std::string> rest(argv.begin() + 1, argv.end());
+  if (command == "--version" || command == "version") {
+    std::cout << "apportion " << APPORTION_VERSION_STRING << "\n";
+    return 0;
+  }
+  if (command == "-h" || command == "--help") {
+    std::cout << main_help;
+    return 0;
+  }
+  if (command == "help") {
+    const std::string topic = rest.empty() ? "" : rest[0];
+    std::cout << (topic == "run" ? run_help : topic == "catalog" ? catalog_help : main_help);
+    return 0;
+  }
+  if (command == "run") return cmd_run(rest);
+  if (command == "catalog") return cmd_catalog(rest);
+  throw UsageError("unknown command \"" + command + "\" (see apportion --help)");
+}
+
+// One line for stderr, whatever the message held.
+std::string one_line(std::string s) {
+  std::replace(s.begin(), s.end(), '\n', ' ');
+  return s;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return dispatch(std::vector<std::string>(argv + 1, argv + argc));
+  } catch (const std::invalid_argument& e) {  // SpecError, ParseError, UsageError, ...
+    // The message alone: it starts with the JSON path, as the spec promises.
+    std::cerr << one_line(e.what()) << "\n";
+    return 2;
+  } catch (const OverflowError& e) {
+    std::cerr << one_line(e.what()) << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "apportion: internal error: " << one_line(e.what()) << "\n";
+    return 1;
+  }
+}

@@ -1,0 +1,162 @@
+#pragma once
+// The allocation engine: pools of money, records of what consumed it, and steps that
+// split each pool by a strategy into lines. Knows no JSON and no files: build an
+// Allocation in code (or let the spec runner build one) and call run().
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "apportion/catalog.hpp"
+#include "apportion/decimal.hpp"
+#include "apportion/money.hpp"
+#include "apportion/tags.hpp"
+#include "apportion/time.hpp"
+
+APPORTION_BEGIN_NAMESPACE
+
+// Named amounts: measures, and the resource maps `reserved`, `used`, `capacity`.
+using Amounts = std::map<std::string, Decimal, std::less<>>;
+
+// What consumed a pool. Only `tags` is always needed; strategies name what they read.
+struct Record {
+  std::string id;
+  Tags tags;
+  std::optional<std::string> pool;  // none: takes part in every step its select matches
+  Amounts measures;                 // gpu_seconds, tokens_prompt, ... (non-negative)
+  Amounts reserved;                 // weighted_split: resources requested
+  Amounts used;                     // weighted_split: resources used
+  std::optional<Instant> start;     // priced runs (per_experiment)
+  std::optional<Instant> end;
+  std::optional<Decimal> count;
+  std::optional<std::string> sku;  // a record with a SKU is a priced run
+  std::optional<std::string> tier;
+  // Where the record came from, for error messages: "records[3]" or "usage.csv line 7".
+  std::string origin;
+
+  Decimal measure(std::string_view name) const {
+    const auto it = measures.find(name);
+    return it == measures.end() ? Decimal{} : it->second;
+  }
+  bool priced_run() const noexcept { return sku.has_value(); }
+};
+
+// The ways a pool's amount is known.
+struct CostSource {  // a known amount; negative for credits
+  Decimal cost;
+};
+struct PriceSource {  // quantity x the tier's latest rate, or count priced over an interval
+  std::string sku;
+  std::string tier = "on_demand";
+  Decimal quantity;
+  std::optional<Interval> interval;
+};
+struct FromStepSource {  // the reported costs of an earlier step's lines with these tags
+  std::string step;
+  Tags tags;
+};
+struct AmortizedSource {  // amount x overlap(window, term) / term length
+  Decimal amount;
+  Interval term;
+  Interval window;
+};
+using PoolSource = std::variant<CostSource, PriceSource, FromStepSource, AmortizedSource>;
+
+struct Pool {
+  std::string id;
+  Tags tags;
+  PoolSource source;
+  std::optional<Currency> currency;  // none: the allocation's currency
+};
+
+// An exchange rate for pools in another currency: 1 `from` = rate `to`.
+struct FxRate {
+  Currency from;
+  Currency to;
+  Decimal rate;
+  std::string date;
+  std::string source;
+};
+
+// Record selection: each key's tag must hold one of the listed values.
+using Selector = std::map<std::string, std::vector<std::string>, std::less<>>;
+
+enum class LineKind { allocated, overhead, idle, unallocated };
+std::string_view to_string(LineKind kind) noexcept;
+
+class Strategy;
+
+struct Step {
+  std::string id;
+  std::shared_ptr<const Strategy> strategy;
+  std::optional<std::string> pool;      // required by strategies that split a pool
+  std::vector<std::string> group_by;    // empty: the strategy's default
+  Selector select;
+};
+
+// Everything one run needs.
+struct Allocation {
+  Currency currency;
+  std::optional<Decimal> precision;  // none: the currency's minor unit
+  std::shared_ptr<const Catalog> catalog;
+  std::vector<Pool> pools;
+  std::vector<Record> records;
+  std::vector<Step> steps;
+  std::vector<FxRate> fx;
+};
+
+// ---- Results -------------------------------------------------------------------------
+
+struct PoolCost {
+  std::string id;
+  Decimal cost;  // rounded to the precision
+};
+
+struct Line {
+  std::string step;
+  std::optional<std::string> pool;  // none for steps that price runs
+  LineKind kind = LineKind::allocated;
+  Tags tags;
+  Decimal cost;                      // rounded; a split step's lines sum exactly to its pool
+  Rational exact_cost;               // before rounding
+  std::optional<Rational> weight;    // in the step's weight unit
+  std::optional<Rational> share;     // weight / the step's denominator
+  std::optional<Rational> split_cost, unused_cost;  // weighted_split
+  std::optional<Rational> gpu_hours;                 // per_experiment
+};
+
+struct UnitCost {
+  std::string step;
+  Tags tags;
+  // "blended", and "prompt" and "generation" when the step gives phases; per million tokens.
+  std::vector<std::pair<std::string, Decimal>> per_million;
+  Decimal unit_precision;  // the unit the rates are rounded to
+};
+
+struct Coverage {
+  std::string step;
+  Rational ratio;  // share of the pool not on unallocated lines
+};
+
+struct Result {
+  Currency currency;
+  Decimal precision;
+  std::vector<PoolCost> pools;
+  std::vector<Line> lines;
+  std::vector<UnitCost> unit_costs;
+  std::vector<Coverage> coverage;
+  std::vector<FxRate> fx_used;
+
+  // The lines of one step, in result order.
+  std::vector<const Line*> lines_of(std::string_view step) const;
+};
+
+// Runs every step in order. Bad input throws SpecError whose path names the offending
+// part (`steps[1].pool`, `records[3].measures.gpu_seconds`); a broken invariant (a step
+// whose lines do not sum to its pool) throws std::logic_error.
+Result run(const Allocation& allocation);
+
+APPORTION_END_NAMESPACE

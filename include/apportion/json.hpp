@@ -1,0 +1,15 @@
+#pragma once
+// JSON text in and out. Numbers are read from their exact text, never through a double.
+
+#include <string>
+#include <string_view>
+
+#include "apportion/value.hpp"
+
+APPORTION_BEGIN_NAMESPACE
+
+// Parses JSON text. Text that is not JSON is SpecError("line L, column C: ..."); a key
+// given twice in one object or nesting deeper than `max_depth` is SpecError naming the path.
+Value parse_json(std::string_view text, std::size_t max_depth = 128);
+
+APPORTION_END_NAMESPACE

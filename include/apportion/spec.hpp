@@ -1,0 +1,37 @@
+#pragma once
+// The allocation spec (docs/spec.md): one JSON document in, one result document out.
+// The same function serves the C++ API, the C ABI, the Python package and the command line.
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+#include "apportion/catalog.hpp"
+#include "apportion/engine.hpp"
+#include "apportion/strategy.hpp"
+#include "apportion/value.hpp"
+
+APPORTION_BEGIN_NAMESPACE
+
+struct SpecOptions {
+  // The folder `inputs` paths are relative to: the spec file's folder, or the working
+  // directory for a spec read from standard input or memory.
+  std::filesystem::path base_dir = ".";
+  // Strategies by name; null means StrategyRegistry::global().
+  const StrategyRegistry* registry = nullptr;
+};
+
+// Reads a parsed spec document into an Allocation, checking every key and value.
+Allocation allocation_from_spec(const Value& spec, const SpecOptions& options = {});
+// The result document of the spec, as JSON text (deterministic: same input, same bytes).
+std::string result_to_json(const Result& result);
+// Parses, runs and renders: spec JSON text in, result JSON text out. Bad input is SpecError.
+std::string run_spec(std::string_view spec_json, const SpecOptions& options = {});
+
+// Catalogs in the spec's catalog format ({"skus": [...]}).
+Catalog catalog_from_value(const Value& value, std::string_view path = "catalog");
+Catalog parse_catalog(std::string_view json);
+Catalog load_catalog(const std::filesystem::path& file);
+std::string catalog_to_json(const Catalog& catalog);
+
+APPORTION_END_NAMESPACE

@@ -1,0 +1,151 @@
+#pragma once
+// The built-in strategies of the allocation spec, usable directly from C++:
+//   Step{"s1", std::make_shared<PerNamespace>(PerNamespace::Options{...}), "node"}
+// Their options mirror the spec's keys (docs/spec.md).
+
+#include <map>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "apportion/strategy.hpp"
+
+APPORTION_BEGIN_NAMESPACE
+
+// A weight: one measure, or a linear combination {"tokens_prompt": 1, "tokens_generation": 3}.
+struct WeightExpression {
+  std::vector<std::pair<std::string, Decimal>> terms;
+  static WeightExpression measure(std::string name) { return {{{std::move(name), Decimal(1)}}}; }
+  Rational of(const Record& record) const;
+};
+
+class Proportional final : public Strategy {
+ public:
+  explicit Proportional(WeightExpression weight) : weight_(std::move(weight)) {}
+  StepOutput run(const StepInput& input) const override;
+
+ private:
+  WeightExpression weight_;
+};
+
+// Where overhead or idle cost goes: its own lines, spread over the allocated lines by
+// weight, or assigned to the one allocated line with these tags.
+struct SeparatePolicy {};
+struct ProportionalPolicy {};
+struct AssignPolicy {
+  Tags tags;
+};
+using CostPolicy = std::variant<SeparatePolicy, ProportionalPolicy, AssignPolicy>;
+
+class PerNamespace final : public Strategy {
+ public:
+  struct Options {
+    WeightExpression weight = WeightExpression::measure("gpu_seconds");
+    std::vector<std::string> overhead_namespaces{"kube-system", "gpu-operator", "monitoring"};
+    CostPolicy overhead_policy = SeparatePolicy{};
+    std::optional<Decimal> idle_capacity;  // in weight units
+    CostPolicy idle_policy = SeparatePolicy{};
+  };
+  explicit PerNamespace(Options options) : options_(std::move(options)) {}
+  std::vector<std::string> default_group_by() const override { return {"namespace"}; }
+  StepOutput run(const StepInput& input) const override;
+
+ private:
+  Options options_;
+};
+
+struct TokenWeights {
+  Decimal prompt{1};
+  Decimal generation{1};
+};
+
+// Prompt tokens not served from the prefix cache (tokens_prompt - tokens_cached); more
+// cached than prompt tokens is SpecError naming the record.
+Rational uncached_prompt_tokens(const Record& record);
+
+class PerTenant final : public Strategy {
+ public:
+  enum class Weight { tokens, requests };
+  enum class Cached { proportional, tenant, separate };
+  struct Options {
+    Weight weight = Weight::tokens;
+    TokenWeights token_weights;
+    Cached cached = Cached::proportional;
+  };
+  explicit PerTenant(Options options) : options_(options) {}
+  std::vector<std::string> default_group_by() const override { return {"team"}; }
+  StepOutput run(const StepInput& input) const override;
+
+ private:
+  Options options_;
+};
+
+class PerToken final : public Strategy {
+ public:
+  struct Phases {
+    Decimal prompt;
+    Decimal generation;
+  };
+  struct Options {
+    TokenWeights token_weights;
+    std::vector<std::string> rate_by{"model"};
+    Decimal unit_precision = Decimal::parse("0.0001");
+    std::optional<Phases> phases;
+  };
+  explicit PerToken(Options options) : options_(std::move(options)) {}
+  std::vector<std::string> default_group_by() const override { return {"team"}; }
+  StepOutput run(const StepInput& input) const override;
+
+ private:
+  Options options_;
+};
+
+class PerExperiment final : public Strategy {
+ public:
+  bool splits_pool() const override { return false; }
+  bool reads_priced_runs() const override { return true; }
+  std::vector<std::string> default_group_by() const override { return {"experiment"}; }
+  StepOutput run(const StepInput& input) const override;
+};
+
+class WeightedSplit final : public Strategy {
+ public:
+  enum class Basis { max, reserved, used };
+  enum class Unused { proportional, separate };
+  struct Options {
+    Amounts capacity;
+    std::optional<Amounts> weights;  // none: {gpu: 9, cpu: 0.9, memory_gb: 0.1} with GPUs, else {cpu: 9, memory_gb: 1}
+    Basis basis = Basis::max;
+    Unused unused = Unused::proportional;
+  };
+  explicit WeightedSplit(Options options);
+  std::vector<std::string> default_group_by() const override { return {"pod"}; }
+  StepOutput run(const StepInput& input) const override;
+  const Amounts& weights() const noexcept { return weights_; }
+
+ private:
+  Options options_;
+  Amounts weights_;
+};
+
+class Even final : public Strategy {
+ public:
+  StepOutput run(const StepInput& input) const override;
+};
+
+class Fixed final : public Strategy {
+ public:
+  struct Share {
+    Tags tags;
+    Decimal share;
+  };
+  explicit Fixed(std::vector<Share> shares);
+  bool reads_records() const override { return false; }
+  StepOutput run(const StepInput& input) const override;
+
+ private:
+  std::vector<Share> shares_;
+};
+
+APPORTION_END_NAMESPACE

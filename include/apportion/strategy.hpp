@@ -1,0 +1,129 @@
+#pragma once
+// The strategy plug-in interface, the mechanics strategies share (grouping, weighted
+// splitting, the zero-denominator rule), and the registry of strategies by name.
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <shared_mutex>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "apportion/engine.hpp"
+#include "apportion/value.hpp"
+
+APPORTION_BEGIN_NAMESPACE
+
+// What a strategy sees of one step.
+struct StepInput {
+  const Step& step;
+  std::string step_path;              // "steps[2]", for error messages
+  std::optional<Decimal> pool_cost;   // the rounded pool; none for strategies without one
+  std::vector<const Record*> records; // those taking part, in input order
+  std::vector<std::string> group_by;  // resolved (the step's, or the strategy's default)
+  const Catalog* catalog = nullptr;   // null when the allocation has none
+  Decimal precision;
+};
+
+// A line before rounding: the engine sorts and rounds a step's draft lines together.
+struct DraftLine {
+  LineKind kind = LineKind::allocated;
+  Tags tags;
+  Rational cost;  // exact
+  std::optional<Rational> weight;
+  std::optional<Rational> share;
+  std::optional<Rational> split_cost, unused_cost, gpu_hours;
+};
+
+struct StepOutput {
+  std::vector<DraftLine> lines;
+  std::vector<UnitCost> unit_costs;
+};
+
+class Strategy {
+ public:
+  virtual ~Strategy() = default;
+  // True (the default) for strategies that split a pool: their lines must sum to it.
+  // False for strategies that price records themselves (per_experiment).
+  virtual bool splits_pool() const { return true; }
+  // True for strategies that read priced runs (records with a SKU) instead of the rest.
+  virtual bool reads_priced_runs() const { return false; }
+  // The group_by used when a step gives none; empty means the step must give one.
+  virtual std::vector<std::string> default_group_by() const { return {}; }
+  // False for strategies that read no records (fixed): group_by and select are refused.
+  virtual bool reads_records() const { return true; }
+  virtual StepOutput run(const StepInput& input) const = 0;
+};
+
+// ---- Shared mechanics ---------------------------------------------------------------
+
+namespace grouping {
+
+inline constexpr std::string_view unallocated_value = "__unallocated__";
+inline constexpr std::string_view idle_value = "__idle__";
+
+// The record's values of the group keys, or none when it lacks one of them.
+std::optional<Tags> key_of(const Record& record, std::span<const std::string> group_by);
+// Every group key set to one marker value: {"team": "__unallocated__"}.
+Tags marker_tags(std::span<const std::string> group_by, std::string_view marker);
+
+// The record's values of the group keys, with `marker` for the ones it lacks.
+Tags key_or_marker(const Record& record, std::span<const std::string> group_by, std::string_view marker);
+
+}  // namespace grouping
+
+// Weighted lines over one denominator: each line's cost is pool x weight / denominator,
+// with `spread_weight` (absorbed weight that is not reported) added to its weight. A zero
+// denominator gives the whole pool as one unallocated line. Shares are reported weight /
+// denominator.
+struct WeightedLine {
+  LineKind kind = LineKind::allocated;
+  Tags tags;
+  Rational weight;         // reported weight
+  Rational spread_weight;  // weight absorbed from overhead or idle, not reported
+};
+StepOutput split_by_weight(const StepInput& input, std::vector<WeightedLine> lines, const Rational& denominator);
+
+// Per-group sums of a weight over a step's records: records lacking a group key sum into
+// the unallocated group.
+struct GroupedWeights {
+  std::map<Tags, Rational> groups;
+  std::optional<Rational> unallocated;  // present when some record lacks a group key
+  Rational total;
+
+  void add(const StepInput& input, const Record& record, const Rational& weight);
+  // One allocated line per group, then the unallocated line if any.
+  std::vector<WeightedLine> lines(const StepInput& input) const;
+};
+
+// ---- Registry -----------------------------------------------------------------------
+
+// Builds a configured strategy from a step's options. The reader holds the step object:
+// the factory takes its own keys from it; the runner then refuses any key left unread.
+using StrategyFactory = std::function<std::shared_ptr<const Strategy>(ObjectReader& options)>;
+
+class StrategyRegistry {
+ public:
+  // A registry holding the built-in strategies.
+  static StrategyRegistry with_builtins();
+  // The process-wide registry the spec runner uses; starts with the built-ins.
+  static StrategyRegistry& global();
+
+  // Adds a strategy under `name`; a name already present is std::invalid_argument.
+  void add(std::string name, StrategyFactory factory);
+  bool contains(std::string_view name) const;
+  std::vector<std::string> names() const;
+  // Builds the strategy `name` from options, or none when the name is unknown.
+  std::shared_ptr<const Strategy> make(std::string_view name, ObjectReader& options) const;
+
+  StrategyRegistry() = default;
+  StrategyRegistry(const StrategyRegistry& other);
+  StrategyRegistry& operator=(const StrategyRegistry& other);
+
+ private:
+  mutable std::shared_mutex mutex_;  // many readers, rare writers
+  std::map<std::string, StrategyFactory, std::less<>> factories_;
+};
+
+APPORTION_END_NAMESPACE

@@ -1,0 +1,197 @@
+#include "apportion/decimal.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+
+APPORTION_BEGIN_NAMESPACE
+
+namespace {
+
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+[[noreturn]] void not_a_number(std::string_view text) {
+  std::string shown(text.substr(0, 64));
+  if (text.size() > 64) shown += "...";
+  throw ParseError("not a decimal number: \"" + shown + "\"");
+}
+
+}  // namespace
+
+std::string int128_to_string(int128 value) {
+  if (value == 0) return "0";
+  const bool negative = value < 0;
+  std::string out;
+  // Work on negative values so the most negative int128 needs no special case.
+  int128 v = negative ? value : -value;
+  while (v != 0) {
+    out.push_back(static_cast<char>('0' - static_cast<int>(v % 10)));
+    v /= 10;
+  }
+  if (negative) out.push_back('-');
+  std::reverse(out.begin(), out.end());
+  return out;
+}
+
+int128 to_int128(const BigInt& value, const char* what) {
+  if (value == 0) return 0;
+  const bool negative = value < 0;
+  const BigInt magnitude = boost::multiprecision::abs(value);
+  const std::size_t bits = boost::multiprecision::msb(magnitude) + 1;
+  // int128 holds magnitudes below 2^127, and exactly 2^127 when negative.
+  if (bits > 128 || (bits == 128 && !(negative && boost::multiprecision::lsb(magnitude) == 127)))
+    throw OverflowError(std::string(what) + " is out of the decimal range");
+  __extension__ typedef unsigned __int128 uint128;
+  const auto low = static_cast<BigInt>(magnitude & BigInt(~std::uint64_t{0})).convert_to<std::uint64_t>();
+  const auto high = static_cast<BigInt>(magnitude >> 64).convert_to<std::uint64_t>();
+  const uint128 u = (static_cast<uint128>(high) << 64) | low;
+  return negative ? static_cast<int128>(-u) : static_cast<int128>(u);
+}
+
+Decimal Decimal::parse(std::string_view text, ExcessDigits excess) {
+  if (text.empty()) throw ParseError("not a decimal number: empty text");
+  std::size_t i = 0;
+  bool negative = false;
+  if (text[i] == '-') {
+    negative = true;
+    ++i;
+  }
+  const std::size_t int_begin = i;
+  while (i < text.size() && is_digit(text[i])) ++i;
+  const std::string_view int_digits = text.substr(int_begin, i - int_begin);
+  if (int_digits.empty()) not_a_number(text);
+  std::string_view frac_digits;
+  if (i < text.size() && text[i] == '.') {
+    const std::size_t frac_begin = ++i;
+    while (i < text.size() && is_digit(text[i])) ++i;
+    frac_digits = text.substr(frac_begin, i - frac_begin);
+    if (frac_digits.empty()) not_a_number(text);
+  }
+  std::int64_t exponent = 0;
+  if (i < text.size() && (text[i] == 'e' || text[i] == 'E')) {
+    ++i;
+    bool exp_negative = false;
+    if (i < text.size() && (text[i] == '+' || text[i] == '-')) exp_negative = text[i++] == '-';
+    const std::size_t exp_begin = i;
+    while (i < text.size() && is_digit(text[i])) {
+      // Saturate: any exponent this large overflows or vanishes anyway.
+      if (exponent < 1'000'000'000) exponent = exponent * 10 + (text[i] - '0');
+      ++i;
+    }
+    if (i == exp_begin) not_a_number(text);
+    if (exp_negative) exponent = -exponent;
+  }
+  if (i != text.size()) not_a_number(text);
+
+  // value = digits * 10^(shift - scale), digits being the integer and fraction digits.
+  std::string digits;
+  digits.reserve(int_digits.size() + frac_digits.size());
+  digits.append(int_digits).append(frac_digits);
+  const std::size_t first_nonzero = digits.find_first_not_of('0');
+  if (first_nonzero == std::string::npos) return Decimal{};
+  digits.erase(0, first_nonzero);
+  std::int64_t shift = exponent - static_cast<std::int64_t>(frac_digits.size()) + scale;
+
+  const auto overflow = [&] {
+    throw OverflowError("decimal out of range: \"" + std::string(text.substr(0, 64)) + "\"");
+  };
+  if (shift < 0) {
+    const std::int64_t drop = -shift;
+    std::string_view kept(digits);
+    std::string_view dropped;
+    if (drop >= static_cast<std::int64_t>(digits.size())) {
+      kept = {};
+      dropped = digits;
+    } else {
+      kept = std::string_view(digits).substr(0, digits.size() - drop);
+      dropped = std::string_view(digits).substr(digits.size() - drop);
+    }
+    const bool all_within = drop <= static_cast<std::int64_t>(digits.size());
+    const int first = all_within ? dropped[0] - '0' : 0;
+    const bool rest_nonzero = all_within && dropped.find_first_not_of('0', 1) != std::string_view::npos;
+    const bool lossless = all_within && dropped.find_first_not_of('0') == std::string_view::npos;
+    if (!lossless && excess == ExcessDigits::error) {
+      throw ParseError("more than " + std::to_string(scale) + " fractional digits: \"" +
+                       std::string(text.substr(0, 64)) + "\"");
+    }
+    if (kept.size() > 38) overflow();
+    int128 raw = 0;
+    for (char c : kept) raw = raw * 10 + (c - '0');
+    if (first > 5 || (first == 5 && (rest_nonzero || raw % 2 != 0))) ++raw;
+    return from_raw(negative ? -raw : raw);
+  }
+  if (static_cast<std::int64_t>(digits.size()) + shift > 39) overflow();
+  int128 raw = 0;
+  for (char c : digits) {
+    if (__builtin_mul_overflow(raw, 10, &raw) || __builtin_add_overflow(raw, c - '0', &raw)) overflow();
+  }
+  for (std::int64_t k = 0; k < shift; ++k)
+    if (__builtin_mul_overflow(raw, 10, &raw)) overflow();
+  return from_raw(negative ? -raw : raw);
+}
+
+std::string Decimal::to_string() const {
+  std::string out = to_fixed(scale);
+  const std::size_t dot = out.find('.');
+  std::size_t end = out.find_last_not_of('0');
+  if (end == dot) --end;
+  out.erase(end + 1);
+  return out;
+}
+
+std::string Decimal::to_fixed(int places) const {
+  if (places < 0 || places > scale) throw std::invalid_argument("to_fixed: places must be 0..12");
+  const int128 unit = detail::pow10_128(scale - places);
+  const int128 units = detail::divide_rounded<int128>(raw_, unit, RoundingMode::half_even);
+  std::string digits = int128_to_string(units < 0 ? units : -units);  // "-123": magnitude without overflow
+  digits.erase(0, 1);
+  if (places > 0) {
+    if (digits.size() <= static_cast<std::size_t>(places))
+      digits.insert(0, static_cast<std::size_t>(places) + 1 - digits.size(), '0');
+    digits.insert(digits.size() - places, 1, '.');
+  }
+  if (units < 0) digits.insert(0, 1, '-');
+  return digits;
+}
+
+bool Decimal::is_power_of_ten() const noexcept {
+  if (raw_ <= 0) return false;
+  int128 v = raw_;
+  while (v % 10 == 0) v /= 10;
+  return v == 1;
+}
+
+int Decimal::fractional_digits() const noexcept {
+  int128 v = raw_;
+  int zeros = 0;
+  while (zeros < scale && v % 10 == 0) {
+    v /= 10;
+    ++zeros;
+  }
+  return scale - zeros;
+}
+
+Decimal Decimal::round(Decimal unit, RoundingMode mode) const {
+  if (unit.raw_ <= 0) throw std::invalid_argument("rounding unit must be positive");
+  const int128 q = detail::divide_rounded<int128>(raw_, unit.raw_, mode);
+  int128 r;
+  if (__builtin_mul_overflow(q, unit.raw_, &r)) throw OverflowError("rounded decimal overflows");
+  return from_raw(r);
+}
+
+Decimal Decimal::from_rational(const Rational& value, Decimal unit, RoundingMode mode) {
+  if (unit.raw_ <= 0) throw std::invalid_argument("rounding unit must be positive");
+  const BigInt n = boost::multiprecision::numerator(value) * BigInt(one_raw);
+  const BigInt d = boost::multiprecision::denominator(value) * BigInt(unit.raw_);
+  const BigInt q = detail::divide_rounded<BigInt>(n, d, mode);
+  return from_raw(to_int128(q * BigInt(unit.raw_), "value"));
+}
+
+Decimal operator*(Decimal a, Decimal b) {
+  const BigInt product = BigInt(a.raw()) * BigInt(b.raw());
+  const BigInt one(Decimal::one_raw);
+  if (product % one != 0)
+    throw ParseError("product " + a.to_string() + " * " + b.to_string() + " needs more than 12 fractional digits");
+  return Decimal::from_raw(to_int128(product / one, "product"));
+}
+
+APPORTION_END_NAMESPACE

@@ -1,0 +1,383 @@
+#include "apportion/engine.hpp"
+
+#include <algorithm>
+#include <mutex>
+#include <set>
+
+#include "apportion/allocate.hpp"
+#include "apportion/strategies.hpp"
+#include "apportion/strategy.hpp"
+
+APPORTION_BEGIN_NAMESPACE
+
+std::string_view to_string(LineKind kind) noexcept {
+  switch (kind) {
+    case LineKind::allocated: return "allocated";
+    case LineKind::overhead: return "overhead";
+    case LineKind::idle: return "idle";
+    case LineKind::unallocated: return "unallocated";
+  }
+  return "?";
+}
+
+std::vector<const Line*> Result::lines_of(std::string_view step) const {
+  std::vector<const Line*> out;
+  for (const Line& l : lines)
+    if (l.step == step) out.push_back(&l);
+  return out;
+}
+
+// ---- Shared mechanics ---------------------------------------------------------------
+
+namespace grouping {
+
+std::optional<Tags> key_of(const Record& record, std::span<const std::string> group_by) {
+  std::vector<Tags::Pair> pairs;
+  pairs.reserve(group_by.size());
+  for (const std::string& key : group_by) {
+    const auto value = record.tags.get(key);
+    if (!value) return std::nullopt;
+    pairs.emplace_back(key, std::string(*value));
+  }
+  return Tags(std::move(pairs));
+}
+
+Tags marker_tags(std::span<const std::string> group_by, std::string_view marker) {
+  std::vector<Tags::Pair> pairs;
+  for (const std::string& key : group_by) pairs.emplace_back(key, std::string(marker));
+  return Tags(std::move(pairs));
+}
+
+Tags key_or_marker(const Record& record, std::span<const std::string> group_by, std::string_view marker) {
+  std::vector<Tags::Pair> pairs;
+  for (const std::string& key : group_by) {
+    const auto value = record.tags.get(key);
+    pairs.emplace_back(key, std::string(value ? *value : marker));
+  }
+  return Tags(std::move(pairs));
+}
+
+}  // namespace grouping
+
+void GroupedWeights::add(const StepInput& input, const Record& record, const Rational& weight) {
+  total += weight;
+  if (auto key = grouping::key_of(record, input.group_by)) {
+    groups[*key] += weight;
+  } else {
+    unallocated = unallocated.value_or(Rational(0)) + weight;
+  }
+}
+
+std::vector<WeightedLine> GroupedWeights::lines(const StepInput& input) const {
+  std::vector<WeightedLine> out;
+  for (const auto& [tags, weight] : groups) out.push_back({LineKind::allocated, tags, weight, 0});
+  if (unallocated)
+    out.push_back({LineKind::unallocated, grouping::marker_tags(input.group_by, grouping::unallocated_value),
+                   *unallocated, 0});
+  return out;
+}
+
+StepOutput split_by_weight(const StepInput& input, std::vector<WeightedLine> lines, const Rational& denominator) {
+  StepOutput out;
+  const Rational pool = input.pool_cost.value_or(Decimal{}).to_rational();
+  if (denominator == 0) {
+    DraftLine whole;
+    whole.kind = LineKind::unallocated;
+    whole.tags = grouping::marker_tags(input.group_by, grouping::unallocated_value);
+    whole.cost = pool;
+    out.lines.push_back(std::move(whole));
+    return out;
+  }
+  for (WeightedLine& l : lines) {
+    DraftLine d;
+    d.kind = l.kind;
+    d.tags = std::move(l.tags);
+    d.cost = pool * (l.weight + l.spread_weight) / denominator;
+    d.share = l.weight / denominator;
+    d.weight = std::move(l.weight);
+    out.lines.push_back(std::move(d));
+  }
+  return out;
+}
+
+// ---- Registry -----------------------------------------------------------------------
+
+StrategyRegistry::StrategyRegistry(const StrategyRegistry& other) {
+  std::shared_lock lock(other.mutex_);
+  factories_ = other.factories_;
+}
+
+StrategyRegistry& StrategyRegistry::operator=(const StrategyRegistry& other) {
+  if (this != &other) {
+    std::scoped_lock lock(mutex_, other.mutex_);
+    factories_ = other.factories_;
+  }
+  return *this;
+}
+
+void StrategyRegistry::add(std::string name, StrategyFactory factory) {
+  if (name.empty() || !factory) throw std::invalid_argument("a strategy needs a name and a factory");
+  std::unique_lock lock(mutex_);
+  if (factories_.contains(name)) throw std::invalid_argument("strategy \"" + name + "\" is already registered");
+  factories_.emplace(std::move(name), std::move(factory));
+}
+
+bool StrategyRegistry::contains(std::string_view name) const {
+  std::shared_lock lock(mutex_);
+  return factories_.find(name) != factories_.end();
+}
+
+std::vector<std::string> StrategyRegistry::names() const {
+  std::shared_lock lock(mutex_);
+  std::vector<std::string> out;
+  for (const auto& [name, f] : factories_) out.push_back(name);
+  return out;
+}
+
+std::shared_ptr<const Strategy> StrategyRegistry::make(std::string_view name, ObjectReader& options) const {
+  StrategyFactory factory;
+  {
+    std::shared_lock lock(mutex_);
+    const auto it = factories_.find(name);
+    if (it == factories_.end()) return nullptr;
+    factory = it->second;
+  }
+  return factory(options);
+}
+
+StrategyRegistry& StrategyRegistry::global() {
+  static StrategyRegistry registry = with_builtins();
+  return registry;
+}
+
+// ---- Running an allocation ------------------------------------------------------------
+
+namespace {
+
+std::string pool_path(std::size_t i) { return "pools[" + std::to_string(i) + "]"; }
+std::string step_path(std::size_t i) { return "steps[" + std::to_string(i) + "]"; }
+
+bool selected(const Record& r, const Selector& select) {
+  for (const auto& [key, values] : select) {
+    const auto v = r.tags.get(key);
+    if (!v || std::find(values.begin(), values.end(), *v) == values.end()) return false;
+  }
+  return true;
+}
+
+class Runner {
+ public:
+  explicit Runner(const Allocation& a) : a_(a) {
+    result_.currency = a.currency;
+    result_.precision = a.precision.value_or(a.currency.minor_unit());
+    if (!result_.precision.is_power_of_ten())
+      throw SpecError("precision", "must be a power of ten such as \"0.01\" (got \"" + result_.precision.to_string() + "\")");
+    validate();
+  }
+
+  Result run() {
+    for (std::size_t s = 0; s < a_.steps.size(); ++s) run_step(s);
+    for (std::size_t p = 0; p < a_.pools.size(); ++p) result_.pools.push_back({a_.pools[p].id, pool_cost(p)});
+    return std::move(result_);
+  }
+
+ private:
+  void validate() {
+    for (std::size_t i = 0; i < a_.pools.size(); ++i) {
+      if (a_.pools[i].id.empty()) throw SpecError(pool_path(i) + ".id", "must not be empty");
+      if (!pool_index_.emplace(a_.pools[i].id, i).second)
+        throw SpecError(pool_path(i) + ".id", "pool \"" + a_.pools[i].id + "\" is defined twice");
+    }
+    for (std::size_t i = 0; i < a_.steps.size(); ++i) {
+      const Step& step = a_.steps[i];
+      const std::string path = step_path(i);
+      if (step.id.empty()) throw SpecError(path + ".id", "must not be empty");
+      if (!step_index_.emplace(step.id, i).second)
+        throw SpecError(path + ".id", "step \"" + step.id + "\" is defined twice");
+      if (!step.strategy) throw SpecError(path + ".strategy", "no strategy given");
+      if (step.strategy->splits_pool()) {
+        if (!step.pool) throw SpecError(path, "missing required key \"pool\"");
+        if (!pool_index_.contains(*step.pool)) throw SpecError(path + ".pool", "unknown pool \"" + *step.pool + "\"");
+      } else if (step.pool) {
+        throw SpecError(path + ".pool", "this strategy prices runs and takes no pool");
+      }
+      if (!step.strategy->reads_records() && (!step.group_by.empty() || !step.select.empty()))
+        throw SpecError(path + (step.group_by.empty() ? ".select" : ".group_by"), "this strategy reads no records");
+      if (step.group_by.empty() && step.strategy->reads_records() && step.strategy->default_group_by().empty())
+        throw SpecError(path, "missing required key \"group_by\"");
+    }
+    for (std::size_t i = 0; i < a_.pools.size(); ++i) {
+      const auto* from = std::get_if<FromStepSource>(&a_.pools[i].source);
+      if (!from) continue;
+      const auto it = step_index_.find(from->step);
+      if (it == step_index_.end())
+        throw SpecError(pool_path(i) + ".from.step", "unknown step \"" + from->step + "\"");
+      for (std::size_t s = 0; s < a_.steps.size(); ++s)
+        if (a_.steps[s].pool == a_.pools[i].id && s <= it->second)
+          throw SpecError(pool_path(i) + ".from.step", "step \"" + from->step + "\" does not run before step \"" +
+                                                           a_.steps[s].id + "\", which splits this pool");
+    }
+    for (std::size_t i = 0; i < a_.records.size(); ++i) {
+      const Record& r = a_.records[i];
+      const std::string where = r.origin.empty() ? "records[" + std::to_string(i) + "]" : r.origin;
+      if (r.pool && !pool_index_.contains(*r.pool)) throw SpecError(where + ".pool", "unknown pool \"" + *r.pool + "\"");
+      if (r.sku && r.pool) throw SpecError(where + ".pool", "a priced run (a record with a sku) may not name a pool");
+    }
+  }
+
+  const Catalog& catalog(const std::string& path) const {
+    if (!a_.catalog) throw SpecError(path, "needs a catalog, and the spec gives none");
+    return *a_.catalog;
+  }
+
+  Decimal pool_cost(std::size_t i) {
+    if (const auto it = pool_costs_.find(i); it != pool_costs_.end()) return it->second;
+    const Pool& pool = a_.pools[i];
+    const std::string path = pool_path(i);
+    Rational exact = std::visit(
+        [&](const auto& source) -> Rational {
+          using S = std::decay_t<decltype(source)>;
+          if constexpr (std::is_same_v<S, CostSource>) {
+            return source.cost.to_rational();
+          } else if constexpr (std::is_same_v<S, PriceSource>) {
+            const Catalog& c = catalog(path + ".price.sku");
+            try {
+              if (source.interval) return c.cost_over(source.sku, source.tier, source.quantity, *source.interval);
+              return source.quantity.to_rational() * c.latest_rate(source.sku, source.tier).to_rational();
+            } catch (const SpecError&) {
+              throw;
+            } catch (const std::invalid_argument& e) {
+              throw SpecError(path + ".price", e.what());
+            }
+          } else if constexpr (std::is_same_v<S, FromStepSource>) {
+            if (!ran_.contains(source.step))
+              throw SpecError(path + ".from.step", "step \"" + source.step + "\" has not run yet");
+            Rational sum = 0;
+            for (const Line& l : result_.lines)
+              if (l.step == source.step && l.tags.contains_all(source.tags)) sum += l.cost.to_rational();
+            return sum;
+          } else {
+            const auto term = source.term.length();
+            if (term.count() == 0) throw SpecError(path + ".amortized.term", "has zero length");
+            return source.amount.to_rational() * seconds_of(source.window.overlap(source.term)) / seconds_of(term);
+          }
+        },
+        pool.source);
+    if (pool.currency && !(*pool.currency == a_.currency)) exact *= fx_rate(*pool.currency, path + ".currency");
+    const Decimal cost = round_pool(exact, path);
+    pool_costs_.emplace(i, cost);
+    return cost;
+  }
+
+  Rational fx_rate(Currency from, const std::string& path) {
+    const FxRate* found = nullptr;
+    for (const FxRate& fx : a_.fx) {
+      if (!(fx.from == from) || !(fx.to == a_.currency)) continue;
+      if (found)
+        throw SpecError(path, "two exchange rates from " + std::string(from.code()) + " to " + std::string(a_.currency.code()));
+      found = &fx;
+    }
+    if (!found)
+      throw SpecError(path, "no exchange rate from " + std::string(from.code()) + " to " + std::string(a_.currency.code()));
+    const bool listed = std::any_of(result_.fx_used.begin(), result_.fx_used.end(), [&](const FxRate& f) {
+      return f.from == found->from && f.to == found->to;
+    });
+    if (!listed) result_.fx_used.push_back(*found);
+    return found->rate.to_rational();
+  }
+
+  Decimal round_pool(const Rational& exact, const std::string& path) const {
+    try {
+      return Decimal::from_rational(exact, result_.precision, RoundingMode::half_even);
+    } catch (const OverflowError& e) {
+      throw SpecError(path, e.what());
+    }
+  }
+
+  void run_step(std::size_t s) {
+    const Step& step = a_.steps[s];
+    const Strategy& strategy = *step.strategy;
+    StepInput input{step, step_path(s), std::nullopt, {}, step.group_by, a_.catalog.get(), result_.precision};
+    if (input.group_by.empty()) input.group_by = strategy.default_group_by();
+    std::optional<std::size_t> pool;
+    if (strategy.splits_pool()) {
+      pool = pool_index_.at(*step.pool);
+      input.pool_cost = pool_cost(*pool);
+    }
+    if (strategy.reads_records()) {
+      for (const Record& r : a_.records) {
+        if (r.priced_run() != strategy.reads_priced_runs()) continue;
+        if (r.pool && step.pool != r.pool) continue;
+        if (selected(r, step.select)) input.records.push_back(&r);
+      }
+    }
+    StepOutput out = strategy.run(input);
+
+    std::sort(out.lines.begin(), out.lines.end(), [](const DraftLine& a, const DraftLine& b) {
+      if (a.kind != b.kind) return a.kind < b.kind;
+      return a.tags < b.tags;
+    });
+    for (std::size_t i = 1; i < out.lines.size(); ++i)
+      if (out.lines[i].kind == out.lines[i - 1].kind && out.lines[i].tags == out.lines[i - 1].tags)
+        throw std::logic_error("step \"" + step.id + "\" produced two lines with the same kind and tags");
+
+    std::vector<Decimal> costs;
+    if (pool) {
+      std::vector<Rational> exact;
+      for (const DraftLine& l : out.lines) exact.push_back(l.cost);
+      // Ties after remainder and amount: smaller tags first, then kind order.
+      costs = round_largest_remainder(exact, *input.pool_cost, result_.precision, [&](std::size_t a, std::size_t b) {
+        if (out.lines[a].tags != out.lines[b].tags) return out.lines[a].tags < out.lines[b].tags;
+        return out.lines[a].kind < out.lines[b].kind;
+      });
+      Decimal sum;
+      for (Decimal c : costs) sum += c;
+      if (sum != *input.pool_cost)
+        throw std::logic_error("step \"" + step.id + "\": lines sum to " + sum.to_string() + ", pool is " +
+                               input.pool_cost->to_string());
+    } else {
+      for (const DraftLine& l : out.lines) costs.push_back(round_pool(l.cost, step_path(s)));
+    }
+
+    Decimal unallocated;
+    for (std::size_t i = 0; i < out.lines.size(); ++i) {
+      DraftLine& d = out.lines[i];
+      Line line;
+      line.step = step.id;
+      if (pool) line.pool = a_.pools[*pool].id;
+      line.kind = d.kind;
+      line.tags = std::move(d.tags);
+      line.cost = costs[i];
+      line.exact_cost = std::move(d.cost);
+      line.weight = std::move(d.weight);
+      line.share = std::move(d.share);
+      line.split_cost = std::move(d.split_cost);
+      line.unused_cost = std::move(d.unused_cost);
+      line.gpu_hours = std::move(d.gpu_hours);
+      if (line.kind == LineKind::unallocated) unallocated += line.cost;
+      result_.lines.push_back(std::move(line));
+    }
+    for (UnitCost& u : out.unit_costs) {
+      u.step = step.id;
+      result_.unit_costs.push_back(std::move(u));
+    }
+    if (pool && !input.pool_cost->is_zero()) {
+      const Rational p = input.pool_cost->to_rational();
+      result_.coverage.push_back({step.id, (p - unallocated.to_rational()) / p});
+    }
+    ran_.insert(step.id);
+  }
+
+  const Allocation& a_;
+  Result result_;
+  std::map<std::string, std::size_t, std::less<>> pool_index_;
+  std::map<std::string, std::size_t, std::less<>> step_index_;
+  std::map<std::size_t, Decimal> pool_costs_;
+  std::set<std::string, std::less<>> ran_;
+};
+
+}  // namespace
+
+Result run(const Allocation& allocation) { return Runner(allocation).run(); }
+
+APPORTION_END_NAMESPACE

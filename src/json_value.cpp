@@ -1,0 +1,237 @@
+// JSON text to apportion::Value through nlohmann's SAX interface, which hands over the
+// original text of every non-integer number, so no decimal ever passes through a double.
+
+#include <nlohmann/json.hpp>
+
+#include "apportion/json.hpp"
+#include "apportion/value.hpp"
+
+APPORTION_BEGIN_NAMESPACE
+
+std::string_view type_name(Value::Type t) noexcept {
+  switch (t) {
+    case Value::Type::null: return "null";
+    case Value::Type::boolean: return "a boolean";
+    case Value::Type::number: return "a number";
+    case Value::Type::string: return "a string";
+    case Value::Type::array: return "a list";
+    case Value::Type::object: return "an object";
+  }
+  return "?";
+}
+
+namespace {
+
+bool plain_key(std::string_view key) {
+  if (key.empty()) return false;
+  for (char c : key)
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' ||
+          c == '/' || c == ':'))
+      return false;
+  return true;
+}
+
+std::string shown_quoted(std::string_view text) {
+  std::string shown(text.substr(0, 64));
+  if (text.size() > 64) shown += "...";
+  return "\"" + shown + "\"";
+}
+
+[[noreturn]] void wrong_type(const Value& v, std::string_view path, std::string_view expected) {
+  throw SpecError(std::string(path), "must be " + std::string(expected) + ", not " + std::string(type_name(v.type())));
+}
+
+// (line, column), both from 1, of the byte at `offset` (0-based).
+std::pair<std::size_t, std::size_t> line_column(std::string_view text, std::size_t offset) {
+  std::size_t line = 1, column = 1;
+  for (std::size_t i = 0; i < offset && i < text.size(); ++i) {
+    if (text[i] == '\n') {
+      ++line;
+      column = 1;
+    } else {
+      ++column;
+    }
+  }
+  return {line, column};
+}
+
+class Builder final : public nlohmann::json_sax<nlohmann::json> {
+ public:
+  Builder(std::string_view text, std::size_t max_depth) : text_(text), max_depth_(max_depth) {}
+
+  bool null() override { return put(Value()); }
+  bool boolean(bool b) override { return put(Value::boolean(b)); }
+  bool number_integer(number_integer_t v) override { return put(Value::number(std::to_string(v))); }
+  bool number_unsigned(number_unsigned_t v) override { return put(Value::number(std::to_string(v))); }
+  bool number_float(number_float_t, const string_t& text) override { return put(Value::number(text)); }
+  bool string(string_t& s) override { return put(Value::string(std::move(s))); }
+  bool binary(binary_t&) override { return put(Value()); }
+  bool start_object(std::size_t) override { return open(Value::object({})); }
+  bool key(string_t& k) override {
+    Value& obj = stack_.back();
+    for (const auto& m : obj.members())
+      if (m.first == k) {
+        error_ = SpecError(path_join(path(), k), "key appears twice in one object");
+        return false;
+      }
+    obj.members().emplace_back(std::move(k), Value());
+    return true;
+  }
+  bool end_object() override { return close(); }
+  bool start_array(std::size_t) override { return open(Value::array({})); }
+  bool end_array() override { return close(); }
+  bool parse_error(std::size_t position, const std::string&, const nlohmann::detail::exception& ex) override {
+    // nlohmann: "[json.exception.parse_error.101] parse error at line 1, column 5: syntax error ..."
+    std::string what = ex.what();
+    const std::size_t column = what.find("column ");
+    const std::size_t colon = column == std::string::npos ? std::string::npos : what.find(": ", column);
+    if (colon != std::string::npos) what = what.substr(colon + 2);
+    const auto [line, col] = line_column(text_, position == 0 ? 0 : position - 1);
+    error_ = SpecError("line " + std::to_string(line) + ", column " + std::to_string(col), what);
+    return false;
+  }
+
+  Value take() { return std::move(root_); }
+  const std::optional<SpecError>& error() const { return error_; }
+
+ private:
+  // The JSON path of the innermost open object or list. A list being built is not yet in
+  // its parent, so its index is the parent's current size.
+  std::string path() const {
+    std::string p;
+    for (std::size_t i = 0; i + 1 < stack_.size(); ++i) {
+      const Value& v = stack_[i];
+      p = v.is(Value::Type::object) ? path_join(p, v.members().back().first) : path_index(p, v.items().size());
+    }
+    return p;
+  }
+  bool put(Value v) {
+    if (stack_.empty()) {
+      root_ = std::move(v);
+      return true;
+    }
+    Value& top = stack_.back();
+    if (top.is(Value::Type::object)) top.members().back().second = std::move(v);
+    else top.items().push_back(std::move(v));
+    return true;
+  }
+  bool open(Value v) {
+    if (stack_.size() >= max_depth_) {
+      error_ = SpecError(path(), "nested deeper than " + std::to_string(max_depth_) + " levels");
+      return false;
+    }
+    stack_.push_back(std::move(v));
+    return true;
+  }
+  bool close() {
+    Value v = std::move(stack_.back());
+    stack_.pop_back();
+    return put(std::move(v));
+  }
+
+  std::string_view text_;
+  std::size_t max_depth_;
+  std::vector<Value> stack_;
+  Value root_;
+  std::optional<SpecError> error_;
+};
+
+}  // namespace
+
+std::string path_join(std::string_view path, std::string_view key) {
+  std::string out(path);
+  if (plain_key(key)) {
+    if (!out.empty()) out += '.';
+    out += key;
+  } else {
+    out += '[';
+    out += nlohmann::json(std::string(key)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    out += ']';
+  }
+  return out;
+}
+
+std::string path_index(std::string_view path, std::size_t index) {
+  return std::string(path) + "[" + std::to_string(index) + "]";
+}
+
+Value parse_json(std::string_view text, std::size_t max_depth) {
+  Builder builder(text, max_depth);
+  nlohmann::json::sax_parse(text.begin(), text.end(), &builder, nlohmann::json::input_format_t::json, true);
+  if (builder.error()) throw *builder.error();
+  return builder.take();
+}
+
+std::string read_string(const Value& v, std::string_view path) {
+  if (!v.is(Value::Type::string)) wrong_type(v, path, "a string");
+  return v.text();
+}
+
+Decimal read_decimal(const Value& v, std::string_view path, ExcessDigits excess) {
+  if (!v.is(Value::Type::number) && !v.is(Value::Type::string)) wrong_type(v, path, "a number or a decimal string");
+  try {
+    return Decimal::parse(v.text(), excess);
+  } catch (const ParseError& e) {
+    throw SpecError(std::string(path), e.what());
+  } catch (const OverflowError& e) {
+    throw SpecError(std::string(path), e.what());
+  }
+}
+
+Decimal read_non_negative(const Value& v, std::string_view path, ExcessDigits excess) {
+  const Decimal d = read_decimal(v, path, excess);
+  if (d.signum() < 0) throw SpecError(std::string(path), "must not be negative (got " + shown_quoted(v.text()) + ")");
+  return d;
+}
+
+Instant read_instant(const Value& v, std::string_view path) {
+  const std::string text = read_string(v, path);
+  try {
+    return Instant::parse(text);
+  } catch (const ParseError& e) {
+    throw SpecError(std::string(path), e.what());
+  }
+}
+
+Tags read_tags(const Value& v, std::string_view path) {
+  if (!v.is(Value::Type::object)) wrong_type(v, path, "an object of tag names and string values");
+  std::vector<Tags::Pair> pairs;
+  pairs.reserve(v.members().size());
+  for (const auto& [key, value] : v.members()) pairs.emplace_back(key, read_string(value, path_join(path, key)));
+  return Tags(std::move(pairs));
+}
+
+std::vector<std::string> read_string_list(const Value& v, std::string_view path) {
+  if (!v.is(Value::Type::array)) wrong_type(v, path, "a list of strings");
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < v.items().size(); ++i) out.push_back(read_string(v.items()[i], path_index(path, i)));
+  return out;
+}
+
+const std::vector<Value>& read_array(const Value& v, std::string_view path) {
+  if (!v.is(Value::Type::array)) wrong_type(v, path, "a list");
+  return v.items();
+}
+
+ObjectReader::ObjectReader(const Value& v, std::string path) : value_(&v), path_(std::move(path)) {
+  if (!v.is(Value::Type::object)) wrong_type(v, path_, "an object");
+}
+
+const Value* ObjectReader::optional(std::string_view key) {
+  used_.emplace(key);
+  const Value* v = value_->find(key);
+  return v;
+}
+
+const Value& ObjectReader::required(std::string_view key) {
+  const Value* v = optional(key);
+  if (!v) throw SpecError(path_.empty() ? std::string(key) : path_, "missing required key \"" + std::string(key) + "\"");
+  return *v;
+}
+
+void ObjectReader::finish() const {
+  for (const auto& m : value_->members())
+    if (!used_.contains(m.first)) throw SpecError(path_join(path_, m.first), "unknown key");
+}
+
+APPORTION_END_NAMESPACE

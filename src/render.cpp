@@ -1,0 +1,176 @@
+#include "apportion/render.hpp"
+
+#include <algorithm>
+#include <set>
+#include <sstream>
+
+APPORTION_BEGIN_NAMESPACE
+
+namespace {
+
+std::string cost_text(const Decimal& cost, const Decimal& unit) {
+  return cost.round(unit).to_fixed(unit.fractional_digits());
+}
+
+std::string places(const Rational& r, const char* unit, int digits) {
+  return Decimal::from_rational(r, Decimal::parse(unit)).to_fixed(digits);
+}
+
+std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
+// Display width of UTF-8 text: code points, not bytes.
+std::size_t width(const std::string& s) {
+  return static_cast<std::size_t>(std::count_if(s.begin(), s.end(), [](char c) { return (c & 0xC0) != 0x80; }));
+}
+
+class Table {
+ public:
+  explicit Table(std::vector<std::string> header, std::vector<bool> right_aligned)
+      : right_(std::move(right_aligned)) {
+    rows_.push_back(std::move(header));
+  }
+  void add(std::vector<std::string> row) { rows_.push_back(std::move(row)); }
+  void rule() { rules_.insert(rows_.size()); }
+  std::string str() const {
+    std::vector<std::size_t> w(rows_[0].size(), 0);
+    for (const auto& row : rows_)
+      for (std::size_t c = 0; c < row.size(); ++c) w[c] = std::max(w[c], width(row[c]));
+    std::string out;
+    const auto line = [&] {
+      std::size_t total = 0;
+      for (std::size_t c : w) total += c + 2;
+      out += "  " + std::string(total > 2 ? total - 2 : 0, '-') + "\n";
+    };
+    for (std::size_t r = 0; r < rows_.size(); ++r) {
+      if (rules_.contains(r)) line();
+      out += " ";
+      for (std::size_t c = 0; c < rows_[r].size(); ++c) {
+        const std::string pad(w[c] - width(rows_[r][c]), ' ');
+        out += " " + (right_[c] ? pad + rows_[r][c] : rows_[r][c] + pad) + " ";
+      }
+      while (!out.empty() && out.back() == ' ') out.pop_back();
+      out += "\n";
+      if (r == 0) line();
+    }
+    return out;
+  }
+
+ private:
+  std::vector<std::vector<std::string>> rows_;
+  std::vector<bool> right_;
+  std::set<std::size_t> rules_;
+};
+
+}  // namespace
+
+std::string group_thousands(const std::string& text) {
+  const std::size_t start = !text.empty() && text[0] == '-' ? 1 : 0;
+  std::size_t end = text.find('.');
+  if (end == std::string::npos) end = text.size();
+  std::string out = text;
+  for (std::size_t pos = end; pos > start + 3; pos -= 3) out.insert(pos - 3, 1, ',');
+  return out;
+}
+
+std::string result_to_table(const Result& result) {
+  const Decimal unit = result.precision;
+  const std::string currency(result.currency.code());
+  std::ostringstream out;
+  std::vector<std::string> steps;
+  for (const Line& l : result.lines)
+    if (std::find(steps.begin(), steps.end(), l.step) == steps.end()) steps.push_back(l.step);
+  for (const std::string& step : steps) {
+    const auto lines = result.lines_of(step);
+    std::set<std::string> key_set;
+    bool gpu_hours = false, split = false;
+    Decimal total;
+    for (const Line* l : lines) {
+      for (const auto& [k, v] : l->tags) key_set.insert(k);
+      gpu_hours |= l->gpu_hours.has_value();
+      split |= l->split_cost.has_value();
+      total += l->cost;
+    }
+    const std::vector<std::string> keys(key_set.begin(), key_set.end());
+    std::vector<std::string> header{"kind"};
+    header.insert(header.end(), keys.begin(), keys.end());
+    header.push_back("cost (" + currency + ")");
+    header.push_back("share");
+    if (split) {
+      header.push_back("split cost");
+      header.push_back("unused cost");
+    }
+    if (gpu_hours) header.push_back("GPU-hours");
+    std::vector<bool> right(header.size(), true);
+    std::fill(right.begin(), right.begin() + 1 + static_cast<std::ptrdiff_t>(keys.size()), false);
+    Table table(header, right);
+    for (const Line* l : lines) {
+      std::vector<std::string> row{std::string(to_string(l->kind))};
+      for (const std::string& k : keys) row.emplace_back(l->tags.get(k).value_or(""));
+      row.push_back(group_thousands(cost_text(l->cost, unit)));
+      row.push_back(total.is_zero() ? "" : places(l->cost.to_rational() / total.to_rational() * 100, "0.01", 2) + "%");
+      if (split) {
+        row.push_back(l->split_cost ? group_thousands(cost_text(Decimal::from_rational(*l->split_cost, unit), unit)) : "");
+        row.push_back(l->unused_cost ? group_thousands(cost_text(Decimal::from_rational(*l->unused_cost, unit), unit)) : "");
+      }
+      if (gpu_hours) row.push_back(l->gpu_hours ? places(*l->gpu_hours, "0.01", 2) : "");
+      table.add(std::move(row));
+    }
+    std::vector<std::string> totals{"total"};
+    totals.resize(1 + keys.size());
+    totals.push_back(group_thousands(cost_text(total, unit)));
+    totals.push_back(total.is_zero() ? "" : "100.00%");
+    totals.resize(header.size());
+    table.rule();
+    table.add(std::move(totals));
+
+    const std::string pool = lines.empty() || !lines.front()->pool ? "" : *lines.front()->pool;
+    out << "Step " << step;
+    if (!pool.empty()) out << ": pool " << pool;
+    out << "\n" << table.str();
+    for (const UnitCost& u : result.unit_costs) {
+      if (u.step != step) continue;
+      out << "  unit cost";
+      for (const auto& [k, v] : u.tags) out << " " << k << "=" << v;
+      out << ":";
+      for (const auto& [name, rate] : u.per_million)
+        out << " " << name << " " << rate.to_fixed(u.unit_precision.fractional_digits()) << " " << currency << "/M tokens";
+      out << "\n";
+    }
+    for (const Coverage& c : result.coverage)
+      if (c.step == step) out << "  coverage: " << places(c.ratio * 100, "0.01", 2) << "% of the pool allocated\n";
+    out << "\n";
+  }
+  return out.str();
+}
+
+std::string result_to_csv(const Result& result) {
+  const Decimal unit = result.precision;
+  std::set<std::string> key_set;
+  for (const Line& l : result.lines)
+    for (const auto& [k, v] : l.tags) key_set.insert(k);
+  std::ostringstream out;
+  out << "step,pool,kind";
+  for (const std::string& k : key_set) out << "," << csv_field(k);
+  out << ",cost,weight,share,split_cost,unused_cost,gpu_hours\r\n";
+  for (const Line& l : result.lines) {
+    out << csv_field(l.step) << "," << csv_field(l.pool.value_or("")) << "," << to_string(l.kind);
+    for (const std::string& k : key_set) out << "," << csv_field(std::string(l.tags.get(k).value_or("")));
+    out << "," << cost_text(l.cost, unit);
+    out << "," << (l.weight ? Decimal::from_rational(*l.weight, Decimal::parse("0.000001")).to_string() : "");
+    out << "," << (l.share ? places(*l.share, "0.000001", 6) : "");
+    out << "," << (l.split_cost ? cost_text(Decimal::from_rational(*l.split_cost, unit), unit) : "");
+    out << "," << (l.unused_cost ? cost_text(Decimal::from_rational(*l.unused_cost, unit), unit) : "");
+    out << "," << (l.gpu_hours ? places(*l.gpu_hours, "0.000001", 6) : "") << "\r\n";
+  }
+  return out.str();
+}
+
+APPORTION_END_NAMESPACE

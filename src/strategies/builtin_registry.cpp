@@ -1,0 +1,182 @@
+// The built-in strategies' factories: each reads its options from the step object and
+// refuses values the spec does not allow, naming the path.
+
+#include "apportion/strategies.hpp"
+
+APPORTION_BEGIN_NAMESPACE
+
+namespace {
+
+std::string one_of(std::string_view a, std::string_view b, std::string_view c = {}) {
+  std::string s = "must be \"" + std::string(a) + "\" or \"" + std::string(b) + "\"";
+  if (!c.empty()) s = "must be \"" + std::string(a) + "\", \"" + std::string(b) + "\" or \"" + std::string(c) + "\"";
+  return s;
+}
+
+WeightExpression read_weight(const Value& v, const std::string& path) {
+  if (v.is(Value::Type::string)) return WeightExpression::measure(v.text());
+  if (!v.is(Value::Type::object))
+    throw SpecError(path, "must be a measure name or an object of measure names and coefficients");
+  WeightExpression w;
+  for (const auto& [measure, coefficient] : v.members())
+    w.terms.emplace_back(measure, read_non_negative(coefficient, path_join(path, measure)));
+  if (w.terms.empty()) throw SpecError(path, "must name at least one measure");
+  return w;
+}
+
+CostPolicy read_policy(const Value& v, const std::string& path) {
+  if (v.is(Value::Type::string)) {
+    if (v.text() == "separate") return SeparatePolicy{};
+    if (v.text() == "proportional") return ProportionalPolicy{};
+  } else if (v.is(Value::Type::object)) {
+    ObjectReader r(v, path);
+    AssignPolicy assign{read_tags(r.required("assign"), r.path("assign"))};
+    r.finish();
+    if (assign.tags.empty()) throw SpecError(path + ".assign", "must name the line's tags");
+    return assign;
+  }
+  throw SpecError(path, "must be \"separate\", \"proportional\" or {\"assign\": {...}}");
+}
+
+TokenWeights read_token_weights(ObjectReader& options) {
+  TokenWeights tw;
+  if (const Value* v = options.optional("token_weights")) {
+    ObjectReader r(*v, options.path("token_weights"));
+    if (const Value* p = r.optional("prompt")) tw.prompt = read_non_negative(*p, r.path("prompt"));
+    if (const Value* g = r.optional("generation")) tw.generation = read_non_negative(*g, r.path("generation"));
+    r.finish();
+  }
+  return tw;
+}
+
+Decimal read_power_of_ten(const Value& v, const std::string& path) {
+  const Decimal d = read_decimal(v, path);
+  if (!d.is_power_of_ten()) throw SpecError(path, "must be a power of ten such as \"0.01\" (got \"" + v.text() + "\")");
+  return d;
+}
+
+Amounts read_amounts(const Value& v, const std::string& path) {
+  if (!v.is(Value::Type::object)) throw SpecError(path, "must be an object of resource names and amounts");
+  Amounts out;
+  for (const auto& [name, amount] : v.members()) out.emplace(name, read_non_negative(amount, path_join(path, name)));
+  return out;
+}
+
+std::shared_ptr<const Strategy> make_proportional(ObjectReader& o) {
+  return std::make_shared<Proportional>(read_weight(o.required("weight"), o.path("weight")));
+}
+
+std::shared_ptr<const Strategy> make_per_namespace(ObjectReader& o) {
+  PerNamespace::Options opt;
+  if (const Value* w = o.optional("weight")) opt.weight = read_weight(*w, o.path("weight"));
+  if (const Value* v = o.optional("overhead")) {
+    ObjectReader r(*v, o.path("overhead"));
+    if (const Value* ns = r.optional("namespaces")) opt.overhead_namespaces = read_string_list(*ns, r.path("namespaces"));
+    if (const Value* p = r.optional("policy")) opt.overhead_policy = read_policy(*p, r.path("policy"));
+    r.finish();
+  }
+  if (const Value* v = o.optional("idle")) {
+    ObjectReader r(*v, o.path("idle"));
+    opt.idle_capacity = read_non_negative(r.required("capacity"), r.path("capacity"));
+    if (const Value* p = r.optional("policy")) opt.idle_policy = read_policy(*p, r.path("policy"));
+    r.finish();
+  }
+  return std::make_shared<PerNamespace>(std::move(opt));
+}
+
+std::shared_ptr<const Strategy> make_per_tenant(ObjectReader& o) {
+  PerTenant::Options opt;
+  if (const Value* w = o.optional("weight")) {
+    const std::string s = read_string(*w, o.path("weight"));
+    if (s == "tokens") opt.weight = PerTenant::Weight::tokens;
+    else if (s == "requests") opt.weight = PerTenant::Weight::requests;
+    else throw SpecError(o.path("weight"), one_of("tokens", "requests"));
+  }
+  opt.token_weights = read_token_weights(o);
+  if (const Value* c = o.optional("cached")) {
+    const std::string s = read_string(*c, o.path("cached"));
+    if (s == "proportional") opt.cached = PerTenant::Cached::proportional;
+    else if (s == "tenant") opt.cached = PerTenant::Cached::tenant;
+    else if (s == "separate") opt.cached = PerTenant::Cached::separate;
+    else throw SpecError(o.path("cached"), one_of("proportional", "tenant", "separate"));
+  }
+  return std::make_shared<PerTenant>(opt);
+}
+
+std::shared_ptr<const Strategy> make_per_token(ObjectReader& o) {
+  PerToken::Options opt;
+  opt.token_weights = read_token_weights(o);
+  if (const Value* v = o.optional("rate_by")) {
+    opt.rate_by = read_string_list(*v, o.path("rate_by"));
+    if (opt.rate_by.empty()) throw SpecError(o.path("rate_by"), "must name at least one tag");
+  }
+  if (const Value* v = o.optional("unit_precision")) opt.unit_precision = read_power_of_ten(*v, o.path("unit_precision"));
+  if (const Value* v = o.optional("phases")) {
+    ObjectReader r(*v, o.path("phases"));
+    PerToken::Phases phases{read_non_negative(r.required("prompt"), r.path("prompt")),
+                            read_non_negative(r.required("generation"), r.path("generation"))};
+    r.finish();
+    if (phases.prompt + phases.generation != Decimal(1))
+      throw SpecError(o.path("phases"), "prompt and generation must sum to 1 (got " +
+                                            (phases.prompt + phases.generation).to_string() + ")");
+    opt.phases = phases;
+  }
+  return std::make_shared<PerToken>(std::move(opt));
+}
+
+std::shared_ptr<const Strategy> make_weighted_split(ObjectReader& o) {
+  WeightedSplit::Options opt;
+  opt.capacity = read_amounts(o.required("capacity"), o.path("capacity"));
+  if (const Value* v = o.optional("weights")) opt.weights = read_amounts(*v, o.path("weights"));
+  if (const Value* v = o.optional("basis")) {
+    const std::string s = read_string(*v, o.path("basis"));
+    if (s == "max") opt.basis = WeightedSplit::Basis::max;
+    else if (s == "reserved") opt.basis = WeightedSplit::Basis::reserved;
+    else if (s == "used") opt.basis = WeightedSplit::Basis::used;
+    else throw SpecError(o.path("basis"), one_of("max", "reserved", "used"));
+  }
+  if (const Value* v = o.optional("unused")) {
+    const std::string s = read_string(*v, o.path("unused"));
+    if (s == "proportional") opt.unused = WeightedSplit::Unused::proportional;
+    else if (s == "separate") opt.unused = WeightedSplit::Unused::separate;
+    else throw SpecError(o.path("unused"), one_of("proportional", "separate"));
+  }
+  try {
+    return std::make_shared<WeightedSplit>(std::move(opt));
+  } catch (const std::invalid_argument& e) {
+    throw SpecError(o.path("capacity"), e.what());
+  }
+}
+
+std::shared_ptr<const Strategy> make_fixed(ObjectReader& o) {
+  const std::string path = o.path("shares");
+  std::vector<Fixed::Share> shares;
+  const auto& items = read_array(o.required("shares"), path);
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    ObjectReader r(items[i], path_index(path, i));
+    shares.push_back({read_tags(r.required("tags"), r.path("tags")), read_non_negative(r.required("share"), r.path("share"))});
+    r.finish();
+  }
+  try {
+    return std::make_shared<Fixed>(std::move(shares));
+  } catch (const std::invalid_argument& e) {
+    throw SpecError(path, e.what());
+  }
+}
+
+}  // namespace
+
+StrategyRegistry StrategyRegistry::with_builtins() {
+  StrategyRegistry r;
+  r.add("proportional", make_proportional);
+  r.add("per_namespace", make_per_namespace);
+  r.add("per_tenant", make_per_tenant);
+  r.add("per_token", make_per_token);
+  r.add("per_experiment", [](ObjectReader&) { return std::make_shared<PerExperiment>(); });
+  r.add("weighted_split", make_weighted_split);
+  r.add("even", [](ObjectReader&) { return std::make_shared<Even>(); });
+  r.add("fixed", make_fixed);
+  return r;
+}
+
+APPORTION_END_NAMESPACE

@@ -1,0 +1,48 @@
+#include "apportion/strategies.hpp"
+
+APPORTION_BEGIN_NAMESPACE
+
+// Prices each run from the catalog; a line is the exact sum of its runs, rounded alone.
+StepOutput PerExperiment::run(const StepInput& input) const {
+  struct Sum {
+    Rational cost, gpu_hours;
+  };
+  std::map<Tags, Sum> groups;
+  std::optional<Sum> unallocated;
+  for (const Record* r : input.records) {
+    for (const auto& [field, present] : {std::pair{"start", r->start.has_value()}, std::pair{"end", r->end.has_value()},
+                                         std::pair{"count", r->count.has_value()}})
+      if (!present) throw SpecError(r->origin, std::string("missing required key \"") + field + "\" of a priced run");
+    if (!input.catalog) throw SpecError(r->origin + ".sku", "pricing a run needs a catalog, and the spec gives none");
+    if (!input.catalog->find(*r->sku)) throw SpecError(r->origin + ".sku", "unknown SKU \"" + *r->sku + "\"");
+    const Interval interval(*r->start, *r->end);
+    Rational cost;
+    try {
+      cost = input.catalog->run_cost(*r->sku, r->tier.value_or("on_demand"), *r->count, interval);
+    } catch (const std::invalid_argument& e) {
+      throw SpecError(r->origin, e.what());
+    }
+    const Rational hours = r->count->to_rational() * hours_of(interval.length());
+    Sum& s = [&]() -> Sum& {
+      if (auto key = grouping::key_of(*r, input.group_by)) return groups[*key];
+      if (!unallocated) unallocated.emplace();
+      return *unallocated;
+    }();
+    s.cost += cost;
+    s.gpu_hours += hours;
+  }
+  StepOutput out;
+  const auto emit = [&](LineKind kind, Tags tags, const Sum& s) {
+    DraftLine d;
+    d.kind = kind;
+    d.tags = std::move(tags);
+    d.cost = s.cost;
+    d.gpu_hours = s.gpu_hours;
+    out.lines.push_back(std::move(d));
+  };
+  for (const auto& [tags, s] : groups) emit(LineKind::allocated, tags, s);
+  if (unallocated) emit(LineKind::unallocated, grouping::marker_tags(input.group_by, grouping::unallocated_value), *unallocated);
+  return out;
+}
+
+APPORTION_END_NAMESPACE

@@ -1,0 +1,74 @@
+#include "apportion/strategies.hpp"
+
+#include <algorithm>
+#include <set>
+
+APPORTION_BEGIN_NAMESPACE
+
+namespace {
+
+// Spreads `weight` over the allocated lines in proportion to their effective weight, or
+// assigns it to one allocated line. Returns false when it must stay on its own lines
+// (a separate policy, or nothing allocated to spread over).
+bool settle(std::vector<WeightedLine>& lines, const CostPolicy& policy, const Rational& weight,
+            const std::string& policy_path, std::span<const std::string> group_by) {
+  if (std::holds_alternative<SeparatePolicy>(policy)) return false;
+  if (const auto* assign = std::get_if<AssignPolicy>(&policy)) {
+    std::set<std::string> keys;
+    for (const auto& [k, v] : assign->tags) keys.insert(k);
+    if (keys != std::set<std::string>(group_by.begin(), group_by.end()))
+      throw SpecError(policy_path + ".assign", "tags must have exactly the step's group_by keys");
+    auto it = std::find_if(lines.begin(), lines.end(), [&](const WeightedLine& l) {
+      return l.kind == LineKind::allocated && l.tags == assign->tags;
+    });
+    if (it == lines.end()) {
+      lines.push_back({LineKind::allocated, assign->tags, 0, 0});
+      it = std::prev(lines.end());
+    }
+    it->weight += weight;  // assigned weight is reported on the line that absorbs it
+    return true;
+  }
+  Rational allocated = 0;
+  for (const WeightedLine& l : lines)
+    if (l.kind == LineKind::allocated) allocated += l.weight + l.spread_weight;
+  if (allocated == 0) return false;
+  for (WeightedLine& l : lines)
+    if (l.kind == LineKind::allocated) l.spread_weight += weight * (l.weight + l.spread_weight) / allocated;
+  return true;
+}
+
+}  // namespace
+
+StepOutput PerNamespace::run(const StepInput& input) const {
+  GroupedWeights g;
+  std::map<Tags, Rational> overhead;
+  Rational overhead_total = 0;
+  for (const Record* r : input.records) {
+    const Rational w = options_.weight.of(*r);
+    const auto ns = r->tags.get("namespace");
+    const auto& list = options_.overhead_namespaces;
+    if (ns && std::find(list.begin(), list.end(), *ns) != list.end()) {
+      overhead[grouping::key_or_marker(*r, input.group_by, grouping::unallocated_value)] += w;
+      overhead_total += w;
+      g.total += w;
+    } else {
+      g.add(input, *r, w);
+    }
+  }
+  const Rational capacity = options_.idle_capacity ? options_.idle_capacity->to_rational() : Rational(0);
+  const Rational idle = capacity > g.total ? capacity - g.total : Rational(0);
+  const Rational denominator = std::max(capacity, g.total);
+  if (denominator == 0) return split_by_weight(input, {}, 0);
+
+  std::vector<WeightedLine> lines = g.lines(input);
+  const std::string path = input.step_path;
+  if (!overhead.empty() &&
+      !settle(lines, options_.overhead_policy, overhead_total, path + ".overhead.policy", input.group_by)) {
+    for (const auto& [tags, w] : overhead) lines.push_back({LineKind::overhead, tags, w, 0});
+  }
+  if (idle > 0 && !settle(lines, options_.idle_policy, idle, path + ".idle.policy", input.group_by))
+    lines.push_back({LineKind::idle, grouping::marker_tags(input.group_by, grouping::idle_value), idle, 0});
+  return split_by_weight(input, std::move(lines), denominator);
+}
+
+APPORTION_END_NAMESPACE
