@@ -101,28 +101,29 @@ const Sku& Catalog::hourly_sku(std::string_view sku_id) const {
   return s;
 }
 
-std::vector<const Price*> Catalog::prices_of(const Sku& sku, std::string_view tier) const {
+std::vector<const Price*> Catalog::prices_of(const Sku& sku, std::string_view tier, std::optional<Instant> at) const {
   std::vector<const Price*> out;
   for (const Price& p : sku.prices)
     if (p.tier == tier) out.push_back(&p);
-  if (out.empty()) throw PriceNotFound("SKU \"" + sku.id + "\" has no " + std::string(tier) + " price");
+  if (out.empty())
+    throw PriceNotFound(at ? no_price(sku.id, tier, *at) : "SKU \"" + sku.id + "\" has no " + std::string(tier) + " price");
   return out;
 }
 
 Decimal Catalog::rate_at(std::string_view sku_id, std::string_view tier, Instant at) const {
   const Price* in_force = nullptr;
-  for (const Price* p : prices_of(sku(sku_id), tier))
+  for (const Price* p : prices_of(sku(sku_id), tier, at))
     if (!p->from || *p->from <= at) in_force = p;
   if (!in_force) throw PriceNotFound(no_price(sku_id, tier, at));
   return in_force->rate;
 }
 
 Decimal Catalog::latest_rate(std::string_view sku_id, std::string_view tier) const {
-  return prices_of(sku(sku_id), tier).back()->rate;
+  return prices_of(sku(sku_id), tier, std::nullopt).back()->rate;
 }
 
 Rational Catalog::rate_hours(std::string_view sku_id, std::string_view tier, const Interval& interval) const {
-  const auto prices = prices_of(hourly_sku(sku_id), tier);
+  const auto prices = prices_of(hourly_sku(sku_id), tier, interval.start());
   if (interval.length().count() == 0) return 0;
   if (prices.front()->from && interval.start() < *prices.front()->from)
     throw PriceNotFound(no_price(sku_id, tier, interval.start()));

@@ -143,7 +143,7 @@ std::string Decimal::to_fixed(int places) const {
   const int128 unit = detail::pow10_128(scale - places);
   const int128 units = detail::divide_rounded<int128>(raw_, unit, RoundingMode::half_even);
   std::string digits = int128_to_string(units < 0 ? units : -units);  // "-123": magnitude without overflow
-  digits.erase(0, 1);
+  if (digits.front() == '-') digits.erase(0, 1);  // zero prints as "0", with no sign to drop
   if (places > 0) {
     if (digits.size() <= static_cast<std::size_t>(places))
       digits.insert(0, static_cast<std::size_t>(places) + 1 - digits.size(), '0');

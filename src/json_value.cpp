@@ -80,7 +80,13 @@ class Builder final : public nlohmann::json_sax<nlohmann::json> {
   bool end_object() override { return close(); }
   bool start_array(std::size_t) override { return open(Value::array({})); }
   bool end_array() override { return close(); }
-  bool parse_error(std::size_t position, const std::string&, const nlohmann::detail::exception& ex) override {
+  bool parse_error(std::size_t position, const std::string& token, const nlohmann::detail::exception& ex) override {
+    // A number too large for a double (1e400) is valid JSON: nlohmann refuses it as
+    // out_of_range.406, but it is a value out of range, reported by its path.
+    if (ex.id == 406) {
+      error_ = SpecError(value_path(), "decimal out of range: \"" + token.substr(0, 64) + "\"");
+      return false;
+    }
     // nlohmann: "[json.exception.parse_error.101] parse error at line 1, column 5: syntax error ..."
     std::string what = ex.what();
     const std::size_t column = what.find("column ");
@@ -104,6 +110,14 @@ class Builder final : public nlohmann::json_sax<nlohmann::json> {
       p = v.is(Value::Type::object) ? path_join(p, v.members().back().first) : path_index(p, v.items().size());
     }
     return p;
+  }
+  // The path of the value being read: the innermost open object's pending key, or the
+  // innermost open list's next index.
+  std::string value_path() const {
+    if (stack_.empty()) return "";
+    const Value& top = stack_.back();
+    return top.is(Value::Type::object) ? path_join(path(), top.members().back().first)
+                                       : path_index(path(), top.items().size());
   }
   bool put(Value v) {
     if (stack_.empty()) {

@@ -54,7 +54,11 @@ class Table {
       out += " ";
       for (std::size_t c = 0; c < rows_[r].size(); ++c) {
         const std::string pad(w[c] - width(rows_[r][c]), ' ');
-        out += " " + (right_[c] ? pad + rows_[r][c] : rows_[r][c] + pad) + " ";
+        // Appended piece by piece: `" " + std::string&&` trips GCC 12's -Wrestrict (a false positive).
+        out += ' ';
+        out += right_[c] ? pad : rows_[r][c];
+        out += right_[c] ? rows_[r][c] : pad;
+        out += ' ';
       }
       while (!out.empty() && out.back() == ' ') out.pop_back();
       out += "\n";
@@ -140,9 +144,12 @@ std::string result_to_table(const Result& result) {
       out << "  unit cost";
       for (const auto& [k, v] : u.tags) out << " " << k << "=" << v;
       out << ":";
-      for (const auto& [name, rate] : u.per_million)
-        out << " " << name << " " << rate.to_fixed(u.unit_precision.fractional_digits()) << " " << currency << "/M tokens";
-      out << "\n";
+      const char* separator = " ";
+      for (const auto& [name, rate] : u.per_million) {
+        out << separator << name << " " << rate.to_fixed(u.unit_precision.fractional_digits());
+        separator = ", ";
+      }
+      out << " " << currency << " per million tokens\n";
     }
     for (const Coverage& c : result.coverage)
       if (c.step == step) out << "  coverage: " << places(c.ratio * 100, "0.01", 2) << "% of the pool allocated\n";

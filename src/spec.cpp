@@ -1,6 +1,8 @@
 // The spec runner: a spec document (apportion::Value) to an Allocation, and a Result to
 // the result document. Every key is checked; every error names its JSON path.
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "apportion/json.hpp"
@@ -44,7 +46,7 @@ Pool read_pool(const Value& v, const std::string& path) {
     PriceSource price;
     price.sku = read_string(pr.required("sku"), pr.path("sku"));
     if (const Value* t = pr.optional("tier")) price.tier = read_string(*t, pr.path("tier"));
-    price.quantity = read_non_negative(pr.required("quantity"), pr.path("quantity"), ExcessDigits::round_half_even);
+    price.quantity = read_non_negative(pr.required("quantity"), pr.path("quantity"));
     const Value* start = pr.optional("start");
     const Value* end = pr.optional("end");
     if (start && end) {
@@ -145,6 +147,10 @@ Step read_step(const Value& v, const std::string& path, const StrategyRegistry& 
   if (const Value* g = r.optional("group_by")) {
     step.group_by = read_string_list(*g, r.path("group_by"));
     if (step.group_by.empty()) throw SpecError(r.path("group_by"), "must name at least one tag");
+    for (std::size_t i = 1; i < step.group_by.size(); ++i)
+      if (std::find(step.group_by.begin(), step.group_by.begin() + static_cast<std::ptrdiff_t>(i), step.group_by[i]) !=
+          step.group_by.begin() + static_cast<std::ptrdiff_t>(i))
+        throw SpecError(path_index(r.path("group_by"), i), "tag \"" + step.group_by[i] + "\" is listed twice");
   }
   if (const Value* s = r.optional("select")) step.select = read_select(*s, r.path("select"));
   if (!registry.contains(name)) {

@@ -72,6 +72,22 @@ TEST(AllocateTies, ThenTheCallersTieBreak) {
             (Texts{"0.03", "0.01"}));
 }
 
+TEST(AllocateTies, ThenTheLowerIndexWhereTheTieBreakSeesNoDifference) {
+  // A tie-break that orders only some parts (here: odd indexes first) leaves the rest to
+  // the index, so the result never depends on how the sort treats equal elements.
+  const apportion::TieBreak odd_first = [](std::size_t a, std::size_t b) { return a % 2 == 1 && b % 2 == 0; };
+  const std::vector<Rational> weights(100, Rational(1));
+  const auto parts = apportion::allocate_by_weights(D("0.80"), weights, D("0.01"), odd_first);
+  // 80 cents over 100 parts: 50 odd parts, then the 30 lowest even indexes.
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    const bool gets_a_cent = i % 2 == 1 || i < 60;
+    EXPECT_EQ(parts[i], gets_a_cent ? D("0.01") : Decimal()) << "part " << i;
+  }
+  const apportion::TieBreak indifferent = [](std::size_t, std::size_t) { return false; };
+  const auto plain = apportion::allocate_by_weights(D("0.30"), weights, D("0.01"), indifferent);
+  for (std::size_t i = 0; i < plain.size(); ++i) EXPECT_EQ(plain[i], i < 30 ? D("0.01") : Decimal()) << "part " << i;
+}
+
 TEST(AllocateTies, ZeroWeightsGetNothing) {
   EXPECT_EQ(texts(apportion::allocate_by_weights(D("0.01"), rationals({0, 1, 0, 1}), D("0.01"))),
             (Texts{"0", "0.01", "0", "0"}));
@@ -238,20 +254,20 @@ struct Property {
 
 TEST(AllocateProperty, FewParts) {
   Property p(20260602);
-  p.run(300'000, 1, 6);
-  EXPECT_EQ(p.cases, 300'000);
+  p.run(280'000, 1, 5);
+  EXPECT_EQ(p.cases, 280'000);
 }
 
 TEST(AllocateProperty, TensOfParts) {
   Property p(31);
-  p.run(8'000, 7, 100);
-  EXPECT_EQ(p.cases, 8'000);
+  p.run(3'000, 6, 100);
+  EXPECT_EQ(p.cases, 3'000);
 }
 
 TEST(AllocateProperty, ThousandsOfParts) {
   Property p(3136);
-  p.run(40, 1'000, 10'000);
-  EXPECT_EQ(p.cases, 40);
+  p.run(10, 1'000, 10'000);
+  EXPECT_EQ(p.cases, 10);
 }
 
 // Money::allocate takes decimal weights; the same properties hold through it.

@@ -149,10 +149,11 @@ int cmd_run(const std::vector<std::string>& argv) {
 
 int cmd_catalog(const std::vector<std::string>& argv) {
   const Args args = parse_args(argv, {"catalog", "tier", "at", "format"});
-  if (args.help || args.positional.empty()) {
+  if (args.help) {
     std::cout << catalog_help;
-    return args.help ? 0 : 2;
+    return 0;
   }
+  if (args.positional.empty()) throw UsageError("catalog needs an action: show or lookup (see apportion catalog --help)");
   const Catalog loaded = args.options.contains("catalog") ? load_catalog(args.options.at("catalog")) : Catalog();
   const Catalog& catalog = args.options.contains("catalog") ? loaded : Catalog::builtin();
   const std::string& action = args.positional[0];
@@ -195,10 +196,7 @@ int cmd_catalog(const std::vector<std::string>& argv) {
 }
 
 int dispatch(const std::vector<std::string>& argv) {
-  if (argv.empty()) {
-    std::cerr << main_help;
-    return 2;
-  }
+  if (argv.empty()) throw UsageError("no command given (see apportion --help)");
   const std::string& command = argv[0];
   const std::vector<std::string> rest(argv.begin() + 1, argv.end());
   if (command == "--version" || command == "version") {

@@ -20,9 +20,9 @@ using TieBreak = std::function<bool(std::size_t a, std::size_t b)>;
 // Rounds exact parts to multiples of `unit` so they sum exactly to `total`, which must be
 // a multiple of `unit` and the exact sum of the parts. Every part takes the floor of its
 // magnitude; the units left over go one each to the parts with the largest fractional
-// remainders, ties to the larger exact magnitude, then by `tie_break` (default: lower
-// index first). A negative total is rounded as its absolute value and negated, so a
-// credit splits exactly as the same cost would.
+// remainders, ties to the larger exact magnitude, then by `tie_break`, then to the lower
+// index. A negative total is rounded as its absolute value and negated, so a credit splits
+// exactly as the same cost would.
 inline std::vector<Decimal> round_largest_remainder(std::span<const Rational> parts, Decimal total, Decimal unit,
                                                     const TieBreak& tie_break = {}) {
   if (unit.signum() <= 0) throw std::invalid_argument("allocation unit must be positive");
@@ -54,7 +54,13 @@ inline std::vector<Decimal> round_largest_remainder(std::span<const Rational> pa
   std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
     if (remainders[a] != remainders[b]) return remainders[a] > remainders[b];
     if (magnitudes[a] != magnitudes[b]) return magnitudes[a] > magnitudes[b];
-    return tie_break ? tie_break(a, b) : a < b;
+    // The index settles what the tie-break leaves equal, so the order is total and the
+    // result never depends on how std::sort treats equivalent elements.
+    if (tie_break) {
+      if (tie_break(a, b)) return true;
+      if (tie_break(b, a)) return false;
+    }
+    return a < b;
   });
   for (std::size_t k = 0; leftover > 0; ++k, --leftover) floors[order[k]] += 1;
   std::vector<Decimal> out;
@@ -67,7 +73,8 @@ inline std::vector<Decimal> round_largest_remainder(std::span<const Rational> pa
 }
 
 // Splits `total` (a multiple of `unit`) by non-negative `weights` with the largest-remainder
-// rule; ties go to the larger weight, then by `tie_break`. All-zero weights are an error.
+// rule; ties go to the larger weight, then by `tie_break`, then to the lower index. All-zero
+// weights are an error.
 inline std::vector<Decimal> allocate_by_weights(Decimal total, std::span<const Rational> weights, Decimal unit,
                                                 const TieBreak& tie_break = {}) {
   Rational weight_sum = 0;

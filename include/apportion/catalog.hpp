@@ -86,7 +86,8 @@ class Catalog {
   static const Catalog& builtin();
 
  private:
-  std::vector<const Price*> prices_of(const Sku& sku, std::string_view tier) const;
+  // The tier's prices, earliest first. PriceNotFound when there are none, naming `at` if given.
+  std::vector<const Price*> prices_of(const Sku& sku, std::string_view tier, std::optional<Instant> at) const;
   const Sku& hourly_sku(std::string_view sku_id) const;
 
   std::vector<Sku> skus_;  // sorted by id

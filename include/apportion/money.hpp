@@ -61,8 +61,8 @@ class Money {
   Money round(RoundingMode mode = RoundingMode::half_even) const { return round(currency_.minor_unit(), mode); }
 
   // Splits this amount by non-negative weights into parts that are multiples of `unit`
-  // and sum exactly to it (largest remainder; ties to the larger weight, then to the
-  // lower index or by `tie_break`). The amount must itself be a multiple of `unit`.
+  // and sum exactly to it (largest remainder; ties to the larger weight, then by
+  // `tie_break`, then to the lower index). The amount must itself be a multiple of `unit`.
   std::vector<Money> allocate(std::span<const Decimal> weights, Decimal unit, const TieBreak& tie_break = {}) const {
     std::vector<Rational> exact;
     exact.reserve(weights.size());

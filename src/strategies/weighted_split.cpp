@@ -56,9 +56,12 @@ StepOutput WeightedSplit::run(const StepInput& input) const {
   std::map<Tags, Sum> groups;
   std::optional<Sum> unallocated;
   Rational idle = 0;
+  bool has_idle = false;  // decided by capacity, not by the cost's sign: a credit has idle too
   for (const Resource& res : resources) {
-    const Rational unused = res.capacity > res.allocated ? (res.capacity - res.allocated) * res.weight * unit : Rational(0);
-    if (unused > 0 && (options_.unused == Unused::separate || res.allocated == 0)) idle += unused;
+    if (res.capacity > res.allocated && (options_.unused == Unused::separate || res.allocated == 0)) {
+      idle += (res.capacity - res.allocated) * res.weight * unit;
+      has_idle = true;
+    }
   }
   for (const Record* r : input.records) {
     Sum s;
@@ -88,7 +91,7 @@ StepOutput WeightedSplit::run(const StepInput& input) const {
     out.lines.push_back(std::move(d));
   };
   for (const auto& [tags, s] : groups) emit(LineKind::allocated, tags, s);
-  if (idle > 0) emit(LineKind::idle, grouping::marker_tags(input.group_by, grouping::idle_value), Sum{0, idle});
+  if (has_idle) emit(LineKind::idle, grouping::marker_tags(input.group_by, grouping::idle_value), Sum{0, idle});
   if (unallocated) emit(LineKind::unallocated, grouping::marker_tags(input.group_by, grouping::unallocated_value), *unallocated);
   return out;
 }

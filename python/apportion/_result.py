@@ -1,0 +1,164 @@
+"""Running a spec and reading its result."""
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Union
+
+from . import _core
+from ._json import dumps
+
+__all__ = ["Line", "Result", "SpecOverflowError", "SpecLike", "run", "run_result"]
+
+SpecLike = Union[Mapping[str, Any], str, bytes, "os.PathLike[str]"]
+
+
+class SpecOverflowError(_core.SpecError, OverflowError):
+    """A spec value or result beyond the range the library holds exactly.
+
+    Both a SpecError (bad input, as the command line reports it) and an OverflowError.
+    """
+
+
+def _decimal(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(value)
+
+
+@dataclass(frozen=True)
+class Line:
+    """One line of a result: a step's share of a pool for one set of tags."""
+
+    step: str
+    pool: str | None
+    kind: str  # allocated, overhead, idle or unallocated
+    tags: dict[str, str]
+    cost: Decimal
+    weight: Decimal | None = None
+    share: Decimal | None = None
+    split_cost: Decimal | None = None
+    unused_cost: Decimal | None = None
+    gpu_hours: Decimal | None = None
+    extra: dict[str, Any] = field(default_factory=dict)  # fields a later spec version adds
+
+    _known = ("step", "pool", "kind", "tags", "cost", "weight", "share", "split_cost", "unused_cost", "gpu_hours")
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Line:
+        """A Line from one entry of a result document's ``lines``."""
+        return cls(
+            step=d["step"],
+            pool=d.get("pool"),
+            kind=d["kind"],
+            tags=dict(d["tags"]),
+            cost=Decimal(d["cost"]),
+            weight=_decimal(d.get("weight")),
+            share=_decimal(d.get("share")),
+            split_cost=_decimal(d.get("split_cost")),
+            unused_cost=_decimal(d.get("unused_cost")),
+            gpu_hours=_decimal(d.get("gpu_hours")),
+            extra={k: v for k, v in d.items() if k not in cls._known},
+        )
+
+
+class Result:
+    """The result of a run. Decimals come back exact, as decimal.Decimal."""
+
+    def __init__(self, core: _core.Result) -> None:
+        self._core = core
+        self._json: str | None = None
+
+    def to_json(self) -> str:
+        """The result document as JSON text, byte for byte what the command line prints."""
+        if self._json is None:
+            self._json = self._core.to_json()
+        return self._json
+
+    def to_dict(self) -> dict[str, Any]:
+        """The result document as a new dict; decimals stay the strings the document holds."""
+        return json.loads(self.to_json(), parse_float=Decimal)
+
+    def to_table(self) -> str:
+        """An aligned table per step (``apportion run --format table``)."""
+        return self._core.to_table()
+
+    def to_csv(self) -> str:
+        """One CSV row per line (``apportion run --format csv``)."""
+        return self._core.to_csv()
+
+    def to_dataframe(self) -> Any:
+        """The lines as a pandas DataFrame (see lines_dataframe)."""
+        from ._pandas import lines_dataframe
+
+        return lines_dataframe(self.to_dict())
+
+    @property
+    def currency(self) -> str:
+        return self.to_dict()["currency"]
+
+    @property
+    def precision(self) -> Decimal:
+        return Decimal(self.to_dict()["precision"])
+
+    @property
+    def lines(self) -> list[Line]:
+        return [Line.from_dict(d) for d in self.to_dict().get("lines", [])]
+
+    @property
+    def pools(self) -> dict[str, Decimal]:
+        """Each pool's rounded cost, in spec order."""
+        return {p["id"]: Decimal(p["cost"]) for p in self.to_dict().get("pools", [])}
+
+    @property
+    def coverage(self) -> dict[str, Decimal]:
+        """Per split step, the share of its pool not on unallocated lines."""
+        return {c["step"]: Decimal(c["ratio"]) for c in self.to_dict().get("coverage", [])}
+
+    @property
+    def unit_costs(self) -> list[dict[str, Any]]:
+        return self.to_dict().get("unit_costs", [])
+
+    def __repr__(self) -> str:
+        d = self.to_dict()
+        return f"<apportion.Result {len(d.get('lines', []))} lines, {len(d.get('pools', []))} pools, {d['currency']}>"
+
+
+def _looks_like_path(text: str) -> bool:
+    return not text.lstrip().startswith("{") and os.path.isfile(text)
+
+
+def run_result(spec: SpecLike, base_dir: str | os.PathLike[str] = ".") -> Result:
+    """Runs a spec and keeps the result in C++ until it is read (see run()).
+
+    ``base_dir`` is the folder ``inputs`` paths are relative to for a spec given as a dict
+    or text; a spec file's own folder is used for a path.
+    """
+    try:
+        if isinstance(spec, os.PathLike) or (isinstance(spec, str) and _looks_like_path(spec)):
+            core = _core.run_spec_file(os.fspath(spec))
+        elif isinstance(spec, str):
+            core = _core.run_spec(spec, os.fspath(base_dir))
+        elif isinstance(spec, bytes):
+            core = _core.run_spec(spec.decode("utf-8"), os.fspath(base_dir))
+        elif isinstance(spec, Mapping):
+            core = _core.run_spec(dumps(spec), os.fspath(base_dir))
+        else:
+            raise TypeError(f"a spec is a dict, JSON text or a path, not a {type(spec).__name__}")
+    except OverflowError as e:
+        if isinstance(e, SpecOverflowError):
+            raise
+        raise SpecOverflowError(str(e)) from None
+    return Result(core)
+
+
+def run(spec: SpecLike, base_dir: str | os.PathLike[str] = ".") -> dict[str, Any]:
+    """Runs an allocation spec and returns the result document as a dict.
+
+    ``spec`` is a dict, JSON text, or a path (str or os.PathLike) to a spec file. Numbers in
+    a dict must be exact: str, int or decimal.Decimal (a float is TypeError). Bad input
+    raises SpecError with the message the command line prints, starting with the JSON path
+    of the offending value: ``records[3].measures.gpu_seconds: must not be negative``.
+    """
+    return run_result(spec, base_dir).to_dict()

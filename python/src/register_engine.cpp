@@ -1,0 +1,64 @@
+// The spec runner: JSON text (or a spec file) in, a Result out, rendered as the result
+// document, a table or CSV. The same functions the command line uses, so Python gets the
+// same numbers and the same error messages; the GIL is released while they run.
+
+#include <pybind11/stl.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+
+#include "apportion/json.hpp"
+#include "apportion/render.hpp"
+#include "apportion/spec.hpp"
+#include "register.hpp"
+
+namespace apportion::python {
+
+namespace {
+
+Result run_text(const std::string& text, const std::filesystem::path& base_dir) {
+  SpecOptions options;
+  options.base_dir = base_dir;
+  return run(allocation_from_spec(parse_json(text), options));
+}
+
+// As the command line reads a spec file, with its message when the file cannot be read.
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::invalid_argument(path + ": cannot read the file: " + std::strerror(errno));
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+}  // namespace
+
+void register_engine(py::module_& m) {
+  py::class_<Result, std::shared_ptr<Result>>(m, "Result", "The result of one run, kept in C++ until rendered.")
+      .def("to_json", &result_to_json, py::call_guard<py::gil_scoped_release>(),
+           "The result document (spec.md, Result) as JSON text.")
+      .def("to_table", &result_to_table, py::call_guard<py::gil_scoped_release>(),
+           "An aligned table per step, as `apportion run --format table` prints it.")
+      .def("to_csv", &result_to_csv, py::call_guard<py::gil_scoped_release>(),
+           "One CSV row per line, as `apportion run --format csv` prints it.");
+
+  m.def(
+      "run_spec",
+      [](const std::string& text, const std::string& base_dir) {
+        py::gil_scoped_release release;
+        return std::make_shared<Result>(run_text(text, base_dir));
+      },
+      py::arg("text"), py::arg("base_dir") = ".",
+      "Runs spec JSON text; `inputs` paths are relative to base_dir.");
+  m.def(
+      "run_spec_file",
+      [](const std::string& path) {
+        py::gil_scoped_release release;
+        return std::make_shared<Result>(run_text(read_file(path), std::filesystem::path(path).parent_path()));
+      },
+      py::arg("path"), "Runs a spec file; `inputs` paths are relative to its folder.");
+  m.def("strategies", [] { return StrategyRegistry::global().names(); }, "The names of the registered strategies.");
+}
+
+}  // namespace apportion::python

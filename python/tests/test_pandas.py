@@ -1,0 +1,75 @@
+from decimal import Decimal
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import apportion
+from apportion import Allocation, PerNamespace, lines_dataframe, records_from_dataframe
+
+
+@pytest.fixture
+def usage():
+    return pd.DataFrame({
+        "namespace": ["nlp", "cv", None, "kube-system"],
+        "pod": ["p1", "p2", "p3", "p4"],
+        "gpu_seconds": np.array([8294400, 5184000, 100, 3600], dtype=np.int64),
+        "tokens": ["1.5", Decimal("2"), 3, None],
+    })
+
+
+def test_records_from_dataframe(usage):
+    records = records_from_dataframe(usage, tags=["namespace"], measures=["gpu_seconds", "tokens"], pool="node")
+    assert records[0] == {"tags": {"namespace": "nlp"}, "pool": "node",
+                          "measures": {"gpu_seconds": 8294400, "tokens": "1.5"}}
+    assert records[2] == {"tags": {}, "pool": "node", "measures": {"gpu_seconds": 100, "tokens": 3}}
+    assert records[3]["measures"] == {"gpu_seconds": 3600}
+    assert type(records[0]["measures"]["gpu_seconds"]) is int
+    with_ids = records_from_dataframe(usage, tags=["namespace"], id="pod")
+    assert [r["id"] for r in with_ids] == ["p1", "p2", "p3", "p4"]
+
+
+def test_float_columns_are_refused(usage):
+    usage["hours"] = [1.0, 2.0, 3.0, 4.0]
+    with pytest.raises(TypeError, match="'hours' is float64: floats are not exact"):
+        records_from_dataframe(usage, measures=["hours"])
+    usage["mixed"] = ["1", 2.5, "3", "4"]
+    with pytest.raises(TypeError, match="'mixed', row 1: float 2.5 is not exact"):
+        records_from_dataframe(usage, measures=["mixed"])
+    with pytest.raises(TypeError, match="tag values are str"):
+        records_from_dataframe(usage, tags=["gpu_seconds"])
+    with pytest.raises(KeyError):
+        records_from_dataframe(usage, tags=["nope"])
+
+
+def test_nullable_integers():
+    df = pd.DataFrame({"t": ["a", "b"], "m": pd.array([5, None], dtype="Int64")})
+    assert records_from_dataframe(df, tags=["t"], measures=["m"]) == \
+        [{"tags": {"t": "a"}, "measures": {"m": 5}}, {"tags": {"t": "b"}}]
+
+
+def test_dataframe_round_trip(usage):
+    a = Allocation().add_pool("node", "1000")
+    a.add_records(records_from_dataframe(usage, tags=["namespace"], measures=["gpu_seconds"], pool="node"))
+    a.add_step("teams", PerNamespace(), pool="node")
+    result = a.run()
+    df = result.to_dataframe()
+    assert list(df.columns) == ["step", "pool", "kind", "namespace", "cost", "weight", "share"]
+    assert (df.dtypes == object).all()
+    assert all(isinstance(c, Decimal) for c in df["cost"])
+    assert sum(df["cost"]) == Decimal(1000)
+    assert list(df["kind"]) == ["allocated", "allocated", "overhead", "unallocated"]
+    assert df.loc[df["namespace"] == "nlp", "cost"].item() == Decimal("615.21")
+    same = lines_dataframe(apportion.run(a.to_spec()))
+    pd.testing.assert_frame_equal(df, same)
+
+
+def test_lines_dataframe_optional_columns():
+    result = {"lines": [{"step": "runs", "pool": None, "kind": "allocated", "tags": {"experiment": "e"},
+                         "cost": "1.00", "gpu_hours": "2.000000"},
+                        {"step": "runs", "kind": "allocated", "tags": {"team": "t"}, "cost": "2.00"}]}
+    df = lines_dataframe(result)
+    assert list(df.columns) == ["step", "pool", "kind", "experiment", "team", "cost", "weight", "share", "gpu_hours"]
+    assert df["team"].tolist() == [None, "t"]
+    assert df["gpu_hours"].tolist() == [Decimal("2"), None]
+    assert lines_dataframe({"lines": []}).empty

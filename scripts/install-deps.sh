@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages that building and testing apportion needs: the compiler
+# and CMake, Boost, nlohmann-json and fmt, pybind11 with NumPy and pandas for the Python
+# package, GoogleTest and Google Benchmark. Touches apt only when something is missing, so
+# it takes a moment on a machine that already has everything.
+set -euo pipefail
+
+packages=(
+  g++ cmake pkg-config
+  libboost-dev nlohmann-json3-dev libfmt-dev
+  pybind11-dev python3-dev python3-numpy python3-pandas python3-pytest
+  libgtest-dev libgmock-dev libbenchmark-dev
+)
+
+missing=()
+for package in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$package")
+  fi
+done
+
+if ((${#missing[@]} == 0)); then
+  echo "install-deps: all ${#packages[@]} packages are installed"
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}"
+as_root=()
+if [[ $(id -u) -ne 0 ]]; then
+  as_root=(sudo)
+fi
+"${as_root[@]}" apt-get update
+"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"

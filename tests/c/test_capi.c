@@ -1,0 +1,692 @@
+/*
+ * Tests of the C ABI, written in C99 and compiled with -std=c99 -Wall -Wextra -pedantic
+ * -Werror, so they also prove that apportion.h is plain C. Prints "N passed, M failed"
+ * and exits non-zero on any failure.
+ */
+#define _POSIX_C_SOURCE 200809L /* pthreads, for the thread-safety test */
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <apportion.h>
+
+static int passed, failed;
+
+#define CHECK(cond)                                                     \
+  do {                                                                  \
+    if (cond) {                                                         \
+      ++passed;                                                         \
+    } else {                                                            \
+      ++failed;                                                         \
+      fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
+    }                                                                   \
+  } while (0)
+
+/* A status, with the error message shown when it is not the expected one. */
+#define CHECK_STATUS(call, expected)                                                       \
+  do {                                                                                     \
+    int status_ = (call);                                                                  \
+    if (status_ == (expected)) {                                                           \
+      ++passed;                                                                            \
+    } else {                                                                               \
+      ++failed;                                                                            \
+      fprintf(stderr, "%s:%d: %s returned %d, expected %d (last error: %s)\n", __FILE__, __LINE__, #call, \
+              status_, (int)(expected), apn_last_error());                                 \
+    }                                                                                      \
+  } while (0)
+
+#define CHECK_STR(actual, expected)                                                               \
+  do {                                                                                            \
+    const char *a_ = (actual), *e_ = (expected);                                                  \
+    if (a_ != NULL && strcmp(a_, e_) == 0) {                                                      \
+      ++passed;                                                                                   \
+    } else {                                                                                      \
+      ++failed;                                                                                   \
+      fprintf(stderr, "%s:%d: got \"%s\", expected \"%s\"\n", __FILE__, __LINE__, a_ ? a_ : "(null)", e_); \
+    }                                                                                             \
+  } while (0)
+
+static int starts_with(const char *s, const char *prefix) { return strncmp(s, prefix, strlen(prefix)) == 0; }
+static int contains(const char *s, const char *part) { return s != NULL && strstr(s, part) != NULL; }
+
+/* The seed case seed-tenant-token-split from the spec's cases. */
+static const char seed_spec[] =
+    "{\"apportion\": 1, \"currency\": \"USD\","
+    " \"pools\": [{\"id\": \"vllm-node-hour\", \"cost\": \"31.36\", \"tags\": {\"cluster\": \"inference\"}}],"
+    " \"records\": ["
+    "  {\"tags\": {\"team\": \"nlp\"}, \"measures\": {\"tokens_prompt\": 3000000, \"tokens_generation\": 1000000}},"
+    "  {\"tags\": {\"team\": \"cv\"}, \"measures\": {\"tokens_prompt\": 2000000, \"tokens_generation\": 500000}},"
+    "  {\"tags\": {\"team\": \"platform\"}, \"measures\": {\"tokens_prompt\": 1000000, \"tokens_generation\": 500000}},"
+    "  {\"tags\": {\"team\": \"research\"}, \"measures\": {\"tokens_prompt\": 1000000, \"tokens_generation\": 200000}},"
+    "  {\"tags\": {\"team\": \"product\"}, \"measures\": {\"tokens_prompt\": 600000, \"tokens_generation\": 200000}}],"
+    " \"steps\": [{\"id\": \"tenants\", \"strategy\": \"per_tenant\", \"pool\": \"vllm-node-hour\"}]}";
+
+/* The catalog example of the spec, plus a price change and a token-priced SKU. */
+static const char catalog_json[] =
+    "{\"skus\": ["
+    " {\"id\": \"spheron/h100-sxm5\", \"unit\": \"gpu_hour\", \"billing\": \"per_second\", \"minimum_seconds\": 0,"
+    "  \"prices\": [{\"tier\": \"on_demand\", \"rate\": \"3.92\", \"from\": \"2026-06-02T00:00:00Z\"},"
+    "             {\"tier\": \"on_demand\", \"rate\": \"4.00\", \"from\": \"2026-06-03T00:00:00Z\"},"
+    "             {\"tier\": \"spot\", \"rate\": \"2.91\"}]},"
+    " {\"id\": \"llm/tokens\", \"unit\": \"million_tokens\", \"prices\": [{\"rate\": \"0.6\"}]}]}";
+
+/* A copy of JSON text without the whitespace between tokens, so it can be searched for
+ * `"cost":"12.55"` however the result is laid out. Free with free(). */
+static char *compact(const char *json) {
+  char *out = malloc(strlen(json) + 1), *w = out;
+  int in_string = 0;
+  if (out == NULL) return NULL;
+  for (; *json; ++json) {
+    if (in_string) {
+      *w++ = *json;
+      if (*json == '\\' && json[1]) *w++ = *++json;
+      else if (*json == '"') in_string = 0;
+    } else if (*json == '"') {
+      *w++ = *json;
+      in_string = 1;
+    } else if (*json != ' ' && *json != '\n' && *json != '\t' && *json != '\r') {
+      *w++ = *json;
+    }
+  }
+  *w = '\0';
+  return out;
+}
+
+/* The value of "cost" in the first line whose tags are {"team": team}, or NULL. */
+static char *line_cost(const char *result, const char *team, char *buf, size_t size) {
+  char tags[64];
+  const char *p, *end;
+  sprintf(tags, "{\"team\":\"%s\"}", team);
+  p = strstr(result, tags);
+  if (p == NULL) return NULL;
+  p = strstr(p, "\"cost\":\"");
+  if (p == NULL) return NULL;
+  p += strlen("\"cost\":\"");
+  end = strchr(p, '"');
+  if (end == NULL || (size_t)(end - p) >= size) return NULL;
+  memcpy(buf, p, (size_t)(end - p));
+  buf[end - p] = '\0';
+  return buf;
+}
+
+static void test_version(void) {
+  CHECK(apn_version_number() == APN_VERSION_NUMBER);
+  CHECK(APN_VERSION_NUMBER == APN_VERSION_MAJOR * 10000 + APN_VERSION_MINOR * 100 + APN_VERSION_PATCH);
+  CHECK_STR(apn_version_string(), APN_VERSION_STRING);
+}
+
+static void test_status_values(void) {
+  /* The numbers are part of the ABI. */
+  CHECK(APN_OK == 0 && APN_EINVAL == -1 && APN_EPARSE == -2 && APN_ESPEC == -3 && APN_EOVERFLOW == -4);
+  CHECK(APN_ECURRENCY == -5 && APN_ENOPRICE == -6 && APN_ENOMEM == -7 && APN_EIO == -8 && APN_EINTERNAL == -99);
+  CHECK(APN_ROUND_HALF_EVEN == 0 && APN_ROUND_HALF_UP == 1 && APN_ROUND_DOWN == 2 && APN_ROUND_UP == 3 &&
+        APN_ROUND_FLOOR == 4 && APN_ROUND_CEILING == 5);
+}
+
+static void test_free_accepts_null(void) {
+  apn_free(NULL);
+  apn_strings_free(NULL, 0);
+  apn_strings_free(NULL, 3);
+  apn_catalog_free(NULL);
+  CHECK(1);
+}
+
+static void test_run_json(void) {
+  char *out = (char *)1, *result, cost[32];
+  size_t len = 99;
+  CHECK_STATUS(apn_run_json(seed_spec, strlen(seed_spec), &out, &len), APN_OK);
+  CHECK(out != NULL && len == strlen(out));
+  result = out != NULL ? compact(out) : NULL;
+  CHECK(result != NULL && starts_with(result, "{\"apportion\":1"));
+  if (result != NULL) {
+    CHECK_STR(line_cost(result, "nlp", cost, sizeof cost), "12.55");
+    CHECK_STR(line_cost(result, "cv", cost, sizeof cost), "7.84");
+    CHECK_STR(line_cost(result, "platform", cost, sizeof cost), "4.70");
+    CHECK_STR(line_cost(result, "product", cost, sizeof cost), "2.51");
+    CHECK_STR(line_cost(result, "research", cost, sizeof cost), "3.76");
+  }
+  free(result);
+  apn_free(out);
+
+  /* The length is honoured: trailing bytes past spec_len are never read. */
+  {
+    char padded[sizeof seed_spec + 8];
+    memcpy(padded, seed_spec, strlen(seed_spec));
+    memcpy(padded + strlen(seed_spec), "garbage", 8);
+    CHECK_STATUS(apn_run_json(padded, strlen(seed_spec), &out, &len), APN_OK);
+    apn_free(out);
+  }
+
+  /* Not JSON: line and column; *out NULL and *out_len 0. */
+  out = (char *)1;
+  len = 99;
+  CHECK_STATUS(apn_run_json("{\"apportion\": ", 14, &out, &len), APN_ESPEC);
+  CHECK(out == NULL && len == 0);
+  CHECK(starts_with(apn_last_error(), "line 1, column"));
+
+  /* A spec error names the JSON path. */
+  {
+    const char *bad = "{\"apportion\": 1, \"pools\": [], \"records\": [{\"tags\": {}, \"pool\": \"nope\"}], \"steps\": []}";
+    CHECK_STATUS(apn_run_json(bad, strlen(bad), &out, &len), APN_ESPEC);
+    CHECK(out == NULL);
+    CHECK(starts_with(apn_last_error(), "records[0].pool"));
+  }
+  {
+    const char *neg =
+        "{\"apportion\": 1, \"pools\": [{\"id\": \"p\", \"cost\": \"1\"}],"
+        " \"records\": [{\"tags\": {\"team\": \"a\"}, \"measures\": {\"gpu_seconds\": \"-5\"}}],"
+        " \"steps\": [{\"id\": \"s\", \"strategy\": \"proportional\", \"pool\": \"p\", \"group_by\": [\"team\"],"
+        " \"weight\": \"gpu_seconds\"}]}";
+    CHECK_STATUS(apn_run_json(neg, strlen(neg), &out, &len), APN_ESPEC);
+    CHECK(contains(apn_last_error(), "records[0].measures.gpu_seconds"));
+  }
+
+  /* NULL arguments. */
+  CHECK_STATUS(apn_run_json(NULL, 0, &out, &len), APN_EINVAL);
+  CHECK(out == NULL && len == 0);
+  CHECK_STR(apn_last_error(), "spec: must not be NULL");
+  CHECK_STATUS(apn_run_json(seed_spec, strlen(seed_spec), NULL, &len), APN_EINVAL);
+  CHECK_STR(apn_last_error(), "out: must not be NULL");
+  out = (char *)1;
+  CHECK_STATUS(apn_run_json(seed_spec, strlen(seed_spec), &out, NULL), APN_EINVAL);
+  CHECK(out == NULL);
+  CHECK_STATUS(apn_run_json(NULL, 0, NULL, NULL), APN_EINVAL);
+}
+
+static void test_last_error_persists(void) {
+  char *out = NULL;
+  CHECK_STATUS(apn_money_parse(&out, "12.x", "USD"), APN_EPARSE);
+  CHECK(starts_with(apn_last_error(), "amount: "));
+  /* A success leaves the last failure's message in place. */
+  CHECK_STATUS(apn_money_parse(&out, "1", "USD"), APN_OK);
+  apn_free(out);
+  CHECK(starts_with(apn_last_error(), "amount: "));
+}
+
+static void test_money_parse_format_add(void) {
+  char *out = (char *)1;
+  CHECK_STATUS(apn_money_parse(&out, "12.50", "USD"), APN_OK);
+  CHECK_STR(out, "12.5");
+  apn_free(out);
+  CHECK_STATUS(apn_money_parse(&out, "1.5e2", "EUR"), APN_OK);
+  CHECK_STR(out, "150");
+  apn_free(out);
+  CHECK_STATUS(apn_money_parse(&out, "-0.000000000001", "USD"), APN_OK);
+  CHECK_STR(out, "-0.000000000001");
+  apn_free(out);
+  out = (char *)1;
+  CHECK_STATUS(apn_money_parse(&out, "abc", "USD"), APN_EPARSE);
+  CHECK(out == NULL);
+  CHECK_STATUS(apn_money_parse(&out, "NaN", "USD"), APN_EPARSE);
+  CHECK_STATUS(apn_money_parse(&out, "0.0000000000001", "USD"), APN_EPARSE);
+  CHECK_STATUS(apn_money_parse(&out, "1e30", "USD"), APN_EOVERFLOW);
+  CHECK(starts_with(apn_last_error(), "amount: "));
+  CHECK_STATUS(apn_money_parse(&out, "1", "ZZZ"), APN_ECURRENCY);
+  CHECK(starts_with(apn_last_error(), "currency: "));
+  CHECK_STATUS(apn_money_parse(&out, "1", "usd"), APN_ECURRENCY);
+  CHECK_STATUS(apn_money_parse(NULL, "1", "USD"), APN_EINVAL);
+  CHECK_STATUS(apn_money_parse(&out, NULL, "USD"), APN_EINVAL);
+  CHECK_STR(apn_last_error(), "amount: must not be NULL");
+  CHECK_STATUS(apn_money_parse(&out, "1", NULL), APN_EINVAL);
+  CHECK_STR(apn_last_error(), "currency: must not be NULL");
+
+  CHECK_STATUS(apn_money_format(&out, "12.5", "USD"), APN_OK);
+  CHECK_STR(out, "12.50");
+  apn_free(out);
+  CHECK_STATUS(apn_money_format(&out, "1234.5", "JPY"), APN_OK);
+  CHECK_STR(out, "1234");
+  apn_free(out);
+  CHECK_STATUS(apn_money_format(&out, "1.0005", "KWD"), APN_OK);
+  CHECK_STR(out, "1.000");
+  apn_free(out);
+  CHECK_STATUS(apn_money_format(&out, "-0.125", "EUR"), APN_OK);
+  CHECK_STR(out, "-0.12");
+  apn_free(out);
+  CHECK_STATUS(apn_money_format(&out, "x", "USD"), APN_EPARSE);
+  CHECK_STATUS(apn_money_format(&out, "1", "QQQ"), APN_ECURRENCY);
+  CHECK_STATUS(apn_money_format(NULL, "1", "USD"), APN_EINVAL);
+  CHECK_STATUS(apn_money_format(&out, NULL, "USD"), APN_EINVAL);
+  CHECK_STATUS(apn_money_format(&out, "1", NULL), APN_EINVAL);
+
+  CHECK_STATUS(apn_money_add(&out, "0.1", "0.2", "USD"), APN_OK);
+  CHECK_STR(out, "0.3");
+  apn_free(out);
+  CHECK_STATUS(apn_money_add(&out, "10", "-12.345", "USD"), APN_OK);
+  CHECK_STR(out, "-2.345");
+  apn_free(out);
+  out = (char *)1;
+  CHECK_STATUS(apn_money_add(&out, "1e26", "1e26", "USD"), APN_EOVERFLOW);
+  CHECK(out == NULL);
+  CHECK_STATUS(apn_money_add(&out, "1", "y", "USD"), APN_EPARSE);
+  CHECK(starts_with(apn_last_error(), "b: "));
+  CHECK_STATUS(apn_money_add(&out, "1", "2", "ABC"), APN_ECURRENCY);
+  CHECK_STATUS(apn_money_add(NULL, "1", "2", "USD"), APN_EINVAL);
+  CHECK_STATUS(apn_money_add(&out, NULL, "2", "USD"), APN_EINVAL);
+  CHECK_STATUS(apn_money_add(&out, "1", NULL, "USD"), APN_EINVAL);
+  CHECK_STATUS(apn_money_add(&out, "1", "2", NULL), APN_EINVAL);
+}
+
+static void test_money_round(void) {
+  static const char *const positive[] = {"2.34", "2.35", "2.34", "2.35", "2.34", "2.35"};
+  static const char *const negative[] = {"-2.34", "-2.35", "-2.34", "-2.35", "-2.35", "-2.34"};
+  char *out = (char *)1;
+  int mode;
+  for (mode = APN_ROUND_HALF_EVEN; mode <= APN_ROUND_CEILING; ++mode) {
+    CHECK_STATUS(apn_money_round(&out, "2.345", "0.01", (apn_rounding)mode), APN_OK);
+    CHECK_STR(out, positive[mode]);
+    apn_free(out);
+    CHECK_STATUS(apn_money_round(&out, "-2.345", "0.01", (apn_rounding)mode), APN_OK);
+    CHECK_STR(out, negative[mode]);
+    apn_free(out);
+  }
+  CHECK_STATUS(apn_money_round(&out, "2.355", "0.01", APN_ROUND_HALF_EVEN), APN_OK);
+  CHECK_STR(out, "2.36");
+  apn_free(out);
+  CHECK_STATUS(apn_money_round(&out, "2.3", "0.01", APN_ROUND_UP), APN_OK);
+  CHECK_STR(out, "2.30");
+  apn_free(out);
+  CHECK_STATUS(apn_money_round(&out, "7.3", "0.05", APN_ROUND_HALF_EVEN), APN_OK);
+  CHECK_STR(out, "7.30");
+  apn_free(out);
+  CHECK_STATUS(apn_money_round(&out, "1234.5", "1", APN_ROUND_HALF_EVEN), APN_OK);
+  CHECK_STR(out, "1234");
+  apn_free(out);
+  out = (char *)1;
+  CHECK_STATUS(apn_money_round(&out, "1", "0.01", (apn_rounding)6), APN_EINVAL);
+  CHECK(out == NULL);
+  CHECK(starts_with(apn_last_error(), "mode: "));
+  CHECK_STATUS(apn_money_round(&out, "1", "0.01", (apn_rounding)-1), APN_EINVAL);
+  CHECK_STATUS(apn_money_round(&out, "1", "0", APN_ROUND_HALF_EVEN), APN_EINVAL);
+  CHECK(starts_with(apn_last_error(), "unit: must be positive"));
+  CHECK_STATUS(apn_money_round(&out, "1", "-0.01", APN_ROUND_HALF_EVEN), APN_EINVAL);
+  CHECK_STATUS(apn_money_round(&out, "1", "cent", APN_ROUND_HALF_EVEN), APN_EPARSE);
+  CHECK_STATUS(apn_money_round(&out, "170141183460469231731687303.7", "1", APN_ROUND_UP), APN_EOVERFLOW);
+  CHECK_STATUS(apn_money_round(NULL, "1", "0.01", APN_ROUND_HALF_EVEN), APN_EINVAL);
+  CHECK_STATUS(apn_money_round(&out, NULL, "0.01", APN_ROUND_HALF_EVEN), APN_EINVAL);
+  CHECK_STATUS(apn_money_round(&out, "1", NULL, APN_ROUND_HALF_EVEN), APN_EINVAL);
+}
+
+static void test_money_allocate(void) {
+  static const char *const thirds[] = {"1", "1", "1"};
+  static const char *const uneven[] = {"0.5", "0", "2.5", "1"};
+  static const char *const zeros[] = {"0", "0"};
+  static const char *const negative[] = {"1", "-1"};
+  static const char *const bad[] = {"1", "x"};
+  static const char *const with_null[] = {"1", NULL};
+  char **parts = (char **)1;
+
+  CHECK_STATUS(apn_money_allocate(&parts, "100.00", thirds, 3, "0.01"), APN_OK);
+  CHECK(parts != NULL);
+  if (parts != NULL) {
+    CHECK_STR(parts[0], "33.34");
+    CHECK_STR(parts[1], "33.33");
+    CHECK_STR(parts[2], "33.33");
+  }
+  apn_strings_free(parts, 3);
+
+  /* A credit splits like the same cost, negated. */
+  CHECK_STATUS(apn_money_allocate(&parts, "-100", thirds, 3, "0.01"), APN_OK);
+  if (parts != NULL) {
+    CHECK_STR(parts[0], "-33.34");
+    CHECK_STR(parts[2], "-33.33");
+  }
+  apn_strings_free(parts, 3);
+
+  /* 10 by 0.5 : 0 : 2.5 : 1 is 1.25, 0, 6.25, 2.5: both .25 remainders tie, the larger
+   * weight (2.5) wins the leftover unit. */
+  CHECK_STATUS(apn_money_allocate(&parts, "10", uneven, 4, "0.1"), APN_OK);
+  if (parts != NULL) {
+    CHECK_STR(parts[0], "1.2");
+    CHECK_STR(parts[1], "0.0");
+    CHECK_STR(parts[2], "6.3");
+    CHECK_STR(parts[3], "2.5");
+  }
+  apn_strings_free(parts, 4);
+
+  parts = (char **)1;
+  CHECK_STATUS(apn_money_allocate(&parts, "10", zeros, 2, "0.01"), APN_ESPEC);
+  CHECK(parts == NULL);
+  CHECK(starts_with(apn_last_error(), "weights: "));
+  CHECK_STATUS(apn_money_allocate(&parts, "10", thirds, 0, "0.01"), APN_ESPEC);
+  CHECK_STATUS(apn_money_allocate(&parts, "10", negative, 2, "0.01"), APN_EINVAL);
+  CHECK(starts_with(apn_last_error(), "weights[1]: must not be negative"));
+  CHECK_STATUS(apn_money_allocate(&parts, "10", bad, 2, "0.01"), APN_EPARSE);
+  CHECK(starts_with(apn_last_error(), "weights[1]: "));
+  CHECK_STATUS(apn_money_allocate(&parts, "10", with_null, 2, "0.01"), APN_EINVAL);
+  CHECK_STR(apn_last_error(), "weights[1]: must not be NULL");
+  CHECK_STATUS(apn_money_allocate(&parts, "10.005", thirds, 3, "0.01"), APN_EINVAL);
+  CHECK(contains(apn_last_error(), "not a multiple of the unit"));
+  CHECK_STATUS(apn_money_allocate(&parts, "10", thirds, 3, "0"), APN_EINVAL);
+  CHECK_STATUS(apn_money_allocate(NULL, "10", thirds, 3, "0.01"), APN_EINVAL);
+  CHECK_STATUS(apn_money_allocate(&parts, NULL, thirds, 3, "0.01"), APN_EINVAL);
+  CHECK_STATUS(apn_money_allocate(&parts, "10", NULL, 3, "0.01"), APN_EINVAL);
+  CHECK_STATUS(apn_money_allocate(&parts, "10", thirds, 3, NULL), APN_EINVAL);
+  CHECK(parts == NULL);
+}
+
+static void test_split_columnar(void) {
+  const uint32_t groups[] = {0, 1, 2, 0, 1, 2, 0};
+  const int64_t weights[] = {1, 1, 1, 0, 0, 0, 0};
+  const uint32_t tie_groups[] = {0, 1, 2, 3};
+  const int64_t tie_weights[] = {1, 2, 2, 1};
+  int64_t amounts[5];
+
+  CHECK_STATUS(apn_split_columnar(amounts, "100.00", "0.01", groups, weights, 7, 3), APN_OK);
+  CHECK(amounts[0] == 3334 && amounts[1] == 3333 && amounts[2] == 3333);
+
+  /* Remainders tie: 1 unit by 1:2:2:1 is 1/6, 2/6, 2/6, 1/6; the larger weight, then
+   * the lower id, wins. A group without rows gets 0. */
+  CHECK_STATUS(apn_split_columnar(amounts, "1", "1", tie_groups, tie_weights, 4, 5), APN_OK);
+  CHECK(amounts[0] == 0 && amounts[1] == 1 && amounts[2] == 0 && amounts[3] == 0 && amounts[4] == 0);
+  CHECK_STATUS(apn_split_columnar(amounts, "-2", "1", tie_groups, tie_weights, 4, 4), APN_OK);
+  CHECK(amounts[0] == 0 && amounts[1] == -1 && amounts[2] == -1 && amounts[3] == 0);
+
+  /* Weights near 2^63 sum past 64 bits: the wide path. */
+  {
+    const uint32_t g[] = {0, 0, 1, 2};
+    const int64_t w[] = {INT64_MAX, INT64_MAX, INT64_MAX, INT64_MAX};
+    CHECK_STATUS(apn_split_columnar(amounts, "1000", "0.01", g, w, 4, 3), APN_OK);
+    CHECK(amounts[0] == 50000 && amounts[1] == 25000 && amounts[2] == 25000);
+    CHECK_STATUS(apn_split_columnar(amounts, "1", "0.01", g + 1, w, 3, 3), APN_OK);
+    CHECK(amounts[0] == 34 && amounts[1] == 33 && amounts[2] == 33);
+  }
+
+  CHECK_STATUS(apn_split_columnar(amounts, "100", "0.01", groups + 3, weights + 3, 4, 3), APN_ESPEC);
+  CHECK(starts_with(apn_last_error(), "weights: all zero"));
+  CHECK_STATUS(apn_split_columnar(amounts, "100", "0.01", groups, weights, 0, 3), APN_ESPEC);
+  CHECK_STATUS(apn_split_columnar(amounts, "100", "0.01", groups, weights, 7, 2), APN_EINVAL);
+  CHECK_STR(apn_last_error(), "group_ids[2]: 2 is not below n_groups (2)");
+  {
+    const int64_t neg[] = {1, -1};
+    CHECK_STATUS(apn_split_columnar(amounts, "100", "0.01", groups, neg, 2, 3), APN_EINVAL);
+    CHECK_STR(apn_last_error(), "weights[1]: must not be negative (got -1)");
+  }
+  CHECK_STATUS(apn_split_columnar(amounts, "100.001", "0.01", groups, weights, 7, 3), APN_EINVAL);
+  CHECK_STATUS(apn_split_columnar(amounts, "1e20", "0.01", groups, weights, 7, 3), APN_EOVERFLOW);
+  CHECK_STATUS(apn_split_columnar(amounts, "100", "0.01", groups, weights, 7, 0), APN_EINVAL);
+  CHECK_STATUS(apn_split_columnar(amounts, "100", "0.01", groups, weights, 7, (size_t)-1), APN_ENOMEM);
+  CHECK_STATUS(apn_split_columnar(amounts, "x", "0.01", groups, weights, 7, 3), APN_EPARSE);
+  CHECK_STATUS(apn_split_columnar(amounts, "100", "0", groups, weights, 7, 3), APN_EINVAL);
+  CHECK_STATUS(apn_split_columnar(NULL, "100", "0.01", groups, weights, 7, 3), APN_EINVAL);
+  CHECK_STATUS(apn_split_columnar(amounts, NULL, "0.01", groups, weights, 7, 3), APN_EINVAL);
+  CHECK_STATUS(apn_split_columnar(amounts, "100", NULL, groups, weights, 7, 3), APN_EINVAL);
+  CHECK_STATUS(apn_split_columnar(amounts, "100", "0.01", NULL, weights, 7, 3), APN_EINVAL);
+  CHECK_STATUS(apn_split_columnar(amounts, "100", "0.01", groups, NULL, 7, 3), APN_EINVAL);
+}
+
+/* Random rows: the columnar split agrees with apn_money_allocate over the group sums and
+ * always sums to the pool. */
+static void test_split_columnar_matches_allocate(void) {
+  enum { rows = 500, max_groups = 9 };
+  static uint32_t groups[rows];
+  static int64_t weights[rows];
+  unsigned long seed = 12345;
+  int round_, all_ok = 1;
+  for (round_ = 0; round_ < 200 && all_ok; ++round_) {
+    size_t n_groups = 1 + (size_t)(round_ % max_groups), i;
+    int64_t amounts[max_groups], sums[max_groups] = {0}, total = 0;
+    char sum_text[max_groups][24];
+    const char *sum_ptrs[max_groups];
+    char **parts = NULL;
+    const char *pool = (round_ % 3 == 0) ? "-1234.57" : (round_ % 3 == 1 ? "0.07" : "99999.99");
+    for (i = 0; i < rows; ++i) {
+      seed = seed * 1103515245UL + 12345UL;
+      groups[i] = (uint32_t)((seed >> 16) % n_groups);
+      weights[i] = (round_ % 2) ? (int64_t)((seed >> 8) % 7) : (int64_t)((seed >> 4) % 1000003);
+      sums[groups[i]] += weights[i];
+    }
+    for (i = 0; i < n_groups; ++i) {
+      sprintf(sum_text[i], "%lld", (long long)sums[i]);
+      sum_ptrs[i] = sum_text[i];
+    }
+    if (apn_split_columnar(amounts, pool, "0.01", groups, weights, rows, n_groups) != APN_OK ||
+        apn_money_allocate(&parts, pool, sum_ptrs, n_groups, "0.01") != APN_OK) {
+      fprintf(stderr, "round %d: %s\n", round_, apn_last_error());
+      all_ok = 0;
+      break;
+    }
+    for (i = 0; i < n_groups; ++i) {
+      char *cents = NULL;
+      /* parts[i] in cents, through the exact path: parts[i] * 100 has no fraction. */
+      long long expected = 0;
+      if (apn_money_round(&cents, parts[i], "0.01", APN_ROUND_HALF_EVEN) != APN_OK) all_ok = 0;
+      if (cents != NULL) {
+        const char *p = cents;
+        int sign = 1;
+        if (*p == '-') {
+          sign = -1;
+          ++p;
+        }
+        for (; *p; ++p)
+          if (*p != '.') expected = expected * 10 + (*p - '0');
+        expected *= sign;
+      }
+      apn_free(cents);
+      if (amounts[i] != expected) {
+        fprintf(stderr, "round %d group %lu: columnar %lld, allocate %s\n", round_, (unsigned long)i,
+                (long long)amounts[i], parts[i]);
+        all_ok = 0;
+      }
+      total += amounts[i];
+    }
+    apn_strings_free(parts, n_groups);
+    if (total != (round_ % 3 == 0 ? -123457 : (round_ % 3 == 1 ? 7 : 9999999))) all_ok = 0;
+  }
+  CHECK(all_ok);
+}
+
+static void test_catalog(void) {
+  apn_catalog *catalog = (apn_catalog *)1, *again = NULL;
+  const apn_catalog *builtin = NULL;
+  char *out = (char *)1, *json = NULL;
+  FILE *file;
+
+  CHECK_STATUS(apn_catalog_load_json(&catalog, catalog_json, strlen(catalog_json)), APN_OK);
+  CHECK(catalog != NULL);
+
+  CHECK_STATUS(apn_catalog_rate_at(&out, catalog, "spheron/h100-sxm5", "on_demand", "2026-06-02T10:00:00Z"), APN_OK);
+  CHECK_STR(out, "3.92");
+  apn_free(out);
+  CHECK_STATUS(apn_catalog_rate_at(&out, catalog, "spheron/h100-sxm5", "on_demand", "2026-06-03T02:00:00+02:00"),
+               APN_OK);
+  CHECK_STR(out, "4");
+  apn_free(out);
+  CHECK_STATUS(apn_catalog_rate_at(&out, catalog, "spheron/h100-sxm5", "spot", "2000-01-01T00:00:00Z"), APN_OK);
+  CHECK_STR(out, "2.91");
+  apn_free(out);
+  out = (char *)1;
+  CHECK_STATUS(apn_catalog_rate_at(&out, catalog, "spheron/h100-sxm5", "on_demand", "2026-06-01T23:59:59Z"),
+               APN_ENOPRICE);
+  CHECK(out == NULL);
+  CHECK(contains(apn_last_error(), "spheron/h100-sxm5"));
+  CHECK_STATUS(apn_catalog_rate_at(&out, catalog, "nope", "on_demand", "2026-06-02T10:00:00Z"), APN_ENOPRICE);
+  CHECK_STR(apn_last_error(), "sku: unknown SKU \"nope\"");
+  CHECK_STATUS(apn_catalog_rate_at(&out, catalog, "spheron/h100-sxm5", "reserved", "2026-06-02T10:00:00Z"),
+               APN_ENOPRICE);
+  CHECK_STATUS(apn_catalog_rate_at(&out, catalog, "spheron/h100-sxm5", "on_demand", "yesterday"), APN_EPARSE);
+  CHECK(starts_with(apn_last_error(), "at: "));
+  CHECK_STATUS(apn_catalog_rate_at(NULL, catalog, "spheron/h100-sxm5", "on_demand", "2026-06-02T10:00:00Z"),
+               APN_EINVAL);
+  CHECK_STATUS(apn_catalog_rate_at(&out, NULL, "spheron/h100-sxm5", "on_demand", "2026-06-02T10:00:00Z"), APN_EINVAL);
+  CHECK_STR(apn_last_error(), "catalog: must not be NULL");
+  CHECK_STATUS(apn_catalog_rate_at(&out, catalog, NULL, "on_demand", "2026-06-02T10:00:00Z"), APN_EINVAL);
+  CHECK_STATUS(apn_catalog_rate_at(&out, catalog, "spheron/h100-sxm5", NULL, "2026-06-02T10:00:00Z"), APN_EINVAL);
+  CHECK_STATUS(apn_catalog_rate_at(&out, catalog, "spheron/h100-sxm5", "on_demand", NULL), APN_EINVAL);
+
+  /* 8 GPUs for an hour, then across the price change: 8 * (3.92 + 4.00) / 2. */
+  CHECK_STATUS(apn_catalog_cost(&out, catalog, "spheron/h100-sxm5", "on_demand", "8", "2026-06-02T10:00:00Z",
+                                "2026-06-02T11:00:00Z"),
+               APN_OK);
+  CHECK_STR(out, "31.36");
+  apn_free(out);
+  CHECK_STATUS(apn_catalog_cost(&out, catalog, "spheron/h100-sxm5", "on_demand", "8", "2026-06-02T23:30:00Z",
+                                "2026-06-03T00:30:00Z"),
+               APN_OK);
+  CHECK_STR(out, "31.68");
+  apn_free(out);
+  /* One second of one GPU: 3.92 / 3600 = 0.00108888..., rounded half-even to 12 digits. */
+  CHECK_STATUS(apn_catalog_cost(&out, catalog, "spheron/h100-sxm5", "on_demand", "1", "2026-06-02T10:00:00Z",
+                                "2026-06-02T10:00:01Z"),
+               APN_OK);
+  CHECK_STR(out, "0.001088888889");
+  apn_free(out);
+  out = (char *)1;
+  CHECK_STATUS(apn_catalog_cost(&out, catalog, "spheron/h100-sxm5", "on_demand", "8", "2026-06-01T23:00:00Z",
+                                "2026-06-02T01:00:00Z"),
+               APN_ENOPRICE);
+  CHECK(out == NULL);
+  CHECK_STATUS(apn_catalog_cost(&out, catalog, "spheron/h100-sxm5", "on_demand", "8", "2026-06-02T11:00:00Z",
+                                "2026-06-02T10:00:00Z"),
+               APN_EPARSE);
+  CHECK_STATUS(apn_catalog_cost(&out, catalog, "spheron/h100-sxm5", "on_demand", "-1", "2026-06-02T10:00:00Z",
+                                "2026-06-02T11:00:00Z"),
+               APN_EINVAL);
+  CHECK_STATUS(apn_catalog_cost(&out, catalog, "llm/tokens", "on_demand", "1", "2026-06-02T10:00:00Z",
+                                "2026-06-02T11:00:00Z"),
+               APN_EINVAL);
+  CHECK_STATUS(apn_catalog_cost(&out, catalog, "spheron/h100-sxm5", "on_demand", "eight", "2026-06-02T10:00:00Z",
+                                "2026-06-02T11:00:00Z"),
+               APN_EPARSE);
+  CHECK(starts_with(apn_last_error(), "count: "));
+  CHECK_STATUS(apn_catalog_cost(&out, catalog, "spheron/h100-sxm5", "on_demand", "8", "soon", "2026-06-02T11:00:00Z"),
+               APN_EPARSE);
+  CHECK(starts_with(apn_last_error(), "start: "));
+  CHECK_STATUS(apn_catalog_cost(NULL, catalog, "spheron/h100-sxm5", "on_demand", "8", "2026-06-02T10:00:00Z",
+                                "2026-06-02T11:00:00Z"),
+               APN_EINVAL);
+  CHECK_STATUS(apn_catalog_cost(&out, NULL, "spheron/h100-sxm5", "on_demand", "8", "2026-06-02T10:00:00Z",
+                                "2026-06-02T11:00:00Z"),
+               APN_EINVAL);
+  CHECK_STATUS(apn_catalog_cost(&out, catalog, NULL, "on_demand", "8", "2026-06-02T10:00:00Z", "2026-06-02T11:00:00Z"),
+               APN_EINVAL);
+  CHECK_STATUS(apn_catalog_cost(&out, catalog, "spheron/h100-sxm5", NULL, "8", "2026-06-02T10:00:00Z",
+                                "2026-06-02T11:00:00Z"),
+               APN_EINVAL);
+  CHECK_STATUS(apn_catalog_cost(&out, catalog, "spheron/h100-sxm5", "on_demand", NULL, "2026-06-02T10:00:00Z",
+                                "2026-06-02T11:00:00Z"),
+               APN_EINVAL);
+  CHECK_STATUS(apn_catalog_cost(&out, catalog, "spheron/h100-sxm5", "on_demand", "8", NULL, "2026-06-02T11:00:00Z"),
+               APN_EINVAL);
+  CHECK_STATUS(apn_catalog_cost(&out, catalog, "spheron/h100-sxm5", "on_demand", "8", "2026-06-02T10:00:00Z", NULL),
+               APN_EINVAL);
+
+  /* to_json reads back to the same prices, through a file. */
+  CHECK_STATUS(apn_catalog_to_json(&json, catalog), APN_OK);
+  CHECK(contains(json, "\"spheron/h100-sxm5\""));
+  file = fopen("test_capi_catalog.json", "w");
+  CHECK(file != NULL);
+  if (file != NULL && json != NULL) {
+    fputs(json, file);
+    fclose(file);
+    CHECK_STATUS(apn_catalog_load_file(&again, "test_capi_catalog.json"), APN_OK);
+    CHECK_STATUS(apn_catalog_rate_at(&out, again, "spheron/h100-sxm5", "on_demand", "2026-06-03T00:00:00Z"), APN_OK);
+    CHECK_STR(out, "4");
+    apn_free(out);
+    apn_catalog_free(again);
+    remove("test_capi_catalog.json");
+  }
+  apn_free(json);
+  out = (char *)1;
+  CHECK_STATUS(apn_catalog_to_json(&out, NULL), APN_EINVAL);
+  CHECK(out == NULL);
+  CHECK_STATUS(apn_catalog_to_json(NULL, catalog), APN_EINVAL);
+  apn_catalog_free(catalog);
+
+  /* Errors in loading. */
+  catalog = (apn_catalog *)1;
+  {
+    const char *bad = "{\"skus\": [{\"id\": \"x\", \"unit\": \"parsec\"}]}";
+    CHECK_STATUS(apn_catalog_load_json(&catalog, bad, strlen(bad)), APN_ESPEC);
+  }
+  CHECK(catalog == NULL);
+  CHECK(starts_with(apn_last_error(), "skus[0].unit"));
+  CHECK_STATUS(apn_catalog_load_json(&catalog, "{\"skus\": [", 10), APN_ESPEC);
+  CHECK(starts_with(apn_last_error(), "line 1, column"));
+  CHECK_STATUS(apn_catalog_load_json(NULL, catalog_json, strlen(catalog_json)), APN_EINVAL);
+  CHECK_STATUS(apn_catalog_load_json(&catalog, NULL, 0), APN_EINVAL);
+  catalog = (apn_catalog *)1;
+  CHECK_STATUS(apn_catalog_load_file(&catalog, "no/such/catalog.json"), APN_EIO);
+  CHECK(catalog == NULL);
+  CHECK_STR(apn_last_error(), "no/such/catalog.json: cannot read the file");
+  CHECK_STATUS(apn_catalog_load_file(NULL, "x.json"), APN_EINVAL);
+  CHECK_STATUS(apn_catalog_load_file(&catalog, NULL), APN_EINVAL);
+
+  /* The built-in catalog: borrowed, the same handle every time, ignored by free. */
+  CHECK_STATUS(apn_catalog_builtin(&builtin), APN_OK);
+  CHECK(builtin != NULL);
+  {
+    const apn_catalog *second = NULL;
+    CHECK_STATUS(apn_catalog_builtin(&second), APN_OK);
+    CHECK(second == builtin);
+  }
+  CHECK_STATUS(apn_catalog_rate_at(&out, builtin, "spheron/h100-sxm5", "spot", "2026-06-02T10:00:00Z"), APN_OK);
+  CHECK_STR(out, "2.91");
+  apn_free(out);
+  CHECK_STATUS(apn_catalog_to_json(&out, builtin), APN_OK);
+  CHECK(contains(out, "aws/p5.48xlarge"));
+  apn_free(out);
+  apn_catalog_free((apn_catalog *)builtin);
+  CHECK_STATUS(apn_catalog_rate_at(&out, builtin, "spheron/h100-sxm5", "spot", "2026-06-02T10:00:00Z"), APN_OK);
+  apn_free(out);
+  CHECK_STATUS(apn_catalog_builtin(NULL), APN_EINVAL);
+}
+
+/* Threads share one catalog handle and each keeps its own last error. */
+enum { n_threads = 4, thread_rounds = 200 };
+static apn_catalog *shared_catalog;
+
+static void *thread_body(void *arg) {
+  const size_t index = (size_t)(*(const int *)arg);
+  const char *weights[n_threads + 1];
+  char expected[64], *rate = NULL, **parts = NULL;
+  size_t i;
+  int round_;
+  long ok = 1;
+  for (i = 0; i <= n_threads; ++i) weights[i] = "1";
+  weights[index] = NULL;
+  sprintf(expected, "weights[%lu]: must not be NULL", (unsigned long)index);
+  for (round_ = 0; round_ < thread_rounds && ok; ++round_) {
+    if (apn_money_allocate(&parts, "1", weights, n_threads + 1, "0.01") != APN_EINVAL) ok = 0;
+    if (apn_catalog_rate_at(&rate, shared_catalog, "spheron/h100-sxm5", "on_demand", "2026-06-02T10:00:00Z") !=
+            APN_OK ||
+        strcmp(rate, "3.92") != 0)
+      ok = 0;
+    apn_free(rate);
+    if (strcmp(apn_last_error(), expected) != 0) ok = 0;
+  }
+  return ok ? arg : NULL;
+}
+
+static void test_threads(void) {
+  pthread_t threads[n_threads];
+  int ids[n_threads], i;
+  CHECK_STATUS(apn_catalog_load_json(&shared_catalog, catalog_json, strlen(catalog_json)), APN_OK);
+  for (i = 0; i < n_threads; ++i) {
+    ids[i] = i;
+    CHECK(pthread_create(&threads[i], NULL, thread_body, &ids[i]) == 0);
+  }
+  for (i = 0; i < n_threads; ++i) {
+    void *result = NULL;
+    CHECK(pthread_join(threads[i], &result) == 0 && result == &ids[i]);
+  }
+  apn_catalog_free(shared_catalog);
+}
+
+int main(void) {
+  test_version();
+  test_status_values();
+  test_free_accepts_null();
+  test_run_json();
+  test_last_error_persists();
+  test_money_parse_format_add();
+  test_money_round();
+  test_money_allocate();
+  test_split_columnar();
+  test_split_columnar_matches_allocate();
+  test_catalog();
+  test_threads();
+  printf("%d passed, %d failed\n", passed, failed);
+  return failed == 0 ? 0 : 1;
+}

@@ -1,0 +1,162 @@
+#!/usr/bin/env python3
+"""Exit codes and outputs of the apportion command line.
+
+  test_cli.py BUILD/examples/apportion
+
+Exit 0 on success with its output on stdout; exit 2 on bad input with exactly one line on
+stderr and nothing on stdout; exit 1 only for an internal fault. Prints one line per check
+and 'N passed, N failed'; exits 1 on any failure.
+"""
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+BIN = sys.argv[1] if len(sys.argv) > 1 else "apportion"
+CASES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "spec", "cases")
+failures = []
+passed = 0
+
+SPEC = {"apportion": 1,
+        "pools": [{"id": "node", "cost": "31.36"}],
+        "records": [{"tags": {"team": "nlp"}, "measures": {"tokens_prompt": 3000000, "tokens_generation": 1000000}},
+                    {"tags": {"team": "cv"}, "measures": {"tokens_prompt": 2000000, "tokens_generation": 500000}},
+                    {"tags": {"team": "platform"}, "measures": {"tokens_prompt": 1000000, "tokens_generation": 500000}},
+                    {"tags": {"team": "research"}, "measures": {"tokens_prompt": 1000000, "tokens_generation": 200000}},
+                    {"tags": {"team": "product"}, "measures": {"tokens_prompt": 600000, "tokens_generation": 200000}}],
+        "steps": [{"id": "tenants", "strategy": "per_tenant", "pool": "node"}]}
+COSTS = {"cv": "7.84", "nlp": "12.55", "platform": "4.70", "product": "2.51", "research": "3.76"}
+
+
+def run(args, stdin=None):
+    p = subprocess.run([BIN] + args, input=stdin, capture_output=True, text=True, timeout=60)
+    return p.returncode, p.stdout, p.stderr
+
+
+def check(name, cond, detail=""):
+    global passed
+    if cond:
+        passed += 1
+        print(f"ok   {name}")
+    else:
+        failures.append(name)
+        print(f"FAIL {name} {detail}")
+
+
+def ok(name, args, stdin=None, contains=None):
+    code, out, err = run(args, stdin)
+    good = code == 0 and out != "" and err == ""
+    if contains is not None:
+        good = good and contains in out
+    check(name, good, f"(exit {code}, stdout {out[:200]!r}, stderr {err[:200]!r})")
+    return out
+
+
+def bad(name, args, stdin=None, starts=None):
+    """Bad input: exit 2, nothing on stdout, exactly one line on stderr."""
+    code, out, err = run(args, stdin)
+    good = code == 2 and out == "" and err.endswith("\n") and err.count("\n") == 1 and err.strip() != ""
+    if starts is not None:
+        good = good and err.startswith(starts)
+    check(name, good, f"(exit {code}, stdout {out[:200]!r}, stderr {err[:300]!r})")
+    return err
+
+
+with tempfile.TemporaryDirectory() as tmp:
+    spec_path = os.path.join(tmp, "spec.json")
+    with open(spec_path, "w") as f:
+        json.dump(SPEC, f)
+
+    # version and help
+    out = ok("--version", ["--version"])
+    check("--version format", out.startswith("apportion ") and out.count("\n") == 1 and out.split()[1].count(".") == 2, repr(out))
+    ok("version command", ["version"], contains="apportion ")
+    ok("--help", ["--help"], contains="usage: apportion")
+    ok("-h", ["-h"], contains="usage: apportion")
+    ok("help", ["help"], contains="usage: apportion")
+    ok("help run", ["help", "run"], contains="usage: apportion run")
+    ok("help catalog", ["help", "catalog"], contains="usage: apportion catalog")
+    ok("run --help", ["run", "--help"], contains="--format")
+    ok("run -h", ["run", "-h"], contains="--format")
+    ok("catalog --help", ["catalog", "--help"], contains="lookup")
+    ok("catalog show --help", ["catalog", "show", "--help"], contains="lookup")
+
+    # run: json, table, csv, stdin, --output
+    out = ok("run json", ["run", spec_path])
+    res = json.loads(out) if out else {}
+    got = {l["tags"]["team"]: l["cost"] for l in res.get("lines", [])}
+    check("run json costs", got == COSTS, repr(got))
+    check("run json pools", res.get("pools") == [{"id": "node", "cost": "31.36"}], repr(res.get("pools")))
+    ok("run --format json", ["run", spec_path, "--format", "json"], contains='"lines"')
+    out_stdin = ok("run stdin", ["run", "-"], stdin=json.dumps(SPEC))
+    check("stdin equals file", out_stdin == out)
+    table = ok("run table", ["run", spec_path, "--format", "table"], contains="Step tenants: pool node")
+    check("table totals", "total" in table and "31.36" in table and "100.00%" in table and "40.02%" in table, table)
+    csv_text = ok("run csv", ["run", "--format=csv", spec_path])
+    rows = list(csv.reader(io.StringIO(csv_text, newline="")))
+    check("csv rows", len(rows) == 6 and rows[0][:4] == ["step", "pool", "kind", "team"] and
+          {r[3]: r[4] for r in rows[1:]} == COSTS, repr(rows))
+    out_file = os.path.join(tmp, "out.json")
+    code, o, e = run(["run", spec_path, "--output", out_file])
+    check("run --output", code == 0 and o == "" and e == "" and open(out_file).read() == out, f"{code} {o!r} {e!r}")
+    # a spec in another folder, given by a relative path
+    with open(os.path.join(CASES, "seed-five-teams-gpu-hours.json")) as f:
+        case_spec = json.load(f)["spec"]
+    os.mkdir(os.path.join(tmp, "sub"))
+    with open(os.path.join(tmp, "sub", "case.json"), "w") as f:
+        json.dump(case_spec, f)
+    p = subprocess.run([BIN, "run", os.path.join("sub", "case.json")], capture_output=True, text=True, cwd=tmp, timeout=60)
+    check("run a relative path", p.returncode == 0 and '"cost": "22579.20"' in p.stdout, p.stderr)
+
+    # bad input: exit 2, one line on stderr, nothing on stdout
+    neg = dict(SPEC, records=[{"tags": {"team": "a"}, "measures": {"tokens_prompt": -5}}])
+    bad("negative measure", ["run", "-"], stdin=json.dumps(neg), starts="records[0].measures.tokens_prompt: ")
+    bad("negative measure (table)", ["run", "-", "--format", "table"], stdin=json.dumps(neg), starts="records[0].measures.tokens_prompt")
+    bad("not JSON", ["run", "-"], stdin='{"apportion": 1,\n  "pools": [}', starts="line 2, column 13: ")
+    bad("empty stdin", ["run", "-"], stdin="", starts="line 1, column 1: ")
+    bad("multi-line message stays one line", ["run", "-"], stdin=json.dumps(dict(SPEC, pools=[{"id": "a\nb", "cost": 1}, {"id": "a\nb", "cost": 1}])),
+        starts="pools[1].id: ")
+    bad("unknown key", ["run", "-"], stdin=json.dumps(dict(SPEC, colour=1)), starts="colour: ")
+    bad("missing file", ["run", os.path.join(tmp, "nope.json")])
+    bad("run without spec", ["run"])
+    bad("run with two specs", ["run", spec_path, spec_path])
+    bad("unknown format", ["run", spec_path, "--format", "xml"])
+    bad("unknown option", ["run", spec_path, "--bogus", "1"], starts="unknown option --bogus")
+    bad("option without value", ["run", spec_path, "--format"])
+    bad("unknown command", ["frobnicate"])
+    bad("no command", [])
+    bad("unknown catalog option", ["catalog", "show", "--colour", "red"])
+    bad("catalog without action", ["catalog"])
+    bad("catalog unknown action", ["catalog", "list"])
+    bad("catalog lookup unknown sku", ["catalog", "lookup", "nobody/nothing"])
+    bad("catalog lookup unknown tier", ["catalog", "lookup", "spheron/h100-sxm5", "--tier", "nope"])
+    bad("catalog lookup bad time", ["catalog", "lookup", "spheron/h100-sxm5", "--at", "yesterday"])
+    bad("catalog show bad format", ["catalog", "show", "--format", "xml"])
+    bad("catalog missing file", ["catalog", "show", "--catalog", os.path.join(tmp, "none.json")])
+    bad("catalog bad file", ["catalog", "show", "--catalog", spec_path])
+
+    # catalog
+    out = ok("catalog show", ["catalog", "show"])
+    cat = json.loads(out) if out else {}
+    ids = [s["id"] for s in cat.get("skus", [])]
+    check("catalog show has spheron/h100-sxm5", "spheron/h100-sxm5" in ids, repr(ids[:10]))
+    ok("catalog show table", ["catalog", "show", "--format", "table"], contains="spheron/h100-sxm5")
+    code, out, err = run(["catalog", "lookup", "spheron/h100-sxm5", "--tier", "spot"])
+    check("catalog lookup spot", code == 0 and out == "2.91 per gpu_hour\n" and err == "", f"{code} {out!r} {err!r}")
+    own = os.path.join(tmp, "catalog.json")
+    with open(own, "w") as f:
+        json.dump({"skus": [{"id": "my/gpu", "unit": "gpu_hour", "prices": [
+            {"rate": "1.50", "from": "2026-01-01T00:00:00Z"}, {"rate": "1.25", "from": "2026-06-01T00:00:00Z"}]}]}, f)
+    code, out, err = run(["catalog", "lookup", "my/gpu", "--catalog", own])
+    check("catalog lookup latest", code == 0 and out == "1.25 per gpu_hour\n", f"{code} {out!r} {err!r}")
+    code, out, err = run(["catalog", "lookup", "my/gpu", "--catalog", own, "--at", "2026-03-01T00:00:00Z"])
+    check("catalog lookup --at", code == 0 and out == "1.5 per gpu_hour\n", f"{code} {out!r} {err!r}")
+    bad("catalog lookup before first price", ["catalog", "lookup", "my/gpu", "--catalog", own, "--at", "2025-01-01T00:00:00Z"])
+    out = ok("catalog show own", ["catalog", "show", "--catalog", own])
+    check("catalog show own round trip", json.loads(out)["skus"][0]["prices"][1]["rate"] == "1.25" if out else False, out)
+
+print(f"{passed} passed, {len(failures)} failed")
+sys.exit(1 if failures else 0)
