@@ -25,8 +25,7 @@
  *
  * Thread safety
  *
- * - The library keeps no global mutable state; all functions may be called concurrently
- *   from any number of threads.
+ * - Every function may be called concurrently from any number of threads.
  * - apn_catalog: immutable once loaded. One handle may be read from many threads at once
  *   (rate_at, cost, to_json); apn_catalog_free() must not race with any use of it.
  * - Returned strings and arrays belong to the caller: one thread at a time, as for any

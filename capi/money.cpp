@@ -1,6 +1,7 @@
 // Money through the C ABI: exact decimal amounts cross as text, both ways.
 
 #include <cstdlib>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -72,8 +73,11 @@ int apn_money_round(char** out, const char* amount, const char* unit, apn_roundi
     require(out, "out");
     const Decimal value = decimal_arg(amount, "amount");
     const Decimal step = unit_arg(unit, "unit");
-    // Checked as an int: a C caller can pass any value in the enum's storage.
-    const int m = static_cast<int>(mode);
+    // A C caller can pass any int; in C++ reading an out-of-range enum value is undefined,
+    // so the bits are read as the int they are.
+    static_assert(sizeof(apn_rounding) == sizeof(int));
+    int m;
+    std::memcpy(&m, &mode, sizeof m);
     if (m < APN_ROUND_HALF_EVEN || m > APN_ROUND_CEILING)
       throw Failure(APN_EINVAL, "mode: not an apn_rounding value (got " + std::to_string(m) + ")");
     const Decimal rounded = value.round(step, static_cast<apportion::RoundingMode>(m));

@@ -5,7 +5,8 @@
 # Targets installed and exported are those in the global property APPORTION_INSTALL_TARGETS;
 # the C++ library is always one, and a later target (the C ABI library) joins with
 #   set_property(GLOBAL APPEND PROPERTY APPORTION_INSTALL_TARGETS <target>)
-# before this file is included.
+# before this file is included. A target's PUBLIC_HEADER files (the C header) go to the
+# include directory, next to the apportion/ folder of C++ headers.
 
 include(CMakePackageConfigHelpers)
 
@@ -27,6 +28,7 @@ install(TARGETS ${_apportion_install_targets}
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
         RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
+        PUBLIC_HEADER DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
         INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 
 install(EXPORT apportion-targets
@@ -37,8 +39,7 @@ install(EXPORT apportion-targets
 configure_package_config_file(${CMAKE_CURRENT_LIST_DIR}/apportion-config.cmake.in
                               ${PROJECT_BINARY_DIR}/apportion-config.cmake
                               INSTALL_DESTINATION ${APPORTION_CMAKE_DIR})
-# 0.x releases promise nothing across minor versions either; SameMajorVersion is fmt's rule
-# and becomes meaningful at 1.0.
+# Compatibility by major version, as fmt declares it.
 write_basic_package_version_file(${PROJECT_BINARY_DIR}/apportion-config-version.cmake
                                  VERSION ${PROJECT_VERSION}
                                  COMPATIBILITY SameMajorVersion)

@@ -113,10 +113,11 @@ Decimal Decimal::parse(std::string_view text, ExcessDigits excess) {
       throw ParseError("more than " + std::to_string(scale) + " fractional digits: \"" +
                        std::string(text.substr(0, 64)) + "\"");
     }
-    if (kept.size() > 38) overflow();
     int128 raw = 0;
-    for (char c : kept) raw = raw * 10 + (c - '0');
-    if (first > 5 || (first == 5 && (rest_nonzero || raw % 2 != 0))) ++raw;
+    for (char c : kept)
+      if (__builtin_mul_overflow(raw, 10, &raw) || __builtin_add_overflow(raw, c - '0', &raw)) overflow();
+    if (first > 5 || (first == 5 && (rest_nonzero || raw % 2 != 0)))
+      if (__builtin_add_overflow(raw, 1, &raw)) overflow();
     return from_raw(negative ? -raw : raw);
   }
   if (static_cast<std::int64_t>(digits.size()) + shift > 39) overflow();
@@ -190,7 +191,7 @@ Decimal operator*(Decimal a, Decimal b) {
   const BigInt product = BigInt(a.raw()) * BigInt(b.raw());
   const BigInt one(Decimal::one_raw);
   if (product % one != 0)
-    throw ParseError("product " + a.to_string() + " * " + b.to_string() + " needs more than 12 fractional digits");
+    throw PrecisionError("product " + a.to_string() + " * " + b.to_string() + " needs more than 12 fractional digits");
   return Decimal::from_raw(to_int128(product / one, "product"));
 }
 

@@ -219,7 +219,7 @@ class Runner {
     }
     for (std::size_t i = 0; i < a_.records.size(); ++i) {
       const Record& r = a_.records[i];
-      const std::string where = r.origin.empty() ? "records[" + std::to_string(i) + "]" : r.origin;
+      const std::string& where = r.origin;
       if (r.pool && !pool_index_.contains(*r.pool)) throw SpecError(where + ".pool", "unknown pool \"" + *r.pool + "\"");
       if (r.sku && r.pool) throw SpecError(where + ".pool", "a priced run (a record with a sku) may not name a pool");
     }
@@ -378,6 +378,15 @@ class Runner {
 
 }  // namespace
 
-Result run(const Allocation& allocation) { return Runner(allocation).run(); }
+Result run(const Allocation& allocation) {
+  // Error messages name records by origin; records built in code get their index.
+  const bool named = std::all_of(allocation.records.begin(), allocation.records.end(),
+                                 [](const Record& r) { return !r.origin.empty(); });
+  if (named) return Runner(allocation).run();
+  Allocation copy = allocation;
+  for (std::size_t i = 0; i < copy.records.size(); ++i)
+    if (copy.records[i].origin.empty()) copy.records[i].origin = "records[" + std::to_string(i) + "]";
+  return Runner(copy).run();
+}
 
 APPORTION_END_NAMESPACE

@@ -166,7 +166,7 @@ Step read_step(const Value& v, const std::string& path, const StrategyRegistry& 
 FxRate read_fx(const Value& v, const std::string& path) {
   ObjectReader r(v, path);
   FxRate fx{read_currency(r.required("from"), r.path("from")), read_currency(r.required("to"), r.path("to")),
-            read_non_negative(r.required("rate"), r.path("rate")), "", ""};
+            read_non_negative(r.required("rate"), r.path("rate")), "", "", r.required("rate").text()};
   if (fx.rate.is_zero()) throw SpecError(r.path("rate"), "must be positive");
   if (const Value* d = r.optional("date")) fx.date = read_string(*d, r.path("date"));
   if (const Value* s = r.optional("source")) fx.source = read_string(*s, r.path("source"));
@@ -269,7 +269,7 @@ std::string result_to_json(const Result& result) {
   if (!result.fx_used.empty()) {
     doc["fx"] = json::array();
     for (const FxRate& fx : result.fx_used) {
-      json j{{"from", std::string(fx.from.code())}, {"to", std::string(fx.to.code())}, {"rate", fx.rate.to_string()}};
+      json j{{"from", std::string(fx.from.code())}, {"to", std::string(fx.to.code())}, {"rate", fx.rate_text.empty() ? fx.rate.to_string() : fx.rate_text}};
       if (!fx.date.empty()) j["date"] = fx.date;
       if (!fx.source.empty()) j["source"] = fx.source;
       doc["fx"].push_back(std::move(j));

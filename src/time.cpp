@@ -1,5 +1,6 @@
 #include "apportion/time.hpp"
 
+#include <cstdio>
 #include <limits>
 
 APPORTION_BEGIN_NAMESPACE

@@ -8,6 +8,8 @@
 #include <type_traits>
 #include <vector>
 
+#include "printers.hpp"
+
 namespace {
 
 using apportion::BigInt;
@@ -92,6 +94,17 @@ TEST(DecimalParse, OverflowsBeyondTheRange) {
   EXPECT_EQ(D("170141183460469231731687303.715884105727").raw(), max128);
   EXPECT_EQ(D("-170141183460469231731687303.715884105727").raw(), -max128);
   EXPECT_EQ(D("99999999999999999999999999").to_string(), "99999999999999999999999999");
+}
+
+TEST(DecimalParse, ExcessZerosDoNotShrinkTheRange) {
+  // Regression: a value of 27 integer digits written with a 13th fractional digit was
+  // refused as out of range although it is held exactly.
+  EXPECT_EQ(D("100000000000000000000000000.0000000000000"), D("1e26"));
+  EXPECT_EQ(D("170141183460469231731687303.7158841057270").raw(), max128);
+  EXPECT_EQ(Decimal::parse("170141183460469231731687303.7158841057265", ExcessDigits::round_half_even).raw(), max128 - 1);
+  EXPECT_THROW(Decimal::parse("170141183460469231731687303.7158841057275", ExcessDigits::round_half_even),
+               OverflowError);
+  EXPECT_THROW(D("170141183460469231731687303.7158841057280"), OverflowError);
 }
 
 TEST(DecimalParse, RejectsWhatIsNotJsonNumberSyntax) {
@@ -194,6 +207,17 @@ TEST(DecimalRound, RoundsToAnyPositiveUnit) {
   EXPECT_THROW((void)D("1").round(Decimal()), std::invalid_argument);
   EXPECT_THROW((void)D("1").round(D("-0.01")), std::invalid_argument);
   EXPECT_THROW((void)Decimal::from_raw(max128).round(Decimal(1), RoundingMode::up), OverflowError);
+}
+
+TEST(DecimalRound, HalfwayTestDoesNotOverflowForHugeUnits) {
+  // Regression: the remainder was doubled before comparing it with half the unit, which
+  // overflowed int128 for units above about 8.5e25.
+  const Decimal unit = D("1e26");
+  EXPECT_EQ(D("9e25").round(unit), unit);
+  EXPECT_EQ(D("9e25").round(unit, RoundingMode::half_up), unit);
+  EXPECT_EQ(D("4e25").round(unit), Decimal());
+  EXPECT_EQ(D("-9e25").round(unit), -unit);
+  EXPECT_EQ(D("1.5e26").round(unit, RoundingMode::down), unit);
 }
 
 TEST(DecimalRational, ConvertsBothWaysExactly) {
@@ -305,3 +329,10 @@ TEST(DecimalRational, FloorOf) {
 }
 
 }  // namespace
+
+TEST(DecimalArithmetic, ProductIsExactOrRefused) {
+  EXPECT_EQ(D("1.5") * D("0.000002"), D("0.000003"));
+  EXPECT_EQ(D("-3") * D("2.5"), D("-7.5"));
+  // 0.000001 * 0.0000001 needs 13 fractional digits: refused, never truncated.
+  EXPECT_THROW(D("0.000001") * D("0.0000001"), apportion::PrecisionError);
+}

@@ -31,13 +31,30 @@ Step by_team(std::string id, std::string pool_id, std::vector<std::string> group
               std::move(group_by), {}};
 }
 
+FxRate fx(std::string_view from, std::string_view to, std::string_view rate, std::string date = "", std::string source = "") {
+  FxRate f;
+  f.from = Currency(from);
+  f.to = Currency(to);
+  f.rate = D(rate);
+  f.date = std::move(date);
+  f.source = std::move(source);
+  return f;
+}
+
+Price price(std::string tier, std::string_view rate, std::optional<Instant> from = std::nullopt) {
+  Price p;
+  p.tier = std::move(tier);
+  p.rate = D(rate);
+  p.from = from;
+  return p;
+}
+
 std::shared_ptr<const Catalog> catalog() {
   auto c = std::make_shared<Catalog>();
   Sku s;
   s.id = "gpu/x";
-  s.prices = {Price{"on_demand", D("3.92"), std::nullopt, "", ""},
-              Price{"spot", D("2.00"), T("2026-06-01T00:00:00Z"), "", ""},
-              Price{"spot", D("3.00"), T("2026-06-02T12:00:00Z"), "", ""}};
+  s.prices = {price("on_demand", "3.92"), price("spot", "2.00", T("2026-06-01T00:00:00Z")),
+              price("spot", "3.00", T("2026-06-02T12:00:00Z"))};
   c->add(s);
   return c;
 }
@@ -143,8 +160,7 @@ TEST(EnginePools, ForeignCurrencyConvertedExactlyThenRounded) {
   Allocation a;
   a.pools = {pool("eu", CostSource{D("1234.57")}, Currency("EUR")), pool("eu2", CostSource{D("0.01")}, Currency("EUR")),
              pool("us", CostSource{D("1")}, Currency("USD"))};
-  a.fx = {FxRate{Currency("EUR"), Currency("USD"), D("1.0850"), "2026-06-01", "ECB"},
-          FxRate{Currency("GBP"), Currency("USD"), D("1.27"), "", ""}};
+  a.fx = {fx("EUR", "USD", "1.0850", "2026-06-01", "ECB"), fx("GBP", "USD", "1.27")};
   const Result r = run(a);
   EXPECT_EQ(pool_cost(r, "eu"), D("1339.51"));  // 1339.50845 -> 1339.51
   EXPECT_EQ(pool_cost(r, "eu2"), D("0.01"));    // 0.01085 -> 0.01
@@ -153,7 +169,7 @@ TEST(EnginePools, ForeignCurrencyConvertedExactlyThenRounded) {
   EXPECT_EQ(r.fx_used[0].rate, D("1.0850"));
   EXPECT_NE(result_to_json(r).find(R"("fx": [)"), std::string::npos);
 
-  a.fx.push_back(FxRate{Currency("EUR"), Currency("USD"), D("1.09"), "", ""});
+  a.fx.push_back(fx("EUR", "USD", "1.09"));
   EXPECT_EQ(path_of(a), "pools[0].currency");
   a.fx.clear();
   EXPECT_EQ(path_of(a), "pools[0].currency");

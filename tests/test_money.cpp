@@ -7,6 +7,8 @@
 #include <type_traits>
 #include <vector>
 
+#include "printers.hpp"
+
 namespace {
 
 using apportion::Currency;

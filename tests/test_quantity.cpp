@@ -4,6 +4,8 @@
 
 #include <type_traits>
 
+#include "printers.hpp"
+
 namespace {
 
 using apportion::CpuCoreSeconds;

@@ -319,7 +319,11 @@ std::shared_ptr<const Catalog> run_catalog() {
   auto c = std::make_shared<Catalog>();
   Sku s;
   s.id = "gpu/sec";
-  s.prices = {Price{"on_demand", D("3.92"), std::nullopt, "", ""}, Price{"spot", D("2.91"), std::nullopt, "", ""}};
+  Price on_demand, spot;
+  on_demand.rate = D("3.92");
+  spot.tier = "spot";
+  spot.rate = D("2.91");
+  s.prices = {on_demand, spot};
   c->add(s);
   s.id = "gpu/hour";
   s.billing = Billing::per_hour;

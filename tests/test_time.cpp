@@ -5,6 +5,8 @@
 #include <chrono>
 #include <string>
 
+#include "printers.hpp"
+
 namespace {
 
 using apportion::Instant;

@@ -57,9 +57,9 @@ Int divide_rounded(const Int& n, const Int& d, RoundingMode mode) {
     case RoundingMode::up: return negative ? q : q + 1;
     case RoundingMode::half_up:
     case RoundingMode::half_even: {
-      const Int twice = r * 2;
-      if (twice > d) return q + 1;
-      if (twice < d) return q;
+      const Int rest = d - r;  // compares r with d / 2 without computing 2 * r, which could overflow
+      if (r > rest) return q + 1;
+      if (r < rest) return q;
       if (mode == RoundingMode::half_up) return negative ? q : q + 1;
       return (q % 2 == 0) ? q : q + 1;
     }
@@ -146,8 +146,8 @@ class Decimal {
   friend constexpr Decimal operator*(I n, Decimal a) {
     return a * n;
   }
-  // The exact product when it fits in 12 fractional digits; otherwise ParseError-free
-  // callers should use to_rational() and round explicitly.
+  // The exact product. PrecisionError when it needs more than 12 fractional digits: keep
+  // such products as to_rational() values and round them explicitly.
   friend Decimal operator*(Decimal a, Decimal b);
   Decimal& operator+=(Decimal o) { return *this = *this + o; }
   Decimal& operator-=(Decimal o) { return *this = *this - o; }

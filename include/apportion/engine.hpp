@@ -79,6 +79,7 @@ struct FxRate {
   Decimal rate;
   std::string date;
   std::string source;
+  std::string rate_text;  // the rate as written in a spec, echoed in the result (else rate)
 };
 
 // Record selection: each key's tag must hold one of the listed values.

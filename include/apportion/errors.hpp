@@ -21,6 +21,12 @@ class OverflowError : public std::overflow_error {
   using std::overflow_error::overflow_error;
 };
 
+// An exact result that needs more than the 12 fractional digits a Decimal holds.
+class PrecisionError : public std::invalid_argument {
+ public:
+  using std::invalid_argument::invalid_argument;
+};
+
 // Arithmetic or comparison between amounts of different currencies.
 class CurrencyMismatch : public std::invalid_argument {
  public:

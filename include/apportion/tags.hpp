@@ -80,7 +80,7 @@ class Tags {
 //   project:     project, project_name, project-name, projectname, proj
 //   environment: environment, env, stage, tier_env
 //   model_name:  model_name, model-name, modelname, model, model_id, llm_model
-//   cost_center: cost_center, cost-center, costcenter, cost_centre, cost-centre, cc
+//   cost_center: cost_center, cost-center, costcenter, cost_centre, cost-centre, costcentre, cc
 // Matching ignores ASCII case and a Kubernetes `label_` prefix (kube-state-metrics'
 // spelling of pod labels). Returns the standard name, or nothing for any other key.
 std::optional<std::string_view> standard_dimension(std::string_view key);

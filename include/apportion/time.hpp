@@ -2,6 +2,7 @@
 // UTC instants and half-open intervals, with RFC 3339 parsing and printing. Instants are
 // whole nanoseconds since the Unix epoch (years 1678 to 2261), so durations stay exact.
 
+#include <algorithm>
 #include <chrono>
 #include <compare>
 #include <cstdint>

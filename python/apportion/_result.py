@@ -1,6 +1,7 @@
 """Running a spec and reading its result."""
 from __future__ import annotations
 
+import copy
 import json
 import os
 from collections.abc import Mapping
@@ -69,6 +70,7 @@ class Result:
     def __init__(self, core: _core.Result) -> None:
         self._core = core
         self._json: str | None = None
+        self._doc: dict[str, Any] | None = None  # parsed once, for the properties; never handed out
 
     def to_json(self) -> str:
         """The result document as JSON text, byte for byte what the command line prints."""
@@ -79,6 +81,11 @@ class Result:
     def to_dict(self) -> dict[str, Any]:
         """The result document as a new dict; decimals stay the strings the document holds."""
         return json.loads(self.to_json(), parse_float=Decimal)
+
+    def _parsed(self) -> dict[str, Any]:
+        if self._doc is None:
+            self._doc = self.to_dict()
+        return self._doc
 
     def to_table(self) -> str:
         """An aligned table per step (``apportion run --format table``)."""
@@ -96,32 +103,32 @@ class Result:
 
     @property
     def currency(self) -> str:
-        return self.to_dict()["currency"]
+        return self._parsed()["currency"]
 
     @property
     def precision(self) -> Decimal:
-        return Decimal(self.to_dict()["precision"])
+        return Decimal(self._parsed()["precision"])
 
     @property
     def lines(self) -> list[Line]:
-        return [Line.from_dict(d) for d in self.to_dict().get("lines", [])]
+        return [Line.from_dict(d) for d in self._parsed().get("lines", [])]
 
     @property
     def pools(self) -> dict[str, Decimal]:
         """Each pool's rounded cost, in spec order."""
-        return {p["id"]: Decimal(p["cost"]) for p in self.to_dict().get("pools", [])}
+        return {p["id"]: Decimal(p["cost"]) for p in self._parsed().get("pools", [])}
 
     @property
     def coverage(self) -> dict[str, Decimal]:
         """Per split step, the share of its pool not on unallocated lines."""
-        return {c["step"]: Decimal(c["ratio"]) for c in self.to_dict().get("coverage", [])}
+        return {c["step"]: Decimal(c["ratio"]) for c in self._parsed().get("coverage", [])}
 
     @property
     def unit_costs(self) -> list[dict[str, Any]]:
-        return self.to_dict().get("unit_costs", [])
+        return copy.deepcopy(self._parsed().get("unit_costs", []))
 
     def __repr__(self) -> str:
-        d = self.to_dict()
+        d = self._parsed()
         return f"<apportion.Result {len(d.get('lines', []))} lines, {len(d.get('pools', []))} pools, {d['currency']}>"
 
 

@@ -79,7 +79,9 @@ def test_runs_with_a_catalog_object():
                  start="2026-06-02T00:00:00Z", end="2026-06-02T01:00:00Z")
     a.add_step("runs", PerExperiment())
     line, = a.run().lines
-    assert line.cost == Decimal("31.36") and line.pool is None and line.gpu_hours == Decimal(8)
+    rate = Catalog.builtin().rate_at("spheron/h100-sxm5", at="2026-06-02T00:00:00Z")
+    assert line.cost == (8 * rate).quantize(Decimal("0.01"))
+    assert line.pool is None and line.gpu_hours == Decimal(8)
 
 
 def test_errors_name_the_path():

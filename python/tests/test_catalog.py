@@ -20,8 +20,10 @@ def catalog():
 def test_builtin():
     c = Catalog.builtin()
     assert "spheron/h100-sxm5" in c.skus and "spheron/h100-sxm5" in c
-    assert c.rate_at("spheron/h100-sxm5") == Decimal("3.92")
-    assert c.rate_at("spheron/h100-sxm5", "spot") == Decimal("2.91")
+    latest = c.rate_at("spheron/h100-sxm5")
+    assert latest == c.rate_at("spheron/h100-sxm5", "on_demand", "2200-01-01T00:00:00Z")
+    assert isinstance(latest, Decimal) and latest > 0
+    assert c.sku("spheron/h100-sxm5")["unit"] == "gpu_hour"
     assert len(c) == len(c.skus)
 
 

@@ -1,7 +1,6 @@
 """The Python package and the command line agree on every spec case, byte for byte on
 results and message for message on errors; check_cases.py passes through apportion.run()."""
 import json
-import os
 import pathlib
 import subprocess
 import sys

@@ -1,7 +1,8 @@
 # Installs the built project into a fresh prefix, then builds and runs the consumer in this
 # folder against it twice: through find_package(apportion) and through pkg-config.
 #   cmake -DBUILD_DIR=... -DCONSUMER_DIR=... -DWORK_DIR=... -DCONFIG=... -DLIBDIR=...
-#         -DCXX_COMPILER=... -P run.cmake
+#         -DCXX_COMPILER=... -DCXX_FLAGS=... -DLINKER_FLAGS=... -P run.cmake
+# The compiler and its flags are the project's own, so that a sanitizer build links.
 cmake_minimum_required(VERSION 3.20)
 
 set(prefix ${WORK_DIR}/prefix)
@@ -33,7 +34,8 @@ step("install" ${CMAKE_COMMAND} --install ${BUILD_DIR} --prefix ${prefix} ${conf
 # find_package(apportion CONFIG REQUIRED) and apportion::apportion.
 set(build ${WORK_DIR}/build)
 step("configure the consumer" ${CMAKE_COMMAND} -S ${CONSUMER_DIR} -B ${build} -DCMAKE_PREFIX_PATH=${prefix}
-     -DCMAKE_CXX_COMPILER=${CXX_COMPILER} -DCMAKE_BUILD_TYPE=${CONFIG})
+     -DCMAKE_CXX_COMPILER=${CXX_COMPILER} "-DCMAKE_CXX_FLAGS=${CXX_FLAGS}"
+     "-DCMAKE_EXE_LINKER_FLAGS=${LINKER_FLAGS}" -DCMAKE_BUILD_TYPE=${CONFIG})
 step("build the consumer" ${CMAKE_COMMAND} --build ${build} ${config_args})
 set(consumer ${build}/consumer)
 if(NOT EXISTS ${consumer})
@@ -51,6 +53,7 @@ if(NOT flags MATCHES "-lapportion-cpp")
   message(FATAL_ERROR "pkg-config does not link libapportion-cpp: ${flags}")
 endif()
 separate_arguments(flags UNIX_COMMAND "${flags}")
-step("compile with pkg-config flags" ${CXX_COMPILER} -std=c++20 ${CONSUMER_DIR}/main.cpp ${flags}
+separate_arguments(extra_flags UNIX_COMMAND "${CXX_FLAGS} ${LINKER_FLAGS}")
+step("compile with pkg-config flags" ${CXX_COMPILER} -std=c++20 ${extra_flags} ${CONSUMER_DIR}/main.cpp ${flags}
      -o ${WORK_DIR}/consumer-pkg-config)
 expect_output("pkg-config consumer" ${WORK_DIR}/consumer-pkg-config)
