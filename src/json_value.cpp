@@ -1,6 +1,8 @@
 // JSON text to apportion::Value through nlohmann's SAX interface, which hands over the
 // original text of every non-integer number, so no decimal ever passes through a double.
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "apportion/json.hpp"
@@ -220,6 +222,16 @@ std::vector<std::string> read_string_list(const Value& v, std::string_view path)
   std::vector<std::string> out;
   for (std::size_t i = 0; i < v.items().size(); ++i) out.push_back(read_string(v.items()[i], path_index(path, i)));
   return out;
+}
+
+std::vector<std::string> read_tag_keys(const Value& v, std::string_view path) {
+  std::vector<std::string> keys = read_string_list(v, path);
+  if (keys.empty()) throw SpecError(std::string(path), "must name at least one tag");
+  for (std::size_t i = 1; i < keys.size(); ++i)
+    if (std::find(keys.begin(), keys.begin() + static_cast<std::ptrdiff_t>(i), keys[i]) !=
+        keys.begin() + static_cast<std::ptrdiff_t>(i))
+      throw SpecError(path_index(path, i), "tag \"" + keys[i] + "\" is listed twice");
+  return keys;
 }
 
 const std::vector<Value>& read_array(const Value& v, std::string_view path) {

@@ -144,14 +144,7 @@ Step read_step(const Value& v, const std::string& path, const StrategyRegistry& 
   step.id = read_string(r.required("id"), r.path("id"));
   const std::string name = read_string(r.required("strategy"), r.path("strategy"));
   if (const Value* p = r.optional("pool")) step.pool = read_string(*p, r.path("pool"));
-  if (const Value* g = r.optional("group_by")) {
-    step.group_by = read_string_list(*g, r.path("group_by"));
-    if (step.group_by.empty()) throw SpecError(r.path("group_by"), "must name at least one tag");
-    for (std::size_t i = 1; i < step.group_by.size(); ++i)
-      if (std::find(step.group_by.begin(), step.group_by.begin() + static_cast<std::ptrdiff_t>(i), step.group_by[i]) !=
-          step.group_by.begin() + static_cast<std::ptrdiff_t>(i))
-        throw SpecError(path_index(r.path("group_by"), i), "tag \"" + step.group_by[i] + "\" is listed twice");
-  }
+  if (const Value* g = r.optional("group_by")) step.group_by = read_tag_keys(*g, r.path("group_by"));
   if (const Value* s = r.optional("select")) step.select = read_select(*s, r.path("select"));
   if (!registry.contains(name)) {
     std::string known;

@@ -43,6 +43,9 @@ struct BadInput {
   std::string prefix;  // the message must begin with prefix + ": "
 };
 
+// Keeps CTest's listing readable: the case's name, not its bytes.
+void PrintTo(const BadInput& c, std::ostream* os) { *os << c.name; }
+
 class SpecErrors : public ::testing::TestWithParam<BadInput> {};
 
 TEST_P(SpecErrors, MessageBeginsWithThePath) {

@@ -77,6 +77,8 @@ Instant read_instant(const Value& v, std::string_view path);
 // An object of string values.
 Tags read_tags(const Value& v, std::string_view path);
 std::vector<std::string> read_string_list(const Value& v, std::string_view path);
+// A non-empty list of distinct tag keys, as `group_by` and `rate_by` take.
+std::vector<std::string> read_tag_keys(const Value& v, std::string_view path);
 // A list of objects or a non-empty list of strings: the message says what was expected.
 const std::vector<Value>& read_array(const Value& v, std::string_view path);
 

@@ -108,14 +108,7 @@ std::shared_ptr<const Strategy> make_per_tenant(ObjectReader& o) {
 std::shared_ptr<const Strategy> make_per_token(ObjectReader& o) {
   PerToken::Options opt;
   opt.token_weights = read_token_weights(o);
-  if (const Value* v = o.optional("rate_by")) {
-    opt.rate_by = read_string_list(*v, o.path("rate_by"));
-    if (opt.rate_by.empty()) throw SpecError(o.path("rate_by"), "must name at least one tag");
-    for (std::size_t i = 1; i < opt.rate_by.size(); ++i)
-      if (std::find(opt.rate_by.begin(), opt.rate_by.begin() + static_cast<std::ptrdiff_t>(i), opt.rate_by[i]) !=
-          opt.rate_by.begin() + static_cast<std::ptrdiff_t>(i))
-        throw SpecError(path_index(o.path("rate_by"), i), "tag \"" + opt.rate_by[i] + "\" is listed twice");
-  }
+  if (const Value* v = o.optional("rate_by")) opt.rate_by = read_tag_keys(*v, o.path("rate_by"));
   if (const Value* v = o.optional("unit_precision")) opt.unit_precision = read_power_of_ten(*v, o.path("unit_precision"));
   if (const Value* v = o.optional("phases")) {
     ObjectReader r(*v, o.path("phases"));
