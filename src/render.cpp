@@ -8,14 +8,6 @@ APPORTION_BEGIN_NAMESPACE
 
 namespace {
 
-std::string cost_text(const Decimal& cost, const Decimal& unit) {
-  return cost.round(unit).to_fixed(unit.fractional_digits());
-}
-
-std::string places(const Rational& r, const char* unit, int digits) {
-  return Decimal::from_rational(r, Decimal::parse(unit)).to_fixed(digits);
-}
-
 std::string csv_field(const std::string& s) {
   if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
   std::string out = "\"";
@@ -75,6 +67,22 @@ class Table {
 
 }  // namespace
 
+std::string format_amount(const Decimal& value, const Decimal& unit) {
+  return value.round(unit).to_fixed(unit.fractional_digits());
+}
+
+std::string format_amount(const Rational& value, const Decimal& unit) {
+  return Decimal::from_rational(value, unit).to_fixed(unit.fractional_digits());
+}
+
+std::string format_places(const Rational& value, int places) {
+  return Decimal::from_rational(value, Decimal::from_raw(detail::pow10_128(Decimal::scale - places))).to_fixed(places);
+}
+
+std::string format_weight(const Rational& value) {
+  return Decimal::from_rational(value, Decimal::from_raw(detail::pow10_128(Decimal::scale - 6))).to_string();
+}
+
 std::string group_thousands(const std::string& text) {
   const std::size_t start = !text.empty() && text[0] == '-' ? 1 : 0;
   std::size_t end = text.find('.');
@@ -118,18 +126,18 @@ std::string result_to_table(const Result& result) {
     for (const Line* l : lines) {
       std::vector<std::string> row{std::string(to_string(l->kind))};
       for (const std::string& k : keys) row.emplace_back(l->tags.get(k).value_or(""));
-      row.push_back(group_thousands(cost_text(l->cost, unit)));
-      row.push_back(total.is_zero() ? "" : places(l->cost.to_rational() / total.to_rational() * 100, "0.01", 2) + "%");
+      row.push_back(group_thousands(format_amount(l->cost, unit)));
+      row.push_back(total.is_zero() ? "" : format_places(l->cost.to_rational() / total.to_rational() * 100, 2) + "%");
       if (split) {
-        row.push_back(l->split_cost ? group_thousands(cost_text(Decimal::from_rational(*l->split_cost, unit), unit)) : "");
-        row.push_back(l->unused_cost ? group_thousands(cost_text(Decimal::from_rational(*l->unused_cost, unit), unit)) : "");
+        row.push_back(l->split_cost ? group_thousands(format_amount(*l->split_cost, unit)) : "");
+        row.push_back(l->unused_cost ? group_thousands(format_amount(*l->unused_cost, unit)) : "");
       }
-      if (gpu_hours) row.push_back(l->gpu_hours ? places(*l->gpu_hours, "0.01", 2) : "");
+      if (gpu_hours) row.push_back(l->gpu_hours ? format_places(*l->gpu_hours, 2) : "");
       table.add(std::move(row));
     }
     std::vector<std::string> totals{"total"};
     totals.resize(1 + keys.size());
-    totals.push_back(group_thousands(cost_text(total, unit)));
+    totals.push_back(group_thousands(format_amount(total, unit)));
     totals.push_back(total.is_zero() ? "" : "100.00%");
     totals.resize(header.size());
     table.rule();
@@ -152,7 +160,7 @@ std::string result_to_table(const Result& result) {
       out << " " << currency << " per million tokens\n";
     }
     for (const Coverage& c : result.coverage)
-      if (c.step == step) out << "  coverage: " << places(c.ratio * 100, "0.01", 2) << "% of the pool allocated\n";
+      if (c.step == step) out << "  coverage: " << format_places(c.ratio * 100, 2) << "% of the pool allocated\n";
     out << "\n";
   }
   return out.str();
@@ -170,12 +178,12 @@ std::string result_to_csv(const Result& result) {
   for (const Line& l : result.lines) {
     out << csv_field(l.step) << "," << csv_field(l.pool.value_or("")) << "," << to_string(l.kind);
     for (const std::string& k : key_set) out << "," << csv_field(std::string(l.tags.get(k).value_or("")));
-    out << "," << cost_text(l.cost, unit);
-    out << "," << (l.weight ? Decimal::from_rational(*l.weight, Decimal::parse("0.000001")).to_string() : "");
-    out << "," << (l.share ? places(*l.share, "0.000001", 6) : "");
-    out << "," << (l.split_cost ? cost_text(Decimal::from_rational(*l.split_cost, unit), unit) : "");
-    out << "," << (l.unused_cost ? cost_text(Decimal::from_rational(*l.unused_cost, unit), unit) : "");
-    out << "," << (l.gpu_hours ? places(*l.gpu_hours, "0.000001", 6) : "") << "\r\n";
+    out << "," << format_amount(l.cost, unit);
+    out << "," << (l.weight ? format_weight(*l.weight) : "");
+    out << "," << (l.share ? format_places(*l.share, 6) : "");
+    out << "," << (l.split_cost ? format_amount(*l.split_cost, unit) : "");
+    out << "," << (l.unused_cost ? format_amount(*l.unused_cost, unit) : "");
+    out << "," << (l.gpu_hours ? format_places(*l.gpu_hours, 6) : "") << "\r\n";
   }
   return out.str();
 }

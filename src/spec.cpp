@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "apportion/json.hpp"
+#include "apportion/render.hpp"
 #include "apportion/spec.hpp"
 
 APPORTION_BEGIN_NAMESPACE
@@ -177,12 +178,6 @@ std::vector<T> read_list(ObjectReader& r, std::string_view key, Read read) {
   return out;
 }
 
-std::string fixed_digits(const Decimal& value, const Decimal& unit) {
-  return value.round(unit).to_fixed(unit.fractional_digits());
-}
-
-std::string six_places(const Rational& r) { return Decimal::from_rational(r, Decimal::parse("0.000001")).to_fixed(6); }
-
 nlohmann::ordered_json tags_json(const Tags& tags) {
   nlohmann::ordered_json j = nlohmann::ordered_json::object();
   for (const auto& [k, v] : tags) j[k] = v;
@@ -235,7 +230,7 @@ std::string result_to_json(const Result& result) {
   doc["currency"] = std::string(result.currency.code());
   doc["precision"] = unit.to_string();
   doc["pools"] = json::array();
-  for (const PoolCost& p : result.pools) doc["pools"].push_back({{"id", p.id}, {"cost", fixed_digits(p.cost, unit)}});
+  for (const PoolCost& p : result.pools) doc["pools"].push_back({{"id", p.id}, {"cost", format_amount(p.cost, unit)}});
   doc["lines"] = json::array();
   for (const Line& l : result.lines) {
     json j;
@@ -243,22 +238,22 @@ std::string result_to_json(const Result& result) {
     if (l.pool) j["pool"] = *l.pool;
     j["kind"] = std::string(to_string(l.kind));
     j["tags"] = tags_json(l.tags);
-    j["cost"] = fixed_digits(l.cost, unit);
-    if (l.weight) j["weight"] = Decimal::from_rational(*l.weight, Decimal::parse("0.000001")).to_string();
-    if (l.share) j["share"] = six_places(*l.share);
-    if (l.split_cost) j["split_cost"] = fixed_digits(Decimal::from_rational(*l.split_cost, unit), unit);
-    if (l.unused_cost) j["unused_cost"] = fixed_digits(Decimal::from_rational(*l.unused_cost, unit), unit);
-    if (l.gpu_hours) j["gpu_hours"] = six_places(*l.gpu_hours);
+    j["cost"] = format_amount(l.cost, unit);
+    if (l.weight) j["weight"] = format_weight(*l.weight);
+    if (l.share) j["share"] = format_places(*l.share, 6);
+    if (l.split_cost) j["split_cost"] = format_amount(*l.split_cost, unit);
+    if (l.unused_cost) j["unused_cost"] = format_amount(*l.unused_cost, unit);
+    if (l.gpu_hours) j["gpu_hours"] = format_places(*l.gpu_hours, 6);
     doc["lines"].push_back(std::move(j));
   }
   doc["unit_costs"] = json::array();
   for (const UnitCost& u : result.unit_costs) {
     json rates = json::object();
-    for (const auto& [name, rate] : u.per_million) rates[name] = fixed_digits(rate, u.unit_precision);
+    for (const auto& [name, rate] : u.per_million) rates[name] = format_amount(rate, u.unit_precision);
     doc["unit_costs"].push_back({{"step", u.step}, {"tags", tags_json(u.tags)}, {"per_million", std::move(rates)}});
   }
   doc["coverage"] = json::array();
-  for (const Coverage& c : result.coverage) doc["coverage"].push_back({{"step", c.step}, {"ratio", six_places(c.ratio)}});
+  for (const Coverage& c : result.coverage) doc["coverage"].push_back({{"step", c.step}, {"ratio", format_places(c.ratio, 6)}});
   if (!result.fx_used.empty()) {
     doc["fx"] = json::array();
     for (const FxRate& fx : result.fx_used) {

@@ -17,6 +17,15 @@ std::string result_to_table(const Result& result);
 // anywhere in the result, cost, weight, share, split_cost, unused_cost, gpu_hours.
 std::string result_to_csv(const Result& result);
 
+// Number formats shared by every renderer, all rounding half-even:
+// an amount with exactly the digits of `unit` ("2.50" for unit 0.01),
+std::string format_amount(const Decimal& value, const Decimal& unit);
+std::string format_amount(const Rational& value, const Decimal& unit);
+// a value with exactly `places` fractional digits (0..12),
+std::string format_places(const Rational& value, int places);
+// and a weight: at most 6 fractional digits, trailing zeros dropped.
+std::string format_weight(const Rational& value);
+
 // "1234567.5" -> "1,234,567.5": digits grouped by three in the integer part.
 std::string group_thousands(const std::string& decimal_text);
 
