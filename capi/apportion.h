@@ -102,6 +102,16 @@ APN_API void apn_strings_free(char **parts, size_t n);
  * the offending value; on any error *out is NULL and *out_len 0. */
 APN_API int apn_run_json(const char *spec, size_t spec_len, char **out, size_t *out_len);
 
+/* Reads `text` (the whole content of a file, `text_len` bytes) in input format `format`
+ * ("csv", "sacct", "litellm-spend", ...; see docs/ingest.md) and writes what it yields as
+ * spec JSON ({"records": [...]}, {"pools": [...]} or {"catalog": {...}}, decimals exact)
+ * to *out and its length to *out_len; free *out with apn_free(). `options_json` is a JSON
+ * object of the format's options ("{\"sku\": \"onprem/h100\"}"), or NULL for none;
+ * `source` names the input in messages ("jobs.txt line 7: ..."), or NULL for "input".
+ * APN_ESPEC for an unknown format or option, or an unreadable row. */
+APN_API int apn_ingest(char **out, size_t *out_len, const char *format, const char *text, size_t text_len,
+                       const char *options_json, const char *source);
+
 /* ---- Money: exact decimal amounts as text ---------------------------------------- */
 
 /* How a value between two multiples of a unit is rounded. Named as in Python's decimal

@@ -170,6 +170,7 @@ class Runner {
   explicit Runner(const Allocation& a) : a_(a) {
     result_.currency = a.currency;
     result_.precision = a.precision.value_or(a.currency.minor_unit());
+    result_.inputs = a.inputs;
     if (!result_.precision.is_power_of_ten())
       throw SpecError("precision", "must be a power of ten such as \"0.01\" (got \"" + result_.precision.to_string() + "\")");
     validate();

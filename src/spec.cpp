@@ -3,8 +3,14 @@
 
 #include <algorithm>
 
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+
 #include <nlohmann/json.hpp>
 
+#include "apportion/ingest.hpp"
 #include "apportion/json.hpp"
 #include "apportion/render.hpp"
 #include "apportion/spec.hpp"
@@ -184,6 +190,55 @@ nlohmann::ordered_json tags_json(const Tags& tags) {
   return j;
 }
 
+std::string read_text_file(const std::filesystem::path& file, const std::string& path) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw SpecError(path, "cannot read \"" + file.string() + "\": " + std::strerror(errno));
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// Each input's file is read by its format's parser; what it yields joins the inline
+// records, pools and catalog exactly as if written there.
+void read_inputs(ObjectReader& spec, Allocation& a, const SpecOptions& options) {
+  const std::string list_path = spec.path("inputs");
+  const auto& inputs = read_array(spec.required("inputs"), list_path);
+  std::optional<Catalog> merged;
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    const std::string path = path_index(list_path, i);
+    ObjectReader input(inputs[i], path);
+    const std::string format = read_string(input.required("format"), input.path("format"));
+    const std::string file = read_string(input.required("path"), input.path("path"));
+    if (!IngestRegistry::global().contains(format)) {
+      std::string known;
+      for (const std::string& f : IngestRegistry::global().formats()) known += (known.empty() ? "" : ", ") + f;
+      throw SpecError(input.path("format"), "unknown input format \"" + format + "\" (known: " + known + ")");
+    }
+    const std::string text = read_text_file(options.base_dir / file, input.path("path"));
+    IngestResult got;
+    try {
+      got = IngestRegistry::global().parse(format, text, input, file);
+    } catch (const SpecError& e) {
+      // Option errors already name their JSON path; row errors name the file and line.
+      if (e.path().rfind(path, 0) == 0) throw;
+      throw SpecError(path, e.what());
+    }
+    input.finish();
+    InputSummary summary{file, format, got.records.size(), got.pools.size(), 0, got.skipped, got.skipped_reasons};
+    for (Record& rec : got.records) a.records.push_back(std::move(rec));
+    for (Pool& pool : got.pools) a.pools.push_back(std::move(pool));
+    if (got.catalog) {
+      summary.skus = got.catalog->skus().size();
+      if (!merged) merged = a.catalog ? *a.catalog : Catalog();
+      try {
+        merged->merge(*got.catalog);
+      } catch (const std::invalid_argument& e) {
+        throw SpecError(path, e.what());
+      }
+    }
+    a.inputs.push_back(std::move(summary));
+  }
+  if (merged) a.catalog = std::make_shared<const Catalog>(std::move(*merged));
+}
+
 }  // namespace
 
 Allocation allocation_from_spec(const Value& spec, const SpecOptions& options) {
@@ -212,7 +267,8 @@ Allocation allocation_from_spec(const Value& spec, const SpecOptions& options) {
   a.records = read_list<Record>(r, "records", read_record);
   a.steps = read_list<Step>(r, "steps", [&](const Value& v, const std::string& p) { return read_step(v, p, registry); });
   if (r.has("fx")) a.fx = read_list<FxRate>(r, "fx", read_fx);
-  for (const char* later : {"inputs", "budgets", "anomalies", "reconcile", "scorecards"})
+  if (r.has("inputs")) read_inputs(r, a, options);
+  for (const char* later : {"budgets", "anomalies", "reconcile", "scorecards"})
     if (r.optional(later)) throw SpecError(later, "is not supported by this version of apportion yet");
   r.finish();
   std::set<std::string> ids;
@@ -261,6 +317,15 @@ std::string result_to_json(const Result& result) {
       if (!fx.date.empty()) j["date"] = fx.date;
       if (!fx.source.empty()) j["source"] = fx.source;
       doc["fx"].push_back(std::move(j));
+    }
+  }
+  if (!result.inputs.empty()) {
+    doc["inputs"] = json::array();
+    for (const InputSummary& in : result.inputs) {
+      json j{{"path", in.path}, {"format", in.format}, {"records", in.records}, {"pools", in.pools}, {"skus", in.skus},
+             {"skipped", in.skipped}};
+      if (!in.skipped_reasons.empty()) j["skipped_reasons"] = in.skipped_reasons;
+      doc["inputs"].push_back(std::move(j));
     }
   }
   return doc.dump(2) + "\n";

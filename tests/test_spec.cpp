@@ -168,7 +168,12 @@ INSTANTIATE_TEST_SUITE_P(
         BadInput{"PoolWithoutSource", spec_with(R"([{"id": "p"}])", kRecords, kSteps), "pools[0]"},
         BadInput{"PoolWithTwoSources", spec_with(R"([{"id": "p", "cost": 1, "from": {"step": "s"}}])", kRecords, kSteps), "pools[0]"},
         BadInput{"PoolCurrencyWithoutRate", spec_with(R"([{"id": "p", "cost": 1, "currency": "EUR"}])", kRecords, kSteps), "pools[0].currency"},
-        BadInput{"InputsNotYet", spec_with(kPools, kRecords, kSteps, R"(, "inputs": [])"), "inputs"},
+        BadInput{"InputUnknownFormat",
+                 spec_with(kPools, kRecords, kSteps, R"(, "inputs": [{"format": "nope", "path": "x.csv"}])"),
+                 "inputs[0].format"},
+        BadInput{"InputMissingFile",
+                 spec_with(kPools, kRecords, kSteps, R"(, "inputs": [{"format": "csv", "path": "no-such-file.csv"}])"),
+                 "inputs[0].path"},
         // text that is not JSON: line and column (1-based) of the offending character
         BadInput{"NotJsonMissingValue", R"({"apportion": })", "line 1, column 15"},
         BadInput{"NotJsonNaNLiteral", R"({"apportion": NaN})", "line 1, column 15"},

@@ -30,6 +30,7 @@ commands:
   run SPEC.json|-       run an allocation spec and print the result
   catalog show          print a pricing catalog
   catalog lookup SKU    print the rate of a SKU tier at a moment
+  ingest FORMAT FILE    print the records, pools or catalog a file yields
   help [COMMAND]        show help for a command
 
 options:
@@ -62,6 +63,16 @@ lookup   prints the rate of SKU's TIER (default on_demand) in force at TIME
 Without --catalog, the built-in catalog of public list prices is used; list
 prices go stale, so check the as_of date of each entry (docs/catalog.md).
 )";
+
+constexpr const char* ingest_help = R"(usage: apportion ingest FORMAT FILE|- [--OPTION VALUE ...]
+
+Reads FILE in FORMAT and prints what it yields as spec JSON: {"records": [...]},
+{"pools": [...]} or {"catalog": {...}}, decimals exact and unrounded, so it can be
+inspected or pasted into a spec. Each --OPTION VALUE is the format's option of that name
+(docs/ingest.md); lists are comma-separated ("--tags namespace,team"). An unreadable row
+is an error naming the file and line; --skip_invalid true skips such rows and counts them.
+
+formats: )";
 
 // Bad input: the message is printed on one line and the exit status is 2.
 struct UsageError : std::invalid_argument {
@@ -195,6 +206,56 @@ int cmd_catalog(const std::vector<std::string>& argv) {
   throw UsageError("unknown catalog action \"" + action + "\" (show or lookup)");
 }
 
+int cmd_ingest(const std::vector<std::string>& argv) {
+  std::vector<std::string> positional;
+  std::vector<Value::Member> members;
+  for (std::size_t i = 0; i < argv.size(); ++i) {
+    const std::string& arg = argv[i];
+    if (arg == "-h" || arg == "--help") {
+      std::string formats;
+      for (const std::string& f : IngestRegistry::global().formats()) formats += (formats.empty() ? "" : ", ") + f;
+      std::cout << ingest_help << formats << "\n";
+      return 0;
+    }
+    if (arg.size() > 2 && arg.rfind("--", 0) == 0) {
+      std::string name = arg.substr(2), value;
+      if (const auto eq = name.find('='); eq != std::string::npos) {
+        value = name.substr(eq + 1);
+        name = name.substr(0, eq);
+      } else if (i + 1 < argv.size()) {
+        value = argv[++i];
+      } else {
+        throw UsageError("option --" + name + " needs a value");
+      }
+      if (name == "format" || name == "path") throw UsageError("--" + name + " is given as an argument, not an option");
+      members.emplace_back(name, Value::string(value));
+    } else {
+      positional.push_back(arg);
+    }
+  }
+  if (positional.size() != 2) throw UsageError("ingest takes a format and a file, or - for standard input (see --help)");
+  const std::string& format = positional[0];
+  const std::string& path = positional[1];
+  if (!IngestRegistry::global().contains(format))
+    throw UsageError("unknown format \"" + format + "\" (see apportion ingest --help)");
+  const std::string text = path == "-" ? read_all(std::cin) : read_file(path);
+  const Value options = Value::object(std::move(members));
+  ObjectReader reader(options, "");
+  const std::string source = path == "-" ? "stdin" : path;
+  IngestResult result;
+  try {
+    result = IngestRegistry::global().parse(format, text, reader, source);
+    reader.finish();
+  } catch (const SpecError& e) {
+    // An option's error names the option as the command line spells it.
+    if (options.find(e.path().substr(0, e.path().find_first_of(".["))))
+      throw UsageError("--" + std::string(e.what()));
+    throw;
+  }
+  std::cout << ingest_result_to_json(result);
+  return 0;
+}
+
 int dispatch(const std::vector<std::string>& argv) {
   if (argv.empty()) throw UsageError("no command given (see apportion --help)");
   const std::string& command = argv[0];
@@ -209,11 +270,13 @@ int dispatch(const std::vector<std::string>& argv) {
   }
   if (command == "help") {
     const std::string topic = rest.empty() ? "" : rest[0];
+    if (topic == "ingest") return cmd_ingest({"--help"});
     std::cout << (topic == "run" ? run_help : topic == "catalog" ? catalog_help : main_help);
     return 0;
   }
   if (command == "run") return cmd_run(rest);
   if (command == "catalog") return cmd_catalog(rest);
+  if (command == "ingest") return cmd_ingest(rest);
   throw UsageError("unknown command \"" + command + "\" (see apportion --help)");
 }
 

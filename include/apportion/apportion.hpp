@@ -8,6 +8,7 @@
 #include "apportion/errors.hpp"
 #include "apportion/money.hpp"
 #include "apportion/engine.hpp"
+#include "apportion/ingest.hpp"
 #include "apportion/json.hpp"
 #include "apportion/quantity.hpp"
 #include "apportion/render.hpp"

@@ -98,6 +98,15 @@ struct Step {
   Selector select;
 };
 
+// What one input file yielded (informative; echoed in the result).
+struct InputSummary {
+  std::string path;
+  std::string format;
+  std::size_t records = 0, pools = 0, skus = 0;
+  std::size_t skipped = 0;                   // unreadable rows skipped on request
+  std::vector<std::string> skipped_reasons;  // the first 100
+};
+
 // Everything one run needs.
 struct Allocation {
   Currency currency;
@@ -107,6 +116,7 @@ struct Allocation {
   std::vector<Record> records;
   std::vector<Step> steps;
   std::vector<FxRate> fx;
+  std::vector<InputSummary> inputs;  // what the spec's `inputs` read, for the result
 };
 
 // ---- Results -------------------------------------------------------------------------
@@ -150,6 +160,7 @@ struct Result {
   std::vector<UnitCost> unit_costs;
   std::vector<Coverage> coverage;
   std::vector<FxRate> fx_used;
+  std::vector<InputSummary> inputs;
 
   // The lines of one step, in result order.
   std::vector<const Line*> lines_of(std::string_view step) const;

@@ -47,6 +47,7 @@ from ._core import (
     strategies,
 )
 from ._json import dumps
+from ._ingest import ingest, ingest_formats
 from ._pandas import lines_dataframe, records_from_dataframe
 from ._result import Line, Result, SpecOverflowError, run, run_result
 
@@ -77,6 +78,8 @@ __all__ = [
     "WeightedSplit",
     "__version__",
     "dumps",
+    "ingest",
+    "ingest_formats",
     "lines_dataframe",
     "records_from_dataframe",
     "run",

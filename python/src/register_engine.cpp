@@ -10,6 +10,8 @@
 #include <fstream>
 #include <iterator>
 
+#include "apportion/ingest.hpp"
+#include "apportion/json.hpp"
 #include "apportion/json.hpp"
 #include "apportion/render.hpp"
 #include "apportion/spec.hpp"
@@ -59,6 +61,19 @@ void register_engine(py::module_& m) {
       },
       py::arg("path"), "Runs a spec file; `inputs` paths are relative to its folder.");
   m.def("strategies", [] { return StrategyRegistry::global().names(); }, "The names of the registered strategies.");
+  m.def(
+      "ingest_json",
+      [](const std::string& format, const std::string& text, const std::string& options_json, const std::string& source) {
+        py::gil_scoped_release release;
+        const Value options = parse_json(options_json);
+        ObjectReader reader(options, "options");
+        const IngestResult result = IngestRegistry::global().parse(format, text, reader, source);
+        reader.finish();
+        return ingest_result_to_json(result);
+      },
+      py::arg("format"), py::arg("text"), py::arg("options_json") = "{}", py::arg("source") = "input",
+      "Reads text in an input format; returns the records, pools or catalog as spec JSON.");
+  m.def("ingest_formats", [] { return IngestRegistry::global().formats(); }, "The names of the input formats.");
 }
 
 }  // namespace apportion::python

@@ -1,0 +1,81 @@
+#pragma once
+// Ingest: the formats platform teams already have (Prometheus, sacct, LiteLLM, FOCUS, ...)
+// turned into the records, pools and catalog entries of the allocation spec. Parsers never
+// allocate; each format is a file of its own under src/ingest/.
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "apportion/catalog.hpp"
+#include "apportion/engine.hpp"
+#include "apportion/value.hpp"
+
+APPORTION_BEGIN_NAMESPACE
+
+struct IngestResult {
+  std::vector<Record> records;
+  std::vector<Pool> pools;
+  std::optional<Catalog> catalog;
+  // Rows that could not be read and were skipped because the caller asked for it
+  // (`"skip_invalid": true`); never skipped silently otherwise.
+  std::size_t skipped = 0;
+  std::vector<std::string> skipped_reasons;  // the first 100 messages
+};
+
+// Reads `text` (the whole file) in one format. `options` holds the input's options (the
+// spec's input object, or the command line's --OPTION VALUE pairs as strings); a parser
+// reads its own keys and the caller refuses any left unread. `source` names the input in
+// messages and record origins: an unreadable row is SpecError("<source> line N", what).
+// A parser reads all its options first and calls options.finish() before any row, so a
+// misspelt option is reported as such rather than as a row error it caused.
+using IngestParser = std::function<IngestResult(std::string_view text, ObjectReader& options, const std::string& source)>;
+
+class IngestRegistry {
+ public:
+  // The process-wide registry, holding every built-in format.
+  static IngestRegistry& global();
+  // Adds a format; a name already present is std::invalid_argument.
+  void add(std::string format, IngestParser parser);
+  bool contains(std::string_view format) const;
+  std::vector<std::string> formats() const;
+  // Parses with the named format; an unknown format is std::invalid_argument.
+  IngestResult parse(std::string_view format, std::string_view text, ObjectReader& options,
+                     const std::string& source) const;
+
+ private:
+  mutable std::shared_mutex mutex_;
+  std::map<std::string, IngestParser, std::less<>> parsers_;
+};
+
+// Helpers parsers share.
+namespace ingest {
+
+// A list of names given as a JSON list or as one comma-separated string ("namespace,team"),
+// so the same option works in a spec and on the command line.
+std::vector<std::string> read_names(const Value& v, std::string_view path);
+// A boolean given as JSON true/false or the strings "true"/"false".
+bool read_flag(const Value& v, std::string_view path);
+// Reads `skip_invalid` and collects skipped rows: call skip(result, where, what) in a
+// catch block; it rethrows unless skipping was asked for.
+class RowErrors {
+ public:
+  explicit RowErrors(ObjectReader& options);
+  void skip(IngestResult& result, const std::string& where, const std::string& what) const;
+  bool skipping() const noexcept { return skip_; }
+
+ private:
+  bool skip_ = false;
+};
+
+}  // namespace ingest
+
+// Records, pools or a catalog as spec JSON ({"records": [...]}, ...), decimals exact and
+// unrounded: what `apportion ingest` prints.
+std::string ingest_result_to_json(const IngestResult& result);
+
+APPORTION_END_NAMESPACE

@@ -1,0 +1,19 @@
+#pragma once
+// The built-in ingest formats, each registered from its own file.
+
+#include "apportion/ingest.hpp"
+
+APPORTION_BEGIN_NAMESPACE
+namespace ingest {
+
+// One line per format file: void register_<format>(IngestRegistry& registry);
+void register_prometheus(IngestRegistry& registry);  // prometheus-text, prometheus-json, dcgm
+void register_csv(IngestRegistry& registry);
+void register_focus(IngestRegistry& registry);
+void register_opencost(IngestRegistry& registry);
+void register_litellm(IngestRegistry& registry);
+void register_otel_genai(IngestRegistry& registry);
+void register_sacct(IngestRegistry& registry);
+
+}  // namespace ingest
+APPORTION_END_NAMESPACE

@@ -1,0 +1,461 @@
+#include "prometheus.hpp"
+
+#include <limits>
+#include <map>
+#include <utility>
+
+#include "apportion/json.hpp"
+#include "apportion/value.hpp"
+
+APPORTION_BEGIN_NAMESPACE
+namespace prometheus {
+
+namespace {
+
+bool is_space(char c) { return c == ' ' || c == '\t'; }
+bool name_start(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':'; }
+bool name_char(char c) { return name_start(c) || (c >= '0' && c <= '9'); }
+bool label_start(char c) { return c != ':' && name_start(c); }
+bool label_char(char c) { return c != ':' && name_char(c); }
+
+void skip_spaces(std::string_view s, std::size_t& i) {
+  while (i < s.size() && is_space(s[i])) ++i;
+}
+
+std::string_view token(std::string_view s, std::size_t& i) {
+  skip_spaces(s, i);
+  const std::size_t start = i;
+  while (i < s.size() && !is_space(s[i])) ++i;
+  return s.substr(start, i - start);
+}
+
+bool valid_metric_name(std::string_view n) {
+  if (n.empty() || !name_start(n[0])) return false;
+  for (char c : n)
+    if (!name_char(c)) return false;
+  return true;
+}
+
+std::optional<MetricType> type_from(std::string_view t) {
+  if (t == "counter") return MetricType::counter;
+  if (t == "gauge") return MetricType::gauge;
+  if (t == "histogram") return MetricType::histogram;
+  if (t == "gaugehistogram") return MetricType::gaugehistogram;
+  if (t == "summary") return MetricType::summary;
+  if (t == "untyped" || t == "unknown") return MetricType::untyped;
+  if (t == "info") return MetricType::info;
+  if (t == "stateset") return MetricType::stateset;
+  return std::nullopt;
+}
+
+bool ends_with(std::string_view s, std::string_view suffix) {
+  return s.size() > suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+// The text between quotes at s[i] == '"', unescaped; i ends after the closing quote.
+std::string quoted(std::string_view s, std::size_t& i) {
+  ++i;
+  std::string out;
+  while (true) {
+    if (i >= s.size()) throw ParseError("label value has no closing quote");
+    const char c = s[i++];
+    if (c == '"') return out;
+    if (c != '\\') {
+      out += c;
+      continue;
+    }
+    if (i >= s.size()) throw ParseError("label value has no closing quote");
+    const char e = s[i++];
+    if (e == '\\' || e == '"') out += e;
+    else if (e == 'n') out += '\n';
+    else throw ParseError(std::string("invalid escape \\") + e + " in a label value");
+  }
+}
+
+// Instant from a count of `unit_nanos` nanoseconds, refusing overflow.
+Instant instant_from(std::int64_t count, std::int64_t unit_nanos) {
+  std::int64_t ns;
+  if (__builtin_mul_overflow(count, unit_nanos, &ns)) throw ParseError("timestamp out of range");
+  return Instant::from_unix_nanos(ns);
+}
+
+std::int64_t parse_int64(std::string_view t) {
+  std::size_t i = 0;
+  bool negative = false;
+  if (i < t.size() && (t[i] == '-' || t[i] == '+')) negative = t[i++] == '-';
+  if (i == t.size()) throw ParseError("bad timestamp \"" + std::string(t) + "\"");
+  std::int64_t v = 0;
+  for (; i < t.size(); ++i) {
+    if (t[i] < '0' || t[i] > '9') throw ParseError("bad timestamp \"" + std::string(t) + "\"");
+    if (__builtin_mul_overflow(v, 10, &v) || __builtin_add_overflow(v, negative ? -(t[i] - '0') : (t[i] - '0'), &v))
+      throw ParseError("timestamp out of range");
+  }
+  return v;
+}
+
+struct Builder {
+  Exposition exposition;
+  std::map<std::string, std::size_t, std::less<>> family_index;
+  std::map<std::pair<std::string, Tags>, std::size_t> series_lines;  // text: duplicate check
+
+  Family& family(const std::string& name) {
+    const auto it = family_index.find(name);
+    if (it != family_index.end()) return exposition.families[it->second];
+    family_index.emplace(name, exposition.families.size());
+    exposition.families.push_back(Family{name, MetricType::untyped, {}, {}});
+    return exposition.families.back();
+  }
+  Family* find(std::string_view name) {
+    const auto it = family_index.find(name);
+    return it == family_index.end() ? nullptr : &exposition.families[it->second];
+  }
+};
+
+// The family a text sample named `name` belongs to: see parse_text.
+std::string family_of(Builder& b, const std::string& name, const std::map<std::string, MetricType, std::less<>>& typed) {
+  if (typed.contains(name)) return name;
+  const auto base_typed = [&](std::string_view suffix, std::initializer_list<MetricType> types) -> std::optional<std::string> {
+    if (!ends_with(name, suffix)) return std::nullopt;
+    const std::string base = name.substr(0, name.size() - suffix.size());
+    const auto it = typed.find(base);
+    if (it == typed.end()) return std::nullopt;
+    for (MetricType t : types)
+      if (it->second == t) return base;
+    return std::nullopt;
+  };
+  using T = MetricType;
+  for (const auto& r : {base_typed("_bucket", {T::histogram, T::gaugehistogram}),
+                        base_typed("_sum", {T::histogram, T::summary}), base_typed("_count", {T::histogram, T::summary}),
+                        base_typed("_gsum", {T::gaugehistogram}), base_typed("_gcount", {T::gaugehistogram}),
+                        base_typed("_total", {T::counter}), base_typed("_info", {T::info}),
+                        base_typed("_created", {T::counter, T::histogram, T::summary})})
+    if (r) return *r;
+  (void)b;
+  return name;
+}
+
+}  // namespace
+
+std::string_view to_string(MetricType type) noexcept {
+  switch (type) {
+    case MetricType::counter: return "counter";
+    case MetricType::gauge: return "gauge";
+    case MetricType::histogram: return "histogram";
+    case MetricType::gaugehistogram: return "gaugehistogram";
+    case MetricType::summary: return "summary";
+    case MetricType::info: return "info";
+    case MetricType::stateset: return "stateset";
+    case MetricType::untyped: break;
+  }
+  return "untyped";
+}
+
+Sample parse_value(std::string_view text) {
+  Sample s;
+  std::string_view t = text;
+  bool negative = false;
+  bool signed_text = false;
+  if (!t.empty() && (t[0] == '+' || t[0] == '-')) {
+    negative = t[0] == '-';
+    signed_text = true;
+    t.remove_prefix(1);
+  }
+  const auto lower_eq = [](std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i)
+      if ((a[i] | 0x20) != b[i]) return false;
+    return true;
+  };
+  if (lower_eq(t, "nan") && !signed_text) {
+    s.special = Sample::Special::nan;
+    return s;
+  }
+  if (lower_eq(t, "inf") || lower_eq(t, "infinity")) {
+    s.special = negative ? Sample::Special::neg_inf : Sample::Special::pos_inf;
+    return s;
+  }
+  if (t.empty() || t[0] == '+' || t[0] == '-') throw ParseError("bad value \"" + std::string(text) + "\"");
+  // Go accepts `1.` and `.5`; JSON syntax (what Decimal::parse reads) does not.
+  std::string body(t);
+  if (body[0] == '.') body.insert(body.begin(), '0');
+  const std::size_t e = body.find_first_of("eE");
+  const std::size_t mantissa_end = e == std::string::npos ? body.size() : e;
+  if (mantissa_end > 0 && body[mantissa_end - 1] == '.') body.erase(mantissa_end - 1, 1);
+  try {
+    s.value = Decimal::parse(body, ExcessDigits::round_half_even);
+  } catch (const ParseError&) {
+    throw ParseError("bad value \"" + std::string(text) + "\"");
+  } catch (const OverflowError&) {
+    throw OverflowError("value \"" + std::string(text) + "\" is beyond the decimal range");
+  }
+  if (negative) s.value = -s.value;
+  return s;
+}
+
+std::string sample_where(const Series& series, std::size_t i) {
+  if (!series.from_api) return series.where;
+  return series.where + ".values[" + std::to_string(series.samples[i].position) + "]";
+}
+
+Exposition parse_text(std::string_view text, const std::string& source, const ErrorHandler& on_error) {
+  Builder b;
+  std::map<std::string, MetricType, std::less<>> typed;        // # TYPE seen
+  std::map<std::string, std::size_t, std::less<>> help_lines;  // # HELP seen
+  std::map<std::string, std::size_t, std::less<>> first_sample;  // family -> line of its first sample
+  const auto fail = [&](const std::string& where, const std::string& what) {
+    if (on_error) on_error(where, what);
+    else throw SpecError(where, what);
+  };
+  std::size_t line_no = 0;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    const std::size_t nl = std::min(text.find('\n', pos), text.size());
+    std::string_view line = text.substr(pos, nl - pos);
+    pos = nl + 1;
+    ++line_no;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    const std::string where = source + " line " + std::to_string(line_no);
+    try {
+      std::size_t i = 0;
+      skip_spaces(line, i);
+      if (i == line.size()) continue;
+      if (line[i] == '#') {
+        ++i;
+        const std::string_view keyword = token(line, i);
+        if (keyword != "HELP" && keyword != "TYPE") continue;  // a plain comment
+        const std::string name(token(line, i));
+        if (!valid_metric_name(name)) throw ParseError("bad metric name \"" + name + "\" in # " + std::string(keyword));
+        skip_spaces(line, i);
+        if (keyword == "TYPE") {
+          const std::string_view type_text = token(line, i);
+          const auto type = type_from(type_text);
+          if (!type) throw ParseError("unknown metric type \"" + std::string(type_text) + "\"");
+          if (typed.contains(name)) throw ParseError("second # TYPE for " + name);
+          if (const auto it = first_sample.find(name); it != first_sample.end())
+            throw ParseError("# TYPE for " + name + " after its samples (line " + std::to_string(it->second) + ")");
+          typed.emplace(name, *type);
+          b.family(name).type = *type;
+        } else {
+          if (help_lines.contains(name)) throw ParseError("second # HELP for " + name);
+          help_lines.emplace(name, line_no);
+          std::string help;
+          for (std::size_t k = i; k < line.size(); ++k) {
+            if (line[k] == '\\' && k + 1 < line.size() && (line[k + 1] == '\\' || line[k + 1] == 'n')) {
+              help += line[k + 1] == 'n' ? '\n' : '\\';
+              ++k;
+            } else {
+              help += line[k];
+            }
+          }
+          b.family(name).help = std::move(help);
+        }
+        continue;
+      }
+      // name{labels} value [timestamp]
+      const std::size_t name_begin = i;
+      while (i < line.size() && name_char(line[i])) ++i;
+      const std::string name(line.substr(name_begin, i - name_begin));
+      if (!valid_metric_name(name)) throw ParseError("expected a metric name");
+      std::vector<Tags::Pair> pairs;
+      const std::size_t after_name = i;
+      skip_spaces(line, i);
+      if (i < line.size() && line[i] == '{') {
+        ++i;
+        while (true) {
+          skip_spaces(line, i);
+          if (i < line.size() && line[i] == '}') {
+            ++i;
+            break;
+          }
+          const std::size_t lb = i;
+          if (i >= line.size() || !label_start(line[i])) throw ParseError("expected a label name or }");
+          while (i < line.size() && label_char(line[i])) ++i;
+          std::string label(line.substr(lb, i - lb));
+          skip_spaces(line, i);
+          if (i >= line.size() || line[i] != '=') throw ParseError("expected = after label " + label);
+          ++i;
+          skip_spaces(line, i);
+          if (i >= line.size() || line[i] != '"') throw ParseError("expected a quoted value for label " + label);
+          std::string value = quoted(line, i);
+          if (label == "__name__") throw ParseError("label __name__ in a sample's labels");
+          for (const auto& p : pairs)
+            if (p.first == label) throw ParseError("label " + label + " given twice");
+          pairs.emplace_back(std::move(label), std::move(value));
+          skip_spaces(line, i);
+          if (i < line.size() && line[i] == ',') {
+            ++i;
+            continue;
+          }
+          if (i < line.size() && line[i] == '}') {
+            ++i;
+            break;
+          }
+          throw ParseError("expected , or } after a label");
+        }
+      } else {
+        i = after_name;
+        if (i < line.size() && !is_space(line[i])) throw ParseError("expected a space before the value");
+      }
+      const std::string_view value_text = token(line, i);
+      if (value_text.empty()) throw ParseError("missing value");
+      Sample sample = parse_value(value_text);
+      const std::string_view ts = token(line, i);
+      if (!ts.empty()) sample.timestamp = instant_from(parse_int64(ts), 1'000'000);
+      if (!token(line, i).empty()) throw ParseError("unexpected text after the timestamp");
+      Tags labels(std::move(pairs));
+      const auto key = std::make_pair(name, labels);
+      if (const auto it = b.series_lines.find(key); it != b.series_lines.end())
+        throw ParseError("duplicate series " + name + " (first on line " + std::to_string(it->second) + ")");
+      const std::string family_name = family_of(b, name, typed);
+      b.series_lines.emplace(key, line_no);
+      first_sample.try_emplace(family_name, line_no);
+      first_sample.try_emplace(name, line_no);
+      sample.position = line_no;
+      Series series{name, std::move(labels), {sample}, where, false, line_no};
+      b.family(family_name).series.push_back(std::move(series));
+    } catch (const ParseError& e) {
+      fail(where, e.what());
+    } catch (const OverflowError& e) {
+      fail(where, e.what());
+    } catch (const SpecError&) {
+      throw;
+    } catch (const std::invalid_argument& e) {
+      fail(where, e.what());
+    }
+  }
+  return std::move(b.exposition);
+}
+
+namespace {
+
+Instant api_timestamp(const Value& v) {
+  if (!v.is(Value::Type::number) && !v.is(Value::Type::string)) throw ParseError("timestamp must be a number");
+  const Decimal seconds = Decimal::parse(v.text());
+  const int128 raw = seconds.raw();
+  constexpr int128 per_nano = Decimal::one_raw / 1'000'000'000;
+  if (raw % per_nano != 0) throw ParseError("timestamp " + v.text() + " is finer than a nanosecond");
+  const int128 ns = raw / per_nano;
+  if (ns > std::numeric_limits<std::int64_t>::max() || ns < std::numeric_limits<std::int64_t>::min())
+    throw ParseError("timestamp " + v.text() + " out of range");
+  return Instant::from_unix_nanos(static_cast<std::int64_t>(ns));
+}
+
+Sample api_sample(const Value& pair) {
+  if (!pair.is(Value::Type::array) || pair.items().size() != 2)
+    throw ParseError("a sample must be [timestamp, \"value\"]");
+  const Value& value = pair.items()[1];
+  if (!value.is(Value::Type::string)) throw ParseError("a sample's value must be a string");
+  Sample s = parse_value(value.text());
+  s.timestamp = api_timestamp(pair.items()[0]);
+  return s;
+}
+
+}  // namespace
+
+Exposition parse_api_json(std::string_view text, const std::string& source, const ErrorHandler& on_error) {
+  const auto fail = [&](const std::string& where, const std::string& what) {
+    if (on_error) on_error(where, what);
+    else throw SpecError(where, what);
+  };
+  Value doc;
+  try {
+    doc = parse_json(text);
+  } catch (const SpecError& e) {
+    throw SpecError(source, std::string("not a Prometheus API response: ") + e.what());
+  }
+  if (!doc.is(Value::Type::object)) throw SpecError(source, "a Prometheus API response must be a JSON object");
+  const Value* status = doc.find("status");
+  if (!status || !status->is(Value::Type::string)) throw SpecError(source, "a Prometheus API response needs \"status\"");
+  if (status->text() == "error") {
+    const Value* error = doc.find("error");
+    const Value* type = doc.find("errorType");
+    std::string what = "Prometheus returned an error";
+    if (type && type->is(Value::Type::string)) what += " (" + type->text() + ")";
+    what += ": " + (error && error->is(Value::Type::string) ? error->text() : std::string("(no error text)"));
+    throw SpecError(source, what);
+  }
+  if (status->text() != "success") throw SpecError(source, "unknown status \"" + status->text() + "\"");
+  const Value* data = doc.find("data");
+  if (!data || !data->is(Value::Type::object)) throw SpecError(source + " data", "must be an object");
+  const Value* type = data->find("resultType");
+  const Value* result = data->find("result");
+  if (!type || !type->is(Value::Type::string)) throw SpecError(source + " data.resultType", "is missing");
+  if (!result || !result->is(Value::Type::array)) throw SpecError(source + " data.result", "must be an array");
+  Builder b;
+  b.exposition.result_type = type->text();
+  const std::string& rt = type->text();
+  if (rt == "scalar") {
+    const std::string where = source + " data.result";
+    try {
+      Series s{"", Tags{}, {api_sample(*result)}, where, true, 0};
+      b.family("").series.push_back(std::move(s));
+    } catch (const ParseError& e) {
+      fail(where, e.what());
+    } catch (const OverflowError& e) {
+      fail(where, e.what());
+    }
+    return std::move(b.exposition);
+  }
+  if (rt != "vector" && rt != "matrix")
+    throw SpecError(source + " data.resultType", "\"" + rt + "\" is not supported (vector, matrix or scalar)");
+  std::map<Tags, std::string> seen;  // labels incl. __name__ -> where
+  for (std::size_t r = 0; r < result->items().size(); ++r) {
+    const Value& item = result->items()[r];
+    const std::string where = path_index(source + " data.result", r);
+    try {
+      if (!item.is(Value::Type::object)) throw ParseError("must be an object");
+      const Value* metric = item.find("metric");
+      if (!metric || !metric->is(Value::Type::object)) throw ParseError("needs \"metric\", an object");
+      std::string name;
+      std::vector<Tags::Pair> pairs;
+      for (const auto& [k, v] : metric->members()) {
+        if (!v.is(Value::Type::string)) throw ParseError("label " + k + " must be a string");
+        if (k == "__name__") name = v.text();
+        else pairs.emplace_back(k, v.text());
+      }
+      Tags labels(std::move(pairs));
+      const Tags full = name.empty() ? labels : labels.with("__name__", name);
+      if (const auto it = seen.find(full); it != seen.end())
+        throw ParseError("duplicate series (also at " + it->second + ")");
+      seen.emplace(full, where);
+      Series series{name, std::move(labels), {}, where, true, 0};
+      if (item.find("histogram") || item.find("histograms")) throw ParseError("native histograms are not supported");
+      if (rt == "vector") {
+        const Value* value = item.find("value");
+        if (!value) throw ParseError("needs \"value\"");
+        series.where += ".value";
+        series.from_api = false;  // one sample: its where is the series'
+        series.samples.push_back(api_sample(*value));
+      } else {
+        const Value* values = item.find("values");
+        if (!values || !values->is(Value::Type::array)) throw ParseError("needs \"values\", an array");
+        for (std::size_t k = 0; k < values->items().size(); ++k) {
+          try {
+            series.samples.push_back(api_sample(values->items()[k]));
+            series.samples.back().position = k;
+          } catch (const ParseError& e) {
+            fail(series.where + ".values[" + std::to_string(k) + "]", e.what());
+          } catch (const OverflowError& e) {
+            fail(series.where + ".values[" + std::to_string(k) + "]", e.what());
+          }
+        }
+        for (std::size_t k = 1; k < series.samples.size(); ++k)
+          if (!(*series.samples[k - 1].timestamp < *series.samples[k].timestamp))
+            throw ParseError("timestamps must increase");
+      }
+      b.family(name).series.push_back(std::move(series));
+    } catch (const ParseError& e) {
+      fail(where, e.what());
+    } catch (const OverflowError& e) {
+      fail(where, e.what());
+    } catch (const SpecError&) {
+      throw;
+    } catch (const std::invalid_argument& e) {
+      fail(where, e.what());
+    }
+  }
+  return std::move(b.exposition);
+}
+
+}  // namespace prometheus
+APPORTION_END_NAMESPACE

@@ -1,0 +1,81 @@
+#pragma once
+// A typed model of Prometheus data, read from the text exposition format or from the HTTP
+// API's `query` / `query_range` JSON responses, shared by the prometheus-text,
+// prometheus-json and dcgm formats. Values stay exact: a sample is a Decimal read from its
+// text, or one of the specials NaN, +Inf, -Inf; never a double.
+
+#include <cstddef>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "apportion/decimal.hpp"
+#include "apportion/tags.hpp"
+#include "apportion/time.hpp"
+
+APPORTION_BEGIN_NAMESPACE
+namespace prometheus {
+
+enum class MetricType { untyped, counter, gauge, histogram, gaugehistogram, summary, info, stateset };
+
+struct Sample {
+  enum class Special { none, nan, pos_inf, neg_inf };
+  Decimal value;  // meaningful when special == none
+  Special special = Special::none;
+  std::optional<Instant> timestamp;
+  std::size_t position = 0;  // text: the line; matrix: the index in `values`
+  bool finite() const noexcept { return special == Special::none; }
+};
+
+struct Series {
+  std::string name;  // the sample's metric name (`foo_bucket`); empty for an unnamed API result
+  Tags labels;       // without __name__
+  std::vector<Sample> samples;
+  // Where it was read, for messages: "<source> line N" (text) or "<source> data.result[i]".
+  std::string where;
+  bool from_api = false;  // samples are where + ".values[i]" (matrix) or ".value"
+  std::size_t line = 0;   // text only
+};
+
+struct Family {
+  std::string name;
+  MetricType type = MetricType::untyped;
+  std::string help;
+  std::vector<Series> series;
+};
+
+struct Exposition {
+  std::vector<Family> families;
+  std::string result_type;  // API responses: "vector", "matrix" or "scalar"; text: ""
+};
+
+// Called for an unreadable line or value instead of throwing: (where, what). Without one,
+// the parser throws SpecError(where, what). The handler may itself throw.
+using ErrorHandler = std::function<void(const std::string& where, const std::string& what)>;
+
+// The text exposition format (version 0.0.4): # HELP / # TYPE, labels with \" \\ \n
+// escapes, optional millisecond timestamps. `foo_bucket`, `foo_sum`, `foo_count` (and
+// `foo_created`) belong to family `foo` when `foo` is typed histogram or summary, and
+// `foo_total` when it is a counter; a name with its own # TYPE is always its own family.
+// A series (name and labels) given twice is an error.
+Exposition parse_text(std::string_view text, const std::string& source, const ErrorHandler& on_error = {});
+
+// A `query` (vector or scalar) or `query_range` (matrix) response. Status "error" is
+// SpecError(source, ...) with the response's error text. Families group series by
+// __name__, in order of first appearance, all untyped.
+Exposition parse_api_json(std::string_view text, const std::string& source, const ErrorHandler& on_error = {});
+
+// Reads a sample value: a decimal (Go float syntax such as `1.5e+06`, `-0`, `+3`), `NaN`,
+// `+Inf`, `-Inf`, `Inf`. Beyond 12 fractional digits it is rounded half-even. Bad text
+// throws ParseError; a value beyond the Decimal range throws OverflowError.
+Sample parse_value(std::string_view text);
+
+// Where sample `i` of `series` was read.
+std::string sample_where(const Series& series, std::size_t i);
+
+std::string_view to_string(MetricType type) noexcept;
+
+}  // namespace prometheus
+APPORTION_END_NAMESPACE

@@ -1,0 +1,175 @@
+#include <mutex>
+
+#include <nlohmann/json.hpp>
+
+#include "apportion/spec.hpp"
+#include "formats.hpp"
+
+APPORTION_BEGIN_NAMESPACE
+
+IngestRegistry& IngestRegistry::global() {
+  static IngestRegistry registry;
+  static std::once_flag built_in;
+  std::call_once(built_in, [] {
+    // Built-in formats register here, one call per format file.
+    ingest::register_prometheus(registry);
+    ingest::register_csv(registry);
+    ingest::register_focus(registry);
+    ingest::register_opencost(registry);
+    ingest::register_litellm(registry);
+    ingest::register_otel_genai(registry);
+    ingest::register_sacct(registry);
+  });
+  return registry;
+}
+
+void IngestRegistry::add(std::string format, IngestParser parser) {
+  if (format.empty() || !parser) throw std::invalid_argument("an ingest format needs a name and a parser");
+  std::unique_lock lock(mutex_);
+  if (parsers_.contains(format)) throw std::invalid_argument("ingest format \"" + format + "\" is already registered");
+  parsers_.emplace(std::move(format), std::move(parser));
+}
+
+bool IngestRegistry::contains(std::string_view format) const {
+  std::shared_lock lock(mutex_);
+  return parsers_.find(format) != parsers_.end();
+}
+
+std::vector<std::string> IngestRegistry::formats() const {
+  std::shared_lock lock(mutex_);
+  std::vector<std::string> out;
+  for (const auto& [name, parser] : parsers_) out.push_back(name);
+  return out;
+}
+
+IngestResult IngestRegistry::parse(std::string_view format, std::string_view text, ObjectReader& options,
+                                   const std::string& source) const {
+  IngestParser parser;
+  {
+    std::shared_lock lock(mutex_);
+    const auto it = parsers_.find(format);
+    if (it == parsers_.end()) {
+      std::string known;
+      for (const auto& [name, p] : parsers_) known += (known.empty() ? "" : ", ") + name;
+      throw std::invalid_argument("unknown input format \"" + std::string(format) + "\" (known: " + known + ")");
+    }
+    parser = it->second;
+  }
+  return parser(text, options, source);
+}
+
+namespace ingest {
+
+std::vector<std::string> read_names(const Value& v, std::string_view path) {
+  if (v.is(Value::Type::array)) return read_string_list(v, path);
+  const std::string text = read_string(v, path);
+  std::vector<std::string> names;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    const std::size_t comma = std::min(text.find(',', start), text.size());
+    if (comma > start) names.push_back(text.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return names;
+}
+
+bool read_flag(const Value& v, std::string_view path) {
+  if (v.is(Value::Type::boolean) || (v.is(Value::Type::string) && (v.text() == "true" || v.text() == "false")))
+    return v.text() == "true";
+  throw SpecError(std::string(path), "must be true or false");
+}
+
+RowErrors::RowErrors(ObjectReader& options) {
+  if (const Value* v = options.optional("skip_invalid")) skip_ = read_flag(*v, options.path("skip_invalid"));
+}
+
+void RowErrors::skip(IngestResult& result, const std::string& where, const std::string& what) const {
+  if (!skip_) throw SpecError(where, what);
+  ++result.skipped;
+  if (result.skipped_reasons.size() < 100) result.skipped_reasons.push_back(where + ": " + what);
+}
+
+}  // namespace ingest
+
+namespace {
+
+nlohmann::ordered_json amounts_json(const Amounts& amounts) {
+  nlohmann::ordered_json j = nlohmann::ordered_json::object();
+  for (const auto& [name, value] : amounts) j[name] = value.to_string();
+  return j;
+}
+
+nlohmann::ordered_json tags_object(const Tags& tags) {
+  nlohmann::ordered_json j = nlohmann::ordered_json::object();
+  for (const auto& [k, v] : tags) j[k] = v;
+  return j;
+}
+
+nlohmann::ordered_json interval_json(const Interval& i) {
+  return {{"start", i.start().to_string()}, {"end", i.end().to_string()}};
+}
+
+}  // namespace
+
+std::string ingest_result_to_json(const IngestResult& result) {
+  using json = nlohmann::ordered_json;
+  json doc = json::object();
+  if (!result.records.empty() || (result.pools.empty() && !result.catalog)) {
+    json records = json::array();
+    for (const Record& r : result.records) {
+      json j;
+      if (!r.id.empty()) j["id"] = r.id;
+      j["tags"] = tags_object(r.tags);
+      if (r.pool) j["pool"] = *r.pool;
+      if (!r.measures.empty()) j["measures"] = amounts_json(r.measures);
+      if (!r.reserved.empty()) j["reserved"] = amounts_json(r.reserved);
+      if (!r.used.empty()) j["used"] = amounts_json(r.used);
+      if (r.start) j["start"] = r.start->to_string();
+      if (r.end) j["end"] = r.end->to_string();
+      if (r.count) j["count"] = r.count->to_string();
+      if (r.sku) j["sku"] = *r.sku;
+      if (r.tier) j["tier"] = *r.tier;
+      records.push_back(std::move(j));
+    }
+    doc["records"] = std::move(records);
+  }
+  if (!result.pools.empty()) {
+    json pools = json::array();
+    for (const Pool& p : result.pools) {
+      json j;
+      j["id"] = p.id;
+      if (!p.tags.empty()) j["tags"] = tags_object(p.tags);
+      if (p.currency) j["currency"] = std::string(p.currency->code());
+      std::visit(
+          [&](const auto& s) {
+            using S = std::decay_t<decltype(s)>;
+            if constexpr (std::is_same_v<S, CostSource>) {
+              j["cost"] = s.cost.to_string();
+            } else if constexpr (std::is_same_v<S, PriceSource>) {
+              json price{{"sku", s.sku}, {"tier", s.tier}, {"quantity", s.quantity.to_string()}};
+              if (s.interval) {
+                price["start"] = s.interval->start().to_string();
+                price["end"] = s.interval->end().to_string();
+              }
+              j["price"] = std::move(price);
+            } else if constexpr (std::is_same_v<S, FromStepSource>) {
+              j["from"] = {{"step", s.step}, {"tags", tags_object(s.tags)}};
+            } else {
+              j["amortized"] = {{"amount", s.amount.to_string()}, {"term", interval_json(s.term)},
+                                {"window", interval_json(s.window)}};
+            }
+          },
+          p.source);
+      pools.push_back(std::move(j));
+    }
+    doc["pools"] = std::move(pools);
+  }
+  if (result.catalog) doc["catalog"] = json::parse(catalog_to_json(*result.catalog));
+  if (result.skipped > 0) {
+    doc["skipped"] = result.skipped;
+    doc["skipped_reasons"] = result.skipped_reasons;
+  }
+  return doc.dump(2) + "\n";
+}
+
+APPORTION_END_NAMESPACE

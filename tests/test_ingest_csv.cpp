@@ -1,0 +1,125 @@
+// The `csv` ingest format and the shared RFC 4180 reader.
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "apportion/apportion.hpp"
+#include "apportion/json.hpp"
+
+namespace {
+
+using namespace apportion;
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+IngestResult ingest(const std::string& text, const std::string& options_json) {
+  const Value options = parse_json(options_json);
+  ObjectReader reader(options, "inputs[0]");
+  IngestResult r = IngestRegistry::global().parse("csv", text, reader, "sample.txt");
+  reader.finish();
+  return r;
+}
+
+std::string error_of(const std::string& text, const std::string& options_json) {
+  try {
+    ingest(text, options_json);
+  } catch (const SpecError& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+TEST(IngestCsv, ReadsQuotedFieldsBomCrlfAndBlankLines) {
+  const std::string text = read_file(std::string(APPORTION_TEST_DATA) + "/csv/usage.csv");
+  const IngestResult r = ingest(text, R"({"tags": ["namespace", "team"], "measures": "gpu_seconds,tokens_prompt",
+                                          "pool": "month", "id": "id"})");
+  ASSERT_EQ(r.records.size(), 3u);
+  EXPECT_EQ(r.records[0].id, "r1");  // the BOM is not part of the first column's name
+  EXPECT_EQ(r.records[0].tags, (Tags{{"namespace", "nlp"}, {"team", "search, ranking"}}));
+  EXPECT_EQ(r.records[0].measures.at("gpu_seconds"), Decimal::parse("8294400"));
+  EXPECT_EQ(r.records[0].measures.at("tokens_prompt"), Decimal::parse("4000000"));
+  EXPECT_EQ(r.records[0].pool, "month");
+  EXPECT_EQ(r.records[0].origin, "sample.txt line 2");
+  // An empty tag cell leaves the tag out; an empty measure cell leaves the measure out.
+  EXPECT_EQ(r.records[1].tags, (Tags{{"namespace", "vision"}}));
+  EXPECT_EQ(r.records[1].measures.at("gpu_seconds"), Decimal::parse("3600.5"));
+  EXPECT_FALSE(r.records[1].measures.contains("tokens_prompt"));
+  EXPECT_EQ(r.records[1].origin, "sample.txt line 3");
+  // Row 2's quoted note spans two lines and a blank line follows: row 3 starts on line 6.
+  EXPECT_EQ(r.records[2].origin, "sample.txt line 6");
+  EXPECT_EQ(r.records[2].measures.at("gpu_seconds"), Decimal::from_raw(1));
+  EXPECT_EQ(r.skipped, 0u);
+}
+
+TEST(IngestCsv, OptionsFromTheCommandLineAreStrings) {
+  const IngestResult r = ingest("a;b;x\n\"1;2\";5;\n", R"({"tags": "a", "measures": "b", "delimiter": ";",
+                                                          "skip_invalid": "false"})");
+  ASSERT_EQ(r.records.size(), 1u);
+  EXPECT_EQ(r.records[0].tags, (Tags{{"a", "1;2"}}));
+  EXPECT_EQ(r.records[0].measures.at("b"), Decimal(5));
+  EXPECT_FALSE(r.records[0].pool.has_value());
+}
+
+TEST(IngestCsv, EmbeddedQuotesAndLoneLineEnds) {
+  const IngestResult r = ingest("k,v\n\"say \"\"hi\"\"\",1\n\"a\nb\",2", R"({"tags": ["k"], "measures": ["v"]})");
+  ASSERT_EQ(r.records.size(), 2u);
+  EXPECT_EQ(r.records[0].tags.get("k"), "say \"hi\"");
+  EXPECT_EQ(r.records[1].tags.get("k"), "a\nb");
+  EXPECT_EQ(r.records[1].origin, "sample.txt line 3");  // no final line break needed
+}
+
+TEST(IngestCsv, MissingColumnIsAnErrorNamingIt) {
+  EXPECT_EQ(error_of("namespace,gpu\nx,1\n", R"({"tags": ["team"]})"),
+            "sample.txt line 1: no column \"team\" (named by tags) in the header");
+  EXPECT_EQ(error_of("namespace,gpu\nx,1\n", R"({"measures": ["gpu"], "id": "rid"})"),
+            "sample.txt line 1: no column \"rid\" (named by id) in the header");
+  EXPECT_EQ(error_of("", R"({})"), "sample.txt: no header row");
+}
+
+TEST(IngestCsv, BadCellsNameLineAndColumn) {
+  const std::string text = "ns,gpu_seconds\na,1\nb,-5\nc,abc\nd,1e400\ne,2,3\nf,0.0000000000001\n";
+  EXPECT_EQ(error_of(text, R"({"tags": ["ns"], "measures": ["gpu_seconds"]})"),
+            "sample.txt line 3: gpu_seconds: must not be negative (got \"-5\")");
+  const IngestResult r = ingest(text, R"({"tags": ["ns"], "measures": ["gpu_seconds"], "skip_invalid": true})");
+  ASSERT_EQ(r.records.size(), 1u);
+  EXPECT_EQ(r.records[0].tags.get("ns"), "a");
+  EXPECT_EQ(r.skipped, 5u);
+  ASSERT_EQ(r.skipped_reasons.size(), 5u);
+  EXPECT_EQ(r.skipped_reasons[1], "sample.txt line 4: gpu_seconds: not an exact decimal number (got \"abc\")");
+  EXPECT_EQ(r.skipped_reasons[2], "sample.txt line 5: gpu_seconds: out of range (got \"1e400\")");
+  EXPECT_EQ(r.skipped_reasons[3], "sample.txt line 6: has 3 fields, the header has 2");
+  EXPECT_EQ(r.skipped_reasons[4],
+            "sample.txt line 7: gpu_seconds: not an exact decimal number (got \"0.0000000000001\")");
+}
+
+TEST(IngestCsv, MalformedCsvIsAnError) {
+  EXPECT_EQ(error_of("a,b\n1,\"open\n2,3\n", R"({"tags": ["a"]})"), "sample.txt line 2: a quoted field is never closed");
+  EXPECT_EQ(error_of("a,b\n1,\"x\"y\n", R"({"tags": ["a"]})"),
+            "sample.txt line 2: unexpected character after a closing quote (field 2)");
+  EXPECT_EQ(error_of("a,b\n1,2\n", R"({"delimiter": ";;"})"),
+            "inputs[0].delimiter: must be one character other than a quote or a line break");
+  EXPECT_EQ(error_of("a,b\n1,2\n", R"({"tags": "a", "skip_invalid": "yes"})"), "inputs[0].skip_invalid: must be true or false");
+}
+
+TEST(IngestCsv, TabDelimiterAndStrayQuotes) {
+  const IngestResult r = ingest("a\tb\rx y\t7\r", R"({"tags": "a", "measures": "b", "delimiter": "tab"})");
+  ASSERT_EQ(r.records.size(), 1u);  // lone CR line ends
+  EXPECT_EQ(r.records[0].tags.get("a"), "x y");
+  EXPECT_EQ(r.records[0].measures.at("b"), Decimal(7));
+  EXPECT_EQ(error_of("a,b\n1,2\n5 \"inch,3\n", R"({"tags": ["a"]})"),
+            "sample.txt line 3: a quote inside an unquoted field (field 1)");
+}
+
+TEST(IngestCsv, UnknownOptionIsRefusedByFinish) {
+  EXPECT_THROW(ingest("a\n1\n", R"({"tag": ["a"]})"), SpecError);
+}
+
+}  // namespace

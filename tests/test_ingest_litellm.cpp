@@ -1,0 +1,194 @@
+// The `litellm-spend` and `litellm-prices` ingest formats.
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "apportion/apportion.hpp"
+#include "apportion/json.hpp"
+
+namespace {
+
+using namespace apportion;
+
+std::string read_file(const std::string& name) {
+  std::ifstream in(std::string(APPORTION_TEST_DATA) + "/litellm/" + name, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+IngestResult ingest(const std::string& format, const std::string& text, const std::string& options_json = "{}") {
+  const Value options = parse_json(options_json);
+  ObjectReader reader(options, "inputs[0]");
+  IngestResult r = IngestRegistry::global().parse(format, text, reader, "spend.log");
+  reader.finish();
+  return r;
+}
+
+std::string error_of(const std::string& format, const std::string& text, const std::string& options_json = "{}") {
+  try {
+    ingest(format, text, options_json);
+  } catch (const SpecError& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+Decimal d(const char* text) { return Decimal::parse(text); }
+
+TEST(IngestLitellmSpend, ReadsJsonRows) {
+  const IngestResult r = ingest("litellm-spend", read_file("spend_logs.json"), R"({"pool": "gateway"})");
+  ASSERT_EQ(r.records.size(), 2u);
+  const Record& a = r.records[0];
+  EXPECT_EQ(a.id, "chatcmpl-9f1c2a7e-5b1d-4c1e-9a55-0d0c0b1a2f31");
+  EXPECT_EQ(a.origin, "spend.log [0]");
+  EXPECT_EQ(a.pool, "gateway");
+  EXPECT_EQ(a.tags, (Tags{{"team", "search"},
+                          {"key_alias", "search-prod"},
+                          {"user", "default_user_id"},
+                          {"end_user", "customer-42"},
+                          {"model", "gpt-4o-mini"},
+                          {"provider", "openai"},
+                          {"call_type", "acompletion"},
+                          {"tag:jobID:214590dsff09fds", "true"},
+                          {"tag:taskName:run_page_classification", "true"}}));
+  EXPECT_EQ(a.measures.at("spend"), d("0.00041025"));  // exact from the JSON number's text
+  EXPECT_EQ(a.measures.at("tokens_prompt"), d("1230"));
+  EXPECT_EQ(a.measures.at("tokens_generation"), d("260"));
+  EXPECT_EQ(a.measures.at("tokens_cached"), d("1024"));
+  EXPECT_EQ(a.measures.at("requests"), d("1"));
+  EXPECT_EQ(a.start, Instant::parse("2026-06-02T10:00:00.123Z"));
+  EXPECT_EQ(a.end, Instant::parse("2026-06-02T10:00:02.456Z"));
+
+  // Metadata and request_tags as JSON text; no model_group, no alias: model and team_id.
+  const Record& b = r.records[1];
+  EXPECT_EQ(b.tags, (Tags{{"team", "ml-platform"}, {"model", "claude-sonnet-4-20250514"}, {"provider", "anthropic"},
+                          {"call_type", "acompletion"}}));
+  EXPECT_EQ(b.measures.at("spend"), d("1.234567890123"));  // rounded half-even to 12 places
+  EXPECT_EQ(b.measures.at("tokens_cached"), d("500"));     // usage_object.cache_read_input_tokens
+  // Zone-less times are UTC; "+00" is PostgreSQL's spelling of +00:00.
+  EXPECT_EQ(b.start, Instant::parse("2026-06-02T11:00:00.5Z"));
+  EXPECT_EQ(b.end, Instant::parse("2026-06-02T11:00:07Z"));
+  EXPECT_EQ(r.skipped, 0u);
+}
+
+TEST(IngestLitellmSpend, ReadsCsvExport) {
+  const IngestResult r = ingest("litellm-spend", read_file("spend_logs.csv"));
+  ASSERT_EQ(r.records.size(), 2u);
+  EXPECT_EQ(r.records[0].origin, "spend.log line 2");
+  EXPECT_EQ(r.records[0].tags, (Tags{{"team", "search"},
+                                     {"key_alias", "search-prod"},
+                                     {"user", "alice"},
+                                     {"end_user", "customer, inc."},
+                                     {"model", "gpt-4o-mini"},
+                                     {"provider", "openai"},
+                                     {"call_type", "acompletion"},
+                                     {"tag:env:prod", "true"}}));
+  EXPECT_EQ(r.records[0].measures.at("spend"), d("0.000615"));
+  EXPECT_EQ(r.records[0].measures.at("tokens_cached"), d("200"));
+  EXPECT_FALSE(r.records[0].pool.has_value());
+  // A null team alias falls back to team_id; 2.6e-06 is read exactly.
+  EXPECT_EQ(r.records[1].tags.get("team"), "t-2");
+  EXPECT_EQ(r.records[1].tags.get("key_alias"), "rag-indexer");
+  EXPECT_EQ(r.records[1].measures.at("spend"), d("0.0000026"));
+  EXPECT_EQ(r.records[1].measures.at("tokens_generation"), d("0"));
+  EXPECT_FALSE(r.records[1].measures.contains("tokens_cached"));
+}
+
+TEST(IngestLitellmSpend, ReadsJsonLines) {
+  const IngestResult r = ingest("litellm-spend",
+                                "{\"request_id\": \"a\", \"spend\": 0.5, \"model\": \"m\"}\n\n"
+                                "{\"request_id\": \"b\", \"spend\": \"0.25\", \"prompt_tokens\": 10}\n");
+  ASSERT_EQ(r.records.size(), 2u);
+  EXPECT_EQ(r.records[1].origin, "spend.log line 3");
+  EXPECT_EQ(r.records[1].measures.at("tokens_prompt"), d("10"));
+}
+
+TEST(IngestLitellmSpend, BadRowsAreErrorsOrSkipped) {
+  const std::string header = "request_id,spend,prompt_tokens,completion_tokens,metadata\n";
+  EXPECT_EQ(error_of("litellm-spend", header + "r1,abc,1,1,\n"), "spend.log line 2: spend: not a decimal number: \"abc\"");
+  EXPECT_EQ(error_of("litellm-spend", header + "r1,0.1,1.5,1,\n"),
+            "spend.log line 2: prompt_tokens: must be a whole number (got \"1.5\")");
+  EXPECT_EQ(error_of("litellm-spend", header + "r1,-0.1,1,1,\n"),
+            "spend.log line 2: spend: must not be negative (got \"-0.1\")");
+  EXPECT_EQ(error_of("litellm-spend", header + "r1,0.1,1,1\n"), "spend.log line 2: has 4 fields, the header 5");
+  EXPECT_EQ(error_of("litellm-spend", header + "r1,,1,1,\n"), "spend.log line 2: spend: is missing");
+  EXPECT_NE(error_of("litellm-spend", header + "r1,0.1,1,1,{not json\n").find("spend.log line 2: metadata: is not JSON"),
+            std::string::npos);
+  EXPECT_EQ(error_of("litellm-spend",
+                     header + "r1,0.1,10,1,\"{\"\"usage_object\"\": {\"\"cache_read_input_tokens\"\": 11}}\"\n"),
+            "spend.log line 2: metadata.usage_object.cache_read_input_tokens: cached tokens (11) exceed "
+            "prompt_tokens (10)");
+  EXPECT_EQ(error_of("litellm-spend", "request_id,model\nr1,m\n"),
+            "spend.log line 1: no column \"spend\" (named by the litellm-spend format) in the header");
+  EXPECT_EQ(error_of("litellm-spend", R"([{"spend": 1}, {"spend": 1, "startTime": "yesterday"}])").substr(0, 26),
+            "spend.log [1]: startTime: ");
+
+  const IngestResult r =
+      ingest("litellm-spend", header + "r1,abc,1,1,\nr2,0.1,1,1,\nr3,0.1,2,x,\n", R"({"skip_invalid": "true"})");
+  ASSERT_EQ(r.records.size(), 1u);
+  EXPECT_EQ(r.records[0].id, "r2");
+  EXPECT_EQ(r.skipped, 2u);
+  ASSERT_EQ(r.skipped_reasons.size(), 2u);
+  EXPECT_EQ(r.skipped_reasons[1].substr(0, 35), "spend.log line 4: completion_tokens");
+}
+
+TEST(IngestLitellmSpend, AMisspeltOptionIsRefusedBeforeAnyRow) {
+  const Value options = parse_json(R"({"pool": "p", "pol": "x"})");
+  ObjectReader reader(options, "inputs[0]");
+  try {
+    IngestRegistry::global().parse("litellm-spend", "[{\"bad\": 1}]", reader, "s");
+    FAIL() << "no error";
+  } catch (const SpecError& e) {
+    EXPECT_EQ(std::string(e.what()), "inputs[0].pol: unknown key");
+  }
+}
+
+TEST(IngestLitellmPrices, OneTokenSkuPerModel) {
+  const IngestResult r = ingest("litellm-prices", read_file("model_prices_and_context_window.json"));
+  ASSERT_TRUE(r.catalog.has_value());
+  const Catalog& c = *r.catalog;
+  // sample_spec and dall-e-3 (priced per image) are left out.
+  ASSERT_EQ(c.skus().size(), 3u);
+  EXPECT_EQ(c.find("litellm/sample_spec"), nullptr);
+  EXPECT_EQ(c.find("litellm/dall-e-3"), nullptr);
+  const Sku& sonnet = c.sku("litellm/claude-sonnet-4-20250514");
+  EXPECT_EQ(sonnet.unit, PriceUnit::token);
+  EXPECT_EQ(sonnet.tiers(), (std::vector<std::string>{"cache_read", "cache_write", "input", "input_above_200k", "output",
+                                                      "output_above_200k"}));
+  EXPECT_EQ(c.latest_rate("litellm/claude-sonnet-4-20250514", "input"), d("0.000003"));
+  EXPECT_EQ(c.latest_rate("litellm/claude-sonnet-4-20250514", "output_above_200k"), d("0.0000225"));
+  EXPECT_EQ(c.latest_rate("litellm/claude-sonnet-4-20250514", "cache_write"), d("0.00000375"));
+  EXPECT_EQ(sonnet.prices.front().source, "LiteLLM model_prices_and_context_window.json");
+  EXPECT_EQ(c.latest_rate("litellm/gpt-4o-mini", "cache_read"), d("0.000000075"));
+  EXPECT_EQ(c.sku("litellm/gpt-4o-mini").tiers(), (std::vector<std::string>{"cache_read", "input", "output"}));
+  EXPECT_EQ(c.latest_rate("litellm/text-embedding-3-small", "output"), d("0"));
+  EXPECT_TRUE(r.records.empty());
+}
+
+TEST(IngestLitellmPrices, PrefixAndModels) {
+  const IngestResult r = ingest("litellm-prices", read_file("model_prices_and_context_window.json"),
+                                R"({"prefix": "gw/", "models": "gpt-4o-mini,text-embedding-3-small"})");
+  ASSERT_EQ(r.catalog->skus().size(), 2u);
+  EXPECT_EQ(r.catalog->skus()[0].id, "gw/gpt-4o-mini");
+  EXPECT_EQ(error_of("litellm-prices", read_file("model_prices_and_context_window.json"), R"({"models": ["gpt-5"]})"),
+            "inputs[0].models: model \"gpt-5\" is not in spend.log");
+  EXPECT_EQ(error_of("litellm-prices", read_file("model_prices_and_context_window.json"), R"({"models": ["dall-e-3"]})"),
+            "spend.log dall-e-3: has no per-token prices");
+}
+
+TEST(IngestLitellmPrices, BadPricesAreErrors) {
+  EXPECT_EQ(error_of("litellm-prices", R"({"m": {"input_cost_per_token": -1e-06}})"),
+            "spend.log m: input_cost_per_token: must not be negative (got \"-1e-06\")");
+  EXPECT_EQ(error_of("litellm-prices", R"({"m": {"input_cost_per_token": 1e-15}})").substr(0, 33),
+            "spend.log m: input_cost_per_token");
+  const IngestResult r = ingest("litellm-prices", R"({"m": {"input_cost_per_token": "x"}, "n": {"output_cost_per_token": 2e-06}})",
+                                R"({"skip_invalid": true})");
+  EXPECT_EQ(r.catalog->skus().size(), 1u);
+  EXPECT_EQ(r.skipped, 1u);
+}
+
+}  // namespace

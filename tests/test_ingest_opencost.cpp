@@ -1,0 +1,126 @@
+// The `opencost` ingest format: OpenCost /allocation responses as records.
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "apportion/apportion.hpp"
+#include "apportion/json.hpp"
+
+namespace {
+
+using namespace apportion;
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+IngestResult ingest(const std::string& text, const std::string& options_json) {
+  const Value options = parse_json(options_json);
+  ObjectReader reader(options, "inputs[0]");
+  IngestResult r = IngestRegistry::global().parse("opencost", text, reader, "sample.txt");
+  reader.finish();
+  return r;
+}
+
+std::string error_of(const std::string& text, const std::string& options_json) {
+  try {
+    ingest(text, options_json);
+  } catch (const SpecError& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+TEST(IngestOpenCost, AllocationsBecomeRecords) {
+  const IngestResult r =
+      ingest(read_file(std::string(APPORTION_TEST_DATA) + "/opencost/allocation.json"), R"({"pool": "cluster-one"})");
+  ASSERT_EQ(r.records.size(), 3u);
+  const Record& a = r.records[0];
+  EXPECT_EQ(a.id, "kubecost/cost-analyzer-7d9f8b6c5-x2x4z/cost-model");
+  EXPECT_EQ(a.origin, "sample.txt data[0].kubecost/cost-analyzer-7d9f8b6c5-x2x4z/cost-model");
+  EXPECT_EQ(a.tags, (Tags{{"cluster", "cluster-one"},
+                          {"node", "gke-gpu-pool-1a2b"},
+                          {"namespace", "kubecost"},
+                          {"controller_kind", "deployment"},
+                          {"controller", "cost-analyzer"},
+                          {"pod", "cost-analyzer-7d9f8b6c5-x2x4z"},
+                          {"container", "cost-model"},
+                          {"label_app", "cost-analyzer"},
+                          {"label_team", "platform"}}));
+  EXPECT_EQ(a.pool, "cluster-one");
+  EXPECT_EQ(a.measures.at("gpu_seconds"), Decimal(7200));
+  EXPECT_EQ(a.measures.at("cpu_core_seconds"), Decimal(8640));
+  EXPECT_EQ(a.measures.at("memory_gib_seconds"), Decimal(18000));  // 5 GiB-hours
+  EXPECT_EQ(a.measures.at("opencost_total_cost"), Decimal::parse("3.217312"));
+  EXPECT_EQ(a.start->to_string(), "2024-01-01T00:00:00Z");
+  EXPECT_EQ(a.end->to_string(), "2024-01-02T00:00:00Z");
+  EXPECT_EQ(normalize_tags(a.tags).get("team"), "platform");  // label_team is the team dimension
+
+  const Record& b = r.records[1];
+  // 0.016666666666666666 h x 3600 = 59.9999999999999976 s, rounded half-even once to 12 digits.
+  EXPECT_EQ(b.measures.at("gpu_seconds"), Decimal(60));
+  EXPECT_EQ(b.measures.at("cpu_core_seconds"), Decimal(1800));
+  // 1000 byte-hours = 3600000 / 2^30 GiB-seconds = 0.0033527612686157...
+  EXPECT_EQ(b.measures.at("memory_gib_seconds"), Decimal::parse("0.003352761269"));
+  EXPECT_EQ(b.start->to_string(), "2024-01-01T10:00:00Z");
+  EXPECT_EQ(b.tags.get("label_app_kubernetes_io_name"), "trainer");
+
+  // Idle cost stays a record, tagged idle: it lands unallocated in steps grouping by namespace.
+  const Record& idle = r.records[2];
+  EXPECT_EQ(idle.id, "__idle__");
+  EXPECT_EQ(idle.tags, (Tags{{"cluster", "cluster-one"}, {"idle", "true"}}));
+  EXPECT_EQ(idle.measures.at("gpu_seconds"), Decimal(3600));
+  EXPECT_EQ(idle.measures.at("memory_gib_seconds"), Decimal(0));
+}
+
+TEST(IngestOpenCost, SeveralWindowsGetDistinctIds) {
+  const std::string text = R"({"code": 200, "data": [
+    {"ns/p/c": {"name": "ns/p/c", "properties": {"namespace": "ns"}, "start": "2024-01-01T00:00:00Z",
+                "end": "2024-01-01T01:00:00Z", "gpuHours": 1}},
+    {"ns/p/c": {"name": "ns/p/c", "properties": {"namespace": "ns"}, "start": "2024-01-01T01:00:00Z",
+                "end": "2024-01-01T02:00:00Z", "gpuHours": 0.5}},
+    null]})";
+  const IngestResult r = ingest(text, "{}");
+  ASSERT_EQ(r.records.size(), 2u);
+  EXPECT_EQ(r.records[0].id, "ns/p/c@2024-01-01T00:00:00Z");
+  EXPECT_EQ(r.records[1].id, "ns/p/c@2024-01-01T01:00:00Z");
+  EXPECT_EQ(r.records[1].origin, "sample.txt data[1].ns/p/c");
+  EXPECT_EQ(r.records[1].measures.at("gpu_seconds"), Decimal(1800));
+  EXPECT_FALSE(r.records[1].pool.has_value());
+}
+
+TEST(IngestOpenCost, BadValuesAreErrorsOrSkipped) {
+  const std::string text = R"({"code": 200, "data": [{
+    "a": {"properties": {"namespace": "a"}, "gpuHours": 1},
+    "b": {"properties": {"namespace": "b"}, "gpuHours": null},
+    "c": {"properties": {"namespace": "c"}, "gpuHours": "NaN"},
+    "d": {"properties": {"namespace": "d"}, "cpuCoreHours": -1},
+    "e": {"properties": {"namespace": 5}},
+    "f": {"start": "yesterday"}}]})";
+  EXPECT_EQ(error_of(text, "{}"), "sample.txt data[0].b.gpuHours: is null (NaN or infinity in OpenCost), not a number");
+  const IngestResult r = ingest(text, R"({"skip_invalid": true})");
+  ASSERT_EQ(r.records.size(), 1u);
+  EXPECT_EQ(r.records[0].id, "a");
+  EXPECT_EQ(r.skipped, 5u);
+  EXPECT_EQ(r.skipped_reasons[1], "sample.txt data[0].c.gpuHours: not a number (got \"NaN\")");
+  EXPECT_EQ(r.skipped_reasons[2], "sample.txt data[0].d.cpuCoreHours: must not be negative (got \"-1\")");
+  EXPECT_EQ(r.skipped_reasons[3], "sample.txt data[0].e.properties.namespace: must be a string");
+  EXPECT_EQ(r.skipped_reasons[4].rfind("sample.txt data[0].f.start: ", 0), 0u) << r.skipped_reasons[4];
+}
+
+TEST(IngestOpenCost, ResponseErrors) {
+  EXPECT_EQ(error_of(R"({"code": 500, "message": "boom", "data": null})", "{}"),
+            "sample.txt code: the response is an error (code 500: boom)");
+  EXPECT_EQ(error_of(R"({"code": 200})", "{}"), "sample.txt: no \"data\"");
+  EXPECT_EQ(error_of(R"({"code": 200, "data": 3})", "{}"), "sample.txt data: must be a list of allocation sets");
+  EXPECT_EQ(error_of("{", "{}").rfind("sample.txt: line 1", 0), 0u);
+  EXPECT_EQ(error_of(R"({"data": [{"x": 1}]})", "{}"), "sample.txt data[0].x: must be an object");
+}
+
+}  // namespace
