@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-from decimal import Decimal
 from typing import Any
 
 from . import _core
@@ -20,12 +19,12 @@ def ingest_formats() -> list[str]:
 
 def ingest(format: str, source: str | os.PathLike[str], **options: Any) -> dict[str, Any]:
     """Reads a file (a path) in an input format and returns what it yields as a spec
-    fragment: {"records": [...]}, {"pools": [...]} or {"catalog": {...}}, decimals as
-    `decimal.Decimal`. Options are the format's own (`ingest("sacct", "jobs.txt",
+    fragment: {"records": [...]}, {"pools": [...]} or {"catalog": {...}}, every decimal
+    an exact string as the spec writes it. Options are the format's own (`ingest("sacct", "jobs.txt",
     sku="onprem/h100")`); an unreadable row raises SpecError naming the file and line.
     """
     path = os.fspath(source)
     with open(path, encoding="utf-8") as f:
         text = f.read()
     out = _core.ingest_json(format, text, dumps(options), path)
-    return json.loads(out, parse_float=Decimal)
+    return json.loads(out)

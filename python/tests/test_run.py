@@ -84,12 +84,6 @@ def test_inputs_are_relative_to_the_spec_file(tmp_path):
                                           "tags": ["namespace"], "measures": ["gpu_seconds"]}])
     path = tmp_path / "spec.json"
     path.write_text(json.dumps(spec))
-    try:
-        apportion.run(path)
-    except SpecError as e:
-        if str(e).startswith("inputs: is not supported"):
-            pytest.skip("this build of the library does not read inputs yet")
-        raise
     assert costs(apportion.run(path)) == {"cv": "23.52", "nlp": "7.84"}
     assert costs(apportion.run(spec, base_dir=tmp_path)) == {"cv": "23.52", "nlp": "7.84"}
     with pytest.raises(SpecError):
@@ -110,3 +104,16 @@ def test_result_object():
     assert r.to_csv().splitlines()[0].startswith("step,pool,kind,namespace,cost")
     assert "strategies" not in r.to_dict()
     assert "per_namespace" in apportion.strategies()
+
+
+def test_ingest_reads_a_file_like_the_command_line(tmp_path):
+    (tmp_path / "usage.csv").write_text("namespace,gpu_seconds\nnlp,1.5\ncv,3\n")
+    got = apportion.ingest("csv", tmp_path / "usage.csv", tags=["namespace"], measures="gpu_seconds")
+    assert got == {"records": [{"tags": {"namespace": "nlp"}, "measures": {"gpu_seconds": "1.5"}},
+                               {"tags": {"namespace": "cv"}, "measures": {"gpu_seconds": "3"}}]}
+    assert "csv" in apportion.ingest_formats() and "sacct" in apportion.ingest_formats()
+    (tmp_path / "bad.csv").write_text("namespace,gpu_seconds\nnlp,-1\n")
+    with pytest.raises(SpecError, match=r"bad.csv line 2: .*gpu_seconds"):
+        apportion.ingest("csv", tmp_path / "bad.csv", tags="namespace", measures="gpu_seconds")
+    with pytest.raises(SpecError, match=r"options.tagz: unknown key"):
+        apportion.ingest("csv", tmp_path / "usage.csv", tagz="namespace")

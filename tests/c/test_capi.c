@@ -675,6 +675,31 @@ static void test_threads(void) {
   apn_catalog_free(shared_catalog);
 }
 
+static void test_ingest(void) {
+  const char *csv = "namespace,gpu_seconds\nnlp,1.5\ncv,3\n";
+  const char *bad = "namespace,gpu_seconds\nnlp,-1\n";
+  char *out = NULL;
+  size_t len = 0;
+  CHECK_STATUS(apn_ingest(&out, &len, "csv", csv, strlen(csv), "{\"tags\": \"namespace\", \"measures\": \"gpu_seconds\"}",
+                          "usage.csv"),
+               APN_OK);
+  CHECK(out != NULL && len == strlen(out));
+  CHECK(out != NULL && strstr(out, "\"gpu_seconds\": \"1.5\"") != NULL);
+  apn_free(out);
+  CHECK_STATUS(apn_ingest(&out, &len, "csv", bad, strlen(bad), "{\"tags\": \"namespace\", \"measures\": \"gpu_seconds\"}",
+                          "usage.csv"),
+               APN_ESPEC);
+  CHECK(out == NULL && len == 0);
+  CHECK(strncmp(apn_last_error(), "usage.csv line 2: ", 18) == 0);
+  CHECK_STATUS(apn_ingest(&out, &len, "no-such-format", csv, strlen(csv), NULL, NULL), APN_ESPEC);
+  CHECK_STATUS(apn_ingest(&out, &len, "csv", csv, strlen(csv), "{\"tagz\": \"a\"}", NULL), APN_ESPEC);
+  CHECK(strncmp(apn_last_error(), "options.tagz: unknown key", 25) == 0);
+  CHECK_STATUS(apn_ingest(NULL, &len, "csv", csv, strlen(csv), NULL, NULL), APN_EINVAL);
+  CHECK_STATUS(apn_ingest(&out, NULL, "csv", csv, strlen(csv), NULL, NULL), APN_EINVAL);
+  CHECK_STATUS(apn_ingest(&out, &len, NULL, csv, strlen(csv), NULL, NULL), APN_EINVAL);
+  CHECK_STATUS(apn_ingest(&out, &len, "csv", NULL, 0, NULL, NULL), APN_EINVAL);
+}
+
 int main(void) {
   test_version();
   test_status_values();
@@ -688,6 +713,7 @@ int main(void) {
   test_split_columnar_matches_allocate();
   test_catalog();
   test_threads();
+  test_ingest();
   printf("%d passed, %d failed\n", passed, failed);
   return failed == 0 ? 0 : 1;
 }

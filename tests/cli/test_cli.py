@@ -158,5 +158,32 @@ with tempfile.TemporaryDirectory() as tmp:
     out = ok("catalog show own", ["catalog", "show", "--catalog", own])
     check("catalog show own round trip", json.loads(out)["skus"][0]["prices"][1]["rate"] == "1.25" if out else False, out)
 
+# ingest: a file in another format as spec JSON, and a spec that reads inputs.
+EXAMPLES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "examples", "data")
+with tempfile.TemporaryDirectory() as tmp:
+    usage = os.path.join(tmp, "usage.csv")
+    with open(usage, "w") as f:
+        f.write("namespace,team,gpu_seconds\nnlp,nlp,1.5\nvision,,3\n")
+    out = ok("ingest csv", ["ingest", "csv", usage, "--tags", "namespace,team", "--measures", "gpu_seconds"])
+    records = json.loads(out)["records"] if out else []
+    check("ingest csv records", records == [
+        {"tags": {"namespace": "nlp", "team": "nlp"}, "measures": {"gpu_seconds": "1.5"}},
+        {"tags": {"namespace": "vision"}, "measures": {"gpu_seconds": "3"}}], repr(records))
+    ok("ingest --help lists formats", ["ingest", "--help"], contains="sacct")
+    bad("ingest unknown format", ["ingest", "nope", usage], starts="unknown format")
+    bad("ingest unknown option", ["ingest", "csv", usage, "--tagz", "namespace"], starts="--tagz: unknown key")
+    with open(usage, "a") as f:
+        f.write("cv,cv,-2\n")
+    bad("ingest bad row names file and line", ["ingest", "csv", usage, "--tags", "namespace", "--measures",
+                                                "gpu_seconds"], starts=usage + " line 4: ")
+    out = ok("ingest --skip_invalid", ["ingest", "csv", usage, "--tags", "namespace", "--measures", "gpu_seconds",
+                                       "--skip_invalid", "true"])
+    check("ingest --skip_invalid counts", out and json.loads(out).get("skipped") == 1, out)
+out = ok("run a spec with sacct inputs", ["run", os.path.join(EXAMPLES, "training-from-slurm.json")])
+res = json.loads(out) if out else {}
+teams = {l["tags"]["team"]: l["cost"] for l in res.get("lines", []) if l["step"] == "teams"}
+check("sacct inputs priced per team", teams == {"cv": "1043.20", "nlp": "1363.20", "research": "7.55"}, repr(teams))
+check("inputs summary", res.get("inputs", [{}])[0].get("records") == 3, repr(res.get("inputs")))
+
 print(f"{passed} passed, {len(failures)} failed")
 sys.exit(1 if failures else 0)
