@@ -8,37 +8,23 @@
 
 #include "apportion/apportion.hpp"
 #include "apportion/json.hpp"
+#include "ingest_support.hpp"
 
 namespace {
 
 using namespace apportion;
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+std::string read_file(const std::string& path) { return ingest_test::read_data(path); }
 
 IngestResult ingest(const std::string& text, const std::string& options_json) {
-  const Value options = parse_json(options_json);
-  ObjectReader reader(options, "inputs[0]");
-  IngestResult r = IngestRegistry::global().parse("csv", text, reader, "sample.txt");
-  reader.finish();
-  return r;
+  return ingest_test::ingest("csv", text, options_json);
 }
-
 std::string error_of(const std::string& text, const std::string& options_json) {
-  try {
-    ingest(text, options_json);
-  } catch (const SpecError& e) {
-    return e.what();
-  }
-  return "no error";
+  return ingest_test::error_of("csv", text, options_json);
 }
 
 TEST(IngestCsv, ReadsQuotedFieldsBomCrlfAndBlankLines) {
-  const std::string text = read_file(std::string(APPORTION_TEST_DATA) + "/csv/usage.csv");
+  const std::string text = read_file("csv/usage.csv");
   const IngestResult r = ingest(text, R"({"tags": ["namespace", "team"], "measures": "gpu_seconds,tokens_prompt",
                                           "pool": "month", "id": "id"})");
   ASSERT_EQ(r.records.size(), 3u);

@@ -9,35 +9,21 @@
 
 #include "apportion/apportion.hpp"
 #include "apportion/json.hpp"
+#include "ingest_support.hpp"
 
 namespace {
 
 using namespace apportion;
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+std::string read_file(const std::string& path) { return ingest_test::read_data(path); }
 
-std::string excerpt() { return read_file(std::string(APPORTION_TEST_DATA) + "/focus/focus-excerpt.csv"); }
+std::string excerpt() { return read_file("focus/focus-excerpt.csv"); }
 
 IngestResult ingest(const std::string& text, const std::string& options_json) {
-  const Value options = parse_json(options_json);
-  ObjectReader reader(options, "inputs[0]");
-  IngestResult r = IngestRegistry::global().parse("focus", text, reader, "sample.txt");
-  reader.finish();
-  return r;
+  return ingest_test::ingest("focus", text, options_json);
 }
-
 std::string error_of(const std::string& text, const std::string& options_json) {
-  try {
-    ingest(text, options_json);
-  } catch (const SpecError& e) {
-    return e.what();
-  }
-  return "no error";
+  return ingest_test::error_of("focus", text, options_json);
 }
 
 const Pool* find_pool(const IngestResult& r, const std::string& id) {
@@ -140,9 +126,10 @@ TEST(IngestFocus, OptionErrors) {
 }
 
 TEST(IngestFocus, FullSampleFile) {
-  const std::string path = "/work/shared/data/focus/focus-1.0-sample.csv";
+  // The real export in ../shared beside the project, when there is one (as in CI).
+  const std::string path = std::string(APPORTION_TEST_DATA) + "/../../../shared/data/focus/focus-1.0-sample.csv";
   if (!std::filesystem::exists(path)) GTEST_SKIP() << path << " is not here";
-  const std::string text = read_file(path);
+  const std::string text = read_file("../../../shared/data/focus/focus-1.0-sample.csv");
   const IngestResult r = ingest(text, R"({"tags": ["ServiceName"]})");
   Decimal total;
   for (const Pool& p : r.pools) {

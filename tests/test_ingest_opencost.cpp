@@ -8,38 +8,24 @@
 
 #include "apportion/apportion.hpp"
 #include "apportion/json.hpp"
+#include "ingest_support.hpp"
 
 namespace {
 
 using namespace apportion;
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+std::string read_file(const std::string& path) { return ingest_test::read_data(path); }
 
 IngestResult ingest(const std::string& text, const std::string& options_json) {
-  const Value options = parse_json(options_json);
-  ObjectReader reader(options, "inputs[0]");
-  IngestResult r = IngestRegistry::global().parse("opencost", text, reader, "sample.txt");
-  reader.finish();
-  return r;
+  return ingest_test::ingest("opencost", text, options_json);
 }
-
 std::string error_of(const std::string& text, const std::string& options_json) {
-  try {
-    ingest(text, options_json);
-  } catch (const SpecError& e) {
-    return e.what();
-  }
-  return "no error";
+  return ingest_test::error_of("opencost", text, options_json);
 }
 
 TEST(IngestOpenCost, AllocationsBecomeRecords) {
   const IngestResult r =
-      ingest(read_file(std::string(APPORTION_TEST_DATA) + "/opencost/allocation.json"), R"({"pool": "cluster-one"})");
+      ingest(read_file("opencost/allocation.json"), R"({"pool": "cluster-one"})");
   ASSERT_EQ(r.records.size(), 3u);
   const Record& a = r.records[0];
   EXPECT_EQ(a.id, "kubecost/cost-analyzer-7d9f8b6c5-x2x4z/cost-model");

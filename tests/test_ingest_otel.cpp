@@ -8,17 +8,13 @@
 
 #include "apportion/apportion.hpp"
 #include "apportion/json.hpp"
+#include "ingest_support.hpp"
 
 namespace {
 
 using namespace apportion;
 
-std::string read_file(const std::string& name) {
-  std::ifstream in(std::string(APPORTION_TEST_DATA) + "/otel/" + name, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+std::string read_file(const std::string& name) { return ingest_test::read_data("otel/" + name); }
 
 IngestResult ingest(const std::string& text, const std::string& options_json = "{}") {
   const Value options = parse_json(options_json);

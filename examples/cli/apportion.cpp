@@ -89,7 +89,8 @@ std::string read_file(const std::string& path) {
   return read_all(in);
 }
 
-// Splits `--name value` options from positional arguments; `known` lists option names.
+// Splits `--name value` options from positional arguments; `known` lists option names,
+// or is empty to take any option (ingest passes them on to the format).
 struct Args {
   std::vector<std::string> positional;
   std::map<std::string, std::string> options;
@@ -112,7 +113,8 @@ Args parse_args(const std::vector<std::string>& argv, std::initializer_list<cons
       } else {
         throw UsageError("option --" + name + " needs a value");
       }
-      if (std::find_if(known.begin(), known.end(), [&](const char* k) { return name == k; }) == known.end())
+      if (known.size() > 0 &&
+          std::find_if(known.begin(), known.end(), [&](const char* k) { return name == k; }) == known.end())
         throw UsageError("unknown option --" + name + " (see --help)");
       a.options[name] = value;
     } else {
@@ -207,32 +209,19 @@ int cmd_catalog(const std::vector<std::string>& argv) {
 }
 
 int cmd_ingest(const std::vector<std::string>& argv) {
-  std::vector<std::string> positional;
-  std::vector<Value::Member> members;
-  for (std::size_t i = 0; i < argv.size(); ++i) {
-    const std::string& arg = argv[i];
-    if (arg == "-h" || arg == "--help") {
-      std::string formats;
-      for (const std::string& f : IngestRegistry::global().formats()) formats += (formats.empty() ? "" : ", ") + f;
-      std::cout << ingest_help << formats << "\n";
-      return 0;
-    }
-    if (arg.size() > 2 && arg.rfind("--", 0) == 0) {
-      std::string name = arg.substr(2), value;
-      if (const auto eq = name.find('='); eq != std::string::npos) {
-        value = name.substr(eq + 1);
-        name = name.substr(0, eq);
-      } else if (i + 1 < argv.size()) {
-        value = argv[++i];
-      } else {
-        throw UsageError("option --" + name + " needs a value");
-      }
-      if (name == "format" || name == "path") throw UsageError("--" + name + " is given as an argument, not an option");
-      members.emplace_back(name, Value::string(value));
-    } else {
-      positional.push_back(arg);
-    }
+  const Args args = parse_args(argv, {});
+  if (args.help) {
+    std::string formats;
+    for (const std::string& f : IngestRegistry::global().formats()) formats += (formats.empty() ? "" : ", ") + f;
+    std::cout << ingest_help << formats << "\n";
+    return 0;
   }
+  std::vector<Value::Member> members;
+  for (const auto& [name, value] : args.options) {
+    if (name == "format" || name == "path") throw UsageError("--" + name + " is given as an argument, not an option");
+    members.emplace_back(name, Value::string(value));
+  }
+  const std::vector<std::string>& positional = args.positional;
   if (positional.size() != 2) throw UsageError("ingest takes a format and a file, or - for standard input (see --help)");
   const std::string& format = positional[0];
   const std::string& path = positional[1];
