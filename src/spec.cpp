@@ -273,8 +273,11 @@ Allocation allocation_from_spec(const Value& spec, const SpecOptions& options) {
   r.finish();
   std::set<std::string> ids;
   for (std::size_t i = 0; i < a.records.size(); ++i)
-    if (!a.records[i].id.empty() && !ids.insert(a.records[i].id).second)
-      throw SpecError(path_index("records", i) + ".id", "record id \"" + a.records[i].id + "\" is used twice");
+    if (!a.records[i].id.empty() && !ids.insert(a.records[i].id).second) {
+      const std::string& origin = a.records[i].origin;  // records[3], or a file and line
+      throw SpecError(origin + (origin.starts_with("records[") ? ".id" : ""),
+                      "record id \"" + a.records[i].id + "\" is used twice");
+    }
   return a;
 }
 
