@@ -14,6 +14,8 @@ void register_opencost(IngestRegistry& registry);
 void register_litellm(IngestRegistry& registry);
 void register_otel_genai(IngestRegistry& registry);
 void register_sacct(IngestRegistry& registry);
+void register_kube_state_metrics(IngestRegistry& registry);
+void register_vllm(IngestRegistry& registry);
 
 }  // namespace ingest
 APPORTION_END_NAMESPACE

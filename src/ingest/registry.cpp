@@ -19,6 +19,8 @@ IngestRegistry& IngestRegistry::global() {
     ingest::register_litellm(registry);
     ingest::register_otel_genai(registry);
     ingest::register_sacct(registry);
+    ingest::register_kube_state_metrics(registry);
+    ingest::register_vllm(registry);
   });
   return registry;
 }

@@ -1,0 +1,181 @@
+// The kube-state-metrics ingest format: GPU requests per pod (whole GPUs, time-sliced
+// replicas and MIG slices) from one text scrape, with the pod's labels as tags.
+
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "formats.hpp"
+#include "prometheus.hpp"
+
+APPORTION_BEGIN_NAMESPACE
+namespace ingest {
+
+namespace {
+
+using prometheus::Sample;
+using prometheus::Series;
+
+constexpr std::string_view requests_metric = "kube_pod_container_resource_requests";
+constexpr std::string_view labels_metric = "kube_pod_labels";
+
+struct KsmOptions {
+  Rational interval = 0;
+  Rational replicas = 1;
+  Rational mig_slices = 7;
+  std::optional<std::string> pool;
+};
+
+Rational positive_integer(ObjectReader& options, const char* key) {
+  const Decimal d = read_non_negative(*options.optional(key), options.path(key));
+  const Rational r = d.to_rational();
+  if (d.is_zero() || boost::multiprecision::denominator(r) != 1)
+    throw SpecError(options.path(key), "must be a positive whole number");
+  return r;
+}
+
+std::string label(const Series& s, const char* key) {
+  const auto v = s.labels.get(key);
+  if (!v || v->empty()) throw ParseError(std::string("series has no ") + key + " label");
+  return std::string(*v);
+}
+
+// The share of a GPU one unit of `resource` stands for, or nullopt for a resource that is
+// not a GPU (cpu, memory, ...).
+std::optional<Rational> gpu_share(std::string_view resource, const KsmOptions& o) {
+  if (resource == "nvidia_com_gpu" || resource == "nvidia_com_gpu_shared") return Rational(1) / o.replicas;
+  constexpr std::string_view mig = "nvidia_com_mig_";
+  if (resource.substr(0, mig.size()) != mig) return std::nullopt;
+  const std::string_view profile = resource.substr(mig.size());  // "1g_10gb"
+  std::size_t i = 0;
+  BigInt slices = 0;
+  while (i < profile.size() && profile[i] >= '0' && profile[i] <= '9') slices = slices * 10 + (profile[i++] - '0');
+  if (i == 0 || i + 1 >= profile.size() || profile[i] != 'g' || profile[i + 1] != '_' || slices == 0)
+    throw ParseError("unknown MIG resource \"" + std::string(resource) + "\" (expected nvidia_com_mig_Ng_XXgb)");
+  const Rational share(slices, BigInt(1));
+  if (share > o.mig_slices)
+    throw ParseError("MIG resource \"" + std::string(resource) + "\" has more slices than mig_slices (" +
+                     boost::multiprecision::numerator(o.mig_slices).str() + ")");
+  return share / o.mig_slices;
+}
+
+struct Pod {
+  std::string ns, name;
+  Rational gpus = 0;
+  std::string origin;
+  std::vector<Tags::Pair> labels;  // from kube_pod_labels, label_ stripped
+  std::string labels_where;        // where kube_pod_labels was read, "" when not yet
+};
+
+IngestResult parse_kube_state_metrics(std::string_view text, ObjectReader& options, const std::string& source) {
+  const RowErrors rows(options);
+  KsmOptions o;
+  if (options.optional("interval")) {
+    const Decimal d = read_non_negative(*options.optional("interval"), options.path("interval"));
+    if (d.is_zero()) throw SpecError(options.path("interval"), "must be positive");
+    o.interval = d.to_rational();
+  }
+  const bool has_interval = o.interval > 0;
+  if (options.optional("replicas")) o.replicas = positive_integer(options, "replicas");
+  if (options.optional("mig_slices")) o.mig_slices = positive_integer(options, "mig_slices");
+  if (const Value* v = options.optional("pool")) o.pool = read_string(*v, options.path("pool"));
+  options.finish();  // a misspelt option is reported before any row is read
+  if (!has_interval) throw SpecError(options.path("interval"), "is required (seconds the scrape stands for)");
+
+  IngestResult result;
+  const auto on_error = [&rows, &result](const std::string& where, const std::string& what) {
+    rows.skip(result, where, what);
+  };
+  const prometheus::Exposition exposition = prometheus::parse_text(text, source, on_error);
+
+  std::map<std::pair<std::string, std::string>, Pod> pods;
+  std::vector<std::pair<std::string, std::string>> order;  // pods with GPU requests, as first seen
+  for (const auto& family : exposition.families)
+    for (const Series& s : family.series) {
+      if (s.name != requests_metric && s.name != labels_metric) continue;
+      try {
+        const std::string ns = label(s, "namespace");
+        const std::string name = label(s, "pod");
+        if (s.name == labels_metric) {
+          Pod& pod = pods[{ns, name}];
+          if (!pod.labels_where.empty())
+            throw ParseError("pod " + ns + "/" + name + " has kube_pod_labels twice (first at " + pod.labels_where + ")");
+          std::vector<Tags::Pair> pairs;
+          for (const auto& [k, v] : s.labels) {
+            if (k.substr(0, 6) != "label_" || k.size() == 6 || v.empty()) continue;
+            const std::string key = k.substr(6);
+            if (key == "namespace" || key == "pod")
+              throw ParseError("pod label \"" + key + "\" clashes with the tag of the same name");
+            pairs.emplace_back(key, v);
+          }
+          pod.labels = std::move(pairs);
+          pod.labels_where = s.where;
+          continue;
+        }
+        const auto share = gpu_share(label(s, "resource"), o);
+        if (!share) continue;
+        Rational gpus = 0;
+        bool usable = false;
+        for (std::size_t i = 0; i < s.samples.size(); ++i) {
+          const Sample& sample = s.samples[i];
+          std::string problem;
+          if (sample.special == Sample::Special::nan) problem = "value is NaN";
+          else if (sample.special == Sample::Special::pos_inf) problem = "value is +Inf";
+          else if (sample.special == Sample::Special::neg_inf) problem = "value is -Inf";
+          else if (sample.value.signum() < 0) problem = "value " + sample.value.to_string() + " is negative";
+          if (!problem.empty()) {
+            rows.skip(result, prometheus::sample_where(s, i), problem);
+            continue;
+          }
+          gpus = sample.value.to_rational() * *share;  // a scrape has one sample per series
+          usable = true;
+        }
+        if (!usable) continue;
+        auto [it, added] = pods.try_emplace({ns, name});
+        Pod& pod = it->second;
+        if (pod.origin.empty()) {
+          pod.ns = ns;
+          pod.name = name;
+          pod.origin = s.where;
+          order.emplace_back(ns, name);
+        }
+        pod.gpus += gpus;
+      } catch (const ParseError& e) {
+        rows.skip(result, s.where, e.what());
+      }
+    }
+
+  const Decimal unit = Decimal::from_raw(1);
+  for (const auto& key : order) {
+    const Pod& pod = pods.at(key);
+    try {
+      std::vector<Tags::Pair> pairs = pod.labels;
+      pairs.emplace_back("namespace", pod.ns);
+      pairs.emplace_back("pod", pod.name);
+      Record r;
+      r.tags = Tags(std::move(pairs));
+      r.pool = o.pool;
+      r.origin = pod.origin;
+      r.measures["gpus"] = Decimal::from_rational(pod.gpus, unit);
+      r.measures["gpu_seconds"] = Decimal::from_rational(pod.gpus * o.interval, unit);
+      result.records.push_back(std::move(r));
+    } catch (const ParseError& e) {
+      rows.skip(result, pod.origin, e.what());
+    } catch (const OverflowError& e) {
+      rows.skip(result, pod.origin, e.what());
+    }
+  }
+  return result;
+}
+
+}  // namespace
+
+void register_kube_state_metrics(IngestRegistry& registry) {
+  registry.add("kube-state-metrics", parse_kube_state_metrics);
+}
+
+}  // namespace ingest
+APPORTION_END_NAMESPACE
