@@ -196,7 +196,7 @@ TEST(PrometheusTextFormat, OneRecordPerSeries) {
 TEST(PrometheusTextFormat, InvalidSamples) {
   EXPECT_EQ(error_of("prometheus-text", "a 1\nb NaN\n"), "metrics.txt line 2: value is NaN");
   EXPECT_EQ(error_of("prometheus-text", "a 1\nb -Inf\n"), "metrics.txt line 2: value is -Inf");
-  EXPECT_EQ(error_of("prometheus-text", "a -2\n"), "metrics.txt line 1: value -2 is negative; a measure must not be");
+  EXPECT_EQ(error_of("prometheus-text", "a -2\n"), "metrics.txt line 1: value -2 is negative");
   EXPECT_EQ(error_of("prometheus-text", "a{metric=\"x\"} 1\n"),
             "metrics.txt line 1: label \"metric\" clashes with the tag that holds the metric name");
   EXPECT_EQ(error_of("prometheus-text", "a 1\n", R"({"bogus": 1})"), "inputs[0].bogus: unknown key");

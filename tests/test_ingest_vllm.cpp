@@ -76,7 +76,7 @@ TEST(Vllm, ExtraLabelsSplitRecords) {
 TEST(Vllm, NaNSamplesAreErrorsOrSkipped) {
   const std::string text = matrix(
       R"({"metric":{"__name__":"vllm:prompt_tokens_total","model_name":"m"},"values":[[1,"10"],[2,"NaN"],[3,"25.5"]]})");
-  EXPECT_EQ(error_of("vllm", text, "{}", "v.json"), "v.json data.result[0].values[1]: value is NaN");
+  EXPECT_EQ(error_of("vllm", text, "{}", "v.json"), "v.json data.result[0].values[1]: counter value is NaN");
   const IngestResult r = ingest_test::ingest("vllm", text, R"({"skip_invalid": true})");
   ASSERT_EQ(r.records.size(), 1u);
   EXPECT_EQ(measure(r.records[0], "tokens_prompt"), Decimal::parse("15.5"));

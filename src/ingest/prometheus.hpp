@@ -27,6 +27,18 @@ struct Sample {
   std::optional<Instant> timestamp;
   std::size_t position = 0;  // text: the line; matrix: the index in `values`
   bool finite() const noexcept { return special == Special::none; }
+  // "" for a finite, non-negative value; else why it cannot be a measure ("value is NaN",
+  // "value -3 is negative"), with `what` naming the value ("value", "counter value").
+  std::string problem(std::string_view what = "value") const {
+    switch (special) {
+      case Special::nan: return std::string(what) + " is NaN";
+      case Special::pos_inf: return std::string(what) + " is +Inf";
+      case Special::neg_inf: return std::string(what) + " is -Inf";
+      case Special::none: break;
+    }
+    if (value.signum() < 0) return std::string(what) + " " + value.to_string() + " is negative";
+    return "";
+  }
 };
 
 struct Series {

@@ -61,23 +61,11 @@ Record series_record(const SeriesOptions& o, const Series& s) {
   return r;
 }
 
-// "" when the sample can be a measure, else why not.
-std::string sample_problem(const Sample& s) {
-  switch (s.special) {
-    case Sample::Special::nan: return "value is NaN";
-    case Sample::Special::pos_inf: return "value is +Inf";
-    case Sample::Special::neg_inf: return "value is -Inf";
-    case Sample::Special::none: break;
-  }
-  if (s.value.signum() < 0) return "value " + s.value.to_string() + " is negative; a measure must not be";
-  return "";
-}
-
 // The series' usable samples: a bad one is an error, or dropped and counted with skip_invalid.
 std::vector<const Sample*> usable_samples(const Series& s, const RowErrors& rows, IngestResult& result) {
   std::vector<const Sample*> out;
   for (std::size_t i = 0; i < s.samples.size(); ++i) {
-    const std::string problem = sample_problem(s.samples[i]);
+    const std::string problem = s.samples[i].problem();
     if (problem.empty()) out.push_back(&s.samples[i]);
     else rows.skip(result, prometheus::sample_where(s, i), problem);
   }
@@ -292,7 +280,7 @@ IngestResult parse_dcgm(std::string_view text, ObjectReader& options, const std:
         }
         d.tags = Tags(std::move(pairs));
         for (std::size_t i = 0; i < s.samples.size(); ++i) {
-          std::string problem = sample_problem(s.samples[i]);
+          std::string problem = s.samples[i].problem();
           if (problem.empty() && s.samples[i].value > Decimal(100))
             problem = "utilization " + s.samples[i].value.to_string() + " is above 100";
           if (problem.empty()) d.samples.push_back(&s.samples[i]);

@@ -28,18 +28,6 @@ const char* measure_of(const std::string& name) {
   return nullptr;
 }
 
-// "" when the sample can be read as a counter value, else why not.
-std::string sample_problem(const Sample& s) {
-  switch (s.special) {
-    case Sample::Special::nan: return "value is NaN";
-    case Sample::Special::pos_inf: return "value is +Inf";
-    case Sample::Special::neg_inf: return "value is -Inf";
-    case Sample::Special::none: break;
-  }
-  if (s.value.signum() < 0) return "counter value " + s.value.to_string() + " is negative";
-  return "";
-}
-
 // Prometheus increase() without extrapolation: the sum of the rises between consecutive
 // samples; after a drop (a counter reset) the new value is the rise from zero.
 Decimal increase(const std::vector<const Sample*>& samples) {
@@ -94,7 +82,7 @@ IngestResult parse_vllm(std::string_view text, ObjectReader& options, const std:
           if (const auto v = s.labels.get(l); v && !v->empty()) pairs.emplace_back(l, std::string(*v));
         std::vector<const Sample*> samples;
         for (std::size_t i = 0; i < s.samples.size(); ++i) {
-          const std::string problem = sample_problem(s.samples[i]);
+          const std::string problem = s.samples[i].problem("counter value");
           if (problem.empty()) samples.push_back(&s.samples[i]);
           else rows.skip(result, prometheus::sample_where(s, i), problem);
         }
