@@ -110,7 +110,7 @@ TEST(IngestLitellmSpend, BadRowsAreErrorsOrSkipped) {
             "spend.log line 2: prompt_tokens: must be a whole number (got \"1.5\")");
   EXPECT_EQ(error_of("litellm-spend", header + "r1,-0.1,1,1,\n"),
             "spend.log line 2: spend: must not be negative (got \"-0.1\")");
-  EXPECT_EQ(error_of("litellm-spend", header + "r1,0.1,1,1\n"), "spend.log line 2: has 4 fields, the header 5");
+  EXPECT_EQ(error_of("litellm-spend", header + "r1,0.1,1,1\n"), "spend.log line 2: has 4 fields, the header has 5");
   EXPECT_EQ(error_of("litellm-spend", header + "r1,,1,1,\n"), "spend.log line 2: spend: is missing");
   EXPECT_NE(error_of("litellm-spend", header + "r1,0.1,1,1,{not json\n").find("spend.log line 2: metadata: is not JSON"),
             std::string::npos);

@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 #include <shared_mutex>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -60,6 +61,13 @@ namespace ingest {
 std::vector<std::string> read_names(const Value& v, std::string_view path);
 // A boolean given as JSON true/false or the strings "true"/"false".
 bool read_flag(const Value& v, std::string_view path);
+// The error for a row that cannot be read, already naming its file and line: it passes
+// through RowErrors::row unchanged.
+class RowError : public SpecError {
+ public:
+  using SpecError::SpecError;
+};
+
 // Reads `skip_invalid` and collects skipped rows: call skip(result, where, what) in a
 // catch block; it rethrows unless skipping was asked for.
 class RowErrors {
@@ -67,6 +75,23 @@ class RowErrors {
   explicit RowErrors(ObjectReader& options);
   void skip(IngestResult& result, const std::string& where, const std::string& what) const;
   bool skipping() const noexcept { return skip_; }
+  // Reads one row with `read_row`; whatever it throws for bad input (SpecError,
+  // ParseError, any std::invalid_argument or std::overflow_error) goes to skip() under
+  // `where`. Returns whether the row was read.
+  template <class ReadRow>
+  bool row(IngestResult& result, const std::string& where, ReadRow&& read_row) const {
+    try {
+      read_row();
+      return true;
+    } catch (const RowError&) {
+      throw;  // a row inside this one, already located
+    } catch (const std::invalid_argument& e) {
+      skip(result, where, e.what());
+    } catch (const std::overflow_error& e) {
+      skip(result, where, e.what());
+    }
+    return false;
+  }
 
  private:
   bool skip_ = false;

@@ -76,9 +76,7 @@ IngestResult parse_csv(std::string_view text, ObjectReader& options, const std::
   while (reader.next(row)) {
     const std::string where = reader.where(row.line);
     try {
-      if (row.fields.size() != header.fields.size())
-        throw SpecError("", "has " + std::to_string(row.fields.size()) + " fields, the header has " +
-                                std::to_string(header.fields.size()));
+      require_header_width(row, header);
       Record record;
       record.origin = where;
       if (id_index) {

@@ -125,5 +125,12 @@ inline std::size_t csv_column(const CsvReader& reader, const CsvRow& header, std
   return found;
 }
 
+// A row with as many fields as the header, or SpecError("", ...) saying how many it has.
+inline void require_header_width(const CsvRow& row, const CsvRow& header) {
+  if (row.fields.size() != header.fields.size())
+    throw SpecError("", "has " + std::to_string(row.fields.size()) + " fields, the header has " +
+                            std::to_string(header.fields.size()));
+}
+
 }  // namespace ingest
 APPORTION_END_NAMESPACE

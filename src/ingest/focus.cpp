@@ -92,9 +92,7 @@ IngestResult parse_focus(std::string_view text, ObjectReader& options, const std
   while (reader.next(row)) {
     const std::string where = reader.where(row.line);
     try {
-      if (row.fields.size() != header.fields.size())
-        throw SpecError("", "has " + std::to_string(row.fields.size()) + " fields, the header has " +
-                                std::to_string(header.fields.size()));
+      require_header_width(row, header);
       if (period_i) {
         if (is_null(row, *period_i)) throw SpecError("", "ChargePeriodStart: empty, so the period filter cannot place the row");
         Instant at;

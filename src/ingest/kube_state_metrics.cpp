@@ -151,7 +151,7 @@ IngestResult parse_kube_state_metrics(std::string_view text, ObjectReader& optio
   const Decimal unit = Decimal::from_raw(1);
   for (const auto& key : order) {
     const Pod& pod = pods.at(key);
-    try {
+    rows.row(result, pod.origin, [&] {
       std::vector<Tags::Pair> pairs = pod.labels;
       pairs.emplace_back("namespace", pod.ns);
       pairs.emplace_back("pod", pod.name);
@@ -162,11 +162,7 @@ IngestResult parse_kube_state_metrics(std::string_view text, ObjectReader& optio
       r.measures["gpus"] = Decimal::from_rational(pod.gpus, unit);
       r.measures["gpu_seconds"] = Decimal::from_rational(pod.gpus * o.interval, unit);
       result.records.push_back(std::move(r));
-    } catch (const ParseError& e) {
-      rows.skip(result, pod.origin, e.what());
-    } catch (const OverflowError& e) {
-      rows.skip(result, pod.origin, e.what());
-    }
+    });
   }
   return result;
 }

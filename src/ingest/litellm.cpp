@@ -138,17 +138,11 @@ Record spend_record(const Value& row, const std::optional<std::string>& pool) {
 
 void add_spend_row(IngestResult& result, const ingest::RowErrors& errors, const Value& row, const std::string& where,
                    const std::optional<std::string>& pool) {
-  try {
+  errors.row(result, where, [&] {
     Record r = spend_record(row, pool);
     r.origin = where;
     result.records.push_back(std::move(r));
-  } catch (const SpecError& e) {
-    errors.skip(result, where, e.what());
-  } catch (const std::invalid_argument& e) {
-    errors.skip(result, where, e.what());
-  } catch (const std::overflow_error& e) {
-    errors.skip(result, where, e.what());
-  }
+  });
 }
 
 IngestResult parse_spend(std::string_view text, ObjectReader& options, const std::string& source) {
@@ -193,12 +187,7 @@ IngestResult parse_spend(std::string_view text, ObjectReader& options, const std
     ingest::CsvRow row;
     while (reader.next(row)) {
       const std::string where = reader.where(row.line);
-      if (row.fields.size() != header.fields.size()) {
-        errors.skip(result, where,
-                    "has " + std::to_string(row.fields.size()) + " fields, the header " +
-                        std::to_string(header.fields.size()));
-        continue;
-      }
+      if (!errors.row(result, where, [&] { ingest::require_header_width(row, header); })) continue;
       std::vector<Value::Member> members;
       for (std::size_t c = 0; c < header.fields.size(); ++c) {
         bool dup = false;
@@ -245,7 +234,7 @@ IngestResult parse_prices(std::string_view text, ObjectReader& options, const st
       found.push_back(name);
     }
     const std::string where = source + " " + path_join("", name);
-    try {
+    errors.row(result, where, [&] {
       if (!entry.is(Value::Type::object)) throw SpecError("", "a model's entry must be an object");
       Sku sku;
       sku.id = prefix + name;
@@ -263,7 +252,7 @@ IngestResult parse_prices(std::string_view text, ObjectReader& options, const st
       // Models priced otherwise (per image, per second, per character) have no token tiers.
       if (sku.prices.empty()) {
         if (models) throw SpecError("", "has no per-token prices");
-        continue;
+        return;
       }
       std::string description;
       if (const Value* v = entry.find("litellm_provider"); v && v->is(Value::Type::string)) description = v->text();
@@ -271,13 +260,7 @@ IngestResult parse_prices(std::string_view text, ObjectReader& options, const st
         description += (description.empty() ? "" : " ") + v->text();
       sku.description = description;
       catalog.add(std::move(sku));
-    } catch (const SpecError& e) {
-      errors.skip(result, where, e.what());
-    } catch (const std::invalid_argument& e) {
-      errors.skip(result, where, e.what());
-    } catch (const std::overflow_error& e) {
-      errors.skip(result, where, e.what());
-    }
+    });
   }
   if (models)
     for (const std::string& m : *models) {

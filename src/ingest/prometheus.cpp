@@ -134,6 +134,21 @@ std::string family_of(Builder& b, const std::string& name, const std::map<std::s
   return name;
 }
 
+// Reports the exception being handled (a bad value) for `where` through `fail`; a
+// SpecError, already located, and anything that is not bad input pass through.
+template <class Fail>
+void report_current(const Fail& fail, const std::string& where) {
+  try {
+    throw;
+  } catch (const SpecError&) {
+    throw;
+  } catch (const std::invalid_argument& e) {  // ParseError among them
+    fail(where, e.what());
+  } catch (const OverflowError& e) {
+    fail(where, e.what());
+  }
+}
+
 }  // namespace
 
 std::string_view to_string(MetricType type) noexcept {
@@ -313,14 +328,8 @@ Exposition parse_text(std::string_view text, const std::string& source, const Er
       sample.position = line_no;
       Series series{name, std::move(labels), {sample}, where, false, line_no};
       b.family(family_name).series.push_back(std::move(series));
-    } catch (const ParseError& e) {
-      fail(where, e.what());
-    } catch (const OverflowError& e) {
-      fail(where, e.what());
-    } catch (const SpecError&) {
-      throw;
-    } catch (const std::invalid_argument& e) {
-      fail(where, e.what());
+    } catch (...) {
+      report_current(fail, where);
     }
   }
   return std::move(b.exposition);
@@ -389,10 +398,8 @@ Exposition parse_api_json(std::string_view text, const std::string& source, cons
     try {
       Series s{"", Tags{}, {api_sample(*result)}, where, true, 0};
       b.family("").series.push_back(std::move(s));
-    } catch (const ParseError& e) {
-      fail(where, e.what());
-    } catch (const OverflowError& e) {
-      fail(where, e.what());
+    } catch (...) {
+      report_current(fail, where);
     }
     return std::move(b.exposition);
   }
@@ -433,10 +440,8 @@ Exposition parse_api_json(std::string_view text, const std::string& source, cons
           try {
             series.samples.push_back(api_sample(values->items()[k]));
             series.samples.back().position = k;
-          } catch (const ParseError& e) {
-            fail(series.where + ".values[" + std::to_string(k) + "]", e.what());
-          } catch (const OverflowError& e) {
-            fail(series.where + ".values[" + std::to_string(k) + "]", e.what());
+          } catch (...) {
+            report_current(fail, series.where + ".values[" + std::to_string(k) + "]");
           }
         }
         for (std::size_t k = 1; k < series.samples.size(); ++k)
@@ -444,14 +449,8 @@ Exposition parse_api_json(std::string_view text, const std::string& source, cons
             throw ParseError("timestamps must increase");
       }
       b.family(name).series.push_back(std::move(series));
-    } catch (const ParseError& e) {
-      fail(where, e.what());
-    } catch (const OverflowError& e) {
-      fail(where, e.what());
-    } catch (const SpecError&) {
-      throw;
-    } catch (const std::invalid_argument& e) {
-      fail(where, e.what());
+    } catch (...) {
+      report_current(fail, where);
     }
   }
   return std::move(b.exposition);

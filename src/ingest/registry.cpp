@@ -86,7 +86,7 @@ RowErrors::RowErrors(ObjectReader& options) {
 }
 
 void RowErrors::skip(IngestResult& result, const std::string& where, const std::string& what) const {
-  if (!skip_) throw SpecError(where, what);
+  if (!skip_) throw RowError(where, what);
   ++result.skipped;
   if (result.skipped_reasons.size() < 100) result.skipped_reasons.push_back(where + ": " + what);
 }

@@ -71,10 +71,10 @@ IngestResult parse_vllm(std::string_view text, ObjectReader& options, const std:
   std::vector<Tags> order;
   for (const auto& family : exposition.families)
     for (const Series& s : family.series) {
-      try {
+      rows.row(result, s.where, [&] {
         if (s.name.empty()) throw ParseError("series has no __name__; cannot tell which vLLM counter it is");
         const char* measure = measure_of(s.name);
-        if (!measure) continue;  // other vLLM metrics (gauges, histograms, prefix_cache_queries) are not read
+        if (!measure) return;  // other vLLM metrics (gauges, histograms, prefix_cache_queries) are not read
         const auto model = s.labels.get("model_name");
         if (!model || model->empty()) throw ParseError("series has no model_name label");
         std::vector<Tags::Pair> pairs{{"model", std::string(*model)}};
@@ -94,11 +94,7 @@ IngestResult parse_vllm(std::string_view text, ObjectReader& options, const std:
           order.push_back(tags);
         }
         it->second.measures[measure] += rise;
-      } catch (const ParseError& e) {
-        rows.skip(result, s.where, e.what());
-      } catch (const OverflowError& e) {
-        rows.skip(result, s.where, e.what());
-      }
+      });
     }
 
   for (const Tags& tags : order) {
