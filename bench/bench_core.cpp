@@ -1,5 +1,6 @@
-// Micro-benchmarks of the hot paths: decimal parsing, the exact split and a whole spec run.
-// Build with -DAPPORTION_BENCH=ON and run build/bench/bench_core.
+// Micro-benchmarks of the hot paths: decimal parsing, the exact split, spec parsing (JSON
+// to Value, and JSON to a checked Allocation) and a whole spec run. Build with
+// -DAPPORTION_BENCH=ON and run build/bench/bench_core (see bench/README.md).
 
 #include <benchmark/benchmark.h>
 
@@ -30,17 +31,53 @@ void BM_AllocateByWeights(benchmark::State& state) {
 }
 BENCHMARK(BM_AllocateByWeights)->Arg(10)->Arg(200)->Arg(10'000);
 
-void BM_RunSpec(benchmark::State& state) {
+// A spec of `records` inline records, {"tags": {"namespace", "team"}, "measures":
+// {"gpu_seconds"}}, with one per_namespace step.
+std::string make_spec(long long records) {
   std::string spec = R"({"apportion": 1, "pools": [{"id": "p", "cost": "98.32"}], "records": [)";
-  for (int i = 0; i < state.range(0); ++i) {
-    if (i) spec += ",";
-    spec += R"({"tags": {"namespace": "ns-)" + std::to_string(i % 200) + R"("}, "measures": {"gpu_seconds": )" +
-            std::to_string(1000 + i) + "}}";
+  for (long long i = 0; i < records; ++i) {
+    if (i) spec += ",\n";
+    spec += R"({"tags": {"namespace": "ns-)" + std::to_string(i % 200) + R"(", "team": "team-)" +
+            std::to_string(i % 20) + R"("}, "measures": {"gpu_seconds": )" + std::to_string(1000 + i) + "}}";
   }
   spec += R"(], "steps": [{"id": "s", "strategy": "per_namespace", "pool": "p"}]})";
+  return spec;
+}
+
+// JSON text to the generic Value tree (parse_json): what every JSON entry point starts with.
+void BM_ParseJson(benchmark::State& state) {
+  const std::string spec = make_spec(state.range(0));
+  for (auto _ : state) benchmark::DoNotOptimize(apportion::parse_json(spec));
+  state.SetItemsProcessed(state.iterations() * state.range(0));
+  state.SetBytesProcessed(state.iterations() * static_cast<long long>(spec.size()));
+}
+BENCHMARK(BM_ParseJson)->Arg(100'000)->Unit(benchmark::kMillisecond);
+
+// Spec text to a checked Allocation (allocation_from_json, as run_spec and the command line
+// read a spec): the parse without the run.
+void BM_ParseSpec(benchmark::State& state) {
+  const std::string spec = make_spec(state.range(0));
+  for (auto _ : state) benchmark::DoNotOptimize(apportion::allocation_from_json(spec));
+  state.SetItemsProcessed(state.iterations() * state.range(0));
+  state.SetBytesProcessed(state.iterations() * static_cast<long long>(spec.size()));
+}
+BENCHMARK(BM_ParseSpec)->Arg(100'000)->Unit(benchmark::kMillisecond);
+
+// The same through the Value tree (allocation_from_spec(parse_json(...))), the path a
+// caller holding a Value takes.
+void BM_ParseSpecViaValue(benchmark::State& state) {
+  const std::string spec = make_spec(state.range(0));
+  for (auto _ : state) benchmark::DoNotOptimize(apportion::allocation_from_spec(apportion::parse_json(spec)));
+  state.SetItemsProcessed(state.iterations() * state.range(0));
+}
+BENCHMARK(BM_ParseSpecViaValue)->Arg(100'000)->Unit(benchmark::kMillisecond);
+
+// Parse, run and render the result document.
+void BM_RunSpec(benchmark::State& state) {
+  const std::string spec = make_spec(state.range(0));
   for (auto _ : state) benchmark::DoNotOptimize(apportion::run_spec(spec));
   state.SetItemsProcessed(state.iterations() * state.range(0));
 }
-BENCHMARK(BM_RunSpec)->Arg(1'000)->Arg(100'000);
+BENCHMARK(BM_RunSpec)->Arg(1'000)->Arg(100'000)->Unit(benchmark::kMillisecond);
 
 }  // namespace

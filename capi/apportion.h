@@ -172,6 +172,52 @@ APN_API int apn_money_allocate(char ***out_parts, const char *amount, const char
 APN_API int apn_split_columnar(int64_t *out_amounts, const char *pool, const char *unit, const uint32_t *group_ids,
                                const int64_t *weights, size_t n_rows, size_t n_groups);
 
+/* ---- Partial aggregates ------------------------------------------------------------ */
+
+/* An exact, mergeable aggregate of records: for each distinct (pool, tag set) the exact sum
+ * of every measure and the number of rows, so memory grows with the groups, not the rows.
+ * Aggregate shards anywhere (other threads, processes, machines: see serialize), merge them
+ * in any order, and the records come out the same. One handle must not be used by two
+ * threads at once while one of them changes it (add_row, merge); destroy with
+ * apn_aggregate_free(). */
+typedef struct apn_aggregate apn_aggregate;
+
+/* A new, empty aggregate. Free *out with apn_aggregate_free(). */
+APN_API int apn_aggregate_new(apn_aggregate **out);
+
+/* Destroys an aggregate. NULL does nothing. */
+APN_API void apn_aggregate_free(apn_aggregate *aggregate);
+
+/* Adds one row: its `pool` (NULL: none, a record for every step), `n_tags` tags (keys
+ * unique) and `n_measures` measures (names unique; values non-negative decimal text). The
+ * row is added whole or not at all. APN_EPARSE for a value that is not a decimal,
+ * APN_EINVAL for a negative one or a repeated key, APN_EOVERFLOW when a sum leaves the
+ * decimal range. */
+APN_API int apn_aggregate_add_row(apn_aggregate *aggregate, const char *pool, const char *const *tag_keys,
+                                  const char *const *tag_values, size_t n_tags, const char *const *measure_names,
+                                  const char *const *measure_values, size_t n_measures);
+
+/* Adds every group of `other` to `into` (`other` is unchanged). APN_EOVERFLOW when a sum
+ * would leave the decimal range; `into` is then unchanged. */
+APN_API int apn_aggregate_merge(apn_aggregate *into, const apn_aggregate *other);
+
+/* The aggregate as compact, exact, versioned bytes (binary: may hold NUL bytes) in *out,
+ * their count in *out_len; free *out with apn_free(). */
+APN_API int apn_aggregate_serialize(char **out, size_t *out_len, const apn_aggregate *aggregate);
+
+/* An aggregate read back from apn_aggregate_serialize's bytes. Free *out with
+ * apn_aggregate_free(). APN_EINVAL for bytes that are not such a serialization. */
+APN_API int apn_aggregate_deserialize(apn_aggregate **out, const char *bytes, size_t len);
+
+/* The records, one per group, as spec JSON ({"records": [...]}, sums exact), sorted by pool
+ * then tags, to put into a spec; its length without the NUL in *out_len. `source` names the
+ * rows in record origins ("usage.csv (aggregated: 1,234 rows)"), or NULL for "aggregate".
+ * Free *out with apn_free(). */
+APN_API int apn_aggregate_to_json(char **out, size_t *out_len, const apn_aggregate *aggregate, const char *source);
+
+/* The number of groups and of rows added so far. */
+APN_API int apn_aggregate_stats(size_t *out_groups, uint64_t *out_rows, const apn_aggregate *aggregate);
+
 /* ---- Pricing catalogs ------------------------------------------------------------- */
 
 /* A set of SKUs with effective-dated prices by tier (docs/spec.md, "Catalog").

@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages that building and testing apportion needs: the compiler
 # and CMake, Boost, nlohmann-json and fmt, pybind11 with NumPy and pandas for the Python
-# package, GoogleTest and Google Benchmark. Touches apt only when something is missing, so
-# it takes a moment on a machine that already has everything.
+# package (Dask for its scale-out example), GoogleTest and Google Benchmark, and Prometheus
+# for the integration test.
+# Touches apt only when something is missing, so it takes a moment on a machine that
+# already has everything.
 set -euo pipefail
 
 packages=(
   g++ cmake pkg-config
   libboost-dev nlohmann-json3-dev libfmt-dev
-  pybind11-dev python3-dev python3-numpy python3-pandas python3-pytest
+  pybind11-dev python3-dev python3-numpy python3-pandas python3-pytest python3-distributed
   libgtest-dev libgmock-dev libbenchmark-dev
+  prometheus
 )
 
 missing=()

@@ -77,6 +77,33 @@ std::vector<WeightedLine> GroupedWeights::lines(const StepInput& input) const {
   return out;
 }
 
+ExactSum& GroupedSums::sum_for(const Record& record) {
+  scratch_.clear();
+  for (const std::string& key : group_by_) {
+    const auto value = record.tags.get(key);
+    if (!value) {
+      if (!unallocated_) unallocated_.emplace();
+      return *unallocated_;
+    }
+    const auto size = static_cast<std::uint32_t>(value->size());  // length-prefixed: any bytes may follow
+    scratch_.append(reinterpret_cast<const char*>(&size), sizeof size);
+    scratch_.append(*value);
+  }
+  const auto it = index_.find(scratch_);
+  if (it != index_.end()) return groups_[it->second].second;
+  index_.emplace(scratch_, groups_.size());
+  groups_.emplace_back(&record, ExactSum());
+  return groups_.back().second;
+}
+
+GroupedWeights GroupedSums::weights() const {
+  GroupedWeights g;
+  for (const auto& [record, sum] : groups_) g.groups.emplace(*grouping::key_of(*record, group_by_), sum.value());
+  if (unallocated_) g.unallocated = unallocated_->value();
+  g.total = total_.value();
+  return g;
+}
+
 StepOutput split_by_weight(const StepInput& input, std::vector<WeightedLine> lines, const Rational& denominator) {
   StepOutput out;
   const Rational pool = input.pool_cost.value_or(Decimal{}).to_rational();

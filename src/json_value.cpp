@@ -7,6 +7,7 @@
 
 #include "apportion/json.hpp"
 #include "apportion/value.hpp"
+#include "json_fast.hpp"
 
 APPORTION_BEGIN_NAMESPACE
 
@@ -172,6 +173,12 @@ std::string path_index(std::string_view path, std::size_t index) {
 }
 
 Value parse_json(std::string_view text, std::size_t max_depth) {
+  // nlohmann writes the locale's decimal point into a number's text; the fast reader keeps
+  // the '.', so it is used only where the two agree.
+  if (json_fast::usable()) {
+    Value fast;
+    if (json_fast::Reader(text, max_depth).read(fast)) return fast;
+  }
   Builder builder(text, max_depth);
   nlohmann::json::sax_parse(text.begin(), text.end(), &builder, nlohmann::json::input_format_t::json, true);
   if (builder.error()) throw *builder.error();
@@ -243,10 +250,30 @@ ObjectReader::ObjectReader(const Value& v, std::string path) : value_(&v), path_
   if (!v.is(Value::Type::object)) wrong_type(v, path_, "an object");
 }
 
+void ObjectReader::mark(std::size_t member) noexcept {
+  if (member < 64) {
+    used_bits_ |= std::uint64_t{1} << member;
+    return;
+  }
+  if (used_more_.size() <= member - 64) used_more_.resize(member - 63);
+  used_more_[member - 64] = true;
+}
+
+bool ObjectReader::marked(std::size_t member) const noexcept {
+  if (member < 64) return (used_bits_ >> member) & 1;
+  return member - 64 < used_more_.size() && used_more_[member - 64];
+}
+
 const Value* ObjectReader::optional(std::string_view key) {
-  used_.emplace(key);
-  const Value* v = value_->find(key);
-  return v;
+  // Every member with this key counts as read (a tree built in code may repeat a key).
+  const Value* found = nullptr;
+  const auto& members = value_->members();
+  for (std::size_t i = 0; i < members.size(); ++i)
+    if (members[i].first == key) {
+      mark(i);
+      if (!found) found = &members[i].second;
+    }
+  return found;
 }
 
 const Value& ObjectReader::required(std::string_view key) {
@@ -256,8 +283,9 @@ const Value& ObjectReader::required(std::string_view key) {
 }
 
 void ObjectReader::finish() const {
-  for (const auto& m : value_->members())
-    if (!used_.contains(m.first)) throw SpecError(path_join(path_, m.first), "unknown key");
+  const auto& members = value_->members();
+  for (std::size_t i = 0; i < members.size(); ++i)
+    if (!marked(i)) throw SpecError(path_join(path_, members[i].first), "unknown key");
 }
 
 APPORTION_END_NAMESPACE

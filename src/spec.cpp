@@ -7,6 +7,11 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <unordered_map>
+
+#ifdef __linux__
+#include <sys/mman.h>
+#endif
 
 #include <nlohmann/json.hpp>
 
@@ -14,6 +19,7 @@
 #include "apportion/json.hpp"
 #include "apportion/render.hpp"
 #include "apportion/spec.hpp"
+#include "json_fast.hpp"
 
 APPORTION_BEGIN_NAMESPACE
 
@@ -93,11 +99,50 @@ Pool read_pool(const Value& v, const std::string& path) {
   return pool;
 }
 
-Amounts read_measures(const Value& v, const std::string& path) {
-  if (!v.is(Value::Type::object)) throw SpecError(path, "must be an object of names and amounts");
+// Records are many: their readers build a JSON path only when there is an error to name.
+// Each fast read below either gives what the plain read_* would, or calls it to throw.
+
+// As read_non_negative(v, path_of(), excess).
+template <class PathOf>
+Decimal record_amount(const Value& v, PathOf path_of, ExcessDigits excess) {
+  if (v.is(Value::Type::number) || v.is(Value::Type::string)) {
+    try {
+      const Decimal d = Decimal::parse(v.text(), excess);
+      if (d.signum() >= 0) return d;
+    } catch (const ParseError&) {
+    } catch (const OverflowError&) {
+    }
+  }
+  return read_non_negative(v, path_of(), excess);
+}
+
+// As read_string(v, path_of()).
+template <class PathOf>
+std::string record_string(const Value& v, PathOf path_of) {
+  if (v.is(Value::Type::string)) return v.text();
+  return read_string(v, path_of());
+}
+
+// As read_tags(v, path_of()).
+template <class PathOf>
+Tags record_tags(const Value& v, PathOf path_of) {
+  if (!v.is(Value::Type::object)) return read_tags(v, path_of());
+  std::vector<Tags::Pair> pairs;
+  pairs.reserve(v.members().size());
+  for (const auto& [key, value] : v.members()) {
+    if (!value.is(Value::Type::string)) return read_tags(v, path_of());
+    pairs.emplace_back(key, value.text());
+  }
+  return Tags(std::move(pairs));
+}
+
+template <class PathOf>
+Amounts read_measures(const Value& v, PathOf path_of) {
+  if (!v.is(Value::Type::object)) throw SpecError(path_of(), "must be an object of names and amounts");
   Amounts out;
   for (const auto& [name, amount] : v.members())
-    out.emplace(name, read_non_negative(amount, path_join(path, name), ExcessDigits::round_half_even));
+    out.emplace_hint(out.end(), name,
+                     record_amount(amount, [&] { return path_join(path_of(), name); }, ExcessDigits::round_half_even));
   return out;
 }
 
@@ -105,12 +150,13 @@ Record read_record(const Value& v, const std::string& path) {
   ObjectReader r(v, path);
   Record rec;
   rec.origin = path;
-  if (const Value* id = r.optional("id")) rec.id = read_string(*id, r.path("id"));
-  rec.tags = read_tags(r.required("tags"), r.path("tags"));
-  if (const Value* p = r.optional("pool")) rec.pool = read_string(*p, r.path("pool"));
-  if (const Value* m = r.optional("measures")) rec.measures = read_measures(*m, r.path("measures"));
-  if (const Value* m = r.optional("reserved")) rec.reserved = read_measures(*m, r.path("reserved"));
-  if (const Value* m = r.optional("used")) rec.used = read_measures(*m, r.path("used"));
+  const auto at = [&r](std::string_view key) { return [&r, key] { return r.path(key); }; };
+  if (const Value* id = r.optional("id")) rec.id = record_string(*id, at("id"));
+  rec.tags = record_tags(r.required("tags"), at("tags"));
+  if (const Value* p = r.optional("pool")) rec.pool = record_string(*p, at("pool"));
+  if (const Value* m = r.optional("measures")) rec.measures = read_measures(*m, at("measures"));
+  if (const Value* m = r.optional("reserved")) rec.reserved = read_measures(*m, at("reserved"));
+  if (const Value* m = r.optional("used")) rec.used = read_measures(*m, at("used"));
   if (const Value* s = r.optional("start")) rec.start = read_instant(*s, r.path("start"));
   if (const Value* e = r.optional("end")) rec.end = read_instant(*e, r.path("end"));
   if (const Value* c = r.optional("count")) rec.count = read_non_negative(*c, r.path("count"), ExcessDigits::round_half_even);
@@ -190,39 +236,101 @@ nlohmann::ordered_json tags_json(const Tags& tags) {
   return j;
 }
 
-std::string read_text_file(const std::filesystem::path& file, const std::string& path) {
+// An input file, opened for its format to read (in blocks, for formats that stream).
+std::ifstream open_text_file(const std::filesystem::path& file, const std::string& path) {
   std::ifstream in(file, std::ios::binary);
   if (!in) throw SpecError(path, "cannot read \"" + file.string() + "\": " + std::strerror(errno));
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  return in;
 }
 
 // Each input's file is read by its format's parser; what it yields joins the inline
 // records, pools and catalog exactly as if written there.
+// An input's own keys beside its format's options: `as` names it for joins, `join` takes
+// tags from an earlier input, `join_only` keeps its records out of `records`.
+struct InputLinks {
+  struct Join {
+    std::string input;
+    std::vector<std::string> on;
+  };
+  std::optional<std::string> name;
+  std::optional<Join> join;
+  bool join_only = false;
+};
+
+InputLinks read_input_links(ObjectReader& input, const std::map<std::string, std::vector<Record>, std::less<>>& tables) {
+  InputLinks links;
+  if (const Value* v = input.optional("as")) {
+    links.name = read_string(*v, input.path("as"));
+    if (links.name->empty()) throw SpecError(input.path("as"), "must not be empty");
+    if (tables.contains(*links.name))
+      throw SpecError(input.path("as"), "input name \"" + *links.name + "\" is used twice");
+  }
+  if (const Value* v = input.optional("join_only")) {
+    links.join_only = ingest::read_flag(*v, input.path("join_only"));
+    if (links.join_only && !links.name)
+      throw SpecError(input.path("join_only"), "needs \"as\", a name for a later input to join on");
+  }
+  if (const Value* v = input.optional("join")) {
+    const std::string jp = input.path("join");
+    ObjectReader join(*v, jp);
+    InputLinks::Join j;
+    j.input = read_string(join.required("input"), join.path("input"));
+    if (!tables.contains(j.input))
+      throw SpecError(join.path("input"), "no earlier input is named \"" + j.input + "\"");
+    j.on = ingest::read_names(join.required("on"), join.path("on"));
+    if (j.on.empty()) throw SpecError(join.path("on"), "must name at least one tag");
+    join.finish();
+    links.join = std::move(j);
+  }
+  return links;
+}
+
 void read_inputs(ObjectReader& spec, Allocation& a, const SpecOptions& options) {
   const std::string list_path = spec.path("inputs");
   const auto& inputs = read_array(spec.required("inputs"), list_path);
   std::optional<Catalog> merged;
+  std::map<std::string, std::vector<Record>, std::less<>> tables;  // records of named inputs, for joins
   for (std::size_t i = 0; i < inputs.size(); ++i) {
     const std::string path = path_index(list_path, i);
     ObjectReader input(inputs[i], path);
     const std::string format = read_string(input.required("format"), input.path("format"));
     const std::string file = read_string(input.required("path"), input.path("path"));
+    const InputLinks links = read_input_links(input, tables);
     if (!IngestRegistry::global().contains(format)) {
       std::string known;
       for (const std::string& f : IngestRegistry::global().formats()) known += (known.empty() ? "" : ", ") + f;
       throw SpecError(input.path("format"), "unknown input format \"" + format + "\" (known: " + known + ")");
     }
-    const std::string text = read_text_file(options.base_dir / file, input.path("path"));
+    std::ifstream stream = open_text_file(options.base_dir / file, input.path("path"));
     IngestResult got;
     try {
-      got = IngestRegistry::global().parse(format, text, input, file);
+      got = IngestRegistry::global().parse_stream(format, stream, input, file);
     } catch (const SpecError& e) {
       // Option errors already name their JSON path; row errors name the file and line.
       if (e.path().rfind(path, 0) == 0) throw;
       throw SpecError(path, e.what());
     }
     input.finish();
-    InputSummary summary{file, format, got.records.size(), got.pools.size(), 0, got.skipped, got.skipped_reasons};
+    InputSummary summary;
+    summary.path = file;
+    summary.format = format;
+    summary.records = got.records.size();
+    summary.pools = got.pools.size();
+    summary.skipped = got.skipped;
+    summary.skipped_reasons = got.skipped_reasons;
+    if (links.join) {
+      const JoinCounts counts = join_tags(got.records, tables.at(links.join->input), links.join->on, input.path("join"));
+      summary.join = links.join->input;
+      summary.joined = counts.matched;
+      summary.unmatched = counts.unmatched;
+    }
+    if (links.name) {
+      if (links.join_only && (!got.pools.empty() || got.catalog))
+        throw SpecError(input.path("join_only"), "a join_only input may yield only records (" + file + " yields pools or a catalog)");
+      tables.emplace(*links.name, links.join_only ? std::move(got.records) : got.records);
+      summary.join_only = links.join_only;
+      if (links.join_only) got.records.clear();
+    }
     for (Record& rec : got.records) a.records.push_back(std::move(rec));
     for (Pool& pool : got.pools) a.pools.push_back(std::move(pool));
     if (got.catalog) {
@@ -239,9 +347,201 @@ void read_inputs(ObjectReader& spec, Allocation& a, const SpecOptions& options) 
   if (merged) a.catalog = std::make_shared<const Catalog>(std::move(*merged));
 }
 
+// ---- Long `records` lists, read without a Value tree ---------------------------------
+//
+// allocation_from_json reads the spec's `records` list straight into Records and every
+// other part through Values, then reads the allocation as allocation_from_spec does. A
+// record of the common shape (id, tags, pool and measures, all well formed) is read here;
+// any other record is read as a Value by read_record. Anything this path does not take as
+// it comes (an error of any kind included) sends the whole document down the plain path,
+// parse_json then allocation_from_spec, so results and error messages are the same.
+
+// Tags shared by records with equal tags: one buffer each, not one per record.
+class TagsInterner {
+ public:
+  Tags get(std::vector<Tags::Pair>& pairs) {
+    key_.clear();
+    for (const auto& [k, v] : pairs) {
+      const std::uint32_t sizes[2] = {static_cast<std::uint32_t>(k.size()), static_cast<std::uint32_t>(v.size())};
+      key_.append(reinterpret_cast<const char*>(sizes), sizeof sizes);
+      key_ += k;
+      key_ += v;
+    }
+    if (const auto it = seen_.find(key_); it != seen_.end()) return it->second;
+    Tags tags(std::move(pairs));
+    if (seen_.size() < 100'000) seen_.emplace(key_, tags);
+    return tags;
+  }
+
+ private:
+  std::unordered_map<std::string, Tags> seen_;
+  std::string key_;
+};
+
+// Reads one record of the common shape into `rec`; false, leaving the reader anywhere in
+// the record, for any other record or any doubt.
+bool read_plain_record(json_fast::Reader& in, Record& rec, TagsInterner& interner, std::string& scratch) {
+  if (!in.eat('{')) return false;
+  bool tags = false, id = false, pool = false, measures = false;
+  in.skip_space();
+  if (!in.at_end() && in.peek() == '}') return false;  // no tags: read_record says so
+  while (true) {
+    in.skip_space();
+    if (in.at_end() || in.peek() != '"') return false;
+    scratch.clear();
+    if (!in.string(scratch) || !in.eat(':')) return false;
+    in.skip_space();
+    if (in.at_end()) return false;
+    if (scratch == "tags") {
+      if (tags || in.peek() != '{') return false;
+      tags = true;
+      in.eat('{');
+      std::vector<Tags::Pair> pairs;
+      in.skip_space();
+      if (!in.at_end() && in.peek() == '}') {
+        in.eat('}');
+      } else {
+        while (true) {
+          in.skip_space();
+          if (in.at_end() || in.peek() != '"') return false;
+          std::string key, value;
+          if (!in.string(key) || !in.eat(':')) return false;
+          in.skip_space();
+          if (in.at_end() || in.peek() != '"' || !in.string(value)) return false;
+          for (const auto& p : pairs)
+            if (p.first == key) return false;
+          pairs.emplace_back(std::move(key), std::move(value));
+          if (in.eat(',')) continue;
+          if (!in.eat('}')) return false;
+          break;
+        }
+      }
+      rec.tags = interner.get(pairs);
+    } else if (scratch == "measures") {
+      if (measures || in.peek() != '{') return false;
+      measures = true;
+      in.eat('{');
+      in.skip_space();
+      if (!in.at_end() && in.peek() == '}') {
+        in.eat('}');
+      } else {
+        while (true) {
+          in.skip_space();
+          if (in.at_end() || in.peek() != '"') return false;
+          std::string name;
+          if (!in.string(name) || !in.eat(':')) return false;
+          in.skip_space();
+          if (in.at_end()) return false;
+          std::string_view text;
+          std::string quoted;
+          if (in.peek() == '"') {
+            if (!in.string(quoted)) return false;
+            text = quoted;
+          } else if (!in.number_text(text)) {
+            return false;
+          }
+          Decimal amount;
+          try {
+            amount = Decimal::parse(text, ExcessDigits::round_half_even);
+          } catch (const std::exception&) {
+            return false;
+          }
+          if (amount.signum() < 0 || rec.measures.contains(name)) return false;
+          rec.measures.emplace_hint(rec.measures.end(), std::move(name), amount);
+          if (in.eat(',')) continue;
+          if (!in.eat('}')) return false;
+          break;
+        }
+      }
+    } else if (scratch == "id" || scratch == "pool") {
+      bool& seen = scratch == "id" ? id : pool;
+      if (seen || in.peek() != '"') return false;
+      seen = true;
+      std::string value;
+      if (!in.string(value)) return false;
+      if (scratch == "id") rec.id = std::move(value);
+      else rec.pool = std::move(value);
+    } else {
+      return false;
+    }
+    if (in.eat(',')) continue;
+    if (!in.eat('}')) return false;
+    break;
+  }
+  if (!tags) return false;
+  // read_record's checks of measures: left to it.
+  const auto utilization = rec.measures.find("utilization");
+  if (utilization != rec.measures.end() && utilization->second > Decimal(1)) return false;
+  if (rec.measure("tokens_cached") > rec.measure("tokens_prompt")) return false;
+  return true;
+}
+
+// Hints the kernel to back a large buffer with huge pages: fewer page faults to fill it.
+void advise_huge_pages([[maybe_unused]] void* data, [[maybe_unused]] std::size_t bytes) {
+#ifdef __linux__
+  constexpr std::uintptr_t huge = 2u << 20;
+  const auto begin = (reinterpret_cast<std::uintptr_t>(data) + huge - 1) & ~(huge - 1);
+  const auto end = (reinterpret_cast<std::uintptr_t>(data) + bytes) & ~(huge - 1);
+  if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
+#endif
+}
+
+// The `records` list, from its '['. Throws what read_record throws for a record it reads.
+bool read_records_list(json_fast::Reader& in, std::vector<Record>& out) {
+  const std::size_t expected = in.count_items();
+  out.reserve(expected);
+  if (expected > 10'000) advise_huge_pages(out.data(), expected * sizeof(Record));
+  TagsInterner interner;
+  std::string scratch;
+  if (!in.eat('[')) return false;
+  in.skip_space();
+  if (!in.at_end() && in.peek() == ']') return in.eat(']');
+  for (std::size_t i = 0;; ++i) {
+    in.skip_space();
+    const char* start = in.position();
+    Record rec;
+    if (!read_plain_record(in, rec, interner, scratch)) {
+      in.seek(start);
+      Value v;
+      if (!in.value(v, 2)) return false;
+      rec = read_record(v, path_index("records", i));
+    }
+    rec.origin = path_index("records", i);
+    out.push_back(std::move(rec));
+    if (in.eat(',')) continue;
+    return in.eat(']');
+  }
+}
+
+Allocation read_allocation(const Value& spec, const SpecOptions& options, std::vector<Record>* records);
+
 }  // namespace
 
 Allocation allocation_from_spec(const Value& spec, const SpecOptions& options) {
+  return read_allocation(spec, options, nullptr);
+}
+
+Allocation allocation_from_json(std::string_view text, const SpecOptions& options) {
+  if (json_fast::usable()) {
+    constexpr std::size_t max_depth = 128;  // parse_json's default
+    json_fast::Reader in(text, max_depth);
+    std::vector<Record> records;
+    Value spec;
+    try {
+      if (in.read(spec, "records", [&](json_fast::Reader& r) { return read_records_list(r, records); }))
+        return read_allocation(spec, options, &records);
+    } catch (const std::exception&) {
+      // the plain path below gives the error, or finds the error it gives first
+    }
+  }
+  return allocation_from_spec(parse_json(text), options);
+}
+
+namespace {
+
+// `records`: the list read from the spec's `records` member by allocation_from_json, or
+// null to read them from `spec`.
+Allocation read_allocation(const Value& spec, const SpecOptions& options, std::vector<Record>* records) {
   const StrategyRegistry& registry = options.registry ? *options.registry : StrategyRegistry::global();
   ObjectReader r(spec, "");
   const Value& version = r.required("apportion");
@@ -264,7 +564,12 @@ Allocation allocation_from_spec(const Value& spec, const SpecOptions& options) {
     }
   }
   a.pools = read_list<Pool>(r, "pools", read_pool);
-  a.records = read_list<Record>(r, "records", read_record);
+  if (records) {
+    read_array(r.required("records"), "records");
+    a.records = std::move(*records);
+  } else {
+    a.records = read_list<Record>(r, "records", read_record);
+  }
   a.steps = read_list<Step>(r, "steps", [&](const Value& v, const std::string& p) { return read_step(v, p, registry); });
   if (r.has("fx")) a.fx = read_list<FxRate>(r, "fx", read_fx);
   if (r.has("inputs")) read_inputs(r, a, options);
@@ -280,6 +585,8 @@ Allocation allocation_from_spec(const Value& spec, const SpecOptions& options) {
     }
   return a;
 }
+
+}  // namespace
 
 std::string result_to_json(const Result& result) {
   using json = nlohmann::ordered_json;
@@ -328,6 +635,12 @@ std::string result_to_json(const Result& result) {
       json j{{"path", in.path}, {"format", in.format}, {"records", in.records}, {"pools", in.pools}, {"skus", in.skus},
              {"skipped", in.skipped}};
       if (!in.skipped_reasons.empty()) j["skipped_reasons"] = in.skipped_reasons;
+      if (in.join) {
+        j["join"] = *in.join;
+        j["joined"] = in.joined;
+        j["unmatched"] = in.unmatched;
+      }
+      if (in.join_only) j["join_only"] = true;
       doc["inputs"].push_back(std::move(j));
     }
   }
@@ -335,7 +648,7 @@ std::string result_to_json(const Result& result) {
 }
 
 std::string run_spec(std::string_view spec_json, const SpecOptions& options) {
-  return result_to_json(run(allocation_from_spec(parse_json(spec_json), options)));
+  return result_to_json(run(allocation_from_json(spec_json, options)));
 }
 
 APPORTION_END_NAMESPACE

@@ -115,3 +115,45 @@ TEST(KubeStateMetrics, DuplicateSeriesAndBadMig) {
       header + "kube_pod_container_resource_requests{namespace=\"a\",container=\"c\",resource=\"nvidia_com_gpu\"} 1\n";
   EXPECT_EQ(error_of(format, no_pod, R"({"interval": 10})"), "sample.txt line 3: series has no pod label");
 }
+
+// ---- Range queries -------------------------------------------------------------------
+
+TEST(KubeStateMetrics, RangeQueryIntegratesRequestsOverTime) {
+  // trainer-0: 2 GPUs for 300 + 300 s, a 1,200 s gap (beyond max_gap: no data), then 2 GPUs
+  // for 300 s and 4 GPUs for 300 s; the last sample closes the range.
+  const IngestResult r = ingest_test::ingest(format, read_data("kube-state-metrics/query_range.json"),
+                                             R"({"max_gap": 450})", "ksm.json");
+  EXPECT_EQ(r.skipped, 0u);
+  ASSERT_EQ(r.records.size(), 2u);
+  const Record& trainer = r.records[0];
+  // The pod was relabelled during the window: the latest kube_pod_labels series wins.
+  EXPECT_EQ(trainer.tags, Tags({{"namespace", "nlp"}, {"pod", "trainer-0"}, {"team", "nlp"}, {"project", "llm-pretrain"}}));
+  EXPECT_EQ(trainer.measures.at("gpu_seconds"), Decimal(2 * 300 + 2 * 300 + 2 * 300 + 4 * 300));
+  EXPECT_EQ(trainer.measures.at("gpus"), Decimal(4));  // the largest request seen
+  EXPECT_EQ(trainer.origin, "ksm.json data.result[0]");
+
+  const Record& vllm = r.records[1];  // one 3g.40gb MIG slice, 600 s
+  EXPECT_EQ(vllm.tags, Tags({{"namespace", "serving"}, {"pod", "vllm-0"}, {"team", "platform"}}));
+  EXPECT_EQ(vllm.measures.at("gpu_seconds"), Decimal::parse("257.142857142857"));
+  EXPECT_EQ(vllm.measures.at("gpus"), Decimal::parse("0.428571428571"));
+}
+
+TEST(KubeStateMetrics, RangeQueryOptionsAndErrors) {
+  const std::string range = read_data("kube-state-metrics/query_range.json");
+  EXPECT_EQ(error_of(format, range, "{}"),
+            "inputs[0].max_gap: is required for a range query (seconds between samples beyond which a gap counts as no data)");
+  EXPECT_EQ(error_of(format, range, R"({"max_gap": 450, "interval": 60})"),
+            "inputs[0].interval: applies only to a text scrape");
+  EXPECT_EQ(error_of(format, scrape(), R"({"interval": 60, "max_gap": 450})"),
+            "inputs[0].max_gap: applies only to a range query");
+  EXPECT_EQ(error_of(format, R"({"status":"success","data":{"resultType":"vector","result":[]}})", R"({"max_gap": 450})",
+                     "q.json"),
+            "q.json: kube-state-metrics needs a range query (resultType matrix) or a text scrape, got \"vector\"");
+  // Two label series for one pod ending at the same time cannot be told apart.
+  const std::string twice =
+      R"({"status":"success","data":{"resultType":"matrix","result":[)"
+      R"({"metric":{"__name__":"kube_pod_labels","namespace":"a","pod":"p","label_team":"x"},"values":[[1,"1"]]},)"
+      R"({"metric":{"__name__":"kube_pod_labels","namespace":"a","pod":"p","label_team":"y"},"values":[[1,"1"]]}]}})";
+  EXPECT_EQ(error_of(format, twice, R"({"max_gap": 450})", "q.json"),
+            "q.json data.result[1]: pod a/p has kube_pod_labels twice (first at q.json data.result[0])");
+}

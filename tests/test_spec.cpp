@@ -296,4 +296,106 @@ TEST(SpecReading, SameSpecSameBytes) {
   EXPECT_EQ(run_spec(text), run_spec(swapped));
 }
 
+
+// ---- Fast paths: parse_json's own reader, allocation_from_json's records -------------------
+
+bool same_tree(const Value& a, const Value& b) {
+  if (a.type() != b.type() || a.text() != b.text() || a.items().size() != b.items().size() ||
+      a.members().size() != b.members().size())
+    return false;
+  for (std::size_t i = 0; i < a.items().size(); ++i)
+    if (!same_tree(a.items()[i], b.items()[i])) return false;
+  for (std::size_t i = 0; i < a.members().size(); ++i)
+    if (a.members()[i].first != b.members()[i].first || !same_tree(a.members()[i].second, b.members()[i].second))
+      return false;
+  return true;
+}
+
+TEST(FastPaths, ParseJsonGivesTheTreeNlohmannGives) {
+  // A \u escape anywhere sends the whole document to nlohmann's reader.
+  for (const std::string& text : std::vector<std::string>{"1.50", "1E3", "1e+05", "-0", "-0.0", "0", "-12", "123456789012345678",
+                                 "1234567890123456789012", "1e400x", "0.000001e-10", "1.5E-07", "true", "false", "null",
+                                 R"("a\"b\\c\/d\n\t\r\b\f")", "[]", "{}", R"([1, [2, {}], {"a": [null]}])",
+                                 R"(  {"a" :1 ,"b":[ ]}  )", R"({"k": {"x": "y", "z": 3.25}})"}) {
+    SCOPED_TRACE(text);
+    Value slow;
+    try {
+      slow = parse_json("[" + text + R"(, "\u0041"])").items()[0];
+    } catch (const SpecError&) {
+      EXPECT_THROW(parse_json(text), SpecError);
+      continue;
+    }
+    EXPECT_TRUE(same_tree(parse_json(text), slow));
+  }
+}
+
+// run_spec reads through allocation_from_json; the plain path must agree with it on every
+// result and every error message.
+std::string plain_run(const std::string& text) {
+  try {
+    return result_to_json(run(allocation_from_spec(parse_json(text))));
+  } catch (const SpecError& e) {
+    return std::string("error: ") + e.what();
+  }
+}
+std::string fast_run(const std::string& text) {
+  try {
+    return run_spec(text);
+  } catch (const SpecError& e) {
+    return std::string("error: ") + e.what();
+  }
+}
+
+TEST(FastPaths, AllocationFromJsonAgreesWithThePlainPath) {
+  const std::string ok = R"({"tags": {"team": "a"}, "measures": {"gpu_seconds": 5}})";
+  std::string many;
+  for (int i = 0; i < 500; ++i)
+    many += std::string(i ? ", " : "") + R"({"id": "r)" + std::to_string(i) + R"(", "tags": {"team": "t)" +
+            std::to_string(i % 7) + R"(", "namespace": "n)" + std::to_string(i % 3) + R"("}, "measures": {"gpu_seconds": )" +
+            std::to_string(i) + R"(, "x": ")" + std::to_string(i) + R"(.5"}})";
+  for (const std::string& records : std::vector<std::string>{
+           "[]", "[" + ok + "]", "[" + many + "]", "[" + ok + ", " + ok + "]",
+        R"([{"tags": {"team": "a\"b\u00e9"}, "measures": {"gpu_seconds": "7.25"}}])",
+        R"([{"tags": {"team": "a"}, "measures": {"gpu_seconds": -0, "x": 1.5E+3, "y": 0.1234567890123456789}}])",
+        R"([{"tags": {"team": "a"}, "measures": {"gpu_seconds": -5}}])",
+        R"([{"tags": {"team": "a"}, "measures": {"gpu_seconds": "-5"}}])",
+        R"([{"tags": {"team": "a"}, "measures": {"gpu_seconds": "abc"}}])",
+        R"([{"tags": {"team": "a"}, "measures": {"gpu_seconds": true}}])",
+        R"([{"tags": {"team": "a"}, "measures": {"gpu_seconds": 1e400}}])",
+        R"([{"tags": {"team": "a"}, "measures": {"utilization": 1.5}}])",
+        R"([{"tags": {"team": "a"}, "measures": {"tokens_cached": 9, "tokens_prompt": 3}}])",
+        R"([{"tags": {"team": "a"}, "measure": {"gpu_seconds": 5}}])", R"([{"measures": {"gpu_seconds": 5}}])",
+        R"([{}])", R"([{"tags": {}}])", R"([{"tags": {"team": 5}}])", R"([5])",
+        R"([{"tags": {"team": "a"}, "tags": {"team": "b"}}])", R"([{"tags": {"team": "a", "team": "b"}}])",
+        R"([{"tags": {"team": "a"}, "measures": {"x": 1, "x": 2}}])",
+        R"([{"id": "r", "tags": {"team": "a"}}, {"id": "r", "tags": {"team": "b"}}])",
+        R"([{"id": 5, "tags": {"team": "a"}}])", R"([{"pool": "nope", "tags": {"team": "a"}}])",
+        R"([{"pool": "p", "tags": {"team": "a"}, "measures": {"gpu_seconds": 3}}])",
+        R"([{"tags": {"team": "a"}, "start": "2026-01-01T00:00:00Z", "end": "2025-01-01T00:00:00Z"}])",
+        R"([{"tags": {"team": "a"}}, ])", "{}", "[" + ok + "] x"}) {
+    SCOPED_TRACE(records);
+    const std::string text = spec_with(kPools, records, kSteps);
+    EXPECT_EQ(fast_run(text), plain_run(text));
+  }
+  // An error before the records, and a document that is not JSON at all.
+  const std::string bad_pool = spec_with(R"([{"id": "p", "cost": "abc"}])", R"([{"tags": {"team": 5}}])", kSteps);
+  EXPECT_EQ(fast_run(bad_pool), plain_run(bad_pool));
+  EXPECT_EQ(fast_run(R"({"apportion": 1, )"), plain_run(R"({"apportion": 1, )"));
+  const std::string twice = spec_with(kPools, "[" + ok + "]", kSteps, R"(, "records": [])");
+  EXPECT_EQ(fast_run(twice), plain_run(twice));
+}
+
+TEST(FastPaths, ExactSumCarriesPastTheDecimalRange) {
+  const Decimal big = Decimal::from_raw(Decimal::max_raw() / 2 + 1);
+  ExactSum sum;
+  Rational expected = 0;
+  for (int i = 0; i < 5; ++i) {
+    sum.add(big);
+    expected += big.to_rational();
+  }
+  sum.add(Rational(1, 3));
+  expected += Rational(1, 3);
+  EXPECT_EQ(sum.value(), expected);
+}
+
 }  // namespace

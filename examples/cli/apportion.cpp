@@ -14,9 +14,17 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "apportion/apportion.hpp"
+
+#if defined(__unix__)
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#endif
 
 namespace {
 
@@ -80,14 +88,59 @@ struct UsageError : std::invalid_argument {
 };
 
 std::string read_all(std::istream& in) {
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  std::ostringstream out;
+  out << in.rdbuf();
+  return std::move(out).str();
 }
 
 std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in) throw UsageError(path + ": cannot read the file: " + std::strerror(errno));
+  // A regular file is read in one piece; anything whose size is not known, as a stream.
+  const std::streamoff size = in.tellg();
+  if (size > 0 && in.seekg(0)) {
+    std::string text(static_cast<std::size_t>(size), '\0');
+    if (in.read(text.data(), size) && in.peek() == std::char_traits<char>::eof()) return text;
+    in.clear();
+    in.seekg(0);
+  } else {
+    in.clear();
+  }
   return read_all(in);
 }
+
+// A regular file mapped into memory, read in place (no copy of a large spec); open() is
+// false for anything else, or on any failure, and the caller reads the file as a stream.
+struct MappedFile {
+  void* data = nullptr;
+  std::size_t size = 0;
+  MappedFile() = default;
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+  ~MappedFile() {
+#if defined(__unix__)
+    if (data) ::munmap(data, size);
+#endif
+  }
+  bool open([[maybe_unused]] const std::string& path) {
+#if defined(__unix__)
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    struct stat st {};
+    if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+      void* p = ::mmap(nullptr, static_cast<std::size_t>(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0);
+      if (p != MAP_FAILED) {
+        data = p;
+        size = static_cast<std::size_t>(st.st_size);
+        ::madvise(data, size, MADV_SEQUENTIAL);
+      }
+    }
+    ::close(fd);
+#endif
+    return data != nullptr;
+  }
+  std::string_view text() const { return {static_cast<const char*>(data), size}; }
+};
 
 // Splits `--name value` options from positional arguments; `known` lists option names,
 // or is empty to take any option (ingest passes them on to the format).
@@ -147,13 +200,14 @@ int cmd_run(const std::vector<std::string>& argv) {
     throw UsageError("--format must be json, table or csv (got \"" + format + "\")");
   SpecOptions options;
   std::string text;
+  MappedFile mapped;
   if (path == "-") {
     text = read_all(std::cin);
   } else {
-    text = read_file(path);
+    if (!mapped.open(path)) text = read_file(path);
     options.base_dir = std::filesystem::path(path).parent_path();
   }
-  const Result result = run(allocation_from_spec(parse_json(text), options));
+  const Result result = run(allocation_from_json(mapped.data ? mapped.text() : std::string_view(text), options));
   if (format == "table") write_output(result_to_table(result), args);
   else if (format == "csv") write_output(result_to_csv(result), args);
   else write_output(result_to_json(result), args);
@@ -227,13 +281,18 @@ int cmd_ingest(const std::vector<std::string>& argv) {
   const std::string& path = positional[1];
   if (!IngestRegistry::global().contains(format))
     throw UsageError("unknown format \"" + format + "\" (see apportion ingest --help)");
-  const std::string text = path == "-" ? read_all(std::cin) : read_file(path);
+  std::ifstream file;  // read by the format as it goes (in blocks, for formats that stream)
+  if (path != "-") {
+    file.open(path, std::ios::binary);
+    if (!file) throw UsageError(path + ": cannot read the file: " + std::strerror(errno));
+  }
+  std::istream& text = path == "-" ? std::cin : file;
   const Value options = Value::object(std::move(members));
   ObjectReader reader(options, "");
   const std::string source = path == "-" ? "stdin" : path;
   IngestResult result;
   try {
-    result = IngestRegistry::global().parse(format, text, reader, source);
+    result = IngestRegistry::global().parse_stream(format, text, reader, source);
     reader.finish();
   } catch (const SpecError& e) {
     // An option's error names the option as the command line spells it.

@@ -3,6 +3,7 @@
 
 #include "apportion/allocate.hpp"
 #include "apportion/catalog.hpp"
+#include "apportion/columnar.hpp"
 #include "apportion/config.hpp"
 #include "apportion/decimal.hpp"
 #include "apportion/errors.hpp"

@@ -105,6 +105,9 @@ struct InputSummary {
   std::size_t records = 0, pools = 0, skus = 0;
   std::size_t skipped = 0;                   // unreadable rows skipped on request
   std::vector<std::string> skipped_reasons;  // the first 100
+  std::optional<std::string> join;                 // the input whose tags were joined on
+  std::size_t joined = 0, unmatched = 0;           // records that found a match, and not
+  bool join_only = false;                          // read only as a tag table for joins
 };
 
 // Everything one run needs.

@@ -4,6 +4,7 @@
 // allocate; each format is a file of its own under src/ingest/.
 
 #include <functional>
+#include <iosfwd>
 #include <map>
 #include <optional>
 #include <shared_mutex>
@@ -36,6 +37,10 @@ struct IngestResult {
 // misspelt option is reported as such rather than as a row error it caused.
 using IngestParser = std::function<IngestResult(std::string_view text, ObjectReader& options, const std::string& source)>;
 
+// The same for a stream (a file being read): the parser reads it in blocks as it goes.
+using IngestStreamParser =
+    std::function<IngestResult(std::istream& in, ObjectReader& options, const std::string& source)>;
+
 class IngestRegistry {
  public:
   // The process-wide registry, holding every built-in format.
@@ -47,10 +52,20 @@ class IngestRegistry {
   // Parses with the named format; an unknown format is std::invalid_argument.
   IngestResult parse(std::string_view format, std::string_view text, ObjectReader& options,
                      const std::string& source) const;
+  // Gives a registered format a streaming entry point, which reads the input block by
+  // block instead of holding all of it (the csv format has one). A second one for a format,
+  // or one for a format not registered, is std::invalid_argument.
+  void add_stream(std::string_view format, IngestStreamParser parser);
+  // Parses what `in` holds: through the format's streaming entry point when it has one,
+  // else by reading all of it and calling parse(). The spec runner and `apportion ingest`
+  // read files this way.
+  IngestResult parse_stream(std::string_view format, std::istream& in, ObjectReader& options,
+                            const std::string& source) const;
 
  private:
   mutable std::shared_mutex mutex_;
   std::map<std::string, IngestParser, std::less<>> parsers_;
+  std::map<std::string, IngestStreamParser, std::less<>> stream_parsers_;
 };
 
 // Helpers parsers share.
@@ -61,6 +76,9 @@ namespace ingest {
 std::vector<std::string> read_names(const Value& v, std::string_view path);
 // A boolean given as JSON true/false or the strings "true"/"false".
 bool read_flag(const Value& v, std::string_view path);
+// The block size the csv format's streaming reader reads (default 1 MiB); returns the
+// previous one. For tests, which set a tiny one to put rows across block boundaries.
+std::size_t set_csv_chunk_size(std::size_t bytes);
 // The error for a row that cannot be read, already naming its file and line: it passes
 // through RowErrors::row unchanged.
 class RowError : public SpecError {
@@ -98,6 +116,17 @@ class RowErrors {
 };
 
 }  // namespace ingest
+
+// Tags joined from a second source onto records, the way PromQL's `group_left` joins pod
+// labels onto DCGM series: each record whose `on` tags equal a table record's takes every
+// tag of that table record it lacks (its own values win). A record lacking an `on` tag, or
+// without a match, is left as it is and counted as unmatched. Two table records with equal
+// `on` tags but different tags are SpecError(`where`, ...) naming both origins.
+struct JoinCounts {
+  std::size_t matched = 0, unmatched = 0;
+};
+JoinCounts join_tags(std::vector<Record>& records, const std::vector<Record>& table, const std::vector<std::string>& on,
+                     const std::string& where);
 
 // Records, pools or a catalog as spec JSON ({"records": [...]}, ...), decimals exact and
 // unrounded: what `apportion ingest` prints.

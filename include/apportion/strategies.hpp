@@ -18,6 +18,9 @@ struct WeightExpression {
   std::vector<std::pair<std::string, Decimal>> terms;
   static WeightExpression measure(std::string name) { return {{{std::move(name), Decimal(1)}}}; }
   Rational of(const Record& record) const;
+  // The same weight as a Decimal, or none when it is not one (a fractional coefficient, or
+  // beyond the Decimal range).
+  std::optional<Decimal> decimal_of(const Record& record) const;
 };
 
 class Proportional final : public Strategy {

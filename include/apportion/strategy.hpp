@@ -8,6 +8,7 @@
 #include <shared_mutex>
 #include <span>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "apportion/engine.hpp"
@@ -95,6 +96,48 @@ struct GroupedWeights {
   void add(const StepInput& input, const Record& record, const Rational& weight);
   // One allocated line per group, then the unallocated line if any.
   std::vector<WeightedLine> lines(const StepInput& input) const;
+};
+
+// An exact sum of Decimals and Rationals: Decimals add in a checked 128-bit integer, and a
+// sum that would overflow carries into a Rational, so no addition is ever inexact.
+class ExactSum {
+ public:
+  void add(Decimal d) {
+    int128 sum;
+    if (__builtin_add_overflow(acc_, d.raw(), &sum)) {
+      carry_ += Decimal::from_raw(acc_).to_rational();
+      acc_ = d.raw();
+    } else {
+      acc_ = sum;
+    }
+  }
+  void add(const Rational& r) { carry_ += r; }
+  Rational value() const { return carry_ + Decimal::from_raw(acc_).to_rational(); }
+
+ private:
+  int128 acc_ = 0;
+  Rational carry_;
+};
+
+// GroupedWeights for many records: a record's group is found from its tag values without
+// building Tags, and weights that are Decimals add as ExactSums, so the Rationals are made
+// once per group, by weights(). The sums are exactly those GroupedWeights::add would give.
+class GroupedSums {
+ public:
+  explicit GroupedSums(std::span<const std::string> group_by) : group_by_(group_by.begin(), group_by.end()) {}
+  void add(const Record& record, Decimal weight) { sum_for(record).add(weight), total_.add(weight); }
+  void add(const Record& record, const Rational& weight) { sum_for(record).add(weight), total_.add(weight); }
+  GroupedWeights weights() const;
+
+ private:
+  ExactSum& sum_for(const Record& record);
+
+  std::vector<std::string> group_by_;
+  std::unordered_map<std::string, std::size_t> index_;  // the group key's values -> groups_
+  std::vector<std::pair<const Record*, ExactSum>> groups_;  // a record of the group, its sum
+  std::optional<ExactSum> unallocated_;
+  ExactSum total_;
+  std::string scratch_;
 };
 
 // ---- Registry -----------------------------------------------------------------------

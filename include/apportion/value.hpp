@@ -4,6 +4,7 @@
 // their options from it through ObjectReader, which tracks the path for error messages
 // and refuses unknown keys. The engine itself never sees one.
 
+#include <cstdint>
 #include <memory>
 #include <set>
 #include <string>
@@ -95,9 +96,14 @@ class ObjectReader {
   void finish() const;
 
  private:
+  void mark(std::size_t member) noexcept;
+  bool marked(std::size_t member) const noexcept;
+
   const Value* value_;
   std::string path_;
-  std::set<std::string, std::less<>> used_;
+  // The members asked for, by position: a bit each for the first 64, then a list.
+  std::uint64_t used_bits_ = 0;
+  std::vector<bool> used_more_;
 };
 
 APPORTION_END_NAMESPACE

@@ -1,49 +1,38 @@
-// split_columnar: the largest-remainder split of one pool over many records given as numpy
-// columns. No copies (the arrays are read in place; a float or non-contiguous array is
-// refused, never converted), the GIL released while it works, 128-bit sums per group and
-// 256-bit products, so no weight or pool in range can overflow.
+// The columnar core from Python: split_columnar and group_sums over numpy columns (no
+// copies: a float or non-contiguous array is refused, never converted; the GIL released
+// while the rows are summed), and PartialAggregate, the mergeable, picklable exact
+// aggregate of records.
 
 #include <pybind11/numpy.h>
+#include <pybind11/stl.h>
 
 #include <algorithm>
 #include <cstdint>
-#include <numeric>
-#include <type_traits>
+#include <optional>
+#include <span>
+#include <string>
 #include <vector>
 
-#include "apportion/decimal.hpp"
+#include "apportion/columnar.hpp"
 #include "register.hpp"
 
 namespace apportion::python {
 
 namespace {
 
-using boost::multiprecision::int256_t;
 using Weights = py::array_t<std::int64_t, py::array::c_style>;
 
-// Splits `units` (>= 0) by the group sums: floors, then one unit each to the largest
-// remainders, ties to the larger sum, then to the lower group id.
-void split_units(int128 units, const std::vector<int128>& sums, int128 total, std::int64_t* out) {
-  const std::size_t n = sums.size();
-  std::vector<int128> remainders(n);
-  int128 assigned = 0;
-  for (std::size_t g = 0; g < n; ++g) {
-    const int256_t product = int256_t(units) * int256_t(sums[g]);
-    const int256_t q = product / int256_t(total);
-    out[g] = static_cast<std::int64_t>(q);  // q <= units, which fits
-    remainders[g] = static_cast<int128>(product - q * int256_t(total));
-    assigned += out[g];
-  }
-  const auto leftover = static_cast<std::size_t>(units - assigned);  // < n: each floor loses < 1
-  std::vector<std::size_t> order(n);
-  std::iota(order.begin(), order.end(), std::size_t{0});
-  std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(leftover), order.end(),
-                    [&](std::size_t a, std::size_t b) {
-                      if (remainders[a] != remainders[b]) return remainders[a] > remainders[b];
-                      if (sums[a] != sums[b]) return sums[a] > sums[b];
-                      return a < b;
-                    });
-  for (std::size_t k = 0; k < leftover; ++k) out[order[k]] += 1;
+template <class Id>
+std::span<const Id> column(const py::array_t<Id, py::array::c_style>& a) {
+  return {a.data(), static_cast<std::size_t>(a.shape(0))};
+}
+
+template <class Id>
+void check_columns(const py::array_t<Id, py::array::c_style>& ids, const Weights& weights) {
+  if (ids.ndim() != 1 || weights.ndim() != 1) throw py::value_error("group_ids and weights must be one-dimensional");
+  if (ids.shape(0) != weights.shape(0))
+    throw py::value_error("group_ids and weights differ in length (" + std::to_string(ids.shape(0)) + " and " +
+                          std::to_string(weights.shape(0)) + ")");
 }
 
 template <class Id>
@@ -54,44 +43,121 @@ py::array_t<std::int64_t> split_columnar(py::handle pool, py::handle unit, const
   if (unit_amount.signum() <= 0) throw py::value_error("unit must be positive (got " + unit_amount.to_string() + ")");
   if (!pool_amount.is_multiple_of(unit_amount))
     throw py::value_error("pool " + pool_amount.to_string() + " is not a multiple of the unit " + unit_amount.to_string());
-  if (ids.ndim() != 1 || weights.ndim() != 1) throw py::value_error("group_ids and weights must be one-dimensional");
-  if (ids.shape(0) != weights.shape(0))
-    throw py::value_error("group_ids and weights differ in length (" + std::to_string(ids.shape(0)) + " and " +
-                          std::to_string(weights.shape(0)) + ")");
+  check_columns(ids, weights);
   const int128 pool_units = pool_amount.raw() / unit_amount.raw();
-  const int128 magnitude = pool_units < 0 ? -pool_units : pool_units;
-  if (magnitude > INT64_MAX) throw py::value_error("pool is more than 2^63 - 1 units");
+  if ((pool_units < 0 ? -pool_units : pool_units) > INT64_MAX) throw py::value_error("pool is more than 2^63 - 1 units");
 
   py::array_t<std::int64_t> result(static_cast<py::ssize_t>(n_groups));
   std::int64_t* out = result.mutable_data();
-  const Id* id = ids.data();
-  const std::int64_t* weight = weights.data();
-  const auto count = static_cast<std::size_t>(ids.shape(0));
+  const auto id_column = column(ids);
+  const auto weight_column = column(weights);
   {
     py::gil_scoped_release release;
-    std::vector<int128> sums(n_groups, 0);
-    int128 total = 0;
-    for (std::size_t i = 0; i < count; ++i) {
-      bool negative_id = false;
-      if constexpr (std::is_signed_v<Id>) negative_id = id[i] < 0;
-      if (negative_id || static_cast<std::uint64_t>(id[i]) >= n_groups)
-        throw py::value_error("group_ids[" + std::to_string(i) + "] = " + std::to_string(id[i]) + " is not below n_groups (" +
-                              std::to_string(n_groups) + ")");
-      if (weight[i] < 0)
-        throw py::value_error("weights[" + std::to_string(i) + "] must not be negative (got " + std::to_string(weight[i]) + ")");
-      sums[static_cast<std::size_t>(id[i])] += weight[i];
-      total += weight[i];
-    }
-    if (total == 0) {
-      if (magnitude != 0) throw py::value_error("weights sum to zero: there is nothing to split the pool by");
-      std::fill(out, out + n_groups, 0);
-    } else {
-      split_units(magnitude, sums, total, out);
-      if (pool_units < 0)
-        for (std::size_t g = 0; g < n_groups; ++g) out[g] = -out[g];
-    }
+    const std::vector<int128> sums = group_sums(id_column, weight_column, n_groups);
+    const std::vector<std::int64_t> amounts = split_pool(pool_amount, unit_amount, sums);
+    std::copy(amounts.begin(), amounts.end(), out);
   }
   return result;
+}
+
+template <class Id>
+py::list py_group_sums(const py::array_t<Id, py::array::c_style>& ids, const Weights& weights, std::size_t n_groups) {
+  check_columns(ids, weights);
+  const auto id_column = column(ids);
+  const auto weight_column = column(weights);
+  std::vector<int128> sums;
+  {
+    py::gil_scoped_release release;
+    sums = group_sums(id_column, weight_column, n_groups);
+  }
+  py::list out(sums.size());
+  for (std::size_t g = 0; g < sums.size(); ++g)
+    out[g] = py::reinterpret_steal<py::object>(PyLong_FromString(int128_to_string(sums[g]).c_str(), nullptr, 10));
+  return out;
+}
+
+std::optional<std::string_view> pool_view(const std::optional<std::string>& pool) {
+  return pool ? std::optional<std::string_view>(*pool) : std::nullopt;
+}
+
+void add_row(PartialAggregate& a, const py::dict& tags, const py::dict& measures, const std::optional<std::string>& pool) {
+  std::vector<std::string> keys, values, names;
+  std::vector<Decimal> amounts;
+  for (const auto& [k, v] : tags) {
+    keys.push_back(py::cast<std::string>(k));
+    values.push_back(py::cast<std::string>(v));
+  }
+  for (const auto& [k, v] : measures) {
+    names.push_back(py::cast<std::string>(k));
+    amounts.push_back(to_decimal(v, "measure"));
+  }
+  std::vector<PartialAggregate::TagView> t;
+  for (std::size_t i = 0; i < keys.size(); ++i) t.emplace_back(keys[i], values[i]);
+  std::vector<PartialAggregate::MeasureView> m;
+  for (std::size_t i = 0; i < names.size(); ++i) m.emplace_back(names[i], amounts[i]);
+  a.add(pool_view(pool), t, m);
+}
+
+// Rows given as columns: row i is in group group_ids[i], whose tags are groups[group_ids[i]],
+// and adds weights[i] * 10^-scale to `measure`.
+template <class Id>
+void add_columns(PartialAggregate& a, const py::array_t<Id, py::array::c_style>& ids, const Weights& weights,
+                 const py::sequence& groups, const std::string& measure, int scale, const std::optional<std::string>& pool) {
+  check_columns(ids, weights);
+  if (scale < 0 || scale > Decimal::scale) throw py::value_error("scale must be 0 to 12 (got " + std::to_string(scale) + ")");
+  const std::size_t n_groups = py::len(groups);
+  const auto id_column = column(ids);
+  const auto weight_column = column(weights);
+  std::vector<int128> sums;
+  std::vector<std::uint64_t> counts(n_groups);
+  {
+    py::gil_scoped_release release;
+    sums = group_sums(id_column, weight_column, n_groups);
+    for (const Id g : id_column) ++counts[static_cast<std::size_t>(g)];  // in range: group_sums checked
+  }
+  // The groups go into a fresh aggregate, merged in one step: merge checks every sum
+  // against this aggregate first, so the rows are added whole or not at all.
+  const int128 factor = detail::pow10_128(Decimal::scale - scale);
+  PartialAggregate fresh;
+  const std::uint32_t m = fresh.measure_id(measure);
+  const std::uint32_t p = fresh.pool_id(pool_view(pool));
+  std::vector<std::pair<std::uint32_t, int128>> values(1);
+  for (std::size_t g = 0; g < n_groups; ++g) {
+    if (counts[g] == 0) continue;
+    const py::dict tags = py::reinterpret_borrow<py::object>(groups[g]).cast<py::dict>();
+    std::vector<std::pair<std::uint32_t, std::uint32_t>> pairs;
+    for (const auto& [k, v] : tags)
+      pairs.emplace_back(fresh.tag_key_id(py::cast<std::string>(k)), fresh.tag_value_id(py::cast<std::string>(v)));
+    std::sort(pairs.begin(), pairs.end());
+    std::vector<std::uint32_t> key{p};
+    for (const auto& [k, v] : pairs) {
+      key.push_back(k);
+      key.push_back(v);
+    }
+    int128 raw;
+    if (__builtin_mul_overflow(sums[g], factor, &raw))
+      throw OverflowError(measure + ": the aggregated sum is out of the decimal range");
+    values[0] = {m, raw};
+    fresh.add_to_group(fresh.group(key), values, counts[g]);
+  }
+  a.merge(fresh);
+}
+
+py::list spec_records(const PartialAggregate& a, const std::string& source, bool with_origin) {
+  py::list out;
+  for (const Record& r : a.to_records(source)) {
+    py::dict rec;
+    if (r.pool) rec["pool"] = *r.pool;
+    py::dict tags;
+    for (const auto& [k, v] : r.tags) tags[py::str(k)] = v;
+    rec["tags"] = tags;
+    py::dict measures;
+    for (const auto& [k, v] : r.measures) measures[py::str(k)] = v.to_string();
+    rec["measures"] = measures;
+    if (with_origin) rec["origin"] = r.origin;
+    out.append(rec);
+  }
+  return out;
 }
 
 }  // namespace
@@ -109,6 +175,47 @@ or decimal.Decimal; the pool must be a multiple of the unit.)doc";
         py::arg("group_ids").noconvert(), py::arg("weights").noconvert(), py::arg("n_groups"), doc);
   m.def("split_columnar", &split_columnar<std::int64_t>, py::arg("pool"), py::arg("unit"),
         py::arg("group_ids").noconvert(), py::arg("weights").noconvert(), py::arg("n_groups"), doc);
+
+  static constexpr const char* sums_doc = R"doc(The exact sum of `weights` per group, as a list of n_groups ints.
+
+group_ids (uint32 or int64) and weights (int64, non-negative) as for split_columnar: read in
+place, never converted, the GIL released; sums are exact (128-bit).)doc";
+  m.def("group_sums", &py_group_sums<std::uint32_t>, py::arg("group_ids").noconvert(), py::arg("weights").noconvert(),
+        py::arg("n_groups"), sums_doc);
+  m.def("group_sums", &py_group_sums<std::int64_t>, py::arg("group_ids").noconvert(), py::arg("weights").noconvert(),
+        py::arg("n_groups"), sums_doc);
+
+  py::class_<PartialAggregate>(m, "PartialAggregate", R"doc(An exact, mergeable aggregate of records.
+
+For each distinct (pool, tags) it keeps the exact sum of every measure and the number of
+rows, so its size grows with the groups, not the rows. Aggregate shards anywhere (it
+pickles), merge them in any order, and to_spec_records() gives the same records, ready
+for a spec's "records".)doc")
+      .def(py::init<>())
+      .def("add", &add_row, py::arg("tags"), py::arg("measures"), py::kw_only(), py::arg("pool") = py::none(),
+           "Adds one row: tags {key: value}, measures {name: str | int | Decimal} (non-negative).")
+      .def("add_columns", &add_columns<std::uint32_t>, py::arg("group_ids").noconvert(), py::arg("weights").noconvert(),
+           py::arg("groups"), py::arg("measure"), py::kw_only(), py::arg("scale") = 0, py::arg("pool") = py::none(),
+           R"doc(Adds rows given as numpy columns: row i belongs to group group_ids[i], whose tags are
+groups[group_ids[i]] (a dict), and adds weights[i] * 10**-scale to `measure`. Arrays are read
+in place (uint32 or int64 ids, int64 weights; floats are TypeError), the GIL released.)doc")
+      .def("add_columns", &add_columns<std::int64_t>, py::arg("group_ids").noconvert(), py::arg("weights").noconvert(),
+           py::arg("groups"), py::arg("measure"), py::kw_only(), py::arg("scale") = 0, py::arg("pool") = py::none())
+      .def("merge", &PartialAggregate::merge, py::arg("other"), "Adds every group of `other` to this aggregate.")
+      .def("serialize", [](const PartialAggregate& a) { return py::bytes(a.serialize()); },
+           "Compact, exact, versioned bytes; PartialAggregate.deserialize reads them back.")
+      .def_static("deserialize", [](const py::bytes& b) { return PartialAggregate::deserialize(std::string(b)); },
+                  py::arg("data"))
+      .def("to_spec_records", [](const PartialAggregate& a, const std::string& source) { return spec_records(a, source, false); },
+           py::arg("source") = "aggregate",
+           "One spec record per group ({'pool'?, 'tags', 'measures'}, sums as exact strings), sorted by pool then tags.")
+      .def("records", [](const PartialAggregate& a, const std::string& source) { return spec_records(a, source, true); },
+           py::arg("source") = "aggregate", "to_spec_records() with each record's origin (\"src (aggregated: N rows)\").")
+      .def_property_readonly("groups", &PartialAggregate::groups)
+      .def_property_readonly("rows", &PartialAggregate::rows)
+      .def("__len__", &PartialAggregate::groups)
+      .def(py::pickle([](const PartialAggregate& a) { return py::bytes(a.serialize()); },
+                      [](const py::bytes& b) { return PartialAggregate::deserialize(std::string(b)); }));
 }
 
 }  // namespace apportion::python

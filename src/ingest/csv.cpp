@@ -1,106 +1,476 @@
 // `csv`: generic records from a CSV file with a header row. `tags` and `measures` name the
-// columns to use; every other column is ignored.
+// columns to use; every other column is skipped without being copied.
+//
+// The file is scanned in place with string_views (RFC 4180: quoted fields with "" escapes,
+// delimiters and line breaks inside quotes, LF, CRLF or a lone CR, an optional UTF-8 BOM),
+// either over the whole text or block by block from a stream, so a file read from disk
+// needs memory for one block and, with `aggregate`, for one sum per group of rows.
 
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <cstring>
+#include <istream>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include "csv_reader.hpp"
+#include "apportion/columnar.hpp"
 #include "formats.hpp"
 
 APPORTION_BEGIN_NAMESPACE
 namespace ingest {
+
 namespace {
+std::atomic<std::size_t> default_chunk_size{std::size_t{1} << 20};  // 1 MiB blocks
+}  // namespace
 
-struct Column {
-  std::string name;
-  std::size_t index = 0;
-};
-
-// A measure cell: an exact, non-negative decimal in JSON number syntax.
-Decimal read_measure_cell(const std::string& cell, const std::string& column) {
-  Decimal d;
-  try {
-    d = Decimal::parse(cell);
-  } catch (const OverflowError&) {
-    throw SpecError("", column + ": out of range (got \"" + cell + "\")");
-  } catch (const std::exception&) {
-    throw SpecError("", column + ": not an exact decimal number (got \"" + cell + "\")");
-  }
-  if (d.signum() < 0) throw SpecError("", column + ": must not be negative (got \"" + cell + "\")");
-  return d;
+std::size_t set_csv_chunk_size(std::size_t bytes) {
+  return default_chunk_size.exchange(std::max<std::size_t>(bytes, 1));
 }
 
-IngestResult parse_csv(std::string_view text, ObjectReader& options, const std::string& source) {
-  std::vector<std::string> tag_names, measure_names;
-  if (const Value* v = options.optional("tags")) tag_names = read_names(*v, options.path("tags"));
-  if (const Value* v = options.optional("measures")) measure_names = read_names(*v, options.path("measures"));
-  std::optional<std::string> pool, id_column;
-  if (const Value* v = options.optional("pool")) {
-    pool = read_string(*v, options.path("pool"));
-    if (pool->empty()) throw SpecError(options.path("pool"), "must not be empty");
+namespace {
+
+// ---- Input: the whole text, or blocks from a stream -----------------------------------------
+
+class Input {
+ public:
+  explicit Input(std::string_view text) : data_(text.data()), size_(text.size()), eof_(true) { strip_bom(); }
+  explicit Input(std::istream& in) : in_(&in), chunk_size_(default_chunk_size.load()) {
+    buffer_.resize(std::max<std::size_t>(chunk_size_, 3));
+    // The first three bytes decide the byte order mark, whatever the block size.
+    while (size_ < 3 && !eof_) read_some(3);
+    strip_bom();
   }
-  if (const Value* v = options.optional("id")) id_column = read_string(*v, options.path("id"));
+
+  const char* begin() const noexcept { return data_ + pos_; }
+  const char* end() const noexcept { return data_ + size_; }
+  bool eof() const noexcept { return eof_; }
+  void advance_to(const char* p) noexcept { pos_ = static_cast<std::size_t>(p - data_); }
+
+  // Keeps the unread bytes and appends the next block (growing the buffer when a row is
+  // longer than it). False when there is nothing more to read.
+  bool refill() {
+    if (eof_) return false;
+    const std::size_t kept = size_ - pos_;
+    if (pos_ > 0) {
+      std::memmove(buffer_.data(), buffer_.data() + pos_, kept);
+      pos_ = 0;
+      size_ = kept;
+    }
+    if (size_ + chunk_size_ > buffer_.size()) buffer_.resize(std::max(buffer_.size() * 2, size_ + chunk_size_));
+    read_some(size_ + chunk_size_);
+    return true;
+  }
+
+ private:
+  void read_some(std::size_t until) {
+    in_->read(buffer_.data() + size_, static_cast<std::streamsize>(until - size_));
+    const auto got = static_cast<std::size_t>(in_->gcount());
+    size_ += got;
+    data_ = buffer_.data();
+    if (got == 0 || !*in_) eof_ = true;
+  }
+  void strip_bom() {
+    if (size_ >= 3 && std::memcmp(data_, "\xEF\xBB\xBF", 3) == 0) pos_ = 3;
+  }
+
+  std::istream* in_ = nullptr;
+  std::size_t chunk_size_ = 0;
+  std::string buffer_;
+  const char* data_ = nullptr;
+  std::size_t size_ = 0, pos_ = 0;
+  bool eof_ = false;
+};
+
+// ---- The scanner ------------------------------------------------------------------------------
+
+// One field of a row as it stands in the buffer: for a quoted field, the text between the
+// quotes with its "" escapes still doubled (`escaped` says whether there are any).
+struct Field {
+  std::string_view text;
+  bool escaped = false;
+};
+
+std::string unescape(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    out += text[i];
+    if (text[i] == '"') ++i;  // the second quote of a pair
+  }
+  return out;
+}
+
+constexpr std::uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+inline std::uint64_t bytes_equal(std::uint64_t x, std::uint64_t broadcast) {
+  const std::uint64_t y = x ^ broadcast;
+  return (y - ones) & ~y & highs;  // exact at the lowest match, which is all we use
+}
+
+class Scanner {
+ public:
+  Scanner(std::string source, char delimiter) : source_(std::move(source)), delimiter_(delimiter) {}
+
+  // "<source> line N".
+  std::string where(std::size_t line) const { return source_ + " line " + std::to_string(line); }
+  const std::string& source() const noexcept { return source_; }
+
+  // Skips blank lines; false at the end of the input.
+  bool skip_blank(Input& in) {
+    for (;;) {
+      const char* p = in.begin();
+      const char* end = in.end();
+      while (p < end && (*p == '\n' || *p == '\r')) {
+        if (*p == '\n') ++line_;
+        ++p;
+      }
+      in.advance_to(p);
+      if (p < end) return true;
+      if (!in.refill()) return false;
+    }
+  }
+
+  // Scans the next row (after skip_blank returned true). on_field(index, Field) is called
+  // for each field; the row is complete when this returns, and its first line is row_line().
+  // Fields are views into the input, valid until the next call.
+  template <class OnField>
+  void row(Input& in, OnField&& on_field) {
+    for (;;) {
+      std::size_t line = line_;
+      const char* next = scan(in.begin(), in.end(), in.eof(), line, on_field);
+      if (next != nullptr) {
+        row_line_ = line_;
+        line_ = line;
+        in.advance_to(next);
+        return;
+      }
+      if (!in.refill()) throw std::logic_error("csv: a row needs more input at the end of the file");
+    }
+  }
+  std::size_t row_line() const noexcept { return row_line_; }
+
+ private:
+  bool at_field_end(char c) const noexcept { return c == delimiter_ || c == '\n' || c == '\r'; }
+
+  // Returns the position after the row, or nullptr when the buffer ends before the row does
+  // and more input may follow. `line` counts the row's line breaks.
+  template <class OnField>
+  const char* scan(const char* p, const char* end, bool eof, std::size_t& line, OnField& on_field) const {
+    const std::uint64_t delim = ones * static_cast<unsigned char>(delimiter_), lf = ones * '\n', cr = ones * '\r',
+                        quote = ones * '"';
+    for (std::size_t index = 0;; ++index) {
+      Field field;
+      if (p < end && *p == '"') {
+        const std::size_t opened = line;
+        const char* q = p + 1;
+        for (;;) {
+          const char* close = static_cast<const char*>(std::memchr(q, '"', static_cast<std::size_t>(end - q)));
+          const char* upto = close ? close : end;
+          line += static_cast<std::size_t>(std::count(q, upto, '\n'));
+          if (!close) {
+            if (!eof) return nullptr;
+            throw SpecError(where(opened), "a quoted field is never closed");
+          }
+          if (close + 1 == end && !eof) return nullptr;  // "" or the end of the field: cannot tell yet
+          if (close + 1 < end && close[1] == '"') {
+            field.escaped = true;
+            q = close + 2;
+            continue;
+          }
+          field.text = std::string_view(p + 1, static_cast<std::size_t>(close - p - 1));
+          p = close + 1;
+          break;
+        }
+        if (p < end && !at_field_end(*p))
+          throw SpecError(where(line),
+                          "unexpected character after a closing quote (field " + std::to_string(index + 1) + ")");
+      } else {
+        const char* start = p;
+        for (;;) {
+          while (end - p >= 8) {
+            std::uint64_t x;
+            std::memcpy(&x, p, 8);
+            const std::uint64_t hit = bytes_equal(x, delim) | bytes_equal(x, lf) | bytes_equal(x, cr) | bytes_equal(x, quote);
+            if (hit) {
+              p += __builtin_ctzll(hit) / 8;
+              break;
+            }
+            p += 8;
+          }
+          while (p < end && !at_field_end(*p) && *p != '"') ++p;
+          if (p < end && *p == '"')
+            throw SpecError(where(line), "a quote inside an unquoted field (field " + std::to_string(index + 1) + ")");
+          if (p < end || eof) break;
+          return nullptr;
+        }
+        field.text = std::string_view(start, static_cast<std::size_t>(p - start));
+      }
+      on_field(index, field);
+      if (p >= end) return p;  // the end of the input (eof: checked above)
+      const char c = *p;
+      if (c == delimiter_) {
+        ++p;
+        continue;
+      }
+      // A line end: \n, \r\n, or a lone \r.
+      if (c == '\r') {
+        ++p;
+        if (p == end && !eof) return nullptr;
+      }
+      if (p < end && *p == '\n') ++p;
+      ++line;
+      return p;
+    }
+  }
+
+  std::string source_;
+  char delimiter_;
+  std::size_t line_ = 1, row_line_ = 1;
+};
+
+// ---- Cells ------------------------------------------------------------------------------------
+
+// A measure cell: an exact, non-negative decimal in JSON number syntax, as raw fixed point.
+// Plain digits with an optional fraction of up to 12 digits take a fast path that agrees
+// with Decimal::parse; everything else goes through it.
+int128 read_measure_cell(std::string_view cell, const std::string& column) {
+  {
+    std::size_t i = 0;
+    const std::size_t n = cell.size();
+    std::uint64_t whole = 0;
+    while (i < n && i < 18 && static_cast<unsigned char>(cell[i] - '0') < 10) whole = whole * 10 + (cell[i++] - '0');
+    if (i > 0 && (i == n || (cell[i] == '.' && i < 18))) {
+      int128 raw = static_cast<int128>(whole) * Decimal::one_raw;
+      if (i == n) return raw;
+      const std::size_t frac_begin = ++i;
+      std::uint64_t frac = 0;
+      while (i < n && i - frac_begin < 12 && static_cast<unsigned char>(cell[i] - '0') < 10)
+        frac = frac * 10 + (cell[i++] - '0');
+      if (i == n && i > frac_begin) {
+        static constexpr std::int64_t scale_up[13] = {1,          10,          100,          1000,         10000,
+                                                      100000,     1000000,     10000000,     100000000,    1000000000,
+                                                      10000000000, 100000000000, 1000000000000};
+        return raw + static_cast<int128>(frac) * scale_up[12 - (i - frac_begin)];
+      }
+    }
+  }
+  const std::string text(cell);
+  Decimal d;
+  try {
+    d = Decimal::parse(text);
+  } catch (const OverflowError&) {
+    throw SpecError("", column + ": out of range (got \"" + text + "\")");
+  } catch (const std::exception&) {
+    throw SpecError("", column + ": not an exact decimal number (got \"" + text + "\")");
+  }
+  if (d.signum() < 0) throw SpecError("", column + ": must not be negative (got \"" + text + "\")");
+  return d.raw();
+}
+
+// ---- The format ---------------------------------------------------------------------------------
+
+struct Options {
+  std::vector<std::string> tags, measures;
+  std::optional<std::string> pool, id;
   char delimiter = ',';
+  bool aggregate = false;
+};
+
+Options read_options(ObjectReader& options) {
+  Options o;
+  if (const Value* v = options.optional("tags")) o.tags = read_names(*v, options.path("tags"));
+  if (const Value* v = options.optional("measures")) o.measures = read_names(*v, options.path("measures"));
+  if (const Value* v = options.optional("pool")) {
+    o.pool = read_string(*v, options.path("pool"));
+    if (o.pool->empty()) throw SpecError(options.path("pool"), "must not be empty");
+  }
+  if (const Value* v = options.optional("id")) o.id = read_string(*v, options.path("id"));
   if (const Value* v = options.optional("delimiter")) {
     std::string d = read_string(*v, options.path("delimiter"));
     if (d == "\\t" || d == "tab") d = "\t";
     if (d.size() != 1 || d == "\"" || d == "\n" || d == "\r")
       throw SpecError(options.path("delimiter"), "must be one character other than a quote or a line break");
-    delimiter = d[0];
+    o.delimiter = d[0];
   }
+  if (const Value* v = options.optional("aggregate")) o.aggregate = read_flag(*v, options.path("aggregate"));
+  if (o.aggregate && o.id)
+    throw SpecError(options.path("id"), "cannot be used with aggregate (aggregated records are sums of rows, with no ids)");
+  return o;
+}
+
+void check_unique(const std::vector<std::string>& names, const std::string& path) {
+  for (std::size_t i = 0; i < names.size(); ++i)
+    for (std::size_t j = 0; j < i; ++j)
+      if (names[i] == names[j]) throw SpecError(path, "column \"" + names[i] + "\" is named twice");
+}
+
+// The index of column `name` in the header; SpecError naming the missing column (and the
+// option that asked for it) when it is not there, or is there twice.
+std::size_t column_of(const Scanner& scanner, std::size_t header_line, const std::vector<std::string>& header,
+                      std::string_view name, std::string_view option) {
+  std::size_t found = header.size();
+  for (std::size_t i = 0; i < header.size(); ++i) {
+    if (header[i] != name) continue;
+    if (found != header.size())
+      throw SpecError(scanner.where(header_line), "column \"" + std::string(name) + "\" appears twice in the header");
+    found = i;
+  }
+  if (found == header.size())
+    throw SpecError(scanner.where(header_line),
+                    "no column \"" + std::string(name) + "\" (named by " + std::string(option) + ") in the header");
+  return found;
+}
+
+std::string width_error(std::size_t fields, std::size_t header) {
+  return "has " + std::to_string(fields) + " fields, the header has " + std::to_string(header);
+}
+
+// What a column is used for: role >= 0 is a slot in the row's cells.
+constexpr int unused = -1;
+
+IngestResult read_csv(Input& in, ObjectReader& options, const std::string& source) {
+  const Options o = read_options(options);
   const RowErrors errors(options);
   options.finish();  // a misspelt option is reported before any row is read
-  for (std::size_t i = 0; i < measure_names.size(); ++i)
-    for (std::size_t j = 0; j < i; ++j)
-      if (measure_names[i] == measure_names[j])
-        throw SpecError(options.path("measures"), "column \"" + measure_names[i] + "\" is named twice");
-  for (std::size_t i = 0; i < tag_names.size(); ++i)
-    for (std::size_t j = 0; j < i; ++j)
-      if (tag_names[i] == tag_names[j])
-        throw SpecError(options.path("tags"), "column \"" + tag_names[i] + "\" is named twice");
+  check_unique(o.measures, options.path("measures"));
+  check_unique(o.tags, options.path("tags"));
 
-  CsvReader reader(text, source, delimiter);
-  CsvRow header;
-  if (!reader.next(header)) throw SpecError(source, "no header row");
-  std::vector<Column> tags, measures;
-  for (const std::string& name : tag_names) tags.push_back({name, csv_column(reader, header, name, "tags")});
-  for (const std::string& name : measure_names)
-    measures.push_back({name, csv_column(reader, header, name, "measures")});
-  std::optional<std::size_t> id_index;
-  if (id_column) id_index = csv_column(reader, header, *id_column, "id");
+  Scanner scanner(source, o.delimiter);
+  if (!scanner.skip_blank(in)) throw SpecError(source, "no header row");
+  std::vector<std::string> header;
+  scanner.row(in, [&](std::size_t index, const Field& f) {
+    if (index == 0) header.clear();  // a row scanned again after more input was read
+    header.push_back(f.escaped ? unescape(f.text) : std::string(f.text));
+  });
+  const std::size_t header_line = scanner.row_line();
+  const std::size_t width = header.size();
+
+  // Slots: the tags, then the measures, then the id.
+  std::vector<int> role(width, unused);
+  const std::size_t n_tags = o.tags.size(), n_measures = o.measures.size();
+  for (std::size_t t = 0; t < n_tags; ++t) role[column_of(scanner, header_line, header, o.tags[t], "tags")] = static_cast<int>(t);
+  for (std::size_t m = 0; m < n_measures; ++m)
+    role[column_of(scanner, header_line, header, o.measures[m], "measures")] = static_cast<int>(n_tags + m);
+  if (o.id) role[column_of(scanner, header_line, header, *o.id, "id")] = static_cast<int>(n_tags + n_measures);
+  std::vector<Field> cells(n_tags + n_measures + (o.id ? 1 : 0));
+  std::size_t fields = 0;
+  const auto on_field = [&](std::size_t index, const Field& f) {
+    fields = index + 1;
+    if (index < width && role[index] != unused) cells[static_cast<std::size_t>(role[index])] = f;
+  };
+  std::string scratch;
+  // A cell's value: the view itself, or its unescaped copy in `into`.
+  const auto text_of = [](const Field& f, std::string& into) -> std::string_view {
+    if (!f.escaped) return f.text;
+    into = unescape(f.text);
+    return into;
+  };
 
   IngestResult result;
-  CsvRow row;
-  while (reader.next(row)) {
-    const std::string where = reader.where(row.line);
-    try {
-      require_header_width(row, header);
-      Record record;
-      record.origin = where;
-      if (id_index) {
-        record.id = row.fields[*id_index];
-        if (record.id.empty()) throw SpecError("", *id_column + ": the record id is empty");
+  if (!o.aggregate) {
+    while (scanner.skip_blank(in)) {
+      scanner.row(in, on_field);
+      const std::string where = scanner.where(scanner.row_line());
+      try {
+        if (fields != width) throw SpecError("", width_error(fields, width));
+        Record record;
+        record.origin = where;
+        if (o.id) {
+          record.id = std::string(text_of(cells[n_tags + n_measures], scratch));
+          if (record.id.empty()) throw SpecError("", *o.id + ": the record id is empty");
+        }
+        std::vector<Tags::Pair> pairs;
+        for (std::size_t t = 0; t < n_tags; ++t)
+          if (!cells[t].text.empty()) pairs.emplace_back(o.tags[t], std::string(text_of(cells[t], scratch)));
+        record.tags = Tags(std::move(pairs));
+        for (std::size_t m = 0; m < n_measures; ++m) {
+          const Field& c = cells[n_tags + m];
+          if (!c.text.empty())
+            record.measures.emplace(o.measures[m],
+                                    Decimal::from_raw(read_measure_cell(text_of(c, scratch), o.measures[m])));
+        }
+        record.pool = o.pool;
+        result.records.push_back(std::move(record));
+      } catch (const SpecError& e) {
+        errors.skip(result, where, e.what());
       }
-      std::vector<Tags::Pair> pairs;
-      for (const Column& c : tags)
-        if (!row.fields[c.index].empty()) pairs.emplace_back(c.name, row.fields[c.index]);
-      record.tags = Tags(std::move(pairs));
-      for (const Column& c : measures)
-        if (!row.fields[c.index].empty()) record.measures.emplace(c.name, read_measure_cell(row.fields[c.index], c.name));
-      record.pool = pool;
-      result.records.push_back(std::move(record));
+    }
+    return result;
+  }
+
+  // Aggregate: rows with equal tags collapse into one group. A row's tag values, each with
+  // its length in front, key a cache of groups, so a known group costs one lookup.
+  PartialAggregate aggregate;
+  const std::uint32_t pool_id = aggregate.pool_id(o.pool ? std::optional<std::string_view>(*o.pool) : std::nullopt);
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> key_order;  // (tag key id, tag index)
+  for (std::size_t t = 0; t < n_tags; ++t) key_order.emplace_back(aggregate.tag_key_id(o.tags[t]), static_cast<std::uint32_t>(t));
+  std::sort(key_order.begin(), key_order.end());
+  std::vector<std::uint32_t> measure_ids;
+  for (const std::string& m : o.measures) measure_ids.push_back(aggregate.measure_id(m));
+  Dictionary cache;
+  std::vector<std::uint32_t> cache_group;
+  std::string cache_key;
+  std::vector<std::string> unescaped(n_tags);
+  std::vector<std::uint32_t> encoded;
+  std::vector<std::pair<std::uint32_t, int128>> values;
+  values.reserve(n_measures);
+  std::vector<std::string_view> tag_text(n_tags);
+  while (scanner.skip_blank(in)) {
+    scanner.row(in, on_field);
+    try {
+      if (fields != width) throw SpecError("", width_error(fields, width));
+      values.clear();
+      for (std::size_t m = 0; m < n_measures; ++m) {
+        const Field& c = cells[n_tags + m];
+        if (!c.text.empty()) values.emplace_back(measure_ids[m], read_measure_cell(text_of(c, scratch), o.measures[m]));
+      }
+      cache_key.clear();
+      for (std::size_t t = 0; t < n_tags; ++t) {
+        tag_text[t] = text_of(cells[t], unescaped[t]);
+        const auto length = static_cast<std::uint32_t>(tag_text[t].size());
+        cache_key.append(reinterpret_cast<const char*>(&length), sizeof length);
+        cache_key.append(tag_text[t]);
+      }
+      const std::uint32_t slot = cache.intern(cache_key);
+      if (slot == cache_group.size()) {
+        encoded.assign(1, pool_id);
+        for (const auto& [key_id, t] : key_order)
+          if (!tag_text[t].empty()) {
+            encoded.push_back(key_id);
+            encoded.push_back(aggregate.tag_value_id(tag_text[t]));
+          }
+        cache_group.push_back(aggregate.group(encoded));
+      }
+      aggregate.add_to_group(cache_group[slot], values);
     } catch (const SpecError& e) {
-      errors.skip(result, where, e.what());
+      errors.skip(result, scanner.where(scanner.row_line()), e.what());
+    } catch (const std::overflow_error& e) {
+      errors.skip(result, scanner.where(scanner.row_line()), e.what());
     }
   }
+  result.records = aggregate.to_records(source);
+  for (Record& r : result.records) r.pool = o.pool;
   return result;
+}
+
+IngestResult parse_csv(std::string_view text, ObjectReader& options, const std::string& source) {
+  Input in(text);
+  return read_csv(in, options, source);
+}
+
+IngestResult parse_csv_stream(std::istream& stream, ObjectReader& options, const std::string& source) {
+  Input in(stream);
+  return read_csv(in, options, source);
 }
 
 }  // namespace
 
-void register_csv(IngestRegistry& registry) { registry.add("csv", parse_csv); }
+void register_csv(IngestRegistry& registry) {
+  registry.add("csv", parse_csv);
+  registry.add_stream("csv", parse_csv_stream);
+}
 
 }  // namespace ingest
 APPORTION_END_NAMESPACE

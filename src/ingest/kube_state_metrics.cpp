@@ -1,6 +1,8 @@
 // The kube-state-metrics ingest format: GPU requests per pod (whole GPUs, time-sliced
-// replicas and MIG slices) from one text scrape, with the pod's labels as tags.
+// replicas and MIG slices) from one text scrape or a query_range answer, with the pod's
+// labels as tags.
 
+#include <algorithm>
 #include <map>
 #include <optional>
 #include <string>
@@ -23,7 +25,8 @@ constexpr std::string_view requests_metric = "kube_pod_container_resource_reques
 constexpr std::string_view labels_metric = "kube_pod_labels";
 
 struct KsmOptions {
-  Rational interval = 0;
+  Rational interval = 0;  // a text scrape: seconds it stands for
+  Rational max_gap = 0;   // a range query: seconds beyond which a gap counts as no data
   Rational replicas = 1;
   Rational mig_slices = 7;
   std::optional<std::string> pool;
@@ -64,11 +67,17 @@ std::optional<Rational> gpu_share(std::string_view resource, const KsmOptions& o
 
 struct Pod {
   std::string ns, name;
-  Rational gpus = 0;
+  Rational gpus = 0;         // a range query: the largest request at any sample
+  Rational gpu_seconds = 0;  // a range query: integrated over the samples
   std::string origin;
   std::vector<Tags::Pair> labels;  // from kube_pod_labels, label_ stripped
   std::string labels_where;        // where kube_pod_labels was read, "" when not yet
+  std::optional<Instant> labels_at;  // a range query: the last sample of that series
 };
+
+// Exact seconds from one instant to the next (out of line: GCC 12 warns spuriously when the
+// Rational arithmetic is inlined here).
+[[gnu::noinline]] Rational seconds_between(Instant from, Instant to) { return seconds_of(to - from); }
 
 IngestResult parse_kube_state_metrics(std::string_view text, ObjectReader& options, const std::string& source) {
   const RowErrors rows(options);
@@ -81,15 +90,30 @@ IngestResult parse_kube_state_metrics(std::string_view text, ObjectReader& optio
   const bool has_interval = o.interval > 0;
   if (options.optional("replicas")) o.replicas = positive_integer(options, "replicas");
   if (options.optional("mig_slices")) o.mig_slices = positive_integer(options, "mig_slices");
+  if (options.optional("max_gap")) {
+    const Decimal d = read_non_negative(*options.optional("max_gap"), options.path("max_gap"));
+    if (d.is_zero()) throw SpecError(options.path("max_gap"), "must be positive");
+    o.max_gap = d.to_rational();
+  }
   if (const Value* v = options.optional("pool")) o.pool = read_string(*v, options.path("pool"));
   options.finish();  // a misspelt option is reported before any row is read
-  if (!has_interval) throw SpecError(options.path("interval"), "is required (seconds the scrape stands for)");
+  const std::size_t first = text.find_first_not_of(" \t\r\n");
+  const bool json = first != std::string_view::npos && text[first] == '{';
+  if (json && has_interval) throw SpecError(options.path("interval"), "applies only to a text scrape");
+  if (json && o.max_gap == 0)
+    throw SpecError(options.path("max_gap"), "is required for a range query (seconds between samples beyond which a gap counts as no data)");
+  if (!json && o.max_gap > 0) throw SpecError(options.path("max_gap"), "applies only to a range query");
+  if (!json && !has_interval) throw SpecError(options.path("interval"), "is required (seconds the scrape stands for)");
 
   IngestResult result;
   const auto on_error = [&rows, &result](const std::string& where, const std::string& what) {
     rows.skip(result, where, what);
   };
-  const prometheus::Exposition exposition = prometheus::parse_text(text, source, on_error);
+  const prometheus::Exposition exposition =
+      json ? prometheus::parse_api_json(text, source, on_error) : prometheus::parse_text(text, source, on_error);
+  if (json && exposition.result_type != "matrix")
+    throw SpecError(source, "kube-state-metrics needs a range query (resultType matrix) or a text scrape, got \"" +
+                                exposition.result_type + "\"");
 
   std::map<std::pair<std::string, std::string>, Pod> pods;
   std::vector<std::pair<std::string, std::string>> order;  // pods with GPU requests, as first seen
@@ -101,8 +125,16 @@ IngestResult parse_kube_state_metrics(std::string_view text, ObjectReader& optio
         const std::string name = label(s, "pod");
         if (s.name == labels_metric) {
           Pod& pod = pods[{ns, name}];
-          if (!pod.labels_where.empty())
-            throw ParseError("pod " + ns + "/" + name + " has kube_pod_labels twice (first at " + pod.labels_where + ")");
+          // A range query holds one series per label set a pod had: the latest one wins.
+          std::optional<Instant> at;
+          for (const Sample& sample : s.samples)
+            if (sample.timestamp && (!at || *sample.timestamp > *at)) at = sample.timestamp;
+          if (!pod.labels_where.empty()) {
+            if (!json || !at || !pod.labels_at || *at == *pod.labels_at)
+              throw ParseError("pod " + ns + "/" + name + " has kube_pod_labels twice (first at " + pod.labels_where + ")");
+            if (*at < *pod.labels_at) continue;
+          }
+          pod.labels_at = at;
           std::vector<Tags::Pair> pairs;
           for (const auto& [k, v] : s.labels) {
             if (k.substr(0, 6) != "label_" || k.size() == 6 || v.empty()) continue;
@@ -117,23 +149,24 @@ IngestResult parse_kube_state_metrics(std::string_view text, ObjectReader& optio
         }
         const auto share = gpu_share(label(s, "resource"), o);
         if (!share) continue;
-        Rational gpus = 0;
-        bool usable = false;
+        std::vector<const Sample*> samples;
         for (std::size_t i = 0; i < s.samples.size(); ++i) {
-          const Sample& sample = s.samples[i];
-          std::string problem;
-          if (sample.special == Sample::Special::nan) problem = "value is NaN";
-          else if (sample.special == Sample::Special::pos_inf) problem = "value is +Inf";
-          else if (sample.special == Sample::Special::neg_inf) problem = "value is -Inf";
-          else if (sample.value.signum() < 0) problem = "value " + sample.value.to_string() + " is negative";
-          if (!problem.empty()) {
-            rows.skip(result, prometheus::sample_where(s, i), problem);
-            continue;
-          }
-          gpus = sample.value.to_rational() * *share;  // a scrape has one sample per series
-          usable = true;
+          const std::string problem = s.samples[i].problem();
+          if (problem.empty()) samples.push_back(&s.samples[i]);
+          else rows.skip(result, prometheus::sample_where(s, i), problem);
         }
-        if (!usable) continue;
+        if (samples.empty()) continue;
+        Rational gpus = 0, gpu_seconds = 0;
+        for (std::size_t i = 0; i < samples.size(); ++i) {
+          const Rational held = samples[i]->value.to_rational() * *share;
+          gpus = std::max(gpus, held);
+          if (!json) {
+            gpu_seconds += held * o.interval;  // a scrape has one sample per series
+          } else if (i + 1 < samples.size()) {
+            const Rational dt = seconds_between(*samples[i]->timestamp, *samples[i + 1]->timestamp);
+            if (dt <= o.max_gap) gpu_seconds += held * dt;
+          }
+        }
         auto [it, added] = pods.try_emplace({ns, name});
         Pod& pod = it->second;
         if (pod.origin.empty()) {
@@ -143,6 +176,7 @@ IngestResult parse_kube_state_metrics(std::string_view text, ObjectReader& optio
           order.emplace_back(ns, name);
         }
         pod.gpus += gpus;
+        pod.gpu_seconds += gpu_seconds;
       } catch (const ParseError& e) {
         rows.skip(result, s.where, e.what());
       }
@@ -160,7 +194,7 @@ IngestResult parse_kube_state_metrics(std::string_view text, ObjectReader& optio
       r.pool = o.pool;
       r.origin = pod.origin;
       r.measures["gpus"] = Decimal::from_rational(pod.gpus, unit);
-      r.measures["gpu_seconds"] = Decimal::from_rational(pod.gpus * o.interval, unit);
+      r.measures["gpu_seconds"] = Decimal::from_rational(pod.gpu_seconds, unit);
       result.records.push_back(std::move(r));
     });
   }

@@ -1,3 +1,5 @@
+#include <istream>
+#include <iterator>
 #include <mutex>
 
 #include <nlohmann/json.hpp>
@@ -58,6 +60,29 @@ IngestResult IngestRegistry::parse(std::string_view format, std::string_view tex
     parser = it->second;
   }
   return parser(text, options, source);
+}
+
+void IngestRegistry::add_stream(std::string_view format, IngestStreamParser parser) {
+  if (!parser) throw std::invalid_argument("a streaming ingest parser must not be empty");
+  std::unique_lock lock(mutex_);
+  if (parsers_.find(format) == parsers_.end())
+    throw std::invalid_argument("ingest format \"" + std::string(format) + "\" is not registered");
+  if (stream_parsers_.find(format) != stream_parsers_.end())
+    throw std::invalid_argument("ingest format \"" + std::string(format) + "\" already has a streaming parser");
+  stream_parsers_.emplace(std::string(format), std::move(parser));
+}
+
+IngestResult IngestRegistry::parse_stream(std::string_view format, std::istream& in, ObjectReader& options,
+                                          const std::string& source) const {
+  IngestStreamParser parser;
+  {
+    std::shared_lock lock(mutex_);
+    const auto it = stream_parsers_.find(format);
+    if (it != stream_parsers_.end()) parser = it->second;
+  }
+  if (parser) return parser(in, options, source);
+  const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  return parse(format, text, options, source);
 }
 
 namespace ingest {

@@ -40,21 +40,24 @@ bool settle(std::vector<WeightedLine>& lines, const CostPolicy& policy, const Ra
 }  // namespace
 
 StepOutput PerNamespace::run(const StepInput& input) const {
-  GroupedWeights g;
+  GroupedSums sums(input.group_by);
   std::map<Tags, Rational> overhead;
   Rational overhead_total = 0;
   for (const Record* r : input.records) {
-    const Rational w = options_.weight.of(*r);
     const auto ns = r->tags.get("namespace");
     const auto& list = options_.overhead_namespaces;
     if (ns && std::find(list.begin(), list.end(), *ns) != list.end()) {
+      const Rational w = options_.weight.of(*r);
       overhead[grouping::key_or_marker(*r, input.group_by, grouping::unallocated_value)] += w;
       overhead_total += w;
-      g.total += w;
+    } else if (const auto w = options_.weight.decimal_of(*r)) {
+      sums.add(*r, *w);
     } else {
-      g.add(input, *r, w);
+      sums.add(*r, options_.weight.of(*r));
     }
   }
+  GroupedWeights g = sums.weights();
+  g.total += overhead_total;
   const Rational capacity = options_.idle_capacity ? options_.idle_capacity->to_rational() : Rational(0);
   const Rational idle = capacity > g.total ? capacity - g.total : Rational(0);
   const Rational denominator = std::max(capacity, g.total);

@@ -8,9 +8,27 @@ Rational WeightExpression::of(const Record& record) const {
   return w;
 }
 
+std::optional<Decimal> WeightExpression::decimal_of(const Record& record) const {
+  int128 sum = 0;
+  for (const auto& [measure, coefficient] : terms) {
+    const int128 amount = record.measure(measure).raw();
+    int128 term = amount;
+    if (coefficient.raw() != Decimal::one_raw) {
+      if (coefficient.raw() % Decimal::one_raw != 0) return std::nullopt;
+      if (__builtin_mul_overflow(amount, coefficient.raw() / Decimal::one_raw, &term)) return std::nullopt;
+    }
+    if (__builtin_add_overflow(sum, term, &sum)) return std::nullopt;
+  }
+  return Decimal::from_raw(sum);
+}
+
 StepOutput Proportional::run(const StepInput& input) const {
-  GroupedWeights g;
-  for (const Record* r : input.records) g.add(input, *r, weight_.of(*r));
+  GroupedSums sums(input.group_by);
+  for (const Record* r : input.records) {
+    if (const auto w = weight_.decimal_of(*r)) sums.add(*r, *w);
+    else sums.add(*r, weight_.of(*r));
+  }
+  const GroupedWeights g = sums.weights();
   return split_by_weight(input, g.lines(input), g.total);
 }
 

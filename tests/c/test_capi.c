@@ -700,6 +700,87 @@ static void test_ingest(void) {
   CHECK_STATUS(apn_ingest(&out, &len, "csv", NULL, 0, NULL, NULL), APN_EINVAL);
 }
 
+/* Partial aggregates: rows added to shards, serialized, merged in two orders, give the
+ * same records as one aggregate of every row. */
+static void add_usage(apn_aggregate *a, const char *ns, const char *team, const char *gpu_seconds) {
+  const char *keys[] = {"namespace", "team"};
+  const char *values[2];
+  const char *names[] = {"gpu_seconds"};
+  const char *amounts[1];
+  values[0] = ns;
+  values[1] = team;
+  amounts[0] = gpu_seconds;
+  CHECK_STATUS(apn_aggregate_add_row(a, NULL, keys, values, team ? 2 : 1, names, amounts, 1), APN_OK);
+}
+
+static void test_aggregate(void) {
+  apn_aggregate *whole = NULL, *a = NULL, *b = NULL, *c = NULL, *back = NULL;
+  char *bytes = NULL, *json_whole = NULL, *json_ab = NULL, *json_ba = NULL;
+  size_t n_bytes = 0, len = 0, groups = 0;
+  uint64_t rows = 0;
+  static const char *const rows_[][3] = {{"nlp", "search", "10"}, {"nlp", "search", "0.5"}, {"cv", NULL, "7"},
+                                         {"nlp", "ads", "1"},      {"cv", NULL, "3.25"}};
+  size_t i;
+  CHECK_STATUS(apn_aggregate_new(&whole), APN_OK);
+  CHECK_STATUS(apn_aggregate_new(&a), APN_OK);
+  CHECK_STATUS(apn_aggregate_new(&b), APN_OK);
+  for (i = 0; i < 5; ++i) {
+    add_usage(whole, rows_[i][0], rows_[i][1], rows_[i][2]);
+    add_usage(i % 2 ? a : b, rows_[i][0], rows_[i][1], rows_[i][2]);
+  }
+  CHECK_STATUS(apn_aggregate_stats(&groups, &rows, whole), APN_OK);
+  CHECK(groups == 3 && rows == 5);
+  CHECK_STATUS(apn_aggregate_to_json(&json_whole, &len, whole, "usage"), APN_OK);
+  CHECK(contains(json_whole, "\"gpu_seconds\": \"10.25\""));
+  CHECK(contains(json_whole, "\"gpu_seconds\": \"10.5\""));
+  CHECK(len == strlen(json_whole));
+
+  /* a + b, through serialization, against b + a. */
+  CHECK_STATUS(apn_aggregate_serialize(&bytes, &n_bytes, a), APN_OK);
+  CHECK(n_bytes > 7 && memcmp(bytes, "APNAGG", 6) == 0);
+  CHECK_STATUS(apn_aggregate_deserialize(&back, bytes, n_bytes), APN_OK);
+  CHECK_STATUS(apn_aggregate_merge(back, b), APN_OK);
+  CHECK_STATUS(apn_aggregate_to_json(&json_ab, &len, back, "usage"), APN_OK);
+  CHECK_STATUS(apn_aggregate_new(&c), APN_OK);
+  CHECK_STATUS(apn_aggregate_merge(c, b), APN_OK);
+  CHECK_STATUS(apn_aggregate_merge(c, a), APN_OK);
+  CHECK_STATUS(apn_aggregate_to_json(&json_ba, &len, c, "usage"), APN_OK);
+  CHECK_STR(json_ab, json_whole);
+  CHECK_STR(json_ba, json_whole);
+
+  /* Errors. */
+  {
+    const char *keys[] = {"team"};
+    const char *values[] = {"x"};
+    const char *names[] = {"m"};
+    const char *negative[] = {"-1"};
+    const char *garbage[] = {"abc"};
+    CHECK_STATUS(apn_aggregate_add_row(a, NULL, keys, values, 1, names, negative, 1), APN_EINVAL);
+    CHECK_STR(apn_last_error(), "m: must not be negative (got \"-1\")");
+    CHECK_STATUS(apn_aggregate_add_row(a, NULL, keys, values, 1, names, garbage, 1), APN_EPARSE);
+    CHECK(starts_with(apn_last_error(), "measure_values[0]: "));
+    CHECK_STATUS(apn_aggregate_add_row(NULL, NULL, keys, values, 1, names, negative, 1), APN_EINVAL);
+    CHECK_STATUS(apn_aggregate_add_row(a, NULL, NULL, values, 1, names, negative, 1), APN_EINVAL);
+  }
+  apn_aggregate_free(back);
+  back = NULL;
+  CHECK_STATUS(apn_aggregate_deserialize(&back, "APNAGG\002", 7), APN_EINVAL);
+  CHECK(back == NULL);
+  CHECK_STATUS(apn_aggregate_deserialize(&back, bytes, n_bytes - 1), APN_EINVAL);
+  CHECK_STATUS(apn_aggregate_serialize(NULL, &n_bytes, a), APN_EINVAL);
+  CHECK_STATUS(apn_aggregate_merge(a, NULL), APN_EINVAL);
+  CHECK_STATUS(apn_aggregate_new(NULL), APN_EINVAL);
+  apn_aggregate_free(NULL);
+  apn_free(bytes);
+  apn_free(json_whole);
+  apn_free(json_ab);
+  apn_free(json_ba);
+  apn_aggregate_free(whole);
+  apn_aggregate_free(a);
+  apn_aggregate_free(b);
+  apn_aggregate_free(c);
+}
+
 int main(void) {
   test_version();
   test_status_values();
@@ -714,6 +795,7 @@ int main(void) {
   test_catalog();
   test_threads();
   test_ingest();
+  test_aggregate();
   printf("%d passed, %d failed\n", passed, failed);
   return failed == 0 ? 0 : 1;
 }

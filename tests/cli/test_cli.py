@@ -10,6 +10,7 @@ and 'N passed, N failed'; exits 1 on any failure.
 import csv
 import io
 import json
+from decimal import Decimal
 import os
 import subprocess
 import sys
@@ -179,11 +180,37 @@ with tempfile.TemporaryDirectory() as tmp:
     out = ok("ingest --skip_invalid", ["ingest", "csv", usage, "--tags", "namespace", "--measures", "gpu_seconds",
                                        "--skip_invalid", "true"])
     check("ingest --skip_invalid counts", out and json.loads(out).get("skipped") == 1, out)
+    with open(usage, "a") as f:
+        f.write("nlp,nlp,2.25\n")
+    out = ok("ingest --aggregate", ["ingest", "csv", usage, "--tags", "namespace,team", "--measures", "gpu_seconds",
+                                    "--aggregate", "true", "--skip_invalid", "true"])
+    check("ingest --aggregate sums rows with equal tags", out and json.loads(out).get("records") == [
+        {"tags": {"namespace": "nlp", "team": "nlp"}, "measures": {"gpu_seconds": "3.75"}},
+        {"tags": {"namespace": "vision"}, "measures": {"gpu_seconds": "3"}}], out)
+    bad("ingest --aggregate refuses ids", ["ingest", "csv", usage, "--tags", "namespace", "--id", "team",
+                                           "--aggregate", "true"], starts="--id: cannot be used with aggregate")
 out = ok("run a spec with sacct inputs", ["run", os.path.join(EXAMPLES, "training-from-slurm.json")])
 res = json.loads(out) if out else {}
 teams = {l["tags"]["team"]: l["cost"] for l in res.get("lines", []) if l["step"] == "teams"}
 check("sacct inputs priced per team", teams == {"cv": "1043.20", "nlp": "1363.20", "research": "7.55"}, repr(teams))
 check("inputs summary", res.get("inputs", [{}])[0].get("records") == 3, repr(res.get("inputs")))
+
+# The end-to-end examples: Prometheus answers (DCGM joined with kube-state-metrics pod labels)
+# to per-team GPU cost; vLLM counters plus LiteLLM spend logs to per-tenant token cost.
+out = ok("run the DCGM + kube-state-metrics example", ["run", os.path.join(EXAMPLES, "team-gpu-cost.json")])
+res = json.loads(out) if out else {}
+teams = {l["tags"]["team"]: l["cost"] for l in res.get("lines", []) if l["step"] == "by-team"}
+check("per-team GPU cost", teams == {"nlp": "104.92", "platform": "80.64", "research": "83.07", "search": "13.44",
+                                     "__idle__": "94.25", "__unallocated__": "0.00"}, repr(teams))
+check("join counted", [i.get("joined") for i in res.get("inputs", [])] == [None, 6], repr(res.get("inputs")))
+out = ok("run the vLLM + LiteLLM example", ["run", os.path.join(EXAMPLES, "tenant-token-cost.json")])
+res = json.loads(out) if out else {}
+for step, pool in (("llama-tenants", "llama"), ("qwen-tenants", "qwen")):
+    lines = [Decimal(l["cost"]) for l in res.get("lines", []) if l["step"] == step]
+    pools = {p["id"]: Decimal(p["cost"]) for p in res.get("pools", [])}
+    check(f"{step} sums to its pool", lines and sum(lines) == pools.get(pool), repr(lines))
+rates = {u["tags"]["team"] for u in res.get("unit_costs", [])}
+check("per-tenant unit costs", rates == {"search", "support-bot", "analytics"}, repr(rates))
 
 print(f"{passed} passed, {len(failures)} failed")
 sys.exit(1 if failures else 0)

@@ -1,0 +1,543 @@
+// The columnar core: group sums, the integer largest-remainder split, Dictionary and
+// PartialAggregate. See apportion/columnar.hpp.
+
+#include "apportion/columnar.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <limits>
+#include <numeric>
+#include <stdexcept>
+#include <type_traits>
+
+APPORTION_BEGIN_NAMESPACE
+
+namespace {
+
+__extension__ typedef unsigned __int128 uint128;
+
+// ---- group_sums ---------------------------------------------------------------------------
+
+template <class Id>
+[[noreturn]] void bad_row(const Id* ids, const std::int64_t* weights, std::size_t begin, std::size_t end,
+                          std::size_t n_groups) {
+  for (std::size_t i = begin; i < end; ++i) {
+    bool out_of_range = false;
+    if constexpr (std::is_signed_v<Id>) out_of_range = ids[i] < 0;
+    if (out_of_range || static_cast<std::uint64_t>(ids[i]) >= n_groups)
+      throw std::invalid_argument("group_ids[" + std::to_string(i) + "]: " + std::to_string(ids[i]) +
+                                  " is not below n_groups (" + std::to_string(n_groups) + ")");
+    if (weights[i] < 0)
+      throw std::invalid_argument("weights[" + std::to_string(i) + "]: must not be negative (got " +
+                                  std::to_string(weights[i]) + ")");
+  }
+  throw std::logic_error("group_sums: a bad row went missing");
+}
+
+// Sums rows [0, n) into `lanes` accumulators per group (plus a dummy group n_groups that
+// takes rows with an id out of range). Row i goes to lane i % Lanes, so consecutive rows
+// of one group never wait on each other's stores. Bad rows are noted with cheap bit
+// operations and located, block by block, only when there is one.
+template <std::size_t Lanes, class Id>
+void accumulate(const Id* ids, const std::int64_t* weights, std::size_t n, std::size_t n_groups, uint128* acc) {
+  constexpr std::size_t block = 4096;
+  const std::uint64_t limit = n_groups;
+  for (std::size_t start = 0; start < n; start += block) {
+    const std::size_t stop = std::min(n, start + block);
+    std::uint64_t bad = 0;
+    std::size_t i = start;
+    for (; i + Lanes <= stop; i += Lanes) {
+      for (std::size_t l = 0; l < Lanes; ++l) {
+        const auto g = static_cast<std::uint64_t>(ids[i + l]);  // a negative id becomes huge
+        const std::int64_t w = weights[i + l];
+        const bool out = g >= limit;
+        bad |= static_cast<std::uint64_t>(out) | (static_cast<std::uint64_t>(w) >> 63);
+        const std::uint64_t slot = out ? limit : g;
+        acc[slot * Lanes + l] += static_cast<std::uint64_t>(w);
+      }
+    }
+    for (; i < stop; ++i) {
+      const auto g = static_cast<std::uint64_t>(ids[i]);
+      const std::int64_t w = weights[i];
+      const bool out = g >= limit;
+      bad |= static_cast<std::uint64_t>(out) | (static_cast<std::uint64_t>(w) >> 63);
+      acc[(out ? limit : g) * Lanes] += static_cast<std::uint64_t>(w);
+    }
+    if (bad) [[unlikely]]
+      bad_row(ids, weights, start, stop, n_groups);
+  }
+}
+
+template <class Id>
+std::vector<int128> group_sums_of(std::span<const Id> ids, std::span<const std::int64_t> weights, std::size_t n_groups) {
+  if (ids.size() != weights.size())
+    throw std::invalid_argument("group_ids and weights differ in length (" + std::to_string(ids.size()) + " and " +
+                                std::to_string(weights.size()) + ")");
+  std::vector<int128> out(n_groups);  // a size no vector can hold throws here, before any lane array
+  if (n_groups == 0 && ids.empty()) return out;
+  // Weights are below 2^63 and there are fewer than 2^64 rows, so no sum reaches 2^127.
+  constexpr std::size_t lanes = 4;
+  if (n_groups <= (std::size_t{1} << 16)) {
+    std::vector<uint128> acc((n_groups + 1) * lanes);
+    accumulate<lanes>(ids.data(), weights.data(), ids.size(), n_groups, acc.data());
+    for (std::size_t g = 0; g < n_groups; ++g) {
+      uint128 s = 0;
+      for (std::size_t l = 0; l < lanes; ++l) s += acc[g * lanes + l];
+      out[g] = static_cast<int128>(s);
+    }
+  } else {  // many groups: random access dominates, and one array keeps them in cache longer
+    std::vector<uint128> acc(n_groups + 1);
+    accumulate<1>(ids.data(), weights.data(), ids.size(), n_groups, acc.data());
+    for (std::size_t g = 0; g < n_groups; ++g) out[g] = static_cast<int128>(acc[g]);
+  }
+  return out;
+}
+
+// ---- The split ------------------------------------------------------------------------------
+
+using boost::multiprecision::int256_t;
+
+// Group g's exact share of `units` is units * sums[g] / total = quotient[g] + remainder[g] / total.
+// Int is uint128 when every product fits it (total < 2^64, units < 2^64 / 2), else int256_t.
+template <class Int>
+void split_with(std::uint64_t units, std::span<const int128> sums, uint128 total, std::vector<std::int64_t>& out) {
+  const std::size_t n = sums.size();
+  std::vector<Int> remainder(n);
+  const Int divisor = Int(total);
+  std::uint64_t assigned = 0;
+  for (std::size_t g = 0; g < n; ++g) {
+    const Int product = Int(units) * Int(static_cast<uint128>(sums[g]));
+    const Int q = product / divisor;
+    out[g] = static_cast<std::int64_t>(static_cast<std::uint64_t>(q));  // q <= units
+    remainder[g] = product - q * divisor;
+    assigned += static_cast<std::uint64_t>(out[g]);  // the sum of the floors is <= units
+  }
+  const std::uint64_t leftover = units - assigned;
+  if (leftover == 0) return;
+  std::vector<std::size_t> candidates;
+  for (std::size_t g = 0; g < n; ++g)
+    if (remainder[g] != 0) candidates.push_back(g);
+  if (leftover > candidates.size()) throw std::logic_error("columnar split: leftover units out of range");
+  const auto before = [&](std::size_t a, std::size_t b) {
+    if (remainder[a] != remainder[b]) return remainder[a] > remainder[b];
+    if (sums[a] != sums[b]) return sums[a] > sums[b];
+    return a < b;
+  };
+  const auto cut = candidates.begin() + static_cast<std::ptrdiff_t>(leftover);
+  std::nth_element(candidates.begin(), cut, candidates.end(), before);
+  for (auto it = candidates.begin(); it != cut; ++it) out[*it] += 1;
+}
+
+}  // namespace
+
+std::vector<int128> group_sums(std::span<const std::uint32_t> group_ids, std::span<const std::int64_t> weights,
+                               std::size_t n_groups) {
+  return group_sums_of(group_ids, weights, n_groups);
+}
+
+std::vector<int128> group_sums(std::span<const std::int64_t> group_ids, std::span<const std::int64_t> weights,
+                               std::size_t n_groups) {
+  return group_sums_of(group_ids, weights, n_groups);
+}
+
+std::vector<std::int64_t> split_units(std::uint64_t units, std::span<const int128> sums) {
+  if (units > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
+    throw OverflowError("columnar split: more than 2^63 - 1 units");
+  uint128 total = 0;
+  for (std::size_t g = 0; g < sums.size(); ++g) {
+    if (sums[g] < 0) throw std::invalid_argument("sums[" + std::to_string(g) + "]: must not be negative");
+    total += static_cast<uint128>(sums[g]);
+    if (total > static_cast<uint128>(Decimal::max_raw())) throw OverflowError("columnar split: the sums overflow");
+  }
+  std::vector<std::int64_t> out(sums.size(), 0);
+  if (total == 0) {
+    if (units != 0) throw std::invalid_argument("weights sum to zero: there is nothing to split the pool by");
+    return out;
+  }
+  if (total <= std::numeric_limits<std::uint64_t>::max())
+    split_with<uint128>(units, sums, total, out);
+  else
+    split_with<int256_t>(units, sums, total, out);
+  return out;
+}
+
+std::vector<std::int64_t> split_pool(Decimal pool, Decimal unit, std::span<const int128> sums) {
+  if (unit.signum() <= 0) throw std::invalid_argument("unit must be positive (got " + unit.to_string() + ")");
+  if (!pool.is_multiple_of(unit))
+    throw std::invalid_argument("pool " + pool.to_string() + " is not a multiple of the unit " + unit.to_string());
+  const int128 signed_units = pool.raw() / unit.raw();
+  const int128 magnitude = signed_units < 0 ? -signed_units : signed_units;
+  if (magnitude > std::numeric_limits<std::int64_t>::max())
+    throw OverflowError("pool " + pool.to_string() + " is more units of " + unit.to_string() + " than an int64 holds");
+  std::vector<std::int64_t> out = split_units(static_cast<std::uint64_t>(magnitude), sums);
+  if (signed_units < 0)
+    for (std::int64_t& v : out) v = -v;
+  return out;
+}
+
+// ---- Dictionary -------------------------------------------------------------------------------
+
+void Dictionary::grow() {
+  const std::size_t capacity = slots_.empty() ? 16 : slots_.size() * 2;
+  slots_.assign(capacity, Slot{});
+  const std::size_t mask = capacity - 1;
+  for (std::uint32_t id = 0; id < hashes_.size(); ++id) {
+    std::size_t i = hashes_[id] & mask;
+    while (slots_[i].id_plus_one != 0) i = (i + 1) & mask;
+    slots_[i] = Slot{id + 1, static_cast<std::uint32_t>(hashes_[id] >> 32)};
+  }
+}
+
+std::uint32_t Dictionary::insert(std::string_view value, std::uint64_t h) {
+  if (hashes_.size() >= std::numeric_limits<std::uint32_t>::max() - 1)
+    throw std::length_error("dictionary: too many distinct values");
+  if (bytes_.size() + value.size() > std::numeric_limits<std::uint32_t>::max())
+    throw std::length_error("dictionary: more than 4 GiB of text");
+  if ((hashes_.size() + 1) * 2 > slots_.size()) grow();
+  const auto id = static_cast<std::uint32_t>(hashes_.size());
+  bytes_.append(value);
+  offsets_.push_back(static_cast<std::uint32_t>(bytes_.size()));
+  hashes_.push_back(h);
+  std::size_t i = h & (slots_.size() - 1);
+  while (slots_[i].id_plus_one != 0) i = (i + 1) & (slots_.size() - 1);
+  slots_[i] = Slot{id + 1, static_cast<std::uint32_t>(h >> 32)};
+  return id;
+}
+
+// ---- PartialAggregate --------------------------------------------------------------------------
+
+namespace {
+
+std::string_view key_bytes(std::span<const std::uint32_t> key) {
+  return {reinterpret_cast<const char*>(key.data()), key.size() * sizeof(std::uint32_t)};
+}
+
+std::vector<std::uint32_t> key_of_bytes(std::string_view bytes) {
+  std::vector<std::uint32_t> key(bytes.size() / sizeof(std::uint32_t));
+  std::memcpy(key.data(), bytes.data(), key.size() * sizeof(std::uint32_t));
+  return key;
+}
+
+std::string with_thousands(std::uint64_t n) {
+  std::string digits = std::to_string(n), out;
+  for (std::size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return out;
+}
+
+}  // namespace
+
+std::uint32_t PartialAggregate::measure_id(std::string_view name) {
+  const std::uint32_t id = measures_names_.intern(name);
+  if (id >= stride_) {  // a new measure: widen every group's row of sums
+    const std::size_t stride = id + 1;
+    std::vector<int128> sums(rows_.size() * stride);
+    std::vector<std::uint8_t> present(rows_.size() * stride);
+    for (std::size_t g = 0; g < rows_.size(); ++g)
+      for (std::size_t m = 0; m < stride_; ++m) {
+        sums[g * stride + m] = sums_[g * stride_ + m];
+        present[g * stride + m] = present_[g * stride_ + m];
+      }
+    sums_ = std::move(sums);
+    present_ = std::move(present);
+    stride_ = stride;
+  }
+  return id;
+}
+
+std::uint32_t PartialAggregate::group(std::span<const std::uint32_t> key) {
+  const std::uint32_t g = groups_.intern(key_bytes(key));
+  if (g == rows_.size()) {
+    rows_.push_back(0);
+    sums_.resize(sums_.size() + stride_);
+    present_.resize(present_.size() + stride_);
+  }
+  return g;
+}
+
+void PartialAggregate::check_raw(std::uint32_t measure, int128 raw) const {
+  if (raw < 0)
+    throw std::invalid_argument(std::string(measures_names_.value(measure)) + ": must not be negative (got \"" +
+                                Decimal::from_raw(raw).to_string() + "\")");
+}
+
+void PartialAggregate::add_to_group(std::uint32_t group, std::span<const std::pair<std::uint32_t, int128>> measures,
+                                    std::uint64_t rows) {
+  int128* sums = sums_.data() + static_cast<std::size_t>(group) * stride_;
+  for (const auto& [m, raw] : measures) {  // check everything first: the row is added whole or not at all
+    check_raw(m, raw);
+    int128 r;
+    if (__builtin_add_overflow(sums[m], raw, &r))
+      throw OverflowError(std::string(measures_names_.value(m)) + ": the aggregated sum is out of the decimal range");
+  }
+  std::uint64_t total;
+  if (__builtin_add_overflow(total_rows_, rows, &total)) throw OverflowError("aggregate: too many rows");
+  std::uint8_t* present = present_.data() + static_cast<std::size_t>(group) * stride_;
+  for (const auto& [m, raw] : measures) {
+    sums[m] += raw;
+    present[m] = 1;
+  }
+  rows_[group] += rows;
+  total_rows_ = total;
+}
+
+void PartialAggregate::add(std::optional<std::string_view> pool, std::span<const TagView> tags,
+                           std::span<const MeasureView> measures) {
+  std::vector<std::pair<std::uint32_t, int128>> ms;
+  ms.reserve(measures.size());
+  for (const auto& [name, value] : measures) {
+    if (value.signum() < 0)
+      throw std::invalid_argument(std::string(name) + ": must not be negative (got \"" + value.to_string() + "\")");
+    ms.emplace_back(measure_id(name), value.raw());
+  }
+  for (std::size_t i = 0; i < ms.size(); ++i)
+    for (std::size_t j = 0; j < i; ++j)
+      if (ms[i].first == ms[j].first)
+        throw std::invalid_argument("measure \"" + std::string(measures[i].first) + "\" given twice");
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> pairs;
+  pairs.reserve(tags.size());
+  for (const auto& [k, v] : tags) pairs.emplace_back(tag_key_id(k), tag_value_id(v));
+  std::sort(pairs.begin(), pairs.end());
+  for (std::size_t i = 1; i < pairs.size(); ++i)
+    if (pairs[i].first == pairs[i - 1].first)
+      throw std::invalid_argument("tag key \"" + std::string(keys_.value(pairs[i].first)) + "\" given twice");
+  std::vector<std::uint32_t> key{pool_id(pool)};
+  for (const auto& [k, v] : pairs) {
+    key.push_back(k);
+    key.push_back(v);
+  }
+  // A new group cannot overflow, and an existing one is checked before anything is added.
+  add_to_group(group(key), ms);
+}
+
+void PartialAggregate::add(const std::optional<std::string>& pool, const Tags& tags, const Amounts& measures) {
+  std::vector<TagView> t;
+  for (const auto& [k, v] : tags) t.emplace_back(k, v);
+  std::vector<MeasureView> m;
+  for (const auto& [k, v] : measures) m.emplace_back(k, v);
+  add(pool ? std::optional<std::string_view>(*pool) : std::nullopt, t, m);
+}
+
+void PartialAggregate::merge(const PartialAggregate& other) {
+  if (&other == this) {
+    const PartialAggregate copy = other;
+    merge(copy);
+    return;
+  }
+  // Translate other's ids into ours, then check every sum before changing any.
+  std::vector<std::uint32_t> key_map(other.keys_.size()), value_map(other.values_.size()),
+      pool_map(other.pools_.size() + 1), measure_map(other.measures_names_.size());
+  for (std::uint32_t i = 0; i < key_map.size(); ++i) key_map[i] = keys_.intern(other.keys_.value(i));
+  for (std::uint32_t i = 0; i < value_map.size(); ++i) value_map[i] = values_.intern(other.values_.value(i));
+  pool_map[0] = 0;
+  for (std::uint32_t i = 0; i < other.pools_.size(); ++i) pool_map[i + 1] = pools_.intern(other.pools_.value(i)) + 1;
+  for (std::uint32_t i = 0; i < measure_map.size(); ++i) measure_map[i] = measure_id(other.measures_names_.value(i));
+
+  std::vector<std::vector<std::uint32_t>> keys(other.groups());
+  for (std::uint32_t g = 0; g < other.groups(); ++g) {
+    const std::vector<std::uint32_t> theirs = key_of_bytes(other.groups_.value(g));
+    std::vector<std::pair<std::uint32_t, std::uint32_t>> pairs;
+    for (std::size_t i = 1; i + 1 < theirs.size(); i += 2) pairs.emplace_back(key_map[theirs[i]], value_map[theirs[i + 1]]);
+    std::sort(pairs.begin(), pairs.end());
+    std::vector<std::uint32_t>& key = keys[g];
+    key.push_back(pool_map[theirs[0]]);
+    for (const auto& [k, v] : pairs) {
+      key.push_back(k);
+      key.push_back(v);
+    }
+    if (const auto mine = groups_.find(key_bytes(key))) {
+      for (std::uint32_t m = 0; m < other.stride_; ++m) {
+        int128 r;
+        if (other.present_[g * other.stride_ + m] &&
+            __builtin_add_overflow(sums_[*mine * stride_ + measure_map[m]], other.sums_[g * other.stride_ + m], &r))
+          throw OverflowError(std::string(other.measures_names_.value(m)) +
+                              ": the aggregated sum is out of the decimal range");
+      }
+    }
+  }
+  std::uint64_t total;
+  if (__builtin_add_overflow(total_rows_, other.total_rows_, &total)) throw OverflowError("aggregate: too many rows");
+  for (std::uint32_t g = 0; g < other.groups(); ++g) {
+    const std::uint32_t mine = group(keys[g]);
+    for (std::uint32_t m = 0; m < other.stride_; ++m)
+      if (other.present_[g * other.stride_ + m]) {
+        sums_[mine * stride_ + measure_map[m]] += other.sums_[g * other.stride_ + m];
+        present_[mine * stride_ + measure_map[m]] = 1;
+      }
+    rows_[mine] += other.rows_[g];
+  }
+  total_rows_ = total;
+}
+
+std::vector<Record> PartialAggregate::to_records(std::string_view source) const {
+  std::vector<Record> out;
+  out.reserve(groups());
+  for (std::uint32_t g = 0; g < groups(); ++g) {
+    if (rows_[g] == 0) continue;
+    const std::vector<std::uint32_t> key = key_of_bytes(groups_.value(g));
+    Record r;
+    if (key[0] != 0) r.pool = std::string(pools_.value(key[0] - 1));
+    std::vector<Tags::Pair> pairs;
+    for (std::size_t i = 1; i + 1 < key.size(); i += 2)
+      pairs.emplace_back(std::string(keys_.value(key[i])), std::string(values_.value(key[i + 1])));
+    r.tags = Tags(std::move(pairs));
+    for (std::uint32_t m = 0; m < stride_; ++m)
+      if (present_[g * stride_ + m])
+        r.measures.emplace(std::string(measures_names_.value(m)), Decimal::from_raw(sums_[g * stride_ + m]));
+    r.origin = std::string(source) + " (aggregated: " + with_thousands(rows_[g]) + (rows_[g] == 1 ? " row)" : " rows)");
+    out.push_back(std::move(r));
+  }
+  std::sort(out.begin(), out.end(), [](const Record& a, const Record& b) {
+    if (a.pool != b.pool) return a.pool < b.pool;  // none first
+    return a.tags < b.tags;
+  });
+  return out;
+}
+
+// ---- Serialization -------------------------------------------------------------------------------
+// "APNAGG" then version byte 1; then varints: the four dictionaries (count, then each
+// string as length and bytes: tag keys, tag values, pools, measures), the group count, and
+// per group: rows, key length and key ids, the number of measures present, and for each its
+// id and 16 little-endian bytes of the raw sum.
+
+namespace {
+
+constexpr std::string_view magic = "APNAGG";
+constexpr char version = 1;
+
+void put_varint(std::string& out, std::uint64_t v) {
+  while (v >= 0x80) {
+    out += static_cast<char>((v & 0x7f) | 0x80);
+    v >>= 7;
+  }
+  out += static_cast<char>(v);
+}
+
+void put_string(std::string& out, std::string_view s) {
+  put_varint(out, s.size());
+  out.append(s);
+}
+
+void put_dictionary(std::string& out, const Dictionary& d) {
+  put_varint(out, d.size());
+  for (std::uint32_t i = 0; i < d.size(); ++i) put_string(out, d.value(i));
+}
+
+class Reader {
+ public:
+  explicit Reader(std::string_view bytes) : bytes_(bytes) {}
+  [[noreturn]] static void corrupt(const std::string& what) {
+    throw std::invalid_argument("not a serialized PartialAggregate: " + what);
+  }
+  std::uint64_t varint() {
+    std::uint64_t v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      if (pos_ >= bytes_.size()) corrupt("truncated");
+      const auto b = static_cast<unsigned char>(bytes_[pos_++]);
+      v |= static_cast<std::uint64_t>(b & 0x7f) << shift;
+      if (!(b & 0x80)) return v;
+    }
+    corrupt("a number is too long");
+  }
+  std::uint32_t id_below(std::uint64_t limit, const char* what) {
+    const std::uint64_t v = varint();
+    if (v >= limit) corrupt(std::string(what) + " out of range");
+    return static_cast<std::uint32_t>(v);
+  }
+  std::string_view bytes(std::uint64_t n) {
+    if (n > bytes_.size() - pos_) corrupt("truncated");
+    const std::string_view s = bytes_.substr(pos_, n);
+    pos_ += n;
+    return s;
+  }
+  bool done() const noexcept { return pos_ == bytes_.size(); }
+
+ private:
+  std::string_view bytes_;
+  std::size_t pos_ = 0;
+};
+
+void read_dictionary(Reader& in, Dictionary& d, const char* what) {
+  const std::uint64_t n = in.varint();
+  for (std::uint64_t i = 0; i < n; ++i)
+    if (d.intern(in.bytes(in.varint())) != i) Reader::corrupt(std::string("a repeated ") + what);
+}
+
+}  // namespace
+
+std::string PartialAggregate::serialize() const {
+  std::string out(magic);
+  out += version;
+  put_dictionary(out, keys_);
+  put_dictionary(out, values_);
+  put_dictionary(out, pools_);
+  put_dictionary(out, measures_names_);
+  put_varint(out, groups());
+  for (std::uint32_t g = 0; g < groups(); ++g) {
+    put_varint(out, rows_[g]);
+    const std::vector<std::uint32_t> key = key_of_bytes(groups_.value(g));
+    put_varint(out, key.size());
+    for (std::uint32_t id : key) put_varint(out, id);
+    std::uint64_t present = 0;
+    for (std::size_t m = 0; m < stride_; ++m) present += present_[g * stride_ + m];
+    put_varint(out, present);
+    for (std::uint32_t m = 0; m < stride_; ++m) {
+      if (!present_[g * stride_ + m]) continue;
+      put_varint(out, m);
+      auto raw = static_cast<uint128>(sums_[g * stride_ + m]);
+      for (int b = 0; b < 16; ++b, raw >>= 8) out += static_cast<char>(static_cast<unsigned char>(raw & 0xff));
+    }
+  }
+  return out;
+}
+
+PartialAggregate PartialAggregate::deserialize(std::string_view bytes) {
+  if (bytes.substr(0, magic.size()) != magic) Reader::corrupt("no APNAGG header");
+  if (bytes.size() < magic.size() + 1 || bytes[magic.size()] != version)
+    Reader::corrupt("unsupported version (this library reads version 1)");
+  Reader in(bytes.substr(magic.size() + 1));
+  PartialAggregate a;
+  read_dictionary(in, a.keys_, "tag key");
+  read_dictionary(in, a.values_, "tag value");
+  read_dictionary(in, a.pools_, "pool");
+  Dictionary measures;
+  read_dictionary(in, measures, "measure");
+  for (std::uint32_t m = 0; m < measures.size(); ++m) a.measure_id(measures.value(m));
+  const std::uint64_t n_groups = in.varint();
+  std::vector<std::uint32_t> key;
+  std::vector<std::pair<std::uint32_t, int128>> ms;
+  for (std::uint64_t g = 0; g < n_groups; ++g) {
+    const std::uint64_t rows = in.varint();
+    const std::uint64_t length = in.varint();
+    if (length % 2 != 1 || length > 2 * a.keys_.size() + 1) Reader::corrupt("a malformed group key");
+    key.clear();
+    key.push_back(in.id_below(a.pools_.size() + 1, "a pool id"));
+    for (std::uint64_t i = 1; i < length; i += 2) {
+      key.push_back(in.id_below(a.keys_.size(), "a tag key id"));
+      key.push_back(in.id_below(a.values_.size(), "a tag value id"));
+      if (i > 1 && key[i] <= key[i - 2]) Reader::corrupt("tag keys out of order");
+    }
+    const std::uint32_t group = a.group(key);
+    if (group != g) Reader::corrupt("a repeated group");
+    ms.clear();
+    const std::uint64_t present = in.varint();
+    for (std::uint64_t i = 0; i < present; ++i) {
+      const std::uint32_t m = in.id_below(a.stride_, "a measure id");
+      const std::string_view raw_bytes = in.bytes(16);
+      uint128 raw = 0;
+      for (int b = 15; b >= 0; --b) raw = (raw << 8) | static_cast<unsigned char>(raw_bytes[static_cast<std::size_t>(b)]);
+      if (a.present_[g * a.stride_ + m]) Reader::corrupt("a repeated measure");
+      if (static_cast<int128>(raw) < 0) Reader::corrupt("a negative sum");
+      a.sums_[g * a.stride_ + m] = static_cast<int128>(raw);
+      a.present_[g * a.stride_ + m] = 1;
+    }
+    a.rows_[g] = rows;
+    if (__builtin_add_overflow(a.total_rows_, rows, &a.total_rows_)) Reader::corrupt("too many rows");
+  }
+  if (!in.done()) Reader::corrupt("bytes after the end");
+  return a;
+}
+
+APPORTION_END_NAMESPACE

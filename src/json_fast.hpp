@@ -1,0 +1,288 @@
+#pragma once
+// Private to the library: a fast JSON reader for the common case (json_value.cpp), and the
+// pieces the spec runner uses to read long `records` lists without a Value tree (spec.cpp).
+
+#include <clocale>
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <type_traits>
+
+#include "apportion/value.hpp"
+
+APPORTION_BEGIN_NAMESPACE
+
+namespace json_fast {
+
+// nlohmann writes the locale's decimal point into a number's text; the fast reader keeps
+// the '.', so it is used only where the two agree.
+inline bool usable() {
+  const lconv* lc = std::localeconv();
+  return lc && lc->decimal_point && std::string_view(lc->decimal_point) == ".";
+}
+
+// A fast reader for the common case: JSON whose strings hold printable ASCII and simple
+// escapes, with numbers of ordinary size. It builds exactly the tree the SAX Builder would
+// and gives up (returns false) at anything else, valid or not: unusual strings, very long
+// or very large numbers, a repeated key, nesting beyond max_depth, any syntax error. The
+// Builder then reads the text again and gives the same tree or the exact error.
+class Reader {
+ public:
+  Reader(std::string_view text, std::size_t max_depth)
+      : p_(text.data()), end_(text.data() + text.size()), max_depth_(max_depth) {}
+
+  bool read(Value& out) {
+    skip_space();
+    if (!value(out, 0)) return false;
+    skip_space();
+    return p_ == end_;
+  }
+
+  // Reads the whole document; when the root is an object whose member `hook_key` is a list,
+  // `hook(*this)` reads that list from its '[' (positioned there) instead, and the member
+  // holds an empty list. The hook returns false to give up.
+  template <class Hook>
+  bool read(Value& out, std::string_view hook_key, Hook hook) {
+    skip_space();
+    if (p_ == end_ || *p_ != '{') return read(out);
+    if (!object(out, 0, hook_key, hook)) return false;
+    skip_space();
+    return p_ == end_;
+  }
+
+  // Pieces for a hook.
+  const char* position() const noexcept { return p_; }
+  void seek(const char* p) noexcept { p_ = p; }
+  bool at_end() const noexcept { return p_ == end_; }
+  char peek() const noexcept { return *p_; }  // only when !at_end()
+  bool eat(char c) {
+    skip_space();
+    if (p_ == end_ || *p_ != c) return false;
+    ++p_;
+    return true;
+  }
+  // Number of items of the list starting at the current '[' (a quick scan that skips
+  // strings), or 0 when unsure.
+  std::size_t count_items() const {
+    const char* p = p_;
+    if (p == end_ || *p != '[') return 0;
+    std::size_t depth = 0, commas = 0;
+    bool any = false;
+    for (; p != end_; ++p) {
+      const char c = *p;
+      if (c == '"') {
+        for (++p; p != end_ && *p != '"'; ++p)
+          if (*p == '\\' && ++p == end_) return 0;
+        if (p == end_) return 0;
+        any = any || depth == 1;
+      } else if (c == '[' || c == '{') {
+        if (depth == 1) any = true;
+        ++depth;
+      } else if (c == ']' || c == '}') {
+        if (--depth == 0) return any ? commas + 1 : 0;
+      } else if (c == ',' && depth == 1) {
+        ++commas;
+      } else if (depth == 1 && c != ' ' && c != '\n' && c != '\r' && c != '\t') {
+        any = true;
+      }
+    }
+    return 0;
+  }
+
+  void skip_space() {
+    while (p_ != end_ && (*p_ == ' ' || *p_ == '\n' || *p_ == '\r' || *p_ == '\t')) ++p_;
+  }
+  bool literal(std::string_view word) {
+    if (static_cast<std::size_t>(end_ - p_) < word.size() || std::string_view(p_, word.size()) != word) return false;
+    p_ += word.size();
+    return true;
+  }
+  bool value(Value& out, std::size_t depth) {
+    if (p_ == end_) return false;
+    switch (*p_) {
+      case '{': return object(out, depth);
+      case '[': return array(out, depth);
+      case '"': {
+        std::string s;
+        if (!string(s)) return false;
+        out = Value::string(std::move(s));
+        return true;
+      }
+      case 't':
+        if (!literal("true")) return false;
+        out = Value::boolean(true);
+        return true;
+      case 'f':
+        if (!literal("false")) return false;
+        out = Value::boolean(false);
+        return true;
+      case 'n':
+        if (!literal("null")) return false;
+        out = Value();
+        return true;
+      default: return number(out);
+    }
+  }
+  bool string(std::string& out) {
+    ++p_;  // the opening quote
+    const char* start = p_;
+    while (p_ != end_) {
+      const unsigned char c = static_cast<unsigned char>(*p_);
+      if (c == '"') {
+        out.append(start, p_);
+        ++p_;
+        return true;
+      }
+      if (c < 0x20 || c >= 0x80) return false;
+      if (c == '\\') {
+        out.append(start, p_);
+        if (++p_ == end_) return false;
+        switch (*p_) {
+          case '"': out += '"'; break;
+          case '\\': out += '\\'; break;
+          case '/': out += '/'; break;
+          case 'b': out += '\b'; break;
+          case 'f': out += '\f'; break;
+          case 'n': out += '\n'; break;
+          case 'r': out += '\r'; break;
+          case 't': out += '\t'; break;
+          default: return false;  // \u and anything invalid
+        }
+        start = ++p_;
+        continue;
+      }
+      ++p_;
+    }
+    return false;
+  }
+  static bool digit(char c) { return c >= '0' && c <= '9'; }
+  // JSON number syntax. An integer becomes the text of its value, as nlohmann reports it
+  // (the same digits, "-0" as "0"); any other number keeps its text.
+  bool number_text(std::string_view& out) {
+    const char* start = p_;
+    if (p_ != end_ && *p_ == '-') ++p_;
+    const char* int_start = p_;
+    if (p_ == end_ || !digit(*p_)) return false;
+    if (*p_ == '0') {
+      ++p_;
+    } else {
+      while (p_ != end_ && digit(*p_)) ++p_;
+    }
+    const std::size_t int_digits = static_cast<std::size_t>(p_ - int_start);
+    bool integer = true;
+    if (p_ != end_ && *p_ == '.') {
+      integer = false;
+      ++p_;
+      if (p_ == end_ || !digit(*p_)) return false;
+      while (p_ != end_ && digit(*p_)) ++p_;
+    }
+    if (p_ != end_ && (*p_ == 'e' || *p_ == 'E')) {
+      integer = false;
+      ++p_;
+      if (p_ != end_ && (*p_ == '+' || *p_ == '-')) ++p_;
+      const char* exp_start = p_;
+      while (p_ != end_ && digit(*p_)) ++p_;
+      // Two exponent digits at most: nothing near a double's range or underflow.
+      if (p_ == exp_start || p_ - exp_start > 2) return false;
+    }
+    out = std::string_view(start, static_cast<std::size_t>(p_ - start));
+    if (integer) {
+      if (int_digits > 18) return false;  // may not fit 64 bits: nlohmann's own reading decides
+      if (out == "-0") out = "0";
+      return true;
+    }
+    return int_digits <= 200;
+  }
+  bool number(Value& out) {
+    std::string_view text;
+    if (!number_text(text)) return false;
+    out = Value::number(std::string(text));
+    return true;
+  }
+  bool object(Value& out, std::size_t depth) { return object(out, depth, {}, nullptr); }
+
+ private:
+  template <class Hook>
+  bool object(Value& out, std::size_t depth, std::string_view hook_key, Hook hook) {
+    if (depth >= max_depth_) return false;
+    ++p_;
+    out = Value::object({});
+    auto& members = out.members();
+    skip_space();
+    if (p_ != end_ && *p_ == '}') {
+      ++p_;
+      return true;
+    }
+    while (true) {
+      skip_space();
+      if (p_ == end_ || *p_ != '"') return false;
+      std::string key;
+      if (!string(key)) return false;
+      for (const auto& m : members)
+        if (m.first == key) return false;
+      skip_space();
+      if (p_ == end_ || *p_ != ':') return false;
+      ++p_;
+      skip_space();
+      members.emplace_back(std::move(key), Value());
+      if constexpr (!std::is_same_v<Hook, std::nullptr_t>) {
+        if (depth == 0 && members.back().first == hook_key && p_ != end_ && *p_ == '[') {
+          if (depth + 1 >= max_depth_ || !hook(*this)) return false;
+          members.back().second = Value::array({});
+          skip_space();
+          if (p_ == end_) return false;
+          if (*p_ == ',') {
+            ++p_;
+            continue;
+          }
+          if (*p_ != '}') return false;
+          ++p_;
+          return true;
+        }
+      }
+      if (!value(members.back().second, depth + 1)) return false;
+      skip_space();
+      if (p_ == end_) return false;
+      if (*p_ == ',') {
+        ++p_;
+        continue;
+      }
+      if (*p_ != '}') return false;
+      ++p_;
+      return true;
+    }
+  }
+  bool array(Value& out, std::size_t depth) {
+    if (depth >= max_depth_) return false;
+    ++p_;
+    out = Value::array({});
+    auto& items = out.items();
+    skip_space();
+    if (p_ != end_ && *p_ == ']') {
+      ++p_;
+      return true;
+    }
+    while (true) {
+      skip_space();
+      items.emplace_back();
+      if (!value(items.back(), depth + 1)) return false;
+      skip_space();
+      if (p_ == end_) return false;
+      if (*p_ == ',') {
+        ++p_;
+        continue;
+      }
+      if (*p_ != ']') return false;
+      ++p_;
+      return true;
+    }
+  }
+
+  const char* p_;
+  const char* end_;
+  std::size_t max_depth_;
+};
+
+}  // namespace json_fast
+
+APPORTION_END_NAMESPACE
