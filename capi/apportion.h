@@ -102,6 +102,20 @@ APN_API void apn_strings_free(char **parts, size_t n);
  * the offending value; on any error *out is NULL and *out_len 0. */
 APN_API int apn_run_json(const char *spec, size_t spec_len, char **out, size_t *out_len);
 
+/* As apn_run_json, with options: `options_json` is a JSON object, or NULL for the defaults,
+ * of
+ *   "base_dir": the folder relative `inputs` paths are read from (default ".");
+ *   "limits":   an object of limits against resource exhaustion, each a positive whole
+ *               number (a JSON number or decimal string): "max_spec_bytes", "max_depth",
+ *               "max_string_bytes", "max_records", "max_pools", "max_steps",
+ *               "max_groups_per_step", "max_inputs", "max_input_bytes" (docs/errors.md
+ *               lists their defaults).
+ * Input past a limit is APN_ESPEC ("records: more than 1,000 records (limit max_records;
+ * ...)"); an unknown or bad option is APN_ESPEC naming it ("options.limits.max_rows: ...").
+ * Free *out with apn_free(); on any error *out is NULL and *out_len 0. */
+APN_API int apn_run_json_opts(char **out, size_t *out_len, const char *spec, size_t spec_len,
+                              const char *options_json);
+
 /* Reads `text` (the whole content of a file, `text_len` bytes) in input format `format`
  * ("csv", "sacct", "litellm-spend", ...; see docs/ingest.md) and writes what it yields as
  * spec JSON ({"records": [...]}, {"pools": [...]} or {"catalog": {...}}, decimals exact)

@@ -8,6 +8,7 @@
 
 #include "apportion/config.hpp"
 #include "apportion/errors.hpp"
+#include "apportion/json.hpp"
 #include "apportion/spec.hpp"
 #include "detail.hpp"
 
@@ -113,6 +114,38 @@ int apn_run_json(const char* spec, size_t spec_len, char** out, size_t* out_len)
     require(out, "out");
     require(out_len, "out_len");
     const std::string result = apportion::run_spec(std::string_view(spec, spec_len));
+    *out = copy_out(result);
+    *out_len = result.size();
+    return APN_OK;
+  });
+}
+
+int apn_run_json_opts(char** out, size_t* out_len, const char* spec, size_t spec_len, const char* options_json) {
+  if (out != nullptr) *out = nullptr;
+  if (out_len != nullptr) *out_len = 0;
+  return guarded([&] {
+    require(out, "out");
+    require(out_len, "out_len");
+    require(spec, "spec");
+    apportion::SpecOptions options;
+    if (options_json != nullptr) {
+      const apportion::Value v = apportion::parse_json(options_json);
+      apportion::ObjectReader r(v, "options");
+      if (const apportion::Value* d = r.optional("base_dir")) options.base_dir = apportion::read_string(*d, r.path("base_dir"));
+      if (const apportion::Value* l = r.optional("limits")) {
+        apportion::ObjectReader lr(*l, r.path("limits"));
+        for (const auto& [name, value] : l->members()) {
+          const std::string path = lr.path(name);
+          if (!value.is(apportion::Value::Type::number) && !value.is(apportion::Value::Type::string))
+            throw apportion::SpecError(path, "must be a positive whole number");
+          apportion::set_limit(options.limits, name, value.text(), path);
+          lr.optional(name);
+        }
+        lr.finish();
+      }
+      r.finish();
+    }
+    const std::string result = apportion::run_spec(std::string_view(spec, spec_len), options);
     *out = copy_out(result);
     *out_len = result.size();
     return APN_OK;

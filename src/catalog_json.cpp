@@ -8,11 +8,14 @@
 #include "apportion/json.hpp"
 #include "apportion/spec.hpp"
 
-namespace apportion::detail {
+APPORTION_BEGIN_NAMESPACE
+
+// Defined in the generated builtin_catalog.cpp, inside the versioned namespace (spelled out
+// here so clang, which does not reopen the inline namespace's `detail` for
+// `namespace apportion::detail`, links too).
+namespace detail {
 extern const char builtin_catalog_json[];
 }
-
-APPORTION_BEGIN_NAMESPACE
 
 namespace {
 

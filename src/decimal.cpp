@@ -113,21 +113,25 @@ Decimal Decimal::parse(std::string_view text, ExcessDigits excess) {
       throw ParseError("more than " + std::to_string(scale) + " fractional digits: \"" +
                        std::string(text.substr(0, 64)) + "\"");
     }
+    // Accumulated with the value's sign, so the most negative value (-2^127 raw, which
+    // to_string() writes) reads back too.
+    const int sign = negative ? -1 : 1;
     int128 raw = 0;
     for (char c : kept)
-      if (__builtin_mul_overflow(raw, 10, &raw) || __builtin_add_overflow(raw, c - '0', &raw)) overflow();
+      if (__builtin_mul_overflow(raw, 10, &raw) || __builtin_add_overflow(raw, sign * (c - '0'), &raw)) overflow();
     if (first > 5 || (first == 5 && (rest_nonzero || raw % 2 != 0)))
-      if (__builtin_add_overflow(raw, 1, &raw)) overflow();
-    return from_raw(negative ? -raw : raw);
+      if (__builtin_add_overflow(raw, sign, &raw)) overflow();
+    return from_raw(raw);
   }
   if (static_cast<std::int64_t>(digits.size()) + shift > 39) overflow();
+  const int sign = negative ? -1 : 1;
   int128 raw = 0;
   for (char c : digits) {
-    if (__builtin_mul_overflow(raw, 10, &raw) || __builtin_add_overflow(raw, c - '0', &raw)) overflow();
+    if (__builtin_mul_overflow(raw, 10, &raw) || __builtin_add_overflow(raw, sign * (c - '0'), &raw)) overflow();
   }
   for (std::int64_t k = 0; k < shift; ++k)
     if (__builtin_mul_overflow(raw, 10, &raw)) overflow();
-  return from_raw(negative ? -raw : raw);
+  return from_raw(raw);
 }
 
 std::string Decimal::to_string() const {

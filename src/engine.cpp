@@ -241,9 +241,13 @@ class Runner {
       if (it == step_index_.end())
         throw SpecError(pool_path(i) + ".from.step", "unknown step \"" + from->step + "\"");
       for (std::size_t s = 0; s < a_.steps.size(); ++s)
-        if (a_.steps[s].pool == a_.pools[i].id && s <= it->second)
+        if (a_.steps[s].pool == a_.pools[i].id && s <= it->second) {
+          if (s == it->second)
+            throw SpecError(pool_path(i) + ".from.step", "step \"" + from->step +
+                                                             "\" splits this pool, so the pool cannot also come from it (a cycle)");
           throw SpecError(pool_path(i) + ".from.step", "step \"" + from->step + "\" does not run before step \"" +
                                                            a_.steps[s].id + "\", which splits this pool");
+        }
     }
     for (std::size_t i = 0; i < a_.records.size(); ++i) {
       const Record& r = a_.records[i];
@@ -340,6 +344,8 @@ class Runner {
       }
     }
     StepOutput out = strategy.run(input);
+    if (out.lines.size() > a_.limits.max_groups_per_step)
+      limit_exceeded(step_path(s), a_.limits.max_groups_per_step, "lines (groups) in one step", "max_groups_per_step");
 
     std::sort(out.lines.begin(), out.lines.end(), [](const DraftLine& a, const DraftLine& b) {
       if (a.kind != b.kind) return a.kind < b.kind;

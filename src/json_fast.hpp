@@ -28,8 +28,8 @@ inline bool usable() {
 // Builder then reads the text again and gives the same tree or the exact error.
 class Reader {
  public:
-  Reader(std::string_view text, std::size_t max_depth)
-      : p_(text.data()), end_(text.data() + text.size()), max_depth_(max_depth) {}
+  Reader(std::string_view text, std::size_t max_depth, std::size_t max_string = static_cast<std::size_t>(-1))
+      : p_(text.data()), end_(text.data() + text.size()), max_depth_(max_depth), max_string_(max_string) {}
 
   bool read(Value& out) {
     skip_space();
@@ -89,6 +89,30 @@ class Reader {
     return 0;
   }
 
+  // Moves past the list starting at the current '[' without reading its items (the scan
+  // of count_items); false when it does not end.
+  bool skip_list() {
+    const char* p = p_;
+    if (p == end_ || *p != '[') return false;
+    std::size_t depth = 0;
+    for (; p != end_; ++p) {
+      const char c = *p;
+      if (c == '"') {
+        for (++p; p != end_ && *p != '"'; ++p)
+          if (*p == '\\' && ++p == end_) return false;
+        if (p == end_) return false;
+      } else if (c == '[' || c == '{') {
+        ++depth;
+      } else if (c == ']' || c == '}') {
+        if (--depth == 0) {
+          p_ = p + 1;
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+
   void skip_space() {
     while (p_ != end_ && (*p_ == ' ' || *p_ == '\n' || *p_ == '\r' || *p_ == '\t')) ++p_;
   }
@@ -131,7 +155,7 @@ class Reader {
       if (c == '"') {
         out.append(start, p_);
         ++p_;
-        return true;
+        return out.size() <= max_string_;  // a longer one: the Builder names the limit
       }
       if (c < 0x20 || c >= 0x80) return false;
       if (c == '\\') {
@@ -281,6 +305,7 @@ class Reader {
   const char* p_;
   const char* end_;
   std::size_t max_depth_;
+  std::size_t max_string_;
 };
 
 }  // namespace json_fast

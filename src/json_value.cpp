@@ -7,6 +7,7 @@
 
 #include "apportion/json.hpp"
 #include "apportion/value.hpp"
+#include "ingest/csv_reader.hpp"
 #include "json_fast.hpp"
 
 APPORTION_BEGIN_NAMESPACE
@@ -40,6 +41,34 @@ std::string shown_quoted(std::string_view text) {
   return "\"" + shown + "\"";
 }
 
+// At most 64 bytes of `text`, then "..." if there is more: a key in a message.
+std::string shown(std::string_view text) {
+  std::string out(text.substr(0, 64));
+  if (text.size() > 64) out += "...";
+  return out;
+}
+
+// `text` with every byte that is not part of well-formed UTF-8 written as \xFF, so a
+// message quoting bad input is itself valid UTF-8 (for JSON, Python and terminals).
+std::string printable(std::string_view text) {
+  std::string out;
+  while (!text.empty()) {
+    const std::size_t bad = ingest::invalid_utf8(text);
+    if (bad == std::string_view::npos) {
+      out += text;
+      break;
+    }
+    static constexpr char hex[] = "0123456789ABCDEF";
+    const auto b = static_cast<unsigned char>(text[bad]);
+    out.append(text.substr(0, bad));
+    out += "\\x";
+    out += hex[b >> 4];
+    out += hex[b & 15];
+    text.remove_prefix(bad + 1);
+  }
+  return out;
+}
+
 [[noreturn]] void wrong_type(const Value& v, std::string_view path, std::string_view expected) {
   throw SpecError(std::string(path), "must be " + std::string(expected) + ", not " + std::string(type_name(v.type())));
 }
@@ -60,17 +89,22 @@ std::pair<std::size_t, std::size_t> line_column(std::string_view text, std::size
 
 class Builder final : public nlohmann::json_sax<nlohmann::json> {
  public:
-  Builder(std::string_view text, std::size_t max_depth) : text_(text), max_depth_(max_depth) {}
+  Builder(std::string_view text, std::size_t max_depth, std::size_t max_string)
+      : text_(text), max_depth_(max_depth), max_string_(max_string) {}
 
   bool null() override { return put(Value()); }
   bool boolean(bool b) override { return put(Value::boolean(b)); }
   bool number_integer(number_integer_t v) override { return put(Value::number(std::to_string(v))); }
   bool number_unsigned(number_unsigned_t v) override { return put(Value::number(std::to_string(v))); }
   bool number_float(number_float_t, const string_t& text) override { return put(Value::number(text)); }
-  bool string(string_t& s) override { return put(Value::string(std::move(s))); }
+  bool string(string_t& s) override {
+    if (s.size() > max_string_) return too_long(value_path(), "bytes in one string");
+    return put(Value::string(std::move(s)));
+  }
   bool binary(binary_t&) override { return put(Value()); }
   bool start_object(std::size_t) override { return open(Value::object({})); }
   bool key(string_t& k) override {
+    if (k.size() > max_string_) return too_long(path_join(path(), shown(k)), "bytes in one key");
     Value& obj = stack_.back();
     for (const auto& m : obj.members())
       if (m.first == k) {
@@ -95,6 +129,7 @@ class Builder final : public nlohmann::json_sax<nlohmann::json> {
     const std::size_t column = what.find("column ");
     const std::size_t colon = column == std::string::npos ? std::string::npos : what.find(": ", column);
     if (colon != std::string::npos) what = what.substr(colon + 2);
+    what = printable(what);  // "last read: ..." quotes the input, which may not be UTF-8
     const auto [line, col] = line_column(text_, position == 0 ? 0 : position - 1);
     error_ = SpecError("line " + std::to_string(line) + ", column " + std::to_string(col), what);
     return false;
@@ -134,11 +169,23 @@ class Builder final : public nlohmann::json_sax<nlohmann::json> {
   }
   bool open(Value v) {
     if (stack_.size() >= max_depth_) {
-      error_ = SpecError(path(), "nested deeper than " + std::to_string(max_depth_) + " levels");
+      try {
+        limit_exceeded(value_path(), max_depth_, "levels of nested objects and lists", "max_depth");
+      } catch (const SpecError& e) {
+        error_ = e;
+      }
       return false;
     }
     stack_.push_back(std::move(v));
     return true;
+  }
+  bool too_long(const std::string& where, std::string_view things) {
+    try {
+      limit_exceeded(where, max_string_, things, "max_string_bytes");
+    } catch (const SpecError& e) {
+      error_ = e;
+    }
+    return false;
   }
   bool close() {
     Value v = std::move(stack_.back());
@@ -148,6 +195,7 @@ class Builder final : public nlohmann::json_sax<nlohmann::json> {
 
   std::string_view text_;
   std::size_t max_depth_;
+  std::size_t max_string_;
   std::vector<Value> stack_;
   Value root_;
   std::optional<SpecError> error_;
@@ -173,13 +221,22 @@ std::string path_index(std::string_view path, std::size_t index) {
 }
 
 Value parse_json(std::string_view text, std::size_t max_depth) {
+  Limits limits;
+  limits.max_depth = max_depth;
+  limits.max_spec_bytes = static_cast<std::uint64_t>(-1);
+  limits.max_string_bytes = static_cast<std::size_t>(-1);
+  return parse_json(text, limits);
+}
+
+Value parse_json(std::string_view text, const Limits& limits) {
+  if (text.size() > limits.max_spec_bytes) limit_exceeded("", limits.max_spec_bytes, "bytes of spec JSON", "max_spec_bytes");
   // nlohmann writes the locale's decimal point into a number's text; the fast reader keeps
   // the '.', so it is used only where the two agree.
   if (json_fast::usable()) {
     Value fast;
-    if (json_fast::Reader(text, max_depth).read(fast)) return fast;
+    if (json_fast::Reader(text, limits.max_depth, limits.max_string_bytes).read(fast)) return fast;
   }
-  Builder builder(text, max_depth);
+  Builder builder(text, limits.max_depth, limits.max_string_bytes);
   nlohmann::json::sax_parse(text.begin(), text.end(), &builder, nlohmann::json::input_format_t::json, true);
   if (builder.error()) throw *builder.error();
   return builder.take();

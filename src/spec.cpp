@@ -140,9 +140,9 @@ template <class PathOf>
 Amounts read_measures(const Value& v, PathOf path_of) {
   if (!v.is(Value::Type::object)) throw SpecError(path_of(), "must be an object of names and amounts");
   Amounts out;
-  for (const auto& [name, amount] : v.members())
-    out.emplace_hint(out.end(), name,
-                     record_amount(amount, [&] { return path_join(path_of(), name); }, ExcessDigits::round_half_even));
+  for (const Value::Member& m : v.members())  // not a structured binding: clang < 16 cannot capture one
+    out.emplace_hint(out.end(), m.first,
+                     record_amount(m.second, [&] { return path_join(path_of(), m.first); }, ExcessDigits::round_half_even));
   return out;
 }
 
@@ -220,10 +220,13 @@ FxRate read_fx(const Value& v, const std::string& path) {
   return fx;
 }
 
+// `limit`: the most items allowed, named `limit_name` in the error for more.
 template <class T, class Read>
-std::vector<T> read_list(ObjectReader& r, std::string_view key, Read read) {
+std::vector<T> read_list(ObjectReader& r, std::string_view key, Read read, std::size_t limit = static_cast<std::size_t>(-1),
+                         std::string_view things = {}, std::string_view limit_name = {}) {
   const std::string path = r.path(key);
   const auto& items = read_array(r.required(key), path);
+  if (items.size() > limit) limit_exceeded(path, limit, things, limit_name);
   std::vector<T> out;
   out.reserve(items.size());
   for (std::size_t i = 0; i < items.size(); ++i) out.push_back(read(items[i], path_index(path, i)));
@@ -288,6 +291,8 @@ InputLinks read_input_links(ObjectReader& input, const std::map<std::string, std
 void read_inputs(ObjectReader& spec, Allocation& a, const SpecOptions& options) {
   const std::string list_path = spec.path("inputs");
   const auto& inputs = read_array(spec.required("inputs"), list_path);
+  const Limits& limits = options.limits;
+  if (inputs.size() > limits.max_inputs) limit_exceeded(list_path, limits.max_inputs, "inputs", "max_inputs");
   std::optional<Catalog> merged;
   std::map<std::string, std::vector<Record>, std::less<>> tables;  // records of named inputs, for joins
   for (std::size_t i = 0; i < inputs.size(); ++i) {
@@ -301,6 +306,12 @@ void read_inputs(ObjectReader& spec, Allocation& a, const SpecOptions& options) 
       for (const std::string& f : IngestRegistry::global().formats()) known += (known.empty() ? "" : ", ") + f;
       throw SpecError(input.path("format"), "unknown input format \"" + format + "\" (known: " + known + ")");
     }
+    {
+      std::error_code ec;
+      const std::uintmax_t bytes = std::filesystem::file_size(options.base_dir / file, ec);
+      if (!ec && bytes > limits.max_input_bytes)
+        limit_exceeded(input.path("path"), limits.max_input_bytes, "bytes in \"" + file + "\"", "max_input_bytes");
+    }
     std::ifstream stream = open_text_file(options.base_dir / file, input.path("path"));
     IngestResult got;
     try {
@@ -311,6 +322,10 @@ void read_inputs(ObjectReader& spec, Allocation& a, const SpecOptions& options) 
       throw SpecError(path, e.what());
     }
     input.finish();
+    if (got.records.size() > limits.max_records - std::min(limits.max_records, a.records.size()))
+      limit_exceeded(path, limits.max_records, "records (with those before this input)", "max_records");
+    if (got.pools.size() > limits.max_pools - std::min(limits.max_pools, a.pools.size()))
+      limit_exceeded(path, limits.max_pools, "pools (with those before this input)", "max_pools");
     InputSummary summary;
     summary.path = file;
     summary.format = format;
@@ -487,8 +502,14 @@ void advise_huge_pages([[maybe_unused]] void* data, [[maybe_unused]] std::size_t
 }
 
 // The `records` list, from its '['. Throws what read_record throws for a record it reads.
-bool read_records_list(json_fast::Reader& in, std::vector<Record>& out) {
+// A list longer than `max_records` is skipped unread and `over` set: read_allocation then
+// reports the limit where the plain path would.
+bool read_records_list(json_fast::Reader& in, std::vector<Record>& out, std::size_t max_records, bool& over) {
   const std::size_t expected = in.count_items();
+  if (expected > max_records) {
+    over = true;
+    return in.skip_list();
+  }
   out.reserve(expected);
   if (expected > 10'000) advise_huge_pages(out.data(), expected * sizeof(Record));
   TagsInterner interner;
@@ -513,7 +534,8 @@ bool read_records_list(json_fast::Reader& in, std::vector<Record>& out) {
   }
 }
 
-Allocation read_allocation(const Value& spec, const SpecOptions& options, std::vector<Record>* records);
+Allocation read_allocation(const Value& spec, const SpecOptions& options, std::vector<Record>* records,
+                           bool records_over = false);
 
 }  // namespace
 
@@ -522,26 +544,31 @@ Allocation allocation_from_spec(const Value& spec, const SpecOptions& options) {
 }
 
 Allocation allocation_from_json(std::string_view text, const SpecOptions& options) {
+  const Limits& limits = options.limits;
+  if (text.size() > limits.max_spec_bytes) limit_exceeded("", limits.max_spec_bytes, "bytes of spec JSON", "max_spec_bytes");
   if (json_fast::usable()) {
-    constexpr std::size_t max_depth = 128;  // parse_json's default
-    json_fast::Reader in(text, max_depth);
+    json_fast::Reader in(text, limits.max_depth, limits.max_string_bytes);
     std::vector<Record> records;
+    bool records_over = false;
     Value spec;
     try {
-      if (in.read(spec, "records", [&](json_fast::Reader& r) { return read_records_list(r, records); }))
-        return read_allocation(spec, options, &records);
+      if (in.read(spec, "records",
+                  [&](json_fast::Reader& r) { return read_records_list(r, records, limits.max_records, records_over); }))
+        return read_allocation(spec, options, &records, records_over);
     } catch (const std::exception&) {
       // the plain path below gives the error, or finds the error it gives first
     }
   }
-  return allocation_from_spec(parse_json(text), options);
+  return allocation_from_spec(parse_json(text, limits), options);
 }
 
 namespace {
 
 // `records`: the list read from the spec's `records` member by allocation_from_json, or
 // null to read them from `spec`.
-Allocation read_allocation(const Value& spec, const SpecOptions& options, std::vector<Record>* records) {
+Allocation read_allocation(const Value& spec, const SpecOptions& options, std::vector<Record>* records,
+                           bool records_over) {
+  const Limits& limits = options.limits;
   const StrategyRegistry& registry = options.registry ? *options.registry : StrategyRegistry::global();
   ObjectReader r(spec, "");
   const Value& version = r.required("apportion");
@@ -563,14 +590,19 @@ Allocation read_allocation(const Value& spec, const SpecOptions& options, std::v
       a.catalog = std::make_shared<const Catalog>(catalog_from_value(*c, "catalog"));
     }
   }
-  a.pools = read_list<Pool>(r, "pools", read_pool);
+  a.limits = limits;
+  a.pools = read_list<Pool>(r, "pools", read_pool, limits.max_pools, "pools", "max_pools");
   if (records) {
     read_array(r.required("records"), "records");
+    if (records_over || records->size() > limits.max_records)
+      limit_exceeded("records", limits.max_records, "records", "max_records");
     a.records = std::move(*records);
   } else {
-    a.records = read_list<Record>(r, "records", read_record);
+    a.records = read_list<Record>(r, "records", read_record, limits.max_records, "records", "max_records");
   }
-  a.steps = read_list<Step>(r, "steps", [&](const Value& v, const std::string& p) { return read_step(v, p, registry); });
+  a.steps = read_list<Step>(
+      r, "steps", [&](const Value& v, const std::string& p) { return read_step(v, p, registry); }, limits.max_steps,
+      "steps", "max_steps");
   if (r.has("fx")) a.fx = read_list<FxRate>(r, "fx", read_fx);
   if (r.has("inputs")) read_inputs(r, a, options);
   for (const char* later : {"budgets", "anomalies", "reconcile", "scorecards"})

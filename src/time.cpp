@@ -111,10 +111,13 @@ Instant Instant::parse(std::string_view text) {
   if (hour > 23 || minute > 59 || second > 59) bad_time(text, "time of day out of range");
   const std::int64_t days = days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
   const std::int64_t seconds = days * 86400 + hour * 3600 + minute * 60 + second - offset_minutes * 60;
-  // int64 nanoseconds cover about 1678 to 2261.
-  constexpr std::int64_t limit = std::numeric_limits<std::int64_t>::max() / 1'000'000'000 - 1;
-  if (seconds > limit || seconds < -limit) bad_time(text, "outside the years 1678 to 2261");
-  return from_unix_nanos(seconds * 1'000'000'000 + nanos);
+  // Every int64 count of nanoseconds (1677-09-21T00:12:43.145224192Z to
+  // 2262-04-11T23:47:16.854775807Z, the whole years 1678 to 2261), so that every Instant's
+  // to_string() reads back.
+  const int128 ns = static_cast<int128>(seconds) * 1'000'000'000 + nanos;
+  if (ns > std::numeric_limits<std::int64_t>::max() || ns < std::numeric_limits<std::int64_t>::min())
+    bad_time(text, "outside the years 1678 to 2261");
+  return from_unix_nanos(static_cast<std::int64_t>(ns));
 }
 
 std::string Instant::to_string() const {

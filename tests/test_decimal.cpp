@@ -107,6 +107,26 @@ TEST(DecimalParse, ExcessZerosDoNotShrinkTheRange) {
   EXPECT_THROW(D("170141183460469231731687303.7158841057280"), OverflowError);
 }
 
+TEST(DecimalParse, ReadsBackTheMostNegativeValue) {
+  // Regression (found by tests/test_properties.cpp): the most negative raw value, -2^127,
+  // is a Decimal that sums can reach and to_string() writes, but parse() refused its text
+  // as out of range because it accumulated the magnitude, which only reaches 2^127 - 1.
+  const Decimal lowest = Decimal::from_raw(Decimal::min_raw());
+  EXPECT_EQ(lowest.to_string(), "-170141183460469231731687303.715884105728");
+  EXPECT_EQ(Decimal::parse(lowest.to_string()), lowest);
+  EXPECT_EQ(D("-170141183460469231731687303.7158841057280"), lowest);
+  EXPECT_EQ(Decimal::parse("-170141183460469231731687303.7158841057275", ExcessDigits::round_half_even), lowest);
+  EXPECT_EQ(Decimal::parse("-170141183460469231731687303.7158841057285", ExcessDigits::round_half_even), lowest);
+  EXPECT_THROW(Decimal::parse("-170141183460469231731687303.71588410572851", ExcessDigits::round_half_even),
+               OverflowError);
+  EXPECT_THROW(D("-170141183460469231731687303.715884105729"), OverflowError);
+  EXPECT_THROW(D("-1000000000000000000000000000"), OverflowError);
+  // Rounding a negative value is unchanged: half-even on the magnitude.
+  EXPECT_EQ(Decimal::parse("-1.5e-12", ExcessDigits::round_half_even).raw(), -2);
+  EXPECT_EQ(Decimal::parse("-2.5e-12", ExcessDigits::round_half_even).raw(), -2);
+  EXPECT_EQ(Decimal::parse("-2.51e-12", ExcessDigits::round_half_even).raw(), -3);
+}
+
 TEST(DecimalParse, RejectsWhatIsNotJsonNumberSyntax) {
   for (const char* bad : {"", "NaN", "nan", "Infinity", "-Infinity", "inf", "abc", "1.", ".5", "-.5", "-", "+1",
                           "1e", "1e+", "1E-", "--1", " 1", "1 ", "0x10", "1,5", "1.2.3", "1e2.5", "12a", "e5"}) {

@@ -104,6 +104,24 @@ TEST(IngestCsv, TabDelimiterAndStrayQuotes) {
             "sample.txt line 3: a quote inside an unquoted field (field 1)");
 }
 
+// Found by fuzzing (tests/fuzz/fuzz_csv): a skipped row's reason quotes the cell, which
+// need not be UTF-8; the reasons go into JSON, which then threw nlohmann's type_error.
+TEST(IngestCsv, SkippedReasonsQuotingBytesThatAreNotUtf8AreValidJson) {
+  const std::string text = "k,v\nx,1\ny,0.5\xDA\xCF\n";
+  for (const char* options : {R"({"tags": "k", "measures": "v", "skip_invalid": true})",
+                              R"({"tags": "k", "measures": "v", "skip_invalid": true, "aggregate": true})"}) {
+    const IngestResult r = ingest(text, options);
+    ASSERT_EQ(r.records.size(), 1u);
+    ASSERT_EQ(r.skipped, 1u);
+    ASSERT_EQ(r.skipped_reasons.size(), 1u);
+    EXPECT_NE(r.skipped_reasons[0].find("sample.txt line 3"), std::string::npos) << r.skipped_reasons[0];
+    EXPECT_NE(r.skipped_reasons[0].find("0.5\xEF\xBF\xBD"), std::string::npos) << r.skipped_reasons[0];
+    std::string json;
+    EXPECT_NO_THROW(json = ingest_result_to_json(r));
+    EXPECT_NE(json.find("\"skipped_reasons\""), std::string::npos);
+  }
+}
+
 TEST(IngestCsv, UnknownOptionIsRefusedByFinish) {
   EXPECT_THROW(ingest("a\n1\n", R"({"tag": ["a"]})"), SpecError);
 }

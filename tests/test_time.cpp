@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdint>
+#include <limits>
 #include <string>
 
 #include "printers.hpp"
@@ -59,6 +61,22 @@ TEST(InstantPrint, RoundTrips) {
   }
   EXPECT_EQ(T("2026-06-02T10:00:00.100Z").to_string(), "2026-06-02T10:00:00.1Z");
   EXPECT_EQ(Instant::from_unix_nanos(-1).to_string(), "1969-12-31T23:59:59.999999999Z");
+}
+
+// Found by fuzzing (tests/fuzz/fuzz_time.cpp): every Instant, the int64 ends included, prints
+// to text that reads back; one nanosecond beyond either end is refused.
+TEST(InstantPrint, EveryInstantRoundTrips) {
+  const Instant lowest = Instant::from_unix_nanos(std::numeric_limits<std::int64_t>::min());
+  const Instant highest = Instant::from_unix_nanos(std::numeric_limits<std::int64_t>::max());
+  EXPECT_EQ(lowest.to_string(), "1677-09-21T00:12:43.145224192Z");
+  EXPECT_EQ(highest.to_string(), "2262-04-11T23:47:16.854775807Z");
+  for (const Instant t : {lowest, highest, Instant::from_unix_nanos(-9'223'372'036'854'775'000),
+                          Instant::from_unix_nanos(9'223'372'036'000'000'000)})
+    EXPECT_EQ(Instant::parse(t.to_string()), t) << t.to_string();
+  EXPECT_EQ(T("2262-04-12T01:47:16.854775807+02:00"), highest);
+  EXPECT_THROW(T("1677-09-21T00:12:43.145224191Z"), ParseError);
+  EXPECT_THROW(T("2262-04-11T23:47:16.854775808Z"), ParseError);
+  EXPECT_THROW(T("2262-04-11T23:47:16.854775807-00:01"), ParseError);
 }
 
 TEST(InstantParse, KnowsLeapYears) {

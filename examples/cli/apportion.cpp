@@ -59,6 +59,8 @@ options:
   --format table   an aligned table per step, with totals and shares
   --format csv     one row per line, a column per tag key
   --output FILE    write to FILE instead of standard output
+
+limits (input past one is an error naming it; docs/errors.md):
 )";
 
 constexpr const char* catalog_help = R"(usage: apportion catalog show [--catalog FILE] [--format json|table]
@@ -150,7 +152,7 @@ struct Args {
   bool help = false;
 };
 
-Args parse_args(const std::vector<std::string>& argv, std::initializer_list<const char*> known) {
+Args parse_args(const std::vector<std::string>& argv, const std::vector<const char*>& known) {
   Args a;
   for (std::size_t i = 0; i < argv.size(); ++i) {
     const std::string& arg = argv[i];
@@ -187,10 +189,37 @@ void write_output(const std::string& text, const Args& args) {
   std::cout << text;
 }
 
+// The limits part of `apportion run --help`: each option, its meaning and its default.
+std::string limits_help() {
+  const Limits defaults;
+  std::string out;
+  for (const LimitInfo& l : limit_infos()) {
+    std::string line = "  " + std::string(l.option) + " N";
+    line.resize(std::max<std::size_t>(line.size() + 1, 28), ' ');
+    out += line + std::string(l.what) + " (default " + with_separators(limit_value(defaults, l.name)) + ")\n";
+  }
+  return out;
+}
+
+// `--max-records N` and the other limit options of `apportion run`.
+Limits read_limits(const Args& args) {
+  Limits limits;
+  for (const LimitInfo& l : limit_infos()) {
+    const std::string option(l.option.substr(2));
+    if (const auto it = args.options.find(option); it != args.options.end())
+      set_limit(limits, l.name, it->second, "--" + option);
+  }
+  return limits;
+}
+
 int cmd_run(const std::vector<std::string>& argv) {
-  const Args args = parse_args(argv, {"format", "output"});
+  std::vector<std::string> known_storage = {"format", "output"};
+  for (const LimitInfo& l : limit_infos()) known_storage.emplace_back(l.option.substr(2));
+  std::vector<const char*> known;
+  for (const std::string& k : known_storage) known.push_back(k.c_str());
+  const Args args = parse_args(argv, known);
   if (args.help) {
-    std::cout << run_help;
+    std::cout << run_help << limits_help();
     return 0;
   }
   if (args.positional.size() != 1) throw UsageError("run takes one spec file, or - for standard input (see --help)");
@@ -199,6 +228,7 @@ int cmd_run(const std::vector<std::string>& argv) {
   if (format != "json" && format != "table" && format != "csv")
     throw UsageError("--format must be json, table or csv (got \"" + format + "\")");
   SpecOptions options;
+  options.limits = read_limits(args);
   std::string text;
   MappedFile mapped;
   if (path == "-") {
@@ -298,6 +328,9 @@ int cmd_ingest(const std::vector<std::string>& argv) {
     // An option's error names the option as the command line spells it.
     if (options.find(e.path().substr(0, e.path().find_first_of(".["))))
       throw UsageError("--" + std::string(e.what()));
+    // A required option left out: ObjectReader names it as a key.
+    const std::string missing = e.path() + ": missing required key \"" + e.path() + "\"";
+    if (e.what() == missing) throw UsageError("--" + e.path() + ": missing required option (see docs/ingest.md)");
     throw;
   }
   std::cout << ingest_result_to_json(result);
@@ -319,7 +352,8 @@ int dispatch(const std::vector<std::string>& argv) {
   if (command == "help") {
     const std::string topic = rest.empty() ? "" : rest[0];
     if (topic == "ingest") return cmd_ingest({"--help"});
-    std::cout << (topic == "run" ? run_help : topic == "catalog" ? catalog_help : main_help);
+    if (topic == "run") return cmd_run({"--help"});
+    std::cout << (topic == "catalog" ? catalog_help : main_help);
     return 0;
   }
   if (command == "run") return cmd_run(rest);

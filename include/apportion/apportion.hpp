@@ -11,6 +11,7 @@
 #include "apportion/engine.hpp"
 #include "apportion/ingest.hpp"
 #include "apportion/json.hpp"
+#include "apportion/limits.hpp"
 #include "apportion/quantity.hpp"
 #include "apportion/render.hpp"
 #include "apportion/spec.hpp"

@@ -12,6 +12,7 @@
 
 #include "apportion/catalog.hpp"
 #include "apportion/decimal.hpp"
+#include "apportion/limits.hpp"
 #include "apportion/money.hpp"
 #include "apportion/tags.hpp"
 #include "apportion/time.hpp"
@@ -120,6 +121,7 @@ struct Allocation {
   std::vector<Step> steps;
   std::vector<FxRate> fx;
   std::vector<InputSummary> inputs;  // what the spec's `inputs` read, for the result
+  Limits limits;                     // run() enforces max_groups_per_step
 };
 
 // ---- Results -------------------------------------------------------------------------

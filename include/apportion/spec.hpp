@@ -8,6 +8,7 @@
 
 #include "apportion/catalog.hpp"
 #include "apportion/engine.hpp"
+#include "apportion/limits.hpp"
 #include "apportion/strategy.hpp"
 #include "apportion/value.hpp"
 
@@ -19,6 +20,8 @@ struct SpecOptions {
   std::filesystem::path base_dir = ".";
   // Strategies by name; null means StrategyRegistry::global().
   const StrategyRegistry* registry = nullptr;
+  // Limits against resource exhaustion (limits.hpp); input past one is SpecError.
+  Limits limits;
 };
 
 // Reads a parsed spec document into an Allocation, checking every key and value.

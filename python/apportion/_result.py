@@ -136,21 +136,32 @@ def _looks_like_path(text: str) -> bool:
     return not text.lstrip().startswith("{") and os.path.isfile(text)
 
 
-def run_result(spec: SpecLike, base_dir: str | os.PathLike[str] = ".") -> Result:
+def _limit_settings(limits: dict[str, Any]) -> dict[str, str]:
+    settings = {}
+    for name, value in limits.items():
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError(f"limit {name} must be an int, not {type(value).__name__}")
+        settings[name] = str(value)
+    return settings
+
+
+def run_result(spec: SpecLike, base_dir: str | os.PathLike[str] = ".", **limits: int) -> Result:
     """Runs a spec and keeps the result in C++ until it is read (see run()).
 
     ``base_dir`` is the folder ``inputs`` paths are relative to for a spec given as a dict
-    or text; a spec file's own folder is used for a path.
+    or text; a spec file's own folder is used for a path. Keyword arguments set limits
+    against resource exhaustion (``max_records=1000``; docs/errors.md lists them all).
     """
+    settings = _limit_settings(limits)
     try:
         if isinstance(spec, os.PathLike) or (isinstance(spec, str) and _looks_like_path(spec)):
-            core = _core.run_spec_file(os.fspath(spec))
+            core = _core.run_spec_file(os.fspath(spec), settings)
         elif isinstance(spec, str):
-            core = _core.run_spec(spec, os.fspath(base_dir))
+            core = _core.run_spec(spec, os.fspath(base_dir), settings)
         elif isinstance(spec, bytes):
-            core = _core.run_spec(spec.decode("utf-8"), os.fspath(base_dir))
+            core = _core.run_spec(spec.decode("utf-8"), os.fspath(base_dir), settings)
         elif isinstance(spec, Mapping):
-            core = _core.run_spec(dumps(spec), os.fspath(base_dir))
+            core = _core.run_spec(dumps(spec), os.fspath(base_dir), settings)
         else:
             raise TypeError(f"a spec is a dict, JSON text or a path, not a {type(spec).__name__}")
     except OverflowError as e:
@@ -160,12 +171,17 @@ def run_result(spec: SpecLike, base_dir: str | os.PathLike[str] = ".") -> Result
     return Result(core)
 
 
-def run(spec: SpecLike, base_dir: str | os.PathLike[str] = ".") -> dict[str, Any]:
+def run(spec: SpecLike, base_dir: str | os.PathLike[str] = ".", **limits: int) -> dict[str, Any]:
     """Runs an allocation spec and returns the result document as a dict.
 
     ``spec`` is a dict, JSON text, or a path (str or os.PathLike) to a spec file. Numbers in
     a dict must be exact: str, int or decimal.Decimal (a float is TypeError). Bad input
     raises SpecError with the message the command line prints, starting with the JSON path
     of the offending value: ``records[3].measures.gpu_seconds: must not be negative``.
+
+    Keyword arguments set limits against resource exhaustion, each a positive int:
+    ``max_spec_bytes``, ``max_depth``, ``max_string_bytes``, ``max_records``, ``max_pools``,
+    ``max_steps``, ``max_groups_per_step``, ``max_inputs``, ``max_input_bytes``. Input past
+    one raises SpecError naming the place and the limit; an unknown name is SpecError too.
     """
-    return run_result(spec, base_dir).to_dict()
+    return run_result(spec, base_dir, **limits).to_dict()

@@ -12,7 +12,7 @@
 
 #include "apportion/ingest.hpp"
 #include "apportion/json.hpp"
-#include "apportion/json.hpp"
+#include "apportion/limits.hpp"
 #include "apportion/render.hpp"
 #include "apportion/spec.hpp"
 #include "register.hpp"
@@ -21,10 +21,14 @@ namespace apportion::python {
 
 namespace {
 
-Result run_text(const std::string& text, const std::filesystem::path& base_dir) {
+// `limits`: limit name -> value as decimal text ("max_records" -> "1000"), checked here.
+using LimitSettings = std::map<std::string, std::string>;
+
+Result run_text(const std::string& text, const std::filesystem::path& base_dir, const LimitSettings& limits) {
   SpecOptions options;
   options.base_dir = base_dir;
-  return run(allocation_from_spec(parse_json(text), options));
+  for (const auto& [name, value] : limits) set_limit(options.limits, name, value, name);
+  return run(allocation_from_json(text, options));
 }
 
 // As the command line reads a spec file, with its message when the file cannot be read.
@@ -47,19 +51,19 @@ void register_engine(py::module_& m) {
 
   m.def(
       "run_spec",
-      [](const std::string& text, const std::string& base_dir) {
+      [](const std::string& text, const std::string& base_dir, const LimitSettings& limits) {
         py::gil_scoped_release release;
-        return std::make_shared<Result>(run_text(text, base_dir));
+        return std::make_shared<Result>(run_text(text, base_dir, limits));
       },
-      py::arg("text"), py::arg("base_dir") = ".",
-      "Runs spec JSON text; `inputs` paths are relative to base_dir.");
+      py::arg("text"), py::arg("base_dir") = ".", py::arg("limits") = LimitSettings{},
+      "Runs spec JSON text; `inputs` paths are relative to base_dir; `limits` maps limit names to values.");
   m.def(
       "run_spec_file",
-      [](const std::string& path) {
+      [](const std::string& path, const LimitSettings& limits) {
         py::gil_scoped_release release;
-        return std::make_shared<Result>(run_text(read_file(path), std::filesystem::path(path).parent_path()));
+        return std::make_shared<Result>(run_text(read_file(path), std::filesystem::path(path).parent_path(), limits));
       },
-      py::arg("path"), "Runs a spec file; `inputs` paths are relative to its folder.");
+      py::arg("path"), py::arg("limits") = LimitSettings{}, "Runs a spec file; `inputs` paths are relative to its folder.");
   m.def("strategies", [] { return StrategyRegistry::global().names(); }, "The names of the registered strategies.");
   m.def(
       "ingest_json",

@@ -117,3 +117,21 @@ def test_ingest_reads_a_file_like_the_command_line(tmp_path):
         apportion.ingest("csv", tmp_path / "bad.csv", tags="namespace", measures="gpu_seconds")
     with pytest.raises(SpecError, match=r"options.tagz: unknown key"):
         apportion.ingest("csv", tmp_path / "usage.csv", tagz="namespace")
+
+
+def test_limits_are_keyword_arguments(tmp_path):
+    # SPEC has two records: one is over the limit, by dict, text and path alike.
+    message = "records: more than 1 records (limit max_records; raise it with --max-records or SpecOptions::limits)"
+    path = tmp_path / "spec.json"
+    path.write_text(json.dumps(SPEC))
+    for spec in (SPEC, json.dumps(SPEC), path):
+        with pytest.raises(SpecError) as e:
+            apportion.run(spec, max_records=1)
+        assert str(e.value) == message
+    assert apportion.run(SPEC, max_records=2) == apportion.run(SPEC)
+    with pytest.raises(SpecError, match='^max_rows: unknown limit "max_rows"'):
+        apportion.run(SPEC, max_rows=5)
+    with pytest.raises(SpecError, match=r'^max_records: must be a positive whole number \(got "0"\)$'):
+        apportion.run(SPEC, max_records=0)
+    with pytest.raises(TypeError):
+        apportion.run(SPEC, max_records="10")

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "apportion/columnar.hpp"
+#include "csv_reader.hpp"
 #include "formats.hpp"
 
 APPORTION_BEGIN_NAMESPACE
@@ -346,6 +347,14 @@ IngestResult read_csv(Input& in, ObjectReader& options, const std::string& sourc
   });
   const std::size_t header_line = scanner.row_line();
   const std::size_t width = header.size();
+  for (std::size_t i = 0; i < width; ++i)
+    if (const std::string problem = utf8_problem(header[i]); !problem.empty())
+      throw SpecError(scanner.where(header_line), "column " + std::to_string(i + 1) + " of the header " + problem);
+  // A tag or id cell's text, refused unless it is UTF-8 (measures are checked as numbers).
+  const auto utf8_cell = [](std::string_view text, const std::string& column) {
+    if (const std::string problem = utf8_problem(text); !problem.empty()) throw SpecError("", column + ": " + problem);
+    return text;
+  };
 
   // Slots: the tags, then the measures, then the id.
   std::vector<int> role(width, unused);
@@ -378,12 +387,12 @@ IngestResult read_csv(Input& in, ObjectReader& options, const std::string& sourc
         Record record;
         record.origin = where;
         if (o.id) {
-          record.id = std::string(text_of(cells[n_tags + n_measures], scratch));
+          record.id = std::string(utf8_cell(text_of(cells[n_tags + n_measures], scratch), *o.id));
           if (record.id.empty()) throw SpecError("", *o.id + ": the record id is empty");
         }
         std::vector<Tags::Pair> pairs;
         for (std::size_t t = 0; t < n_tags; ++t)
-          if (!cells[t].text.empty()) pairs.emplace_back(o.tags[t], std::string(text_of(cells[t], scratch)));
+          if (!cells[t].text.empty()) pairs.emplace_back(o.tags[t], std::string(utf8_cell(text_of(cells[t], scratch), o.tags[t])));
         record.tags = Tags(std::move(pairs));
         for (std::size_t m = 0; m < n_measures; ++m) {
           const Field& c = cells[n_tags + m];
@@ -428,7 +437,7 @@ IngestResult read_csv(Input& in, ObjectReader& options, const std::string& sourc
       }
       cache_key.clear();
       for (std::size_t t = 0; t < n_tags; ++t) {
-        tag_text[t] = text_of(cells[t], unescaped[t]);
+        tag_text[t] = utf8_cell(text_of(cells[t], unescaped[t]), o.tags[t]);
         const auto length = static_cast<std::uint32_t>(tag_text[t].size());
         cache_key.append(reinterpret_cast<const char*>(&length), sizeof length);
         cache_key.append(tag_text[t]);

@@ -6,6 +6,8 @@
 // CSV (an unterminated quote, characters after a closing quote) is SpecError naming the line.
 
 #include <cstddef>
+#include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -14,6 +16,48 @@
 
 APPORTION_BEGIN_NAMESPACE
 namespace ingest {
+
+// The offset of the first byte of `s` that is not part of well-formed UTF-8 (RFC 3629: no
+// overlong forms, no surrogates, nothing above U+10FFFF), or npos when all of it is.
+inline std::size_t invalid_utf8(std::string_view s) noexcept {
+  const std::size_t n = s.size();
+  std::size_t i = 0;
+  while (i < n) {
+    // ASCII, eight bytes at a time.
+    for (std::uint64_t x; n - i >= 8; i += 8) {
+      std::memcpy(&x, s.data() + i, 8);
+      if (x & 0x8080808080808080ULL) break;
+    }
+    if (i == n) break;
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    std::size_t len = 0;
+    if (c >= 0xC2 && c <= 0xDF) len = 2;
+    else if (c >= 0xE0 && c <= 0xEF) len = 3;
+    else if (c >= 0xF0 && c <= 0xF4) len = 4;
+    else return i;
+    if (n - i < len) return i;
+    for (std::size_t k = 1; k < len; ++k)
+      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return i;
+    const auto c1 = static_cast<unsigned char>(s[i + 1]);
+    if ((c == 0xE0 && c1 < 0xA0) || (c == 0xED && c1 > 0x9F) || (c == 0xF0 && c1 < 0x90) || (c == 0xF4 && c1 > 0x8F))
+      return i;
+    i += len;
+  }
+  return std::string_view::npos;
+}
+
+// "" when `s` is well-formed UTF-8, else "is not valid UTF-8 (byte 0xFF at offset 3)".
+inline std::string utf8_problem(std::string_view s) {
+  const std::size_t at = invalid_utf8(s);
+  if (at == std::string_view::npos) return {};
+  static constexpr char hex[] = "0123456789ABCDEF";
+  const auto b = static_cast<unsigned char>(s[at]);
+  return std::string("is not valid UTF-8 (byte 0x") + hex[b >> 4] + hex[b & 15] + " at offset " + std::to_string(at) + ")";
+}
 
 struct CsvRow {
   std::vector<std::string> fields;
@@ -75,6 +119,8 @@ class CsvReader {
           field += text_[pos_++];
         }
       }
+      if (const std::string problem = utf8_problem(field); !problem.empty())
+        throw SpecError(where(row.line), "field " + std::to_string(row.fields.size() + 1) + " " + problem);
       row.fields.push_back(field);
       row.quoted.push_back(quoted);
       if (pos_ >= text_.size()) return true;

@@ -225,7 +225,10 @@ IngestResult parse_prices(std::string_view text, ObjectReader& options, const st
       {"output_cost_per_token_above_200k_tokens", "output_above_200k"},
   };
   std::vector<std::string> found;
-  for (const auto& [name, entry] : doc.members()) {
+  for (const Value::Member& member : doc.members()) {
+    // Plain references, not a structured binding: clang before 16 cannot capture one in a lambda.
+    const std::string& name = member.first;
+    const Value& entry = member.second;
     if (name == "sample_spec") continue;
     if (models) {
       bool wanted = false;

@@ -6,6 +6,7 @@
 
 #include "apportion/json.hpp"
 #include "apportion/value.hpp"
+#include "csv_reader.hpp"
 
 APPORTION_BEGIN_NAMESPACE
 namespace prometheus {
@@ -234,6 +235,8 @@ Exposition parse_text(std::string_view text, const std::string& source, const Er
       std::size_t i = 0;
       skip_spaces(line, i);
       if (i == line.size()) continue;
+      // Label values and help text become tags and JSON: they must be UTF-8.
+      if (const std::string problem = ingest::utf8_problem(line); !problem.empty()) throw ParseError("the line " + problem);
       if (line[i] == '#') {
         ++i;
         const std::string_view keyword = token(line, i);

@@ -113,7 +113,15 @@ RowErrors::RowErrors(ObjectReader& options) {
 void RowErrors::skip(IngestResult& result, const std::string& where, const std::string& what) const {
   if (!skip_) throw RowError(where, what);
   ++result.skipped;
-  if (result.skipped_reasons.size() < 100) result.skipped_reasons.push_back(where + ": " + what);
+  if (result.skipped_reasons.size() < 100) {
+    // A message quotes the text it could not read, which need not be UTF-8; the reasons go
+    // into JSON (ingest_result_to_json, the result's `inputs`), so bytes that are not UTF-8
+    // become U+FFFD here rather than make the JSON writer throw.
+    const std::string reason = where + ": " + what;
+    result.skipped_reasons.push_back(
+        nlohmann::json::parse(nlohmann::json(reason).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace))
+            .get<std::string>());
+  }
 }
 
 }  // namespace ingest

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "apportion/json.hpp"
+#include "csv_reader.hpp"
 #include "formats.hpp"
 
 APPORTION_BEGIN_NAMESPACE
@@ -245,6 +246,7 @@ IngestResult parse_sacct(std::string_view text, ObjectReader& reader, const std:
     if (line.empty()) continue;
     const std::string where = source + " line " + std::to_string(index + 1);
     try {
+      if (const std::string problem = utf8_problem(line); !problem.empty()) throw RowError{"the line " + problem};
       const std::vector<std::string_view> fields = split(line, '|');
       if (fields.size() != header.size())
         throw RowError{"has " + std::to_string(fields.size()) + " fields separated by |, the header has " +
@@ -289,8 +291,10 @@ IngestResult parse_sacct(std::string_view text, ObjectReader& reader, const std:
       if (tags_col != no_column) {
         const std::string_view name = o.tags_from == TagsFrom::comment ? "Comment" : "WCKey";
         const Tags extra = o.tags_from == TagsFrom::comment ? comment_tags(fields[tags_col]) : wckey_tags(fields[tags_col]);
-        for (const auto& [key, value] : extra) {
-          if (std::any_of(pairs.begin(), pairs.end(), [&](const Tags::Pair& p) { return p.first == key; }))
+        for (const auto& tag : extra) {
+          const auto& [key, value] = tag;
+          // Captured through `tag`: clang before 16 cannot capture a structured binding.
+          if (std::any_of(pairs.begin(), pairs.end(), [&](const Tags::Pair& p) { return p.first == tag.first; }))
             throw RowError{std::string(name) + ": tag \"" + key + "\" is already set from the job's own columns"};
           pairs.emplace_back(key, value);
         }

@@ -781,6 +781,176 @@ static void test_aggregate(void) {
   apn_aggregate_free(c);
 }
 
+/* ---- Misuse: NULL for every pointer argument ---------------------------------------- */
+
+/* A NULL argument is APN_EINVAL with a message that says so, never a crash. The previous
+ * message is replaced, so a stale one cannot pass. */
+#define CHECK_NULL_ARG(call)                                                                  \
+  do {                                                                                        \
+    char *stale_ = NULL;                                                                      \
+    (void)apn_money_parse(&stale_, "stale", "USD");                                           \
+    CHECK_STATUS(call, APN_EINVAL);                                                           \
+    if (contains(apn_last_error(), "NULL")) {                                                 \
+      ++passed;                                                                               \
+    } else {                                                                                  \
+      ++failed;                                                                               \
+      fprintf(stderr, "%s:%d: %s: message \"%s\" does not say NULL\n", __FILE__, __LINE__, #call, \
+              apn_last_error());                                                              \
+    }                                                                                         \
+  } while (0)
+
+static void test_null_arguments(void) {
+  char *out = (char *)1, **parts = (char **)1;
+  size_t len = 7, groups = 0;
+  uint64_t rows = 0;
+  int64_t amounts[2];
+  const uint32_t ids[2] = {0, 1};
+  const int64_t weights64[2] = {1, 1};
+  const char *weights[2] = {"1", "2"}, *null_weight[2] = {"1", NULL};
+  const char *keys[1] = {"team"}, *values[1] = {"a"}, *null_key[1] = {NULL};
+  const char *names[1] = {"gpu_seconds"}, *mvalues[1] = {"5"};
+  apn_aggregate *agg = NULL, *agg_out = (apn_aggregate *)1;
+  apn_catalog *cat = NULL, *cat_out = (apn_catalog *)1;
+  const apn_catalog *builtin = NULL;
+  char *bytes = NULL;
+  size_t n_bytes = 0;
+
+  CHECK_STATUS(apn_aggregate_new(&agg), APN_OK);
+  CHECK_STATUS(apn_aggregate_add_row(agg, NULL, keys, values, 1, names, mvalues, 1), APN_OK);
+  CHECK_STATUS(apn_aggregate_serialize(&bytes, &n_bytes, agg), APN_OK);
+  CHECK_STATUS(apn_catalog_load_json(&cat, catalog_json, strlen(catalog_json)), APN_OK);
+  CHECK_STATUS(apn_catalog_builtin(&builtin), APN_OK);
+
+  /* apn_ingest */
+  CHECK_NULL_ARG(apn_ingest(NULL, &len, "csv", "a\n1\n", 4, NULL, NULL));
+  CHECK_NULL_ARG(apn_ingest(&out, NULL, "csv", "a\n1\n", 4, NULL, NULL));
+  CHECK(out == NULL);
+  CHECK_NULL_ARG(apn_ingest(&out, &len, NULL, "a\n1\n", 4, NULL, NULL));
+  CHECK(out == NULL && len == 0);
+  CHECK_NULL_ARG(apn_ingest(&out, &len, "csv", NULL, 4, NULL, NULL));
+
+  /* Money */
+  CHECK_NULL_ARG(apn_money_parse(NULL, "1", "USD"));
+  out = (char *)1;
+  CHECK_NULL_ARG(apn_money_parse(&out, NULL, "USD"));
+  CHECK(out == NULL);
+  CHECK_NULL_ARG(apn_money_parse(&out, "1", NULL));
+  CHECK_NULL_ARG(apn_money_format(NULL, "1", "USD"));
+  CHECK_NULL_ARG(apn_money_format(&out, NULL, "USD"));
+  CHECK_NULL_ARG(apn_money_format(&out, "1", NULL));
+  CHECK_NULL_ARG(apn_money_add(NULL, "1", "2", "USD"));
+  CHECK_NULL_ARG(apn_money_add(&out, NULL, "2", "USD"));
+  CHECK_NULL_ARG(apn_money_add(&out, "1", NULL, "USD"));
+  CHECK_NULL_ARG(apn_money_add(&out, "1", "2", NULL));
+  CHECK_NULL_ARG(apn_money_round(NULL, "1", "0.01", APN_ROUND_HALF_EVEN));
+  CHECK_NULL_ARG(apn_money_round(&out, NULL, "0.01", APN_ROUND_HALF_EVEN));
+  CHECK_NULL_ARG(apn_money_round(&out, "1", NULL, APN_ROUND_HALF_EVEN));
+  CHECK_STATUS(apn_money_round(&out, "1", "0.01", (apn_rounding)99), APN_EINVAL);
+  CHECK(out == NULL);
+  CHECK_STATUS(apn_money_round(&out, "1", "0.01", (apn_rounding)-1), APN_EINVAL);
+  CHECK_NULL_ARG(apn_money_allocate(NULL, "1", weights, 2, "0.01"));
+  CHECK_NULL_ARG(apn_money_allocate(&parts, NULL, weights, 2, "0.01"));
+  CHECK(parts == NULL);
+  CHECK_NULL_ARG(apn_money_allocate(&parts, "1", NULL, 2, "0.01"));
+  CHECK_NULL_ARG(apn_money_allocate(&parts, "1", null_weight, 2, "0.01"));
+  CHECK_NULL_ARG(apn_money_allocate(&parts, "1", weights, 2, NULL));
+
+  /* Columnar split */
+  CHECK_NULL_ARG(apn_split_columnar(NULL, "1", "0.01", ids, weights64, 2, 2));
+  CHECK_NULL_ARG(apn_split_columnar(amounts, NULL, "0.01", ids, weights64, 2, 2));
+  CHECK_NULL_ARG(apn_split_columnar(amounts, "1", NULL, ids, weights64, 2, 2));
+  CHECK_NULL_ARG(apn_split_columnar(amounts, "1", "0.01", NULL, weights64, 2, 2));
+  CHECK_NULL_ARG(apn_split_columnar(amounts, "1", "0.01", ids, NULL, 2, 2));
+
+  /* Aggregates */
+  CHECK_NULL_ARG(apn_aggregate_new(NULL));
+  CHECK_NULL_ARG(apn_aggregate_add_row(NULL, NULL, keys, values, 1, names, mvalues, 1));
+  CHECK_NULL_ARG(apn_aggregate_add_row(agg, NULL, NULL, values, 1, names, mvalues, 1));
+  CHECK_NULL_ARG(apn_aggregate_add_row(agg, NULL, keys, NULL, 1, names, mvalues, 1));
+  CHECK_NULL_ARG(apn_aggregate_add_row(agg, NULL, null_key, values, 1, names, mvalues, 1));
+  CHECK_NULL_ARG(apn_aggregate_add_row(agg, NULL, keys, null_key, 1, names, mvalues, 1));
+  CHECK_NULL_ARG(apn_aggregate_add_row(agg, NULL, keys, values, 1, NULL, mvalues, 1));
+  CHECK_NULL_ARG(apn_aggregate_add_row(agg, NULL, keys, values, 1, names, NULL, 1));
+  CHECK_NULL_ARG(apn_aggregate_add_row(agg, NULL, keys, values, 1, null_key, mvalues, 1));
+  CHECK_NULL_ARG(apn_aggregate_add_row(agg, NULL, keys, values, 1, names, null_key, 1));
+  CHECK_NULL_ARG(apn_aggregate_merge(NULL, agg));
+  CHECK_NULL_ARG(apn_aggregate_merge(agg, NULL));
+  CHECK_NULL_ARG(apn_aggregate_serialize(NULL, &n_bytes, agg));
+  out = (char *)1;
+  CHECK_NULL_ARG(apn_aggregate_serialize(&out, NULL, agg));
+  CHECK(out == NULL);
+  CHECK_NULL_ARG(apn_aggregate_serialize(&out, &len, NULL));
+  CHECK_NULL_ARG(apn_aggregate_deserialize(NULL, bytes, n_bytes));
+  CHECK_NULL_ARG(apn_aggregate_deserialize(&agg_out, NULL, 4));
+  CHECK(agg_out == NULL);
+  CHECK_NULL_ARG(apn_aggregate_to_json(NULL, &len, agg, NULL));
+  CHECK_NULL_ARG(apn_aggregate_to_json(&out, NULL, agg, NULL));
+  CHECK_NULL_ARG(apn_aggregate_to_json(&out, &len, NULL, NULL));
+  CHECK_NULL_ARG(apn_aggregate_stats(NULL, &rows, agg));
+  CHECK_NULL_ARG(apn_aggregate_stats(&groups, NULL, agg));
+  CHECK_NULL_ARG(apn_aggregate_stats(&groups, &rows, NULL));
+  /* The failed calls left the aggregate as it was: one group of one row. */
+  CHECK_STATUS(apn_aggregate_stats(&groups, &rows, agg), APN_OK);
+  CHECK(groups == 1 && rows == 1);
+  /* Bytes that are not a serialization: short, truncated, garbage. */
+  CHECK_STATUS(apn_aggregate_deserialize(&agg_out, "", 0), APN_EINVAL);
+  CHECK_STATUS(apn_aggregate_deserialize(&agg_out, bytes, n_bytes - 1), APN_EINVAL);
+  CHECK(agg_out == NULL);
+  CHECK_STATUS(apn_aggregate_deserialize(&agg_out, "garbage!garbage!garbage!", 24), APN_EINVAL);
+  CHECK(apn_last_error()[0] != '\0');
+
+  /* Catalogs */
+  CHECK_NULL_ARG(apn_catalog_load_json(NULL, catalog_json, strlen(catalog_json)));
+  CHECK_NULL_ARG(apn_catalog_load_json(&cat_out, NULL, 3));
+  CHECK(cat_out == NULL);
+  CHECK_NULL_ARG(apn_catalog_load_file(NULL, "catalog.json"));
+  CHECK_NULL_ARG(apn_catalog_load_file(&cat_out, NULL));
+  CHECK_NULL_ARG(apn_catalog_builtin(NULL));
+  CHECK_NULL_ARG(apn_catalog_rate_at(NULL, cat, "spheron/h100-sxm5", "spot", "2026-06-02T10:00:00Z"));
+  CHECK_NULL_ARG(apn_catalog_rate_at(&out, NULL, "spheron/h100-sxm5", "spot", "2026-06-02T10:00:00Z"));
+  CHECK_NULL_ARG(apn_catalog_rate_at(&out, cat, NULL, "spot", "2026-06-02T10:00:00Z"));
+  CHECK_NULL_ARG(apn_catalog_rate_at(&out, cat, "spheron/h100-sxm5", NULL, "2026-06-02T10:00:00Z"));
+  CHECK_NULL_ARG(apn_catalog_rate_at(&out, builtin, "spheron/h100-sxm5", "spot", NULL));
+  CHECK_NULL_ARG(apn_catalog_cost(NULL, cat, "spheron/h100-sxm5", "spot", "1", "2026-06-02T00:00:00Z",
+                                  "2026-06-02T01:00:00Z"));
+  CHECK_NULL_ARG(apn_catalog_cost(&out, NULL, "spheron/h100-sxm5", "spot", "1", "2026-06-02T00:00:00Z",
+                                  "2026-06-02T01:00:00Z"));
+  CHECK_NULL_ARG(apn_catalog_cost(&out, cat, NULL, "spot", "1", "2026-06-02T00:00:00Z", "2026-06-02T01:00:00Z"));
+  CHECK_NULL_ARG(apn_catalog_cost(&out, cat, "spheron/h100-sxm5", NULL, "1", "2026-06-02T00:00:00Z",
+                                  "2026-06-02T01:00:00Z"));
+  CHECK_NULL_ARG(apn_catalog_cost(&out, cat, "spheron/h100-sxm5", "spot", NULL, "2026-06-02T00:00:00Z",
+                                  "2026-06-02T01:00:00Z"));
+  CHECK_NULL_ARG(apn_catalog_cost(&out, cat, "spheron/h100-sxm5", "spot", "1", NULL, "2026-06-02T01:00:00Z"));
+  CHECK_NULL_ARG(apn_catalog_cost(&out, cat, "spheron/h100-sxm5", "spot", "1", "2026-06-02T00:00:00Z", NULL));
+  CHECK_NULL_ARG(apn_catalog_to_json(NULL, cat));
+  CHECK_NULL_ARG(apn_catalog_to_json(&out, NULL));
+  CHECK(out == NULL);
+
+  /* Freeing NULL is fine for every free function; the built-in catalog is ignored. */
+  apn_free(NULL);
+  apn_strings_free(NULL, 0);
+  apn_strings_free(NULL, 5);
+  apn_catalog_free(NULL);
+  apn_catalog_free((apn_catalog *)builtin);
+  apn_aggregate_free(NULL);
+
+  /* After all those failures every call works as before. */
+  CHECK_STATUS(apn_catalog_rate_at(&out, builtin, "spheron/h100-sxm5", "spot", "2026-06-02T10:00:00Z"), APN_OK);
+  apn_free(out);
+  CHECK_STATUS(apn_catalog_rate_at(&out, cat, "spheron/h100-sxm5", "spot", "2026-06-02T10:00:00Z"), APN_OK);
+  CHECK_STR(out, "2.91");
+  apn_free(out);
+  CHECK_STATUS(apn_money_add(&out, "0.1", "0.2", "USD"), APN_OK);
+  CHECK_STR(out, "0.3");
+  apn_free(out);
+  CHECK_STATUS(apn_run_json(seed_spec, strlen(seed_spec), &out, &len), APN_OK);
+  apn_free(out);
+
+  apn_free(bytes);
+  apn_aggregate_free(agg);
+  apn_catalog_free(cat);
+}
+
 int main(void) {
   test_version();
   test_status_values();
@@ -796,6 +966,7 @@ int main(void) {
   test_threads();
   test_ingest();
   test_aggregate();
+  test_null_arguments();
   printf("%d passed, %d failed\n", passed, failed);
   return failed == 0 ? 0 : 1;
 }

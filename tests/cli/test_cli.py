@@ -127,6 +127,12 @@ with tempfile.TemporaryDirectory() as tmp:
     bad("unknown format", ["run", spec_path, "--format", "xml"])
     bad("unknown option", ["run", spec_path, "--bogus", "1"], starts="unknown option --bogus")
     bad("option without value", ["run", spec_path, "--format"])
+    # Limits: five records are over --max-records 4; the help lists every limit.
+    bad("a limit", ["run", spec_path, "--max-records", "4"],
+        starts="records: more than 4 records (limit max_records; raise it with --max-records")
+    ok("under the limit", ["run", spec_path, "--max-records", "5", "--max-groups-per-step=5"], contains='"cost"')
+    bad("a bad limit", ["run", spec_path, "--max-records", "many"], starts='--max-records: must be a positive whole number')
+    ok("run --help lists the limits", ["run", "--help"], contains="--max-groups-per-step N")
     bad("unknown command", ["frobnicate"])
     bad("no command", [])
     bad("unknown catalog option", ["catalog", "show", "--colour", "red"])
