@@ -4,7 +4,7 @@
 # package (Dask for its scale-out example), GoogleTest and Google Benchmark, and Prometheus
 # for the integration test.
 # Touches apt only when something is missing, so it takes a moment on a machine that
-# already has everything.
+# already has everything. Packages named as arguments are installed too.
 set -euo pipefail
 
 packages=(
@@ -14,6 +14,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   prometheus
 )
+# Extra packages named on the command line (CI adds clang-14 for the fuzzers).
+packages+=("$@")
 
 missing=()
 for package in "${packages[@]}"; do

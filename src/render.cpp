@@ -75,13 +75,34 @@ std::string format_amount(const Rational& value, const Decimal& unit) {
   return Decimal::from_rational(value, unit).to_fixed(unit.fractional_digits());
 }
 
-std::string format_places(const Rational& value, int places) {
-  return Decimal::from_rational(value, Decimal::from_raw(detail::pow10_128(Decimal::scale - places))).to_fixed(places);
+namespace {
+
+// `value` rounded half-even to `places` fractional digits, at any magnitude: weights and
+// shares are exact rationals that may lie beyond the Decimal range (a weight of 10^23 x
+// 10^23), and reporting one must not fail. `trim` drops trailing zeros ("2.5", "12").
+std::string rounded_text(const Rational& value, int places, bool trim) {
+  BigInt scale = 1;
+  for (int i = 0; i < places; ++i) scale *= 10;
+  const BigInt num = boost::multiprecision::numerator(value) * scale;
+  const BigInt den = boost::multiprecision::denominator(value);  // positive
+  BigInt q = num / den;                                            // toward zero
+  const BigInt twice_rest = boost::multiprecision::abs(num - q * den) * 2;
+  if (twice_rest > den || (twice_rest == den && boost::multiprecision::bit_test(boost::multiprecision::abs(q), 0)))
+    q += num < 0 ? -1 : 1;
+  std::string digits = boost::multiprecision::abs(q).str();
+  if (digits.size() <= static_cast<std::size_t>(places)) digits.insert(0, places + 1 - digits.size(), '0');
+  std::string out = (q < 0 ? "-" : "") + digits.substr(0, digits.size() - places);
+  std::string fraction = digits.substr(digits.size() - places);
+  if (trim) fraction.erase(fraction.find_last_not_of('0') + 1);
+  if (!fraction.empty()) out += "." + fraction;
+  return out;
 }
 
-std::string format_weight(const Rational& value) {
-  return Decimal::from_rational(value, Decimal::from_raw(detail::pow10_128(Decimal::scale - 6))).to_string();
-}
+}  // namespace
+
+std::string format_places(const Rational& value, int places) { return rounded_text(value, places, false); }
+
+std::string format_weight(const Rational& value) { return rounded_text(value, 6, true); }
 
 std::string group_thousands(const std::string& text) {
   const std::size_t start = !text.empty() && text[0] == '-' ? 1 : 0;

@@ -153,3 +153,20 @@ TEST(GroupThousands, IntegerPartOnly) {
 }
 
 }  // namespace
+
+TEST(FormatNumbers, HalfEvenAtAnyMagnitude) {
+  EXPECT_EQ(format_places(Rational(1, 8), 2), "0.12");   // 0.125: half to even
+  EXPECT_EQ(format_places(Rational(3, 8), 2), "0.38");   // 0.375
+  EXPECT_EQ(format_places(Rational(-3, 8), 2), "-0.38");
+  EXPECT_EQ(format_places(Rational(-1, 1000), 2), "0.00");  // no negative zero
+  EXPECT_EQ(format_places(Rational(2, 3), 6), "0.666667");
+  EXPECT_EQ(format_places(Rational(7), 2), "7.00");
+  EXPECT_EQ(format_weight(Rational(5, 2)), "2.5");
+  EXPECT_EQ(format_weight(Rational(12)), "12");
+  EXPECT_EQ(format_weight(Rational(1, 3)), "0.333333");
+  EXPECT_EQ(format_weight(Rational(1, 10'000'000)), "0");
+  // Beyond the Decimal range (a weight of 1e23 on a measure of 1e23): reported, not an error.
+  const Rational huge = Rational(BigInt("100000000000000000000000")) * Rational(BigInt("100000000000000000000000"));
+  EXPECT_EQ(format_weight(huge), "1" + std::string(46, '0'));
+  EXPECT_EQ(format_weight(-huge / 3), "-3333333333333333333333333333333333333333333333.333333");
+}
