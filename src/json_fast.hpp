@@ -63,54 +63,38 @@ class Reader {
   }
   // Number of items of the list starting at the current '[' (a quick scan that skips
   // strings), or 0 when unsure.
-  std::size_t count_items() const {
-    const char* p = p_;
-    if (p == end_ || *p != '[') return 0;
-    std::size_t depth = 0, commas = 0;
-    bool any = false;
-    for (; p != end_; ++p) {
-      const char c = *p;
-      if (c == '"') {
-        for (++p; p != end_ && *p != '"'; ++p)
-          if (*p == '\\' && ++p == end_) return 0;
-        if (p == end_) return 0;
-        any = any || depth == 1;
-      } else if (c == '[' || c == '{') {
-        if (depth == 1) any = true;
-        ++depth;
-      } else if (c == ']' || c == '}') {
-        if (--depth == 0) return any ? commas + 1 : 0;
-      } else if (c == ',' && depth == 1) {
-        ++commas;
-      } else if (depth == 1 && c != ' ' && c != '\n' && c != '\r' && c != '\t') {
-        any = true;
-      }
-    }
-    return 0;
-  }
+  std::size_t count_items() const { return scan_list().items; }
 
   // Moves past the list starting at the current '[' without reading its items (the scan
   // of count_items); false when it does not end.
   bool skip_list() {
-    const char* p = p_;
-    if (p == end_ || *p != '[') return false;
-    std::size_t depth = 0;
-    for (; p != end_; ++p) {
-      const char c = *p;
-      if (c == '"') {
-        for (++p; p != end_ && *p != '"'; ++p)
-          if (*p == '\\' && ++p == end_) return false;
-        if (p == end_) return false;
-      } else if (c == '[' || c == '{') {
-        ++depth;
-      } else if (c == ']' || c == '}') {
-        if (--depth == 0) {
-          p_ = p + 1;
-          return true;
-        }
-      }
+    const ListScan scan = scan_list();
+    if (!scan.end) return false;
+    p_ = scan.end;
+    return true;
+  }
+
+  // Reads an object from its '{', calling on_member(key) at each member's value (spaces
+  // skipped, not at the end); on_member reads the value, or returns false to give up.
+  // False for anything but a well-formed object.
+  template <class OnMember>
+  bool each_member(OnMember&& on_member) {
+    if (!eat('{')) return false;
+    skip_space();
+    if (p_ != end_ && *p_ == '}') {
+      ++p_;
+      return true;
     }
-    return false;
+    std::string key;
+    for (bool more = true; more;) {
+      skip_space();
+      if (p_ == end_ || *p_ != '"') return false;
+      key.clear();
+      if (!string(key) || !eat(':')) return false;
+      skip_space();
+      if (p_ == end_ || !on_member(key) || !separator('}', more)) return false;
+    }
+    return true;
   }
 
   void skip_space() {
@@ -226,6 +210,46 @@ class Reader {
   bool object(Value& out, std::size_t depth) { return object(out, depth, {}, nullptr); }
 
  private:
+  // What follows a member or an item: ',' (more = true) or `close` (more = false).
+  bool separator(char close, bool& more) {
+    skip_space();
+    if (p_ == end_ || (*p_ != ',' && *p_ != close)) return false;
+    more = *p_++ == ',';
+    return true;
+  }
+
+  // Where the list starting at the current '[' ends (null when it does not) and how many
+  // items it holds (0 when unsure), found by a scan that skips strings.
+  struct ListScan {
+    const char* end = nullptr;
+    std::size_t items = 0;
+  };
+  ListScan scan_list() const {
+    const char* p = p_;
+    if (p == end_ || *p != '[') return {};
+    std::size_t depth = 0, commas = 0;
+    bool any = false;
+    for (; p != end_; ++p) {
+      const char c = *p;
+      if (c == '"') {
+        for (++p; p != end_ && *p != '"'; ++p)
+          if (*p == '\\' && ++p == end_) return {};
+        if (p == end_) return {};
+        any = any || depth == 1;
+      } else if (c == '[' || c == '{') {
+        if (depth == 1) any = true;
+        ++depth;
+      } else if (c == ']' || c == '}') {
+        if (--depth == 0) return {p + 1, any ? commas + 1 : 0};
+      } else if (c == ',' && depth == 1) {
+        ++commas;
+      } else if (depth == 1 && c != ' ' && c != '\n' && c != '\r' && c != '\t') {
+        any = true;
+      }
+    }
+    return {};
+  }
+
   template <class Hook>
   bool object(Value& out, std::size_t depth, std::string_view hook_key, Hook hook) {
     if (depth >= max_depth_) return false;
@@ -253,27 +277,15 @@ class Reader {
         if (depth == 0 && members.back().first == hook_key && p_ != end_ && *p_ == '[') {
           if (depth + 1 >= max_depth_ || !hook(*this)) return false;
           members.back().second = Value::array({});
-          skip_space();
-          if (p_ == end_) return false;
-          if (*p_ == ',') {
-            ++p_;
-            continue;
-          }
-          if (*p_ != '}') return false;
-          ++p_;
+          bool more;
+          if (!separator('}', more)) return false;
+          if (more) continue;
           return true;
         }
       }
-      if (!value(members.back().second, depth + 1)) return false;
-      skip_space();
-      if (p_ == end_) return false;
-      if (*p_ == ',') {
-        ++p_;
-        continue;
-      }
-      if (*p_ != '}') return false;
-      ++p_;
-      return true;
+      bool more;
+      if (!value(members.back().second, depth + 1) || !separator('}', more)) return false;
+      if (!more) return true;
     }
   }
   bool array(Value& out, std::size_t depth) {
@@ -289,16 +301,9 @@ class Reader {
     while (true) {
       skip_space();
       items.emplace_back();
-      if (!value(items.back(), depth + 1)) return false;
-      skip_space();
-      if (p_ == end_) return false;
-      if (*p_ == ',') {
-        ++p_;
-        continue;
-      }
-      if (*p_ != ']') return false;
-      ++p_;
-      return true;
+      bool more;
+      if (!value(items.back(), depth + 1) || !separator(']', more)) return false;
+      if (!more) return true;
     }
   }
 

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <iterator>
 #include <unordered_map>
+#include <utility>
 
 #ifdef __linux__
 #include <sys/mman.h>
@@ -246,8 +247,6 @@ std::ifstream open_text_file(const std::filesystem::path& file, const std::strin
   return in;
 }
 
-// Each input's file is read by its format's parser; what it yields joins the inline
-// records, pools and catalog exactly as if written there.
 // An input's own keys beside its format's options: `as` names it for joins, `join` takes
 // tags from an earlier input, `join_only` keeps its records out of `records`.
 struct InputLinks {
@@ -288,6 +287,8 @@ InputLinks read_input_links(ObjectReader& input, const std::map<std::string, std
   return links;
 }
 
+// Each input's file is read by its format's parser; what it yields joins the inline
+// records, pools and catalog exactly as if written there.
 void read_inputs(ObjectReader& spec, Allocation& a, const SpecOptions& options) {
   const std::string list_path = spec.path("inputs");
   const auto& inputs = read_array(spec.required("inputs"), list_path);
@@ -395,94 +396,56 @@ class TagsInterner {
 
 // Reads one record of the common shape into `rec`; false, leaving the reader anywhere in
 // the record, for any other record or any doubt.
-bool read_plain_record(json_fast::Reader& in, Record& rec, TagsInterner& interner, std::string& scratch) {
-  if (!in.eat('{')) return false;
+bool read_plain_record(json_fast::Reader& in, Record& rec, TagsInterner& interner) {
   bool tags = false, id = false, pool = false, measures = false;
-  in.skip_space();
-  if (!in.at_end() && in.peek() == '}') return false;  // no tags: read_record says so
-  while (true) {
-    in.skip_space();
-    if (in.at_end() || in.peek() != '"') return false;
-    scratch.clear();
-    if (!in.string(scratch) || !in.eat(':')) return false;
-    in.skip_space();
-    if (in.at_end()) return false;
-    if (scratch == "tags") {
-      if (tags || in.peek() != '{') return false;
-      tags = true;
-      in.eat('{');
-      std::vector<Tags::Pair> pairs;
-      in.skip_space();
-      if (!in.at_end() && in.peek() == '}') {
-        in.eat('}');
-      } else {
-        while (true) {
-          in.skip_space();
-          if (in.at_end() || in.peek() != '"') return false;
-          std::string key, value;
-          if (!in.string(key) || !in.eat(':')) return false;
-          in.skip_space();
-          if (in.at_end() || in.peek() != '"' || !in.string(value)) return false;
-          for (const auto& p : pairs)
-            if (p.first == key) return false;
-          pairs.emplace_back(std::move(key), std::move(value));
-          if (in.eat(',')) continue;
-          if (!in.eat('}')) return false;
-          break;
-        }
-      }
-      rec.tags = interner.get(pairs);
-    } else if (scratch == "measures") {
-      if (measures || in.peek() != '{') return false;
-      measures = true;
-      in.eat('{');
-      in.skip_space();
-      if (!in.at_end() && in.peek() == '}') {
-        in.eat('}');
-      } else {
-        while (true) {
-          in.skip_space();
-          if (in.at_end() || in.peek() != '"') return false;
-          std::string name;
-          if (!in.string(name) || !in.eat(':')) return false;
-          in.skip_space();
-          if (in.at_end()) return false;
-          std::string_view text;
-          std::string quoted;
-          if (in.peek() == '"') {
-            if (!in.string(quoted)) return false;
-            text = quoted;
-          } else if (!in.number_text(text)) {
-            return false;
-          }
-          Decimal amount;
-          try {
-            amount = Decimal::parse(text, ExcessDigits::round_half_even);
-          } catch (const std::exception&) {
-            return false;
-          }
-          if (amount.signum() < 0 || rec.measures.contains(name)) return false;
-          rec.measures.emplace_hint(rec.measures.end(), std::move(name), amount);
-          if (in.eat(',')) continue;
-          if (!in.eat('}')) return false;
-          break;
-        }
-      }
-    } else if (scratch == "id" || scratch == "pool") {
-      bool& seen = scratch == "id" ? id : pool;
-      if (seen || in.peek() != '"') return false;
-      seen = true;
+  const auto read_tags_object = [&] {
+    std::vector<Tags::Pair> pairs;
+    const bool read = in.each_member([&](const std::string& key) {
       std::string value;
-      if (!in.string(value)) return false;
-      if (scratch == "id") rec.id = std::move(value);
+      if (in.peek() != '"' || !in.string(value)) return false;
+      for (const auto& p : pairs)
+        if (p.first == key) return false;
+      pairs.emplace_back(key, std::move(value));
+      return true;
+    });
+    if (read) rec.tags = interner.get(pairs);
+    return read;
+  };
+  const auto read_measures_object = [&] {
+    return in.each_member([&](const std::string& name) {
+      std::string_view text;
+      std::string quoted;
+      if (in.peek() == '"') {
+        if (!in.string(quoted)) return false;
+        text = quoted;
+      } else if (!in.number_text(text)) {
+        return false;
+      }
+      Decimal amount;
+      try {
+        amount = Decimal::parse(text, ExcessDigits::round_half_even);
+      } catch (const std::exception&) {
+        return false;
+      }
+      if (amount.signum() < 0 || rec.measures.contains(name)) return false;
+      rec.measures.emplace_hint(rec.measures.end(), name, amount);
+      return true;
+    });
+  };
+  const bool read = in.each_member([&](const std::string& key) {
+    if (key == "tags") return !std::exchange(tags, true) && in.peek() == '{' && read_tags_object();
+    if (key == "measures") return !std::exchange(measures, true) && in.peek() == '{' && read_measures_object();
+    if (key == "id" || key == "pool") {
+      bool& seen = key == "id" ? id : pool;
+      std::string value;
+      if (std::exchange(seen, true) || in.peek() != '"' || !in.string(value)) return false;
+      if (key == "id") rec.id = std::move(value);
       else rec.pool = std::move(value);
-    } else {
-      return false;
+      return true;
     }
-    if (in.eat(',')) continue;
-    if (!in.eat('}')) return false;
-    break;
-  }
+    return false;
+  });
+  if (!read) return false;
   if (!tags) return false;
   // read_record's checks of measures: left to it.
   const auto utilization = rec.measures.find("utilization");
@@ -513,7 +476,6 @@ bool read_records_list(json_fast::Reader& in, std::vector<Record>& out, std::siz
   out.reserve(expected);
   if (expected > 10'000) advise_huge_pages(out.data(), expected * sizeof(Record));
   TagsInterner interner;
-  std::string scratch;
   if (!in.eat('[')) return false;
   in.skip_space();
   if (!in.at_end() && in.peek() == ']') return in.eat(']');
@@ -521,7 +483,7 @@ bool read_records_list(json_fast::Reader& in, std::vector<Record>& out, std::siz
     in.skip_space();
     const char* start = in.position();
     Record rec;
-    if (!read_plain_record(in, rec, interner, scratch)) {
+    if (!read_plain_record(in, rec, interner)) {
       in.seek(start);
       Value v;
       if (!in.value(v, 2)) return false;
