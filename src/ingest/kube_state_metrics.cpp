@@ -75,9 +75,6 @@ struct Pod {
   std::optional<Instant> labels_at;  // a range query: the last sample of that series
 };
 
-// Exact seconds from one instant to the next (out of line: GCC 12 warns spuriously when the
-// Rational arithmetic is inlined here).
-[[gnu::noinline]] Rational seconds_between(Instant from, Instant to) { return seconds_of(to - from); }
 
 IngestResult parse_kube_state_metrics(std::string_view text, ObjectReader& options, const std::string& source) {
   const RowErrors rows(options);
@@ -160,12 +157,8 @@ IngestResult parse_kube_state_metrics(std::string_view text, ObjectReader& optio
         for (std::size_t i = 0; i < samples.size(); ++i) {
           const Rational held = samples[i]->value.to_rational() * *share;
           gpus = std::max(gpus, held);
-          if (!json) {
-            gpu_seconds += held * o.interval;  // a scrape has one sample per series
-          } else if (i + 1 < samples.size()) {
-            const Rational dt = seconds_between(*samples[i]->timestamp, *samples[i + 1]->timestamp);
-            if (dt <= o.max_gap) gpu_seconds += held * dt;
-          }
+          // A scrape has one sample per series, standing for `interval`.
+          gpu_seconds += held * (json ? prometheus::held_seconds(samples, i, o.max_gap) : o.interval);
         }
         auto [it, added] = pods.try_emplace({ns, name});
         Pod& pod = it->second;

@@ -208,6 +208,14 @@ Sample parse_value(std::string_view text) {
   return s;
 }
 
+// Out of line (noinline): GCC 12 warns spuriously when the Rational arithmetic is inlined.
+[[gnu::noinline]] Rational held_seconds(const std::vector<const Sample*>& samples, std::size_t i,
+                                        const Rational& max_gap) {
+  if (i + 1 >= samples.size()) return 0;
+  Rational dt = seconds_of(*samples[i + 1]->timestamp - *samples[i]->timestamp);
+  return dt > max_gap ? Rational(0) : dt;
+}
+
 std::string sample_where(const Series& series, std::size_t i) {
   if (!series.from_api) return series.where;
   return series.where + ".values[" + std::to_string(series.samples[i].position) + "]";

@@ -87,6 +87,11 @@ Sample parse_value(std::string_view text);
 // Where sample `i` of `series` was read.
 std::string sample_where(const Series& series, std::size_t i);
 
+// The seconds sample `i` of a range query's `samples` (in time order) stands for: the time
+// to the next sample when that is at most `max_gap`; none across a longer gap (a missed
+// scrape) or for the last sample, which closes the range. Exact.
+Rational held_seconds(const std::vector<const Sample*>& samples, std::size_t i, const Rational& max_gap);
+
 std::string_view to_string(MetricType type) noexcept;
 
 }  // namespace prometheus

@@ -103,19 +103,12 @@ IngestResult parse_prometheus_text(std::string_view text, ObjectReader& options,
 
 enum class Aggregate { last, sum, integrate };
 
-// Exact seconds from one instant to the next (out of line: GCC 12 warns spuriously when the
-// Rational arithmetic is inlined here).
-[[gnu::noinline]] Rational seconds_between(Instant from, Instant to) { return seconds_of(to - from); }
-
 // Σ value_i × (t_{i+1} − t_i) in seconds over consecutive samples whose gap is at most
 // max_gap; exact, rounded half-even to 12 fractional digits at the end.
 Decimal integrate(const std::vector<const Sample*>& samples, const Rational& max_gap) {
   Rational total = 0;
-  for (std::size_t i = 0; i + 1 < samples.size(); ++i) {
-    const Rational dt = seconds_between(*samples[i]->timestamp, *samples[i + 1]->timestamp);
-    if (dt > max_gap) continue;
-    total += samples[i]->value.to_rational() * dt;
-  }
+  for (std::size_t i = 0; i + 1 < samples.size(); ++i)
+    total += samples[i]->value.to_rational() * prometheus::held_seconds(samples, i, max_gap);
   return Decimal::from_rational(total, Decimal::from_raw(1));
 }
 
@@ -287,13 +280,7 @@ IngestResult parse_dcgm(std::string_view text, ObjectReader& options, const std:
           else rows.skip(result, prometheus::sample_where(s, i), problem);
         }
         for (std::size_t i = 0; i < d.samples.size(); ++i) {
-          if (!json) {
-            d.held.push_back(*interval);
-          } else {
-            Rational dt = 0;
-            if (i + 1 < d.samples.size()) dt = seconds_between(*d.samples[i]->timestamp, *d.samples[i + 1]->timestamp);
-            d.held.push_back(dt > *max_gap ? Rational(0) : dt);
-          }
+          d.held.push_back(json ? prometheus::held_seconds(d.samples, i, *max_gap) : *interval);
         }
         if (!d.samples.empty()) list.push_back(std::move(d));
       } catch (const ParseError& e) {
