@@ -105,6 +105,9 @@ APN_API int apn_run_json(const char *spec, size_t spec_len, char **out, size_t *
 /* As apn_run_json, with options: `options_json` is a JSON object, or NULL for the defaults,
  * of
  *   "base_dir": the folder relative `inputs` paths are read from (default ".");
+ *   "format":   "json" (default: the result document), "table", "csv", "focus" (FOCUS 1.3
+ *               allocated charges as CSV) or "markdown", as `apportion run --format`
+ *               prints them (docs/output-formats.md);
  *   "limits":   an object of limits against resource exhaustion, each a positive whole
  *               number (a JSON number or decimal string): "max_spec_bytes", "max_depth",
  *               "max_string_bytes", "max_records", "max_pools", "max_steps",
@@ -115,6 +118,35 @@ APN_API int apn_run_json(const char *spec, size_t spec_len, char **out, size_t *
  * Free *out with apn_free(); on any error *out is NULL and *out_len 0. */
 APN_API int apn_run_json_opts(char **out, size_t *out_len, const char *spec, size_t spec_len,
                               const char *options_json);
+
+/* The new alerts of a spec's budgets and anomalies (docs/alerts.md): runs the spec as
+ * apn_run_json_opts does and renders the alerts that fired and were not fired before, as
+ * NUL-terminated text in *out, its length without the NUL in *out_len; free *out with
+ * apn_free(). Nothing is sent anywhere: a "slack" payload is for the caller to post.
+ * `options_json` is a JSON object, or NULL for the defaults, of
+ *   "format":        "text" (default: one block per alert, "no new alerts" when none),
+ *                    "json" ({"alerts": [...]}) or "slack" (a Block Kit message payload);
+ *   "already_fired": a list of alert keys fired by earlier checks, which do not fire again
+ *                    (the keys are in the "json" format's alerts; keep them between checks);
+ *   "base_dir", "limits": as for apn_run_json_opts.
+ * A spec without budgets or anomalies has no alerts: the empty rendering, APN_OK. An
+ * invalid spec or option is APN_ESPEC with a message that starts with its path
+ * ("options.format: ..."); on any error *out is NULL and *out_len 0. */
+APN_API int apn_alerts_json(char **out, size_t *out_len, const char *spec, size_t spec_len,
+                            const char *options_json);
+
+/* A showback report of one allocation spec (docs/report.md): runs the spec as
+ * apn_run_json_opts does and gives one self-contained HTML page (inline CSS and SVG, no
+ * script, nothing fetched) as NUL-terminated UTF-8 in *out, its length without the NUL in
+ * *out_len; free *out with apn_free(). `options_json` is a JSON object, or NULL, of
+ *   "title":        the page title (default "Cost showback");
+ *   "generated_at": text shown under the title (default none: the bytes depend on the
+ *                   spec alone);
+ *   "base_dir", "limits": as for apn_run_json_opts.
+ * An invalid spec or option is APN_ESPEC with a message that starts with its path
+ * ("options.title: ..."); on any error *out is NULL and *out_len 0. */
+APN_API int apn_report_html(char **out, size_t *out_len, const char *spec, size_t spec_len,
+                            const char *options_json);
 
 /* Reads `text` (the whole content of a file, `text_len` bytes) in input format `format`
  * ("csv", "sacct", "litellm-spend", ...; see docs/ingest.md) and writes what it yields as

@@ -9,6 +9,7 @@
 #include "apportion/config.hpp"
 #include "apportion/errors.hpp"
 #include "apportion/json.hpp"
+#include "apportion/render.hpp"
 #include "apportion/spec.hpp"
 #include "detail.hpp"
 
@@ -90,6 +91,25 @@ char* copy_out(std::string_view text) {
 
 using namespace apn::detail;
 
+namespace apn::detail {
+
+void read_spec_options(apportion::ObjectReader& r, apportion::SpecOptions& options) {
+  if (const apportion::Value* d = r.optional("base_dir")) options.base_dir = apportion::read_string(*d, r.path("base_dir"));
+  if (const apportion::Value* l = r.optional("limits")) {
+    apportion::ObjectReader lr(*l, r.path("limits"));
+    for (const auto& [name, value] : l->members()) {
+      const std::string path = lr.path(name);
+      if (!value.is(apportion::Value::Type::number) && !value.is(apportion::Value::Type::string))
+        throw apportion::SpecError(path, "must be a positive whole number");
+      apportion::set_limit(options.limits, name, value.text(), path);
+      lr.optional(name);
+    }
+    lr.finish();
+  }
+}
+
+}  // namespace apn::detail
+
 extern "C" {
 
 int apn_version_number(void) { return APPORTION_VERSION; }
@@ -128,24 +148,30 @@ int apn_run_json_opts(char** out, size_t* out_len, const char* spec, size_t spec
     require(out_len, "out_len");
     require(spec, "spec");
     apportion::SpecOptions options;
+    std::string format = "json";
     if (options_json != nullptr) {
       const apportion::Value v = apportion::parse_json(options_json);
       apportion::ObjectReader r(v, "options");
-      if (const apportion::Value* d = r.optional("base_dir")) options.base_dir = apportion::read_string(*d, r.path("base_dir"));
-      if (const apportion::Value* l = r.optional("limits")) {
-        apportion::ObjectReader lr(*l, r.path("limits"));
-        for (const auto& [name, value] : l->members()) {
-          const std::string path = lr.path(name);
-          if (!value.is(apportion::Value::Type::number) && !value.is(apportion::Value::Type::string))
-            throw apportion::SpecError(path, "must be a positive whole number");
-          apportion::set_limit(options.limits, name, value.text(), path);
-          lr.optional(name);
-        }
-        lr.finish();
+      read_spec_options(r, options);
+      if (const apportion::Value* f = r.optional("format")) {
+        format = apportion::read_string(*f, r.path("format"));
+        if (format != "json" && format != "table" && format != "csv" && format != "focus" && format != "markdown")
+          throw apportion::SpecError(r.path("format"),
+                                     "must be json, table, csv, focus or markdown (got \"" + format + "\")");
       }
       r.finish();
     }
-    const std::string result = apportion::run_spec(std::string_view(spec, spec_len), options);
+    std::string result;
+    if (format == "json") {
+      result = apportion::run_spec(std::string_view(spec, spec_len), options);
+    } else {
+      apportion::Allocation allocation = apportion::allocation_from_json(std::string_view(spec, spec_len), options);
+      const apportion::Result ran = apportion::run(allocation);
+      result = format == "focus"      ? apportion::result_to_focus(ran, allocation)
+               : format == "markdown" ? apportion::result_to_markdown(ran)
+               : format == "table"    ? apportion::result_to_table(ran)
+                                      : apportion::result_to_csv(ran);
+    }
     *out = copy_out(result);
     *out_len = result.size();
     return APN_OK;

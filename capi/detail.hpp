@@ -9,6 +9,9 @@
 #include "apportion.h"
 #include "apportion/decimal.hpp"
 
+#include "apportion/spec.hpp"
+#include "apportion/value.hpp"
+
 namespace apn::detail {
 
 // A status chosen by the C layer itself (a NULL argument, a group id out of range).
@@ -54,5 +57,9 @@ apportion::Decimal unit_arg(const char* text, const char* name);
 
 // A malloc'd NUL-terminated copy, for apn_free(). Throws std::bad_alloc.
 char* copy_out(std::string_view text);
+
+// Reads the options every spec-running entry point takes, `base_dir` and `limits`, from an
+// options object; the caller reads its own keys from `r` and calls r.finish().
+void read_spec_options(apportion::ObjectReader& r, apportion::SpecOptions& options);
 
 }  // namespace apn::detail

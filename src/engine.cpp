@@ -5,6 +5,7 @@
 #include <set>
 
 #include "apportion/allocate.hpp"
+#include "apportion/governance.hpp"
 #include "apportion/strategies.hpp"
 #include "apportion/strategy.hpp"
 
@@ -206,6 +207,8 @@ class Runner {
   Result run() {
     for (std::size_t s = 0; s < a_.steps.size(); ++s) run_step(s);
     for (std::size_t p = 0; p < a_.pools.size(); ++p) result_.pools.push_back({a_.pools[p].id, pool_cost(p)});
+    if (a_.governance)
+      result_.governance = std::make_shared<const GovernanceReport>(evaluate(*a_.governance, a_, result_));
     return std::move(result_);
   }
 
@@ -336,13 +339,7 @@ class Runner {
       pool = pool_index_.at(*step.pool);
       input.pool_cost = pool_cost(*pool);
     }
-    if (strategy.reads_records()) {
-      for (const Record& r : a_.records) {
-        if (r.priced_run() != strategy.reads_priced_runs()) continue;
-        if (r.pool && step.pool != r.pool) continue;
-        if (selected(r, step.select)) input.records.push_back(&r);
-      }
-    }
+    if (strategy.reads_records()) input.records = records_of_step(a_, step);
     StepOutput out = strategy.run(input);
     if (out.lines.size() > a_.limits.max_groups_per_step)
       limit_exceeded(step_path(s), a_.limits.max_groups_per_step, "lines (groups) in one step", "max_groups_per_step");
@@ -400,6 +397,7 @@ class Runner {
       result_.coverage.push_back({step.id, (p - unallocated.to_rational()) / p});
     }
     ran_.insert(step.id);
+    result_.steps.push_back(step.id);
   }
 
   const Allocation& a_;
@@ -411,6 +409,18 @@ class Runner {
 };
 
 }  // namespace
+
+std::vector<const Record*> records_of_step(const Allocation& allocation, const Step& step) {
+  std::vector<const Record*> out;
+  if (!step.strategy || !step.strategy->reads_records()) return out;
+  const bool priced = step.strategy->reads_priced_runs();
+  for (const Record& r : allocation.records) {
+    if (r.priced_run() != priced) continue;
+    if (r.pool && step.pool != r.pool) continue;
+    if (selected(r, step.select)) out.push_back(&r);
+  }
+  return out;
+}
 
 Result run(const Allocation& allocation) {
   // Error messages name records by origin; records built in code get their index.

@@ -273,6 +273,15 @@ Instant read_instant(const Value& v, std::string_view path) {
   }
 }
 
+Interval read_interval(const Value& v, std::string_view path) {
+  ObjectReader r(v, std::string(path));
+  const Instant start = read_instant(r.required("start"), r.path("start"));
+  const Instant end = read_instant(r.required("end"), r.path("end"));
+  r.finish();
+  if (end < start) throw SpecError(r.path("end"), "is before start (" + end.to_string() + " < " + start.to_string() + ")");
+  return Interval(start, end);
+}
+
 Tags read_tags(const Value& v, std::string_view path) {
   if (!v.is(Value::Type::object)) wrong_type(v, path, "an object of tag names and string values");
   std::vector<Tags::Pair> pairs;

@@ -1,5 +1,8 @@
 #include "apportion/render.hpp"
 
+#include "apportion/governance.hpp"
+#include "render_util.hpp"
+
 #include <algorithm>
 #include <set>
 #include <sstream>
@@ -8,15 +11,7 @@ APPORTION_BEGIN_NAMESPACE
 
 namespace {
 
-std::string csv_field(const std::string& s) {
-  if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
-}
+using render_detail::csv_field;
 
 // Display width of UTF-8 text: code points, not bytes.
 std::size_t width(const std::string& s) {
@@ -113,6 +108,97 @@ std::string group_thousands(const std::string& text) {
   return out;
 }
 
+namespace {
+
+std::string tags_text(const Tags& tags) {
+  std::string out;
+  for (const auto& [k, v] : tags) out += (out.empty() ? "" : " ") + k + "=" + v;
+  return out.empty() ? "(all)" : out;
+}
+
+std::string percent(const Rational& ratio) { return format_places(ratio * 100, 2) + "%"; }
+
+std::string joined(const std::vector<WrittenDecimal>& values) {
+  std::string out;
+  for (const WrittenDecimal& v : values) out += (out.empty() ? "" : ", ") + v.text;
+  return out;
+}
+
+// The governance sections after the steps, one table each.
+void governance_tables(const GovernanceReport& g, const Decimal& unit, std::ostream& out) {
+  const auto money = [&](const Decimal& d) { return group_thousands(format_amount(d, unit)); };
+  if (!g.budgets.empty()) {
+    Table table({"budget", "tags", "spend", "amount", "used", "forecast", "crossed", "new alerts"},
+                {false, false, true, true, true, true, false, false});
+    for (const BudgetStatus& b : g.budgets) {
+      std::string alerts;
+      for (const BudgetAlert& a : b.alerts) alerts += (alerts.empty() ? "" : ", ") + a.threshold.text + " " + std::string(to_string(a.severity));
+      table.add({b.id, b.tags.empty() ? "" : tags_text(b.tags), money(b.spend), money(b.amount), percent(b.ratio),
+                 b.forecast ? money(*b.forecast) : "", joined(b.crossed), alerts});
+    }
+    out << "Budgets (forecast: linear run rate to the period's end)\n" << table.str() << "\n";
+  }
+  for (const AnomalyReport& a : g.anomalies) {
+    out << "Anomalies " << a.id << ": " << to_string(a.method) << " >= " << a.threshold.text << " over " << a.lines
+        << " lines, baseline (median) " << (a.median ? money(Decimal::from_rational(*a.median, unit)) : "none");
+    if (a.mad) out << ", MAD " << format_places(*a.mad, 6);
+    out << "\n";
+    Table table({"line", "cost", "baseline", "score", "alert"}, {false, true, true, true, false});
+    for (const FlaggedLine& f : a.flagged)
+      table.add({tags_text(f.tags), money(f.cost), money(f.baseline), format_places(f.score, 2), f.alert ? "new" : "fired before"});
+    out << (a.flagged.empty() ? "  nothing flagged\n" : table.str()) << "\n";
+  }
+  for (const ReconcileReport& r : g.reconcile) {
+    out << "Reconcile " << r.id;
+    if (r.period) out << " (" << r.period->start().to_string() << " to " << r.period->end().to_string() << ")";
+    out << ": estimate " << money(r.estimate) << ", actual " << money(r.actual) << ", difference " << money(r.difference);
+    if (r.drift) out << " (drift " << percent(*r.drift) << ")";
+    out << "\n";
+    for (const CauseAmount& c : r.causes) out << "  cause " << c.name << ": " << money(c.amount) << "\n";
+    Table table({"kind", "line", "cost", "true-up"}, {false, false, true, true});
+    for (const ReconciledLine& l : r.lines) table.add({std::string(to_string(l.kind)), tags_text(l.tags), money(l.cost), money(l.true_up)});
+    out << table.str() << "\n";
+  }
+  for (const ScorecardReport& s : g.scorecards) {
+    out << "Scorecard " << s.id << ": baseline " << money(s.baseline) << "\n";
+    Table table({"lever", "saving", "standalone", "incremental", "risk"}, {false, true, true, true, false});
+    for (const LeverResult& l : s.levers)
+      table.add({l.name, percent(l.saving), money(l.standalone), money(l.incremental), l.risk});
+    table.rule();
+    table.add({"combined", "", "", money(s.combined), ""});
+    table.add({"remaining", "", "", money(s.remaining), ""});
+    out << table.str() << "\n";
+  }
+  static const std::vector<std::pair<std::string, std::string>> units{
+      {"inference", "per inference"}, {"thousand_requests", "per 1k requests"}, {"million_tokens", "per 1M tokens"},
+      {"run", "per run"}, {"epoch", "per epoch"}, {"gpu_hour", "per GPU-hour"}, {"gpu_hour_used", "per GPU-hour used"}};
+  for (const UnitEconomicsReport& u : g.unit_economics) {
+    std::vector<std::string> header{"line", "cost"};
+    std::vector<std::string> present;
+    for (const auto& [name, label] : units)
+      if (std::any_of(u.lines.begin(), u.lines.end(), [&](const LineEconomics& l) {
+            return std::any_of(l.per.begin(), l.per.end(), [&](const auto& p) { return p.first == name; });
+          })) {
+        header.push_back(label);
+        present.push_back(name);
+      }
+    std::vector<bool> right(header.size(), true);
+    right[0] = false;
+    Table table(header, right);
+    for (const LineEconomics& l : u.lines) {
+      std::vector<std::string> row{tags_text(l.tags), money(l.cost)};
+      for (const std::string& name : present) {
+        const auto it = std::find_if(l.per.begin(), l.per.end(), [&](const auto& p) { return p.first == name; });
+        row.push_back(it == l.per.end() ? "" : group_thousands(format_amount(it->second, u.unit_precision)));
+      }
+      table.add(std::move(row));
+    }
+    out << "Unit economics " << u.id << " (step " << u.step << ")\n" << table.str() << "\n";
+  }
+}
+
+}  // namespace
+
 std::string result_to_table(const Result& result) {
   const Decimal unit = result.precision;
   const std::string currency(result.currency.code());
@@ -184,6 +270,7 @@ std::string result_to_table(const Result& result) {
       if (c.step == step) out << "  coverage: " << format_places(c.ratio * 100, 2) << "% of the pool allocated\n";
     out << "\n";
   }
+  if (result.governance) governance_tables(*result.governance, unit, out);
   return out.str();
 }
 

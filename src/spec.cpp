@@ -2,6 +2,7 @@
 // the result document. Every key is checked; every error names its JSON path.
 
 #include <algorithm>
+#include <array>
 
 #include <cerrno>
 #include <cstring>
@@ -20,6 +21,7 @@
 #include "apportion/json.hpp"
 #include "apportion/render.hpp"
 #include "apportion/spec.hpp"
+#include "governance_spec.hpp"
 #include "json_fast.hpp"
 
 APPORTION_BEGIN_NAMESPACE
@@ -33,15 +35,6 @@ Currency read_currency(const Value& v, const std::string& path) {
   } catch (const ParseError& e) {
     throw SpecError(path, e.what());
   }
-}
-
-Interval read_interval(const Value& v, const std::string& path) {
-  ObjectReader r(v, path);
-  const Instant start = read_instant(r.required("start"), r.path("start"));
-  const Instant end = read_instant(r.required("end"), r.path("end"));
-  r.finish();
-  if (end < start) throw SpecError(r.path("end"), "is before start (" + end.to_string() + " < " + start.to_string() + ")");
-  return Interval(start, end);
 }
 
 Pool read_pool(const Value& v, const std::string& path) {
@@ -234,11 +227,6 @@ std::vector<T> read_list(ObjectReader& r, std::string_view key, Read read, std::
   return out;
 }
 
-nlohmann::ordered_json tags_json(const Tags& tags) {
-  nlohmann::ordered_json j = nlohmann::ordered_json::object();
-  for (const auto& [k, v] : tags) j[k] = v;
-  return j;
-}
 
 // An input file, opened for its format to read (in blocks, for formats that stream).
 std::ifstream open_text_file(const std::filesystem::path& file, const std::string& path) {
@@ -246,6 +234,44 @@ std::ifstream open_text_file(const std::filesystem::path& file, const std::strin
   if (!in) throw SpecError(path, "cannot read \"" + file.string() + "\": " + std::strerror(errno));
   return in;
 }
+
+// A stream buffer over a file that counts bytes and line breaks as a parser reads them and
+// reports progress now and then. Only used when SpecOptions::progress is set.
+class ProgressBuffer : public std::streambuf {
+ public:
+  ProgressBuffer(std::streambuf& source, InputProgress start, const SpecOptions& options)
+      : source_(source), report_(start), options_(options), begun_(std::chrono::steady_clock::now()), next_(begun_) {}
+  ~ProgressBuffer() override = default;
+
+  void finish() {
+    report_.done = true;
+    report_.elapsed = std::chrono::steady_clock::now() - begun_;
+    options_.progress(report_);
+  }
+
+ protected:
+  int_type underflow() override {
+    const std::streamsize got = source_.sgetn(buffer_.data(), static_cast<std::streamsize>(buffer_.size()));
+    if (got <= 0) return traits_type::eof();
+    report_.bytes += static_cast<std::uint64_t>(got);
+    report_.lines += static_cast<std::uint64_t>(std::count(buffer_.data(), buffer_.data() + got, '\n'));
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= next_) {
+      report_.elapsed = now - begun_;
+      options_.progress(report_);
+      next_ = now + options_.progress_interval;
+    }
+    setg(buffer_.data(), buffer_.data(), buffer_.data() + got);
+    return traits_type::to_int_type(buffer_[0]);
+  }
+
+ private:
+  std::streambuf& source_;
+  InputProgress report_;
+  const SpecOptions& options_;
+  std::chrono::steady_clock::time_point begun_, next_;
+  std::array<char, 1 << 16> buffer_{};
+};
 
 // An input's own keys beside its format's options: `as` names it for joins, `join` takes
 // tags from an earlier input, `join_only` keeps its records out of `records`.
@@ -316,7 +342,16 @@ void read_inputs(ObjectReader& spec, Allocation& a, const SpecOptions& options) 
     std::ifstream stream = open_text_file(options.base_dir / file, input.path("path"));
     IngestResult got;
     try {
-      got = IngestRegistry::global().parse_stream(format, stream, input, file);
+      if (options.progress) {
+        std::error_code ec;
+        const std::uintmax_t size = std::filesystem::file_size(options.base_dir / file, ec);
+        ProgressBuffer counted(*stream.rdbuf(), {file, 0, ec ? 0 : static_cast<std::uint64_t>(size)}, options);
+        std::istream counted_stream(&counted);
+        got = IngestRegistry::global().parse_stream(format, counted_stream, input, file);
+        counted.finish();
+      } else {
+        got = IngestRegistry::global().parse_stream(format, stream, input, file);
+      }
     } catch (const SpecError& e) {
       // Option errors already name their JSON path; row errors name the file and line.
       if (e.path().rfind(path, 0) == 0) throw;
@@ -567,8 +602,7 @@ Allocation read_allocation(const Value& spec, const SpecOptions& options, std::v
       "steps", "max_steps");
   if (r.has("fx")) a.fx = read_list<FxRate>(r, "fx", read_fx);
   if (r.has("inputs")) read_inputs(r, a, options);
-  for (const char* later : {"budgets", "anomalies", "reconcile", "scorecards"})
-    if (r.optional(later)) throw SpecError(later, "is not supported by this version of apportion yet");
+  a.governance = read_governance(r);
   r.finish();
   std::set<std::string> ids;
   for (std::size_t i = 0; i < a.records.size(); ++i)
@@ -581,6 +615,12 @@ Allocation read_allocation(const Value& spec, const SpecOptions& options, std::v
 }
 
 }  // namespace
+
+nlohmann::ordered_json tags_json(const Tags& tags) {
+  nlohmann::ordered_json j = nlohmann::ordered_json::object();
+  for (const auto& [k, v] : tags) j[k] = v;
+  return j;
+}
 
 std::string result_to_json(const Result& result) {
   using json = nlohmann::ordered_json;
@@ -638,6 +678,7 @@ std::string result_to_json(const Result& result) {
       doc["inputs"].push_back(std::move(j));
     }
   }
+  if (result.governance) write_governance(*result.governance, unit, doc);
   return doc.dump(2) + "\n";
 }
 

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -399,3 +401,32 @@ TEST(FastPaths, ExactSumCarriesPastTheDecimalRange) {
 }
 
 }  // namespace
+
+// Progress reports count the bytes and line breaks of each input file as it is read, end
+// with one `done` report per file, and leave the result as it is without them.
+TEST(SpecProgress, ReportsBytesAndLinesOfEachInput) {
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() / "apportion-progress-test";
+  std::filesystem::create_directories(dir);
+  std::string csv = "team,gpu_seconds\n";
+  for (int i = 0; i < 20000; ++i) csv += (i % 2 ? "a," : "b,") + std::to_string(i) + "\n";
+  std::ofstream(dir / "usage.csv", std::ios::binary) << csv;
+  const std::string spec = spec_with(kPools, "[]", kSteps,
+                                     R"(, "inputs": [{"format": "csv", "path": "usage.csv", "tags": ["team"],
+                                         "measures": ["gpu_seconds"]}])");
+  SpecOptions options;
+  options.base_dir = dir;
+  const std::string quiet = run_spec(spec, options);
+  std::vector<InputProgress> reports;
+  options.progress = [&](const InputProgress& p) { reports.push_back(p); };
+  options.progress_interval = std::chrono::steady_clock::duration::zero();
+  EXPECT_EQ(run_spec(spec, options), quiet);
+  ASSERT_GE(reports.size(), 2u);  // 64 KiB blocks of a ~190 KB file, then done
+  const InputProgress& last = reports.back();
+  EXPECT_TRUE(last.done);
+  EXPECT_EQ(last.path, "usage.csv");
+  EXPECT_EQ(last.bytes, csv.size());
+  EXPECT_EQ(last.total_bytes, csv.size());
+  EXPECT_EQ(last.lines, 20001u);
+  for (std::size_t i = 1; i < reports.size(); ++i) EXPECT_LE(reports[i - 1].bytes, reports[i].bytes);
+  std::filesystem::remove_all(dir);
+}

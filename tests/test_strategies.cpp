@@ -519,7 +519,7 @@ StrategyFactory by_record_count_factory() {
 
 TEST(Registry, BuiltinsAndDuplicateRefused) {
   StrategyRegistry reg = StrategyRegistry::with_builtins();
-  EXPECT_EQ(reg.names(), (V{"even", "fixed", "per_experiment", "per_namespace", "per_tenant", "per_token", "proportional",
+  EXPECT_EQ(reg.names(), (V{"commitment", "even", "fixed", "per_experiment", "per_namespace", "per_tenant", "per_token", "proportional",
                             "weighted_split"}));
   EXPECT_THROW(reg.add("even", by_record_count_factory()), std::invalid_argument);
   EXPECT_THROW(reg.add("", by_record_count_factory()), std::invalid_argument);
@@ -594,7 +594,7 @@ TEST(Registry, ConcurrentReadsWhileAdding) {
   });
   for (std::thread& t : threads) t.join();
   EXPECT_FALSE(failed.load());
-  EXPECT_EQ(reg.names().size(), 308u);
+  EXPECT_EQ(reg.names().size(), 309u);
 }
 
 // ---- properties on random allocations -----------------------------------------------------

@@ -5,7 +5,9 @@
 // internal fault.
 
 #include <algorithm>
+#include <chrono>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <map>
 #include <fstream>
@@ -36,6 +38,8 @@ usage: apportion <command> [options]
 
 commands:
   run SPEC.json|-       run an allocation spec and print the result
+  alerts SPEC.json|-    print the new budget and anomaly alerts of a spec
+  report SPEC.json|-    write an HTML showback report of a spec
   catalog show          print a pricing catalog
   catalog lookup SKU    print the rate of a SKU tier at a moment
   ingest FORMAT FILE    print the records, pools or catalog a file yields
@@ -49,7 +53,7 @@ The allocation spec is documented in docs/spec.md. Exit status: 0 on success,
 2 on bad input (one line on standard error), 1 on an internal fault.
 )";
 
-constexpr const char* run_help = R"(usage: apportion run SPEC.json|- [--format json|table|csv] [--output FILE]
+constexpr const char* run_help = R"(usage: apportion run SPEC.json|- [--format json|table|csv|focus|markdown] [--output FILE]
 
 Runs an allocation spec (docs/spec.md) and prints the result. "-" reads the spec
 from standard input.
@@ -58,7 +62,41 @@ options:
   --format json    the result document of the spec (default)
   --format table   an aligned table per step, with totals and shares
   --format csv     one row per line, a column per tag key
+  --format focus   FOCUS 1.3 allocated charges (CSV): a row per line of each
+                   step that splits a pool (docs/output-formats.md)
+  --format markdown  GitHub-flavoured markdown tables per step, then governance
   --output FILE    write to FILE instead of standard output
+
+  --progress auto|always|never
+                   show how far the reading of input files has got on standard
+                   error: rows, MiB, rate, seconds (auto: when standard error is a
+                   terminal and a file takes more than half a second)
+
+limits (input past one is an error naming it; docs/errors.md):
+)";
+
+constexpr const char* alerts_help = R"(usage: apportion alerts SPEC.json|- [--format text|json|slack] [--state FILE] [--output FILE]
+
+Runs an allocation spec (docs/spec.md) and prints the alerts of its budgets and
+anomalies that fired and were not fired before (docs/alerts.md). Nothing is sent
+anywhere: post the slack payload yourself (curl to an incoming webhook).
+
+options:
+  --format text    one block per alert, for people (default)
+  --format json    {"alerts": [...]}, for programs
+  --format slack   a Slack Block Kit message payload ({"text", "blocks"})
+  --state FILE     the keys of alerts fired before, {"fired": [keys]}; a missing file
+                   holds none. Alerts with those keys do not fire again, and FILE is
+                   rewritten (atomically) with the new keys added
+  --output FILE    write to FILE instead of standard output
+
+Exit status: 0 whether or not an alert fired (with none, text prints "no new
+alerts" and json an empty list), 2 on bad input, a malformed state file included.
+
+  --progress auto|always|never
+                   show how far the reading of input files has got on standard
+                   error: rows, MiB, rate, seconds (auto: when standard error is a
+                   terminal and a file takes more than half a second)
 
 limits (input past one is an error naming it; docs/errors.md):
 )";
@@ -212,23 +250,56 @@ Limits read_limits(const Args& args) {
   return limits;
 }
 
-int cmd_run(const std::vector<std::string>& argv) {
-  std::vector<std::string> known_storage = {"format", "output"};
-  for (const LimitInfo& l : limit_infos()) known_storage.emplace_back(l.option.substr(2));
+// `names` and the limit options: what `run` and `alerts` accept.
+Args parse_spec_args(const std::vector<std::string>& argv, std::vector<std::string> names) {
+  for (const LimitInfo& l : limit_infos()) names.emplace_back(l.option.substr(2));
+  names.emplace_back("progress");
   std::vector<const char*> known;
-  for (const std::string& k : known_storage) known.push_back(k.c_str());
-  const Args args = parse_args(argv, known);
-  if (args.help) {
-    std::cout << run_help << limits_help();
-    return 0;
+  for (const std::string& k : names) known.push_back(k.c_str());
+  return parse_args(argv, known);
+}
+
+// Progress of the input files on standard error: "\r"-updated lines, one per file, shown
+// once a file has taken half a second (or from the start with --progress always).
+class ProgressDisplay {
+ public:
+  explicit ProgressDisplay(bool eager) : eager_(eager) {}
+
+  void operator()(const InputProgress& p) {
+    using namespace std::chrono;
+    const double seconds = duration<double>(p.elapsed).count();
+    if (!shown_ && !eager_ && (p.done || seconds < 0.5)) return;
+    shown_ = true;
+    const double mib = static_cast<double>(p.bytes) / (1 << 20);
+    char line[256];
+    int n = std::snprintf(line, sizeof line, "\r  reading %s: %s rows, %.1f MiB", p.path.c_str(),
+                          with_separators(p.lines).c_str(), mib);
+    if (p.total_bytes > 0 && n > 0 && n < static_cast<int>(sizeof line))
+      n += std::snprintf(line + n, sizeof line - static_cast<std::size_t>(n), " of %.1f MiB (%.0f%%)",
+                         static_cast<double>(p.total_bytes) / (1 << 20),
+                         100.0 * static_cast<double>(p.bytes) / static_cast<double>(p.total_bytes));
+    if (n > 0 && n < static_cast<int>(sizeof line))
+      std::snprintf(line + n, sizeof line - static_cast<std::size_t>(n), ", %.1f MiB/s, %.1f s   ",
+                    seconds > 0 ? mib / seconds : 0.0, seconds);
+    std::cerr << line << (p.done ? "\n" : "") << std::flush;
+    if (p.done) shown_ = false;
   }
-  if (args.positional.size() != 1) throw UsageError("run takes one spec file, or - for standard input (see --help)");
-  const std::string& path = args.positional[0];
-  const std::string format = args.options.contains("format") ? args.options.at("format") : "json";
-  if (format != "json" && format != "table" && format != "csv")
-    throw UsageError("--format must be json, table or csv (got \"" + format + "\")");
+
+ private:
+  bool eager_;
+  bool shown_ = false;
+};
+
+// The allocation of the spec at `path` ("-": standard input), with the limit options;
+// relative `inputs` paths are read from the spec file's folder.
+Allocation read_allocation(const std::string& path, const Args& args) {
   SpecOptions options;
   options.limits = read_limits(args);
+  const std::string progress = args.options.contains("progress") ? args.options.at("progress") : "auto";
+  if (progress != "auto" && progress != "always" && progress != "never")
+    throw UsageError("--progress must be auto, always or never (got \"" + progress + "\")");
+  if (progress == "always" || (progress == "auto" && ::isatty(STDERR_FILENO)))
+    options.progress = ProgressDisplay(progress == "always");
   std::string text;
   MappedFile mapped;
   if (path == "-") {
@@ -237,10 +308,114 @@ int cmd_run(const std::vector<std::string>& argv) {
     if (!mapped.open(path)) text = read_file(path);
     options.base_dir = std::filesystem::path(path).parent_path();
   }
-  const Result result = run(allocation_from_json(mapped.data ? mapped.text() : std::string_view(text), options));
+  return allocation_from_json(mapped.data ? mapped.text() : std::string_view(text), options);
+}
+
+int cmd_run(const std::vector<std::string>& argv) {
+  const Args args = parse_spec_args(argv, {"format", "output"});
+  if (args.help) {
+    std::cout << run_help << limits_help();
+    return 0;
+  }
+  if (args.positional.size() != 1) throw UsageError("run takes one spec file, or - for standard input (see --help)");
+  const std::string& path = args.positional[0];
+  const std::string format = args.options.contains("format") ? args.options.at("format") : "json";
+  if (format != "json" && format != "table" && format != "csv" && format != "focus" && format != "markdown")
+    throw UsageError("--format must be json, table, csv, focus or markdown (got \"" + format + "\")");
+  Allocation allocation = read_allocation(path, args);
+  const Result result = run(allocation);
+  allocation.records = {};  // the renderers read none; result_to_focus reads the steps and pools
   if (format == "table") write_output(result_to_table(result), args);
   else if (format == "csv") write_output(result_to_csv(result), args);
+  else if (format == "focus") write_output(result_to_focus(result, allocation), args);
+  else if (format == "markdown") write_output(result_to_markdown(result), args);
   else write_output(result_to_json(result), args);
+  return 0;
+}
+
+// Writes `text` to `path` through a temporary file in the same folder and a rename, so a
+// reader (or a check that fails half-way) never sees a partial file.
+void write_atomically(const std::string& path, const std::string& text) {
+#if defined(__unix__)
+  const long id = static_cast<long>(::getpid());
+#else
+  const long id = 0;
+#endif
+  const std::string temp = path + ".tmp-" + std::to_string(id);
+  {
+    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
+    if (!out) throw UsageError(temp + ": cannot write the file: " + std::strerror(errno));
+    out << text;
+    out.flush();
+    if (!out) {
+      std::remove(temp.c_str());
+      throw UsageError(temp + ": cannot write the file: " + std::strerror(errno));
+    }
+  }
+  std::error_code ec;
+  std::filesystem::rename(temp, path, ec);
+  if (ec) {
+    std::remove(temp.c_str());
+    throw UsageError(path + ": cannot write the file: " + ec.message());
+  }
+}
+
+int cmd_alerts(const std::vector<std::string>& argv) {
+  const Args args = parse_spec_args(argv, {"format", "output", "state"});
+  if (args.help) {
+    std::cout << alerts_help << limits_help();
+    return 0;
+  }
+  if (args.positional.size() != 1) throw UsageError("alerts takes one spec file, or - for standard input (see --help)");
+  const std::string format_name = args.options.contains("format") ? args.options.at("format") : "text";
+  if (format_name != "text" && format_name != "json" && format_name != "slack")
+    throw UsageError("--format must be text, json or slack (got \"" + format_name + "\")");
+  const AlertFormat format = parse_alert_format(format_name);
+  // The state is read before the spec runs: a malformed file fails before any work.
+  std::vector<std::string> fired;
+  const auto state = args.options.find("state");
+  if (state != args.options.end()) {
+    std::error_code ec;
+    const auto status = std::filesystem::status(state->second, ec);
+    if (status.type() != std::filesystem::file_type::not_found)
+      fired = parse_alert_state(read_file(state->second), state->second);
+  }
+  Allocation allocation = read_allocation(args.positional[0], args);
+  add_fired_keys(allocation, fired);
+  const std::vector<AlertEvent> events = alert_events(run(allocation));
+  write_output(render_alerts(events, format), args);
+  if (state != args.options.end()) {
+    for (const AlertEvent& e : events) fired.push_back(e.key);
+    write_atomically(state->second, alert_state_to_json(std::move(fired)));
+  }
+  return 0;
+}
+
+constexpr const char* report_help = R"(usage: apportion report SPEC.json|- [--output FILE] [--title TEXT]
+
+Runs an allocation spec (docs/spec.md) and writes a showback report: one
+self-contained HTML file with a bar chart and a table of lines per step, the check
+that each step's lines sum to its pool, tag coverage, unit costs and the
+governance sections. No script and nothing fetched: it opens offline and can be
+mailed (docs/report.md).
+
+options:
+  --output FILE    write the report to FILE instead of standard output
+  --title TEXT     the page title and heading (default "Cost showback")
+
+limits (input past one is an error naming it; docs/errors.md):
+)";
+
+int cmd_report(const std::vector<std::string>& argv) {
+  const Args args = parse_spec_args(argv, {"output", "title"});
+  if (args.help) {
+    std::cout << report_help << limits_help();
+    return 0;
+  }
+  if (args.positional.size() != 1) throw UsageError("report takes one spec file, or - for standard input (see --help)");
+  ReportOptions options;
+  if (const auto it = args.options.find("title"); it != args.options.end()) options.title = it->second;
+  write_output(result_to_html(run(read_allocation(args.positional[0], args)), options), args);
   return 0;
 }
 
@@ -353,10 +528,14 @@ int dispatch(const std::vector<std::string>& argv) {
     const std::string topic = rest.empty() ? "" : rest[0];
     if (topic == "ingest") return cmd_ingest({"--help"});
     if (topic == "run") return cmd_run({"--help"});
+    if (topic == "alerts") return cmd_alerts({"--help"});
+    if (topic == "report") return cmd_report({"--help"});
     std::cout << (topic == "catalog" ? catalog_help : main_help);
     return 0;
   }
   if (command == "run") return cmd_run(rest);
+  if (command == "alerts") return cmd_alerts(rest);
+  if (command == "report") return cmd_report(rest);
   if (command == "catalog") return cmd_catalog(rest);
   if (command == "ingest") return cmd_ingest(rest);
   throw UsageError("unknown command \"" + command + "\" (see apportion --help)");

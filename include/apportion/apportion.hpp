@@ -1,12 +1,14 @@
 #pragma once
 // Umbrella header: everything the library offers from C++.
 
+#include "apportion/alerts.hpp"
 #include "apportion/allocate.hpp"
 #include "apportion/catalog.hpp"
 #include "apportion/columnar.hpp"
 #include "apportion/config.hpp"
 #include "apportion/decimal.hpp"
 #include "apportion/errors.hpp"
+#include "apportion/governance.hpp"
 #include "apportion/money.hpp"
 #include "apportion/engine.hpp"
 #include "apportion/ingest.hpp"
@@ -14,6 +16,7 @@
 #include "apportion/limits.hpp"
 #include "apportion/quantity.hpp"
 #include "apportion/render.hpp"
+#include "apportion/report.hpp"
 #include "apportion/spec.hpp"
 #include "apportion/strategies.hpp"
 #include "apportion/strategy.hpp"

@@ -90,6 +90,8 @@ enum class LineKind { allocated, overhead, idle, unallocated };
 std::string_view to_string(LineKind kind) noexcept;
 
 class Strategy;
+struct Governance;        // governance.hpp
+struct GovernanceReport;
 
 struct Step {
   std::string id;
@@ -122,6 +124,9 @@ struct Allocation {
   std::vector<FxRate> fx;
   std::vector<InputSummary> inputs;  // what the spec's `inputs` read, for the result
   Limits limits;                     // run() enforces max_groups_per_step
+  // Budgets, anomalies, reconciliation, scorecards and unit economics, evaluated by run()
+  // after the steps (governance.hpp); null for none.
+  std::shared_ptr<const Governance> governance;
 };
 
 // ---- Results -------------------------------------------------------------------------
@@ -161,19 +166,26 @@ struct Result {
   Currency currency;
   Decimal precision;
   std::vector<PoolCost> pools;
+  std::vector<std::string> steps;  // the ids of the steps that ran, in order
   std::vector<Line> lines;
   std::vector<UnitCost> unit_costs;
   std::vector<Coverage> coverage;
   std::vector<FxRate> fx_used;
   std::vector<InputSummary> inputs;
+  std::shared_ptr<const GovernanceReport> governance;  // set when the allocation has governance
 
   // The lines of one step, in result order.
   std::vector<const Line*> lines_of(std::string_view step) const;
 };
 
+// The records that take part in a step, in input order: those without a pool or with the
+// step's pool, matching its select; priced runs for strategies that read them, else the rest.
+std::vector<const Record*> records_of_step(const Allocation& allocation, const Step& step);
+
 // Runs every step in order. Bad input throws SpecError whose path names the offending
 // part (`steps[1].pool`, `records[3].measures.gpu_seconds`); a broken invariant (a step
-// whose lines do not sum to its pool) throws std::logic_error.
+// whose lines do not sum to its pool) throws std::logic_error. Governance, when given, is
+// evaluated last and its report set on the result.
 Result run(const Allocation& allocation);
 
 APPORTION_END_NAMESPACE

@@ -10,12 +10,27 @@ APPORTION_BEGIN_NAMESPACE
 
 // An aligned table per step: one column per tag key, cost with thousands separators,
 // share of the step's total as a percentage, and a totals row; unit costs and coverage
-// follow the step they belong to.
+// follow the step they belong to. Governance sections (budgets, anomalies, reconcile,
+// scorecards, unit economics) follow the steps, one table each.
 std::string result_to_table(const Result& result);
 
 // One CSV row per line (RFC 4180 quoting): step, pool, kind, one column per tag key used
 // anywhere in the result, cost, weight, share, split_cost, unused_cost, gpu_hours.
 std::string result_to_csv(const Result& result);
+
+// FOCUS 1.3 allocated charges (CSV, RFC 4180): one row per line of each step that split a
+// pool, the pool being the origin charge. Fills BillingCurrency, ChargeCategory, ResourceId
+// (the pool id), Tags (the pool's), BilledCost and EffectiveCost (the line's cost),
+// AllocatedMethodId ("<strategy>:<step id>"), AllocatedMethodDetails (the ratio's elements),
+// AllocatedResourceId, AllocatedResourceName and AllocatedTags (the line's group; null for
+// the unallocated line), x_StepId and x_LineKind. The rows of one pool and step sum exactly
+// to the pool, and their AllocatedRatio values to exactly 1 (docs/output-formats.md).
+std::string result_to_focus(const Result& result, const Allocation& allocation);
+
+// GitHub-flavoured markdown: a table per step (kind, tags, cost with thousands separators,
+// share) with a totals row, unit costs and coverage, then the governance sections, one
+// compact table each. `|`, `\`, `<` and line breaks in cells are escaped.
+std::string result_to_markdown(const Result& result);
 
 // Number formats shared by every renderer, all rounding half-even:
 // an amount with exactly the digits of `unit` ("2.50" for unit 0.01),

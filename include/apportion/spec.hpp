@@ -2,7 +2,10 @@
 // The allocation spec (docs/spec.md): one JSON document in, one result document out.
 // The same function serves the C++ API, the C ABI, the Python package and the command line.
 
+#include <chrono>
+#include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -14,6 +17,16 @@
 
 APPORTION_BEGIN_NAMESPACE
 
+// How far the reading of one input file has got, for progress displays.
+struct InputProgress {
+  std::string path;                  // the input's path as the spec writes it
+  std::uint64_t bytes = 0;           // read so far
+  std::uint64_t total_bytes = 0;     // the file's size (0 when unknown)
+  std::uint64_t lines = 0;           // line breaks read so far: rows, for line-based formats
+  std::chrono::steady_clock::duration elapsed{};
+  bool done = false;                 // the last report for this file
+};
+
 struct SpecOptions {
   // The folder `inputs` paths are relative to: the spec file's folder, or the working
   // directory for a spec read from standard input or memory.
@@ -22,6 +35,10 @@ struct SpecOptions {
   const StrategyRegistry* registry = nullptr;
   // Limits against resource exhaustion (limits.hpp); input past one is SpecError.
   Limits limits;
+  // Called while `inputs` files are read: every `progress_interval` or so, and once when a
+  // file is done. Empty: no reports, and no counting.
+  std::function<void(const InputProgress&)> progress;
+  std::chrono::steady_clock::duration progress_interval = std::chrono::milliseconds(250);
 };
 
 // Reads a parsed spec document into an Allocation, checking every key and value.

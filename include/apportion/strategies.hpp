@@ -25,6 +25,7 @@ struct WeightExpression {
 
 class Proportional final : public Strategy {
  public:
+  std::string_view name() const override { return "proportional"; }
   explicit Proportional(WeightExpression weight) : weight_(std::move(weight)) {}
   StepOutput run(const StepInput& input) const override;
 
@@ -41,8 +42,20 @@ struct AssignPolicy {
 };
 using CostPolicy = std::variant<SeparatePolicy, ProportionalPolicy, AssignPolicy>;
 
+// The mechanics of a CostPolicy, shared by per_namespace (overhead, idle) and commitment
+// (unused). settle_by_policy spreads `weight` over the allocated lines in proportion to their
+// effective weight, or assigns it to the allocated line with the policy's tags (created if
+// absent; it reports the weight it absorbs). It returns false when the weight must stay on
+// its own lines: a separate policy, or nothing allocated to spread over. An assign policy
+// whose tags do not have exactly the group_by keys is SpecError at policy_path + ".assign";
+// check_policy makes that check alone.
+void check_policy(const CostPolicy& policy, const std::string& policy_path, std::span<const std::string> group_by);
+bool settle_by_policy(std::vector<WeightedLine>& lines, const CostPolicy& policy, const Rational& weight,
+                      const std::string& policy_path, std::span<const std::string> group_by);
+
 class PerNamespace final : public Strategy {
  public:
+  std::string_view name() const override { return "per_namespace"; }
   struct Options {
     WeightExpression weight = WeightExpression::measure("gpu_seconds");
     std::vector<std::string> overhead_namespaces{"kube-system", "gpu-operator", "monitoring"};
@@ -69,6 +82,7 @@ Rational uncached_prompt_tokens(const Record& record);
 
 class PerTenant final : public Strategy {
  public:
+  std::string_view name() const override { return "per_tenant"; }
   enum class Weight { tokens, requests };
   enum class Cached { proportional, tenant, separate };
   struct Options {
@@ -86,6 +100,7 @@ class PerTenant final : public Strategy {
 
 class PerToken final : public Strategy {
  public:
+  std::string_view name() const override { return "per_token"; }
   struct Phases {
     Decimal prompt;
     Decimal generation;
@@ -106,6 +121,7 @@ class PerToken final : public Strategy {
 
 class PerExperiment final : public Strategy {
  public:
+  std::string_view name() const override { return "per_experiment"; }
   bool splits_pool() const override { return false; }
   bool reads_priced_runs() const override { return true; }
   std::vector<std::string> default_group_by() const override { return {"experiment"}; }
@@ -114,6 +130,7 @@ class PerExperiment final : public Strategy {
 
 class WeightedSplit final : public Strategy {
  public:
+  std::string_view name() const override { return "weighted_split"; }
   enum class Basis { max, reserved, used };
   enum class Unused { proportional, separate };
   struct Options {
@@ -134,11 +151,13 @@ class WeightedSplit final : public Strategy {
 
 class Even final : public Strategy {
  public:
+  std::string_view name() const override { return "even"; }
   StepOutput run(const StepInput& input) const override;
 };
 
 class Fixed final : public Strategy {
  public:
+  std::string_view name() const override { return "fixed"; }
   struct Share {
     Tags tags;
     Decimal share;
@@ -149,6 +168,31 @@ class Fixed final : public Strategy {
 
  private:
   std::vector<Share> shares_;
+};
+
+// A commitment: reserved instances, a savings plan, a committed-use discount, or a credit.
+// The pool (usually amortised) pays for `covers` units of weight in the pool's window; with
+// W the records' total weight, each group's line costs pool x weight / max(covers, W), and
+// the unused part, pool x max(covers - W, 0) / max(covers, W), is settled by the unused
+// policy: a line of kind idle tagged "__unused__" (separate), spread over the allocated
+// lines by weight (proportional), or assigned to one allocated line. Lines carry split_cost
+// (their used part) and unused_cost (the unused cost they absorbed), both exact.
+class Commitment final : public Strategy {
+ public:
+  std::string_view name() const override { return "commitment"; }
+  static constexpr std::string_view unused_value = "__unused__";
+  struct Options {
+    Decimal covers;  // the usage the commitment covers in the pool's window, in weight units
+    WeightExpression weight = WeightExpression::measure("gpu_seconds");
+    CostPolicy unused_policy = SeparatePolicy{};
+  };
+  // A negative `covers` is std::invalid_argument.
+  explicit Commitment(Options options);
+  std::vector<std::string> default_group_by() const override { return {"team"}; }
+  StepOutput run(const StepInput& input) const override;
+
+ private:
+  Options options_;
 };
 
 APPORTION_END_NAMESPACE

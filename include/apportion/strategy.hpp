@@ -45,6 +45,9 @@ struct StepOutput {
 class Strategy {
  public:
   virtual ~Strategy() = default;
+  // The name it is registered under, for outputs that say how a line was allocated (FOCUS's
+  // AllocatedMethodId). Strategies added to a registry may override it.
+  virtual std::string_view name() const { return "custom"; }
   // True (the default) for strategies that split a pool: their lines must sum to it.
   // False for strategies that price records themselves (per_experiment).
   virtual bool splits_pool() const { return true; }

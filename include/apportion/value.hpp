@@ -75,6 +75,8 @@ Decimal read_decimal(const Value& v, std::string_view path, ExcessDigits excess 
 // As read_decimal, refusing negative values: "must not be negative (got "-5")".
 Decimal read_non_negative(const Value& v, std::string_view path, ExcessDigits excess = ExcessDigits::error);
 Instant read_instant(const Value& v, std::string_view path);
+// {"start": ..., "end": ...}, the end not before the start.
+Interval read_interval(const Value& v, std::string_view path);
 // An object of string values.
 Tags read_tags(const Value& v, std::string_view path);
 std::vector<std::string> read_string_list(const Value& v, std::string_view path);

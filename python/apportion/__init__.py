@@ -16,15 +16,23 @@ Or build the allocation in code::
     for line in a.run().lines:
         print(line.tags, line.cost)
 
+Budgets and anomalies of a spec fire alerts; ``apportion.alerts(spec, format="slack")``
+renders the new ones as text, JSON or a Slack Block Kit payload (nothing is sent)::
+
+    payload = apportion.alerts("spec.json", format="slack", already_fired=keys_seen_before)
+
 Amounts are exact everywhere: str, int, decimal.Decimal and Money go in, decimal.Decimal and
 Money come out, and a float is refused with TypeError. Bad input raises SpecError (a
 ValueError) whose message starts with the JSON path of the offending value.
 """
+import os as _os
+from collections.abc import Iterable as _Iterable
 from collections.abc import Mapping as _Mapping
 
 from . import _core
 from ._allocation import (
     Allocation,
+    Commitment,
     Even,
     Fixed,
     PerExperiment,
@@ -52,14 +60,79 @@ from ._json import dumps
 from ._ingest import ingest, ingest_formats
 from ._pandas import lines_dataframe, records_from_dataframe
 from ._result import Line, Result, SpecOverflowError, run, run_result
+from ._result import SpecLike as _SpecLike
+from ._result import _limit_settings, _looks_like_path
 
 __version__: str = _core.__version__
 
 _Mapping.register(Tags)
 
+_ALERT_FORMATS = ("text", "json", "slack")
+
+
+def alerts(
+    spec: _SpecLike,
+    format: str = "text",
+    already_fired: _Iterable[str] = (),
+    base_dir: str | _os.PathLike[str] = ".",
+    **limits: int,
+) -> str:
+    """Runs a spec and renders the alerts its budgets and anomalies fire, as a str.
+
+    ``spec`` is what run() takes: a dict, JSON text or a path. ``format`` is ``"text"``
+    (one block per alert; ``"no new alerts"`` when none fired), ``"json"`` (``{"alerts":
+    [{"key", "severity", "source", "rule", "tags", "title", "facts"}]}``) or ``"slack"`` (a
+    Slack Block Kit message payload, to post yourself: the library sends nothing).
+    ``already_fired`` holds alert keys fired by earlier checks; they do not fire again, so
+    keep the keys of each check (the ``"json"`` format lists them) and pass them in the
+    next. ``base_dir`` and keyword limits are as for run(). Bad input raises SpecError.
+    """
+    if format not in _ALERT_FORMATS:
+        raise ValueError(f"format must be 'text', 'json' or 'slack', not {format!r}")
+    if isinstance(already_fired, (str, bytes)):
+        raise TypeError("already_fired is a list of alert keys, not a single str")
+    fired = list(already_fired)
+    for key in fired:
+        if not isinstance(key, str):
+            raise TypeError(f"already_fired holds str alert keys, not {type(key).__name__}")
+    settings = _limit_settings(limits)
+    try:
+        if isinstance(spec, _os.PathLike) or (isinstance(spec, str) and _looks_like_path(spec)):
+            return _core.alerts_spec_file(_os.fspath(spec), settings, format, fired)
+        if isinstance(spec, str):
+            return _core.alerts_spec(spec, _os.fspath(base_dir), settings, format, fired)
+        if isinstance(spec, bytes):
+            return _core.alerts_spec(spec.decode("utf-8"), _os.fspath(base_dir), settings, format, fired)
+        if isinstance(spec, _Mapping):
+            return _core.alerts_spec(dumps(spec), _os.fspath(base_dir), settings, format, fired)
+    except OverflowError as e:
+        if isinstance(e, SpecOverflowError):
+            raise
+        raise SpecOverflowError(str(e)) from None
+    raise TypeError(f"a spec is a dict, JSON text or a path, not a {type(spec).__name__}")
+
+
+def report_html(
+    spec: _SpecLike,
+    title: str | None = None,
+    base_dir: str | _os.PathLike[str] = ".",
+    **limits: int,
+) -> str:
+    """Runs a spec and returns its HTML showback report as a str (docs/report.md).
+
+    ``spec`` is what run() takes: a dict, JSON text or a path; ``base_dir`` and keyword
+    limits are as for run(). The page is self-contained (inline CSS and SVG, no script,
+    nothing fetched), so it can be written to a file and mailed. Bad input raises SpecError.
+    """
+    if title is not None and not isinstance(title, str):
+        raise TypeError(f"title is a str, not {type(title).__name__}")
+    return run_result(spec, base_dir, **limits).to_html(title)
+
+
 __all__ = [
     "Allocation",
     "Catalog",
+    "Commitment",
     "CurrencyMismatch",
     "Even",
     "Fixed",
@@ -80,12 +153,14 @@ __all__ = [
     "Tags",
     "WeightedSplit",
     "__version__",
+    "alerts",
     "dumps",
     "group_sums",
     "ingest",
     "ingest_formats",
     "lines_dataframe",
     "records_from_dataframe",
+    "report_html",
     "run",
     "run_result",
     "split_columnar",

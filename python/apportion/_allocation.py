@@ -17,6 +17,7 @@ from ._result import Result, run_result
 
 __all__ = [
     "Allocation",
+    "Commitment",
     "Even",
     "Fixed",
     "PerExperiment",
@@ -120,6 +121,15 @@ class WeightedSplit(Strategy):
                          unused=unused, select=select)
 
 
+class Commitment(Strategy):
+    """A commitment (reserved instance, savings plan, credit) split by the usage it covers:
+    ``Commitment(covers="20736000", unused="separate")`` (docs/commitments.md)."""
+
+    def __init__(self, covers: Any, *, weight: str | Mapping[str, Any] | None = None, unused: Any = None,
+                 group_by: GroupBy = None, select: Mapping[str, Any] | None = None) -> None:
+        super().__init__("commitment", group_by=group_by, covers=covers, weight=weight, unused=unused, select=select)
+
+
 class Even(Strategy):
     """The pool in equal parts over the distinct groups present."""
 
@@ -220,7 +230,8 @@ class Allocation:
 
     def add(self, section: str, item: Any) -> Allocation:
         """Appends to another top-level list of the spec: ``fx``, ``inputs``, ``budgets``,
-        ``anomalies``, ``reconcile`` or ``scorecards``."""
+        ``anomalies``, ``reconcile``, ``scorecards`` or ``unit_economics``
+        (docs/governance.md): ``a.add("budgets", {"id": "nlp", "spend": ..., ...})``."""
         self.sections.setdefault(section, []).append(item)
         return self
 

@@ -95,6 +95,18 @@ class Result:
         """One CSV row per line (``apportion run --format csv``)."""
         return self._core.to_csv()
 
+    def to_focus(self) -> str:
+        """FOCUS 1.3 allocated charges as CSV (``apportion run --format focus``)."""
+        return self._core.to_focus()
+
+    def to_markdown(self) -> str:
+        """Markdown tables per step, then governance (``apportion run --format markdown``)."""
+        return self._core.to_markdown()
+
+    def to_html(self, title: str | None = None, generated_at: str | None = None) -> str:
+        """A self-contained HTML showback report (``apportion report``, docs/report.md)."""
+        return self._core.to_html(title, generated_at)
+
     def to_dataframe(self) -> Any:
         """The lines as a pandas DataFrame (see lines_dataframe)."""
         from ._pandas import lines_dataframe
@@ -126,6 +138,33 @@ class Result:
     @property
     def unit_costs(self) -> list[dict[str, Any]]:
         return copy.deepcopy(self._parsed().get("unit_costs", []))
+
+    # The governance sections (docs/governance.md), as the result document writes them:
+    # amounts and ratios are decimal strings. Empty when the spec has none.
+    @property
+    def budgets(self) -> list[dict[str, Any]]:
+        """Per budget: spend, ratio, forecast, crossed thresholds and new alerts."""
+        return copy.deepcopy(self._parsed().get("budgets", []))
+
+    @property
+    def anomalies(self) -> list[dict[str, Any]]:
+        """Per anomaly rule: the baseline and the flagged lines."""
+        return copy.deepcopy(self._parsed().get("anomalies", []))
+
+    @property
+    def reconcile(self) -> list[dict[str, Any]]:
+        """Per reconciliation: estimate, actual, difference, drift, causes and trued-up lines."""
+        return copy.deepcopy(self._parsed().get("reconcile", []))
+
+    @property
+    def scorecards(self) -> list[dict[str, Any]]:
+        """Per scorecard: each lever's saving, and the combined saving."""
+        return copy.deepcopy(self._parsed().get("scorecards", []))
+
+    @property
+    def unit_economics(self) -> list[dict[str, Any]]:
+        """Per rule: each line's cost per request, token, run, epoch and GPU-hour."""
+        return copy.deepcopy(self._parsed().get("unit_economics", []))
 
     def __repr__(self) -> str:
         d = self._parsed()

@@ -10,10 +10,12 @@
 #include <fstream>
 #include <iterator>
 
+#include "apportion/alerts.hpp"
 #include "apportion/ingest.hpp"
 #include "apportion/json.hpp"
 #include "apportion/limits.hpp"
 #include "apportion/render.hpp"
+#include "apportion/report.hpp"
 #include "apportion/spec.hpp"
 #include "register.hpp"
 
@@ -24,11 +26,35 @@ namespace {
 // `limits`: limit name -> value as decimal text ("max_records" -> "1000"), checked here.
 using LimitSettings = std::map<std::string, std::string>;
 
-Result run_text(const std::string& text, const std::filesystem::path& base_dir, const LimitSettings& limits) {
+Allocation read_text(const std::string& text, const std::filesystem::path& base_dir, const LimitSettings& limits) {
   SpecOptions options;
   options.base_dir = base_dir;
   for (const auto& [name, value] : limits) set_limit(options.limits, name, value, name);
-  return run(allocation_from_json(text, options));
+  return allocation_from_json(text, options);
+}
+
+// The new alerts of a spec, rendered: `fired` holds the keys of earlier checks.
+std::string alerts_text(const std::string& text, const std::filesystem::path& base_dir, const LimitSettings& limits,
+                        const std::string& format, const std::vector<std::string>& fired) {
+  const AlertFormat f = parse_alert_format(format);
+  Allocation allocation = read_text(text, base_dir, limits);
+  add_fired_keys(allocation, fired);
+  return render_alerts(alert_events(run(allocation)), f);
+}
+
+// A run's result with what result_to_focus reads of its allocation: the steps and pools
+// (its records are dropped once the run is over).
+struct RunResult {
+  Result result;
+  Allocation allocation;
+};
+
+std::shared_ptr<RunResult> run_kept(Allocation allocation) {
+  auto out = std::make_shared<RunResult>();
+  out->result = run(allocation);
+  allocation.records = {};
+  out->allocation = std::move(allocation);
+  return out;
 }
 
 // As the command line reads a spec file, with its message when the file cannot be read.
@@ -41,19 +67,35 @@ std::string read_file(const std::string& path) {
 }  // namespace
 
 void register_engine(py::module_& m) {
-  py::class_<Result, std::shared_ptr<Result>>(m, "Result", "The result of one run, kept in C++ until rendered.")
-      .def("to_json", &result_to_json, py::call_guard<py::gil_scoped_release>(),
+  py::class_<RunResult, std::shared_ptr<RunResult>>(m, "Result", "The result of one run, kept in C++ until rendered.")
+      .def("to_json", [](const RunResult& r) { return result_to_json(r.result); }, py::call_guard<py::gil_scoped_release>(),
            "The result document (spec.md, Result) as JSON text.")
-      .def("to_table", &result_to_table, py::call_guard<py::gil_scoped_release>(),
-           "An aligned table per step, as `apportion run --format table` prints it.")
-      .def("to_csv", &result_to_csv, py::call_guard<py::gil_scoped_release>(),
-           "One CSV row per line, as `apportion run --format csv` prints it.");
+      .def("to_table", [](const RunResult& r) { return result_to_table(r.result); },
+           py::call_guard<py::gil_scoped_release>(), "An aligned table per step, as `apportion run --format table` prints it.")
+      .def("to_csv", [](const RunResult& r) { return result_to_csv(r.result); }, py::call_guard<py::gil_scoped_release>(),
+           "One CSV row per line, as `apportion run --format csv` prints it.")
+      .def("to_focus", [](const RunResult& r) { return result_to_focus(r.result, r.allocation); },
+           py::call_guard<py::gil_scoped_release>(),
+           "FOCUS 1.3 allocated charges (CSV), as `apportion run --format focus` prints them.")
+      .def("to_markdown", [](const RunResult& r) { return result_to_markdown(r.result); },
+           py::call_guard<py::gil_scoped_release>(), "Markdown tables, as `apportion run --format markdown` prints them.")
+      .def(
+          "to_html",
+          [](const RunResult& r, const std::optional<std::string>& title, const std::optional<std::string>& generated_at) {
+            ReportOptions options;
+            if (title) options.title = *title;
+            options.generated_at = generated_at;
+            py::gil_scoped_release release;
+            return result_to_html(r.result, options);
+          },
+          py::arg("title") = py::none(), py::arg("generated_at") = py::none(),
+          "A self-contained HTML showback report, as `apportion report` writes it.");
 
   m.def(
       "run_spec",
       [](const std::string& text, const std::string& base_dir, const LimitSettings& limits) {
         py::gil_scoped_release release;
-        return std::make_shared<Result>(run_text(text, base_dir, limits));
+        return run_kept(read_text(text, base_dir, limits));
       },
       py::arg("text"), py::arg("base_dir") = ".", py::arg("limits") = LimitSettings{},
       "Runs spec JSON text; `inputs` paths are relative to base_dir; `limits` maps limit names to values.");
@@ -61,9 +103,29 @@ void register_engine(py::module_& m) {
       "run_spec_file",
       [](const std::string& path, const LimitSettings& limits) {
         py::gil_scoped_release release;
-        return std::make_shared<Result>(run_text(read_file(path), std::filesystem::path(path).parent_path(), limits));
+        return run_kept(read_text(read_file(path), std::filesystem::path(path).parent_path(), limits));
       },
       py::arg("path"), py::arg("limits") = LimitSettings{}, "Runs a spec file; `inputs` paths are relative to its folder.");
+  m.def(
+      "alerts_spec",
+      [](const std::string& text, const std::string& base_dir, const LimitSettings& limits, const std::string& format,
+         const std::vector<std::string>& already_fired) {
+        py::gil_scoped_release release;
+        return alerts_text(text, base_dir, limits, format, already_fired);
+      },
+      py::arg("text"), py::arg("base_dir") = ".", py::arg("limits") = LimitSettings{}, py::arg("format") = "text",
+      py::arg("already_fired") = std::vector<std::string>{},
+      "The new alerts of spec JSON text (budgets, anomalies) rendered as text, json or slack.");
+  m.def(
+      "alerts_spec_file",
+      [](const std::string& path, const LimitSettings& limits, const std::string& format,
+         const std::vector<std::string>& already_fired) {
+        py::gil_scoped_release release;
+        return alerts_text(read_file(path), std::filesystem::path(path).parent_path(), limits, format, already_fired);
+      },
+      py::arg("path"), py::arg("limits") = LimitSettings{}, py::arg("format") = "text",
+      py::arg("already_fired") = std::vector<std::string>{},
+      "The new alerts of a spec file rendered as text, json or slack.");
   m.def("strategies", [] { return StrategyRegistry::global().names(); }, "The names of the registered strategies.");
   m.def(
       "ingest_json",

@@ -147,6 +147,14 @@ std::shared_ptr<const Strategy> make_weighted_split(ObjectReader& o) {
   }
 }
 
+std::shared_ptr<const Strategy> make_commitment(ObjectReader& o) {
+  Commitment::Options opt;
+  opt.covers = read_non_negative(o.required("covers"), o.path("covers"));
+  if (const Value* w = o.optional("weight")) opt.weight = read_weight(*w, o.path("weight"));
+  if (const Value* u = o.optional("unused")) opt.unused_policy = read_policy(*u, o.path("unused"));
+  return std::make_shared<Commitment>(std::move(opt));
+}
+
 std::shared_ptr<const Strategy> make_fixed(ObjectReader& o) {
   const std::string path = o.path("shares");
   std::vector<Fixed::Share> shares;
@@ -175,6 +183,7 @@ StrategyRegistry StrategyRegistry::with_builtins() {
   r.add("weighted_split", make_weighted_split);
   r.add("even", [](ObjectReader&) { return std::make_shared<Even>(); });
   r.add("fixed", make_fixed);
+  r.add("commitment", make_commitment);
   return r;
 }
 

@@ -5,19 +5,20 @@
 
 APPORTION_BEGIN_NAMESPACE
 
-namespace {
+void check_policy(const CostPolicy& policy, const std::string& policy_path, std::span<const std::string> group_by) {
+  const auto* assign = std::get_if<AssignPolicy>(&policy);
+  if (!assign) return;
+  std::set<std::string> keys;
+  for (const auto& [k, v] : assign->tags) keys.insert(k);
+  if (keys != std::set<std::string>(group_by.begin(), group_by.end()))
+    throw SpecError(policy_path + ".assign", "tags must have exactly the step's group_by keys");
+}
 
-// Spreads `weight` over the allocated lines in proportion to their effective weight, or
-// assigns it to one allocated line. Returns false when it must stay on its own lines
-// (a separate policy, or nothing allocated to spread over).
-bool settle(std::vector<WeightedLine>& lines, const CostPolicy& policy, const Rational& weight,
-            const std::string& policy_path, std::span<const std::string> group_by) {
+bool settle_by_policy(std::vector<WeightedLine>& lines, const CostPolicy& policy, const Rational& weight,
+                      const std::string& policy_path, std::span<const std::string> group_by) {
   if (std::holds_alternative<SeparatePolicy>(policy)) return false;
   if (const auto* assign = std::get_if<AssignPolicy>(&policy)) {
-    std::set<std::string> keys;
-    for (const auto& [k, v] : assign->tags) keys.insert(k);
-    if (keys != std::set<std::string>(group_by.begin(), group_by.end()))
-      throw SpecError(policy_path + ".assign", "tags must have exactly the step's group_by keys");
+    check_policy(policy, policy_path, group_by);
     auto it = std::find_if(lines.begin(), lines.end(), [&](const WeightedLine& l) {
       return l.kind == LineKind::allocated && l.tags == assign->tags;
     });
@@ -36,8 +37,6 @@ bool settle(std::vector<WeightedLine>& lines, const CostPolicy& policy, const Ra
     if (l.kind == LineKind::allocated) l.spread_weight += weight * (l.weight + l.spread_weight) / allocated;
   return true;
 }
-
-}  // namespace
 
 StepOutput PerNamespace::run(const StepInput& input) const {
   GroupedSums sums(input.group_by);
@@ -66,10 +65,10 @@ StepOutput PerNamespace::run(const StepInput& input) const {
   std::vector<WeightedLine> lines = g.lines(input);
   const std::string path = input.step_path;
   if (!overhead.empty() &&
-      !settle(lines, options_.overhead_policy, overhead_total, path + ".overhead.policy", input.group_by)) {
+      !settle_by_policy(lines, options_.overhead_policy, overhead_total, path + ".overhead.policy", input.group_by)) {
     for (const auto& [tags, w] : overhead) lines.push_back({LineKind::overhead, tags, w, 0});
   }
-  if (idle > 0 && !settle(lines, options_.idle_policy, idle, path + ".idle.policy", input.group_by))
+  if (idle > 0 && !settle_by_policy(lines, options_.idle_policy, idle, path + ".idle.policy", input.group_by))
     lines.push_back({LineKind::idle, grouping::marker_tags(input.group_by, grouping::idle_value), idle, 0});
   return split_by_weight(input, std::move(lines), denominator);
 }

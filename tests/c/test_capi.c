@@ -195,6 +195,140 @@ static void test_run_json(void) {
   CHECK_STATUS(apn_run_json(NULL, 0, NULL, NULL), APN_EINVAL);
 }
 
+/* apn_alerts_json: budgets and an anomaly over three teams; keys fired before are passed in. */
+static const char alerts_spec[] =
+    "{\"apportion\": 1, \"pools\": [{\"id\": \"cluster\", \"cost\": \"1200.00\"}],"
+    " \"records\": [{\"tags\": {\"team\": \"nlp\"}, \"measures\": {\"gpu_seconds\": 700}},"
+    "               {\"tags\": {\"team\": \"cv\"}, \"measures\": {\"gpu_seconds\": 300}},"
+    "               {\"tags\": {\"team\": \"rl\"}, \"measures\": {\"gpu_seconds\": 10}}],"
+    " \"steps\": [{\"id\": \"teams\", \"strategy\": \"proportional\", \"pool\": \"cluster\","
+    "             \"group_by\": [\"team\"], \"weight\": \"gpu_seconds\"}],"
+    " \"budgets\": [{\"id\": \"team-nlp\", \"tags\": {\"team\": \"nlp\"},"
+    "               \"spend\": {\"step\": \"teams\", \"tags\": {\"team\": \"nlp\"}}, \"amount\": \"1000\","
+    "               \"period\": {\"month\": \"2026-06\"}, \"thresholds\": [\"0.8\", \"1\"]}],"
+    " \"anomalies\": [{\"id\": \"teams\", \"lines\": {\"step\": \"teams\"}, \"threshold\": \"2\"}]}";
+
+/* apn_report_html: one self-contained page; the title is escaped; a bad option names itself. */
+static void test_report_html(void) {
+  char *out = (char *)1;
+  size_t len = 99;
+  CHECK_STATUS(apn_report_html(&out, &len, alerts_spec, strlen(alerts_spec), "{\"title\": \"Q2 <draft>\"}"), APN_OK);
+  CHECK(out != NULL && len == strlen(out));
+  CHECK(out != NULL && starts_with(out, "<!DOCTYPE html>"));
+  CHECK(contains(out, "Q2 &lt;draft&gt;") && !contains(out, "<script") && contains(out, "<svg"));
+  CHECK(contains(out, "$831.68"));
+  apn_free(out);
+  CHECK_STATUS(apn_report_html(&out, &len, alerts_spec, strlen(alerts_spec), "{\"titel\": 1}"), APN_ESPEC);
+  CHECK(out == NULL && len == 0);
+  CHECK(starts_with(apn_last_error(), "options.titel"));
+
+  /* The other renderings of apn_run_json_opts: FOCUS allocated charges and markdown. */
+  CHECK_STATUS(apn_run_json_opts(&out, &len, alerts_spec, strlen(alerts_spec), "{\"format\": \"focus\"}"), APN_OK);
+  CHECK(out != NULL && contains(out, "AllocatedMethodId") && contains(out, "proportional:teams"));
+  apn_free(out);
+  CHECK_STATUS(apn_run_json_opts(&out, &len, alerts_spec, strlen(alerts_spec), "{\"format\": \"markdown\"}"), APN_OK);
+  CHECK(out != NULL && contains(out, "| 831.68 |"));
+  apn_free(out);
+  CHECK_STATUS(apn_run_json_opts(&out, &len, alerts_spec, strlen(alerts_spec), "{\"format\": \"pdf\"}"), APN_ESPEC);
+  CHECK(starts_with(apn_last_error(), "options.format: must be json, table, csv, focus or markdown"));
+}
+
+static void test_alerts_json(void) {
+  char *out = (char *)1;
+  size_t len = 99;
+  const char *text_start = "Budget team-nlp: 80% threshold crossed (warning)\n  Spend:";
+
+  /* Text by default (NULL options), one block per alert. */
+  CHECK_STATUS(apn_alerts_json(&out, &len, alerts_spec, strlen(alerts_spec), NULL), APN_OK);
+  CHECK(out != NULL && len == strlen(out));
+  CHECK(out != NULL && starts_with(out, text_start));
+  CHECK(contains(out, "\n\nAnomaly in teams: team=nlp cost 2.33"));
+  CHECK(contains(out, "  Key:        teams/team=nlp\n"));
+  apn_free(out);
+
+  /* JSON: the keys of both alerts. */
+  CHECK_STATUS(apn_alerts_json(&out, &len, alerts_spec, strlen(alerts_spec), "{\"format\": \"json\"}"), APN_OK);
+  CHECK(out != NULL && starts_with(out, "{\n  \"alerts\": [\n"));
+  CHECK(contains(out, "\"key\": \"team-nlp/2026-06/0.8\""));
+  CHECK(contains(out, "\"key\": \"teams/team=nlp\""));
+  CHECK(contains(out, "\"Spend\": \"831.68 USD\""));
+  apn_free(out);
+
+  /* Slack: a Block Kit payload. */
+  CHECK_STATUS(apn_alerts_json(&out, &len, alerts_spec, strlen(alerts_spec), "{\"format\": \"slack\"}"), APN_OK);
+  CHECK(out != NULL && starts_with(out, "{\n  \"text\": \"apportion: 2 new alerts (2 warning)\",\n  \"blocks\": ["));
+  CHECK(contains(out, "\"type\": \"header\""));
+  CHECK(contains(out, "\"text\": \"*Spend*\\n831.68 USD\""));
+  apn_free(out);
+
+  /* Keys fired before do not fire again: one suppressed, then both. */
+  CHECK_STATUS(apn_alerts_json(&out, &len, alerts_spec, strlen(alerts_spec),
+                               "{\"format\": \"json\", \"already_fired\": [\"teams/team=nlp\"]}"),
+               APN_OK);
+  CHECK(contains(out, "team-nlp/2026-06/0.8") && !contains(out, "teams/team=nlp"));
+  apn_free(out);
+  CHECK_STATUS(apn_alerts_json(&out, &len, alerts_spec, strlen(alerts_spec),
+                               "{\"already_fired\": [\"teams/team=nlp\", \"team-nlp/2026-06/0.8\"]}"),
+               APN_OK);
+  CHECK_STR(out, "no new alerts\n");
+  apn_free(out);
+  CHECK_STATUS(apn_alerts_json(&out, &len, alerts_spec, strlen(alerts_spec),
+                               "{\"format\": \"json\", \"already_fired\": [\"teams/team=nlp\", \"team-nlp/2026-06/0.8\"]}"),
+               APN_OK);
+  CHECK_STR(out, "{\n  \"alerts\": []\n}\n");
+  apn_free(out);
+
+  /* A spec without governance has nothing to alert on. */
+  CHECK_STATUS(apn_alerts_json(&out, &len, seed_spec, strlen(seed_spec), "{\"format\": \"text\"}"), APN_OK);
+  CHECK_STR(out, "no new alerts\n");
+  apn_free(out);
+
+  /* Limits and base_dir as apn_run_json_opts takes them. */
+  CHECK_STATUS(apn_alerts_json(&out, &len, alerts_spec, strlen(alerts_spec),
+                               "{\"base_dir\": \".\", \"limits\": {\"max_records\": 10}}"),
+               APN_OK);
+  apn_free(out);
+  out = (char *)1;
+  len = 99;
+  CHECK_STATUS(apn_alerts_json(&out, &len, alerts_spec, strlen(alerts_spec), "{\"limits\": {\"max_records\": 2}}"),
+               APN_ESPEC);
+  CHECK(out == NULL && len == 0);
+  CHECK(starts_with(apn_last_error(), "records"));
+
+  /* Bad options and specs: APN_ESPEC naming the path. */
+  CHECK_STATUS(apn_alerts_json(&out, &len, alerts_spec, strlen(alerts_spec), "{\"format\": \"html\"}"), APN_ESPEC);
+  CHECK(out == NULL && len == 0);
+  CHECK_STR(apn_last_error(), "options.format: must be \"text\", \"json\" or \"slack\" (got \"html\")");
+  CHECK_STATUS(apn_alerts_json(&out, &len, alerts_spec, strlen(alerts_spec), "{\"already_fired\": \"x\"}"), APN_ESPEC);
+  CHECK(starts_with(apn_last_error(), "options.already_fired: "));
+  CHECK_STATUS(apn_alerts_json(&out, &len, alerts_spec, strlen(alerts_spec), "{\"already_fired\": [1]}"), APN_ESPEC);
+  CHECK(starts_with(apn_last_error(), "options.already_fired[0]: "));
+  CHECK_STATUS(apn_alerts_json(&out, &len, alerts_spec, strlen(alerts_spec), "{\"state\": []}"), APN_ESPEC);
+  CHECK(starts_with(apn_last_error(), "options.state: "));
+  CHECK_STATUS(apn_alerts_json(&out, &len, alerts_spec, strlen(alerts_spec), "{\"format\": "), APN_ESPEC);
+  CHECK(starts_with(apn_last_error(), "line 1, column"));
+  {
+    const char *bad = "{\"apportion\": 1, \"pools\": [], \"records\": [], \"steps\": [],"
+                      " \"budgets\": [{\"id\": \"b\", \"spend\": {\"step\": \"nope\"}, \"amount\": \"1\","
+                      " \"period\": {\"month\": \"2026-06\"}}]}";
+    CHECK_STATUS(apn_alerts_json(&out, &len, bad, strlen(bad), NULL), APN_ESPEC);
+    CHECK(out == NULL);
+    CHECK(starts_with(apn_last_error(), "budgets[0].spend.step"));
+  }
+
+  /* NULL arguments. */
+  out = (char *)1;
+  CHECK_STATUS(apn_alerts_json(&out, &len, NULL, 0, NULL), APN_EINVAL);
+  CHECK(out == NULL && len == 0);
+  CHECK_STR(apn_last_error(), "spec: must not be NULL");
+  CHECK_STATUS(apn_alerts_json(NULL, &len, alerts_spec, strlen(alerts_spec), NULL), APN_EINVAL);
+  CHECK_STR(apn_last_error(), "out: must not be NULL");
+  out = (char *)1;
+  CHECK_STATUS(apn_alerts_json(&out, NULL, alerts_spec, strlen(alerts_spec), NULL), APN_EINVAL);
+  CHECK(out == NULL);
+  CHECK_STR(apn_last_error(), "out_len: must not be NULL");
+}
+
 static void test_last_error_persists(void) {
   char *out = NULL;
   CHECK_STATUS(apn_money_parse(&out, "12.x", "USD"), APN_EPARSE);
@@ -956,6 +1090,8 @@ int main(void) {
   test_status_values();
   test_free_accepts_null();
   test_run_json();
+  test_alerts_json();
+  test_report_html();
   test_last_error_persists();
   test_money_parse_format_add();
   test_money_round();

@@ -218,5 +218,24 @@ for step, pool in (("llama-tenants", "llama"), ("qwen-tenants", "qwen")):
 rates = {u["tags"]["team"] for u in res.get("unit_costs", [])}
 check("per-tenant unit costs", rates == {"search", "support-bot", "analytics"}, repr(rates))
 
+# Progress of input files on stderr: forced on it reports rows and leaves stdout as it was;
+# off (and by default, stderr not being a terminal here) nothing is written to stderr.
+with tempfile.TemporaryDirectory() as tmp:
+    with open(os.path.join(tmp, "usage.csv"), "w") as f:
+        f.write("team,gpu_seconds\n" + "".join(f"t{i % 7},{i}\n" for i in range(5000)))
+    with open(os.path.join(tmp, "spec.json"), "w") as f:
+        json.dump({"apportion": 1, "pools": [{"id": "node", "cost": "100"}], "records": [],
+                   "inputs": [{"format": "csv", "path": "usage.csv", "tags": ["team"], "measures": ["gpu_seconds"]}],
+                   "steps": [{"id": "teams", "strategy": "proportional", "pool": "node", "group_by": ["team"],
+                              "weight": "gpu_seconds"}]}, f)
+    spec_path = os.path.join(tmp, "spec.json")
+    quiet = ok("no progress when stderr is not a terminal", ["run", spec_path])
+    code, out, err = run(["run", spec_path, "--progress", "always"])
+    check("--progress always reports rows on stderr", code == 0 and out == quiet and
+          "reading usage.csv: 5,001 rows" in err and err.endswith("\n"), repr(err[-200:]))
+    ok("--progress never", ["run", spec_path, "--progress", "never"])
+    bad("--progress refuses other values", ["run", spec_path, "--progress", "sometimes"],
+        starts="--progress must be auto, always or never")
+
 print(f"{passed} passed, {len(failures)} failed")
 sys.exit(1 if failures else 0)

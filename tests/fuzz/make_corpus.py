@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Writes the seed corpora under tests/fuzz/corpus/<target>/ from the samples in tests/data,
-examples/data, tests/spec/cases and src/builtin_catalog.json (docs/fuzzing.md).
+examples/data, tests/spec/cases, tests/governance/cases and src/builtin_catalog.json (docs/fuzzing.md).
 
 Each seed starts with the option bytes its target reads first (see the target's source):
 ingest targets take [option set, flags], so a sample is paired with the option sets that
@@ -55,10 +55,10 @@ def main():
             if f.is_file() and not f.name.startswith("regression-"):
                 f.unlink()
 
-    # spec: the example specs and every shared spec case.
+    # spec: the example specs, every shared spec case and every governance case.
     for p in sorted((ROOT / "examples/data").glob("*.json")):
         write("spec", p.read_bytes())
-    for p in sorted((ROOT / "tests/spec/cases").glob("*.json")):
+    for p in sorted([*(ROOT / "tests/spec/cases").glob("*.json"), *(ROOT / "tests/governance/cases").glob("*.json")]):
         case = json.loads(p.read_bytes())
         if "spec_text" in case:
             write("spec", case["spec_text"].encode())

@@ -1,0 +1,461 @@
+// Governance rules over a Result: budgets, anomalies, reconciliation, scorecards and unit
+// economics (governance.hpp). Every figure is computed exactly and rounded once; every
+// split (true-ups, lever increments) uses the library's one largest-remainder rule.
+
+#include "apportion/governance.hpp"
+
+#include <algorithm>
+#include <set>
+
+#include "apportion/allocate.hpp"
+#include "apportion/strategy.hpp"
+
+APPORTION_BEGIN_NAMESPACE
+
+std::string_view to_string(Severity severity) noexcept {
+  switch (severity) {
+    case Severity::info: return "info";
+    case Severity::warning: return "warning";
+    case Severity::critical: return "critical";
+  }
+  return "info";
+}
+
+Severity severity_of_threshold(const Decimal& threshold) noexcept {
+  if (threshold >= Decimal(1)) return Severity::critical;
+  if (threshold >= Decimal::parse("0.8")) return Severity::warning;
+  return Severity::info;
+}
+
+std::string_view to_string(AnomalyMethod method) noexcept { return method == AnomalyMethod::mad ? "mad" : "ratio"; }
+
+std::string_view to_string(LeverModel::Kind kind) noexcept {
+  switch (kind) {
+    case LeverModel::Kind::given: return "given";
+    case LeverModel::Kind::spot: return "spot";
+    case LeverModel::Kind::quantization: return "quantization";
+    case LeverModel::Kind::caching: return "caching";
+    case LeverModel::Kind::right_sizing: return "right_sizing";
+  }
+  return "given";
+}
+
+std::vector<WrittenDecimal> Budget::default_thresholds() {
+  std::vector<WrittenDecimal> out;
+  for (const char* t : {"0.5", "0.8", "1", "1.25"}) out.push_back({Decimal::parse(t), t});
+  return out;
+}
+
+namespace {
+
+// The lines a reference selects, in result order.
+std::vector<const Line*> select_lines(const LinesRef& ref, const Result& result, const std::string& path) {
+  if (std::find(result.steps.begin(), result.steps.end(), ref.step) == result.steps.end())
+    throw SpecError(path + ".step", "unknown step \"" + ref.step + "\"");
+  std::vector<const Line*> out;
+  for (const Line& l : result.lines)
+    if (l.step == ref.step && l.tags.contains_all(ref.tags)) out.push_back(&l);
+  return out;
+}
+
+Decimal round_to(const Rational& exact, const Result& result, const std::string& path) {
+  try {
+    return Decimal::from_rational(exact, result.precision, RoundingMode::half_even);
+  } catch (const OverflowError& e) {
+    throw SpecError(path, e.what());
+  }
+}
+
+Decimal literal_amount(const Decimal& amount, const Result& result) { return amount.round(result.precision); }
+
+std::string tags_text(const Tags& tags) {
+  std::string out;
+  for (const auto& [k, v] : tags) out += (out.empty() ? "" : ",") + k + "=" + v;
+  return out;
+}
+
+bool fired(const std::string& key, const std::vector<std::string>& a, const std::vector<std::string>& b) {
+  return std::find(a.begin(), a.end(), key) != a.end() || std::find(b.begin(), b.end(), key) != b.end();
+}
+
+// The median of sorted values: the middle one, or the mean of the two middle ones.
+Rational median_of(std::vector<Rational> values) {
+  std::sort(values.begin(), values.end());
+  const std::size_t n = values.size();
+  return n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
+}
+
+}  // namespace
+
+Decimal resolve(const LinesRef& ref, const Result& result, const std::string& path) {
+  Decimal sum;
+  for (const Line* l : select_lines(ref, result, path)) sum += l->cost;
+  return sum;
+}
+
+Decimal resolve(const PoolRef& ref, const Result& result, const std::string& path) {
+  for (const PoolCost& p : result.pools)
+    if (p.id == ref.pool) return p.cost;
+  throw SpecError(path + ".pool", "unknown pool \"" + ref.pool + "\"");
+}
+
+// ---- Budgets -------------------------------------------------------------------------------
+
+BudgetStatus check_budget(const Budget& budget, const Result& result, const std::vector<std::string>& fired_keys,
+                          const std::string& path) {
+  if (budget.amount.signum() <= 0) throw SpecError(path + ".amount", "must be positive");
+  BudgetStatus s;
+  s.id = budget.id;
+  s.tags = budget.tags;
+  s.period = budget.period;
+  s.as_of = budget.as_of;
+  s.spend = std::visit(
+      [&](const auto& spend) {
+        if constexpr (std::is_same_v<std::decay_t<decltype(spend)>, Decimal>)
+          return literal_amount(spend, result);
+        else
+          return resolve(spend, result, path + ".spend");
+      },
+      budget.spend);
+  s.amount = budget.amount;
+  s.thresholds = budget.thresholds;
+  s.ratio = s.spend.to_rational() / budget.amount.to_rational();
+  if (budget.as_of) {
+    const Instant until = std::min(*budget.as_of, budget.period.end());
+    if (until > budget.period.start()) {
+      const Rational forecast = s.spend.to_rational() * seconds_of(budget.period.length()) /
+                                seconds_of(until - budget.period.start());
+      s.forecast = round_to(forecast, result, path);
+    }
+  }
+  for (const WrittenDecimal& t : budget.thresholds) {
+    if (s.ratio >= t.value.to_rational()) {
+      s.crossed.push_back(t);
+      const std::string key = budget.id + "/" + budget.period_text + "/" + t.text;
+      if (!fired(key, budget.already_fired, fired_keys)) s.alerts.push_back({key, t, severity_of_threshold(t.value)});
+    }
+    if (s.forecast && s.forecast->to_rational() >= t.value.to_rational() * budget.amount.to_rational())
+      s.forecast_crossed.push_back(t);
+  }
+  return s;
+}
+
+// ---- Anomalies ------------------------------------------------------------------------------
+
+AnomalyReport find_anomalies(const AnomalyRule& rule, const Result& result, const std::vector<std::string>& fired_keys,
+                             const std::string& path) {
+  AnomalyReport report;
+  report.id = rule.id;
+  report.method = rule.method;
+  report.threshold = rule.threshold.value_or(rule.method == AnomalyMethod::mad ? WrittenDecimal{Decimal::parse("3.5"), "3.5"}
+                                                                              : WrittenDecimal{Decimal(10), "10"});
+  const std::vector<const Line*> lines = select_lines(rule.lines, result, path + ".lines");
+  report.lines = lines.size();
+  if (lines.empty()) return report;
+  std::vector<Rational> costs;
+  for (const Line* l : lines) costs.push_back(l->cost.to_rational());
+  const Rational m = median_of(costs);
+  report.median = m;
+  const Rational threshold = report.threshold.value.to_rational();
+  std::optional<Rational> mad;
+  if (rule.method == AnomalyMethod::mad) {
+    std::vector<Rational> deviations;
+    for (const Rational& c : costs) deviations.push_back(c > m ? Rational(c - m) : Rational(m - c));
+    mad = median_of(deviations);
+    report.mad = mad;
+  }
+  const Decimal baseline = round_to(m, result, path);
+  static const Rational consistency = Decimal::parse("0.6745").to_rational();  // MAD to a normal sigma
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    std::optional<Rational> score;
+    if (rule.method == AnomalyMethod::ratio) {
+      if (m > 0 && costs[i] >= threshold * m) score = costs[i] / m;
+    } else if (*mad > 0) {
+      const Rational robust = consistency * (costs[i] - m) / *mad;
+      if (robust >= threshold) score = robust;
+    }
+    if (!score) continue;
+    FlaggedLine f;
+    f.key = rule.id + "/" + tags_text(lines[i]->tags);
+    f.kind = lines[i]->kind;
+    f.tags = lines[i]->tags;
+    f.cost = lines[i]->cost;
+    f.baseline = baseline;
+    f.score = *score;
+    f.alert = !fired(f.key, rule.already_fired, fired_keys);
+    report.flagged.push_back(std::move(f));
+  }
+  return report;
+}
+
+// ---- Reconciliation -------------------------------------------------------------------------
+
+ReconcileReport reconcile(const Reconciliation& rec, const Result& result, const std::string& path) {
+  ReconcileReport r;
+  r.id = rec.id;
+  r.period = rec.period;
+  const std::vector<const Line*> lines = select_lines(rec.estimate, result, path + ".estimate");
+  for (const Line* l : lines) r.estimate += l->cost;
+  r.actual = std::visit(
+      [&](const auto& actual) {
+        if constexpr (std::is_same_v<std::decay_t<decltype(actual)>, Decimal>)
+          return literal_amount(actual, result);
+        else
+          return resolve(actual, result, path + ".actual");
+      },
+      rec.actual);
+  r.difference = r.actual - r.estimate;
+  if (r.estimate.is_zero() && !r.difference.is_zero())
+    throw SpecError(path + ".estimate", "is zero, so a difference of " + r.difference.to_string() +
+                                            " cannot be split over its lines");
+  if (!r.estimate.is_zero()) r.drift = r.difference.to_rational() / r.estimate.to_rational();
+
+  std::vector<Rational> exact;
+  for (const Line* l : lines)
+    exact.push_back(r.estimate.is_zero() ? Rational(0)
+                                         : r.difference.to_rational() * l->cost.to_rational() / r.estimate.to_rational());
+  const std::vector<Decimal> true_ups =
+      round_largest_remainder(exact, r.difference, result.precision, [&](std::size_t a, std::size_t b) {
+        if (lines[a]->tags != lines[b]->tags) return lines[a]->tags < lines[b]->tags;
+        return lines[a]->kind < lines[b]->kind;
+      });
+  for (std::size_t i = 0; i < lines.size(); ++i)
+    r.lines.push_back({lines[i]->kind, lines[i]->tags, lines[i]->cost + true_ups[i], true_ups[i]});
+
+  if (!rec.causes.empty() || rec.quantity) {
+    Decimal rest = r.difference;
+    for (std::size_t i = 0; i < rec.causes.size(); ++i) {
+      const std::string cause_path = path + ".causes[" + std::to_string(i) + "].amount";
+      const Decimal amount = std::visit(
+          [&](const auto& a) {
+            if constexpr (std::is_same_v<std::decay_t<decltype(a)>, Decimal>)
+              return literal_amount(a, result);
+            else
+              return resolve(a, result, cause_path);
+          },
+          rec.causes[i].amount);
+      r.causes.push_back({rec.causes[i].name, amount});
+      rest -= amount;
+    }
+    if (rec.quantity) {
+      const ReconcileQuantity& q = *rec.quantity;
+      if (q.estimate.signum() <= 0) throw SpecError(path + ".quantity.estimate", "must be positive");
+      // Usage: the change in quantity at the estimate's own rate; price: what is left.
+      const Decimal usage = round_to((q.actual.to_rational() - q.estimate.to_rational()) * r.estimate.to_rational() /
+                                         q.estimate.to_rational(),
+                                     result, path + ".quantity");
+      r.causes.push_back({"usage", usage});
+      r.causes.push_back({"price", rest - usage});
+    } else {
+      r.causes.push_back({"unexplained", rest});
+    }
+  }
+  return r;
+}
+
+// ---- Scorecards -------------------------------------------------------------------------------
+
+namespace {
+
+const WrittenDecimal& parameter(const Lever& lever, std::string_view name, const std::string& path) {
+  for (const auto& [n, v] : lever.model.parameters)
+    if (n == name) return v;
+  throw SpecError(path + ".parameters", "missing required key \"" + std::string(name) + "\"");
+}
+
+// The lever's saving as a fraction of the baseline, and how it was computed.
+std::pair<Rational, std::string> lever_saving(const Lever& lever, const std::string& path) {
+  const auto fraction = [&](std::string_view name, bool zero_ok = true) {
+    const WrittenDecimal& v = parameter(lever, name, path);
+    const std::string p = path + ".parameters." + std::string(name);
+    if (v.value.signum() < 0 || v.value > Decimal(1)) throw SpecError(p, "must be between 0 and 1 (got " + v.text + ")");
+    if (!zero_ok && v.value.is_zero()) throw SpecError(p, "must be positive");
+    return v;
+  };
+  Rational saving;
+  std::string formula;
+  switch (lever.model.kind) {
+    case LeverModel::Kind::given: {
+      const WrittenDecimal& s = parameter(lever, "saving", path);
+      saving = s.value.to_rational();
+      formula = s.text;
+      break;
+    }
+    case LeverModel::Kind::spot: {
+      const WrittenDecimal& on_demand = parameter(lever, "on_demand_rate", path);
+      const WrittenDecimal& spot = parameter(lever, "spot_rate", path);
+      if (on_demand.value.signum() <= 0) throw SpecError(path + ".parameters.on_demand_rate", "must be positive");
+      if (spot.value > on_demand.value)
+        throw SpecError(path + ".parameters.spot_rate", "must not exceed on_demand_rate (" + spot.text + " > " + on_demand.text + ")");
+      saving = 1 - spot.value.to_rational() / on_demand.value.to_rational();
+      formula = "1 - spot_rate / on_demand_rate = 1 - " + spot.text + " / " + on_demand.text;
+      break;
+    }
+    case LeverModel::Kind::quantization: {
+      const WrittenDecimal& gain = parameter(lever, "throughput_gain", path);
+      if (gain.value < Decimal(1))
+        throw SpecError(path + ".parameters.throughput_gain", "must be at least 1 (got " + gain.text + ")");
+      saving = 1 - 1 / gain.value.to_rational();
+      formula = "1 - 1 / throughput_gain = 1 - 1 / " + gain.text;
+      break;
+    }
+    case LeverModel::Kind::caching: {
+      const WrittenDecimal& hit = fraction("hit_rate");
+      const WrittenDecimal& price = fraction("cached_price_ratio");
+      saving = hit.value.to_rational() * (1 - price.value.to_rational());
+      formula = "hit_rate x (1 - cached_price_ratio) = " + hit.text + " x (1 - " + price.text + ")";
+      break;
+    }
+    case LeverModel::Kind::right_sizing: {
+      const WrittenDecimal& used = fraction("utilization");
+      const WrittenDecimal& target = fraction("target_utilization", false);
+      const Rational s = 1 - used.value.to_rational() / target.value.to_rational();
+      saving = s > 0 ? s : Rational(0);
+      formula = "max(0, 1 - utilization / target_utilization) = max(0, 1 - " + used.text + " / " + target.text + ")";
+      break;
+    }
+  }
+  if (saving < 0 || saving > 1) throw SpecError(path + ".saving", "must be between 0 and 1");
+  if (lever.model.eligible) {
+    const WrittenDecimal& e = *lever.model.eligible;
+    if (e.value.signum() < 0 || e.value > Decimal(1))
+      throw SpecError(path + ".eligible", "must be between 0 and 1 (got " + e.text + ")");
+    saving *= e.value.to_rational();
+    formula = "(" + formula + ") x eligible " + e.text;
+  }
+  return {saving, formula};
+}
+
+}  // namespace
+
+ScorecardReport score(const Scorecard& card, const Result& result, const std::string& path) {
+  ScorecardReport r;
+  r.id = card.id;
+  r.baseline = std::visit(
+      [&](const auto& b) {
+        if constexpr (std::is_same_v<std::decay_t<decltype(b)>, Decimal>)
+          return literal_amount(b, result);
+        else
+          return resolve(b, result, path + ".baseline");
+      },
+      card.baseline);
+  const Rational baseline = r.baseline.to_rational();
+  Rational left = 1;  // the fraction of the baseline the levers so far leave
+  std::vector<Rational> increments;
+  for (std::size_t i = 0; i < card.levers.size(); ++i) {
+    const Lever& lever = card.levers[i];
+    const std::string lever_path = path + ".levers[" + std::to_string(i) + "]";
+    auto [saving, formula] = lever_saving(lever, lever_path);
+    increments.push_back(left * saving);
+    left *= 1 - saving;
+    r.levers.push_back({lever.name, saving, std::move(formula), lever.risk, lever.assumptions,
+                        round_to(baseline * saving, result, lever_path), Decimal{}});
+  }
+  r.combined = round_to(baseline * (1 - left), result, path);
+  r.remaining = r.baseline - r.combined;
+  Rational increment_sum = 0;
+  for (const Rational& inc : increments) increment_sum += inc;
+  if (increment_sum > 0) {
+    std::vector<Rational> parts;
+    for (const Rational& inc : increments) parts.push_back(r.combined.to_rational() * inc / increment_sum);
+    const std::vector<Decimal> incremental = round_largest_remainder(parts, r.combined, result.precision);
+    for (std::size_t i = 0; i < incremental.size(); ++i) r.levers[i].incremental = incremental[i];
+  }
+  return r;
+}
+
+// ---- Unit economics -----------------------------------------------------------------------------
+
+UnitEconomicsReport unit_economics(const UnitEconomicsRule& rule, const Allocation& allocation, const Result& result,
+                                   const std::string& path) {
+  if (!rule.unit_precision.is_power_of_ten())
+    throw SpecError(path + ".unit_precision", "must be a power of ten such as \"0.0001\"");
+  const auto step_it = std::find_if(allocation.steps.begin(), allocation.steps.end(),
+                                    [&](const Step& s) { return s.id == rule.lines.step; });
+  if (step_it == allocation.steps.end()) throw SpecError(path + ".lines.step", "unknown step \"" + rule.lines.step + "\"");
+  const Step& step = *step_it;
+  std::vector<std::string> group_by = step.group_by;
+  if (group_by.empty() && step.strategy) group_by = step.strategy->default_group_by();
+
+  // The records of each group of the step.
+  std::map<Tags, std::vector<const Record*>> groups;
+  // A record lacking a group key is on the step's one unallocated line, as the engine has it.
+  const Tags unallocated = grouping::marker_tags(group_by, grouping::unallocated_value);
+  for (const Record* r : records_of_step(allocation, step))
+    groups[grouping::key_of(*r, group_by).value_or(unallocated)].push_back(r);
+
+  UnitEconomicsReport report;
+  report.id = rule.id;
+  report.step = rule.lines.step;
+  report.unit_precision = rule.unit_precision;
+  for (const Line* line : select_lines(rule.lines, result, path + ".lines")) {
+    LineEconomics e;
+    e.kind = line->kind;
+    e.tags = line->tags;
+    e.cost = line->cost;
+    Rational requests = 0, tokens = 0, epochs = 0, gpu_hours = 0, used_hours = 0;
+    std::size_t runs = 0;
+    bool all_utilized = true, any_hours = false;
+    if (const auto it = groups.find(line->tags); it != groups.end() && line->kind != LineKind::idle) {
+      for (const Record* r : it->second) {
+        requests += r->measure("requests").to_rational();
+        tokens += (r->measure("tokens_prompt") + r->measure("tokens_generation")).to_rational();
+        epochs += r->measure("epochs").to_rational();
+        Rational hours = 0;
+        bool has_hours = false;
+        if (r->priced_run()) {
+          ++runs;
+          if (r->start && r->end && r->count) {
+            hours = r->count->to_rational() * hours_of(*r->end - *r->start);
+            has_hours = true;
+          }
+        } else if (r->measures.contains("gpu_seconds")) {
+          hours = r->measure("gpu_seconds").to_rational() / 3600;
+          has_hours = true;
+        }
+        if (!has_hours) continue;
+        any_hours = true;
+        gpu_hours += hours;
+        if (r->measures.contains("utilization"))
+          used_hours += hours * r->measure("utilization").to_rational();
+        else
+          all_utilized = false;
+      }
+    }
+    const Rational cost = line->cost.to_rational();
+    const auto add = [&](const char* quantity, const Rational& amount, std::initializer_list<std::pair<const char*, Rational>> per) {
+      if (amount <= 0) return;
+      e.quantities.emplace_back(quantity, amount);
+      for (const auto& [name, scale] : per)
+        e.per.emplace_back(name, Decimal::from_rational(cost * scale / amount, rule.unit_precision, RoundingMode::half_even));
+    };
+    add("requests", requests, {{"inference", Rational(1)}, {"thousand_requests", Rational(1000)}});
+    add("tokens", tokens, {{"million_tokens", Rational(1000000)}});
+    add("runs", Rational(static_cast<long long>(runs)), {{"run", Rational(1)}});
+    add("epochs", epochs, {{"epoch", Rational(1)}});
+    add("gpu_hours", gpu_hours, {{"gpu_hour", Rational(1)}});
+    if (any_hours && all_utilized) add("gpu_hours_used", used_hours, {{"gpu_hour_used", Rational(1)}});
+    report.lines.push_back(std::move(e));
+  }
+  return report;
+}
+
+// ---- All of it ----------------------------------------------------------------------------------
+
+GovernanceReport evaluate(const Governance& g, const Allocation& allocation, const Result& result) {
+  const auto at = [](const char* section, std::size_t i) { return std::string(section) + "[" + std::to_string(i) + "]"; };
+  GovernanceReport report;
+  for (std::size_t i = 0; i < g.budgets.size(); ++i)
+    report.budgets.push_back(check_budget(g.budgets[i], result, g.already_fired, at("budgets", i)));
+  for (std::size_t i = 0; i < g.anomalies.size(); ++i)
+    report.anomalies.push_back(find_anomalies(g.anomalies[i], result, g.already_fired, at("anomalies", i)));
+  for (std::size_t i = 0; i < g.reconcile.size(); ++i)
+    report.reconcile.push_back(reconcile(g.reconcile[i], result, at("reconcile", i)));
+  for (std::size_t i = 0; i < g.scorecards.size(); ++i)
+    report.scorecards.push_back(score(g.scorecards[i], result, at("scorecards", i)));
+  for (std::size_t i = 0; i < g.unit_economics.size(); ++i)
+    report.unit_economics.push_back(unit_economics(g.unit_economics[i], allocation, result, at("unit_economics", i)));
+  return report;
+}
+
+APPORTION_END_NAMESPACE

@@ -1,0 +1,23 @@
+#pragma once
+// Private helpers shared by the renderers (render.cpp, render_focus.cpp, render_markdown.cpp).
+
+#include <string>
+
+#include "apportion/config.hpp"
+
+APPORTION_BEGIN_NAMESPACE
+namespace render_detail {
+
+// One CSV field, RFC 4180: quoted when it holds a comma, a quote or a line break, quotes doubled.
+inline std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
+}  // namespace render_detail
+APPORTION_END_NAMESPACE

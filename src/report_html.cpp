@@ -1,0 +1,702 @@
+// The HTML showback report (report.hpp): one file, inline CSS and SVG, no script and no
+// reference to anything outside it. Every coordinate is computed with exact rationals and
+// printed with one fractional digit, so the bytes are the same on every platform.
+
+#include "apportion/report.hpp"
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "apportion/config.hpp"
+#include "apportion/governance.hpp"
+#include "apportion/render.hpp"
+
+APPORTION_BEGIN_NAMESPACE
+
+std::string html_escape(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (const char c : text) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+namespace {
+
+std::string_view currency_symbol(std::string_view code) {
+  if (code == "USD") return "$";
+  if (code == "EUR") return "\u20ac";
+  if (code == "GBP") return "\u00a3";
+  if (code == "JPY") return "\u00a5";
+  return {};
+}
+
+}  // namespace
+
+std::string format_money(const Decimal& amount, const Currency& currency, const Decimal& unit) {
+  std::string digits = group_thousands(format_amount(amount, unit));
+  const bool negative = !digits.empty() && digits[0] == '-';
+  if (negative) digits.erase(0, 1);
+  const std::string_view symbol = currency_symbol(currency.code());
+  std::string out = negative ? "-" : "";
+  if (!symbol.empty()) return out.append(symbol).append(digits);
+  return out.append(currency.code()).append(" ").append(digits);
+}
+
+namespace {
+
+// ---- Small formats -----------------------------------------------------------------------
+
+std::string percent(const Rational& ratio) { return format_places(ratio * 100, 2) + "%"; }
+// A threshold as a percentage without trailing zeros: "50%", "125%", "87.5%".
+std::string threshold_percent(const Decimal& threshold) { return format_weight(threshold.to_rational() * 100) + "%"; }
+
+// An SVG coordinate: one fractional digit, exact and the same everywhere.
+std::string coord(const Rational& value) { return format_places(value, 1); }
+std::string coord(long long value) { return std::to_string(value); }
+
+std::string_view kind_name(LineKind kind) { return to_string(kind); }
+
+// What each kind means, for the legends.
+std::string_view kind_meaning(LineKind kind) {
+  switch (kind) {
+    case LineKind::allocated: return "attributed to its tags";
+    case LineKind::overhead: return "shared overhead spread over the others";
+    case LineKind::idle: return "paid-for capacity nobody used";
+    case LineKind::unallocated: return "usage without the tags to attribute it";
+  }
+  return "";
+}
+
+// "k=v, k=v" (canonical key order), or "(all)".
+std::string tags_text(const Tags& tags) {
+  std::string out;
+  for (const auto& [k, v] : tags) out += (out.empty() ? "" : ", ") + k + "=" + v;
+  return out.empty() ? "(all)" : out;
+}
+
+// The values alone, for chart labels: "nlp", "search / llama-3-70b", or "(all)".
+std::string tags_label(const Tags& tags) {
+  std::string out;
+  for (const auto& [k, v] : tags) out += (out.empty() ? "" : " / ") + v;
+  return out.empty() ? "(all)" : out;
+}
+
+// At most `n` code points of UTF-8 text, with an ellipsis when cut.
+std::string truncated(const std::string& text, std::size_t n) {
+  std::size_t points = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if ((static_cast<unsigned char>(text[i]) & 0xC0) == 0x80) continue;
+    if (points == n) return text.substr(0, i) + "\u2026";
+    ++points;
+  }
+  return text;
+}
+
+// "2026-06-01" for midnight, else "2026-06-01 08:30:00 UTC".
+std::string when(const Instant& t) {
+  std::string s = t.to_string();
+  if (s.size() == 20 && s.compare(10, 10, "T00:00:00Z") == 0) return s.substr(0, 10);
+  if (s.size() >= 20 && s[10] == 'T' && s.back() == 'Z') return s.substr(0, 10) + " " + s.substr(11, s.size() - 12) + " UTC";
+  return s;
+}
+
+std::string period_text(const Interval& p) { return when(p.start()) + " to " + when(p.end()); }
+
+// ---- The document ------------------------------------------------------------------------
+
+constexpr const char* css = R"(
+:root{--allocated:#3867b0;--overhead:#d99a1e;--idle:#98a2ad;--unallocated:#c7402f;--other:#5b6470;
+--ok:#2e8540;--warn:#d99a1e;--crit:#c7402f;--ink:#1d232a;--muted:#5b6470;--rule:#d9dee3;--band:#f4f6f8}
+*{box-sizing:border-box}
+body{margin:0;padding:24px 32px 48px;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;color:var(--ink);background:#fff;max-width:1100px}
+h1{font-size:24px;margin:0 0 4px}h2{font-size:19px;margin:32px 0 8px;padding-top:12px;border-top:2px solid var(--rule)}
+h3{font-size:15px;margin:20px 0 6px}
+p{margin:6px 0}.muted{color:var(--muted)}
+nav ul{margin:4px 0;padding-left:18px}nav li{display:inline;margin-right:14px}
+a{color:var(--allocated)}
+table{border-collapse:collapse;margin:8px 0 4px;min-width:360px}
+caption{text-align:left;color:var(--muted);font-size:12px;padding-bottom:4px;caption-side:top;white-space:nowrap}
+th,td{padding:3px 10px;border-bottom:1px solid var(--rule);text-align:left;vertical-align:top}
+thead th{border-bottom:2px solid var(--rule);font-size:12px;color:var(--muted);font-weight:600}
+tfoot th,tfoot td{border-top:2px solid var(--rule);border-bottom:0;font-weight:600}
+.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+tr.more td{color:var(--muted);font-style:italic}
+dl.facts{display:grid;grid-template-columns:max-content auto;gap:2px 14px;margin:8px 0}
+dl.facts dt{color:var(--muted)}dl.facts dd{margin:0}
+.sw{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:6px;vertical-align:baseline}
+.sw.allocated{background:var(--allocated)}.sw.overhead{background:var(--overhead)}.sw.idle{background:var(--idle)}
+.sw.unallocated{background:var(--unallocated)}.sw.other{background:var(--other)}
+ul.legend{list-style:none;padding:0;margin:2px 0 8px;font-size:12px;color:var(--muted)}
+ul.legend li{display:inline-block;margin-right:18px}
+svg{display:block;max-width:100%;height:auto}
+svg text{font-size:12px;fill:var(--ink);font-family:inherit}
+svg .bar.allocated{fill:var(--allocated)}svg .bar.overhead{fill:var(--overhead)}svg .bar.idle{fill:var(--idle)}
+svg .bar.unallocated{fill:var(--unallocated)}svg .bar.other{fill:var(--other)}
+svg .bar.negative{fill-opacity:.55;stroke:var(--ink);stroke-width:.8;stroke-dasharray:3 2}
+svg .axis{stroke:var(--ink);stroke-width:1}svg .grid{stroke:var(--rule);stroke-width:1}
+svg .track{fill:var(--band)}svg .fill.ok{fill:var(--ok)}svg .fill.warn{fill:var(--warn)}svg .fill.crit{fill:var(--crit)}
+svg .tick{stroke:var(--ink);stroke-width:1.5}svg .target{stroke:var(--ink);stroke-width:2;stroke-dasharray:4 3}
+svg .forecast{stroke:var(--crit);stroke-width:2;stroke-dasharray:5 3}svg .forecast-mark{fill:var(--crit)}
+svg .small{font-size:11px;fill:var(--muted)}
+.check{font-weight:600}.check.ok{color:var(--ok)}.check.bad{color:var(--crit)}
+.badge{display:inline-block;padding:0 7px;border-radius:9px;font-size:12px;font-weight:600;color:#fff}
+.badge.ok{background:var(--ok)}.badge.info{background:var(--allocated)}.badge.warning{background:var(--warn)}.badge.critical{background:var(--crit)}
+.badge.muted{background:var(--idle)}
+section.step,section.gov{page-break-inside:avoid}
+footer{margin-top:36px;font-size:12px;color:var(--muted);border-top:1px solid var(--rule);padding-top:8px}
+@media print{body{padding:0}a{color:inherit;text-decoration:none}nav{display:none}}
+)";
+
+class Report {
+ public:
+  Report(const Result& result, const ReportOptions& options)
+      : r_(result), o_(options), unit_(result.precision), currency_(result.currency) {}
+
+  std::string render() {
+    const std::string title = html_escape(o_.title);
+    out_ += "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
+    // Nothing may be fetched, whatever the data holds: no scripts, no images but inline
+    // data, no fonts, no connections.
+    out_ += "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; "
+            "img-src data:\">\n";
+    out_ += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n";
+    out_ += "<meta name=\"generator\" content=\"apportion " APPORTION_VERSION_STRING "\">\n";
+    out_ += "<title>" + title + "</title>\n<style>" + std::string(css) + "</style>\n</head>\n<body>\n";
+    header(title);
+    const std::vector<std::string> steps = step_ids();
+    for (std::size_t i = 0; i < steps.size(); ++i) step(steps[i], i + 1);
+    if (r_.governance) governance(*r_.governance);
+    out_ += "<footer>Made by apportion " APPORTION_VERSION_STRING
+            " from one attribution result: exact decimal amounts rounded to the precision, every split step&#39;s "
+            "lines summing exactly to its pool. This page holds everything it shows and fetches nothing.</footer>\n";
+    out_ += "</body>\n</html>\n";
+    return std::move(out_);
+  }
+
+ private:
+  std::string money(const Decimal& d) const { return html_escape(format_money(d, currency_, unit_)); }
+  std::string money(const Decimal& d, const Decimal& unit) const { return html_escape(format_money(d, currency_, unit)); }
+  std::string money(const Rational& r) const { return money(Decimal::from_rational(r, unit_)); }
+
+  std::string currency_text() const {
+    const std::string code(currency_.code());
+    const std::string_view symbol = currency_symbol(code);
+    return symbol.empty() ? code : code + " (" + std::string(symbol) + ")";
+  }
+
+  std::vector<std::string> step_ids() const {
+    std::vector<std::string> steps = r_.steps;
+    for (const Line& l : r_.lines)
+      if (std::find(steps.begin(), steps.end(), l.step) == steps.end()) steps.push_back(l.step);
+    return steps;
+  }
+
+  // ---- Header ----------------------------------------------------------------------------
+
+  void header(const std::string& title) {
+    out_ += "<header>\n<h1>" + title + "</h1>\n";
+    if (o_.generated_at) out_ += "<p class=\"muted\">Generated " + html_escape(*o_.generated_at) + "</p>\n";
+    out_ += "<dl class=\"facts\">\n<dt>Currency</dt><dd>" + html_escape(currency_text()) + "</dd>\n";
+    out_ += "<dt>Precision</dt><dd>" + html_escape(unit_.to_fixed(unit_.fractional_digits())) +
+            " (every amount is rounded half-even to it)</dd>\n";
+    out_ += "<dt>Steps</dt><dd>" + std::to_string(step_ids().size()) + "</dd>\n";
+    out_ += "<dt>Lines</dt><dd>" + std::to_string(r_.lines.size()) + "</dd>\n</dl>\n";
+    if (!r_.pools.empty()) {
+      out_ += "<table class=\"pools\">\n<caption>Pools: the amounts the steps split</caption>\n";
+      out_ += "<thead><tr><th>pool</th><th class=\"num\">total</th></tr></thead>\n<tbody>\n";
+      for (const PoolCost& p : r_.pools)
+        out_ += "<tr><td>" + html_escape(p.id) + "</td><td class=\"num\">" + money(p.cost) + "</td></tr>\n";
+      out_ += "</tbody>\n</table>\n";
+    }
+    if (!r_.fx_used.empty()) {
+      out_ += "<table class=\"fx\">\n<caption>Exchange rates used</caption>\n<thead><tr><th>from</th><th>to</th>"
+              "<th class=\"num\">rate</th><th>date</th><th>source</th></tr></thead>\n<tbody>\n";
+      for (const FxRate& f : r_.fx_used)
+        out_ += "<tr><td>" + html_escape(f.from.code()) + "</td><td>" + html_escape(f.to.code()) + "</td><td class=\"num\">" +
+                html_escape(f.rate_text.empty() ? f.rate.to_string() : f.rate_text) + "</td><td>" + html_escape(f.date) +
+                "</td><td>" + html_escape(f.source) + "</td></tr>\n";
+      out_ += "</tbody>\n</table>\n";
+    }
+    const std::vector<std::string> steps = step_ids();
+    out_ += "<nav><ul>\n";
+    for (std::size_t i = 0; i < steps.size(); ++i)
+      out_ += "<li><a href=\"#step-" + std::to_string(i + 1) + "\">Step " + html_escape(steps[i]) + "</a></li>\n";
+    if (r_.governance) out_ += "<li><a href=\"#governance\">Governance</a></li>\n";
+    out_ += "</ul></nav>\n</header>\n";
+  }
+
+  // ---- Steps -----------------------------------------------------------------------------
+
+  void step(const std::string& id, std::size_t index) {
+    const std::vector<const Line*> in_order = r_.lines_of(id);
+    std::vector<const Line*> lines = in_order;
+    // Largest cost first; ties keep the result's order, so the page is deterministic.
+    std::stable_sort(lines.begin(), lines.end(), [](const Line* a, const Line* b) { return a->cost > b->cost; });
+    Decimal total;
+    for (const Line* l : lines) total += l->cost;
+    std::vector<std::string> pools;
+    for (const Line* l : in_order)
+      if (l->pool && std::find(pools.begin(), pools.end(), *l->pool) == pools.end()) pools.push_back(*l->pool);
+
+    const std::string n = std::to_string(index);
+    out_ += "<section class=\"step\" id=\"step-" + n + "\" data-step=\"" + html_escape(id) + "\">\n<h2>Step " +
+            html_escape(id);
+    if (pools.size() == 1) out_ += ": pool " + html_escape(pools[0]);
+    out_ += "</h2>\n";
+    if (lines.empty()) {
+      out_ += "<p class=\"muted\">This step has no lines.</p>\n</section>\n";
+      return;
+    }
+    chart(id, n, lines);
+    table(lines, total);
+    sum_check(in_order, pools, total);
+    for (const Coverage& c : r_.coverage)
+      if (c.step == id) coverage(c);
+    unit_costs(id);
+    out_ += "</section>\n";
+  }
+
+  // A horizontal bar per line, from zero (credits go left of the axis), largest first; past
+  // max_bars the rest are one "other" bar.
+  void chart(const std::string& step, const std::string& n, const std::vector<const Line*>& lines) {
+    struct Bar {
+      std::string label, full, cls, kind_text;
+      Decimal cost;
+    };
+    std::vector<Bar> bars;
+    const std::size_t shown = std::min(lines.size(), std::max<std::size_t>(o_.max_bars, 1));
+    std::set<LineKind> kinds;
+    for (std::size_t i = 0; i < shown; ++i) {
+      const Line* l = lines[i];
+      kinds.insert(l->kind);
+      std::string label = tags_label(l->tags);
+      if (l->kind != LineKind::allocated) label += " (" + std::string(kind_name(l->kind)) + ")";
+      bars.push_back({truncated(label, 34), tags_text(l->tags), std::string(kind_name(l->kind)),
+                      std::string(kind_name(l->kind)), l->cost});
+    }
+    const bool other = shown < lines.size();
+    if (other) {
+      Decimal rest;
+      for (std::size_t i = shown; i < lines.size(); ++i) rest += lines[i]->cost;
+      const std::string label = std::to_string(lines.size() - shown) + " more lines";
+      bars.push_back({label, label, "other", "several kinds", rest});
+    }
+    Decimal lo, hi;
+    for (const Bar& b : bars) {
+      lo = std::min(lo, b.cost);
+      hi = std::max(hi, b.cost);
+    }
+    const Rational span = hi == lo ? Rational(1) : (hi - lo).to_rational();
+    const long long x0 = 240, width = 380, row = 24, top = 6;
+    const Rational zero = Rational(x0) + (-lo).to_rational() / span * width;
+    const long long height = top + row * static_cast<long long>(bars.size()) + 8;
+
+    out_ += "<svg class=\"chart\" viewBox=\"0 0 760 " + coord(height) + "\" width=\"760\" height=\"" + coord(height) +
+            "\" role=\"img\" aria-labelledby=\"chart-" + n + "-title chart-" + n + "-desc\" data-bars=\"" +
+            std::to_string(bars.size()) + "\">\n";
+    out_ += "<title id=\"chart-" + n + "-title\">Cost by line, step " + html_escape(step) + "</title>\n";
+    out_ += "<desc id=\"chart-" + n + "-desc\">" + std::to_string(bars.size()) +
+            " horizontal bars, largest cost first, coloured by kind: allocated, overhead, idle, unallocated" +
+            (other ? ", and the remaining lines together" : "") + ".</desc>\n";
+    if (lo.signum() < 0)
+      out_ += "<line class=\"axis\" x1=\"" + coord(zero) + "\" y1=\"0\" x2=\"" + coord(zero) + "\" y2=\"" +
+              coord(height) + "\"/>\n";
+    for (std::size_t i = 0; i < bars.size(); ++i) {
+      const Bar& b = bars[i];
+      const long long y = top + row * static_cast<long long>(i);
+      const Rational length = b.cost.abs().to_rational() / span * width;
+      const Rational x = b.cost.signum() < 0 ? zero - length : zero;
+      const std::string amount = money(b.cost);
+      out_ += "<g><title>" + html_escape(b.full) + " (" + html_escape(b.kind_text) + "): " + amount +
+              (b.cost.signum() < 0 ? ", a credit" : "") + "</title>";
+      out_ += "<text x=\"" + coord(x0 - 8) + "\" y=\"" + coord(y + 14) + "\" text-anchor=\"end\">" +
+              html_escape(b.label) + "</text>";
+      out_ += "<rect class=\"bar " + b.cls + (b.cost.signum() < 0 ? " negative" : "") + "\" x=\"" + coord(x) +
+              "\" y=\"" + coord(y + 3) + "\" width=\"" + coord(length) + "\" height=\"15\"/>";
+      out_ += "<text x=\"752\" y=\"" + coord(y + 14) + "\" text-anchor=\"end\">" + amount +
+              (b.cost.signum() < 0 ? " credit" : "") + "</text></g>\n";
+    }
+    out_ += "</svg>\n<ul class=\"legend\">";
+    for (const LineKind k : {LineKind::allocated, LineKind::overhead, LineKind::idle, LineKind::unallocated})
+      if (kinds.contains(k))
+        out_ += "<li><span class=\"sw " + std::string(kind_name(k)) + "\"></span>" + std::string(kind_name(k)) +
+                ": " + std::string(kind_meaning(k)) + "</li>";
+    if (other) out_ += "<li><span class=\"sw other\"></span>other: the smaller lines together</li>";
+    if (lo.signum() < 0) out_ += "<li>dashed bars left of the axis: credits (negative amounts)</li>";
+    out_ += "</ul>\n";
+  }
+
+  void table(const std::vector<const Line*>& lines, const Decimal& total) {
+    std::set<std::string> key_set;
+    for (const Line* l : lines)
+      for (const auto& [k, v] : l->tags) key_set.insert(k);
+    const std::size_t shown = std::min(lines.size(), std::max<std::size_t>(o_.max_table_lines, 1));
+    const std::string code(currency_.code());
+    out_ += "<table class=\"lines\">\n<caption>Lines by cost, largest first (every line: <code>apportion run SPEC "
+            "--format csv</code>)</caption>\n<thead><tr><th>kind</th>";
+    for (const std::string& k : key_set) out_ += "<th>" + html_escape(k) + "</th>";
+    out_ += "<th class=\"num\">cost (" + html_escape(code) + ")</th><th class=\"num\">share</th></tr></thead>\n<tbody>\n";
+    const auto share = [&](const Decimal& cost) {
+      return total.is_zero() ? std::string("&#8212;") : percent(cost.to_rational() / total.to_rational());
+    };
+    for (std::size_t i = 0; i < shown; ++i) {
+      const Line* l = lines[i];
+      const std::string kind(kind_name(l->kind));
+      out_ += "<tr class=\"" + kind + "\"><td><span class=\"sw " + kind + "\"></span>" + kind + "</td>";
+      for (const std::string& k : key_set) out_ += "<td>" + html_escape(l->tags.get(k).value_or("")) + "</td>";
+      out_ += "<td class=\"num\">" + money(l->cost) + "</td><td class=\"num\">" + share(l->cost) + "</td></tr>\n";
+    }
+    if (shown < lines.size()) {
+      Decimal rest;
+      for (std::size_t i = shown; i < lines.size(); ++i) rest += lines[i]->cost;
+      out_ += "<tr class=\"more\"><td colspan=\"" + std::to_string(1 + key_set.size()) + "\">" +
+              std::to_string(lines.size() - shown) + " more lines</td><td class=\"num\">" + money(rest) +
+              "</td><td class=\"num\">" + share(rest) + "</td></tr>\n";
+    }
+    out_ += "</tbody>\n<tfoot><tr><th colspan=\"" + std::to_string(1 + key_set.size()) +
+            "\">total</th><td class=\"num\">" + money(total) + "</td><td class=\"num\">" +
+            (total.is_zero() ? std::string("&#8212;") : std::string("100.00%")) + "</td></tr></tfoot>\n</table>\n";
+  }
+
+  // The visible conservation check: the lines of each pool against the pool's total.
+  void sum_check(const std::vector<const Line*>& lines, const std::vector<std::string>& pools, const Decimal& total) {
+    if (pools.empty()) {
+      out_ += "<p class=\"check\">Priced runs, each line priced on its own: total " + money(total) + "</p>\n";
+      return;
+    }
+    for (const std::string& pool : pools) {
+      Decimal sum;
+      for (const Line* l : lines)
+        if (l->pool == pool) sum += l->cost;
+      const auto it = std::find_if(r_.pools.begin(), r_.pools.end(), [&](const PoolCost& p) { return p.id == pool; });
+      if (it == r_.pools.end()) {
+        out_ += "<p class=\"check\">Lines of pool " + html_escape(pool) + ": " + money(sum) + "</p>\n";
+        continue;
+      }
+      const bool ok = sum == it->cost;
+      out_ += "<p class=\"check " + std::string(ok ? "ok" : "bad") + "\">Lines sum to the pool" +
+              (pools.size() > 1 ? " " + html_escape(pool) : std::string()) + ": " + money(sum) +
+              (ok ? " = " : " &#8800; ") + money(it->cost) + (ok ? " &#10003;" : " &#10007;") + "</p>\n";
+    }
+  }
+
+  // Tag coverage against the 80% chargeback-readiness line.
+  void coverage(const Coverage& c) {
+    const Rational ready(4, 5);
+    const bool ok = c.ratio >= ready;
+    Rational drawn = c.ratio;
+    if (drawn < 0) drawn = 0;
+    if (drawn > 1) drawn = 1;
+    const long long x0 = 10, width = 400;
+    const std::string text = percent(c.ratio);
+    out_ += "<div class=\"coverage\">\n<p>Tag coverage: <strong>" + text + "</strong> of the pool attributed (not on the unallocated line), " +
+            (ok ? std::string("<span class=\"badge ok\">chargeback-ready</span> (at least 80%)")
+                : std::string("<span class=\"badge warning\">below 80%</span>: tag more usage before charging back")) +
+            "</p>\n";
+    out_ += "<svg class=\"coverage-bar\" viewBox=\"0 0 430 40\" width=\"430\" height=\"40\" role=\"img\"><title>Tag "
+            "coverage " +
+            text + " against the 80% chargeback-readiness line</title>";
+    out_ += "<rect class=\"track\" x=\"" + coord(x0) + "\" y=\"6\" width=\"" + coord(width) + "\" height=\"14\"/>";
+    out_ += "<rect class=\"fill " + std::string(ok ? "ok" : "warn") + "\" x=\"" + coord(x0) + "\" y=\"6\" width=\"" +
+            coord(drawn * width) + "\" height=\"14\"/>";
+    const Rational mark = Rational(x0) + ready * width;
+    out_ += "<line class=\"target\" x1=\"" + coord(mark) + "\" y1=\"2\" x2=\"" + coord(mark) + "\" y2=\"24\"/>";
+    out_ += "<text class=\"small\" x=\"" + coord(mark) + "\" y=\"36\" text-anchor=\"middle\">80% ready</text>";
+    out_ += "<text class=\"small\" x=\"" + coord(x0) + "\" y=\"36\">0%</text>";
+    out_ += "<text class=\"small\" x=\"" + coord(x0 + width) + "\" y=\"36\" text-anchor=\"end\">100%</text></svg>\n</div>\n";
+  }
+
+  void unit_costs(const std::string& step) {
+    std::vector<const UnitCost*> units;
+    std::vector<std::string> names;
+    for (const UnitCost& u : r_.unit_costs) {
+      if (u.step != step) continue;
+      units.push_back(&u);
+      for (const auto& [name, rate] : u.per_million)
+        if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
+    }
+    if (units.empty()) return;
+    out_ += "<table class=\"unit-costs\">\n<caption>Unit costs per million tokens</caption>\n<thead><tr><th>tags</th>";
+    for (const std::string& name : names) out_ += "<th class=\"num\">" + html_escape(name) + "</th>";
+    out_ += "</tr></thead>\n<tbody>\n";
+    for (const UnitCost* u : units) {
+      out_ += "<tr><td>" + html_escape(tags_text(u->tags)) + "</td>";
+      for (const std::string& name : names) {
+        const auto it = std::find_if(u->per_million.begin(), u->per_million.end(),
+                                     [&](const auto& p) { return p.first == name; });
+        out_ += "<td class=\"num\">" + (it == u->per_million.end() ? std::string() : money(it->second, u->unit_precision)) +
+                "</td>";
+      }
+      out_ += "</tr>\n";
+    }
+    out_ += "</tbody>\n</table>\n";
+  }
+
+  // ---- Governance ------------------------------------------------------------------------
+
+  void governance(const GovernanceReport& g) {
+    out_ += "<section class=\"gov\" id=\"governance\">\n<h2>Governance</h2>\n";
+    if (!g.budgets.empty()) {
+      out_ += "<h3>Budgets</h3>\n<p class=\"muted\">Spend against each budget; ticks mark the alert thresholds, the "
+              "dashed red line the forecast (linear run rate to the period&#39;s end).</p>\n";
+      for (const BudgetStatus& b : g.budgets) budget(b);
+    }
+    for (const AnomalyReport& a : g.anomalies) anomalies(a);
+    reconciliation(g.reconcile);
+    for (const ScorecardReport& s : g.scorecards) scorecard(s);
+    for (const UnitEconomicsReport& u : g.unit_economics) economics(u);
+    out_ += "</section>\n";
+  }
+
+  static std::string severity_class(const BudgetStatus& b) {
+    if (b.ratio >= 1) return "crit";
+    if (b.ratio >= Rational(4, 5)) return "warn";
+    return "ok";
+  }
+
+  void budget(const BudgetStatus& b) {
+    // The scale reaches the largest of the amount x the largest threshold, the spend and
+    // the forecast, so every tick and marker is on it.
+    Rational top = b.amount.to_rational();
+    top = std::max(top, b.spend.to_rational());
+    if (b.forecast) top = std::max(top, b.forecast->to_rational());
+    // A tick for every threshold of the budget.
+    const std::vector<WrittenDecimal>& ticks = b.thresholds;
+    for (const WrittenDecimal& t : ticks) top = std::max(top, b.amount.to_rational() * t.value.to_rational());
+    if (top <= 0) top = 1;
+    const long long x0 = 10, width = 700;
+    const auto at = [&](const Rational& v) {
+      Rational x = v / top;
+      if (x < 0) x = 0;
+      return Rational(x0) + x * width;
+    };
+    const std::string cls = severity_class(b);
+    out_ += "<div class=\"budget\">\n<p><strong>" + html_escape(b.id) + "</strong>";
+    if (!b.tags.empty()) out_ += " <span class=\"muted\">" + html_escape(tags_text(b.tags)) + "</span>";
+    out_ += " &#8212; " + money(b.spend) + " of " + money(b.amount) + " (" + percent(b.ratio) + ")";
+    for (const BudgetAlert& a : b.alerts)
+      out_ += " <span class=\"badge " + std::string(to_string(a.severity)) + "\">" + html_escape(a.threshold.text) +
+              " " + std::string(to_string(a.severity)) + "</span>";
+    out_ += "</p>\n";
+    out_ += "<svg class=\"budget-bar\" viewBox=\"0 0 760 46\" width=\"760\" height=\"46\" role=\"img\"><title>Budget " +
+            html_escape(b.id) + ": spend " + money(b.spend) + " of " + money(b.amount) + " (" + percent(b.ratio) + ")" +
+            (b.forecast ? ", forecast " + money(*b.forecast) : std::string()) + "</title>";
+    out_ += "<rect class=\"track\" x=\"" + coord(x0) + "\" y=\"10\" width=\"" + coord(width) + "\" height=\"16\"/>";
+    out_ += "<rect class=\"fill " + cls + "\" x=\"" + coord(x0) + "\" y=\"10\" width=\"" +
+            coord(at(b.spend.to_rational()) - x0) + "\" height=\"16\"/>";
+    // The budget itself, and each threshold tick with its label.
+    const Rational full = at(b.amount.to_rational());
+    out_ += "<line class=\"tick\" x1=\"" + coord(full) + "\" y1=\"4\" x2=\"" + coord(full) + "\" y2=\"32\"/>";
+    out_ += "<text class=\"small\" x=\"" + coord(full) + "\" y=\"43\" text-anchor=\"middle\">budget</text>";
+    for (const WrittenDecimal& t : ticks) {
+      if (t.value == Decimal(1)) continue;
+      const Rational x = at(b.amount.to_rational() * t.value.to_rational());
+      out_ += "<line class=\"grid\" x1=\"" + coord(x) + "\" y1=\"6\" x2=\"" + coord(x) + "\" y2=\"30\"/>";
+      out_ += "<text class=\"small\" x=\"" + coord(x) + "\" y=\"43\" text-anchor=\"middle\">" +
+              threshold_percent(t.value) + "</text>";
+    }
+    if (b.forecast) {
+      const Rational x = at(b.forecast->to_rational());
+      out_ += "<line class=\"forecast\" x1=\"" + coord(x) + "\" y1=\"2\" x2=\"" + coord(x) + "\" y2=\"34\"/>";
+      out_ += "<path class=\"forecast-mark\" d=\"M" + coord(x - 5) + " 0 L" + coord(x + 5) + " 0 L" + coord(x) +
+              " 7 Z\"/>";
+    }
+    out_ += "</svg>\n<p class=\"muted\">Period " + period_text(b.period);
+    if (b.as_of) out_ += ", as of " + when(*b.as_of);
+    if (b.forecast) out_ += "; forecast " + money(*b.forecast) + " at the period&#39;s end";
+    out_ += "; crossed: ";
+    if (b.crossed.empty()) out_ += "none";
+    for (std::size_t i = 0; i < b.crossed.size(); ++i)
+      out_ += (i ? ", " : "") + threshold_percent(b.crossed[i].value);
+    if (!b.alerts.empty() || !b.crossed.empty())
+      out_ += b.alerts.empty() ? "; no new alerts" : "; new alerts: " + std::to_string(b.alerts.size());
+    out_ += "</p>\n</div>\n";
+  }
+
+  void anomalies(const AnomalyReport& a) {
+    out_ += "<h3>Anomalies: " + html_escape(a.id) + "</h3>\n<p>" + std::string(to_string(a.method)) + " score &#8805; " +
+            html_escape(a.threshold.text) + " over " + std::to_string(a.lines) + " lines; baseline (median) " +
+            (a.median ? money(*a.median) : std::string("none"));
+    if (a.mad) out_ += ", MAD " + format_places(*a.mad, 6);
+    out_ += "</p>\n";
+    if (a.flagged.empty()) {
+      out_ += "<p class=\"muted\">Nothing flagged.</p>\n";
+      return;
+    }
+    out_ += "<table class=\"anomalies\">\n<thead><tr><th>line</th><th>kind</th><th class=\"num\">cost</th><th "
+            "class=\"num\">baseline</th><th class=\"num\">score</th><th>alert</th></tr></thead>\n<tbody>\n";
+    for (const FlaggedLine& f : a.flagged)
+      out_ += "<tr><td>" + html_escape(tags_text(f.tags)) + "</td><td>" + std::string(kind_name(f.kind)) +
+              "</td><td class=\"num\">" + money(f.cost) + "</td><td class=\"num\">" + money(f.baseline) +
+              "</td><td class=\"num\">" + format_places(f.score, 2) + "</td><td>" +
+              (f.alert ? "<span class=\"badge warning\">new</span>" : "<span class=\"badge muted\">fired before</span>") +
+              "</td></tr>\n";
+    out_ += "</tbody>\n</table>\n";
+  }
+
+  void reconciliation(const std::vector<ReconcileReport>& entries) {
+    if (entries.empty()) return;
+    out_ += "<h3>Reconciliation</h3>\n";
+    // Dated entries: the drift over time, oldest first.
+    std::vector<const ReconcileReport*> dated;
+    for (const ReconcileReport& r : entries)
+      if (r.period) dated.push_back(&r);
+    std::stable_sort(dated.begin(), dated.end(), [](const ReconcileReport* a, const ReconcileReport* b) {
+      return a->period->start() < b->period->start();
+    });
+    if (dated.size() > 1) {
+      Rational widest = 0;
+      for (const ReconcileReport* r : dated)
+        if (r->drift) widest = std::max(widest, r->drift->sign() < 0 ? Rational(-*r->drift) : *r->drift);
+      if (widest == 0) widest = 1;
+      out_ += "<table class=\"drift\">\n<caption>Drift over time: (actual &#8722; estimate) / estimate</caption>\n"
+              "<thead><tr><th>period</th><th>entry</th><th class=\"num\">estimate</th><th class=\"num\">actual</th>"
+              "<th class=\"num\">difference</th><th class=\"num\">drift</th><th></th></tr></thead>\n<tbody>\n";
+      for (const ReconcileReport* r : dated) {
+        out_ += "<tr><td>" + period_text(*r->period) + "</td><td>" + html_escape(r->id) + "</td><td class=\"num\">" +
+                money(r->estimate) + "</td><td class=\"num\">" + money(r->actual) + "</td><td class=\"num\">" +
+                money(r->difference) + "</td><td class=\"num\">" + (r->drift ? percent(*r->drift) : "&#8212;") +
+                "</td><td>";
+        if (r->drift) {
+          const Rational half = 60;
+          const Rational length = (r->drift->sign() < 0 ? Rational(-*r->drift) : *r->drift) / widest * half;
+          const Rational x = r->drift->sign() < 0 ? half - length : half;
+          out_ += "<svg viewBox=\"0 0 120 14\" width=\"120\" height=\"14\" role=\"img\"><title>drift " +
+                  percent(*r->drift) + "</title><line class=\"axis\" x1=\"60\" y1=\"0\" x2=\"60\" y2=\"14\"/><rect "
+                  "class=\"fill " +
+                  std::string(r->drift->sign() > 0 ? "crit" : "ok") + "\" x=\"" + coord(x) + "\" y=\"3\" width=\"" +
+                  coord(length) + "\" height=\"8\"/></svg>";
+        }
+        out_ += "</td></tr>\n";
+      }
+      out_ += "</tbody>\n</table>\n";
+    }
+    for (const ReconcileReport& r : entries) {
+      out_ += "<h3>Reconcile " + html_escape(r.id) + "</h3>\n<dl class=\"facts\">\n";
+      if (r.period) out_ += "<dt>Period</dt><dd>" + period_text(*r.period) + "</dd>\n";
+      out_ += "<dt>Estimate</dt><dd>" + money(r.estimate) + "</dd>\n<dt>Actual (billed)</dt><dd>" + money(r.actual) +
+              "</dd>\n<dt>Difference</dt><dd>" + money(r.difference) + "</dd>\n<dt>Drift</dt><dd>" +
+              (r.drift ? percent(*r.drift) : std::string("&#8212; (zero estimate)")) + "</dd>\n</dl>\n";
+      if (!r.causes.empty()) {
+        out_ += "<table class=\"causes\">\n<caption>Causes of the difference (they sum to it)</caption>\n<thead><tr>"
+                "<th>cause</th><th class=\"num\">amount</th></tr></thead>\n<tbody>\n";
+        for (const CauseAmount& c : r.causes)
+          out_ += "<tr><td>" + html_escape(c.name) + "</td><td class=\"num\">" + money(c.amount) + "</td></tr>\n";
+        out_ += "</tbody>\n<tfoot><tr><th>difference</th><td class=\"num\">" + money(r.difference) +
+                "</td></tr></tfoot>\n</table>\n";
+      }
+      out_ += "<table class=\"reconciled\">\n<caption>Lines trued up to the bill</caption>\n<thead><tr><th>kind</th>"
+              "<th>line</th><th class=\"num\">cost</th><th class=\"num\">true-up</th></tr></thead>\n<tbody>\n";
+      Decimal sum;
+      for (const ReconciledLine& l : r.lines) {
+        sum += l.cost;
+        out_ += "<tr><td><span class=\"sw " + std::string(kind_name(l.kind)) + "\"></span>" +
+                std::string(kind_name(l.kind)) + "</td><td>" + html_escape(tags_text(l.tags)) + "</td><td class=\"num\">" +
+                money(l.cost) + "</td><td class=\"num\">" + money(l.true_up) + "</td></tr>\n";
+      }
+      out_ += "</tbody>\n</table>\n";
+      if (!r.lines.empty()) {
+        const bool ok = sum == r.actual;
+        out_ += "<p class=\"check " + std::string(ok ? "ok" : "bad") + "\">Trued-up lines sum to the actual: " +
+                money(sum) + (ok ? " = " : " &#8800; ") + money(r.actual) + (ok ? " &#10003;" : " &#10007;") + "</p>\n";
+      }
+    }
+  }
+
+  void scorecard(const ScorecardReport& s) {
+    static const char* palette[] = {"#2e8540", "#3867b0", "#8e5bb5", "#d99a1e", "#17a2b8", "#c7402f"};
+    out_ += "<h3>Scorecard: " + html_escape(s.id) + "</h3>\n<p>Baseline " + money(s.baseline) + "; levers together save " +
+            money(s.combined) + ", leaving " + money(s.remaining) + ".</p>\n";
+    // The baseline as one bar: each lever's incremental saving, then what remains.
+    const long long x0 = 10, width = 700;
+    if (s.baseline.signum() > 0) {
+      out_ += "<svg class=\"scorecard-bar\" viewBox=\"0 0 760 30\" width=\"760\" height=\"30\" role=\"img\"><title>"
+              "Baseline " +
+              money(s.baseline) + ": savings by lever and the remaining cost</title>";
+      Rational x = x0;
+      const Rational base = s.baseline.to_rational();
+      for (std::size_t i = 0; i < s.levers.size(); ++i) {
+        const LeverResult& l = s.levers[i];
+        if (l.incremental.signum() <= 0) continue;
+        const Rational w = l.incremental.to_rational() / base * width;
+        out_ += "<rect x=\"" + coord(x) + "\" y=\"4\" width=\"" + coord(w) + "\" height=\"20\" fill=\"" +
+                palette[i % 6] + "\"><title>" + html_escape(l.name) + ": " + money(l.incremental) + "</title></rect>";
+        x += w;
+      }
+      if (s.remaining.signum() > 0)
+        out_ += "<rect class=\"track\" x=\"" + coord(x) + "\" y=\"4\" width=\"" +
+                coord(s.remaining.to_rational() / base * width) + "\" height=\"20\"><title>remaining: " +
+                money(s.remaining) + "</title></rect>";
+      out_ += "</svg>\n<ul class=\"legend\">";
+      for (std::size_t i = 0; i < s.levers.size(); ++i)
+        if (s.levers[i].incremental.signum() > 0)
+          out_ += "<li><span class=\"sw\" style=\"background:" + std::string(palette[i % 6]) + "\"></span>" +
+                  html_escape(s.levers[i].name) + " " + money(s.levers[i].incremental) + "</li>";
+      out_ += "<li><span class=\"sw\" style=\"background:var(--band);outline:1px solid var(--rule)\"></span>remaining " +
+              money(s.remaining) + "</li></ul>\n";
+    }
+    out_ += "<table class=\"scorecard\">\n<thead><tr><th>lever</th><th class=\"num\">saving</th><th "
+            "class=\"num\">standalone</th><th class=\"num\">incremental</th><th>risk</th><th>assumptions</th></tr>"
+            "</thead>\n<tbody>\n";
+    for (std::size_t i = 0; i < s.levers.size(); ++i) {
+      const LeverResult& l = s.levers[i];
+      out_ += "<tr><td><span class=\"sw\" style=\"background:" + std::string(palette[i % 6]) + "\"></span>" +
+              html_escape(l.name);
+      if (!l.formula.empty()) out_ += "<br><span class=\"muted\">" + html_escape(l.formula) + "</span>";
+      out_ += "</td><td class=\"num\">" + percent(l.saving) + "</td><td class=\"num\">" + money(l.standalone) +
+              "</td><td class=\"num\">" + money(l.incremental) + "</td><td>" + html_escape(l.risk) + "</td><td>" +
+              html_escape(l.assumptions) + "</td></tr>\n";
+    }
+    out_ += "</tbody>\n<tfoot><tr><th colspan=\"3\">combined saving</th><td class=\"num\">" + money(s.combined) +
+            "</td><td colspan=\"2\"></td></tr>\n<tr><th colspan=\"3\">remaining cost</th><td class=\"num\">" +
+            money(s.remaining) + "</td><td colspan=\"2\"></td></tr></tfoot>\n</table>\n";
+  }
+
+  void economics(const UnitEconomicsReport& u) {
+    static const std::vector<std::pair<std::string, std::string>> units{
+        {"inference", "per inference"}, {"thousand_requests", "per 1k requests"}, {"million_tokens", "per 1M tokens"},
+        {"run", "per run"}, {"epoch", "per epoch"}, {"gpu_hour", "per GPU-hour"}, {"gpu_hour_used", "per GPU-hour used"}};
+    std::vector<std::pair<std::string, std::string>> present;
+    for (const auto& unit : units)
+      if (std::any_of(u.lines.begin(), u.lines.end(), [&](const LineEconomics& l) {
+            return std::any_of(l.per.begin(), l.per.end(), [&](const auto& p) { return p.first == unit.first; });
+          }))
+        present.push_back(unit);
+    out_ += "<h3>Unit economics: " + html_escape(u.id) + "</h3>\n<table class=\"economics\">\n<caption>Step " +
+            html_escape(u.step) + "; rates rounded to " + html_escape(u.unit_precision.to_string()) +
+            "</caption>\n<thead><tr><th>line</th><th class=\"num\">cost</th>";
+    for (const auto& p : present) out_ += "<th class=\"num\">" + p.second + "</th>";
+    out_ += "</tr></thead>\n<tbody>\n";
+    for (const LineEconomics& l : u.lines) {
+      out_ += "<tr><td>" + html_escape(tags_text(l.tags)) + "</td><td class=\"num\">" + money(l.cost) + "</td>";
+      for (const auto& p : present) {
+        const auto it = std::find_if(l.per.begin(), l.per.end(), [&](const auto& x) { return x.first == p.first; });
+        out_ += "<td class=\"num\">" + (it == l.per.end() ? std::string() : money(it->second, u.unit_precision)) + "</td>";
+      }
+      out_ += "</tr>\n";
+    }
+    out_ += "</tbody>\n</table>\n";
+  }
+
+  const Result& r_;
+  const ReportOptions& o_;
+  Decimal unit_;
+  Currency currency_;
+  std::string out_;
+};
+
+}  // namespace
+
+std::string result_to_html(const Result& result, const ReportOptions& options) { return Report(result, options).render(); }
+
+APPORTION_END_NAMESPACE
