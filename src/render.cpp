@@ -110,6 +110,108 @@ std::string group_thousands(const std::string& text) {
 
 namespace {
 
+// A cell of a markdown table, or free text: `\`, `|` and `<` backslash-escaped (a literal
+// pipe, no HTML), line breaks as <br>.
+std::string markdown_text(std::string_view s) {
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    if (c == '\\' || c == '|' || c == '<') {
+      out += '\\';
+      out += c;
+    } else if (c == '\r' || c == '\n') {
+      if (c == '\r' && i + 1 < s.size() && s[i + 1] == '\n') ++i;
+      out += "<br>";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+// A table to lay out: rows from `totals_from` on are totals (below a rule, or in bold).
+struct TableData {
+  TableData(std::vector<std::string> h = {}, std::vector<bool> r = {}) : header(std::move(h)), right(std::move(r)) {}
+  std::vector<std::string> header;
+  std::vector<bool> right;
+  std::vector<std::vector<std::string>> rows;
+  std::size_t totals_from = static_cast<std::size_t>(-1);
+};
+
+// How one rendering lays out the blocks the table and markdown formats share.
+class Layout {
+ public:
+  virtual ~Layout() = default;
+  virtual void heading(const std::string& title) = 0;
+  virtual void paragraph(const std::string& text) = 0;
+  virtual void bullets(const std::vector<std::string>& items) = 0;
+  virtual void table(const TableData& t) = 0;
+  virtual void end_section() = 0;
+  std::string str() const { return out_; }
+
+ protected:
+  std::string out_;
+};
+
+// `apportion run --format table`: aligned columns for a terminal.
+class AlignedLayout final : public Layout {
+ public:
+  void heading(const std::string& title) override { out_ += title + "\n"; }
+  void paragraph(const std::string& text) override { out_ += "  " + text + "\n"; }
+  void bullets(const std::vector<std::string>& items) override {
+    for (const std::string& item : items) out_ += "  " + item + "\n";
+  }
+  void table(const TableData& t) override {
+    Table table(t.header, t.right);
+    for (std::size_t r = 0; r < t.rows.size(); ++r) {
+      if (r == t.totals_from) table.rule();
+      table.add(t.rows[r]);
+    }
+    out_ += table.str();
+  }
+  void end_section() override { out_ += "\n"; }
+};
+
+// `apportion run --format markdown`: GitHub-flavoured markdown, every block followed by a
+// blank line.
+class MarkdownLayout final : public Layout {
+ public:
+  void heading(const std::string& title) override { out_ += "## " + markdown_text(title) + "\n\n"; }
+  void paragraph(const std::string& text) override { out_ += markdown_text(text) + "\n\n"; }
+  void bullets(const std::vector<std::string>& items) override {
+    if (items.empty()) return;
+    for (const std::string& item : items) out_ += "- " + markdown_text(item) + "\n";
+    out_ += "\n";
+  }
+  void table(const TableData& t) override {
+    // Appended piece by piece: `" " + std::string&&` trips GCC 12's -Wrestrict (a false positive).
+    out_ += "|";
+    for (const std::string& h : t.header) {
+      out_ += ' ';
+      out_ += markdown_text(h);
+      out_ += " |";
+    }
+    out_ += "\n|";
+    for (bool r : t.right) out_ += r ? "---:|" : "---|";
+    out_ += "\n";
+    for (std::size_t r = 0; r < t.rows.size(); ++r) {
+      out_ += "|";
+      for (std::size_t c = 0; c < t.header.size(); ++c) {
+        std::string v = c < t.rows[r].size() ? markdown_text(t.rows[r][c]) : "";
+        if (!v.empty() && r >= t.totals_from) v = "**" + v + "**";
+        if (!v.empty()) {
+          out_ += ' ';
+          out_ += v;
+        }
+        out_ += " |";
+      }
+      out_ += "\n";
+    }
+    out_ += "\n";
+  }
+  void end_section() override {}
+};
+
 std::string tags_text(const Tags& tags) {
   std::string out;
   for (const auto& [k, v] : tags) out += (out.empty() ? "" : " ") + k + "=" + v;
@@ -124,90 +226,14 @@ std::string joined(const std::vector<WrittenDecimal>& values) {
   return out;
 }
 
-// The governance sections after the steps, one table each.
-void governance_tables(const GovernanceReport& g, const Decimal& unit, std::ostream& out) {
-  const auto money = [&](const Decimal& d) { return group_thousands(format_amount(d, unit)); };
-  if (!g.budgets.empty()) {
-    Table table({"budget", "tags", "spend", "amount", "used", "forecast", "crossed", "new alerts"},
-                {false, false, true, true, true, true, false, false});
-    for (const BudgetStatus& b : g.budgets) {
-      std::string alerts;
-      for (const BudgetAlert& a : b.alerts) alerts += (alerts.empty() ? "" : ", ") + a.threshold.text + " " + std::string(to_string(a.severity));
-      table.add({b.id, b.tags.empty() ? "" : tags_text(b.tags), money(b.spend), money(b.amount), percent(b.ratio),
-                 b.forecast ? money(*b.forecast) : "", joined(b.crossed), alerts});
-    }
-    out << "Budgets (forecast: linear run rate to the period's end)\n" << table.str() << "\n";
-  }
-  for (const AnomalyReport& a : g.anomalies) {
-    out << "Anomalies " << a.id << ": " << to_string(a.method) << " >= " << a.threshold.text << " over " << a.lines
-        << " lines, baseline (median) " << (a.median ? money(Decimal::from_rational(*a.median, unit)) : "none");
-    if (a.mad) out << ", MAD " << format_places(*a.mad, 6);
-    out << "\n";
-    Table table({"line", "cost", "baseline", "score", "alert"}, {false, true, true, true, false});
-    for (const FlaggedLine& f : a.flagged)
-      table.add({tags_text(f.tags), money(f.cost), money(f.baseline), format_places(f.score, 2), f.alert ? "new" : "fired before"});
-    out << (a.flagged.empty() ? "  nothing flagged\n" : table.str()) << "\n";
-  }
-  for (const ReconcileReport& r : g.reconcile) {
-    out << "Reconcile " << r.id;
-    if (r.period) out << " (" << r.period->start().to_string() << " to " << r.period->end().to_string() << ")";
-    out << ": estimate " << money(r.estimate) << ", actual " << money(r.actual) << ", difference " << money(r.difference);
-    if (r.drift) out << " (drift " << percent(*r.drift) << ")";
-    out << "\n";
-    for (const CauseAmount& c : r.causes) out << "  cause " << c.name << ": " << money(c.amount) << "\n";
-    Table table({"kind", "line", "cost", "true-up"}, {false, false, true, true});
-    for (const ReconciledLine& l : r.lines) table.add({std::string(to_string(l.kind)), tags_text(l.tags), money(l.cost), money(l.true_up)});
-    out << table.str() << "\n";
-  }
-  for (const ScorecardReport& s : g.scorecards) {
-    out << "Scorecard " << s.id << ": baseline " << money(s.baseline) << "\n";
-    Table table({"lever", "saving", "standalone", "incremental", "risk"}, {false, true, true, true, false});
-    for (const LeverResult& l : s.levers)
-      table.add({l.name, percent(l.saving), money(l.standalone), money(l.incremental), l.risk});
-    table.rule();
-    table.add({"combined", "", "", money(s.combined), ""});
-    table.add({"remaining", "", "", money(s.remaining), ""});
-    out << table.str() << "\n";
-  }
-  static const std::vector<std::pair<std::string, std::string>> units{
-      {"inference", "per inference"}, {"thousand_requests", "per 1k requests"}, {"million_tokens", "per 1M tokens"},
-      {"run", "per run"}, {"epoch", "per epoch"}, {"gpu_hour", "per GPU-hour"}, {"gpu_hour_used", "per GPU-hour used"}};
-  for (const UnitEconomicsReport& u : g.unit_economics) {
-    std::vector<std::string> header{"line", "cost"};
-    std::vector<std::string> present;
-    for (const auto& [name, label] : units)
-      if (std::any_of(u.lines.begin(), u.lines.end(), [&](const LineEconomics& l) {
-            return std::any_of(l.per.begin(), l.per.end(), [&](const auto& p) { return p.first == name; });
-          })) {
-        header.push_back(label);
-        present.push_back(name);
-      }
-    std::vector<bool> right(header.size(), true);
-    right[0] = false;
-    Table table(header, right);
-    for (const LineEconomics& l : u.lines) {
-      std::vector<std::string> row{tags_text(l.tags), money(l.cost)};
-      for (const std::string& name : present) {
-        const auto it = std::find_if(l.per.begin(), l.per.end(), [&](const auto& p) { return p.first == name; });
-        row.push_back(it == l.per.end() ? "" : group_thousands(format_amount(it->second, u.unit_precision)));
-      }
-      table.add(std::move(row));
-    }
-    out << "Unit economics " << u.id << " (step " << u.step << ")\n" << table.str() << "\n";
-  }
-}
-
-}  // namespace
-
-std::string result_to_table(const Result& result) {
+// A table per step: one column per tag key, cost, share of the step's total, and a totals
+// row; then the step's unit costs and coverage.
+void step_sections(const Result& result, Layout& out) {
   const Decimal unit = result.precision;
   const std::string currency(result.currency.code());
-  std::ostringstream out;
-  std::vector<std::string> steps;
-  for (const Line& l : result.lines)
-    if (std::find(steps.begin(), steps.end(), l.step) == steps.end()) steps.push_back(l.step);
-  for (const std::string& step : steps) {
+  for (const std::string& step : result.steps) {
     const auto lines = result.lines_of(step);
+    if (lines.empty()) continue;
     std::set<std::string> key_set;
     bool gpu_hours = false, split = false;
     Decimal total;
@@ -218,60 +244,173 @@ std::string result_to_table(const Result& result) {
       total += l->cost;
     }
     const std::vector<std::string> keys(key_set.begin(), key_set.end());
-    std::vector<std::string> header{"kind"};
-    header.insert(header.end(), keys.begin(), keys.end());
-    header.push_back("cost (" + currency + ")");
-    header.push_back("share");
+    TableData t;
+    t.header = {"kind"};
+    t.header.insert(t.header.end(), keys.begin(), keys.end());
+    t.header.push_back("cost (" + currency + ")");
+    t.header.push_back("share");
     if (split) {
-      header.push_back("split cost");
-      header.push_back("unused cost");
+      t.header.push_back("split cost");
+      t.header.push_back("unused cost");
     }
-    if (gpu_hours) header.push_back("GPU-hours");
-    std::vector<bool> right(header.size(), true);
-    std::fill(right.begin(), right.begin() + 1 + static_cast<std::ptrdiff_t>(keys.size()), false);
-    Table table(header, right);
+    if (gpu_hours) t.header.push_back("GPU-hours");
+    t.right.assign(t.header.size(), true);
+    std::fill(t.right.begin(), t.right.begin() + 1 + static_cast<std::ptrdiff_t>(keys.size()), false);
     for (const Line* l : lines) {
       std::vector<std::string> row{std::string(to_string(l->kind))};
       for (const std::string& k : keys) row.emplace_back(l->tags.get(k).value_or(""));
       row.push_back(group_thousands(format_amount(l->cost, unit)));
-      row.push_back(total.is_zero() ? "" : format_places(l->cost.to_rational() / total.to_rational() * 100, 2) + "%");
+      row.push_back(total.is_zero() ? "" : percent(l->cost.to_rational() / total.to_rational()));
       if (split) {
         row.push_back(l->split_cost ? group_thousands(format_amount(*l->split_cost, unit)) : "");
         row.push_back(l->unused_cost ? group_thousands(format_amount(*l->unused_cost, unit)) : "");
       }
       if (gpu_hours) row.push_back(l->gpu_hours ? format_places(*l->gpu_hours, 2) : "");
-      table.add(std::move(row));
+      t.rows.push_back(std::move(row));
     }
     std::vector<std::string> totals{"total"};
     totals.resize(1 + keys.size());
     totals.push_back(group_thousands(format_amount(total, unit)));
     totals.push_back(total.is_zero() ? "" : "100.00%");
-    totals.resize(header.size());
-    table.rule();
-    table.add(std::move(totals));
+    totals.resize(t.header.size());
+    t.totals_from = t.rows.size();
+    t.rows.push_back(std::move(totals));
 
-    const std::string pool = lines.empty() || !lines.front()->pool ? "" : *lines.front()->pool;
-    out << "Step " << step;
-    if (!pool.empty()) out << ": pool " << pool;
-    out << "\n" << table.str();
+    out.heading("Step " + step + (lines.front()->pool ? ": pool " + *lines.front()->pool : ""));
+    out.table(t);
+    std::vector<std::string> notes;
     for (const UnitCost& u : result.unit_costs) {
       if (u.step != step) continue;
-      out << "  unit cost";
-      for (const auto& [k, v] : u.tags) out << " " << k << "=" << v;
-      out << ":";
+      std::string note = "unit cost";
+      for (const auto& [k, v] : u.tags) note += " " + k + "=" + v;
+      note += ":";
       const char* separator = " ";
       for (const auto& [name, rate] : u.per_million) {
-        out << separator << name << " " << rate.to_fixed(u.unit_precision.fractional_digits());
+        note += separator + name + " " + rate.to_fixed(u.unit_precision.fractional_digits());
         separator = ", ";
       }
-      out << " " << currency << " per million tokens\n";
+      notes.push_back(note + " " + currency + " per million tokens");
     }
     for (const Coverage& c : result.coverage)
-      if (c.step == step) out << "  coverage: " << format_places(c.ratio * 100, 2) << "% of the pool allocated\n";
-    out << "\n";
+      if (c.step == step) notes.push_back("coverage: " + percent(c.ratio) + " of the pool allocated");
+    out.bullets(notes);
+    out.end_section();
   }
-  if (result.governance) governance_tables(*result.governance, unit, out);
-  return out.str();
+}
+
+// The governance sections after the steps, one table each.
+void governance_sections(const GovernanceReport& g, const Decimal& unit, Layout& out) {
+  const auto money = [&](const Decimal& d) { return group_thousands(format_amount(d, unit)); };
+  if (!g.budgets.empty()) {
+    TableData t{{"budget", "tags", "spend", "amount", "used", "forecast", "crossed", "new alerts"},
+                {false, false, true, true, true, true, false, false}};
+    for (const BudgetStatus& b : g.budgets) {
+      std::string alerts;
+      for (const BudgetAlert& a : b.alerts)
+        alerts += (alerts.empty() ? "" : ", ") + a.threshold.text + " " + std::string(to_string(a.severity));
+      t.rows.push_back({b.id, b.tags.empty() ? "" : tags_text(b.tags), money(b.spend), money(b.amount),
+                        percent(b.ratio), b.forecast ? money(*b.forecast) : "", joined(b.crossed), alerts});
+    }
+    out.heading("Budgets");
+    out.paragraph("Forecast: linear run rate to the period's end.");
+    out.table(t);
+    out.end_section();
+  }
+  for (const AnomalyReport& a : g.anomalies) {
+    std::string summary = std::string(to_string(a.method)) + " >= " + a.threshold.text + " over " +
+                          std::to_string(a.lines) + " lines, baseline (median) " +
+                          (a.median ? money(Decimal::from_rational(*a.median, unit)) : "none");
+    if (a.mad) summary += ", MAD " + format_places(*a.mad, 6);
+    out.heading("Anomalies " + a.id);
+    out.paragraph(summary);
+    if (a.flagged.empty()) {
+      out.paragraph("Nothing flagged.");
+    } else {
+      TableData t{{"line", "cost", "baseline", "score", "alert"}, {false, true, true, true, false}};
+      for (const FlaggedLine& f : a.flagged)
+        t.rows.push_back({tags_text(f.tags), money(f.cost), money(f.baseline), format_places(f.score, 2),
+                          f.alert ? "new" : "fired before"});
+      out.table(t);
+    }
+    out.end_section();
+  }
+  for (const ReconcileReport& r : g.reconcile) {
+    std::string title = "Reconcile " + r.id;
+    if (r.period) title += " (" + r.period->start().to_string() + " to " + r.period->end().to_string() + ")";
+    std::string summary = "Estimate " + money(r.estimate) + ", actual " + money(r.actual) + ", difference " +
+                          money(r.difference);
+    if (r.drift) summary += " (drift " + percent(*r.drift) + ")";
+    out.heading(title);
+    out.paragraph(summary + ".");
+    std::vector<std::string> causes;
+    for (const CauseAmount& c : r.causes) causes.push_back("cause " + c.name + ": " + money(c.amount));
+    out.bullets(causes);
+    TableData t{{"kind", "line", "cost", "true-up"}, {false, false, true, true}};
+    for (const ReconciledLine& l : r.lines)
+      t.rows.push_back({std::string(to_string(l.kind)), tags_text(l.tags), money(l.cost), money(l.true_up)});
+    out.table(t);
+    out.end_section();
+  }
+  for (const ScorecardReport& s : g.scorecards) {
+    TableData t{{"lever", "saving", "standalone", "incremental", "risk"}, {false, true, true, true, false}};
+    for (const LeverResult& l : s.levers)
+      t.rows.push_back({l.name, percent(l.saving), money(l.standalone), money(l.incremental), l.risk});
+    t.totals_from = t.rows.size();
+    t.rows.push_back({"combined", "", "", money(s.combined), ""});
+    t.rows.push_back({"remaining", "", "", money(s.remaining), ""});
+    out.heading("Scorecard " + s.id);
+    out.paragraph("Baseline " + money(s.baseline) + ".");
+    out.table(t);
+    out.end_section();
+  }
+  static const std::vector<std::pair<std::string, std::string>> units{
+      {"inference", "per inference"}, {"thousand_requests", "per 1k requests"}, {"million_tokens", "per 1M tokens"},
+      {"run", "per run"},             {"epoch", "per epoch"},                   {"gpu_hour", "per GPU-hour"},
+      {"gpu_hour_used", "per GPU-hour used"}};
+  for (const UnitEconomicsReport& u : g.unit_economics) {
+    TableData t{{"line", "cost"}, {}};
+    std::vector<std::string> present;
+    for (const auto& [name, label] : units)
+      if (std::any_of(u.lines.begin(), u.lines.end(), [&](const LineEconomics& l) {
+            return std::any_of(l.per.begin(), l.per.end(), [&](const auto& p) { return p.first == name; });
+          })) {
+        t.header.push_back(label);
+        present.push_back(name);
+      }
+    t.right.assign(t.header.size(), true);
+    t.right[0] = false;
+    for (const LineEconomics& l : u.lines) {
+      std::vector<std::string> row{tags_text(l.tags), money(l.cost)};
+      for (const std::string& name : present) {
+        const auto it = std::find_if(l.per.begin(), l.per.end(), [&](const auto& p) { return p.first == name; });
+        row.push_back(it == l.per.end() ? "" : group_thousands(format_amount(it->second, u.unit_precision)));
+      }
+      t.rows.push_back(std::move(row));
+    }
+    out.heading("Unit economics " + u.id + " (step " + u.step + ")");
+    out.table(t);
+    out.end_section();
+  }
+}
+
+std::string render_with(const Result& result, Layout& layout) {
+  step_sections(result, layout);
+  if (result.governance) governance_sections(*result.governance, result.precision, layout);
+  return layout.str();
+}
+
+}  // namespace
+
+std::string result_to_table(const Result& result) {
+  AlignedLayout layout;
+  return render_with(result, layout);
+}
+
+std::string result_to_markdown(const Result& result) {
+  MarkdownLayout layout;
+  std::string s = render_with(result, layout);
+  while (s.size() >= 2 && s[s.size() - 1] == '\n' && s[s.size() - 2] == '\n') s.pop_back();
+  return s;
 }
 
 std::string result_to_csv(const Result& result) {

@@ -1,5 +1,5 @@
 #pragma once
-// Private helpers shared by the renderers (render.cpp, render_focus.cpp, render_markdown.cpp).
+// Private helpers shared by the renderers (render.cpp, render_focus.cpp).
 
 #include <string>
 

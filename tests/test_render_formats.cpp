@@ -207,8 +207,8 @@ Baseline 1,000.00.
 | lever | saving | standalone | incremental | risk |
 |---|---:|---:|---:|---|
 | spot \| replicas | 30.00% | 300.00 | 300.00 | preemption<br>at peak |
-| **combined** | | | 300.00 | |
-| **remaining** | | | 700.00 | |
+| **combined** | | | **300.00** | |
+| **remaining** | | | **700.00** | |
 
 ## Unit economics ue (step teams)
 

@@ -8,13 +8,12 @@ Prints one line per check and 'N passed, N failed'; exits 1 on any failure.
 """
 import json
 import os
-import subprocess
 import sys
 import tempfile
 
-BIN = sys.argv[1] if len(sys.argv) > 1 else "apportion"
-failures = []
-passed = 0
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import check, finish, run  # noqa: E402
+
 
 # Three teams share a 1,200.00 cluster: nlp 831.68, cv 356.44, rl 11.88. Budget team-nlp
 # reads its spend from the lines (83.2% of 1,000: crosses 0.5 and 0.8); budget platform has
@@ -39,19 +38,6 @@ SPEC = {
 KEYS = ["team-nlp/2026-06/0.5", "team-nlp/2026-06/0.8", "platform/2026-06-01T00:00:00Z/0.8", "teams/team=nlp"]
 
 
-def run(args, stdin=None):
-    p = subprocess.run([BIN] + args, input=stdin, capture_output=True, text=True, timeout=60)
-    return p.returncode, p.stdout, p.stderr
-
-
-def check(name, cond, detail=""):
-    global passed
-    if cond:
-        passed += 1
-        print(f"ok   {name}")
-    else:
-        failures.append(name)
-        print(f"FAIL {name} {detail}")
 
 
 def ok(name, args, stdin=None):
@@ -118,7 +104,7 @@ with tempfile.TemporaryDirectory() as tmp:
     out = ok("alerts (text by default)", ["alerts", spec])
     check("text: one block per alert", out.count("\n\n") == 3 and out.startswith(
         "Budget team-nlp: 50% threshold crossed (info)\n  Spend:            831.68 USD\n"), out[:200])
-    check("text: keys listed", all(f"Key:" in b for b in out.split("\n\n")) and all(k in out for k in KEYS))
+    check("text: keys listed", all("Key:" in b for b in out.split("\n\n")) and all(k in out for k in KEYS))
     check("text equals --format text", out == ok("alerts --format text", ["alerts", spec, "--format", "text"]))
 
     # ---- Slack -------------------------------------------------------------------------------
@@ -208,5 +194,4 @@ with tempfile.TemporaryDirectory() as tmp:
     out = ok("apportion --help", ["--help"])
     check("main help lists alerts", "  alerts SPEC.json|-" in out)
 
-print(f"{passed} passed, {len(failures)} failed")
-sys.exit(1 if failures else 0)
+finish()

@@ -12,14 +12,13 @@ import io
 import json
 from decimal import Decimal
 import os
-import subprocess
 import sys
 import tempfile
 
-BIN = sys.argv[1] if len(sys.argv) > 1 else "apportion"
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import check, finish, run  # noqa: E402
+
 CASES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "spec", "cases")
-failures = []
-passed = 0
 
 SPEC = {"apportion": 1,
         "pools": [{"id": "node", "cost": "31.36"}],
@@ -32,19 +31,6 @@ SPEC = {"apportion": 1,
 COSTS = {"cv": "7.84", "nlp": "12.55", "platform": "4.70", "product": "2.51", "research": "3.76"}
 
 
-def run(args, stdin=None):
-    p = subprocess.run([BIN] + args, input=stdin, capture_output=True, text=True, timeout=60)
-    return p.returncode, p.stdout, p.stderr
-
-
-def check(name, cond, detail=""):
-    global passed
-    if cond:
-        passed += 1
-        print(f"ok   {name}")
-    else:
-        failures.append(name)
-        print(f"FAIL {name} {detail}")
 
 
 def ok(name, args, stdin=None, contains=None):
@@ -109,8 +95,8 @@ with tempfile.TemporaryDirectory() as tmp:
     os.mkdir(os.path.join(tmp, "sub"))
     with open(os.path.join(tmp, "sub", "case.json"), "w") as f:
         json.dump(case_spec, f)
-    p = subprocess.run([BIN, "run", os.path.join("sub", "case.json")], capture_output=True, text=True, cwd=tmp, timeout=60)
-    check("run a relative path", p.returncode == 0 and '"cost": "22579.20"' in p.stdout, p.stderr)
+    code, out, err = run(["run", os.path.join("sub", "case.json")], cwd=tmp)
+    check("run a relative path", code == 0 and '"cost": "22579.20"' in out, err)
 
     # bad input: exit 2, one line on stderr, nothing on stdout
     neg = dict(SPEC, records=[{"tags": {"team": "a"}, "measures": {"tokens_prompt": -5}}])
@@ -237,5 +223,4 @@ with tempfile.TemporaryDirectory() as tmp:
     bad("--progress refuses other values", ["run", spec_path, "--progress", "sometimes"],
         starts="--progress must be auto, always or never")
 
-print(f"{passed} passed, {len(failures)} failed")
-sys.exit(1 if failures else 0)
+finish()

@@ -16,29 +16,15 @@ from decimal import Decimal
 import json
 import os
 import re
-import subprocess
 import sys
 import tempfile
 
-BIN = sys.argv[1] if len(sys.argv) > 1 else "apportion"
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import check, finish, run  # noqa: E402
+
 EXAMPLES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "examples", "data")
-failures = []
-passed = 0
 
 
-def check(name, cond, detail=""):
-    global passed
-    if cond:
-        passed += 1
-        print(f"ok   {name}")
-    else:
-        failures.append(name)
-        print(f"FAIL {name} {detail}")
-
-
-def run(args, stdin=None):
-    p = subprocess.run([BIN] + args, input=stdin, capture_output=True, text=True, timeout=120)
-    return p.returncode, p.stdout, p.stderr
 
 
 def run_example(name):
@@ -238,5 +224,4 @@ for kind, source, path, body in MARKED.findall(page):
         check(where, False, f"({type(e).__name__}: {e})")
 check("docs/governance.md: blocks found", blocks >= 20, f"({blocks})")
 
-print(f"{passed} passed, {len(failures)} failed")
-sys.exit(1 if failures else 0)
+finish()

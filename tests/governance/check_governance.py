@@ -29,11 +29,12 @@ Prints one line per case and a closing 'N passed, M failed' line; exits 1 on any
 import argparse
 import json
 import os
-import shlex
-import subprocess
 import sys
-import tempfile
 from decimal import Decimal, InvalidOperation
+
+# The runners of the spec-case checker, which this one extends with the governance sections.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "spec"))
+from check_cases import run_cmd, run_python  # noqa: E402
 
 SECTIONS = ["budgets", "anomalies", "reconcile", "scorecards", "unit_economics"]
 
@@ -56,27 +57,6 @@ def dumps(v):
     if isinstance(v, list):
         return "[" + ", ".join(dumps(x) for x in v) + "]"
     return json.dumps(v)
-
-
-def run_cmd(cmd, spec):
-    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
-        f.write(spec if isinstance(spec, str) else dumps(spec))
-        path = f.name
-    try:
-        p = subprocess.run(shlex.split(cmd) + [path], capture_output=True, text=True, timeout=120)
-    finally:
-        os.unlink(path)
-    return p.returncode, p.stdout, p.stderr
-
-
-def run_python(folder, spec):
-    if folder not in sys.path:
-        sys.path.insert(0, folder)
-    import apportion  # noqa: E402
-    try:
-        return 0, json.dumps(apportion.run(spec if isinstance(spec, str) else dumps(spec))), ""
-    except apportion.SpecError as e:
-        return 2, "", str(e)
 
 
 def show(v):
@@ -276,7 +256,8 @@ def main():
             with open(path) as f:
                 case = json.load(f, parse_float=Number)
             spec = case["spec_text"] if "spec_text" in case else case["spec"]
-            code, out, err = run_cmd(a.cmd, spec) if a.cmd else run_python(a.python, spec)
+            text = spec if isinstance(spec, str) else dumps(spec)  # numbers as the case wrote them
+            code, out, err = run_cmd(a.cmd, text) if a.cmd else run_python(a.python, text)
             problems = compare(case, code, out, err)
         except Exception as e:  # a crash of the implementation is a failure, not a checker error
             problems = [f"{type(e).__name__}: {e}"]
