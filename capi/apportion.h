@@ -136,8 +136,8 @@ APN_API int apn_alerts_json(char **out, size_t *out_len, const char *spec, size_
                             const char *options_json);
 
 /* A showback report of one allocation spec (docs/report.md): runs the spec as
- * apn_run_json_opts does and gives one self-contained HTML page (inline CSS and SVG, no
- * script, nothing fetched) as NUL-terminated UTF-8 in *out, its length without the NUL in
+ * apn_run_json_opts does and gives one self-contained HTML page (inline CSS, SVG and a
+ * table sorter, nothing fetched) as NUL-terminated UTF-8 in *out, its length without the NUL in
  * *out_len; free *out with apn_free(). `options_json` is a JSON object, or NULL, of
  *   "title":        the page title (default "Cost showback");
  *   "generated_at": text shown under the title (default none: the bytes depend on the

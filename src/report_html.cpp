@@ -128,6 +128,7 @@ table{border-collapse:collapse;margin:8px 0 4px;min-width:360px}
 caption{text-align:left;color:var(--muted);font-size:12px;padding-bottom:4px;caption-side:top;white-space:nowrap}
 th,td{padding:3px 10px;border-bottom:1px solid var(--rule);text-align:left;vertical-align:top}
 thead th{border-bottom:2px solid var(--rule);font-size:12px;color:var(--muted);font-weight:600}
+table.lines thead th{cursor:pointer}
 tfoot th,tfoot td{border-top:2px solid var(--rule);border-bottom:0;font-weight:600}
 .num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 tr.more td{color:var(--muted);font-style:italic}
@@ -157,6 +158,48 @@ footer{margin-top:36px;font-size:12px;color:var(--muted);border-top:1px solid va
 @media print{body{padding:0}a{color:inherit;text-decoration:none}nav{display:none}}
 )";
 
+// Sorts a table of lines by the column whose header is clicked (again: the other way). Amounts
+// are compared as digit strings, never as binary floats. "#sort=N" or "#sort=N-desc" in the
+// address sorts every such table on load. Without script (a mail reader) the rows stay in
+// the order written: by cost, largest first.
+constexpr std::string_view sorter = R"JS((function () {
+  function parts(s) {
+    var t = s.replace(/[^0-9.\-\u2212]/g, ""), neg = /^[-\u2212]/.test(t), p = t.replace(/[-\u2212]/g, "").split(".");
+    return {neg: neg, i: p[0].replace(/^0+/, ""), f: (p[1] || "").replace(/0+$/, "")};
+  }
+  function cmpText(a, b) { return a < b ? -1 : a > b ? 1 : 0; }
+  function cmpNumber(a, b) {
+    var x = parts(a), y = parts(b), zx = !x.i && !x.f, zy = !y.i && !y.f;
+    var sx = zx ? 0 : x.neg ? -1 : 1, sy = zy ? 0 : y.neg ? -1 : 1;
+    if (sx !== sy) return sx - sy;
+    var c = x.i.length !== y.i.length ? x.i.length - y.i.length : cmpText(x.i, y.i) || cmpText(x.f, y.f);
+    return sx < 0 ? -c : c;
+  }
+  function sort(table, col, desc) {
+    var body = table.tBodies[0], more = body.querySelector("tr.more");
+    var numeric = table.tHead.rows[0].cells[col].classList.contains("num");
+    var rows = Array.prototype.filter.call(body.rows, function (r) { return r !== more; });
+    rows.sort(function (a, b) {
+      var x = a.cells[col].textContent.trim(), y = b.cells[col].textContent.trim();
+      var c = numeric ? cmpNumber(x, y) : cmpText(x, y);
+      return desc ? -c : c;
+    });
+    rows.forEach(function (r) { body.insertBefore(r, more); });
+    Array.prototype.forEach.call(table.tHead.rows[0].cells, function (th, i) {
+      if (i === col) th.setAttribute("aria-sort", desc ? "descending" : "ascending");
+      else th.removeAttribute("aria-sort");
+    });
+  }
+  var tables = document.querySelectorAll("table.lines");
+  Array.prototype.forEach.call(tables, function (table) {
+    Array.prototype.forEach.call(table.tHead.rows[0].cells, function (th, col) {
+      th.addEventListener("click", function () { sort(table, col, th.getAttribute("aria-sort") === "ascending"); });
+    });
+  });
+  var m = /^#sort=(\d+)(-desc)?$/.exec(location.hash);
+  if (m) Array.prototype.forEach.call(tables, function (t) { sort(t, Number(m[1]), !!m[2]); });
+})();)JS";
+
 class Report {
  public:
   Report(const Result& result, const ReportOptions& options)
@@ -165,10 +208,10 @@ class Report {
   std::string render() {
     const std::string title = html_escape(o_.title);
     out_ += "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
-    // Nothing may be fetched, whatever the data holds: no scripts, no images but inline
-    // data, no fonts, no connections.
+    // Nothing may be fetched, whatever the data holds: no scripts but the page's own inline
+    // sorter, no images but inline data, no fonts, no connections.
     out_ += "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; "
-            "img-src data:\">\n";
+            "script-src 'unsafe-inline'; img-src data:\">\n";
     out_ += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n";
     out_ += "<meta name=\"generator\" content=\"apportion " APPORTION_VERSION_STRING "\">\n";
     out_ += "<title>" + title + "</title>\n<style>" + std::string(css) + "</style>\n</head>\n<body>\n";
@@ -179,7 +222,7 @@ class Report {
     out_ += "<footer>Made by apportion " APPORTION_VERSION_STRING
             " from one attribution result: exact decimal amounts rounded to the precision, every split step&#39;s "
             "lines summing exactly to its pool. This page holds everything it shows and fetches nothing.</footer>\n";
-    out_ += "</body>\n</html>\n";
+    out_ += "<script>" + std::string(sorter) + "</script>\n</body>\n</html>\n";
     return std::move(out_);
   }
 
@@ -342,8 +385,8 @@ class Report {
       for (const auto& [k, v] : l->tags) key_set.insert(k);
     const std::size_t shown = std::min(lines.size(), std::max<std::size_t>(o_.max_table_lines, 1));
     const std::string code(currency_.code());
-    out_ += "<table class=\"lines\">\n<caption>Lines by cost, largest first (every line: <code>apportion run SPEC "
-            "--format csv</code>)</caption>\n<thead><tr><th>kind</th>";
+    out_ += "<table class=\"lines\">\n<caption>Lines by cost, largest first; click a heading to sort (every line: "
+            "<code>apportion run SPEC --format csv</code>)</caption>\n<thead><tr><th>kind</th>";
     for (const std::string& k : key_set) out_ += "<th>" + html_escape(k) + "</th>";
     out_ += "<th class=\"num\">cost (" + html_escape(code) + ")</th><th class=\"num\">share</th></tr></thead>\n<tbody>\n";
     const auto share = [&](const Decimal& cost) {

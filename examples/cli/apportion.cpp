@@ -396,8 +396,8 @@ constexpr const char* report_help = R"(usage: apportion report SPEC.json|- [--ou
 Runs an allocation spec (docs/spec.md) and writes a showback report: one
 self-contained HTML file with a bar chart and a table of lines per step, the check
 that each step's lines sum to its pool, tag coverage, unit costs and the
-governance sections. No script and nothing fetched: it opens offline and can be
-mailed (docs/report.md).
+governance sections; a click sorts a table. Nothing is fetched: it opens offline
+and can be mailed (docs/report.md).
 
 options:
   --output FILE    write the report to FILE instead of standard output

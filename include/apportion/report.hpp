@@ -1,8 +1,9 @@
 #pragma once
-// A showback report for people: one self-contained HTML file per Result. Inline CSS and
-// inline SVG charts, no script, nothing fetched (a Content-Security-Policy forbids it), so
-// the file opens offline and can be mailed or attached to a ticket. The same result and
-// options give the same bytes. docs/report.md shows what it holds.
+// A showback report for people: one self-contained HTML file per Result. Inline CSS,
+// inline SVG charts and one inline script (a table sorter); nothing fetched (a
+// Content-Security-Policy forbids it), so the file opens offline and can be mailed or
+// attached to a ticket. The same result and options give the same bytes. docs/report.md
+// shows what it holds.
 
 #include <cstddef>
 #include <optional>

@@ -121,8 +121,8 @@ def report_html(
     """Runs a spec and returns its HTML showback report as a str (docs/report.md).
 
     ``spec`` is what run() takes: a dict, JSON text or a path; ``base_dir`` and keyword
-    limits are as for run(). The page is self-contained (inline CSS and SVG, no script,
-    nothing fetched), so it can be written to a file and mailed. Bad input raises SpecError.
+    limits are as for run(). The page is self-contained (inline CSS, SVG and a table
+    sorter, nothing fetched), so it can be written to a file and mailed. Bad input raises SpecError.
     """
     if title is not None and not isinstance(title, str):
         raise TypeError(f"title is a str, not {type(title).__name__}")

@@ -8,12 +8,15 @@ For each spec: `APPORTION_BIN report SPEC --output F --title T` writes the repor
 the report once and
   1. dumps the DOM: the title, one section per step with one bar (<rect class="bar ...">)
      per line (up to the report's 20, then one "other" bar), every line's cost and the
-     pool totals in the text, the "lines sum to the pool: X = X" check, and no script;
-  2. logs its console: any message at all is a failure (the page has no script, so a
-     message means a blocked fetch, a CSP violation or an error);
+     pool totals in the text, the "lines sum to the pool: X = X" check, and one script
+     (the inline table sorter);
+  2. logs its console: any message at all is a failure (a blocked fetch, a CSP
+     violation, a script error);
   3. screenshots it (1280x2000): the PNG, decoded here with zlib, must hold the colour of
      the allocated bars and many distinct colours, not a blank page.
-A page known to log a console message is loaded first, to prove the log is read.
+A page known to log a console message is loaded first, to prove the log is read. The
+first report is loaded once more with "#sort=1" in its address: the sorter must have
+ordered the first table of lines by its second column, ascending.
 
 Exit status 0 when every check passes, 1 when one fails, 77 (skipped) when chromium is
 missing, unless APPORTION_REQUIRE_CHROMIUM=1 (then 1). APPORTION_CHROMIUM names the
@@ -216,7 +219,7 @@ def check_spec(binary, browser, work, spec, index):
     dom.feed(stdout.decode("utf-8"))
     text = re.sub(r"\s+", " ", "".join(dom.text))
     check(dom.title == TITLE, "%s: title %r, expected %r" % (name, dom.title, TITLE))
-    check(dom.scripts == 0, "%s: %d <script> elements" % (name, dom.scripts))
+    check(dom.scripts == 1, "%s: %d <script> elements, expected the one sorter" % (name, dom.scripts))
     currency = result["currency"]
     steps = []
     for line in result["lines"]:
@@ -250,6 +253,21 @@ def check_spec(binary, browser, work, spec, index):
         check(money(r["difference"], currency) in text, "%s: reconcile %s difference not shown" % (name, r["id"]))
     for s in result.get("scorecards", []):
         check(money(s["combined"], currency) in text, "%s: scorecard %s saving not shown" % (name, s["id"]))
+
+    # The sorter, run by the address: the first table of lines by its second column.
+    if index == 0:
+        sorted_dom, stderr = chromium(browser, os.path.join(work, "profile-sort"), ["--enable-logging=stderr", "--v=0",
+                                                                                    "--dump-dom"], url + "#sort=1")
+        check(not console_lines(stderr), "%s: console messages when sorting: %s" % (name, console_lines(stderr)))
+        table = re.search(r'<table class="lines">.*?</table>', sorted_dom.decode("utf-8"), re.S)
+        if check(table is not None, "%s: no table of lines after sorting" % name):
+            head = re.search(r"<thead>(.*?)</thead>", table.group(0), re.S).group(1)
+            check('aria-sort="ascending"' in re.findall(r"<th[^>]*>", head)[1],
+                  "%s: the sorted column is not marked: %s" % (name, head))
+            body = re.search(r"<tbody>(.*?)</tbody>", table.group(0), re.S).group(1)
+            column = [re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)[1]
+                      for row in re.findall(r"<tr[^>]*>(.*?)</tr>", body, re.S) if "more lines" not in row]
+            check(len(column) > 1 and column == sorted(column), "%s: not sorted by the column: %s" % (name, column))
 
     # The picture.
     if not check(os.path.exists(png), "%s: chromium wrote no screenshot" % name):
