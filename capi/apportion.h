@@ -129,7 +129,8 @@ APN_API int apn_run_json_opts(char **out, size_t *out_len, const char *spec, siz
  *   "already_fired": a list of alert keys fired by earlier checks, which do not fire again
  *                    (the keys are in the "json" format's alerts; keep them between checks);
  *   "base_dir", "limits": as for apn_run_json_opts.
- * A spec without budgets or anomalies has no alerts: the empty rendering, APN_OK. An
+ * A spec without budgets or anomalies has no alerts: "no new alerts\n" in text, {"alerts": []}
+ * in JSON, a payload saying so in Slack; APN_OK. An
  * invalid spec or option is APN_ESPEC with a message that starts with its path
  * ("options.format: ..."); on any error *out is NULL and *out_len 0. */
 APN_API int apn_alerts_json(char **out, size_t *out_len, const char *spec, size_t spec_len,

@@ -26,7 +26,7 @@ std::string money(const Decimal& value, const Result& result) {
 }
 
 // A threshold or ratio as a percentage: 0.8 -> "80%", 1.25 -> "125%", 0.125 -> "12.5%".
-std::string percent(const Decimal& fraction) { return (fraction * 100).to_string() + "%"; }
+std::string percent(const Decimal& fraction) { return format_weight(fraction.to_rational() * 100) + "%"; }
 
 // A score for people: two places, trailing zeros dropped ("10.5", "12", "3.14").
 std::string short_number(const Rational& value) {
@@ -36,15 +36,6 @@ std::string short_number(const Rational& value) {
     if (s.back() == '.') s.pop_back();
   }
   return s == "-0" ? "0" : s;
-}
-
-std::string tags_text(const Tags& tags, std::string_view separator) {
-  std::string out;
-  for (const auto& [k, v] : tags) {
-    if (!out.empty()) out += separator;
-    out += k + "=" + v;
-  }
-  return out;
 }
 
 AlertEvent budget_event(const BudgetStatus& b, const BudgetAlert& alert, const Result& result) {

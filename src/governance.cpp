@@ -8,6 +8,7 @@
 #include <set>
 
 #include "apportion/allocate.hpp"
+#include "apportion/render.hpp"
 #include "apportion/strategy.hpp"
 
 APPORTION_BEGIN_NAMESPACE
@@ -49,30 +50,30 @@ std::vector<WrittenDecimal> Budget::default_thresholds() {
 namespace {
 
 // The lines a reference selects, in result order.
+// A result built in code may not list its steps: then the steps of its lines are known.
 std::vector<const Line*> select_lines(const LinesRef& ref, const Result& result, const std::string& path) {
-  if (std::find(result.steps.begin(), result.steps.end(), ref.step) == result.steps.end())
-    throw SpecError(path + ".step", "unknown step \"" + ref.step + "\"");
   std::vector<const Line*> out;
   for (const Line& l : result.lines)
     if (l.step == ref.step && l.tags.contains_all(ref.tags)) out.push_back(&l);
+  const bool known = std::find(result.steps.begin(), result.steps.end(), ref.step) != result.steps.end() ||
+                     std::any_of(result.lines.begin(), result.lines.end(), [&](const Line& l) { return l.step == ref.step; });
+  if (!known) throw SpecError(path + ".step", "unknown step \"" + ref.step + "\"");
   return out;
 }
 
-Decimal round_to(const Rational& exact, const Result& result, const std::string& path) {
+Decimal round_to(const Rational& exact, const Decimal& unit, const std::string& path) {
   try {
-    return Decimal::from_rational(exact, result.precision, RoundingMode::half_even);
+    return Decimal::from_rational(exact, unit, RoundingMode::half_even);
   } catch (const OverflowError& e) {
     throw SpecError(path, e.what());
   }
 }
 
-Decimal literal_amount(const Decimal& amount, const Result& result) { return amount.round(result.precision); }
-
-std::string tags_text(const Tags& tags) {
-  std::string out;
-  for (const auto& [k, v] : tags) out += (out.empty() ? "" : ",") + k + "=" + v;
-  return out;
+Decimal round_to(const Rational& exact, const Result& result, const std::string& path) {
+  return round_to(exact, result.precision, path);
 }
+
+Decimal literal_amount(const Decimal& amount, const Result& result) { return amount.round(result.precision); }
 
 bool fired(const std::string& key, const std::vector<std::string>& a, const std::vector<std::string>& b) {
   return std::find(a.begin(), a.end(), key) != a.end() || std::find(b.begin(), b.end(), key) != b.end();
@@ -176,7 +177,10 @@ AnomalyReport find_anomalies(const AnomalyRule& rule, const Result& result, cons
     }
     if (!score) continue;
     FlaggedLine f;
-    f.key = rule.id + "/" + tags_text(lines[i]->tags);
+    // A line of another kind may have the same tags as an allocated one (an overhead line).
+    f.key = rule.id + "/" +
+            (lines[i]->kind == LineKind::allocated ? "" : std::string(to_string(lines[i]->kind)) + "/") +
+            tags_text(lines[i]->tags, ",");
     f.kind = lines[i]->kind;
     f.tags = lines[i]->tags;
     f.cost = lines[i]->cost;
@@ -377,12 +381,20 @@ UnitEconomicsReport unit_economics(const UnitEconomicsRule& rule, const Allocati
   std::vector<std::string> group_by = step.group_by;
   if (group_by.empty() && step.strategy) group_by = step.strategy->default_group_by();
 
-  // The records of each group of the step.
-  std::map<Tags, std::vector<const Record*>> groups;
-  // A record lacking a group key is on the step's one unallocated line, as the engine has it.
+  // The records of each line of the step, by the line's kind and tags: a record the strategy
+  // sets apart (overhead) is on its overhead line; one lacking a group key otherwise on the
+  // step's one unallocated line, as the engine has it.
+  std::map<std::pair<LineKind, Tags>, std::vector<const Record*>> groups;
   const Tags unallocated = grouping::marker_tags(group_by, grouping::unallocated_value);
-  for (const Record* r : records_of_step(allocation, step))
-    groups[grouping::key_of(*r, group_by).value_or(unallocated)].push_back(r);
+  for (const Record* r : records_of_step(allocation, step)) {
+    const LineKind kind = step.strategy ? step.strategy->kind_of(*r) : LineKind::allocated;
+    if (kind == LineKind::overhead)
+      groups[{kind, grouping::key_or_marker(*r, group_by, grouping::unallocated_value)}].push_back(r);
+    else if (auto key = grouping::key_of(*r, group_by))
+      groups[{kind, std::move(*key)}].push_back(r);
+    else
+      groups[{LineKind::unallocated, unallocated}].push_back(r);
+  }
 
   UnitEconomicsReport report;
   report.id = rule.id;
@@ -396,7 +408,7 @@ UnitEconomicsReport unit_economics(const UnitEconomicsRule& rule, const Allocati
     Rational requests = 0, tokens = 0, epochs = 0, gpu_hours = 0, used_hours = 0;
     std::size_t runs = 0;
     bool all_utilized = true, any_hours = false;
-    if (const auto it = groups.find(line->tags); it != groups.end() && line->kind != LineKind::idle) {
+    if (const auto it = groups.find({line->kind, line->tags}); it != groups.end()) {
       for (const Record* r : it->second) {
         requests += r->measure("requests").to_rational();
         tokens += (r->measure("tokens_prompt") + r->measure("tokens_generation")).to_rational();
@@ -427,7 +439,7 @@ UnitEconomicsReport unit_economics(const UnitEconomicsRule& rule, const Allocati
       if (amount <= 0) return;
       e.quantities.emplace_back(quantity, amount);
       for (const auto& [name, scale] : per)
-        e.per.emplace_back(name, Decimal::from_rational(cost * scale / amount, rule.unit_precision, RoundingMode::half_even));
+        e.per.emplace_back(name, round_to(cost * scale / amount, rule.unit_precision, path + ".lines"));
     };
     add("requests", requests, {{"inference", Rational(1)}, {"thousand_requests", Rational(1000)}});
     add("tokens", tokens, {{"million_tokens", Rational(1000000)}});
@@ -442,19 +454,37 @@ UnitEconomicsReport unit_economics(const UnitEconomicsRule& rule, const Allocati
 
 // ---- All of it ----------------------------------------------------------------------------------
 
+namespace {
+
+// Each rule of one section, in order; an amount beyond the Decimal range is reported at the
+// rule that met it.
+template <class Rule, class Report, class Evaluate>
+void each_rule(const std::vector<Rule>& rules, const char* section, std::vector<Report>& out, Evaluate evaluate) {
+  for (std::size_t i = 0; i < rules.size(); ++i) {
+    const std::string path = std::string(section) + "[" + std::to_string(i) + "]";
+    try {
+      out.push_back(evaluate(rules[i], path));
+    } catch (const OverflowError& e) {
+      throw SpecError(path, e.what());
+    }
+  }
+}
+
+}  // namespace
+
 GovernanceReport evaluate(const Governance& g, const Allocation& allocation, const Result& result) {
-  const auto at = [](const char* section, std::size_t i) { return std::string(section) + "[" + std::to_string(i) + "]"; };
+  const std::vector<std::string>& fired = g.already_fired;
   GovernanceReport report;
-  for (std::size_t i = 0; i < g.budgets.size(); ++i)
-    report.budgets.push_back(check_budget(g.budgets[i], result, g.already_fired, at("budgets", i)));
-  for (std::size_t i = 0; i < g.anomalies.size(); ++i)
-    report.anomalies.push_back(find_anomalies(g.anomalies[i], result, g.already_fired, at("anomalies", i)));
-  for (std::size_t i = 0; i < g.reconcile.size(); ++i)
-    report.reconcile.push_back(reconcile(g.reconcile[i], result, at("reconcile", i)));
-  for (std::size_t i = 0; i < g.scorecards.size(); ++i)
-    report.scorecards.push_back(score(g.scorecards[i], result, at("scorecards", i)));
-  for (std::size_t i = 0; i < g.unit_economics.size(); ++i)
-    report.unit_economics.push_back(unit_economics(g.unit_economics[i], allocation, result, at("unit_economics", i)));
+  each_rule(g.budgets, "budgets", report.budgets,
+            [&](const Budget& b, const std::string& path) { return check_budget(b, result, fired, path); });
+  each_rule(g.anomalies, "anomalies", report.anomalies,
+            [&](const AnomalyRule& a, const std::string& path) { return find_anomalies(a, result, fired, path); });
+  each_rule(g.reconcile, "reconcile", report.reconcile,
+            [&](const Reconciliation& r, const std::string& path) { return reconcile(r, result, path); });
+  each_rule(g.scorecards, "scorecards", report.scorecards,
+            [&](const Scorecard& c, const std::string& path) { return score(c, result, path); });
+  each_rule(g.unit_economics, "unit_economics", report.unit_economics,
+            [&](const UnitEconomicsRule& u, const std::string& path) { return unit_economics(u, allocation, result, path); });
   return report;
 }
 

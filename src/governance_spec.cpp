@@ -4,6 +4,7 @@
 #include "governance_spec.hpp"
 
 #include <charconv>
+#include <set>
 
 #include "apportion/render.hpp"
 
@@ -51,11 +52,14 @@ std::vector<T> read_section(ObjectReader& spec, std::string_view key, Read read)
   if (!v) return out;
   const std::string path = spec.path(key);
   const auto& items = read_array(*v, path);
+  std::set<std::string, std::less<>> ids;  // alert keys start with the id: one rule each
   for (std::size_t i = 0; i < items.size(); ++i) {
     const std::string item_path = path_index(path, i);
     ObjectReader r(items[i], item_path);
     out.push_back(read(r));
     r.finish();
+    if (!ids.insert(out.back().id).second)
+      throw SpecError(item_path + ".id", "id \"" + out.back().id + "\" is used twice in " + std::string(key));
   }
   return out;
 }
@@ -93,7 +97,11 @@ std::pair<Interval, std::string> read_period(const Value& v, const std::string& 
                                                      : "must be a month such as \"2026-06\" (got \"" + text + "\")");
     const int first = quarter ? 3 * parts->second - 2 : parts->second;
     const int months = quarter ? 3 : 1;
-    return {Interval(month_start(parts->first, first), month_start(parts->first, first + months)), text};
+    try {
+      return {Interval(month_start(parts->first, first), month_start(parts->first, first + months)), text};
+    } catch (const ParseError&) {
+      throw SpecError(r.path(key), "is outside the years instants can hold (1678 to 2261): \"" + text + "\"");
+    }
   }
   const Interval period = read_interval(v, path);
   return {period, v.find("start")->text()};

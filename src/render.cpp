@@ -99,6 +99,17 @@ std::string format_places(const Rational& value, int places) { return rounded_te
 
 std::string format_weight(const Rational& value) { return rounded_text(value, 6, true); }
 
+std::string format_percent(const Rational& ratio) { return format_places(ratio * 100, 2) + "%"; }
+
+std::string tags_text(const Tags& tags, std::string_view separator) {
+  std::string out;
+  for (const auto& [k, v] : tags) {
+    if (!out.empty()) out += separator;
+    out += k + "=" + v;
+  }
+  return out;
+}
+
 std::string group_thousands(const std::string& text) {
   const std::size_t start = !text.empty() && text[0] == '-' ? 1 : 0;
   std::size_t end = text.find('.');
@@ -212,13 +223,10 @@ class MarkdownLayout final : public Layout {
   void end_section() override {}
 };
 
-std::string tags_text(const Tags& tags) {
-  std::string out;
-  for (const auto& [k, v] : tags) out += (out.empty() ? "" : " ") + k + "=" + v;
-  return out.empty() ? "(all)" : out;
-}
+// A line's tags for people: "team=nlp env=prod", or "(all)".
+std::string line_label(const Tags& tags) { return tags.empty() ? "(all)" : tags_text(tags, " "); }
 
-std::string percent(const Rational& ratio) { return format_places(ratio * 100, 2) + "%"; }
+std::string percent(const Rational& ratio) { return format_percent(ratio); }
 
 std::string joined(const std::vector<WrittenDecimal>& values) {
   std::string out;
@@ -308,7 +316,7 @@ void governance_sections(const GovernanceReport& g, const Decimal& unit, Layout&
       std::string alerts;
       for (const BudgetAlert& a : b.alerts)
         alerts += (alerts.empty() ? "" : ", ") + a.threshold.text + " " + std::string(to_string(a.severity));
-      t.rows.push_back({b.id, b.tags.empty() ? "" : tags_text(b.tags), money(b.spend), money(b.amount),
+      t.rows.push_back({b.id, b.tags.empty() ? "" : line_label(b.tags), money(b.spend), money(b.amount),
                         percent(b.ratio), b.forecast ? money(*b.forecast) : "", joined(b.crossed), alerts});
     }
     out.heading("Budgets");
@@ -328,7 +336,7 @@ void governance_sections(const GovernanceReport& g, const Decimal& unit, Layout&
     } else {
       TableData t{{"line", "cost", "baseline", "score", "alert"}, {false, true, true, true, false}};
       for (const FlaggedLine& f : a.flagged)
-        t.rows.push_back({tags_text(f.tags), money(f.cost), money(f.baseline), format_places(f.score, 2),
+        t.rows.push_back({line_label(f.tags), money(f.cost), money(f.baseline), format_places(f.score, 2),
                           f.alert ? "new" : "fired before"});
       out.table(t);
     }
@@ -347,7 +355,7 @@ void governance_sections(const GovernanceReport& g, const Decimal& unit, Layout&
     out.bullets(causes);
     TableData t{{"kind", "line", "cost", "true-up"}, {false, false, true, true}};
     for (const ReconciledLine& l : r.lines)
-      t.rows.push_back({std::string(to_string(l.kind)), tags_text(l.tags), money(l.cost), money(l.true_up)});
+      t.rows.push_back({std::string(to_string(l.kind)), line_label(l.tags), money(l.cost), money(l.true_up)});
     out.table(t);
     out.end_section();
   }
@@ -380,7 +388,7 @@ void governance_sections(const GovernanceReport& g, const Decimal& unit, Layout&
     t.right.assign(t.header.size(), true);
     t.right[0] = false;
     for (const LineEconomics& l : u.lines) {
-      std::vector<std::string> row{tags_text(l.tags), money(l.cost)};
+      std::vector<std::string> row{line_label(l.tags), money(l.cost)};
       for (const std::string& name : present) {
         const auto it = std::find_if(l.per.begin(), l.per.end(), [&](const auto& p) { return p.first == name; });
         row.push_back(it == l.per.end() ? "" : group_thousands(format_amount(it->second, u.unit_precision)));

@@ -56,7 +56,7 @@ namespace {
 
 // ---- Small formats -----------------------------------------------------------------------
 
-std::string percent(const Rational& ratio) { return format_places(ratio * 100, 2) + "%"; }
+std::string percent(const Rational& ratio) { return format_percent(ratio); }
 // A threshold as a percentage without trailing zeros: "50%", "125%", "87.5%".
 std::string threshold_percent(const Decimal& threshold) { return format_weight(threshold.to_rational() * 100) + "%"; }
 
@@ -78,11 +78,7 @@ std::string_view kind_meaning(LineKind kind) {
 }
 
 // "k=v, k=v" (canonical key order), or "(all)".
-std::string tags_text(const Tags& tags) {
-  std::string out;
-  for (const auto& [k, v] : tags) out += (out.empty() ? "" : ", ") + k + "=" + v;
-  return out.empty() ? "(all)" : out;
-}
+std::string line_label(const Tags& tags) { return tags.empty() ? "(all)" : tags_text(tags, ", "); }
 
 // The values alone, for chart labels: "nlp", "search / llama-3-70b", or "(all)".
 std::string tags_label(const Tags& tags) {
@@ -324,7 +320,7 @@ class Report {
       kinds.insert(l->kind);
       std::string label = tags_label(l->tags);
       if (l->kind != LineKind::allocated) label += " (" + std::string(kind_name(l->kind)) + ")";
-      bars.push_back({truncated(label, 34), tags_text(l->tags), std::string(kind_name(l->kind)),
+      bars.push_back({truncated(label, 34), line_label(l->tags), std::string(kind_name(l->kind)),
                       std::string(kind_name(l->kind)), l->cost});
     }
     const bool other = shown < lines.size();
@@ -473,7 +469,7 @@ class Report {
     for (const std::string& name : names) out_ += "<th class=\"num\">" + html_escape(name) + "</th>";
     out_ += "</tr></thead>\n<tbody>\n";
     for (const UnitCost* u : units) {
-      out_ += "<tr><td>" + html_escape(tags_text(u->tags)) + "</td>";
+      out_ += "<tr><td>" + html_escape(line_label(u->tags)) + "</td>";
       for (const std::string& name : names) {
         const auto it = std::find_if(u->per_million.begin(), u->per_million.end(),
                                      [&](const auto& p) { return p.first == name; });
@@ -525,7 +521,7 @@ class Report {
     };
     const std::string cls = severity_class(b);
     out_ += "<div class=\"budget\">\n<p><strong>" + html_escape(b.id) + "</strong>";
-    if (!b.tags.empty()) out_ += " <span class=\"muted\">" + html_escape(tags_text(b.tags)) + "</span>";
+    if (!b.tags.empty()) out_ += " <span class=\"muted\">" + html_escape(line_label(b.tags)) + "</span>";
     out_ += " &#8212; " + money(b.spend) + " of " + money(b.amount) + " (" + percent(b.ratio) + ")";
     for (const BudgetAlert& a : b.alerts)
       out_ += " <span class=\"badge " + std::string(to_string(a.severity)) + "\">" + html_escape(a.threshold.text) +
@@ -579,7 +575,7 @@ class Report {
     out_ += "<table class=\"anomalies\">\n<thead><tr><th>line</th><th>kind</th><th class=\"num\">cost</th><th "
             "class=\"num\">baseline</th><th class=\"num\">score</th><th>alert</th></tr></thead>\n<tbody>\n";
     for (const FlaggedLine& f : a.flagged)
-      out_ += "<tr><td>" + html_escape(tags_text(f.tags)) + "</td><td>" + std::string(kind_name(f.kind)) +
+      out_ += "<tr><td>" + html_escape(line_label(f.tags)) + "</td><td>" + std::string(kind_name(f.kind)) +
               "</td><td class=\"num\">" + money(f.cost) + "</td><td class=\"num\">" + money(f.baseline) +
               "</td><td class=\"num\">" + format_places(f.score, 2) + "</td><td>" +
               (f.alert ? "<span class=\"badge warning\">new</span>" : "<span class=\"badge muted\">fired before</span>") +
@@ -644,7 +640,7 @@ class Report {
       for (const ReconciledLine& l : r.lines) {
         sum += l.cost;
         out_ += "<tr><td><span class=\"sw " + std::string(kind_name(l.kind)) + "\"></span>" +
-                std::string(kind_name(l.kind)) + "</td><td>" + html_escape(tags_text(l.tags)) + "</td><td class=\"num\">" +
+                std::string(kind_name(l.kind)) + "</td><td>" + html_escape(line_label(l.tags)) + "</td><td class=\"num\">" +
                 money(l.cost) + "</td><td class=\"num\">" + money(l.true_up) + "</td></tr>\n";
       }
       out_ += "</tbody>\n</table>\n";
@@ -721,7 +717,7 @@ class Report {
     for (const auto& p : present) out_ += "<th class=\"num\">" + p.second + "</th>";
     out_ += "</tr></thead>\n<tbody>\n";
     for (const LineEconomics& l : u.lines) {
-      out_ += "<tr><td>" + html_escape(tags_text(l.tags)) + "</td><td class=\"num\">" + money(l.cost) + "</td>";
+      out_ += "<tr><td>" + html_escape(line_label(l.tags)) + "</td><td class=\"num\">" + money(l.cost) + "</td>";
       for (const auto& p : present) {
         const auto it = std::find_if(l.per.begin(), l.per.end(), [&](const auto& x) { return x.first == p.first; });
         out_ += "<td class=\"num\">" + (it == l.per.end() ? std::string() : money(it->second, u.unit_precision)) + "</td>";

@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <exception>
 #include <fstream>
 #include <iterator>
 #include <unordered_map>
@@ -243,7 +244,14 @@ class ProgressBuffer : public std::streambuf {
       : source_(source), report_(start), options_(options), begun_(std::chrono::steady_clock::now()), next_(begun_) {}
   ~ProgressBuffer() override = default;
 
+  // The exception the callback threw (it cancelled the run), if it did.
+  void rethrow_cancel() const {
+    if (cancelled_) std::rethrow_exception(cancelled_);
+  }
+
+  // The last report; none when the callback threw.
   void finish() {
+    if (cancelled_) return;
     report_.done = true;
     report_.elapsed = std::chrono::steady_clock::now() - begun_;
     options_.progress(report_);
@@ -258,7 +266,14 @@ class ProgressBuffer : public std::streambuf {
     const auto now = std::chrono::steady_clock::now();
     if (now >= next_) {
       report_.elapsed = now - begun_;
-      options_.progress(report_);
+      try {
+        options_.progress(report_);
+      } catch (...) {
+        // Streams swallow what a buffer throws: end the stream here, and let the reader
+        // rethrow it once the parser has stopped.
+        cancelled_ = std::current_exception();
+        return traits_type::eof();
+      }
       next_ = now + options_.progress_interval;
     }
     setg(buffer_.data(), buffer_.data(), buffer_.data() + got);
@@ -271,6 +286,7 @@ class ProgressBuffer : public std::streambuf {
   const SpecOptions& options_;
   std::chrono::steady_clock::time_point begun_, next_;
   std::array<char, 1 << 16> buffer_{};
+  std::exception_ptr cancelled_;
 };
 
 // An input's own keys beside its format's options: `as` names it for joins, `join` takes
@@ -347,7 +363,14 @@ void read_inputs(ObjectReader& spec, Allocation& a, const SpecOptions& options) 
         const std::uintmax_t size = std::filesystem::file_size(options.base_dir / file, ec);
         ProgressBuffer counted(*stream.rdbuf(), {file, 0, ec ? 0 : static_cast<std::uint64_t>(size)}, options);
         std::istream counted_stream(&counted);
-        got = IngestRegistry::global().parse_stream(format, counted_stream, input, file);
+        try {
+          got = IngestRegistry::global().parse_stream(format, counted_stream, input, file);
+        } catch (...) {
+          counted.rethrow_cancel();
+          counted.finish();  // the display ends its line before the error is told
+          throw;
+        }
+        counted.rethrow_cancel();
         counted.finish();
       } else {
         got = IngestRegistry::global().parse_stream(format, stream, input, file);
@@ -548,13 +571,16 @@ Allocation allocation_from_json(std::string_view text, const SpecOptions& option
     std::vector<Record> records;
     bool records_over = false;
     Value spec;
+    bool taken = false;
     try {
-      if (in.read(spec, "records",
-                  [&](json_fast::Reader& r) { return read_records_list(r, records, limits.max_records, records_over); }))
-        return read_allocation(spec, options, &records, records_over);
+      taken = in.read(spec, "records",
+                      [&](json_fast::Reader& r) { return read_records_list(r, records, limits.max_records, records_over); });
     } catch (const std::exception&) {
       // the plain path below gives the error, or finds the error it gives first
     }
+    // The records were read as the plain path reads them, so what the rest of the document
+    // holds (inputs read once, errors, a progress callback's exception) is the same either way.
+    if (taken) return read_allocation(spec, options, &records, records_over);
   }
   return allocation_from_spec(parse_json(text, limits), options);
 }

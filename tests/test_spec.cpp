@@ -403,7 +403,8 @@ TEST(FastPaths, ExactSumCarriesPastTheDecimalRange) {
 }  // namespace
 
 // Progress reports count the bytes and line breaks of each input file as it is read, end
-// with one `done` report per file, and leave the result as it is without them.
+// with one `done` report per file, and leave the result as it is without them; a callback
+// that throws cancels the run.
 TEST(SpecProgress, ReportsBytesAndLinesOfEachInput) {
   const std::filesystem::path dir = std::filesystem::temp_directory_path() / "apportion-progress-test";
   std::filesystem::create_directories(dir);
@@ -428,5 +429,15 @@ TEST(SpecProgress, ReportsBytesAndLinesOfEachInput) {
   EXPECT_EQ(last.total_bytes, csv.size());
   EXPECT_EQ(last.lines, 20001u);
   for (std::size_t i = 1; i < reports.size(); ++i) EXPECT_LE(reports[i - 1].bytes, reports[i].bytes);
+
+  // A callback that throws cancels the run: the file is read once, not again by a fallback.
+  struct Cancelled {};
+  int calls = 0;
+  options.progress = [&](const InputProgress&) {
+    ++calls;
+    throw Cancelled{};
+  };
+  EXPECT_THROW(run_spec(spec, options), Cancelled);
+  EXPECT_EQ(calls, 1);
   std::filesystem::remove_all(dir);
 }

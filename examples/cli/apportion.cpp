@@ -53,6 +53,16 @@ The allocation spec is documented in docs/spec.md. Exit status: 0 on success,
 2 on bad input (one line on standard error), 1 on an internal fault.
 )";
 
+// The options every command that runs a spec takes, after its own.
+constexpr const char* spec_options_help = R"(input:
+  --progress auto|always|never
+                   show how far the reading of input files has got on standard
+                   error: rows, MiB, rate, seconds (auto: when standard error is a
+                   terminal and a file takes more than half a second)
+
+limits (input past one is an error naming it; docs/errors.md):
+)";
+
 constexpr const char* run_help = R"(usage: apportion run SPEC.json|- [--format json|table|csv|focus|markdown] [--output FILE]
 
 Runs an allocation spec (docs/spec.md) and prints the result. "-" reads the spec
@@ -67,12 +77,6 @@ options:
   --format markdown  GitHub-flavoured markdown tables per step, then governance
   --output FILE    write to FILE instead of standard output
 
-  --progress auto|always|never
-                   show how far the reading of input files has got on standard
-                   error: rows, MiB, rate, seconds (auto: when standard error is a
-                   terminal and a file takes more than half a second)
-
-limits (input past one is an error naming it; docs/errors.md):
 )";
 
 constexpr const char* alerts_help = R"(usage: apportion alerts SPEC.json|- [--format text|json|slack] [--state FILE] [--output FILE]
@@ -93,12 +97,6 @@ options:
 Exit status: 0 whether or not an alert fired (with none, text prints "no new
 alerts" and json an empty list), 2 on bad input, a malformed state file included.
 
-  --progress auto|always|never
-                   show how far the reading of input files has got on standard
-                   error: rows, MiB, rate, seconds (auto: when standard error is a
-                   terminal and a file takes more than half a second)
-
-limits (input past one is an error naming it; docs/errors.md):
 )";
 
 constexpr const char* catalog_help = R"(usage: apportion catalog show [--catalog FILE] [--format json|table]
@@ -314,7 +312,7 @@ Allocation read_allocation(const std::string& path, const Args& args) {
 int cmd_run(const std::vector<std::string>& argv) {
   const Args args = parse_spec_args(argv, {"format", "output"});
   if (args.help) {
-    std::cout << run_help << limits_help();
+    std::cout << run_help << spec_options_help << limits_help();
     return 0;
   }
   if (args.positional.size() != 1) throw UsageError("run takes one spec file, or - for standard input (see --help)");
@@ -363,7 +361,7 @@ void write_atomically(const std::string& path, const std::string& text) {
 int cmd_alerts(const std::vector<std::string>& argv) {
   const Args args = parse_spec_args(argv, {"format", "output", "state"});
   if (args.help) {
-    std::cout << alerts_help << limits_help();
+    std::cout << alerts_help << spec_options_help << limits_help();
     return 0;
   }
   if (args.positional.size() != 1) throw UsageError("alerts takes one spec file, or - for standard input (see --help)");
@@ -403,13 +401,13 @@ options:
   --output FILE    write the report to FILE instead of standard output
   --title TEXT     the page title and heading (default "Cost showback")
 
-limits (input past one is an error naming it; docs/errors.md):
+
 )";
 
 int cmd_report(const std::vector<std::string>& argv) {
   const Args args = parse_spec_args(argv, {"output", "title"});
   if (args.help) {
-    std::cout << report_help << limits_help();
+    std::cout << report_help << spec_options_help << limits_help();
     return 0;
   }
   if (args.positional.size() != 1) throw UsageError("report takes one spec file, or - for standard input (see --help)");

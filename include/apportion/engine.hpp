@@ -145,7 +145,7 @@ struct Line {
   Rational exact_cost;               // before rounding
   std::optional<Rational> weight;    // in the step's weight unit
   std::optional<Rational> share;     // weight / the step's denominator
-  std::optional<Rational> split_cost, unused_cost;  // weighted_split
+  std::optional<Rational> split_cost, unused_cost;  // weighted_split, commitment
   std::optional<Rational> gpu_hours;                 // per_experiment
 };
 

@@ -41,6 +41,11 @@ std::string format_places(const Rational& value, int places);
 // and a weight: at most 6 fractional digits, trailing zeros dropped.
 std::string format_weight(const Rational& value);
 
+// A ratio as a percentage with two places, half-even: "83.33%".
+std::string format_percent(const Rational& ratio);
+// Tags as "k=v" pairs in canonical order joined by `separator`; "" for none.
+std::string tags_text(const Tags& tags, std::string_view separator);
+
 // "1234567.5" -> "1,234,567.5": digits grouped by three in the integer part.
 std::string group_thousands(const std::string& decimal_text);
 

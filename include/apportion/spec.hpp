@@ -36,7 +36,8 @@ struct SpecOptions {
   // Limits against resource exhaustion (limits.hpp); input past one is SpecError.
   Limits limits;
   // Called while `inputs` files are read: every `progress_interval` or so, and once when a
-  // file is done. Empty: no reports, and no counting.
+  // file is done (or has failed). Empty: no reports, and no counting. An exception it
+  // throws cancels the run: reading stops and the exception propagates.
   std::function<void(const InputProgress&)> progress;
   std::chrono::steady_clock::duration progress_interval = std::chrono::milliseconds(250);
 };

@@ -65,6 +65,7 @@ class PerNamespace final : public Strategy {
   };
   explicit PerNamespace(Options options) : options_(std::move(options)) {}
   std::vector<std::string> default_group_by() const override { return {"namespace"}; }
+  LineKind kind_of(const Record& record) const override;
   StepOutput run(const StepInput& input) const override;
 
  private:

@@ -48,6 +48,10 @@ class Strategy {
   // The name it is registered under, for outputs that say how a line was allocated (FOCUS's
   // AllocatedMethodId). Strategies added to a registry may override it.
   virtual std::string_view name() const { return "custom"; }
+  // The kind of line a record's weight is reported on when it has all its group keys:
+  // allocated, or overhead for what a strategy sets apart (per_namespace's overhead
+  // namespaces). Unit economics uses it to find a line's records.
+  virtual LineKind kind_of(const Record&) const { return LineKind::allocated; }
   // True (the default) for strategies that split a pool: their lines must sum to it.
   // False for strategies that price records themselves (per_experiment).
   virtual bool splits_pool() const { return true; }

@@ -38,14 +38,18 @@ bool settle_by_policy(std::vector<WeightedLine>& lines, const CostPolicy& policy
   return true;
 }
 
+LineKind PerNamespace::kind_of(const Record& record) const {
+  const auto ns = record.tags.get("namespace");
+  const auto& list = options_.overhead_namespaces;
+  return ns && std::find(list.begin(), list.end(), *ns) != list.end() ? LineKind::overhead : LineKind::allocated;
+}
+
 StepOutput PerNamespace::run(const StepInput& input) const {
   GroupedSums sums(input.group_by);
   std::map<Tags, Rational> overhead;
   Rational overhead_total = 0;
   for (const Record* r : input.records) {
-    const auto ns = r->tags.get("namespace");
-    const auto& list = options_.overhead_namespaces;
-    if (ns && std::find(list.begin(), list.end(), *ns) != list.end()) {
+    if (kind_of(*r) == LineKind::overhead) {
       const Rational w = options_.weight.of(*r);
       overhead[grouping::key_or_marker(*r, input.group_by, grouping::unallocated_value)] += w;
       overhead_total += w;
