@@ -378,12 +378,12 @@ void governance_sections(const GovernanceReport& g, const Decimal& unit, Layout&
   for (const UnitEconomicsReport& u : g.unit_economics) {
     TableData t{{"line", "cost"}, {}};
     std::vector<std::string> present;
-    for (const auto& [name, label] : units)
+    for (const auto& unit : units)  // not a structured binding: clang < 16 cannot capture one
       if (std::any_of(u.lines.begin(), u.lines.end(), [&](const LineEconomics& l) {
-            return std::any_of(l.per.begin(), l.per.end(), [&](const auto& p) { return p.first == name; });
+            return std::any_of(l.per.begin(), l.per.end(), [&](const auto& p) { return p.first == unit.first; });
           })) {
-        t.header.push_back(label);
-        present.push_back(name);
+        t.header.push_back(unit.second);
+        present.push_back(unit.first);
       }
     t.right.assign(t.header.size(), true);
     t.right[0] = false;
