@@ -3,6 +3,8 @@
 // charge. Which columns are filled, and how, is in docs/output-formats.md.
 
 #include <algorithm>
+#include <map>
+#include <optional>
 #include <span>
 #include <sstream>
 #include <string>
@@ -34,12 +36,10 @@ std::string tags_json(const std::vector<Tags::Pair>& pairs) {
   return out + "}";
 }
 
-// The AllocatedRatio of each line: the parts of 1, in units of 10^-6, in proportion to the
-// lines' costs as a share of the pool, split by the largest-remainder rule so that they sum
-// to exactly 1. A pool of zero (or, defensively, lines on both sides of zero) has no cost
-// ratio; its lines' weights are used then, or equal parts when they have none.
-std::vector<Decimal> allocated_ratios(std::span<const Line* const> lines, const Decimal& pool) {
-  const Decimal unit = Decimal::parse("0.000001");
+// The weights a step's lines take of their origin charge: their costs as a share of the
+// pool. A pool of zero (or, defensively, lines on both sides of zero) has no cost ratio; the
+// lines' weights are used then, or equal parts when they have none.
+std::vector<Rational> origin_weights(std::span<const Line* const> lines, const Decimal& pool) {
   std::vector<Rational> parts;
   bool usable = !pool.is_zero();
   for (const Line* l : lines) {
@@ -58,8 +58,12 @@ std::vector<Decimal> allocated_ratios(std::span<const Line* const> lines, const 
     }
     if (total == 0) std::fill(parts.begin(), parts.end(), Rational(1));
   }
-  // Ties (equal parts) go to the earlier line in result order.
-  return allocate_by_weights(Decimal(1), parts, unit);
+  return parts;
+}
+
+// 10^-digits, the unit an origin metric is split in: its own digits, and at least `digits`.
+Decimal split_unit(const Decimal& amount, int digits) {
+  return Decimal::from_raw(detail::pow10_128(Decimal::scale - std::max(amount.fractional_digits(), digits)));
 }
 
 // AllocatedResourceId: the group's tags "k=v,k=v" in canonical order; AllocatedResourceName:
@@ -75,83 +79,237 @@ std::string resource_name(const Tags& tags) {
   return out.empty() ? "all" : out;
 }
 
+// One step that split a pool, as FOCUS sees it: the origin charge and its allocated rows.
+struct FocusStep {
+  std::string id;
+  std::string pool_id;
+  std::vector<const Line*> lines;
+  std::string method;
+  Tags origin_tags;   // the Tags column: the pool's, or for a drill-down of a bill's charge, the charge's too
+  Tags drilled_from;  // the tags of the earlier lines a drill-down of a bill's charge took its pool from
+  Decimal pool_cost;
+  std::vector<Decimal> ratios;  // AllocatedRatio per line
+  // The bill columns the rows repeat, when the pool was read from one (directly, or drilled
+  // down from a line of a step whose pool was), and per line, per column, the line's part of
+  // each summable metric (none: null).
+  const OriginCharge* origin = nullptr;
+  std::vector<std::vector<std::optional<Decimal>>> metric_parts;
+  std::vector<Decimal> metric_units;  // per column, the unit its parts are written in
+};
+
+// The origin's summable metrics in the result's terms: the pool's cost column is the pool's
+// cost (converted, rounded) itself; another cost in a currency other than the result's has
+// no value here (nor has a price), as apportion converts only the pool's cost.
+std::vector<std::optional<Decimal>> origin_metrics(const OriginCharge& origin, const Decimal& pool_cost,
+                                                   const Currency& currency) {
+  std::vector<std::optional<Decimal>> out;
+  for (const OriginColumn& c : origin.columns) {
+    if (c.name == origin.cost_column)
+      out.push_back(pool_cost);
+    else if (c.kind == OriginColumn::Kind::cost && !(origin.currency == currency))
+      out.push_back(std::nullopt);
+    else
+      out.push_back(c.amount);
+  }
+  return out;
+}
+
+// A drilled-down pool's metrics: the parts of the earlier step's lines it was taken from.
+std::vector<std::optional<Decimal>> drilled_metrics(const FocusStep& from, const Tags& tags) {
+  std::vector<std::optional<Decimal>> out(from.origin->columns.size(), Decimal{});
+  for (std::size_t i = 0; i < from.lines.size(); ++i) {
+    if (!from.lines[i]->tags.contains_all(tags)) continue;
+    for (std::size_t c = 0; c < out.size(); ++c) {
+      const auto& part = from.metric_parts[i][c];
+      if (out[c] && part)
+        *out[c] += *part;
+      else
+        out[c].reset();
+    }
+  }
+  return out;
+}
+
+// Each line's part of each metric, by the same weights as its AllocatedRatio, rounded by
+// the largest-remainder rule so the parts sum exactly to the origin's value. The cost
+// column's parts are the lines' costs themselves.
+void split_metrics(FocusStep& step, const std::vector<std::optional<Decimal>>& metrics,
+                   std::span<const Rational> weights, const Decimal& precision) {
+  const int cost_digits = precision.fractional_digits();
+  step.metric_parts.assign(step.lines.size(), std::vector<std::optional<Decimal>>(metrics.size()));
+  step.metric_units.assign(metrics.size(), precision);
+  for (std::size_t c = 0; c < metrics.size(); ++c) {
+    const OriginColumn& column = step.origin->columns[c];
+    if (column.name == step.origin->cost_column) {
+      for (std::size_t i = 0; i < step.lines.size(); ++i) step.metric_parts[i][c] = step.lines[i]->cost;
+      continue;
+    }
+    if (!metrics[c]) continue;
+    const Decimal unit = split_unit(*metrics[c], column.kind == OriginColumn::Kind::cost ? cost_digits : 6);
+    step.metric_units[c] = unit;
+    const std::vector<Decimal> parts = allocate_by_weights(*metrics[c], weights, unit);
+    for (std::size_t i = 0; i < step.lines.size(); ++i) step.metric_parts[i][c] = parts[i];
+  }
+}
+
+// Columns apportion writes itself, after the origin's; the origin's value of ChargeCategory,
+// ResourceId, BilledCost and EffectiveCost is taken where it has one.
+constexpr std::string_view kGenerated[] = {
+    "BillingCurrency", "ChargeCategory", "ResourceId", "Tags", "BilledCost", "EffectiveCost",
+    "AllocatedMethodId", "AllocatedMethodDetails", "AllocatedResourceId", "AllocatedResourceName",
+    "AllocatedTags", "x_StepId", "x_LineKind", "x_PoolId"};
+bool origin_overrides(std::string_view column) {
+  return column == "ChargeCategory" || column == "ResourceId" || column == "BilledCost" || column == "EffectiveCost";
+}
+
 }  // namespace
 
 std::string result_to_focus(const Result& result, const Allocation& allocation) {
   const Decimal unit = result.precision;
   const std::string currency(result.currency.code());
-  std::ostringstream out;
-  out << "BillingCurrency,ChargeCategory,ResourceId,Tags,BilledCost,EffectiveCost,AllocatedMethodId,"
-         "AllocatedMethodDetails,AllocatedResourceId,AllocatedResourceName,AllocatedTags,x_StepId,x_LineKind\r\n";
 
-  std::vector<std::string> steps = result.steps;
-  if (steps.empty())
+  std::vector<std::string> step_ids = result.steps;
+  if (step_ids.empty())
     for (const Line& l : result.lines)
-      if (std::find(steps.begin(), steps.end(), l.step) == steps.end()) steps.push_back(l.step);
+      if (std::find(step_ids.begin(), step_ids.end(), l.step) == step_ids.end()) step_ids.push_back(l.step);
 
-  for (const std::string& step_id : steps) {
-    const std::vector<const Line*> all = result.lines_of(step_id);
+  std::vector<FocusStep> steps;
+  for (const std::string& step_id : step_ids) {
+    FocusStep step;
+    step.id = step_id;
     // Steps that split a pool: their lines name it. Lines that price runs have no origin charge.
-    std::vector<const Line*> lines;
-    for (const Line* l : all)
-      if (l->pool) lines.push_back(l);
-    if (lines.empty()) continue;
-    const std::string& pool_id = *lines.front()->pool;
+    for (const Line* l : result.lines_of(step_id))
+      if (l->pool) step.lines.push_back(l);
+    if (step.lines.empty()) continue;
+    step.pool_id = *step.lines.front()->pool;
 
     const auto step_it = std::find_if(allocation.steps.begin(), allocation.steps.end(),
                                       [&](const Step& s) { return s.id == step_id; });
     const std::string strategy(step_it == allocation.steps.end() || !step_it->strategy ? "custom"
                                                                                        : step_it->strategy->name());
-    const std::string method = strategy + ":" + step_id;
+    step.method = strategy + ":" + step_id;
     const auto pool_it = std::find_if(allocation.pools.begin(), allocation.pools.end(),
-                                      [&](const Pool& p) { return p.id == pool_id; });
-    const Tags pool_tags = pool_it == allocation.pools.end() ? Tags{} : pool_it->tags;
-    const std::string pool_tags_json = tags_json(std::vector<Tags::Pair>(pool_tags.begin(), pool_tags.end()));
+                                      [&](const Pool& p) { return p.id == step.pool_id; });
+    const Pool* pool = pool_it == allocation.pools.end() ? nullptr : &*pool_it;
+    if (pool) step.origin_tags = pool->tags;
 
     // The origin charge: the pool's rounded cost (the lines' sum, should the pool be missing).
-    Decimal pool_cost;
     const auto cost_it = std::find_if(result.pools.begin(), result.pools.end(),
-                                      [&](const PoolCost& p) { return p.id == pool_id; });
+                                      [&](const PoolCost& p) { return p.id == step.pool_id; });
     if (cost_it != result.pools.end()) {
-      pool_cost = cost_it->cost;
+      step.pool_cost = cost_it->cost;
     } else {
-      for (const Line* l : lines) pool_cost += l->cost;
+      for (const Line* l : step.lines) step.pool_cost += l->cost;
     }
-    const std::string category = pool_cost.signum() < 0 ? "Credit" : "Usage";
+
+    const std::vector<Rational> weights = origin_weights(step.lines, step.pool_cost);
+    step.ratios = allocate_by_weights(Decimal(1), weights, Decimal::parse("0.000001"));
+
+    if (pool && pool->origin) {
+      step.origin = pool->origin.get();
+      split_metrics(step, origin_metrics(*pool->origin, step.pool_cost, result.currency), weights, unit);
+    } else if (const auto* from = pool ? std::get_if<FromStepSource>(&pool->source) : nullptr) {
+      const auto parent = std::find_if(steps.begin(), steps.end(), [&](const FocusStep& s) { return s.id == from->step; });
+      if (parent != steps.end() && parent->origin) {
+        // The rows are parts of the bill's charge: they repeat its tags, and say whose part
+        // of it the drilled-down pool was.
+        step.origin = parent->origin;
+        Tags tags = parent->origin_tags;
+        for (const auto& [k, v] : step.origin_tags) tags = tags.with(k, v);
+        step.origin_tags = std::move(tags);
+        step.drilled_from = parent->drilled_from;
+        for (const auto& [k, v] : from->tags) step.drilled_from = step.drilled_from.with(k, v);
+        std::vector<std::optional<Decimal>> metrics = drilled_metrics(*parent, from->tags);
+        split_metrics(step, metrics, weights, unit);
+      }
+    }
+    steps.push_back(std::move(step));
+  }
+
+  // The header: the bills' columns in the order first seen, then apportion's own.
+  std::vector<std::string> header;
+  for (const FocusStep& step : steps)
+    if (step.origin)
+      for (const OriginColumn& c : step.origin->columns)
+        if (std::find(header.begin(), header.end(), c.name) == header.end()) header.push_back(c.name);
+  for (std::string_view name : kGenerated)
+    if (std::find(header.begin(), header.end(), name) == header.end()) header.emplace_back(name);
+
+  std::ostringstream out;
+  for (std::size_t k = 0; k < header.size(); ++k) out << (k ? "," : "") << csv_field(header[k]);
+  out << "\r\n";
+
+  for (const FocusStep& step : steps) {
+    const std::string origin_tags_json =
+        tags_json(std::vector<Tags::Pair>(step.origin_tags.begin(), step.origin_tags.end()));
+    const std::string category = step.pool_cost.signum() < 0 ? "Credit" : "Usage";
 
     // The step's denominator, where a line shows it: weight / share.
     std::optional<Rational> denominator;
-    for (const Line* l : lines)
+    for (const Line* l : step.lines)
       if (l->weight && l->share && *l->share != 0) {
         denominator = *l->weight / *l->share;
         break;
       }
 
-    const std::vector<Decimal> ratios = allocated_ratios(lines, pool_cost);
-    for (std::size_t i = 0; i < lines.size(); ++i) {
-      const Line& l = *lines[i];
+    for (std::size_t i = 0; i < step.lines.size(); ++i) {
+      const Line& l = *step.lines[i];
       const bool unallocated = l.kind == LineKind::unallocated;
-      std::string element = "{\"AllocatedRatio\":" + format_weight(ratios[i].to_rational());
+      std::string element = "{\"AllocatedRatio\":" + format_weight(step.ratios[i].to_rational());
       if (l.weight) element += ",\"UsageUnit\":\"weight\",\"UsageQuantity\":" + format_weight(*l.weight);
       if (l.share) element += ",\"x_Share\":" + format_places(*l.share, 6);
       if (l.split_cost) element += ",\"x_SplitCost\":" + format_amount(*l.split_cost, unit);
       if (l.unused_cost) element += ",\"x_UnusedCost\":" + format_amount(*l.unused_cost, unit);
       element += "}";
-      std::string details = "{\"Elements\":[" + element + "],\"x_OriginCost\":" + format_amount(pool_cost, unit);
+      std::string details =
+          "{\"Elements\":[" + element + "],\"x_OriginCost\":" + format_amount(step.pool_cost, unit);
       if (denominator) details += ",\"x_Denominator\":" + format_weight(*denominator);
       details += "}";
 
       // AllocatedTags leaves out pairs the origin's Tags already hold.
       std::vector<Tags::Pair> allocated_tags;
-      if (!unallocated)
-        for (const auto& pair : l.tags)
-          if (pool_tags.get(pair.first) != std::string_view(pair.second)) allocated_tags.push_back(pair);
+      if (!unallocated) {
+        Tags line_tags = step.drilled_from;
+        for (const auto& [k, v] : l.tags) line_tags = line_tags.with(k, v);
+        for (const auto& pair : line_tags)
+          if (step.origin_tags.get(pair.first) != std::string_view(pair.second)) allocated_tags.push_back(pair);
+      }
 
-      out << csv_field(currency) << "," << category << "," << csv_field(pool_id) << "," << csv_field(pool_tags_json)
-          << "," << format_amount(l.cost, unit) << "," << format_amount(l.cost, unit) << "," << csv_field(method) << ","
-          << csv_field(details) << "," << (unallocated ? "" : csv_field(resource_id(l.tags))) << ","
-          << (unallocated ? "" : csv_field(resource_name(l.tags))) << "," << csv_field(tags_json(allocated_tags)) << ","
-          << csv_field(step_id) << "," << to_string(l.kind) << "\r\n";
+      std::map<std::string_view, std::string> cells{
+          {"BillingCurrency", currency},
+          {"ChargeCategory", category},
+          {"ResourceId", step.pool_id},
+          {"Tags", origin_tags_json},
+          {"BilledCost", format_amount(l.cost, unit)},
+          {"EffectiveCost", format_amount(l.cost, unit)},
+          {"AllocatedMethodId", step.method},
+          {"AllocatedMethodDetails", details},
+          {"AllocatedResourceId", unallocated ? "" : resource_id(l.tags)},
+          {"AllocatedResourceName", unallocated ? "" : resource_name(l.tags)},
+          {"AllocatedTags", tags_json(allocated_tags)},
+          {"x_StepId", step.id},
+          {"x_LineKind", std::string(to_string(l.kind))},
+          {"x_PoolId", step.pool_id}};
+      if (step.origin)
+        for (std::size_t c = 0; c < step.origin->columns.size(); ++c) {
+          const OriginColumn& column = step.origin->columns[c];
+          if (cells.contains(column.name) && !origin_overrides(column.name)) continue;
+          std::string text;
+          if (column.kind == OriginColumn::Kind::dimension) {
+            text = column.value.value_or("");
+          } else if (column.kind == OriginColumn::Kind::price) {
+            if (step.origin->currency == result.currency) text = column.value.value_or("");
+          } else if (const auto& part = step.metric_parts[i][c]) {
+            text = column.kind == OriginColumn::Kind::cost ? format_amount(*part, step.metric_units[c])
+                                                           : part->to_string();
+          }
+          cells.insert_or_assign(column.name, std::move(text));
+        }
+      for (std::size_t k = 0; k < header.size(); ++k) {
+        const auto cell = cells.find(header[k]);
+        out << (k ? "," : "") << (cell == cells.end() ? "" : csv_field(cell->second));
+      }
+      out << "\r\n";
     }
   }
   return out.str();

@@ -205,7 +205,7 @@ TEST(PartialAggregate, SpecResultsOfShardsEqualASingleRun) {
   const std::vector<Row> rows = random_rows(500, 9);
   const auto spec_with = [](const std::vector<Record>& records) {
     Allocation a;
-    a.pools.push_back({"cluster", {}, CostSource{Decimal::parse("1000.01")}, std::nullopt});
+    a.pools.push_back({"cluster", {}, CostSource{Decimal::parse("1000.01")}, std::nullopt, nullptr});
     for (Record r : records) {
       r.pool.reset();
       a.records.push_back(std::move(r));

@@ -305,7 +305,7 @@ TEST(Commitment, Errors) {
 TEST(Commitment, CppApi) {
   EXPECT_THROW(Commitment(Commitment::Options{Decimal::parse("-1")}), std::invalid_argument);
   Allocation a;
-  a.pools.push_back(Pool{"p", {}, CostSource{Decimal::parse("7200.00")}, std::nullopt});
+  a.pools.push_back(Pool{"p", {}, CostSource{Decimal::parse("7200.00")}, std::nullopt, nullptr});
   for (const auto& [team, seconds] : {std::pair{"nlp", "10368000"}, std::pair{"cv", "5184000"}}) {
     Record r;
     r.tags = Tags{{"team", team}};

@@ -23,7 +23,7 @@ Record rec(Tags tags, std::string_view gpu_seconds, std::optional<std::string> p
 }
 
 Pool pool(std::string id, PoolSource source, std::optional<Currency> currency = std::nullopt) {
-  return Pool{std::move(id), {}, std::move(source), currency};
+  return Pool{std::move(id), {}, std::move(source), currency, nullptr};
 }
 
 Step by_team(std::string id, std::string pool_id, std::vector<std::string> group_by = {"team"}) {

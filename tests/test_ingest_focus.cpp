@@ -3,9 +3,11 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <map>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "apportion/apportion.hpp"
 #include "apportion/json.hpp"
@@ -142,6 +144,78 @@ TEST(IngestFocus, FullSampleFile) {
   // ContractedCost is NULL on some rows: an error naming the first of them, never a zero.
   EXPECT_EQ(error_of(text, R"({"cost": "ContractedCost"})"),
             "sample.txt line 927: ContractedCost: empty (NULL); a cost is needed for every row");
+}
+
+// Each pool keeps its origin charge, the bill's columns as its rows give them, for FOCUS
+// output: dimensions the rows agree on (else null), the earliest start and latest end,
+// costs and quantities summed (null rows counting as nothing, a quantity only in one unit).
+const std::string kOriginBill =
+    "BilledCost,EffectiveCost,ListCost,BillingCurrency,ChargeCategory,ChargePeriodStart,ChargePeriodEnd,"
+    "ConsumedQuantity,ConsumedUnit,ListUnitPrice,ResourceId,ServiceName,SubAccountId,Tags,x_Custom,AllocatedMethodId\n"
+    "10.00,9.00,12.50,USD,Usage,2026-06-02 00:00:00,2026-06-03 00:00:00,24,Hours,0.52,node-1,GPU,acct-1,"
+    "\"{\"\"cluster\"\":\"\"c1\"\"}\",x,\n"
+    "5.25,5.25,6.125,USD,Usage,2026-06-01T00:00:00Z,2026-06-02T00:00:00Z,12,Hours,0.52,node-1,GPU,acct-2,"
+    "\"{\"\"cluster\"\":\"\"c1\"\"}\",y,\n"
+    "0.80,0.80,0.80,USD,Tax,2026-06-01 00:00:00,2026-06-03 00:00:00,NULL,NULL,NULL,node-1,GPU,acct-1,"
+    "\"{\"\"cluster\"\":\"\"c1\"\"}\",x,m\n"
+    "1.00,1.00,n/a,USD,Usage,NULL,2026-06-02 00:00:00,1,Hours,1,node-2,GPU,acct-1,NULL,,\n"
+    "2.00,2.00,2.00,USD,Usage,2026-06-01 00:00:00,2026-06-02 00:00:00,2,Minutes,1,node-2,GPU,acct-1,NULL,,\n";
+
+std::map<std::string, std::string> origin_text(const Pool& pool) {
+  std::map<std::string, std::string> out;
+  for (const OriginColumn& c : pool.origin->columns)
+    out[c.name] = c.amount ? "=" + c.amount->to_string() : c.value ? *c.value : "null";
+  return out;
+}
+
+TEST(IngestFocus, PoolsKeepTheirOriginCharge) {
+  const IngestResult r = ingest(kOriginBill, "{}");
+  ASSERT_EQ(r.pools.size(), 2u);
+  const Pool& node1 = r.pools[0];
+  ASSERT_TRUE(node1.origin);
+  EXPECT_EQ(node1.origin->cost_column, "BilledCost");
+  EXPECT_EQ(node1.origin->currency.code(), "USD");
+  std::vector<std::string> names;
+  for (const OriginColumn& c : node1.origin->columns) names.push_back(c.name);
+  // Tags is the pool's tags; Allocated* columns are written afresh by the output.
+  EXPECT_EQ(names, (std::vector<std::string>{"BilledCost", "EffectiveCost", "ListCost", "BillingCurrency",
+                                             "ChargeCategory", "ChargePeriodStart", "ChargePeriodEnd",
+                                             "ConsumedQuantity", "ConsumedUnit", "ListUnitPrice", "ResourceId",
+                                             "ServiceName", "SubAccountId", "x_Custom"}));
+  EXPECT_EQ(origin_text(node1), (std::map<std::string, std::string>{
+                                    {"BilledCost", "=16.05"},
+                                    {"EffectiveCost", "=15.05"},
+                                    {"ListCost", "=19.425"},
+                                    {"BillingCurrency", "USD"},
+                                    {"ChargeCategory", "null"},                       // Usage and Tax
+                                    {"ChargePeriodStart", "2026-06-01T00:00:00Z"},    // the earliest, as written
+                                    {"ChargePeriodEnd", "2026-06-03 00:00:00"},       // the latest, first seen
+                                    {"ConsumedQuantity", "=36"},                      // the tax row has none
+                                    {"ConsumedUnit", "Hours"},                        // the unit of the rows that have one
+                                    {"ListUnitPrice", "null"},                        // 0.52 and null
+                                    {"ResourceId", "node-1"},
+                                    {"ServiceName", "GPU"},
+                                    {"SubAccountId", "null"},
+                                    {"x_Custom", "null"}}));
+  EXPECT_EQ(node1.origin->columns[0].kind, OriginColumn::Kind::cost);
+  EXPECT_EQ(node1.origin->columns[7].kind, OriginColumn::Kind::summable);
+  EXPECT_EQ(node1.origin->columns[9].kind, OriginColumn::Kind::price);  // a unit price does not add up
+  EXPECT_EQ(node1.origin->columns[11].kind, OriginColumn::Kind::dimension);
+
+  // node-2: hours and minutes do not add up; an unreadable ListCost and a NULL period start
+  // leave those columns null, and the rows are still read (they are not what the pool costs).
+  const auto node2 = origin_text(r.pools[1]);
+  EXPECT_EQ(cost_of(r.pools[1]), Decimal::parse("3.00"));
+  EXPECT_EQ(node2.at("ConsumedQuantity"), "null");
+  EXPECT_EQ(node2.at("ConsumedUnit"), "null");
+  EXPECT_EQ(node2.at("ListCost"), "null");
+  EXPECT_EQ(node2.at("ChargePeriodStart"), "null");
+  EXPECT_EQ(node2.at("ChargePeriodEnd"), "2026-06-02 00:00:00");
+  EXPECT_EQ(node2.at("x_Custom"), "null");  // empty on both rows: null
+  EXPECT_EQ(node2.at("ListUnitPrice"), "1");
+
+  // With another cost column, that is the one the pool's cost is the sum of.
+  EXPECT_EQ(ingest(kOriginBill, R"({"cost": "EffectiveCost"})").pools[0].origin->cost_column, "EffectiveCost");
 }
 
 }  // namespace

@@ -3,8 +3,12 @@
 // charges (read back from the CSV), quoting of awkward tags, and determinism.
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <memory>
 #include <map>
 #include <string>
 #include <utility>
@@ -103,15 +107,15 @@ const std::string kSpec = R"({"apportion": 1,
 // tie and the earlier line takes the unit, so 0.333329 + 0.333328 + 0.333343 = 1. The credit
 // of -10.00 over three is -3.34, -3.33, -3.33.
 const std::string kExpectedFocus =
-    R"(BillingCurrency,ChargeCategory,ResourceId,Tags,BilledCost,EffectiveCost,AllocatedMethodId,AllocatedMethodDetails,AllocatedResourceId,AllocatedResourceName,AllocatedTags,x_StepId,x_LineKind
-USD,Usage,node-1,"{""cluster"":""c1""}",333.33,333.33,proportional:teams,"{""Elements"":[{""AllocatedRatio"":0.33333,""UsageUnit"":""weight"",""UsageQuantity"":1,""x_Share"":0.333333}],""x_OriginCost"":1000.00,""x_Denominator"":3}",namespace=research,research,"{""namespace"":""research""}",teams,allocated
-USD,Usage,node-1,"{""cluster"":""c1""}",666.67,666.67,proportional:teams,"{""Elements"":[{""AllocatedRatio"":0.66667,""UsageUnit"":""weight"",""UsageQuantity"":2,""x_Share"":0.666667}],""x_OriginCost"":1000.00,""x_Denominator"":3}",namespace=serving,serving,"{""namespace"":""serving""}",teams,allocated
-USD,Usage,serving,,222.22,222.22,proportional:tenants,"{""Elements"":[{""AllocatedRatio"":0.333329,""UsageUnit"":""weight"",""UsageQuantity"":1,""x_Share"":0.333333}],""x_OriginCost"":666.67,""x_Denominator"":3}",team=a,a,"{""team"":""a""}",tenants,allocated
-USD,Usage,serving,,222.22,222.22,proportional:tenants,"{""Elements"":[{""AllocatedRatio"":0.333328,""UsageUnit"":""weight"",""UsageQuantity"":1,""x_Share"":0.333333}],""x_OriginCost"":666.67,""x_Denominator"":3}",team=b,b,"{""team"":""b""}",tenants,allocated
-USD,Usage,serving,,222.23,222.23,proportional:tenants,"{""Elements"":[{""AllocatedRatio"":0.333343,""UsageUnit"":""weight"",""UsageQuantity"":1,""x_Share"":0.333333}],""x_OriginCost"":666.67,""x_Denominator"":3}",,,,tenants,unallocated
-USD,Credit,promo,"{""kind"":""credit""}",-3.34,-3.34,even:promo,"{""Elements"":[{""AllocatedRatio"":0.334,""UsageUnit"":""weight"",""UsageQuantity"":1,""x_Share"":0.333333}],""x_OriginCost"":-10.00,""x_Denominator"":3}",team=a,a,"{""team"":""a""}",promo,allocated
-USD,Credit,promo,"{""kind"":""credit""}",-3.33,-3.33,even:promo,"{""Elements"":[{""AllocatedRatio"":0.333,""UsageUnit"":""weight"",""UsageQuantity"":1,""x_Share"":0.333333}],""x_OriginCost"":-10.00,""x_Denominator"":3}",team=b,b,"{""team"":""b""}",promo,allocated
-USD,Credit,promo,"{""kind"":""credit""}",-3.33,-3.33,even:promo,"{""Elements"":[{""AllocatedRatio"":0.333,""UsageUnit"":""weight"",""UsageQuantity"":1,""x_Share"":0.333333}],""x_OriginCost"":-10.00,""x_Denominator"":3}",team=c,c,"{""team"":""c""}",promo,allocated
+    R"(BillingCurrency,ChargeCategory,ResourceId,Tags,BilledCost,EffectiveCost,AllocatedMethodId,AllocatedMethodDetails,AllocatedResourceId,AllocatedResourceName,AllocatedTags,x_StepId,x_LineKind,x_PoolId
+USD,Usage,node-1,"{""cluster"":""c1""}",333.33,333.33,proportional:teams,"{""Elements"":[{""AllocatedRatio"":0.33333,""UsageUnit"":""weight"",""UsageQuantity"":1,""x_Share"":0.333333}],""x_OriginCost"":1000.00,""x_Denominator"":3}",namespace=research,research,"{""namespace"":""research""}",teams,allocated,node-1
+USD,Usage,node-1,"{""cluster"":""c1""}",666.67,666.67,proportional:teams,"{""Elements"":[{""AllocatedRatio"":0.66667,""UsageUnit"":""weight"",""UsageQuantity"":2,""x_Share"":0.666667}],""x_OriginCost"":1000.00,""x_Denominator"":3}",namespace=serving,serving,"{""namespace"":""serving""}",teams,allocated,node-1
+USD,Usage,serving,,222.22,222.22,proportional:tenants,"{""Elements"":[{""AllocatedRatio"":0.333329,""UsageUnit"":""weight"",""UsageQuantity"":1,""x_Share"":0.333333}],""x_OriginCost"":666.67,""x_Denominator"":3}",team=a,a,"{""team"":""a""}",tenants,allocated,serving
+USD,Usage,serving,,222.22,222.22,proportional:tenants,"{""Elements"":[{""AllocatedRatio"":0.333328,""UsageUnit"":""weight"",""UsageQuantity"":1,""x_Share"":0.333333}],""x_OriginCost"":666.67,""x_Denominator"":3}",team=b,b,"{""team"":""b""}",tenants,allocated,serving
+USD,Usage,serving,,222.23,222.23,proportional:tenants,"{""Elements"":[{""AllocatedRatio"":0.333343,""UsageUnit"":""weight"",""UsageQuantity"":1,""x_Share"":0.333333}],""x_OriginCost"":666.67,""x_Denominator"":3}",,,,tenants,unallocated,serving
+USD,Credit,promo,"{""kind"":""credit""}",-3.34,-3.34,even:promo,"{""Elements"":[{""AllocatedRatio"":0.334,""UsageUnit"":""weight"",""UsageQuantity"":1,""x_Share"":0.333333}],""x_OriginCost"":-10.00,""x_Denominator"":3}",team=a,a,"{""team"":""a""}",promo,allocated,promo
+USD,Credit,promo,"{""kind"":""credit""}",-3.33,-3.33,even:promo,"{""Elements"":[{""AllocatedRatio"":0.333,""UsageUnit"":""weight"",""UsageQuantity"":1,""x_Share"":0.333333}],""x_OriginCost"":-10.00,""x_Denominator"":3}",team=b,b,"{""team"":""b""}",promo,allocated,promo
+USD,Credit,promo,"{""kind"":""credit""}",-3.33,-3.33,even:promo,"{""Elements"":[{""AllocatedRatio"":0.333,""UsageUnit"":""weight"",""UsageQuantity"":1,""x_Share"":0.333333}],""x_OriginCost"":-10.00,""x_Denominator"":3}",team=c,c,"{""team"":""c""}",promo,allocated,promo
 )";
 
 const std::string kExpectedMarkdown = R"(## Step teams: pool node-1
@@ -223,10 +227,12 @@ TEST(RenderFocus, WorkedExample) {
   EXPECT_EQ(result_to_focus(run(allocation), allocation), crlf(kExpectedFocus));
 }
 
-// Every (ResourceId, AllocatedMethodId) group of rows, read back from the CSV, sums exactly
+// Every (x_PoolId, AllocatedMethodId) group of rows, read back from the CSV, sums exactly
 // to its pool in BilledCost and EffectiveCost, its ratios sum to exactly 1, and only the
 // unallocated rows have no AllocatedResourceId, AllocatedResourceName or AllocatedTags.
-void expect_rows_sum_to_origins(const Allocation& allocation) {
+// A pool read from a bill may have an EffectiveCost that is not its cost (or none): then
+// `effective_is_billed` is false and that column is not checked here.
+void expect_rows_sum_to_origins(const Allocation& allocation, bool effective_is_billed = true) {
   const Result result = run(allocation);
   const auto rows = focus_rows(result_to_focus(result, allocation));
   std::map<std::pair<std::string, std::string>, std::pair<Decimal, Decimal>> costs;
@@ -235,10 +241,10 @@ void expect_rows_sum_to_origins(const Allocation& allocation) {
   for (const Line& l : result.lines) expected_rows += l.pool ? 1 : 0;
   EXPECT_EQ(rows.size(), expected_rows);
   for (const auto& row : rows) {
-    const auto key = std::make_pair(row.at("ResourceId"), row.at("AllocatedMethodId"));
+    const auto key = std::make_pair(row.at("x_PoolId"), row.at("AllocatedMethodId"));
     EXPECT_EQ(row.at("BillingCurrency"), std::string(result.currency.code()));
     costs[key].first += Decimal::parse(row.at("BilledCost"));
-    costs[key].second += Decimal::parse(row.at("EffectiveCost"));
+    if (effective_is_billed) costs[key].second += Decimal::parse(row.at("EffectiveCost"));
     const Value details = parse_json(row.at("AllocatedMethodDetails"));
     ASSERT_TRUE(details.is(Value::Type::object));
     const Value* elements = details.find("Elements");
@@ -265,7 +271,9 @@ void expect_rows_sum_to_origins(const Allocation& allocation) {
                                    [&](const PoolCost& p) { return p.id == key.first; });
     ASSERT_NE(pool, result.pools.end()) << key.first;
     EXPECT_EQ(sums.first, pool->cost) << key.first << " " << key.second;
-    EXPECT_EQ(sums.second, pool->cost) << key.first << " " << key.second;
+    if (effective_is_billed) {
+      EXPECT_EQ(sums.second, pool->cost) << key.first << " " << key.second;
+    }
     EXPECT_EQ(ratios[key], Decimal(1)) << key.first << " " << key.second;
   }
 }
@@ -320,7 +328,7 @@ TEST(RenderFocus, QuotesAwkwardTags) {
                  "\n"
                  R"(e","a, ""b"" | c\d)"
                  "\n"
-                 R"(e","{""team"":""a, \""b\"" | c\\d\ne""}",s,allocated)"
+                 R"(e","{""team"":""a, \""b\"" | c\\d\ne""}",s,allocated,"p,1")"
             "\r\n");
   const auto rows = focus_rows(csv);
   ASSERT_EQ(rows.size(), 1u);
@@ -345,6 +353,118 @@ TEST(RenderFocus, AllocatedTagsLeaveOutTheOriginsTags) {
   EXPECT_EQ(rows[0].at("AllocatedTags"), R"({"env":"dev","team":"b"})");
   EXPECT_EQ(rows[1].at("AllocatedResourceId"), "env=prod,team=a");
   EXPECT_EQ(rows[1].at("AllocatedTags"), R"({"team":"a"})");
+}
+
+// Pools read from a FOCUS bill: the rows carry the bill's columns. A node's two usage rows
+// and its tax row are split 1:2 over namespaces, namespace a's line drilled down evenly to
+// three tenants, and a EUR charge converted at 1.10 split evenly over two teams.
+const std::string kBill =
+    "BilledCost,EffectiveCost,ListCost,BillingCurrency,ChargeCategory,ChargePeriodStart,ChargePeriodEnd,"
+    "ConsumedQuantity,ConsumedUnit,ListUnitPrice,ResourceId,ServiceName,Tags\n"
+    "10.00,9.00,12.50,USD,Usage,2026-06-02 00:00:00,2026-06-03 00:00:00,24,Hours,0.52,node-1,GPU,"
+    "\"{\"\"cluster\"\":\"\"c1\"\"}\"\n"
+    "5.25,5.25,6.125,USD,Usage,2026-06-01 00:00:00,2026-06-02 00:00:00,12,Hours,0.52,node-1,GPU,"
+    "\"{\"\"cluster\"\":\"\"c1\"\"}\"\n"
+    "0.80,0.80,0.80,USD,Tax,2026-06-01 00:00:00,2026-06-03 00:00:00,NULL,NULL,NULL,node-1,GPU,"
+    "\"{\"\"cluster\"\":\"\"c1\"\"}\"\n"
+    "100.00,100.00,120.00,EUR,Usage,2026-06-01 00:00:00,2026-06-02 00:00:00,10,Hours,12,eu-node,GPU,NULL\n";
+
+const std::string kBillSpec = R"({"apportion": 1, "currency": "USD",
+ "inputs": [{"format": "focus", "path": "bill.csv"}],
+ "fx": [{"from": "EUR", "to": "USD", "rate": "1.10", "date": "2026-06-01", "source": "test"}],
+ "pools": [{"id": "a-team", "from": {"step": "teams", "tags": {"namespace": "a"}}}],
+ "records": [
+  {"pool": "node-1", "tags": {"namespace": "a"}, "measures": {"w": 1}},
+  {"pool": "node-1", "tags": {"namespace": "b"}, "measures": {"w": 2}},
+  {"pool": "a-team", "tags": {"tenant": "t1"}}, {"pool": "a-team", "tags": {"tenant": "t2"}},
+  {"pool": "a-team", "tags": {"tenant": "t3"}},
+  {"pool": "eu-node", "tags": {"team": "x"}}, {"pool": "eu-node", "tags": {"team": "y"}}],
+ "steps": [
+  {"id": "teams", "strategy": "proportional", "pool": "node-1", "group_by": ["namespace"], "weight": "w"},
+  {"id": "tenants", "strategy": "even", "pool": "a-team", "group_by": ["tenant"]},
+  {"id": "eu", "strategy": "even", "pool": "eu-node", "group_by": ["team"]}]})";
+
+Allocation bill_allocation() {
+  const auto dir = std::filesystem::temp_directory_path() / ("apportion-render-focus-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "bill.csv", std::ios::binary) << kBill;
+  SpecOptions options;
+  options.base_dir = dir;
+  Allocation allocation = allocation_from_json(kBillSpec, options);
+  std::filesystem::remove_all(dir);
+  return allocation;
+}
+
+std::vector<std::string> column(const std::vector<std::map<std::string, std::string>>& rows, const std::string& name) {
+  std::vector<std::string> out;
+  for (const auto& row : rows) out.push_back(row.at(name));
+  return out;
+}
+
+using Texts = std::vector<std::string>;
+
+TEST(RenderFocus, RowsOfABillsChargeCarryItsColumns) {
+  const Allocation allocation = bill_allocation();
+  const std::string csv = result_to_focus(run(allocation), allocation);
+  // The bill's columns first (Tags is the pool's), then apportion's own.
+  EXPECT_EQ(csv.substr(0, csv.find("\r\n")),
+            "BilledCost,EffectiveCost,ListCost,BillingCurrency,ChargeCategory,ChargePeriodStart,ChargePeriodEnd,"
+            "ConsumedQuantity,ConsumedUnit,ListUnitPrice,ResourceId,ServiceName,Tags,AllocatedMethodId,"
+            "AllocatedMethodDetails,AllocatedResourceId,AllocatedResourceName,AllocatedTags,x_StepId,x_LineKind,"
+            "x_PoolId");
+  const auto rows = focus_rows(csv);
+  ASSERT_EQ(rows.size(), 7u);
+  EXPECT_EQ(column(rows, "x_StepId"), (Texts{"teams", "teams", "tenants", "tenants", "tenants", "eu", "eu"}));
+  EXPECT_EQ(column(rows, "x_PoolId"), (Texts{"node-1", "node-1", "a-team", "a-team", "a-team", "eu-node", "eu-node"}));
+
+  // 16.05 split 1:2 is 5.35 and 10.70, so every metric splits by exactly 1/3 and 2/3 (each
+  // in its own digits, by largest remainder): EffectiveCost 15.05 as 5.0166... and 10.0333...
+  // is 5.02 and 10.03; ListCost 19.425 is 6.475 and 12.950; 36 hours are 12 and 24. The
+  // drill-down splits namespace a's parts by the tenants' costs 1.79, 1.78, 1.78 (of 5.35):
+  // EffectiveCost 5.02 as 1.6795..., 1.6702..., 1.6702... is 1.68, 1.67, 1.67; ListCost 6.475
+  // is 2.167, 2.154, 2.154; 12 hours are 4.0149532..., 3.9925233... twice: the leftover
+  // millionth goes to the larger remainder, .36 over .27, tied between t2 and t3, to t2.
+  EXPECT_EQ(column(rows, "BilledCost"), (Texts{"5.35", "10.70", "1.79", "1.78", "1.78", "55.00", "55.00"}));
+  EXPECT_EQ(column(rows, "EffectiveCost"), (Texts{"5.02", "10.03", "1.68", "1.67", "1.67", "", ""}));
+  EXPECT_EQ(column(rows, "ListCost"), (Texts{"6.475", "12.950", "2.167", "2.154", "2.154", "", ""}));
+  EXPECT_EQ(column(rows, "ConsumedQuantity"),
+            (Texts{"12", "24", "4.014953", "3.992524", "3.992523", "5", "5"}));
+  EXPECT_EQ(column(rows, "ConsumedUnit"), (Texts{"Hours", "Hours", "Hours", "Hours", "Hours", "Hours", "Hours"}));
+  // Dimensions repeat the origin's value, null where its rows disagree; prices too, except
+  // in another currency than the result's (the EUR price is not a USD one).
+  EXPECT_EQ(column(rows, "ChargeCategory"), (Texts{"", "", "", "", "", "Usage", "Usage"}));
+  EXPECT_EQ(column(rows, "ListUnitPrice"), (Texts{"", "", "", "", "", "", ""}));
+  EXPECT_EQ(column(rows, "ServiceName"), (Texts(7, "GPU")));
+  EXPECT_EQ(column(rows, "ResourceId"), (Texts{"node-1", "node-1", "node-1", "node-1", "node-1", "eu-node", "eu-node"}));
+  EXPECT_EQ(column(rows, "ChargePeriodStart"), (Texts(7, "2026-06-01 00:00:00")));
+  EXPECT_EQ(column(rows, "ChargePeriodEnd"),
+            (Texts{"2026-06-03 00:00:00", "2026-06-03 00:00:00", "2026-06-03 00:00:00", "2026-06-03 00:00:00",
+                   "2026-06-03 00:00:00", "2026-06-02 00:00:00", "2026-06-02 00:00:00"}));
+  EXPECT_EQ(column(rows, "BillingCurrency"), (Texts(7, "USD")));
+  // The drill-down's rows keep the charge's tags and say whose part they split.
+  const std::string c1 = R"({"cluster":"c1"})";
+  EXPECT_EQ(column(rows, "Tags"), (Texts{c1, c1, c1, c1, c1, "", ""}));
+  EXPECT_EQ(rows[2].at("AllocatedTags"), R"({"namespace":"a","tenant":"t1"})");
+  EXPECT_EQ(rows[2].at("AllocatedResourceId"), "tenant=t1");
+
+  expect_rows_sum_to_origins(allocation, false);
+}
+
+// The same with a price in the result's currency: it repeats on every row.
+TEST(RenderFocus, PricesRepeatInTheResultsCurrency) {
+  Allocation allocation = bill_allocation();
+  allocation.steps.erase(allocation.steps.begin() + 1, allocation.steps.end());
+  auto rows = focus_rows(result_to_focus(run(allocation), allocation));
+  ASSERT_EQ(rows.size(), 2u);
+  const auto node = std::find_if(allocation.pools.begin(), allocation.pools.end(),
+                                 [](const Pool& p) { return p.id == "node-1"; });
+  ASSERT_TRUE(node != allocation.pools.end() && node->origin);
+  auto origin = std::make_shared<OriginCharge>(*node->origin);
+  ASSERT_EQ(origin->columns[9].name, "ListUnitPrice");
+  origin->columns[9].value = "0.52";
+  node->origin = origin;
+  rows = focus_rows(result_to_focus(run(allocation), allocation));
+  EXPECT_EQ(column(rows, "ListUnitPrice"), (Texts{"0.52", "0.52"}));
 }
 
 TEST(RenderMarkdown, WorkedExample) {
@@ -390,7 +510,7 @@ TEST(RenderFormats, NothingToRender) {
   const Result result = run(allocation);
   EXPECT_EQ(result_to_focus(result, allocation),
             "BillingCurrency,ChargeCategory,ResourceId,Tags,BilledCost,EffectiveCost,AllocatedMethodId,"
-            "AllocatedMethodDetails,AllocatedResourceId,AllocatedResourceName,AllocatedTags,x_StepId,x_LineKind\r\n");
+            "AllocatedMethodDetails,AllocatedResourceId,AllocatedResourceName,AllocatedTags,x_StepId,x_LineKind,x_PoolId\r\n");
   EXPECT_EQ(result_to_markdown(result), "");
 }
 

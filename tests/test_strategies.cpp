@@ -31,7 +31,7 @@ Record rec(Tags tags, Amounts measures = {}, std::optional<std::string> pool = s
   return r;
 }
 
-Pool cost_pool(std::string id, std::string_view cost) { return Pool{std::move(id), {}, CostSource{D(cost)}, std::nullopt}; }
+Pool cost_pool(std::string id, std::string_view cost) { return Pool{std::move(id), {}, CostSource{D(cost)}, std::nullopt, nullptr}; }
 
 Step step(std::string id, std::shared_ptr<const Strategy> strategy, std::optional<std::string> pool,
           std::vector<std::string> group_by = {}, Selector select = {}) {
@@ -728,7 +728,7 @@ class RandomAllocations {
     static const std::vector<std::string> precisions{"0.01", "0.01", "0.01", "1", "0.0001"};
     a.precision = D(precisions[static_cast<std::size_t>(pick(5))]);
     const int pools = 1 + pick(2);
-    for (int p = 0; p < pools; ++p) a.pools.push_back(Pool{"pool" + std::to_string(p), {}, CostSource{pool_cost()}, std::nullopt});
+    for (int p = 0; p < pools; ++p) a.pools.push_back(Pool{"pool" + std::to_string(p), {}, CostSource{pool_cost()}, std::nullopt, nullptr});
     const int n = pick(12);
     for (int i = 0; i < n; ++i) {
       Record r = record();
@@ -887,7 +887,7 @@ TEST(Properties, ProportionalAgreesWithExactShares) {
     const std::string where = "iteration " + std::to_string(iteration);
     Allocation a;
     a.precision = D(gen.pick(3) ? "0.01" : "0.001");
-    a.pools.push_back(Pool{"p", {}, CostSource{gen.pool_cost()}, std::nullopt});
+    a.pools.push_back(Pool{"p", {}, CostSource{gen.pool_cost()}, std::nullopt, nullptr});
     const int n = gen.pick(15);
     for (int i = 0; i < n; ++i) a.records.push_back(gen.record());
     const std::vector<std::string> group_by = gen.pick(2) ? std::vector<std::string>{"team"} : std::vector<std::string>{"team", "model"};

@@ -9,7 +9,7 @@ int main() {
   using namespace apportion;
 
   Allocation month;
-  month.pools.push_back({"node-1", {}, CostSource{Decimal::parse("23520.00")}, std::nullopt});
+  month.pools.push_back({"node-1", {}, CostSource{Decimal::parse("23520.00")}, std::nullopt, nullptr});
   const auto usage = [&](const char* ns, long long gpu_seconds) {
     Record r;
     r.tags = Tags{{"namespace", ns}};

@@ -66,11 +66,31 @@ struct AmortizedSource {  // amount x overlap(window, term) / term length
 };
 using PoolSource = std::variant<CostSource, PriceSource, FromStepSource, AmortizedSource>;
 
+// The charge a pool was read from, as its bill's FOCUS columns, so that FOCUS output can
+// repeat them on the pool's allocated rows. The `focus` ingest format fills it for each pool
+// from the pool's rows (docs/output-formats.md says how each column is taken).
+struct OriginColumn {
+  // A cost is in the billing currency; another summable metric is a quantity or a cost in
+  // the pricing currency. A price (a unit price in the billing currency) repeats like a
+  // dimension: prices do not add up.
+  enum class Kind { dimension, price, cost, summable };
+  std::string name;
+  Kind kind = Kind::dimension;
+  std::optional<std::string> value;  // a dimension's or price's value; none for null
+  std::optional<Decimal> amount;     // a cost or summable metric: its sum; none for null
+};
+struct OriginCharge {
+  std::vector<OriginColumn> columns;  // in the bill's column order
+  std::string cost_column;            // the column the pool's cost is the sum of
+  Currency currency;                  // the rows' BillingCurrency, the currency of the costs
+};
+
 struct Pool {
   std::string id;
   Tags tags;
   PoolSource source;
   std::optional<Currency> currency;  // none: the allocation's currency
+  std::shared_ptr<const OriginCharge> origin;  // none: not read from a bill
 };
 
 // An exchange rate for pools in another currency: 1 `from` = rate `to`.

@@ -2,6 +2,7 @@
 // the `pool_by` columns, each pool's cost the exact sum of its rows' cost column.
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -28,13 +29,166 @@ Instant focus_instant(const std::string& text) {
   return Instant::parse(zoned ? text : text + "Z");
 }
 
+// How a pool's origin charge takes a column from the pool's rows: a dimension (and a unit
+// price) is the value every row agrees on, else null; the charge and billing periods run from
+// the earliest start to the latest end; costs and the other summable metrics are summed,
+// null rows counting as nothing.
+enum class OriginRule { same, earliest, latest, cost, summable };
+
+OriginRule origin_rule(std::string_view column) {
+  if (column == "ChargePeriodStart" || column == "BillingPeriodStart") return OriginRule::earliest;
+  if (column == "ChargePeriodEnd" || column == "BillingPeriodEnd") return OriginRule::latest;
+  if (column == "BilledCost" || column == "EffectiveCost" || column == "ListCost" || column == "ContractedCost")
+    return OriginRule::cost;
+  if (column == "ConsumedQuantity" || column == "PricingQuantity" || column == "CommitmentDiscountQuantity" ||
+      column == "PricingCurrencyEffectiveCost")
+    return OriginRule::summable;
+  return OriginRule::same;
+}
+
+// A summable metric other than a cost is summed only where the rows that have it give it in
+// the same unit.
+std::optional<std::string_view> unit_column_of(std::string_view metric) {
+  if (metric == "ConsumedQuantity") return "ConsumedUnit";
+  if (metric == "PricingQuantity") return "PricingUnit";
+  if (metric == "CommitmentDiscountQuantity") return "CommitmentDiscountUnit";
+  if (metric == "PricingCurrencyEffectiveCost") return "PricingCurrency";
+  return std::nullopt;
+}
+
+struct OriginAcc {
+  std::string text;  // same: the agreed value; earliest, latest: the extreme's text; summable: the unit
+  Instant when;
+  Decimal sum;
+  bool any = false;    // a value (not null) was seen
+  bool known = true;   // false once the rows disagree or a value cannot be read: null
+};
+
 struct PoolAcc {
   std::string id;
   Decimal cost;
   std::string currency;
   std::map<std::string, std::string, std::less<>> tags;  // pairs every row so far agrees on
   bool first = true;
+  std::vector<OriginAcc> origin;  // one per origin column
 };
+
+// The bill's columns an origin charge carries, with their rules: all but Tags (the pool's
+// tags stand for it) and the Allocated* columns of rows already split by the data generator,
+// which the output writes afresh.
+struct OriginColumns {
+  std::vector<std::size_t> index;
+  std::vector<OriginRule> rule;
+  std::vector<std::optional<std::size_t>> unit;  // a summable metric's unit column
+};
+
+OriginColumns origin_columns(const CsvRow& header) {
+  OriginColumns out;
+  for (std::size_t i = 0; i < header.fields.size(); ++i) {
+    const std::string& name = header.fields[i];
+    if (name == "Tags" || name.starts_with("Allocated")) continue;
+    out.index.push_back(i);
+    out.rule.push_back(origin_rule(name));
+    std::optional<std::size_t> unit;
+    if (const auto unit_name = unit_column_of(name))
+      for (std::size_t u = 0; u < header.fields.size(); ++u)
+        if (header.fields[u] == *unit_name) unit = u;
+    out.unit.push_back(unit);
+  }
+  return out;
+}
+
+// Folds one accepted row into a pool's origin columns.
+void add_origin(std::vector<OriginAcc>& acc, const OriginColumns& columns, const CsvRow& row, bool first) {
+  for (std::size_t c = 0; c < columns.index.size(); ++c) {
+    OriginAcc& a = acc[c];
+    if (!a.known) continue;
+    const std::size_t i = columns.index[c];
+    const bool null = is_null(row, i);
+    const std::string& text = row.fields[i];
+    switch (columns.rule[c]) {
+      case OriginRule::same:
+        if (first) {
+          a.any = !null;
+          if (!null) a.text = text;
+        } else if (a.any == null || (!null && a.text != text)) {
+          a.known = false;
+        }
+        break;
+      case OriginRule::earliest:
+      case OriginRule::latest: {
+        if (null) {
+          a.known = false;
+          break;
+        }
+        if (a.any && a.text == text) break;
+        try {
+          const Instant at = focus_instant(text);
+          const bool earliest = columns.rule[c] == OriginRule::earliest;
+          if (!a.any || (earliest ? at < a.when : a.when < at)) {
+            a.when = at;
+            a.text = text;
+          }
+          a.any = true;
+        } catch (const std::exception&) {
+          a.known = false;
+        }
+        break;
+      }
+      case OriginRule::summable:
+        if (!null && columns.unit[c]) {
+          const std::size_t u = *columns.unit[c];
+          const std::string unit = is_null(row, u) ? std::string() : row.fields[u];
+          if (a.any && a.text != unit) {
+            a.known = false;
+            break;
+          }
+          a.text = unit;
+        }
+        [[fallthrough]];
+      case OriginRule::cost:
+        if (null) break;
+        try {
+          a.sum += Decimal::parse(text, ExcessDigits::round_half_even);
+          a.any = true;
+        } catch (const std::exception&) {
+          a.known = false;  // unreadable, or a sum beyond the range
+        }
+        break;
+    }
+  }
+}
+
+std::shared_ptr<const OriginCharge> origin_charge(const PoolAcc& pool, const OriginColumns& columns,
+                                                  const CsvRow& header, const std::string& cost_column) {
+  auto charge = std::make_shared<OriginCharge>();
+  charge->cost_column = cost_column;
+  charge->currency = Currency(pool.currency);
+  for (std::size_t c = 0; c < columns.index.size(); ++c) {
+    const OriginAcc& a = pool.origin[c];
+    OriginColumn column;
+    column.name = header.fields[columns.index[c]];
+    const OriginRule rule = columns.rule[c];
+    if (rule == OriginRule::cost || rule == OriginRule::summable) {
+      column.kind = rule == OriginRule::cost ? OriginColumn::Kind::cost : OriginColumn::Kind::summable;
+      if (a.known && a.any) column.amount = a.sum;
+    } else {
+      if (column.name == "ListUnitPrice" || column.name == "ContractedUnitPrice") column.kind = OriginColumn::Kind::price;
+      if (a.known && a.any) column.value = a.text;
+    }
+    charge->columns.push_back(std::move(column));
+  }
+  // A summed metric's unit is the one its rows agree on, whatever rows without it hold.
+  for (std::size_t c = 0; c < columns.index.size(); ++c) {
+    if (!charge->columns[c].amount || !columns.unit[c]) continue;
+    for (std::size_t u = 0; u < columns.index.size(); ++u)
+      if (columns.index[u] == *columns.unit[c]) {
+        const std::string& unit = pool.origin[c].text;
+        charge->columns[u].value = unit.empty() ? std::nullopt : std::optional<std::string>(unit);
+      }
+  }
+  return charge;
+}
 
 // Keeps only the pairs of `acc` that `row` also has with the same value.
 void intersect(std::map<std::string, std::string, std::less<>>& acc, const std::map<std::string, std::string>& row) {
@@ -84,6 +238,7 @@ IngestResult parse_focus(std::string_view text, ObjectReader& options, const std
   std::optional<std::size_t> json_tags_i;
   for (std::size_t i = 0; i < header.fields.size(); ++i)
     if (header.fields[i] == "Tags") json_tags_i = i;
+  const OriginColumns columns = origin_columns(header);
 
   IngestResult result;
   std::vector<PoolAcc> pools;
@@ -145,17 +300,19 @@ IngestResult parse_focus(std::string_view text, ObjectReader& options, const std
           row_tags[tag_names[k]] = row.fields[tag_i[k]];
       }
       auto [it, inserted] = pool_index.try_emplace(id, pools.size());
-      if (inserted) pools.push_back(PoolAcc{id, Decimal{}, currency, {}, true});
+      if (inserted) pools.push_back(PoolAcc{id, Decimal{}, currency, {}, true, {}});
       PoolAcc& pool = pools[it->second];
       if (pool.currency != currency)
         throw SpecError("", "BillingCurrency: pool \"" + id + "\" mixes " + pool.currency + " and " + currency);
       pool.cost += cost;
       if (pool.first) {
         pool.tags.insert(row_tags.begin(), row_tags.end());
-        pool.first = false;
+        pool.origin.resize(columns.index.size());
       } else {
         intersect(pool.tags, row_tags);
       }
+      add_origin(pool.origin, columns, row, pool.first);
+      pool.first = false;
     } catch (const SpecError& e) {
       errors.skip(result, where, e.what());
     } catch (const OverflowError& e) {
@@ -169,6 +326,7 @@ IngestResult parse_focus(std::string_view text, ObjectReader& options, const std
     pool.tags = Tags(std::vector<Tags::Pair>(acc.tags.begin(), acc.tags.end()));
     pool.source = CostSource{acc.cost};
     pool.currency = Currency(acc.currency);
+    pool.origin = origin_charge(acc, columns, header, cost_column);
     result.pools.push_back(std::move(pool));
   }
   return result;
