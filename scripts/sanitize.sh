@@ -24,9 +24,12 @@ case "$mode" in
     targets=(all)
     # errors_catalogue loads libapportion.so into /usr/bin/python3 through ctypes, where the
     # ASan runtime cannot come first; browser_report spends its time in chromium (the
-    # report's C++ runs under ASan in test_report) and find_package in CMake and the
-    # compiler (packaging, checked by the plain build); every other test runs.
-    ctest_args=(-E '^(errors_catalogue|browser_report|find_package)$')
+    # report's C++ runs under ASan in test_report), integration_prometheus in a Prometheus
+    # server (its parsers run under ASan in test_ingest_prometheus) and find_package in
+    # CMake and the compiler (packaging, checked by the plain build); every other test runs.
+    ctest_args=(-E '^(errors_catalogue|browser_report|integration_prometheus|find_package)$')
+    # The random property tests check a third of their cases here (the plain build, all).
+    export APPORTION_PROPERTY_ITERATIONS=${APPORTION_PROPERTY_ITERATIONS:-400}
     ;;
   tsan)
     build=${BUILD_DIR:-build-tsan}

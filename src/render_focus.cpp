@@ -102,21 +102,22 @@ struct FocusStep {
 // no value here (nor has a price), as apportion converts only the pool's cost.
 std::vector<std::optional<Decimal>> origin_metrics(const OriginCharge& origin, const Decimal& pool_cost,
                                                    const Currency& currency) {
+  const OriginSchema& schema = *origin.schema;
   std::vector<std::optional<Decimal>> out;
-  for (const OriginColumn& c : origin.columns) {
-    if (c.name == origin.cost_column)
+  for (std::size_t c = 0; c < schema.names.size(); ++c) {
+    if (schema.names[c] == schema.cost_column)
       out.push_back(pool_cost);
-    else if (c.kind == OriginColumn::Kind::cost && !(origin.currency == currency))
+    else if (schema.kinds[c] == OriginSchema::Kind::cost && !(origin.currency == currency))
       out.push_back(std::nullopt);
     else
-      out.push_back(c.amount);
+      out.push_back(origin.amount(c));
   }
   return out;
 }
 
 // A drilled-down pool's metrics: the parts of the earlier step's lines it was taken from.
 std::vector<std::optional<Decimal>> drilled_metrics(const FocusStep& from, const Tags& tags) {
-  std::vector<std::optional<Decimal>> out(from.origin->columns.size(), Decimal{});
+  std::vector<std::optional<Decimal>> out(from.origin->schema->names.size(), Decimal{});
   for (std::size_t i = 0; i < from.lines.size(); ++i) {
     if (!from.lines[i]->tags.contains_all(tags)) continue;
     for (std::size_t c = 0; c < out.size(); ++c) {
@@ -138,14 +139,14 @@ void split_metrics(FocusStep& step, const std::vector<std::optional<Decimal>>& m
   const int cost_digits = precision.fractional_digits();
   step.metric_parts.assign(step.lines.size(), std::vector<std::optional<Decimal>>(metrics.size()));
   step.metric_units.assign(metrics.size(), precision);
+  const OriginSchema& schema = *step.origin->schema;
   for (std::size_t c = 0; c < metrics.size(); ++c) {
-    const OriginColumn& column = step.origin->columns[c];
-    if (column.name == step.origin->cost_column) {
+    if (schema.names[c] == schema.cost_column) {
       for (std::size_t i = 0; i < step.lines.size(); ++i) step.metric_parts[i][c] = step.lines[i]->cost;
       continue;
     }
     if (!metrics[c]) continue;
-    const Decimal unit = split_unit(*metrics[c], column.kind == OriginColumn::Kind::cost ? cost_digits : 6);
+    const Decimal unit = split_unit(*metrics[c], schema.kinds[c] == OriginSchema::Kind::cost ? cost_digits : 6);
     step.metric_units[c] = unit;
     const std::vector<Decimal> parts = allocate_by_weights(*metrics[c], weights, unit);
     for (std::size_t i = 0; i < step.lines.size(); ++i) step.metric_parts[i][c] = parts[i];
@@ -230,8 +231,8 @@ std::string result_to_focus(const Result& result, const Allocation& allocation) 
   std::vector<std::string> header;
   for (const FocusStep& step : steps)
     if (step.origin)
-      for (const OriginColumn& c : step.origin->columns)
-        if (std::find(header.begin(), header.end(), c.name) == header.end()) header.push_back(c.name);
+      for (const std::string& name : step.origin->schema->names)
+        if (std::find(header.begin(), header.end(), name) == header.end()) header.push_back(name);
   for (std::string_view name : kGenerated)
     if (std::find(header.begin(), header.end(), name) == header.end()) header.emplace_back(name);
 
@@ -290,21 +291,22 @@ std::string result_to_focus(const Result& result, const Allocation& allocation) 
           {"x_StepId", step.id},
           {"x_LineKind", std::string(to_string(l.kind))},
           {"x_PoolId", step.pool_id}};
-      if (step.origin)
-        for (std::size_t c = 0; c < step.origin->columns.size(); ++c) {
-          const OriginColumn& column = step.origin->columns[c];
-          if (cells.contains(column.name) && !origin_overrides(column.name)) continue;
+      if (step.origin) {
+        const OriginSchema& schema = *step.origin->schema;
+        for (std::size_t c = 0; c < schema.names.size(); ++c) {
+          const std::string& name = schema.names[c];
+          if (cells.contains(name) && !origin_overrides(name)) continue;
           std::string text;
-          if (column.kind == OriginColumn::Kind::dimension) {
-            text = column.value.value_or("");
-          } else if (column.kind == OriginColumn::Kind::price) {
-            if (step.origin->currency == result.currency) text = column.value.value_or("");
+          const OriginSchema::Kind kind = schema.kinds[c];
+          if (kind == OriginSchema::Kind::dimension ||
+              (kind == OriginSchema::Kind::price && step.origin->currency == result.currency)) {
+            text = step.origin->value(c).value_or("");
           } else if (const auto& part = step.metric_parts[i][c]) {
-            text = column.kind == OriginColumn::Kind::cost ? format_amount(*part, step.metric_units[c])
-                                                           : part->to_string();
+            text = kind == OriginSchema::Kind::cost ? format_amount(*part, step.metric_units[c]) : part->to_string();
           }
-          cells.insert_or_assign(column.name, std::move(text));
+          cells.insert_or_assign(name, std::move(text));
         }
+      }
       for (std::size_t k = 0; k < header.size(); ++k) {
         const auto cell = cells.find(header[k]);
         out << (k ? "," : "") << (cell == cells.end() ? "" : csv_field(cell->second));

@@ -163,8 +163,12 @@ const std::string kOriginBill =
 
 std::map<std::string, std::string> origin_text(const Pool& pool) {
   std::map<std::string, std::string> out;
-  for (const OriginColumn& c : pool.origin->columns)
-    out[c.name] = c.amount ? "=" + c.amount->to_string() : c.value ? *c.value : "null";
+  const OriginCharge& o = *pool.origin;
+  for (std::size_t c = 0; c < o.schema->names.size(); ++c)
+    if (const auto amount = o.amount(c))
+      out[o.schema->names[c]] = std::string("=").append(amount->to_string());
+    else
+      out[o.schema->names[c]] = std::string(o.value(c).value_or("null"));
   return out;
 }
 
@@ -173,10 +177,10 @@ TEST(IngestFocus, PoolsKeepTheirOriginCharge) {
   ASSERT_EQ(r.pools.size(), 2u);
   const Pool& node1 = r.pools[0];
   ASSERT_TRUE(node1.origin);
-  EXPECT_EQ(node1.origin->cost_column, "BilledCost");
+  EXPECT_EQ(node1.origin->schema->cost_column, "BilledCost");
+  EXPECT_EQ(node1.origin->schema, r.pools[1].origin->schema);  // one schema for the bill
   EXPECT_EQ(node1.origin->currency.code(), "USD");
-  std::vector<std::string> names;
-  for (const OriginColumn& c : node1.origin->columns) names.push_back(c.name);
+  const std::vector<std::string>& names = node1.origin->schema->names;
   // Tags is the pool's tags; Allocated* columns are written afresh by the output.
   EXPECT_EQ(names, (std::vector<std::string>{"BilledCost", "EffectiveCost", "ListCost", "BillingCurrency",
                                              "ChargeCategory", "ChargePeriodStart", "ChargePeriodEnd",
@@ -197,10 +201,11 @@ TEST(IngestFocus, PoolsKeepTheirOriginCharge) {
                                     {"ServiceName", "GPU"},
                                     {"SubAccountId", "null"},
                                     {"x_Custom", "null"}}));
-  EXPECT_EQ(node1.origin->columns[0].kind, OriginColumn::Kind::cost);
-  EXPECT_EQ(node1.origin->columns[7].kind, OriginColumn::Kind::summable);
-  EXPECT_EQ(node1.origin->columns[9].kind, OriginColumn::Kind::price);  // a unit price does not add up
-  EXPECT_EQ(node1.origin->columns[11].kind, OriginColumn::Kind::dimension);
+  const std::vector<OriginSchema::Kind>& kinds = node1.origin->schema->kinds;
+  EXPECT_EQ(kinds[0], OriginSchema::Kind::cost);
+  EXPECT_EQ(kinds[7], OriginSchema::Kind::summable);
+  EXPECT_EQ(kinds[9], OriginSchema::Kind::price);  // a unit price does not add up
+  EXPECT_EQ(kinds[11], OriginSchema::Kind::dimension);
 
   // node-2: hours and minutes do not add up; an unreadable ListCost and a NULL period start
   // leave those columns null, and the rows are still read (they are not what the pool costs).
@@ -215,7 +220,7 @@ TEST(IngestFocus, PoolsKeepTheirOriginCharge) {
   EXPECT_EQ(node2.at("ListUnitPrice"), "1");
 
   // With another cost column, that is the one the pool's cost is the sum of.
-  EXPECT_EQ(ingest(kOriginBill, R"({"cost": "EffectiveCost"})").pools[0].origin->cost_column, "EffectiveCost");
+  EXPECT_EQ(ingest(kOriginBill, R"({"cost": "EffectiveCost"})").pools[0].origin->schema->cost_column, "EffectiveCost");
 }
 
 }  // namespace

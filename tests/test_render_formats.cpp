@@ -459,9 +459,12 @@ TEST(RenderFocus, PricesRepeatInTheResultsCurrency) {
   const auto node = std::find_if(allocation.pools.begin(), allocation.pools.end(),
                                  [](const Pool& p) { return p.id == "node-1"; });
   ASSERT_TRUE(node != allocation.pools.end() && node->origin);
+  auto schema = std::make_shared<OriginSchema>(*node->origin->schema);
   auto origin = std::make_shared<OriginCharge>(*node->origin);
-  ASSERT_EQ(origin->columns[9].name, "ListUnitPrice");
-  origin->columns[9].value = "0.52";
+  ASSERT_EQ(schema->names[9], "ListUnitPrice");
+  schema->texts.push_back("0.52");
+  origin->cells[9] = static_cast<std::uint32_t>(schema->texts.size() - 1);
+  origin->schema = schema;
   node->origin = origin;
   rows = focus_rows(result_to_focus(run(allocation), allocation));
   EXPECT_EQ(column(rows, "ListUnitPrice"), (Texts{"0.52", "0.52"}));

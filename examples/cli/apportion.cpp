@@ -73,7 +73,8 @@ options:
   --format table   an aligned table per step, with totals and shares
   --format csv     one row per line, a column per tag key
   --format focus   FOCUS 1.3 allocated charges (CSV): a row per line of each
-                   step that splits a pool (docs/output-formats.md)
+                   step that splits a pool, with the bill's columns for a pool
+                   read from a FOCUS bill (docs/output-formats.md)
   --format markdown  GitHub-flavoured markdown tables per step, then governance
   --output FILE    write to FILE instead of standard output
 

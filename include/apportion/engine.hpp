@@ -3,10 +3,12 @@
 // split each pool by a strategy into lines. Knows no JSON and no files: build an
 // Allocation in code (or let the spec runner build one) and call run().
 
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -66,23 +68,45 @@ struct AmortizedSource {  // amount x overlap(window, term) / term length
 };
 using PoolSource = std::variant<CostSource, PriceSource, FromStepSource, AmortizedSource>;
 
-// The charge a pool was read from, as its bill's FOCUS columns, so that FOCUS output can
-// repeat them on the pool's allocated rows. The `focus` ingest format fills it for each pool
-// from the pool's rows (docs/output-formats.md says how each column is taken).
-struct OriginColumn {
+// The columns of one FOCUS bill, shared by the origin charges of the pools read from it.
+struct OriginSchema {
   // A cost is in the billing currency; another summable metric is a quantity or a cost in
   // the pricing currency. A price (a unit price in the billing currency) repeats like a
   // dimension: prices do not add up.
   enum class Kind { dimension, price, cost, summable };
-  std::string name;
-  Kind kind = Kind::dimension;
-  std::optional<std::string> value;  // a dimension's or price's value; none for null
-  std::optional<Decimal> amount;     // a cost or summable metric: its sum; none for null
+  std::vector<std::string> names;  // in the bill's column order
+  std::vector<Kind> kinds;
+  std::string cost_column;         // the column the pools' costs are the sums of
+  std::vector<std::string> texts;  // the distinct values of dimensions and prices
+  static constexpr std::uint32_t null = 0xffffffffu;
 };
+
+// The charge a pool was read from, as its bill's columns, so that FOCUS output can repeat
+// them on the pool's allocated rows. The `focus` ingest format fills it for each pool from
+// the pool's rows (docs/output-formats.md says how each column is taken). Compact: a bill
+// of a million resources has a million of these.
 struct OriginCharge {
-  std::vector<OriginColumn> columns;  // in the bill's column order
-  std::string cost_column;            // the column the pool's cost is the sum of
-  Currency currency;                  // the rows' BillingCurrency, the currency of the costs
+  std::shared_ptr<const OriginSchema> schema;
+  Currency currency;  // the rows' BillingCurrency, the currency of the costs
+  // Per column: for a dimension or price, an index into schema->texts; for a cost or
+  // summable metric, an index into `amounts`; OriginSchema::null for null.
+  std::vector<std::uint32_t> cells;
+  std::vector<Decimal> amounts;
+
+  std::optional<std::string_view> value(std::size_t column) const {
+    const auto kind = schema->kinds[column];
+    if (cells[column] == OriginSchema::null || kind == OriginSchema::Kind::cost ||
+        kind == OriginSchema::Kind::summable)
+      return std::nullopt;
+    return std::string_view(schema->texts[cells[column]]);
+  }
+  std::optional<Decimal> amount(std::size_t column) const {
+    const auto kind = schema->kinds[column];
+    if (cells[column] == OriginSchema::null ||
+        (kind != OriginSchema::Kind::cost && kind != OriginSchema::Kind::summable))
+      return std::nullopt;
+    return amounts[cells[column]];
+  }
 };
 
 struct Pool {

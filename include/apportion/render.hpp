@@ -23,8 +23,10 @@ std::string result_to_csv(const Result& result);
 // (the pool id), Tags (the pool's), BilledCost and EffectiveCost (the line's cost),
 // AllocatedMethodId ("<strategy>:<step id>"), AllocatedMethodDetails (the ratio's elements),
 // AllocatedResourceId, AllocatedResourceName and AllocatedTags (the line's group; null for
-// the unallocated line), x_StepId and x_LineKind. The rows of one pool and step sum exactly
-// to the pool, and their AllocatedRatio values to exactly 1 (docs/output-formats.md).
+// the unallocated line), x_StepId, x_LineKind and x_PoolId. A pool read from a FOCUS bill
+// (Pool::origin) puts the bill's columns first, its costs and quantities split by the same
+// weights. The rows of one pool and step sum exactly to the origin in every cost column,
+// and their AllocatedRatio values to exactly 1 (docs/output-formats.md).
 std::string result_to_focus(const Result& result, const Allocation& allocation);
 
 // GitHub-flavoured markdown: a table per step (kind, tags, cost with thousands separators,

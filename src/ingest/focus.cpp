@@ -1,10 +1,14 @@
 // `focus`: a FOCUS 1.x billing export (CSV) summed into pools, one pool per distinct value of
 // the `pool_by` columns, each pool's cost the exact sum of its rows' cost column.
 
+#include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -56,30 +60,45 @@ std::optional<std::string_view> unit_column_of(std::string_view metric) {
   return std::nullopt;
 }
 
-struct OriginAcc {
-  std::string text;  // same: the agreed value; earliest, latest: the extreme's text; summable: the unit
-  Instant when;
-  Decimal sum;
-  bool any = false;    // a value (not null) was seen
-  bool known = true;   // false once the rows disagree or a value cannot be read: null
-};
+// Each distinct text once for the whole bill: most columns repeat the same few values over
+// every pool, and a bill may have a million pools.
+class TextTable {
+ public:
+  std::uint32_t intern(std::string_view text) {
+    if (const auto it = ids_.find(text); it != ids_.end()) return it->second;
+    const auto id = static_cast<std::uint32_t>(texts_.size());
+    if (id >= kConflict) throw SpecError("", "too many distinct values in the bill's columns");
+    texts_.emplace_back(text);
+    ids_.emplace(texts_.back(), id);
+    return id;
+  }
+  const std::string& operator[](std::uint32_t id) const { return texts_[id]; }
+  std::vector<std::string> release() {
+    ids_.clear();
+    return {std::make_move_iterator(texts_.begin()), std::make_move_iterator(texts_.end())};
+  }
 
-struct PoolAcc {
-  std::string id;
-  Decimal cost;
-  std::string currency;
-  std::map<std::string, std::string, std::less<>> tags;  // pairs every row so far agrees on
-  bool first = true;
-  std::vector<OriginAcc> origin;  // one per origin column
+  // Cell states besides a text's id: no value yet (or null), and values that disagree or
+  // cannot be read (null in the end).
+  static constexpr std::uint32_t kNone = OriginSchema::null;
+  static constexpr std::uint32_t kConflict = OriginSchema::null - 1;
+
+ private:
+  std::deque<std::string> texts_;  // a deque: the map's keys view its strings, which must not move
+  std::unordered_map<std::string_view, std::uint32_t> ids_;
 };
+constexpr std::uint32_t kNone = TextTable::kNone;
+constexpr std::uint32_t kConflict = TextTable::kConflict;
 
 // The bill's columns an origin charge carries, with their rules: all but Tags (the pool's
 // tags stand for it) and the Allocated* columns of rows already split by the data generator,
 // which the output writes afresh.
 struct OriginColumns {
-  std::vector<std::size_t> index;
+  std::vector<std::size_t> index;  // in the header
   std::vector<OriginRule> rule;
-  std::vector<std::optional<std::size_t>> unit;  // a summable metric's unit column
+  std::vector<std::optional<std::size_t>> unit;  // a summable metric's unit column, in the header
+  std::vector<std::size_t> slot;  // a cost's or summable metric's place among the sums, a period's among the instants
+  std::size_t sums = 0, instants = 0;
 };
 
 OriginColumns origin_columns(const CsvRow& header) {
@@ -87,108 +106,151 @@ OriginColumns origin_columns(const CsvRow& header) {
   for (std::size_t i = 0; i < header.fields.size(); ++i) {
     const std::string& name = header.fields[i];
     if (name == "Tags" || name.starts_with("Allocated")) continue;
+    const OriginRule rule = origin_rule(name);
     out.index.push_back(i);
-    out.rule.push_back(origin_rule(name));
+    out.rule.push_back(rule);
     std::optional<std::size_t> unit;
     if (const auto unit_name = unit_column_of(name))
       for (std::size_t u = 0; u < header.fields.size(); ++u)
         if (header.fields[u] == *unit_name) unit = u;
     out.unit.push_back(unit);
+    const bool summed = rule == OriginRule::cost || rule == OriginRule::summable;
+    out.slot.push_back(summed ? out.sums++ : rule == OriginRule::same ? 0 : out.instants++);
   }
   return out;
 }
 
+// A pool's origin columns while its rows are read: per column a state (kNone, kConflict,
+// or the id of the agreed value, of the extreme period's text, of a metric's unit), and
+// the sums and period instants by slot.
+struct OriginAcc {
+  std::vector<std::uint32_t> state;
+  std::vector<Decimal> sums;
+  std::vector<Instant> when;
+};
+
 // Folds one accepted row into a pool's origin columns.
-void add_origin(std::vector<OriginAcc>& acc, const OriginColumns& columns, const CsvRow& row, bool first) {
+void add_origin(OriginAcc& acc, const OriginColumns& columns, TextTable& texts, const CsvRow& row, bool first) {
+  if (first) {
+    acc.state.assign(columns.index.size(), kNone);
+    acc.sums.assign(columns.sums, Decimal{});
+    acc.when.assign(columns.instants, Instant{});
+  }
   for (std::size_t c = 0; c < columns.index.size(); ++c) {
-    OriginAcc& a = acc[c];
-    if (!a.known) continue;
+    std::uint32_t& state = acc.state[c];
+    if (state == kConflict) continue;
     const std::size_t i = columns.index[c];
     const bool null = is_null(row, i);
     const std::string& text = row.fields[i];
     switch (columns.rule[c]) {
       case OriginRule::same:
-        if (first) {
-          a.any = !null;
-          if (!null) a.text = text;
-        } else if (a.any == null || (!null && a.text != text)) {
-          a.known = false;
-        }
+        if (first)
+          state = null ? kNone : texts.intern(text);
+        else if ((state == kNone) != null || (!null && texts[state] != text))
+          state = kConflict;
         break;
       case OriginRule::earliest:
       case OriginRule::latest: {
         if (null) {
-          a.known = false;
+          state = kConflict;
           break;
         }
-        if (a.any && a.text == text) break;
+        if (state != kNone && texts[state] == text) break;
         try {
           const Instant at = focus_instant(text);
+          Instant& extreme = acc.when[columns.slot[c]];
           const bool earliest = columns.rule[c] == OriginRule::earliest;
-          if (!a.any || (earliest ? at < a.when : a.when < at)) {
-            a.when = at;
-            a.text = text;
+          if (state == kNone || (earliest ? at < extreme : extreme < at)) {
+            extreme = at;
+            state = texts.intern(text);
           }
-          a.any = true;
         } catch (const std::exception&) {
-          a.known = false;
+          state = kConflict;
         }
         break;
       }
       case OriginRule::summable:
-        if (!null && columns.unit[c]) {
-          const std::size_t u = *columns.unit[c];
-          const std::string unit = is_null(row, u) ? std::string() : row.fields[u];
-          if (a.any && a.text != unit) {
-            a.known = false;
-            break;
-          }
-          a.text = unit;
-        }
-        [[fallthrough]];
       case OriginRule::cost:
         if (null) break;
+        if (columns.rule[c] == OriginRule::summable) {
+          // The state is the unit: the rows that have a value must agree on it.
+          const auto u = columns.unit[c];
+          const std::string_view unit = u && !is_null(row, *u) ? std::string_view(row.fields[*u]) : std::string_view();
+          if (state == kNone) {
+            state = texts.intern(unit);
+          } else if (texts[state] != unit) {
+            state = kConflict;
+            break;
+          }
+        } else {
+          state = 0;  // a value was seen
+        }
         try {
-          a.sum += Decimal::parse(text, ExcessDigits::round_half_even);
-          a.any = true;
+          Decimal& sum = acc.sums[columns.slot[c]];
+          sum += Decimal::parse(text, ExcessDigits::round_half_even);
         } catch (const std::exception&) {
-          a.known = false;  // unreadable, or a sum beyond the range
+          state = kConflict;  // unreadable, or a sum beyond the range
         }
         break;
     }
   }
 }
 
-std::shared_ptr<const OriginCharge> origin_charge(const PoolAcc& pool, const OriginColumns& columns,
-                                                  const CsvRow& header, const std::string& cost_column) {
-  auto charge = std::make_shared<OriginCharge>();
-  charge->cost_column = cost_column;
-  charge->currency = Currency(pool.currency);
+// The bill's schema, once its rows are read: column names and kinds, and the texts.
+std::shared_ptr<OriginSchema> origin_schema(const OriginColumns& columns, const CsvRow& header,
+                                            const std::string& cost_column, TextTable& texts) {
+  auto schema = std::make_shared<OriginSchema>();
   for (std::size_t c = 0; c < columns.index.size(); ++c) {
-    const OriginAcc& a = pool.origin[c];
-    OriginColumn column;
-    column.name = header.fields[columns.index[c]];
-    const OriginRule rule = columns.rule[c];
-    if (rule == OriginRule::cost || rule == OriginRule::summable) {
-      column.kind = rule == OriginRule::cost ? OriginColumn::Kind::cost : OriginColumn::Kind::summable;
-      if (a.known && a.any) column.amount = a.sum;
-    } else {
-      if (column.name == "ListUnitPrice" || column.name == "ContractedUnitPrice") column.kind = OriginColumn::Kind::price;
-      if (a.known && a.any) column.value = a.text;
+    const std::string& name = header.fields[columns.index[c]];
+    schema->names.push_back(name);
+    switch (columns.rule[c]) {
+      case OriginRule::cost: schema->kinds.push_back(OriginSchema::Kind::cost); break;
+      case OriginRule::summable: schema->kinds.push_back(OriginSchema::Kind::summable); break;
+      default:
+        schema->kinds.push_back(name == "ListUnitPrice" || name == "ContractedUnitPrice" ? OriginSchema::Kind::price
+                                                                                         : OriginSchema::Kind::dimension);
     }
-    charge->columns.push_back(std::move(column));
+  }
+  schema->cost_column = cost_column;
+  schema->texts = texts.release();
+  return schema;
+}
+
+std::shared_ptr<const OriginCharge> origin_charge(const OriginAcc& acc, const OriginColumns& columns,
+                                                  const std::shared_ptr<const OriginSchema>& schema,
+                                                  const std::string& currency) {
+  auto charge = std::make_shared<OriginCharge>();
+  charge->schema = schema;
+  charge->currency = Currency(currency);
+  charge->cells.assign(columns.index.size(), OriginSchema::null);
+  for (std::size_t c = 0; c < columns.index.size(); ++c) {
+    const std::uint32_t state = acc.state[c];
+    if (state == kNone || state == kConflict) continue;
+    if (columns.rule[c] == OriginRule::cost || columns.rule[c] == OriginRule::summable) {
+      charge->cells[c] = static_cast<std::uint32_t>(charge->amounts.size());
+      charge->amounts.push_back(acc.sums[columns.slot[c]]);
+    } else {
+      charge->cells[c] = state;
+    }
   }
   // A summed metric's unit is the one its rows agree on, whatever rows without it hold.
   for (std::size_t c = 0; c < columns.index.size(); ++c) {
-    if (!charge->columns[c].amount || !columns.unit[c]) continue;
+    if (columns.rule[c] != OriginRule::summable || charge->cells[c] == OriginSchema::null || !columns.unit[c]) continue;
     for (std::size_t u = 0; u < columns.index.size(); ++u)
-      if (columns.index[u] == *columns.unit[c]) {
-        const std::string& unit = pool.origin[c].text;
-        charge->columns[u].value = unit.empty() ? std::nullopt : std::optional<std::string>(unit);
-      }
+      if (columns.index[u] == *columns.unit[c])
+        charge->cells[u] = schema->texts[acc.state[c]].empty() ? OriginSchema::null : acc.state[c];
   }
   return charge;
 }
+
+struct PoolAcc {
+  std::string id;
+  Decimal cost;
+  std::string currency;
+  std::map<std::string, std::string, std::less<>> tags;  // pairs every row so far agrees on
+  bool first = true;
+  OriginAcc origin;
+};
 
 // Keeps only the pairs of `acc` that `row` also has with the same value.
 void intersect(std::map<std::string, std::string, std::less<>>& acc, const std::map<std::string, std::string>& row) {
@@ -239,6 +301,7 @@ IngestResult parse_focus(std::string_view text, ObjectReader& options, const std
   for (std::size_t i = 0; i < header.fields.size(); ++i)
     if (header.fields[i] == "Tags") json_tags_i = i;
   const OriginColumns columns = origin_columns(header);
+  TextTable texts;
 
   IngestResult result;
   std::vector<PoolAcc> pools;
@@ -305,13 +368,11 @@ IngestResult parse_focus(std::string_view text, ObjectReader& options, const std
       if (pool.currency != currency)
         throw SpecError("", "BillingCurrency: pool \"" + id + "\" mixes " + pool.currency + " and " + currency);
       pool.cost += cost;
-      if (pool.first) {
+      if (pool.first)
         pool.tags.insert(row_tags.begin(), row_tags.end());
-        pool.origin.resize(columns.index.size());
-      } else {
+      else
         intersect(pool.tags, row_tags);
-      }
-      add_origin(pool.origin, columns, row, pool.first);
+      add_origin(pool.origin, columns, texts, row, pool.first);
       pool.first = false;
     } catch (const SpecError& e) {
       errors.skip(result, where, e.what());
@@ -319,6 +380,7 @@ IngestResult parse_focus(std::string_view text, ObjectReader& options, const std
       errors.skip(result, where, std::string(cost_column) + ": " + e.what());
     }
   }
+  const std::shared_ptr<const OriginSchema> schema = origin_schema(columns, header, cost_column, texts);
   for (PoolAcc& acc : pools) {
     if (acc.first) continue;  // created by a row that was then refused
     Pool pool;
@@ -326,7 +388,7 @@ IngestResult parse_focus(std::string_view text, ObjectReader& options, const std
     pool.tags = Tags(std::vector<Tags::Pair>(acc.tags.begin(), acc.tags.end()));
     pool.source = CostSource{acc.cost};
     pool.currency = Currency(acc.currency);
-    pool.origin = origin_charge(acc, columns, header, cost_column);
+    pool.origin = origin_charge(acc.origin, columns, schema, acc.currency);
     result.pools.push_back(std::move(pool));
   }
   return result;

@@ -119,6 +119,17 @@ std::string read(const Value& options, std::string_view text, bool stream) {
     rendered = ingest_result_to_json(r);
     rendered += "\nskipped " + std::to_string(r.skipped);
     for (const std::string& reason : r.skipped_reasons) rendered += "\n" + reason;
+    // The origin charges the pools of a FOCUS bill keep for FOCUS output.
+    for (const Pool& p : r.pools) {
+      if (!p.origin) continue;
+      for (std::size_t c = 0; c < p.origin->schema->names.size(); ++c) {
+        rendered += "\n" + p.id + " " + p.origin->schema->names[c] + "=";
+        if (const auto amount = p.origin->amount(c))
+          rendered += amount->to_string();
+        else if (const auto value = p.origin->value(c))
+          rendered += std::string(*value);
+      }
+    }
   });
   return error.empty() ? rendered : error;
 }
