@@ -28,10 +28,11 @@ int apn_alerts_json(char** out, size_t* out_len, const char* spec, size_t spec_l
       const apportion::Value v = apportion::parse_json(options_json);
       apportion::ObjectReader r(v, "options");
       if (const apportion::Value* f = r.optional("format")) {
-        const std::string name = apportion::read_string(*f, r.path("format"));
-        if (name != "text" && name != "json" && name != "slack")
-          throw apportion::SpecError(r.path("format"), "must be \"text\", \"json\" or \"slack\" (got \"" + name + "\")");
-        format = apportion::parse_alert_format(name);
+        try {
+          format = apportion::parse_alert_format(apportion::read_string(*f, r.path("format")));
+        } catch (const std::invalid_argument& e) {
+          throw apportion::SpecError(r.path("format"), e.what());
+        }
       }
       if (const apportion::Value* k = r.optional("already_fired"))
         fired = apportion::read_string_list(*k, r.path("already_fired"));

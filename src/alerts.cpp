@@ -283,8 +283,7 @@ AlertFormat parse_alert_format(std::string_view name) {
   if (name == "text") return AlertFormat::text;
   if (name == "json") return AlertFormat::json;
   if (name == "slack") return AlertFormat::slack;
-  throw std::invalid_argument("alert format must be text, json or slack (got \"" + std::string(name.substr(0, 64)) +
-                              "\")");
+  throw std::invalid_argument("must be text, json or slack (got \"" + std::string(name.substr(0, 64)) + "\")");
 }
 
 std::string render_alerts(const std::vector<AlertEvent>& events, AlertFormat format) {

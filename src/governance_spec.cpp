@@ -36,6 +36,13 @@ MoneyRef read_money(const Value& v, const std::string& path, int allow) {
   throw SpecError(path, (allow & pool_ref) ? "must be an amount or {\"pool\": id}" : "must be an amount");
 }
 
+// What read_money returned, as the one kind of reference its `allow` permitted.
+template <class Ref>
+std::variant<Decimal, Ref> narrow(const MoneyRef& money) {
+  if (const auto* d = std::get_if<Decimal>(&money)) return *d;
+  return std::get<Ref>(money);
+}
+
 WrittenDecimal read_written(const Value& v, const std::string& path) {
   return {read_non_negative(v, path), v.text()};
 }
@@ -112,8 +119,7 @@ Budget read_budget(ObjectReader& r) {
   b.id = read_string(r.required("id"), r.path("id"));
   if (const Value* t = r.optional("tags")) b.tags = read_tags(*t, r.path("tags"));
   const MoneyRef spend = read_money(r.required("spend"), r.path("spend"), lines_ref);
-  if (const auto* d = std::get_if<Decimal>(&spend)) b.spend = *d;
-  else b.spend = std::get<LinesRef>(spend);
+  b.spend = narrow<LinesRef>(spend);
   b.amount = read_non_negative(r.required("amount"), r.path("amount"));
   if (b.amount.is_zero()) throw SpecError(r.path("amount"), "must be positive");
   std::tie(b.period, b.period_text) = read_period(r.required("period"), r.path("period"));
@@ -146,8 +152,7 @@ Reconciliation read_reconcile(ObjectReader& r) {
   rec.id = read_string(r.required("id"), r.path("id"));
   rec.estimate = read_lines_ref(r.required("estimate"), r.path("estimate"));
   const MoneyRef actual = read_money(r.required("actual"), r.path("actual"), pool_ref);
-  if (const auto* d = std::get_if<Decimal>(&actual)) rec.actual = *d;
-  else rec.actual = std::get<PoolRef>(actual);
+  rec.actual = narrow<PoolRef>(actual);
   if (const Value* p = r.optional("period")) rec.period = read_interval(*p, r.path("period"));
   if (const Value* c = r.optional("causes")) {
     const auto& items = read_array(*c, r.path("causes"));
@@ -219,8 +224,7 @@ Scorecard read_scorecard(ObjectReader& r) {
   Scorecard card;
   card.id = read_string(r.required("id"), r.path("id"));
   const MoneyRef baseline = read_money(r.required("baseline"), r.path("baseline"), lines_ref);
-  if (const auto* d = std::get_if<Decimal>(&baseline)) card.baseline = *d;
-  else card.baseline = std::get<LinesRef>(baseline);
+  card.baseline = narrow<LinesRef>(baseline);
   const auto& levers = read_array(r.required("levers"), r.path("levers"));
   for (std::size_t i = 0; i < levers.size(); ++i) card.levers.push_back(read_lever(levers[i], path_index(r.path("levers"), i)));
   return card;

@@ -366,10 +366,14 @@ int cmd_alerts(const std::vector<std::string>& argv) {
     return 0;
   }
   if (args.positional.size() != 1) throw UsageError("alerts takes one spec file, or - for standard input (see --help)");
-  const std::string format_name = args.options.contains("format") ? args.options.at("format") : "text";
-  if (format_name != "text" && format_name != "json" && format_name != "slack")
-    throw UsageError("--format must be text, json or slack (got \"" + format_name + "\")");
-  const AlertFormat format = parse_alert_format(format_name);
+  AlertFormat format = AlertFormat::text;
+  if (const auto f = args.options.find("format"); f != args.options.end()) {
+    try {
+      format = parse_alert_format(f->second);
+    } catch (const std::invalid_argument& e) {
+      throw UsageError(std::string("--format ") + e.what());
+    }
+  }
   // The state is read before the spec runs: a malformed file fails before any work.
   std::vector<std::string> fired;
   const auto state = args.options.find("state");

@@ -9,7 +9,10 @@ int main() {
   using namespace apportion;
 
   Allocation month;
-  month.pools.push_back({"node-1", {}, CostSource{Decimal::parse("23520.00")}, std::nullopt, nullptr});
+  Pool node;
+  node.id = "node-1";
+  node.source = CostSource{Decimal::parse("23520.00")};
+  month.pools.push_back(node);
   const auto usage = [&](const char* ns, long long gpu_seconds) {
     Record r;
     r.tags = Tags{{"namespace", ns}};
