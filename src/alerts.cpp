@@ -25,9 +25,6 @@ std::string money(const Decimal& value, const Result& result) {
   return group_thousands(digits) + " " + std::string(result.currency.code());
 }
 
-// A threshold or ratio as a percentage: 0.8 -> "80%", 1.25 -> "125%", 0.125 -> "12.5%".
-std::string percent(const Decimal& fraction) { return format_weight(fraction.to_rational() * 100) + "%"; }
-
 // A score for people: two places, trailing zeros dropped ("10.5", "12", "3.14").
 std::string short_number(const Rational& value) {
   std::string s = format_places(value, 2);
@@ -45,12 +42,12 @@ AlertEvent budget_event(const BudgetStatus& b, const BudgetAlert& alert, const R
   e.source = "budget";
   e.rule = b.id;
   e.tags = b.tags;
-  e.title = "Budget " + b.id + ": " + percent(alert.threshold.value) + " threshold crossed (" +
+  e.title = "Budget " + b.id + ": " + format_threshold(alert.threshold.value) + " threshold crossed (" +
             std::string(to_string(alert.severity)) + ")";
   e.facts.emplace_back("Spend", money(b.spend, result));
   e.facts.emplace_back("Budget", money(b.amount, result));
   e.facts.emplace_back("Used", format_places(b.ratio * 100, 1) + "%");
-  e.facts.emplace_back("Threshold", percent(alert.threshold.value) + " (" + alert.threshold.text + ")");
+  e.facts.emplace_back("Threshold", format_threshold(alert.threshold.value) + " (" + alert.threshold.text + ")");
   if (b.forecast) {
     e.facts.emplace_back("Forecast", money(*b.forecast, result));
     e.facts.emplace_back("Forecast method", "linear (run rate)");

@@ -49,14 +49,16 @@ std::vector<WrittenDecimal> Budget::default_thresholds() {
 
 namespace {
 
-// The lines a reference selects, in result order.
-// A result built in code may not list its steps: then the steps of its lines are known.
+// The lines a reference selects, in result order. A result built in code may not list its
+// steps: then the steps of its lines are known.
 std::vector<const Line*> select_lines(const LinesRef& ref, const Result& result, const std::string& path) {
   std::vector<const Line*> out;
-  for (const Line& l : result.lines)
-    if (l.step == ref.step && l.tags.contains_all(ref.tags)) out.push_back(&l);
-  const bool known = std::find(result.steps.begin(), result.steps.end(), ref.step) != result.steps.end() ||
-                     std::any_of(result.lines.begin(), result.lines.end(), [&](const Line& l) { return l.step == ref.step; });
+  bool known = std::find(result.steps.begin(), result.steps.end(), ref.step) != result.steps.end();
+  for (const Line& l : result.lines) {
+    if (l.step != ref.step) continue;
+    known = true;
+    if (l.tags.contains_all(ref.tags)) out.push_back(&l);
+  }
   if (!known) throw SpecError(path + ".step", "unknown step \"" + ref.step + "\"");
   return out;
 }

@@ -101,6 +101,8 @@ std::string format_weight(const Rational& value) { return rounded_text(value, 6,
 
 std::string format_percent(const Rational& ratio) { return format_places(ratio * 100, 2) + "%"; }
 
+std::string format_threshold(const Decimal& fraction) { return format_weight(fraction.to_rational() * 100) + "%"; }
+
 std::string tags_text(const Tags& tags, std::string_view separator) {
   std::string out;
   for (const auto& [k, v] : tags) {
@@ -226,7 +228,6 @@ class MarkdownLayout final : public Layout {
 // A line's tags for people: "team=nlp env=prod", or "(all)".
 std::string line_label(const Tags& tags) { return tags.empty() ? "(all)" : tags_text(tags, " "); }
 
-std::string percent(const Rational& ratio) { return format_percent(ratio); }
 
 std::string joined(const std::vector<WrittenDecimal>& values) {
   std::string out;
@@ -268,7 +269,7 @@ void step_sections(const Result& result, Layout& out) {
       std::vector<std::string> row{std::string(to_string(l->kind))};
       for (const std::string& k : keys) row.emplace_back(l->tags.get(k).value_or(""));
       row.push_back(group_thousands(format_amount(l->cost, unit)));
-      row.push_back(total.is_zero() ? "" : percent(l->cost.to_rational() / total.to_rational()));
+      row.push_back(total.is_zero() ? "" : format_percent(l->cost.to_rational() / total.to_rational()));
       if (split) {
         row.push_back(l->split_cost ? group_thousands(format_amount(*l->split_cost, unit)) : "");
         row.push_back(l->unused_cost ? group_thousands(format_amount(*l->unused_cost, unit)) : "");
@@ -300,7 +301,7 @@ void step_sections(const Result& result, Layout& out) {
       notes.push_back(note + " " + currency + " per million tokens");
     }
     for (const Coverage& c : result.coverage)
-      if (c.step == step) notes.push_back("coverage: " + percent(c.ratio) + " of the pool allocated");
+      if (c.step == step) notes.push_back("coverage: " + format_percent(c.ratio) + " of the pool allocated");
     out.bullets(notes);
     out.end_section();
   }
@@ -317,7 +318,7 @@ void governance_sections(const GovernanceReport& g, const Decimal& unit, Layout&
       for (const BudgetAlert& a : b.alerts)
         alerts += (alerts.empty() ? "" : ", ") + a.threshold.text + " " + std::string(to_string(a.severity));
       t.rows.push_back({b.id, b.tags.empty() ? "" : line_label(b.tags), money(b.spend), money(b.amount),
-                        percent(b.ratio), b.forecast ? money(*b.forecast) : "", joined(b.crossed), alerts});
+                        format_percent(b.ratio), b.forecast ? money(*b.forecast) : "", joined(b.crossed), alerts});
     }
     out.heading("Budgets");
     out.paragraph("Forecast: linear run rate to the period's end.");
@@ -347,7 +348,7 @@ void governance_sections(const GovernanceReport& g, const Decimal& unit, Layout&
     if (r.period) title += " (" + r.period->start().to_string() + " to " + r.period->end().to_string() + ")";
     std::string summary = "Estimate " + money(r.estimate) + ", actual " + money(r.actual) + ", difference " +
                           money(r.difference);
-    if (r.drift) summary += " (drift " + percent(*r.drift) + ")";
+    if (r.drift) summary += " (drift " + format_percent(*r.drift) + ")";
     out.heading(title);
     out.paragraph(summary + ".");
     std::vector<std::string> causes;
@@ -362,7 +363,7 @@ void governance_sections(const GovernanceReport& g, const Decimal& unit, Layout&
   for (const ScorecardReport& s : g.scorecards) {
     TableData t{{"lever", "saving", "standalone", "incremental", "risk"}, {false, true, true, true, false}};
     for (const LeverResult& l : s.levers)
-      t.rows.push_back({l.name, percent(l.saving), money(l.standalone), money(l.incremental), l.risk});
+      t.rows.push_back({l.name, format_percent(l.saving), money(l.standalone), money(l.incremental), l.risk});
     t.totals_from = t.rows.size();
     t.rows.push_back({"combined", "", "", money(s.combined), ""});
     t.rows.push_back({"remaining", "", "", money(s.remaining), ""});

@@ -3,7 +3,7 @@
 // charge. Which columns are filled, and how, is in docs/output-formats.md.
 
 #include <algorithm>
-#include <map>
+#include <iterator>
 #include <optional>
 #include <span>
 #include <sstream>
@@ -163,6 +163,24 @@ bool origin_overrides(std::string_view column) {
   return column == "ChargeCategory" || column == "ResourceId" || column == "BilledCost" || column == "EffectiveCost";
 }
 
+// Where a row's cell in one header column comes from: the origin's column `index`, apportion's
+// own (kGenerated[index]), or nowhere (null: a column of another bill).
+struct ColumnSource {
+  enum { origin, generated, none } from = none;
+  std::size_t index = 0;
+};
+
+ColumnSource source_of(std::string_view name, const OriginCharge* origin) {
+  const auto own = std::find(std::begin(kGenerated), std::end(kGenerated), name);
+  if (origin && (own == std::end(kGenerated) || origin_overrides(name))) {
+    const std::vector<std::string>& names = origin->schema->names;
+    const auto it = std::find(names.begin(), names.end(), name);
+    if (it != names.end()) return {ColumnSource::origin, static_cast<std::size_t>(it - names.begin())};
+  }
+  if (own != std::end(kGenerated)) return {ColumnSource::generated, static_cast<std::size_t>(own - std::begin(kGenerated))};
+  return {};
+}
+
 }  // namespace
 
 std::string result_to_focus(const Result& result, const Allocation& allocation) {
@@ -245,6 +263,10 @@ std::string result_to_focus(const Result& result, const Allocation& allocation) 
         tags_json(std::vector<Tags::Pair>(step.origin_tags.begin(), step.origin_tags.end()));
     const std::string category = step.pool_cost.signum() < 0 ? "Credit" : "Usage";
 
+    // Where each header column's cell comes from for this step's rows, settled once.
+    std::vector<ColumnSource> sources;
+    for (const std::string& name : header) sources.push_back(source_of(name, step.origin));
+
     // The step's denominator, where a line shows it: weight / share.
     std::optional<Rational> denominator;
     for (const Line* l : step.lines)
@@ -276,40 +298,38 @@ std::string result_to_focus(const Result& result, const Allocation& allocation) 
           if (step.origin_tags.get(pair.first) != std::string_view(pair.second)) allocated_tags.push_back(pair);
       }
 
-      std::map<std::string_view, std::string> cells{
-          {"BillingCurrency", currency},
-          {"ChargeCategory", category},
-          {"ResourceId", step.pool_id},
-          {"Tags", origin_tags_json},
-          {"BilledCost", format_amount(l.cost, unit)},
-          {"EffectiveCost", format_amount(l.cost, unit)},
-          {"AllocatedMethodId", step.method},
-          {"AllocatedMethodDetails", details},
-          {"AllocatedResourceId", unallocated ? "" : resource_id(l.tags)},
-          {"AllocatedResourceName", unallocated ? "" : resource_name(l.tags)},
-          {"AllocatedTags", tags_json(allocated_tags)},
-          {"x_StepId", step.id},
-          {"x_LineKind", std::string(to_string(l.kind))},
-          {"x_PoolId", step.pool_id}};
-      if (step.origin) {
-        const OriginSchema& schema = *step.origin->schema;
-        for (std::size_t c = 0; c < schema.names.size(); ++c) {
-          const std::string& name = schema.names[c];
-          if (cells.contains(name) && !origin_overrides(name)) continue;
-          std::string text;
-          const OriginSchema::Kind kind = schema.kinds[c];
-          if (kind == OriginSchema::Kind::dimension ||
-              (kind == OriginSchema::Kind::price && step.origin->currency == result.currency)) {
-            text = step.origin->value(c).value_or("");
-          } else if (const auto& part = step.metric_parts[i][c]) {
-            text = kind == OriginSchema::Kind::cost ? format_amount(*part, step.metric_units[c]) : part->to_string();
-          }
-          cells.insert_or_assign(name, std::move(text));
-        }
-      }
+      // apportion's own cells, in kGenerated's order.
+      const std::string generated[] = {currency,
+                                       category,
+                                       step.pool_id,
+                                       origin_tags_json,
+                                       format_amount(l.cost, unit),
+                                       format_amount(l.cost, unit),
+                                       step.method,
+                                       details,
+                                       unallocated ? "" : resource_id(l.tags),
+                                       unallocated ? "" : resource_name(l.tags),
+                                       tags_json(allocated_tags),
+                                       step.id,
+                                       std::string(to_string(l.kind)),
+                                       step.pool_id};
+      static_assert(std::size(generated) == std::size(kGenerated));
       for (std::size_t k = 0; k < header.size(); ++k) {
-        const auto cell = cells.find(header[k]);
-        out << (k ? "," : "") << (cell == cells.end() ? "" : csv_field(cell->second));
+        if (k) out << ",";
+        const ColumnSource& source = sources[k];
+        if (source.from == ColumnSource::generated) {
+          out << csv_field(generated[source.index]);
+          continue;
+        }
+        if (source.from == ColumnSource::none) continue;
+        const std::size_t c = source.index;
+        const OriginSchema::Kind kind = step.origin->schema->kinds[c];
+        if (kind == OriginSchema::Kind::dimension ||
+            (kind == OriginSchema::Kind::price && step.origin->currency == result.currency)) {
+          out << csv_field(std::string(step.origin->value(c).value_or("")));
+        } else if (const auto& part = step.metric_parts[i][c]) {
+          out << (kind == OriginSchema::Kind::cost ? format_amount(*part, step.metric_units[c]) : part->to_string());
+        }
       }
       out << "\r\n";
     }

@@ -56,10 +56,6 @@ namespace {
 
 // ---- Small formats -----------------------------------------------------------------------
 
-std::string percent(const Rational& ratio) { return format_percent(ratio); }
-// A threshold as a percentage without trailing zeros: "50%", "125%", "87.5%".
-std::string threshold_percent(const Decimal& threshold) { return format_weight(threshold.to_rational() * 100) + "%"; }
-
 // An SVG coordinate: one fractional digit, exact and the same everywhere.
 std::string coord(const Rational& value) { return format_places(value, 1); }
 std::string coord(long long value) { return std::to_string(value); }
@@ -386,7 +382,7 @@ class Report {
     for (const std::string& k : key_set) out_ += "<th>" + html_escape(k) + "</th>";
     out_ += "<th class=\"num\">cost (" + html_escape(code) + ")</th><th class=\"num\">share</th></tr></thead>\n<tbody>\n";
     const auto share = [&](const Decimal& cost) {
-      return total.is_zero() ? std::string("&#8212;") : percent(cost.to_rational() / total.to_rational());
+      return total.is_zero() ? std::string("&#8212;") : format_percent(cost.to_rational() / total.to_rational());
     };
     for (std::size_t i = 0; i < shown; ++i) {
       const Line* l = lines[i];
@@ -437,7 +433,7 @@ class Report {
     if (drawn < 0) drawn = 0;
     if (drawn > 1) drawn = 1;
     const long long x0 = 10, width = 400;
-    const std::string text = percent(c.ratio);
+    const std::string text = format_percent(c.ratio);
     out_ += "<div class=\"coverage\">\n<p>Tag coverage: <strong>" + text + "</strong> of the pool attributed (not on the unallocated line), " +
             (ok ? std::string("<span class=\"badge ok\">chargeback-ready</span> (at least 80%)")
                 : std::string("<span class=\"badge warning\">below 80%</span>: tag more usage before charging back")) +
@@ -522,13 +518,13 @@ class Report {
     const std::string cls = severity_class(b);
     out_ += "<div class=\"budget\">\n<p><strong>" + html_escape(b.id) + "</strong>";
     if (!b.tags.empty()) out_ += " <span class=\"muted\">" + html_escape(line_label(b.tags)) + "</span>";
-    out_ += " &#8212; " + money(b.spend) + " of " + money(b.amount) + " (" + percent(b.ratio) + ")";
+    out_ += " &#8212; " + money(b.spend) + " of " + money(b.amount) + " (" + format_percent(b.ratio) + ")";
     for (const BudgetAlert& a : b.alerts)
       out_ += " <span class=\"badge " + std::string(to_string(a.severity)) + "\">" + html_escape(a.threshold.text) +
               " " + std::string(to_string(a.severity)) + "</span>";
     out_ += "</p>\n";
     out_ += "<svg class=\"budget-bar\" viewBox=\"0 0 760 46\" width=\"760\" height=\"46\" role=\"img\"><title>Budget " +
-            html_escape(b.id) + ": spend " + money(b.spend) + " of " + money(b.amount) + " (" + percent(b.ratio) + ")" +
+            html_escape(b.id) + ": spend " + money(b.spend) + " of " + money(b.amount) + " (" + format_percent(b.ratio) + ")" +
             (b.forecast ? ", forecast " + money(*b.forecast) : std::string()) + "</title>";
     out_ += "<rect class=\"track\" x=\"" + coord(x0) + "\" y=\"10\" width=\"" + coord(width) + "\" height=\"16\"/>";
     out_ += "<rect class=\"fill " + cls + "\" x=\"" + coord(x0) + "\" y=\"10\" width=\"" +
@@ -542,7 +538,7 @@ class Report {
       const Rational x = at(b.amount.to_rational() * t.value.to_rational());
       out_ += "<line class=\"grid\" x1=\"" + coord(x) + "\" y1=\"6\" x2=\"" + coord(x) + "\" y2=\"30\"/>";
       out_ += "<text class=\"small\" x=\"" + coord(x) + "\" y=\"43\" text-anchor=\"middle\">" +
-              threshold_percent(t.value) + "</text>";
+              format_threshold(t.value) + "</text>";
     }
     if (b.forecast) {
       const Rational x = at(b.forecast->to_rational());
@@ -556,7 +552,7 @@ class Report {
     out_ += "; crossed: ";
     if (b.crossed.empty()) out_ += "none";
     for (std::size_t i = 0; i < b.crossed.size(); ++i)
-      out_ += (i ? ", " : "") + threshold_percent(b.crossed[i].value);
+      out_ += (i ? ", " : "") + format_threshold(b.crossed[i].value);
     if (!b.alerts.empty() || !b.crossed.empty())
       out_ += b.alerts.empty() ? "; no new alerts" : "; new alerts: " + std::to_string(b.alerts.size());
     out_ += "</p>\n</div>\n";
@@ -604,14 +600,14 @@ class Report {
       for (const ReconcileReport* r : dated) {
         out_ += "<tr><td>" + period_text(*r->period) + "</td><td>" + html_escape(r->id) + "</td><td class=\"num\">" +
                 money(r->estimate) + "</td><td class=\"num\">" + money(r->actual) + "</td><td class=\"num\">" +
-                money(r->difference) + "</td><td class=\"num\">" + (r->drift ? percent(*r->drift) : "&#8212;") +
+                money(r->difference) + "</td><td class=\"num\">" + (r->drift ? format_percent(*r->drift) : "&#8212;") +
                 "</td><td>";
         if (r->drift) {
           const Rational half = 60;
           const Rational length = (r->drift->sign() < 0 ? Rational(-*r->drift) : *r->drift) / widest * half;
           const Rational x = r->drift->sign() < 0 ? half - length : half;
           out_ += "<svg viewBox=\"0 0 120 14\" width=\"120\" height=\"14\" role=\"img\"><title>drift " +
-                  percent(*r->drift) + "</title><line class=\"axis\" x1=\"60\" y1=\"0\" x2=\"60\" y2=\"14\"/><rect "
+                  format_percent(*r->drift) + "</title><line class=\"axis\" x1=\"60\" y1=\"0\" x2=\"60\" y2=\"14\"/><rect "
                   "class=\"fill " +
                   std::string(r->drift->sign() > 0 ? "crit" : "ok") + "\" x=\"" + coord(x) + "\" y=\"3\" width=\"" +
                   coord(length) + "\" height=\"8\"/></svg>";
@@ -625,7 +621,7 @@ class Report {
       if (r.period) out_ += "<dt>Period</dt><dd>" + period_text(*r.period) + "</dd>\n";
       out_ += "<dt>Estimate</dt><dd>" + money(r.estimate) + "</dd>\n<dt>Actual (billed)</dt><dd>" + money(r.actual) +
               "</dd>\n<dt>Difference</dt><dd>" + money(r.difference) + "</dd>\n<dt>Drift</dt><dd>" +
-              (r.drift ? percent(*r.drift) : std::string("&#8212; (zero estimate)")) + "</dd>\n</dl>\n";
+              (r.drift ? format_percent(*r.drift) : std::string("&#8212; (zero estimate)")) + "</dd>\n</dl>\n";
       if (!r.causes.empty()) {
         out_ += "<table class=\"causes\">\n<caption>Causes of the difference (they sum to it)</caption>\n<thead><tr>"
                 "<th>cause</th><th class=\"num\">amount</th></tr></thead>\n<tbody>\n";
@@ -692,7 +688,7 @@ class Report {
       out_ += "<tr><td><span class=\"sw\" style=\"background:" + std::string(palette[i % 6]) + "\"></span>" +
               html_escape(l.name);
       if (!l.formula.empty()) out_ += "<br><span class=\"muted\">" + html_escape(l.formula) + "</span>";
-      out_ += "</td><td class=\"num\">" + percent(l.saving) + "</td><td class=\"num\">" + money(l.standalone) +
+      out_ += "</td><td class=\"num\">" + format_percent(l.saving) + "</td><td class=\"num\">" + money(l.standalone) +
               "</td><td class=\"num\">" + money(l.incremental) + "</td><td>" + html_escape(l.risk) + "</td><td>" +
               html_escape(l.assumptions) + "</td></tr>\n";
     }

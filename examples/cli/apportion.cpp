@@ -406,7 +406,6 @@ options:
   --output FILE    write the report to FILE instead of standard output
   --title TEXT     the page title and heading (default "Cost showback")
 
-
 )";
 
 int cmd_report(const std::vector<std::string>& argv) {

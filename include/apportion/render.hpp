@@ -45,6 +45,9 @@ std::string format_weight(const Rational& value);
 
 // A ratio as a percentage with two places, half-even: "83.33%".
 std::string format_percent(const Rational& ratio);
+// A threshold as a percentage without trailing zeros: 0.5 -> "50%", 1.25 -> "125%",
+// 0.875 -> "87.5%".
+std::string format_threshold(const Decimal& fraction);
 // Tags as "k=v" pairs in canonical order joined by `separator`; "" for none.
 std::string tags_text(const Tags& tags, std::string_view separator);
 
