@@ -156,4 +156,14 @@ Rational Catalog::run_cost(std::string_view sku_id, std::string_view tier, Decim
   return count.to_rational() * s.billed_seconds(interval.length()) * average_rate(sku_id, tier, interval) / 3600;
 }
 
+Rational Catalog::run_cost_part(std::string_view sku_id, std::string_view tier, Decimal count, const Interval& run,
+                               const Interval& part) const {
+  const Rational whole = run_cost(sku_id, tier, count, run);
+  const Instant start = std::max(run.start(), part.start()), end = std::min(run.end(), part.end());
+  const Rational run_hours = rate_hours(sku_id, tier, run);
+  if (run_hours == 0) return part.contains(run.start()) ? whole : Rational(0);
+  if (end <= start) return 0;
+  return whole * rate_hours(sku_id, tier, Interval(start, end)) / run_hours;
+}
+
 APPORTION_END_NAMESPACE

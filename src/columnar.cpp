@@ -231,6 +231,8 @@ std::string with_thousands(std::uint64_t n) {
 
 std::uint32_t PartialAggregate::measure_id(std::string_view name) {
   const std::uint32_t id = measures_names_.intern(name);
+  if (name == "utilization") ratio_id_ = id;
+  if (name == "gpu_seconds") weight_id_ = id;
   if (id >= stride_) {  // a new measure: widen every group's row of sums
     const std::size_t stride = id + 1;
     std::vector<int128> sums(rows_.size() * stride);
@@ -251,6 +253,7 @@ std::uint32_t PartialAggregate::group(std::span<const std::uint32_t> key) {
   const std::uint32_t g = groups_.intern(key_bytes(key));
   if (g == rows_.size()) {
     rows_.push_back(0);
+    ratio_.emplace_back();
     sums_.resize(sums_.size() + stride_);
     present_.resize(present_.size() + stride_);
   }
@@ -266,19 +269,37 @@ void PartialAggregate::check_raw(std::uint32_t measure, int128 raw) const {
 void PartialAggregate::add_to_group(std::uint32_t group, std::span<const std::pair<std::uint32_t, int128>> measures,
                                     std::uint64_t rows) {
   int128* sums = sums_.data() + static_cast<std::size_t>(group) * stride_;
+  int128 weight = 0;  // the row's gpu_seconds, which weighs its utilization
+  for (const auto& [m, raw] : measures)
+    if (m == weight_id_) weight = raw;
+  const auto overflow = [&](std::uint32_t m) {
+    return OverflowError(std::string(measures_names_.value(m)) + ": the aggregated sum is out of the decimal range");
+  };
+  RatioSums ratio = ratio_[group];
   for (const auto& [m, raw] : measures) {  // check everything first: the row is added whole or not at all
     check_raw(m, raw);
     int128 r;
-    if (__builtin_add_overflow(sums[m], raw, &r))
-      throw OverflowError(std::string(measures_names_.value(m)) + ": the aggregated sum is out of the decimal range");
+    if (m == ratio_id_) {
+      if (raw > Decimal(1).raw())
+        throw std::invalid_argument("utilization: must be between 0 and 1 (got " + Decimal::from_raw(raw).to_string() + ")");
+      int128 used;
+      if (__builtin_mul_overflow(raw, weight, &used) || __builtin_add_overflow(sums[m], used, &r) ||
+          __builtin_add_overflow(ratio.weight, weight, &ratio.weight) ||
+          __builtin_add_overflow(ratio.plain, raw, &ratio.plain))
+        throw overflow(m);
+      ratio.rows += rows;
+    } else if (__builtin_add_overflow(sums[m], raw, &r)) {
+      throw overflow(m);
+    }
   }
   std::uint64_t total;
   if (__builtin_add_overflow(total_rows_, rows, &total)) throw OverflowError("aggregate: too many rows");
   std::uint8_t* present = present_.data() + static_cast<std::size_t>(group) * stride_;
   for (const auto& [m, raw] : measures) {
-    sums[m] += raw;
+    sums[m] += m == ratio_id_ ? raw * weight : raw;
     present[m] = 1;
   }
+  ratio_[group] = ratio;
   rows_[group] += rows;
   total_rows_ = total;
 }
@@ -355,6 +376,10 @@ void PartialAggregate::merge(const PartialAggregate& other) {
           throw OverflowError(std::string(other.measures_names_.value(m)) +
                               ": the aggregated sum is out of the decimal range");
       }
+      int128 r;
+      if (__builtin_add_overflow(ratio_[*mine].weight, other.ratio_[g].weight, &r) ||
+          __builtin_add_overflow(ratio_[*mine].plain, other.ratio_[g].plain, &r))
+        throw OverflowError("utilization: the aggregated sum is out of the decimal range");
     }
   }
   std::uint64_t total;
@@ -367,8 +392,19 @@ void PartialAggregate::merge(const PartialAggregate& other) {
         present_[mine * stride_ + measure_map[m]] = 1;
       }
     rows_[mine] += other.rows_[g];
+    ratio_[mine].weight += other.ratio_[g].weight;
+    ratio_[mine].plain += other.ratio_[g].plain;
+    ratio_[mine].rows += other.ratio_[g].rows;
   }
   total_rows_ = total;
+}
+
+Decimal PartialAggregate::ratio_mean(std::uint32_t group) const {
+  // Weighted: Σ raw u x raw w over Σ raw w is a raw utilization; plain: Σ raw u over rows.
+  const RatioSums& r = ratio_[group];
+  const Rational raw = r.weight > 0 ? Rational(BigInt(sums_[group * stride_ + *ratio_id_]), BigInt(r.weight))
+                                    : Rational(BigInt(r.plain), BigInt(r.rows));
+  return Decimal::from_rational(raw / BigInt(Decimal::one_raw), Decimal::from_raw(1));
 }
 
 std::vector<Record> PartialAggregate::to_records(std::string_view source) const {
@@ -385,7 +421,8 @@ std::vector<Record> PartialAggregate::to_records(std::string_view source) const 
     r.tags = Tags(std::move(pairs));
     for (std::uint32_t m = 0; m < stride_; ++m)
       if (present_[g * stride_ + m])
-        r.measures.emplace(std::string(measures_names_.value(m)), Decimal::from_raw(sums_[g * stride_ + m]));
+        r.measures.emplace(std::string(measures_names_.value(m)),
+                           m == ratio_id_ ? ratio_mean(g) : Decimal::from_raw(sums_[g * stride_ + m]));
     r.origin = std::string(source) + " (aggregated: " + with_thousands(rows_[g]) + (rows_[g] == 1 ? " row)" : " rows)");
     out.push_back(std::move(r));
   }
@@ -397,15 +434,16 @@ std::vector<Record> PartialAggregate::to_records(std::string_view source) const 
 }
 
 // ---- Serialization -------------------------------------------------------------------------------
-// "APNAGG" then version byte 1; then varints: the four dictionaries (count, then each
+// "APNAGG" then version byte 2; then varints: the four dictionaries (count, then each
 // string as length and bytes: tag keys, tag values, pools, measures), the group count, and
 // per group: rows, key length and key ids, the number of measures present, and for each its
-// id and 16 little-endian bytes of the raw sum.
+// id and 16 little-endian bytes of the raw sum; for utilization, then the 16 bytes of each
+// of its weight and plain sums and the varint of its rows. (Version 1 summed utilization.)
 
 namespace {
 
 constexpr std::string_view magic = "APNAGG";
-constexpr char version = 1;
+constexpr char version = 2;
 
 void put_varint(std::string& out, std::uint64_t v) {
   while (v >= 0x80) {
@@ -418,6 +456,11 @@ void put_varint(std::string& out, std::uint64_t v) {
 void put_string(std::string& out, std::string_view s) {
   put_varint(out, s.size());
   out.append(s);
+}
+
+void put_int128(std::string& out, int128 value) {
+  auto raw = static_cast<uint128>(value);
+  for (int b = 0; b < 16; ++b, raw >>= 8) out += static_cast<char>(static_cast<unsigned char>(raw & 0xff));
 }
 
 void put_dictionary(std::string& out, const Dictionary& d) {
@@ -445,6 +488,14 @@ class Reader {
     const std::uint64_t v = varint();
     if (v >= limit) corrupt(std::string(what) + " out of range");
     return static_cast<std::uint32_t>(v);
+  }
+  // 16 little-endian bytes, refused when negative.
+  int128 non_negative_int128(const char* what) {
+    const std::string_view raw_bytes = bytes(16);
+    uint128 raw = 0;
+    for (int b = 15; b >= 0; --b) raw = (raw << 8) | static_cast<unsigned char>(raw_bytes[static_cast<std::size_t>(b)]);
+    if (static_cast<int128>(raw) < 0) corrupt(std::string("a negative ") + what);
+    return static_cast<int128>(raw);
   }
   std::string_view bytes(std::uint64_t n) {
     if (n > bytes_.size() - pos_) corrupt("truncated");
@@ -486,8 +537,12 @@ std::string PartialAggregate::serialize() const {
     for (std::uint32_t m = 0; m < stride_; ++m) {
       if (!present_[g * stride_ + m]) continue;
       put_varint(out, m);
-      auto raw = static_cast<uint128>(sums_[g * stride_ + m]);
-      for (int b = 0; b < 16; ++b, raw >>= 8) out += static_cast<char>(static_cast<unsigned char>(raw & 0xff));
+      put_int128(out, sums_[g * stride_ + m]);
+      if (m == ratio_id_) {
+        put_int128(out, ratio_[g].weight);
+        put_int128(out, ratio_[g].plain);
+        put_varint(out, ratio_[g].rows);
+      }
     }
   }
   return out;
@@ -496,7 +551,7 @@ std::string PartialAggregate::serialize() const {
 PartialAggregate PartialAggregate::deserialize(std::string_view bytes) {
   if (bytes.substr(0, magic.size()) != magic) Reader::corrupt("no APNAGG header");
   if (bytes.size() < magic.size() + 1 || bytes[magic.size()] != version)
-    Reader::corrupt("unsupported version (this library reads version 1)");
+    Reader::corrupt("unsupported version (this library reads version 2)");
   Reader in(bytes.substr(magic.size() + 1));
   PartialAggregate a;
   read_dictionary(in, a.keys_, "tag key");
@@ -525,13 +580,17 @@ PartialAggregate PartialAggregate::deserialize(std::string_view bytes) {
     const std::uint64_t present = in.varint();
     for (std::uint64_t i = 0; i < present; ++i) {
       const std::uint32_t m = in.id_below(a.stride_, "a measure id");
-      const std::string_view raw_bytes = in.bytes(16);
-      uint128 raw = 0;
-      for (int b = 15; b >= 0; --b) raw = (raw << 8) | static_cast<unsigned char>(raw_bytes[static_cast<std::size_t>(b)]);
+      const int128 sum = in.non_negative_int128("sum");
       if (a.present_[g * a.stride_ + m]) Reader::corrupt("a repeated measure");
-      if (static_cast<int128>(raw) < 0) Reader::corrupt("a negative sum");
-      a.sums_[g * a.stride_ + m] = static_cast<int128>(raw);
+      a.sums_[g * a.stride_ + m] = sum;
       a.present_[g * a.stride_ + m] = 1;
+      if (m == a.ratio_id_) {
+        RatioSums& r = a.ratio_[g];
+        r.weight = in.non_negative_int128("sum");
+        r.plain = in.non_negative_int128("sum");
+        r.rows = in.varint();
+        if (r.rows == 0 || r.rows > rows) Reader::corrupt("utilization rows out of range");
+      }
     }
     a.rows_[g] = rows;
     if (__builtin_add_overflow(a.total_rows_, rows, &a.total_rows_)) Reader::corrupt("too many rows");

@@ -276,13 +276,20 @@ class Runner {
             return source.cost.to_rational();
           } else if constexpr (std::is_same_v<S, PriceSource>) {
             const Catalog& c = catalog(path + ".price.sku");
+            // Each error names the field at fault: the SKU, the tier, or the interval's start
+            // for a time before the tier's first price.
+            if (!c.find(source.sku)) throw SpecError(path + ".price.sku", "unknown SKU \"" + source.sku + "\"");
             try {
               if (source.interval) return c.cost_over(source.sku, source.tier, source.quantity, *source.interval);
               return source.quantity.to_rational() * c.latest_rate(source.sku, source.tier).to_rational();
             } catch (const SpecError&) {
               throw;
+            } catch (const PriceNotFound& e) {
+              const auto& prices = c.find(source.sku)->prices;
+              const bool tier_priced = std::any_of(prices.begin(), prices.end(), [&](const Price& p) { return p.tier == source.tier; });
+              throw SpecError(path + (tier_priced ? ".price.start" : ".price.tier"), e.what());
             } catch (const std::invalid_argument& e) {
-              throw SpecError(path + ".price", e.what());
+              throw SpecError(path + ".price.sku", e.what());  // a SKU not priced by the hour
             }
           } else if constexpr (std::is_same_v<S, FromStepSource>) {
             if (!ran_.contains(source.step))
@@ -339,7 +346,10 @@ class Runner {
       pool = pool_index_.at(*step.pool);
       input.pool_cost = pool_cost(*pool);
     }
-    if (strategy.reads_records()) input.records = records_of_step(a_, step);
+    if (strategy.reads_records()) {
+      input.records = records_of_step(a_, step);
+      if (input.records.empty()) warn_no_records(s);
+    }
     StepOutput out = strategy.run(input);
     if (out.lines.size() > a_.limits.max_groups_per_step)
       limit_exceeded(step_path(s), a_.limits.max_groups_per_step, "lines (groups) in one step", "max_groups_per_step");
@@ -352,23 +362,25 @@ class Runner {
       if (out.lines[i].kind == out.lines[i - 1].kind && out.lines[i].tags == out.lines[i - 1].tags)
         throw std::logic_error("step \"" + step.id + "\" produced two lines with the same kind and tags");
 
-    std::vector<Decimal> costs;
-    if (pool) {
-      std::vector<Rational> exact;
-      for (const DraftLine& l : out.lines) exact.push_back(l.cost);
-      // Ties after remainder and amount: smaller tags first, then kind order.
-      costs = round_largest_remainder(exact, *input.pool_cost, result_.precision, [&](std::size_t a, std::size_t b) {
-        if (out.lines[a].tags != out.lines[b].tags) return out.lines[a].tags < out.lines[b].tags;
-        return out.lines[a].kind < out.lines[b].kind;
-      });
-      Decimal sum;
-      for (Decimal c : costs) sum += c;
-      if (sum != *input.pool_cost)
-        throw std::logic_error("step \"" + step.id + "\": lines sum to " + sum.to_string() + ", pool is " +
-                               input.pool_cost->to_string());
-    } else {
-      for (const DraftLine& l : out.lines) costs.push_back(round_pool(l.cost, step_path(s)));
-    }
+    // The step's total: its pool, or for a step that prices its own records (per_experiment)
+    // the exact sum of its lines rounded once, so its lines add up to it as a split's do.
+    Rational exact_total = 0;
+    for (const DraftLine& l : out.lines) exact_total += l.cost;
+    const Decimal total = pool ? *input.pool_cost : round_pool(exact_total, step_path(s));
+    std::vector<Rational> exact;
+    for (const DraftLine& l : out.lines)
+      exact.push_back(pool || exact_total == 0 ? l.cost : total.to_rational() * l.cost / exact_total);
+    // Ties after remainder and amount: smaller tags first, then kind order.
+    const std::vector<Decimal> costs =
+        round_largest_remainder(exact, total, result_.precision, [&](std::size_t a, std::size_t b) {
+          if (out.lines[a].tags != out.lines[b].tags) return out.lines[a].tags < out.lines[b].tags;
+          return out.lines[a].kind < out.lines[b].kind;
+        });
+    Decimal sum;
+    for (Decimal c : costs) sum += c;
+    if (sum != total)
+      throw std::logic_error("step \"" + step.id + "\": lines sum to " + sum.to_string() + ", its total is " +
+                             total.to_string());
 
     Decimal unallocated;
     for (std::size_t i = 0; i < out.lines.size(); ++i) {
@@ -400,6 +412,24 @@ class Runner {
     result_.steps.push_back(step.id);
   }
 
+  // A step in which no record takes part is all unallocated: say so, with the likely cause.
+  void warn_no_records(std::size_t s) {
+    const Step& step = a_.steps[s];
+    const bool priced = step.strategy->reads_priced_runs();
+    std::size_t other_pool = 0, of_kind = 0;
+    for (const Record& r : a_.records) {
+      if (r.priced_run() != priced) continue;
+      ++of_kind;
+      if (r.pool && r.pool != step.pool) ++other_pool;
+    }
+    std::string why;
+    if (of_kind == 0) why = priced ? "the spec has no priced runs (records with a sku)" : "the spec has no usage records";
+    else if (other_pool == of_kind) why = "every record names another pool";
+    else if (other_pool > 0) why = std::to_string(other_pool) + " records name another pool; the others do not match its select";
+    else why = "no record matches its select";
+    result_.warnings.push_back(step_path(s) + ": no record takes part in step \"" + step.id + "\" (" + why + ")");
+  }
+
   const Allocation& a_;
   Result result_;
   std::map<std::string, std::size_t, std::less<>> pool_index_;
@@ -410,13 +440,60 @@ class Runner {
 
 }  // namespace
 
+namespace {
+
+// A pool the step's pool is drawn from (through `from`), with what a record pinned to it
+// must match to be among the lines drawn: the from's tags and the drawing step's select.
+struct DrawnFrom {
+  std::string_view pool;
+  const Tags* tags;
+  const Selector* select;
+};
+
+// The pools `pool` is drawn from, nearest first.
+std::vector<DrawnFrom> drawn_from(const Allocation& allocation, const std::optional<std::string>& pool) {
+  std::vector<DrawnFrom> out;
+  std::optional<std::string_view> at;
+  if (pool) at = *pool;
+  // At most one level per step: from-chains are checked to run forward, so they end.
+  for (std::size_t level = 0; at && level <= allocation.steps.size(); ++level) {
+    const auto p = std::find_if(allocation.pools.begin(), allocation.pools.end(), [&](const Pool& x) { return x.id == *at; });
+    const auto* from = p == allocation.pools.end() ? nullptr : std::get_if<FromStepSource>(&p->source);
+    if (!from) break;
+    const auto s = std::find_if(allocation.steps.begin(), allocation.steps.end(), [&](const Step& x) { return x.id == from->step; });
+    if (s == allocation.steps.end() || !s->pool) break;
+    out.push_back({*s->pool, &from->tags, &s->select});
+    at = *s->pool;
+  }
+  return out;
+}
+
+}  // namespace
+
 std::vector<const Record*> records_of_step(const Allocation& allocation, const Step& step) {
   std::vector<const Record*> out;
   if (!step.strategy || !step.strategy->reads_records()) return out;
   const bool priced = step.strategy->reads_priced_runs();
+  // A drill-down whose pool no record names reads the records of the lines it is drawn
+  // from: those pinned to the nearest pool up its `from` chain that records name, when
+  // they belong to the lines drawn at every level between (inputs pin usage to the node).
+  std::set<std::string_view> named;
+  for (const Record& r : allocation.records)
+    if (r.pool && r.priced_run() == priced) named.insert(*r.pool);
+  std::vector<DrawnFrom> ancestors;
+  if (step.pool && !named.contains(*step.pool)) {
+    ancestors = drawn_from(allocation, step.pool);
+    const auto nearest = std::find_if(ancestors.begin(), ancestors.end(), [&](const DrawnFrom& d) { return named.contains(d.pool); });
+    ancestors.erase(nearest == ancestors.end() ? ancestors.begin() : nearest + 1, ancestors.end());
+  }
+  const auto drawn = [&](const Record& r) {
+    if (ancestors.empty() || *r.pool != ancestors.back().pool) return false;
+    return std::all_of(ancestors.begin(), ancestors.end(),
+                       [&](const DrawnFrom& d) { return r.tags.contains_all(*d.tags) && selected(r, *d.select); });
+  };
   for (const Record& r : allocation.records) {
     if (r.priced_run() != priced) continue;
-    if (r.pool && step.pool != r.pool) continue;
+    if (r.pool && step.pool != r.pool && !drawn(r)) continue;
     if (selected(r, step.select)) out.push_back(&r);
   }
   return out;

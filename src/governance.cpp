@@ -420,7 +420,7 @@ UnitEconomicsReport unit_economics(const UnitEconomicsRule& rule, const Allocati
         if (r->priced_run()) {
           ++runs;
           if (r->start && r->end && r->count) {
-            hours = r->count->to_rational() * hours_of(*r->end - *r->start);
+            hours = r->run_hours();
             has_hours = true;
           }
         } else if (r->measures.contains("gpu_seconds")) {

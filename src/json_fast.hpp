@@ -2,7 +2,6 @@
 // Private to the library: a fast JSON reader for the common case (json_value.cpp), and the
 // pieces the spec runner uses to read long `records` lists without a Value tree (spec.cpp).
 
-#include <clocale>
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -13,13 +12,6 @@
 APPORTION_BEGIN_NAMESPACE
 
 namespace json_fast {
-
-// nlohmann writes the locale's decimal point into a number's text; the fast reader keeps
-// the '.', so it is used only where the two agree.
-inline bool usable() {
-  const lconv* lc = std::localeconv();
-  return lc && lc->decimal_point && std::string_view(lc->decimal_point) == ".";
-}
 
 // A fast reader for the common case: JSON whose strings hold printable ASCII and simple
 // escapes, with numbers of ordinary size. It builds exactly the tree the SAX Builder would

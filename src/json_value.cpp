@@ -2,6 +2,7 @@
 // original text of every non-integer number, so no decimal ever passes through a double.
 
 #include <algorithm>
+#include <clocale>
 
 #include <nlohmann/json.hpp>
 
@@ -96,7 +97,16 @@ class Builder final : public nlohmann::json_sax<nlohmann::json> {
   bool boolean(bool b) override { return put(Value::boolean(b)); }
   bool number_integer(number_integer_t v) override { return put(Value::number(std::to_string(v))); }
   bool number_unsigned(number_unsigned_t v) override { return put(Value::number(std::to_string(v))); }
-  bool number_float(number_float_t, const string_t& text) override { return put(Value::number(text)); }
+  // nlohmann's lexer writes the C locale's decimal point into a number's text (so that its
+  // strtod reads it); JSON's is always '.', whatever locale the host process set.
+  bool number_float(number_float_t, const string_t& text) override {
+    const lconv* lc = std::localeconv();
+    const char point = lc && lc->decimal_point && *lc->decimal_point ? *lc->decimal_point : '.';
+    if (point == '.') return put(Value::number(text));
+    std::string json_text = text;
+    std::replace(json_text.begin(), json_text.end(), point, '.');
+    return put(Value::number(std::move(json_text)));
+  }
   bool string(string_t& s) override {
     if (s.size() > max_string_) return too_long(value_path(), "bytes in one string");
     return put(Value::string(std::move(s)));
@@ -230,9 +240,7 @@ Value parse_json(std::string_view text, std::size_t max_depth) {
 
 Value parse_json(std::string_view text, const Limits& limits) {
   if (text.size() > limits.max_spec_bytes) limit_exceeded("", limits.max_spec_bytes, "bytes of spec JSON", "max_spec_bytes");
-  // nlohmann writes the locale's decimal point into a number's text; the fast reader keeps
-  // the '.', so it is used only where the two agree.
-  if (json_fast::usable()) {
+  {
     Value fast;
     if (json_fast::Reader(text, limits.max_depth, limits.max_string_bytes).read(fast)) return fast;
   }
@@ -339,7 +347,39 @@ const Value* ObjectReader::optional(std::string_view key) {
       mark(i);
       if (!found) found = &members[i].second;
     }
+  if (!found && absent_count_ < absent_.size()) absent_[absent_count_++] = key;
   return found;
+}
+
+std::optional<std::string_view> closest_spelling(std::string_view name, const std::vector<std::string_view>& names) {
+  const auto fold = [](std::string_view s) {
+    std::string out(s);
+    for (char& c : out) c = c == '-' ? '_' : (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+    return out;
+  };
+  // Optimal string alignment distance: insertions, deletions, substitutions, transpositions.
+  const auto distance = [](const std::string& a, const std::string& b) {
+    std::vector<std::vector<std::size_t>> d(a.size() + 1, std::vector<std::size_t>(b.size() + 1));
+    for (std::size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+    for (std::size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+    for (std::size_t i = 1; i <= a.size(); ++i)
+      for (std::size_t j = 1; j <= b.size(); ++j) {
+        d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+        if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+      }
+    return d[a.size()][b.size()];
+  };
+  const std::string folded = fold(name);
+  std::optional<std::string_view> best;
+  std::size_t best_distance = std::max<std::size_t>(1, folded.size() / 3) + 1;
+  for (std::string_view candidate : names) {
+    const std::size_t d = distance(folded, fold(candidate));
+    if (d < best_distance) {
+      best_distance = d;
+      best = candidate;
+    }
+  }
+  return best;
 }
 
 const Value& ObjectReader::required(std::string_view key) {
@@ -350,8 +390,13 @@ const Value& ObjectReader::required(std::string_view key) {
 
 void ObjectReader::finish() const {
   const auto& members = value_->members();
-  for (std::size_t i = 0; i < members.size(); ++i)
-    if (!marked(i)) throw SpecError(path_join(path_, members[i].first), "unknown key");
+  for (std::size_t i = 0; i < members.size(); ++i) {
+    if (marked(i)) continue;
+    const std::vector<std::string_view> absent(absent_.begin(), absent_.begin() + static_cast<std::ptrdiff_t>(absent_count_));
+    const auto hint = closest_spelling(members[i].first, absent);
+    throw SpecError(path_join(path_, members[i].first),
+                    hint ? "unknown key (did you mean \"" + std::string(*hint) + "\"?)" : "unknown key");
+  }
 }
 
 APPORTION_END_NAMESPACE

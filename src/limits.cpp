@@ -3,8 +3,14 @@
 
 #include "apportion/limits.hpp"
 
+#include <algorithm>
 #include <charconv>
+#include <cstdio>
 #include <stdexcept>
+
+#ifdef __linux__
+#include <unistd.h>
+#endif
 
 #include "apportion/errors.hpp"
 
@@ -41,6 +47,26 @@ const Entry* find(std::string_view name) {
 }
 
 }  // namespace
+
+std::size_t default_max_records() noexcept {
+  static const std::size_t records = [] {
+    constexpr std::uint64_t bytes_per_record = 1536, most = 200'000'000;
+    std::uint64_t memory = 0;
+#ifdef __linux__
+    const long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGESIZE);
+    if (pages > 0 && page > 0) memory = static_cast<std::uint64_t>(pages) * static_cast<std::uint64_t>(page);
+    // A container's memory is its cgroup's limit ("max" when it has none).
+    if (std::FILE* f = std::fopen("/sys/fs/cgroup/memory.max", "r")) {
+      unsigned long long cgroup = 0;
+      if (std::fscanf(f, "%llu", &cgroup) == 1 && cgroup > 0 && (memory == 0 || cgroup < memory)) memory = cgroup;
+      std::fclose(f);
+    }
+#endif
+    if (memory == 0) return static_cast<std::size_t>(most);
+    return static_cast<std::size_t>(std::max<std::uint64_t>(1, std::min(most, memory / 4 * 3 / bytes_per_record)));
+  }();
+  return records;
+}
 
 const std::vector<LimitInfo>& limit_infos() {
   static const std::vector<LimitInfo> infos = [] {

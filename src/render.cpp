@@ -257,7 +257,7 @@ void step_sections(const Result& result, Layout& out) {
     t.header = {"kind"};
     t.header.insert(t.header.end(), keys.begin(), keys.end());
     t.header.push_back("cost (" + currency + ")");
-    t.header.push_back("share");
+    t.header.push_back("cost share");  // of the step's cost; JSON and CSV `share` is the weight share
     if (split) {
       t.header.push_back("split cost");
       t.header.push_back("unused cost");
@@ -402,9 +402,21 @@ void governance_sections(const GovernanceReport& g, const Decimal& unit, Layout&
   }
 }
 
+// What ran but looks wrong: the inputs' warnings, then the run's.
+void warning_section(const Result& result, Layout& out) {
+  std::vector<std::string> items;
+  for (const InputSummary& in : result.inputs) items.insert(items.end(), in.warnings.begin(), in.warnings.end());
+  items.insert(items.end(), result.warnings.begin(), result.warnings.end());
+  if (items.empty()) return;
+  out.heading("Warnings");
+  out.bullets(items);
+  out.end_section();
+}
+
 std::string render_with(const Result& result, Layout& layout) {
   step_sections(result, layout);
   if (result.governance) governance_sections(*result.governance, result.precision, layout);
+  warning_section(result, layout);
   return layout.str();
 }
 

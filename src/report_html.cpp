@@ -380,7 +380,7 @@ class Report {
     out_ += "<table class=\"lines\">\n<caption>Lines by cost, largest first; click a heading to sort (every line: "
             "<code>apportion run SPEC --format csv</code>)</caption>\n<thead><tr><th>kind</th>";
     for (const std::string& k : key_set) out_ += "<th>" + html_escape(k) + "</th>";
-    out_ += "<th class=\"num\">cost (" + html_escape(code) + ")</th><th class=\"num\">share</th></tr></thead>\n<tbody>\n";
+    out_ += "<th class=\"num\">cost (" + html_escape(code) + ")</th><th class=\"num\">cost share</th></tr></thead>\n<tbody>\n";
     const auto share = [&](const Decimal& cost) {
       return total.is_zero() ? std::string("&#8212;") : format_percent(cost.to_rational() / total.to_rational());
     };

@@ -157,9 +157,13 @@ Record read_record(const Value& v, const std::string& path) {
   if (const Value* c = r.optional("count")) rec.count = read_non_negative(*c, r.path("count"), ExcessDigits::round_half_even);
   if (const Value* s = r.optional("sku")) rec.sku = read_string(*s, r.path("sku"));
   if (const Value* t = r.optional("tier")) rec.tier = read_string(*t, r.path("tier"));
+  const Value* window = r.optional("window");
+  if (window) rec.window = read_interval(*window, r.path("window"));
   r.finish();
   if (rec.start && rec.end && *rec.end < *rec.start)
     throw SpecError(r.path("end"), "is before start (" + rec.end->to_string() + " < " + rec.start->to_string() + ")");
+  if (window && !(rec.start && rec.end))
+    throw SpecError(r.path("window"), "bills part of a run, which needs start and end");
   const auto utilization = rec.measures.find("utilization");
   if (utilization != rec.measures.end() && utilization->second > Decimal(1))
     throw SpecError(path + ".measures.utilization", "must be between 0 and 1 (got " + utilization->second.to_string() + ")");
@@ -249,10 +253,15 @@ class ProgressBuffer : public std::streambuf {
     if (cancelled_) std::rethrow_exception(cancelled_);
   }
 
-  // The last report; none when the callback threw.
-  void finish() {
+  // The last report, with what the file yielded when it was read whole; none when the
+  // callback threw.
+  void finish(const IngestResult* got = nullptr) {
     if (cancelled_) return;
     report_.done = true;
+    if (got) {
+      report_.rows = got->rows;
+      report_.records = got->records.size();
+    }
     report_.elapsed = std::chrono::steady_clock::now() - begun_;
     options_.progress(report_);
   }
@@ -357,6 +366,14 @@ void read_inputs(ObjectReader& spec, Allocation& a, const SpecOptions& options) 
     }
     std::ifstream stream = open_text_file(options.base_dir / file, input.path("path"));
     IngestResult got;
+    const auto too_many_records = [&] {
+      // A csv input can keep one record a group instead of one a row.
+      limit_exceeded(path, limits.max_records,
+                     format == "csv" ? "records (with those before this input; \"aggregate\": true keeps one per group)"
+                                     : "records (with those before this input)",
+                     "max_records");
+    };
+    const ingest::RecordBudget budget(limits.max_records - std::min(limits.max_records, a.records.size()), too_many_records);
     try {
       if (options.progress) {
         std::error_code ec;
@@ -371,7 +388,7 @@ void read_inputs(ObjectReader& spec, Allocation& a, const SpecOptions& options) 
           throw;
         }
         counted.rethrow_cancel();
-        counted.finish();
+        counted.finish(&got);
       } else {
         got = IngestRegistry::global().parse_stream(format, stream, input, file);
       }
@@ -381,14 +398,15 @@ void read_inputs(ObjectReader& spec, Allocation& a, const SpecOptions& options) 
       throw SpecError(path, e.what());
     }
     input.finish();
-    if (got.records.size() > limits.max_records - std::min(limits.max_records, a.records.size()))
-      limit_exceeded(path, limits.max_records, "records (with those before this input)", "max_records");
+    if (got.records.size() > limits.max_records - std::min(limits.max_records, a.records.size())) too_many_records();
     if (got.pools.size() > limits.max_pools - std::min(limits.max_pools, a.pools.size()))
       limit_exceeded(path, limits.max_pools, "pools (with those before this input)", "max_pools");
     InputSummary summary;
     summary.path = file;
     summary.format = format;
+    summary.rows = got.rows;
     summary.records = got.records.size();
+    summary.warnings = got.warnings;
     summary.pools = got.pools.size();
     summary.skipped = got.skipped;
     summary.skipped_reasons = got.skipped_reasons;
@@ -566,7 +584,7 @@ Allocation allocation_from_spec(const Value& spec, const SpecOptions& options) {
 Allocation allocation_from_json(std::string_view text, const SpecOptions& options) {
   const Limits& limits = options.limits;
   if (text.size() > limits.max_spec_bytes) limit_exceeded("", limits.max_spec_bytes, "bytes of spec JSON", "max_spec_bytes");
-  if (json_fast::usable()) {
+  {
     json_fast::Reader in(text, limits.max_depth, limits.max_string_bytes);
     std::vector<Record> records;
     bool records_over = false;
@@ -692,9 +710,10 @@ std::string result_to_json(const Result& result) {
   if (!result.inputs.empty()) {
     doc["inputs"] = json::array();
     for (const InputSummary& in : result.inputs) {
-      json j{{"path", in.path}, {"format", in.format}, {"records", in.records}, {"pools", in.pools}, {"skus", in.skus},
-             {"skipped", in.skipped}};
+      json j{{"path", in.path},       {"format", in.format}, {"rows", in.rows},      {"records", in.records},
+             {"pools", in.pools},     {"skus", in.skus},     {"skipped", in.skipped}};
       if (!in.skipped_reasons.empty()) j["skipped_reasons"] = in.skipped_reasons;
+      if (!in.warnings.empty()) j["warnings"] = in.warnings;
       if (in.join) {
         j["join"] = *in.join;
         j["joined"] = in.joined;
@@ -704,6 +723,7 @@ std::string result_to_json(const Result& result) {
       doc["inputs"].push_back(std::move(j));
     }
   }
+  if (!result.warnings.empty()) doc["warnings"] = result.warnings;
   if (result.governance) write_governance(*result.governance, unit, doc);
   return doc.dump(2) + "\n";
 }

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <limits>
@@ -243,6 +244,63 @@ TEST(PartialAggregate, RecordsAreSortedSummedAndCounted) {
   EXPECT_EQ(a.rows(), 4u);
 }
 
+TEST(PartialAggregate, UtilizationIsAGpuSecondsWeightedMean) {
+  // Two scrapes of one pod: 3600 s at 0.9 and 1800 s at 0.3. Summed, utilization would be
+  // 1.2 (refused in a record); the group holds (3240 + 540) / 5400 = 0.7, so gpu_seconds x
+  // utilization is the 3780 GPU-seconds used.
+  const auto add = [](PartialAggregate& a, const char* seconds, const char* utilization) {
+    a.add(std::nullopt, Tags{{"pod", "p"}}, Amounts{{"gpu_seconds", Decimal::parse(seconds)}, {"utilization", Decimal::parse(utilization)}});
+  };
+  PartialAggregate a;
+  add(a, "3600", "0.9");
+  add(a, "1800", "0.3");
+  std::vector<Record> r = a.to_records();
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].measure("gpu_seconds"), Decimal(5400));
+  EXPECT_EQ(r[0].measure("utilization"), Decimal::parse("0.7"));
+  // Merged shards and the serialized form keep the weighted mean, not a sum of means.
+  PartialAggregate shard1, shard2;
+  add(shard1, "3600", "0.9");
+  add(shard2, "1800", "0.3");
+  add(shard2, "0", "1");  // no GPU time: no weight
+  shard1.merge(PartialAggregate::deserialize(shard2.serialize()));
+  EXPECT_EQ(shard1.to_records()[0].measure("utilization"), Decimal::parse("0.7"));
+  // A third that rounds: (1 x 1 + 1 x 0 + 1 x 0) / 3, half-even at 12 digits.
+  PartialAggregate thirds;
+  add(thirds, "1", "1");
+  add(thirds, "1", "0");
+  add(thirds, "1", "0");
+  EXPECT_EQ(thirds.to_records()[0].measure("utilization"), Decimal::parse("0.333333333333"));
+  // Without gpu_seconds every row weighs the same.
+  PartialAggregate plain;
+  plain.add(std::nullopt, Tags{{"pod", "p"}}, Amounts{{"utilization", Decimal::parse("0.2")}});
+  plain.add(std::nullopt, Tags{{"pod", "p"}}, Amounts{{"utilization", Decimal::parse("0.5")}});
+  EXPECT_EQ(plain.to_records()[0].measure("utilization"), Decimal::parse("0.35"));
+  EXPECT_THROW(plain.add(std::nullopt, Tags{{"pod", "p"}}, Amounts{{"utilization", Decimal::parse("1.5")}}),
+               std::invalid_argument);
+}
+
+TEST(CsvStreaming, AggregatedUtilizationKeepsGpuHoursUsedExact) {
+  // The csv input aggregating per-scrape rows: unit economics' GPU-hours used is the same
+  // with and without aggregation (3780 s = 1.05 h used of 1.5 h).
+  const std::string csv = "pod,team,gpu_seconds,utilization\np1,nlp,3600,0.9\np1,nlp,1800,0.3\n";
+  std::string dir = ::testing::TempDir() + "/aggregate_utilization";
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir + "/usage.csv") << csv;
+  const auto spec = [&](bool aggregate) {
+    return std::string(R"({"apportion": 1, "pools": [{"id": "n", "cost": "15.00"}], "records": [],
+      "inputs": [{"format": "csv", "path": "usage.csv", "tags": "pod,team", "measures": "gpu_seconds,utilization",
+                  "aggregate": )") + (aggregate ? "true" : "false") + R"(}],
+      "steps": [{"id": "s", "strategy": "proportional", "pool": "n", "group_by": ["team"], "weight": "gpu_seconds"}],
+      "unit_economics": [{"id": "u", "lines": {"step": "s"}}]})";
+  };
+  SpecOptions options;
+  options.base_dir = dir;
+  const std::string plain = run_spec(spec(false), options), aggregated = run_spec(spec(true), options);
+  EXPECT_NE(aggregated.find("\"gpu_hours_used\": \"1.05"), std::string::npos) << aggregated;
+  EXPECT_EQ(plain.substr(plain.find("\"unit_economics\"")), aggregated.substr(aggregated.find("\"unit_economics\"")));
+}
+
 TEST(PartialAggregate, OverflowIsAnErrorAndLeavesTheAggregateUnchanged) {
   PartialAggregate a;
   const Decimal big = Decimal::from_raw(Decimal::max_raw() - 5);
@@ -269,9 +327,9 @@ TEST(PartialAggregate, SerializationRoundTripsAndRefusesGarbage) {
   EXPECT_THROW(PartialAggregate::deserialize(bytes.substr(0, bytes.size() - 1)), std::invalid_argument);
   EXPECT_THROW(PartialAggregate::deserialize(bytes + "x"), std::invalid_argument);
   std::string other_version = bytes;
-  other_version[6] = 2;
+  other_version[6] = 1;
   EXPECT_EQ(error_of([&] { PartialAggregate::deserialize(other_version); }),
-            "not a serialized PartialAggregate: unsupported version (this library reads version 1)");
+            "not a serialized PartialAggregate: unsupported version (this library reads version 2)");
   EXPECT_EQ(PartialAggregate::deserialize(PartialAggregate().serialize()).groups(), 0u);
 }
 

@@ -107,10 +107,12 @@ TEST(EnginePools, PriceErrorsNameThePool) {
   EXPECT_EQ(path_of(a), "pools[0].price.sku");  // no catalog
   a.catalog = catalog();
   a.pools = {pool("p", PriceSource{"gpu/nope", "on_demand", D("1"), std::nullopt})};
-  EXPECT_EQ(path_of(a), "pools[0].price");
+  EXPECT_EQ(path_of(a), "pools[0].price.sku");
+  a.pools = {pool("p", PriceSource{"gpu/x", "reserved", D("1"), std::nullopt})};
+  EXPECT_EQ(path_of(a), "pools[0].price.tier");
   // Before the first spot price there is none.
   a.pools = {pool("p", PriceSource{"gpu/x", "spot", D("1"), Interval(T("2026-05-31T00:00:00Z"), T("2026-06-01T01:00:00Z"))})};
-  EXPECT_EQ(path_of(a), "pools[0].price");
+  EXPECT_EQ(path_of(a), "pools[0].price.start");
 }
 
 TEST(EnginePools, FromStepSumsReportedCostsOfMatchingLines) {
@@ -128,6 +130,49 @@ TEST(EnginePools, FromStepSumsReportedCostsOfMatchingLines) {
   EXPECT_EQ(tenants[0]->cost, D("24.58"));
   EXPECT_EQ(tenants[1]->cost, D("49.16"));
   EXPECT_EQ(*tenants[0]->pool, "serving");
+}
+
+TEST(EnginePools, DrillDownsReadTheRecordsOfTheLinesTheyAreDrawnFrom) {
+  // Inputs pin their records to the node's pool (the `pool` option); the drill-down pools
+  // drawn from the team lines are named by no record, so each reads the records of the
+  // lines it is drawn from, at every level of the chain.
+  Allocation a;
+  a.pools = {pool("node", CostSource{D("100.00")}), pool("team-nlp", FromStepSource{"teams", {{"team", "nlp"}}}),
+             pool("llama", FromStepSource{"projects", {{"project", "llama"}}})};
+  a.records = {rec({{"team", "nlp"}, {"project", "llama"}, {"user", "ann"}}, "300", "node"),
+               rec({{"team", "nlp"}, {"project", "bert"}, {"user", "bob"}}, "100", "node"),
+               rec({{"team", "nlp"}, {"project", "llama"}, {"user", "bob"}}, "100", "node"),
+               rec({{"team", "cv"}, {"project", "yolo"}, {"user", "cy"}}, "500", "node")};
+  a.steps = {by_team("teams", "node"), by_team("projects", "team-nlp", {"project"}), by_team("users", "llama", {"user"})};
+  const Result r = run(a);
+  EXPECT_EQ(pool_cost(r, "team-nlp"), D("50.00"));  // 500 of 1000 GPU-seconds
+  const auto projects = r.lines_of("projects");
+  ASSERT_EQ(projects.size(), 2u);  // no unallocated line: cv's record is not nlp's
+  EXPECT_EQ(projects[0]->tags, (Tags{{"project", "bert"}}));
+  EXPECT_EQ(projects[0]->cost, D("10.00"));  // 100 of 500
+  EXPECT_EQ(projects[1]->cost, D("40.00"));
+  const auto users = r.lines_of("users");
+  ASSERT_EQ(users.size(), 2u);
+  EXPECT_EQ(users[0]->tags, (Tags{{"user", "ann"}}));
+  EXPECT_EQ(users[0]->cost, D("30.00"));  // 300 of llama's 400
+  EXPECT_EQ(users[1]->cost, D("10.00"));
+  EXPECT_TRUE(r.warnings.empty());
+}
+
+TEST(EngineSteps, AStepNoRecordTakesPartInIsWarnedOf) {
+  Allocation a;
+  a.pools = {pool("node", CostSource{D("10")}), pool("other", CostSource{D("5")})};
+  a.records = {rec({{"team", "a"}}, "1", "other")};
+  a.steps = {by_team("s", "node"), by_team("t", "other")};
+  Step selective = by_team("u", "other");
+  selective.select = {{"team", {"b"}}};
+  a.steps.push_back(selective);
+  const Result r = run(a);
+  EXPECT_EQ(r.warnings, (std::vector<std::string>{
+                            "steps[0]: no record takes part in step \"s\" (every record names another pool)",
+                            "steps[2]: no record takes part in step \"u\" (no record matches its select)"}));
+  a.records.clear();
+  EXPECT_EQ(run(a).warnings.front(), "steps[0]: no record takes part in step \"s\" (the spec has no usage records)");
 }
 
 TEST(EnginePools, FromStepMustRunBeforeTheStepsSplittingIt) {

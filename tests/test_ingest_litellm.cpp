@@ -47,6 +47,7 @@ TEST(IngestLitellmSpend, ReadsJsonRows) {
                           {"user", "default_user_id"},
                           {"end_user", "customer-42"},
                           {"model", "gpt-4o-mini"},
+                          {"litellm_model", "gpt-4o-mini-2024-07-18"},
                           {"provider", "openai"},
                           {"call_type", "acompletion"},
                           {"tag:jobID:214590dsff09fds", "true"},
@@ -61,14 +62,18 @@ TEST(IngestLitellmSpend, ReadsJsonRows) {
 
   // Metadata and request_tags as JSON text; no model_group, no alias: model and team_id.
   const Record& b = r.records[1];
-  EXPECT_EQ(b.tags, (Tags{{"team", "ml-platform"}, {"model", "claude-sonnet-4-20250514"}, {"provider", "anthropic"},
+  EXPECT_EQ(b.tags, (Tags{{"team", "ml-platform"}, {"model", "claude-sonnet-4-20250514"},
+                          {"litellm_model", "claude-sonnet-4-20250514"}, {"provider", "anthropic"},
                           {"call_type", "acompletion"}}));
   EXPECT_EQ(b.measures.at("spend"), d("1.234567890123"));  // rounded half-even to 12 places
   EXPECT_EQ(b.measures.at("tokens_cached"), d("500"));     // usage_object.cache_read_input_tokens
+  EXPECT_EQ(b.measures.at("tokens_cache_write"), d("300"));  // usage_object.cache_creation_input_tokens
+  EXPECT_FALSE(a.measures.contains("tokens_cache_write"));
   // Zone-less times are UTC; "+00" is PostgreSQL's spelling of +00:00.
   EXPECT_EQ(b.start, Instant::parse("2026-06-02T11:00:00.5Z"));
   EXPECT_EQ(b.end, Instant::parse("2026-06-02T11:00:07Z"));
   EXPECT_EQ(r.skipped, 0u);
+  EXPECT_EQ(r.rows, 2u);
 }
 
 TEST(IngestLitellmSpend, ReadsCsvExport) {
@@ -80,6 +85,7 @@ TEST(IngestLitellmSpend, ReadsCsvExport) {
                                      {"user", "alice"},
                                      {"end_user", "customer, inc."},
                                      {"model", "gpt-4o-mini"},
+                                     {"litellm_model", "gpt-4o-mini-2024-07-18"},
                                      {"provider", "openai"},
                                      {"call_type", "acompletion"},
                                      {"tag:env:prod", "true"}}));
@@ -153,8 +159,10 @@ TEST(IngestLitellmPrices, OneTokenSkuPerModel) {
   EXPECT_EQ(c.find("litellm/dall-e-3"), nullptr);
   const Sku& sonnet = c.sku("litellm/claude-sonnet-4-20250514");
   EXPECT_EQ(sonnet.unit, PriceUnit::token);
-  EXPECT_EQ(sonnet.tiers(), (std::vector<std::string>{"cache_read", "cache_write", "input", "input_above_200k", "output",
+  EXPECT_EQ(sonnet.tiers(), (std::vector<std::string>{"cache_read", "cache_read_above_200k", "cache_write",
+                                                      "cache_write_above_200k", "input", "input_above_200k", "output",
                                                       "output_above_200k"}));
+  EXPECT_EQ(c.latest_rate("litellm/claude-sonnet-4-20250514", "cache_write_above_200k"), d("0.0000075"));
   EXPECT_EQ(c.latest_rate("litellm/claude-sonnet-4-20250514", "input"), d("0.000003"));
   EXPECT_EQ(c.latest_rate("litellm/claude-sonnet-4-20250514", "output_above_200k"), d("0.0000225"));
   EXPECT_EQ(c.latest_rate("litellm/claude-sonnet-4-20250514", "cache_write"), d("0.00000375"));
@@ -163,6 +171,7 @@ TEST(IngestLitellmPrices, OneTokenSkuPerModel) {
   EXPECT_EQ(c.sku("litellm/gpt-4o-mini").tiers(), (std::vector<std::string>{"cache_read", "input", "output"}));
   EXPECT_EQ(c.latest_rate("litellm/text-embedding-3-small", "output"), d("0"));
   EXPECT_TRUE(r.records.empty());
+  EXPECT_EQ(r.rows, 4u);  // the models in the file, sample_spec aside
 }
 
 TEST(IngestLitellmPrices, PrefixAndModels) {
@@ -185,6 +194,77 @@ TEST(IngestLitellmPrices, BadPricesAreErrors) {
                                 R"({"skip_invalid": true})");
   EXPECT_EQ(r.catalog->skus().size(), 1u);
   EXPECT_EQ(r.skipped, 1u);
+}
+
+TEST(IngestLitellmSpend, CacheWritesAreReadBesideCacheReads) {
+  // LiteLLM keeps the provider's usage in metadata.usage_object, prompt_tokens counting cache
+  // reads and writes alike (BerriAI/litellm#11364 shows a SpendLogs row: prompt_tokens 98805
+  // = 10 uncached + 66360 cache_read_input_tokens + 32435 cache_creation_input_tokens).
+  const IngestResult r = ingest("litellm-spend", read_file("spend_logs_list_price.json"));
+  ASSERT_EQ(r.records.size(), 5u);
+  EXPECT_EQ(r.rows, 5u);
+  const Record& support = r.records[1];
+  EXPECT_EQ(support.measures.at("tokens_prompt"), d("98805"));
+  EXPECT_EQ(support.measures.at("tokens_cached"), d("66360"));
+  EXPECT_EQ(support.measures.at("tokens_cache_write"), d("32435"));
+  EXPECT_EQ(support.measures.at("tokens_generation"), d("5120"));
+  EXPECT_EQ(support.tags.get("model"), "claude-sonnet");  // the proxy's model_group
+  EXPECT_EQ(support.tags.get("litellm_model"), "claude-sonnet-4-20250514");
+  // Only prompt_tokens_details.cache_creation_tokens (metadata as JSON text); and 0 is left out.
+  EXPECT_EQ(r.records[2].measures.at("tokens_cache_write"), d("300"));
+  EXPECT_FALSE(r.records[3].measures.contains("tokens_cache_write"));
+  EXPECT_EQ(error_of("litellm-spend",
+                     R"([{"spend": 0, "prompt_tokens": 100, "metadata": {"usage_object": {"cache_read_input_tokens": 60,)"
+                     R"( "cache_creation_input_tokens": 50}}}])"),
+            "spend.log [0]: metadata.usage_object.cache_creation_input_tokens: cache-write tokens (50) and cached tokens "
+            "(60) exceed prompt_tokens (100)");
+}
+
+TEST(IngestLitellm, ABillSplitsByTheListPriceOfEachTeamsTokens) {
+  // LiteLLM's cost of a request (litellm/litellm_core_utils/llm_cost_calc/utils.py,
+  // generic_cost_per_token): prompt_tokens less cache reads and writes at
+  // input_cost_per_token, reads at cache_read_input_token_cost, writes at
+  // cache_creation_input_token_cost, completion_tokens at output_cost_per_token; above 200,000
+  // prompt tokens the *_above_200k_tokens rates. By hand, per request:
+  //   search  gpt-4o-mini  800 x 1.5e-7 + 200 x 7.5e-8 + 500 x 6e-7               = 0.000435
+  //   support sonnet-4     10 x 3e-6 + 66360 x 3e-7 + 32435 x 3.75e-6 + 5120 x 1.5e-5 = 0.21836925
+  //   search  sonnet-4     1200 x 3e-6 + 500 x 3e-7 + 300 x 3.75e-6 + 1000 x 1.5e-5   = 0.019875
+  //   support sonnet-4 (210,000 prompt tokens) 200000 x 6e-6 + 10000 x 6e-7 + 1000 x 2.25e-5 = 1.2285
+  //   analytics embedding  130 x 2e-8                                                = 0.0000026
+  // search 0.02031, support 1.44686925, analytics 0.0000026; total 1.46718185. A bill of
+  // 100.00: search 100 x 0.02031 / 1.46718185 = 1.3842..., support 98.6155..., analytics
+  // 0.00017...; rounded once: 1.38, 98.62 (the largest remainder), 0.00.
+  IngestResult prices = ingest("litellm-prices", read_file("list_price_models.json"));
+  IngestResult spend = ingest("litellm-spend", read_file("spend_logs_list_price.json"), R"({"pool": "bill"})");
+  Allocation a;
+  a.catalog = std::make_shared<Catalog>(std::move(*prices.catalog));
+  a.records = spend.records;
+  Pool bill;
+  bill.id = "bill";
+  bill.source = CostSource{d("100.00")};
+  a.pools.push_back(bill);
+  PerTenant::Options options;
+  options.weight = PerTenant::Weight::list_price;
+  a.steps.push_back(Step{"teams", std::make_shared<PerTenant>(options), "bill", {"team"}, {}});
+  const Result result = run(a);
+  std::map<std::string, std::pair<std::string, Rational>> lines;
+  for (const Line& line : result.lines)
+    lines[std::string(line.tags.get("team").value_or(""))] = {line.cost.to_fixed(2), line.exact_cost};
+  const Rational total(29343637, 20000000);  // 1.46718185
+  EXPECT_EQ(lines.at("search"), (std::pair<std::string, Rational>{"1.38", Rational(100) * Rational(2031, 100000) / total}));
+  EXPECT_EQ(lines.at("support"),
+            (std::pair<std::string, Rational>{"98.62", Rational(100) * Rational(5787477, 4000000) / total}));
+  EXPECT_EQ(lines.at("analytics"), (std::pair<std::string, Rational>{"0.00", Rational(100) * Rational(13, 5000000) / total}));
+  // Weighed by tokens instead (every token alike), search would get 3,800 of 242,495 tokens.
+}
+
+TEST(IngestLitellmPrices, AMalformedFileIsNamedWithTheLineAndColumn) {
+  EXPECT_EQ(error_of("litellm-prices", "{\n  \"gpt-4o\": {\"input_cost_per_token\": 2.5e-06,}\n}"),
+            "spend.log: not a LiteLLM price map (model_prices_and_context_window.json): line 2, column 46: syntax error "
+            "while parsing object key - unexpected '}'; expected string literal");
+  EXPECT_EQ(error_of("litellm-spend", "[{\"spend\": 1}\n{\"spend\": 2}]").rfind(
+                "spend.log: not a JSON list of spend log rows: line 2, column 1: ", 0),
+            0u);
 }
 
 }  // namespace

@@ -27,6 +27,7 @@ TEST(IngestOpenCost, AllocationsBecomeRecords) {
   const IngestResult r =
       ingest(read_file("opencost/allocation.json"), R"({"pool": "cluster-one"})");
   ASSERT_EQ(r.records.size(), 3u);
+  EXPECT_EQ(r.rows, 3u);  // allocations read
   const Record& a = r.records[0];
   EXPECT_EQ(a.id, "kubecost/cost-analyzer-7d9f8b6c5-x2x4z/cost-model");
   EXPECT_EQ(a.origin, "sample.txt data[0].kubecost/cost-analyzer-7d9f8b6c5-x2x4z/cost-model");
@@ -37,8 +38,8 @@ TEST(IngestOpenCost, AllocationsBecomeRecords) {
                           {"controller", "cost-analyzer"},
                           {"pod", "cost-analyzer-7d9f8b6c5-x2x4z"},
                           {"container", "cost-model"},
-                          {"label_app", "cost-analyzer"},
-                          {"label_team", "platform"}}));
+                          {"app", "cost-analyzer"},
+                          {"team", "platform"}}));
   EXPECT_EQ(a.pool, "cluster-one");
   EXPECT_EQ(a.measures.at("gpu_seconds"), Decimal(7200));
   EXPECT_EQ(a.measures.at("cpu_core_seconds"), Decimal(8640));
@@ -46,7 +47,6 @@ TEST(IngestOpenCost, AllocationsBecomeRecords) {
   EXPECT_EQ(a.measures.at("opencost_total_cost"), Decimal::parse("3.217312"));
   EXPECT_EQ(a.start->to_string(), "2024-01-01T00:00:00Z");
   EXPECT_EQ(a.end->to_string(), "2024-01-02T00:00:00Z");
-  EXPECT_EQ(normalize_tags(a.tags).get("team"), "platform");  // label_team is the team dimension
 
   const Record& b = r.records[1];
   // 0.016666666666666666 h x 3600 = 59.9999999999999976 s, rounded half-even once to 12 digits.
@@ -55,7 +55,7 @@ TEST(IngestOpenCost, AllocationsBecomeRecords) {
   // 1000 byte-hours = 3600000 / 2^30 GiB-seconds = 0.0033527612686157...
   EXPECT_EQ(b.measures.at("memory_gib_seconds"), Decimal::parse("0.003352761269"));
   EXPECT_EQ(b.start->to_string(), "2024-01-01T10:00:00Z");
-  EXPECT_EQ(b.tags.get("label_app_kubernetes_io_name"), "trainer");
+  EXPECT_EQ(b.tags.get("app_kubernetes_io_name"), "trainer");
 
   // Idle cost stays a record, tagged idle: it lands unallocated in steps grouping by namespace.
   const Record& idle = r.records[2];
@@ -94,6 +94,7 @@ TEST(IngestOpenCost, BadValuesAreErrorsOrSkipped) {
   ASSERT_EQ(r.records.size(), 1u);
   EXPECT_EQ(r.records[0].id, "a");
   EXPECT_EQ(r.skipped, 5u);
+  EXPECT_EQ(r.rows, 6u);  // skipped allocations were read too
   EXPECT_EQ(r.skipped_reasons[1], "sample.txt data[0].c.gpuHours: not a number (got \"NaN\")");
   EXPECT_EQ(r.skipped_reasons[2], "sample.txt data[0].d.cpuCoreHours: must not be negative (got \"-1\")");
   EXPECT_EQ(r.skipped_reasons[3], "sample.txt data[0].e.properties.namespace: must be a string");
@@ -107,6 +108,63 @@ TEST(IngestOpenCost, ResponseErrors) {
   EXPECT_EQ(error_of(R"({"code": 200, "data": 3})", "{}"), "sample.txt data: must be a list of allocation sets");
   EXPECT_EQ(error_of("{", "{}").rfind("sample.txt: line 1", 0), 0u);
   EXPECT_EQ(error_of(R"({"data": [{"x": 1}]})", "{}"), "sample.txt data[0].x: must be an object");
+}
+
+// Labels are tags under their own names, as OpenCost writes them (it strips the label_ of
+// kube-state-metrics' kube_pod_labels and kube_namespace_labels: opencost/opencost
+// pkg/prom/result.go GetLabels), so `group_by: ["team"]` finds them. OpenCost keeps a
+// namespace's labels in properties.namespaceLabels (core/pkg/opencost/allocationprops.go);
+// when it aggregates (aggregate=namespace) it keeps only the labels all pods share, while
+// namespaceLabels survive, so a namespace-only team is the common case.
+TEST(IngestOpenCost, PodAndNamespaceLabelsAreTags) {
+  const IngestResult r = ingest(read_file("opencost/aggregated.json"), "{}");
+  ASSERT_EQ(r.records.size(), 3u);
+  // The pod label wins over the namespace's (OpenCost applies them in that order too:
+  // pkg/costmodel/allocation_helpers.go applyLabels).
+  EXPECT_EQ(r.records[0].tags, (Tags{{"cluster", "cluster-one"},
+                                     {"namespace", "kubecost"},
+                                     {"app", "cost-analyzer"},
+                                     {"team", "platform"},
+                                     {"kubernetes_io_metadata_name", "kubecost"}}));
+  EXPECT_EQ(r.records[1].tags, (Tags{{"cluster", "cluster-one"},
+                                     {"namespace", "ml"},
+                                     {"team", "research"},
+                                     {"kubernetes_io_metadata_name", "ml"}}));
+  EXPECT_EQ(r.records[2].tags, (Tags{{"cluster", "cluster-one"}, {"idle", "true"}}));
+
+  // A label named like a property tag keeps its prefix rather than clash with it.
+  const IngestResult clash = ingest(R"({"code": 200, "data": [{"a": {"properties": {"namespace": "ml",
+      "labels": {"namespace": "team-a", "pod": ""}, "namespaceLabels": {"idle": "no", "namespace": "x"}}}}]})",
+                                    "{}");
+  ASSERT_EQ(clash.records.size(), 1u);
+  EXPECT_EQ(clash.records[0].tags,
+            (Tags{{"namespace", "ml"}, {"label_namespace", "team-a"}, {"label_idle", "no"}}));
+  EXPECT_EQ(error_of(R"({"data": [{"a": {"properties": {"namespaceLabels": ["team"]}}}]})", "{}"),
+            "sample.txt data[0].a.properties.namespaceLabels: must be an object");
+}
+
+// Through a spec run: before, the tags were label_team and every line was unallocated.
+TEST(IngestOpenCost, GroupByTeamInASpec) {
+  SpecOptions options;
+  options.base_dir = APPORTION_TEST_DATA;
+  const Result r = run(allocation_from_spec(parse_json(R"({"apportion": 1,
+      "pools": [{"id": "cluster", "cost": "100.00"}], "records": [],
+      "inputs": [{"format": "opencost", "path": "opencost/aggregated.json", "pool": "cluster"}],
+      "steps": [{"id": "teams", "strategy": "proportional", "pool": "cluster", "group_by": ["team"],
+                 "weight": "gpu_seconds"}]})"),
+                                            options));
+  // gpuHours 12 (kubecost, team platform from its pods), 36 (ml, team research from its
+  // namespace only) and 12 (__idle__, no team) of 60: 20.00, 60.00 and 20.00 unallocated.
+  ASSERT_EQ(r.lines.size(), 3u);
+  EXPECT_EQ(r.lines[0].tags, (Tags{{"team", "platform"}}));
+  EXPECT_EQ(r.lines[0].cost, Decimal(20));
+  EXPECT_EQ(r.lines[1].tags, (Tags{{"team", "research"}}));
+  EXPECT_EQ(r.lines[1].cost, Decimal(60));
+  EXPECT_EQ(r.lines[2].kind, LineKind::unallocated);
+  EXPECT_EQ(r.lines[2].cost, Decimal(20));
+  ASSERT_EQ(r.inputs.size(), 1u);
+  EXPECT_EQ(r.inputs[0].rows, 3u);
+  EXPECT_EQ(r.inputs[0].records, 3u);
 }
 
 }  // namespace

@@ -1,5 +1,5 @@
 // The Prometheus model (text exposition and HTTP API JSON) and the prometheus-text,
-// prometheus-json formats.
+// prometheus-json formats (dcgm: test_ingest_dcgm.cpp).
 
 #include <gtest/gtest.h>
 
@@ -187,10 +187,13 @@ TEST(PrometheusTextFormat, OneRecordPerSeries) {
   EXPECT_EQ(tag(h.records[3], "le"), "+Inf");
   EXPECT_EQ(h.records[3].measures.at("value"), Decimal(144320));
   EXPECT_EQ(tag(h.records[5], "le"), "<none>");
-  // Command-line style: every option a string.
+  // Command-line style: every option a string. dcgm-exporter writes DCGM_FI_DEV_GPU_UTIL for
+  // the two whole GPUs only, none for the MIG instances; all 10 series are read.
   const auto cli = run_ingest("prometheus-text", data("dcgm_scrape.prom"), R"({"metric": "DCGM_FI_DEV_GPU_UTIL", "labels": "namespace,pod", "skip_invalid": "false"})");
-  ASSERT_EQ(cli.records.size(), 4u);
+  ASSERT_EQ(cli.records.size(), 2u);
+  EXPECT_EQ(cli.rows, 10u);
   EXPECT_EQ(cli.records[0].tags, (Tags{{"metric", "DCGM_FI_DEV_GPU_UTIL"}, {"namespace", "nlp"}, {"pod", "train-0"}}));
+  EXPECT_EQ(cli.records[1].tags, (Tags{{"metric", "DCGM_FI_DEV_GPU_UTIL"}}));  // empty labels are no tags
 }
 
 TEST(PrometheusTextFormat, InvalidSamples) {
@@ -202,6 +205,7 @@ TEST(PrometheusTextFormat, InvalidSamples) {
   EXPECT_EQ(error_of("prometheus-text", "a 1\n", R"({"bogus": 1})"), "inputs[0].bogus: unknown key");
   const auto r = run_ingest("prometheus-text", "a 1\nb NaN\nc{ 2\nd 4\nd 5\n", R"({"skip_invalid": true})");
   ASSERT_EQ(r.records.size(), 2u);
+  EXPECT_EQ(r.rows, 3u);  // a, b, the first d: the unreadable line and the second d are no series
   EXPECT_EQ(r.skipped, 3u);
   ASSERT_EQ(r.skipped_reasons.size(), 3u);
   EXPECT_EQ(r.skipped_reasons[0], "metrics.txt line 3: expected a label name or }");
@@ -213,6 +217,7 @@ TEST(PrometheusJsonFormat, Aggregates) {
   const std::string range = data("query_range.json");
   const auto last = run_ingest("prometheus-json", range, R"({"labels": ["namespace", "pod"], "skip_invalid": true})");
   ASSERT_EQ(last.records.size(), 2u);
+  EXPECT_EQ(last.rows, 2u);
   EXPECT_EQ(last.records[0].measures.at("value"), Decimal(60));
   EXPECT_EQ(last.records[1].measures.at("value"), Decimal(15));
   EXPECT_EQ(last.skipped, 1u);
@@ -255,80 +260,4 @@ TEST(PrometheusJsonFormat, Vector) {
   EXPECT_EQ(r.records[0].tags, (Tags{{"instance", "localhost:9090"}, {"job", "prometheus"}, {"metric", "up"}}));
   EXPECT_EQ(r.records[0].measures.at("requests"), Decimal(1));
   EXPECT_EQ(r.records[0].origin, "metrics.txt data.result[0].value");
-}
-
-TEST(DcgmFormat, TextScrapeWithMigAndIdle) {
-  const auto r = run_ingest("dcgm", data("dcgm_scrape.prom"), R"({"interval": "30", "pool": "node-1"})");
-  ASSERT_EQ(r.records.size(), 4u);
-  const Record& train = r.records[0];
-  EXPECT_EQ(train.tags, (Tags{{"container", "trainer"}, {"gpu", "GPU-5fd4bb3c-2a1e-7f4b-9c1d-0e6b9a3c1f20"},
-                              {"gpu_model", "NVIDIA A100-SXM4-80GB"}, {"namespace", "nlp"}, {"node", "gpu-node-1"},
-                              {"pod", "train-0"}}));
-  EXPECT_EQ(train.measures.at("gpu_seconds"), Decimal(30));
-  EXPECT_EQ(train.measures.at("utilization"), Decimal::parse("0.87"));
-  EXPECT_EQ(train.pool, "node-1");
-  EXPECT_EQ(train.origin, "metrics.txt line 7");
-  // An empty pod label: an idle GPU, kept out of gpu_seconds.
-  const Record& idle = r.records[1];
-  EXPECT_FALSE(idle.tags.contains("namespace"));
-  EXPECT_FALSE(idle.measures.contains("gpu_seconds"));
-  EXPECT_EQ(idle.measures.at("idle_gpu_seconds"), Decimal(30));
-  EXPECT_EQ(idle.measures.at("utilization"), Decimal(0));
-  // MIG: 1g.10gb of an A100 is 1/7 of the GPU, 3g.40gb is 3/7 (rounded half-even at 12 digits).
-  EXPECT_EQ(tag(r.records[2], "mig_profile"), "1g.10gb");
-  EXPECT_EQ(tag(r.records[2], "mig_instance"), "3");
-  EXPECT_EQ(r.records[2].measures.at("gpu_seconds"), Decimal::parse("4.285714285714"));
-  EXPECT_EQ(r.records[2].measures.at("utilization"), Decimal::parse("0.4"));
-  EXPECT_EQ(r.records[3].measures.at("gpu_seconds"), Decimal::parse("12.857142857143"));
-  EXPECT_EQ(tag(r.records[3], "namespace"), "vision");
-}
-
-TEST(DcgmFormat, TimeSlicingAndLabelSpellings) {
-  const std::string text =
-      "DCGM_FI_DEV_GPU_UTIL{gpu=\"0\",UUID=\"GPU-a\",modelName=\"NVIDIA H100 80GB HBM3\",namespace=\"gpu-operator\","
-      "pod=\"nvidia-dcgm-exporter-x7k2p\",exported_namespace=\"nlp\",exported_pod=\"a-0\",exported_container=\"c\"} 50\n"
-      "DCGM_FI_DEV_GPU_UTIL{gpu=\"0\",UUID=\"GPU-a\",modelName=\"NVIDIA H100 80GB HBM3\",namespace=\"gpu-operator\","
-      "pod=\"nvidia-dcgm-exporter-x7k2p\",exported_namespace=\"vision\",exported_pod=\"b-0\",exported_container=\"c\"} 50\n"
-      "DCGM_FI_DEV_GPU_UTIL{gpu=\"1\",UUID=\"GPU-b\",modelName=\"NVIDIA H100 80GB HBM3\",namespace=\"gpu-operator\","
-      "pod=\"nvidia-dcgm-exporter-x7k2p\",exported_namespace=\"\",exported_pod=\"\",exported_container=\"\"} 0\n"
-      "DCGM_FI_DEV_GPU_UTIL{gpu=\"2\",UUID=\"GPU-c\",pod_namespace=\"old\",pod_name=\"p-0\"} 100\n";
-  const auto r = run_ingest("dcgm", text, R"({"interval": 60})");
-  ASSERT_EQ(r.records.size(), 4u);
-  EXPECT_EQ(tag(r.records[0], "namespace"), "nlp");
-  EXPECT_EQ(tag(r.records[0], "pod"), "a-0");
-  EXPECT_EQ(r.records[0].measures.at("gpu_seconds"), Decimal(30));  // two pods on one GPU
-  EXPECT_EQ(tag(r.records[1], "namespace"), "vision");
-  EXPECT_EQ(r.records[1].measures.at("gpu_seconds"), Decimal(30));
-  EXPECT_EQ(r.records[2].measures.at("idle_gpu_seconds"), Decimal(60));  // exported_pod="" wins over pod
-  EXPECT_EQ(tag(r.records[3], "namespace"), "old");
-  EXPECT_EQ(tag(r.records[3], "container"), "<none>");  // an empty or missing label is no tag
-  EXPECT_EQ(r.records[3].measures.at("gpu_seconds"), Decimal(60));
-  EXPECT_EQ(r.records[3].measures.at("utilization"), Decimal(1));
-}
-
-TEST(DcgmFormat, RangeQuery) {
-  const auto r = run_ingest("dcgm", data("query_range.json"), R"({"max_gap": 120, "skip_invalid": true})");
-  ASSERT_EQ(r.records.size(), 2u);
-  // 30 + 30 + (300 s gap: nothing) + 30 + (last sample: nothing) seconds.
-  EXPECT_EQ(r.records[0].measures.at("gpu_seconds"), Decimal(90));
-  EXPECT_EQ(r.records[0].measures.at("utilization"), Decimal::parse("0.76"));
-  EXPECT_EQ(r.records[1].measures.at("idle_gpu_seconds"), Decimal(60));  // the NaN sample skipped
-  EXPECT_EQ(r.records[1].measures.at("utilization"), Decimal::parse("0.075"));
-  EXPECT_EQ(r.skipped, 1u);
-}
-
-TEST(DcgmFormat, Errors) {
-  EXPECT_EQ(error_of("dcgm", data("dcgm_scrape.prom")).rfind("inputs[0].interval: is required for a text scrape", 0), 0u);
-  EXPECT_EQ(error_of("dcgm", data("query_range.json"), R"({"max_gap": 60})"),
-            "metrics.txt data.result[1].values[1]: value is NaN");
-  EXPECT_EQ(error_of("dcgm", data("query_range.json")).rfind("inputs[0].max_gap: is required for a range query", 0), 0u);
-  EXPECT_EQ(error_of("dcgm", data("query_range.json"), R"({"max_gap": 60, "interval": 30})"),
-            "inputs[0].interval: applies only to a text scrape");
-  EXPECT_EQ(error_of("dcgm", "DCGM_FI_DEV_GPU_UTIL{UUID=\"GPU-a\",modelName=\"Tesla T4\",GPU_I_PROFILE=\"1g.5gb\",GPU_I_ID=\"1\",pod=\"p\"} 5\n",
-                     R"({"interval": 30})"),
-            "metrics.txt line 1: MIG slices of GPU model \"Tesla T4\" are not known (A100, H100, H200: 7; A30: 4)");
-  EXPECT_EQ(error_of("dcgm", "DCGM_FI_DEV_GPU_UTIL{pod=\"p\"} 5\n", R"({"interval": 30})"),
-            "metrics.txt line 1: series has no UUID label");
-  EXPECT_EQ(error_of("dcgm", "DCGM_FI_DEV_GPU_UTIL{UUID=\"GPU-a\",pod=\"p\"} 101\n", R"({"interval": 30})"),
-            "metrics.txt line 1: utilization 101 is above 100");
 }

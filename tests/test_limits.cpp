@@ -3,6 +3,7 @@
 // the Value route (parse_json + allocation_from_spec).
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -53,7 +54,13 @@ SpecOptions with_limit(const std::string& name, std::uint64_t value) {
 TEST(Limits, DefaultsAreGenerous) {
   const Limits limits;
   EXPECT_EQ(limits.max_depth, 128u);
-  EXPECT_GE(limits.max_records, 100'000'000u);
+  // As many records as fit in 3/4 of the machine's memory at 1.5 KiB each, at most 200 M.
+  EXPECT_GE(limits.max_records, 1u);
+  EXPECT_LE(limits.max_records, 200'000'000u);
+  const long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGESIZE);
+  if (pages > 0 && page > 0)
+    EXPECT_LE(std::uint64_t{limits.max_records} * 1536, std::uint64_t(pages) * std::uint64_t(page) / 4 * 3);
+  EXPECT_EQ(limits.max_records, default_max_records());
   EXPECT_GE(limits.max_string_bytes, std::size_t{1} << 20);
   EXPECT_EQ(limit_infos().size(), 9u);
   for (const LimitInfo& l : limit_infos()) EXPECT_GT(limit_value(limits, l.name), 0u) << l.name;
@@ -94,9 +101,20 @@ TEST(Limits, RecordsFromInputsCountWithInlineOnes) {
   options.base_dir = dir;
   const std::string inputs = R"(, "inputs": [{"format": "csv", "path": "usage.csv", "tags": "team", "measures": "gpu_seconds"}])";
   EXPECT_EQ(error_of(spec_with_records(2, inputs), options),
-            "inputs[0]: more than 3 records (with those before this input) (limit max_records; raise it with "
-            "--max-records or SpecOptions::limits)");
+            "inputs[0]: more than 3 records (with those before this input; \"aggregate\": true keeps one per group) "
+            "(limit max_records; raise it with --max-records or SpecOptions::limits)");
   EXPECT_EQ(error_of(spec_with_records(1, inputs), options), "no error");
+  // A long csv fails as it is read: past 4,096 records, before the bad row further on.
+  {
+    std::ofstream long_file(dir / "long.csv");
+    long_file << "team,gpu_seconds\n";
+    for (int i = 0; i < 5000; ++i) long_file << "t" << i << ",1\n";
+    long_file << "bad,-1\n";
+  }
+  const std::string long_input = R"(, "inputs": [{"format": "csv", "path": "long.csv", "tags": "team", "measures": "gpu_seconds"}])";
+  EXPECT_EQ(error_of(spec_with_records(0, long_input), options).substr(0, 26), "inputs[0]: more than 3 rec");
+  options.limits.max_records = 10'000;
+  EXPECT_EQ(error_of(spec_with_records(0, long_input), options).substr(0, 28), "inputs[0]: long.csv line 500");
   options.limits.max_input_bytes = 10;
   EXPECT_EQ(error_of(spec_with_records(1, inputs), options),
             "inputs[0].path: more than 10 bytes in \"usage.csv\" (limit max_input_bytes; raise it with "

@@ -45,22 +45,22 @@ std::string credit_spec(const std::string& second_team) {
 TEST(RenderTable, TotalsPercentagesAndThousandsSeparators) {
   const std::string expected =
       "Step s1: pool node\n"
-      "  kind         team               cost (USD)    share\n"
-      "  ---------------------------------------------------\n"
-      "  allocated    a, \"b\"             250,000.00   20.00%\n"
-      "  allocated    nlp              1,000,000.00   80.00%\n"
-      "  unallocated  __unallocated__          0.00    0.00%\n"
-      "  ---------------------------------------------------\n"
-      "  total                         1,250,000.00  100.00%\n"
+      "  kind         team               cost (USD)  cost share\n"
+      "  ------------------------------------------------------\n"
+      "  allocated    a, \"b\"             250,000.00      20.00%\n"
+      "  allocated    nlp              1,000,000.00      80.00%\n"
+      "  unallocated  __unallocated__          0.00       0.00%\n"
+      "  ------------------------------------------------------\n"
+      "  total                         1,250,000.00     100.00%\n"
       "  coverage: 100.00% of the pool allocated\n"
       "\n"
       "Step runs\n"
-      "  kind       experiment  cost (USD)    share  GPU-hours\n"
-      "  -----------------------------------------------------\n"
-      "  allocated  e2            2,500.00   99.70%    1000.00\n"
-      "  allocated  ünï               7.50    0.30%       3.00\n"  // aligned by code points
-      "  -----------------------------------------------------\n"
-      "  total                    2,507.50  100.00%\n"
+      "  kind       experiment  cost (USD)  cost share  GPU-hours\n"
+      "  --------------------------------------------------------\n"
+      "  allocated  e2            2,500.00      99.70%    1000.00\n"
+      "  allocated  ünï               7.50       0.30%       3.00\n"  // aligned by code points
+      "  --------------------------------------------------------\n"
+      "  total                    2,507.50     100.00%\n"
       "\n";
   EXPECT_EQ(result_to_table(result_of(kSpec)), expected);
 }
@@ -68,24 +68,24 @@ TEST(RenderTable, TotalsPercentagesAndThousandsSeparators) {
 TEST(RenderTable, CreditUnitCostsAndSplitColumns) {
   const std::string expected =
       "Step tok: pool credit\n"
-      "  kind       team  cost (EUR)    share\n"
-      "  ------------------------------------\n"
-      "  allocated  x        -987.60   80.00%\n"
-      "  allocated  y        -246.90   20.00%\n"
-      "  ------------------------------------\n"
-      "  total             -1,234.50  100.00%\n"
+      "  kind       team  cost (EUR)  cost share\n"
+      "  ---------------------------------------\n"
+      "  allocated  x        -987.60      80.00%\n"
+      "  allocated  y        -246.90      20.00%\n"
+      "  ---------------------------------------\n"
+      "  total             -1,234.50     100.00%\n"
       "  unit cost model=m1: blended -246900.0000 EUR per million tokens\n"
       "  unit cost model=m2: blended -246900.0000 EUR per million tokens\n"
       "  coverage: 100.00% of the pool allocated\n"
       "\n"
       "Step ws: pool inst\n"
-      "  kind       pod       cost (EUR)    share  split cost  unused cost\n"
-      "  -----------------------------------------------------------------\n"
-      "  allocated  p1             70.40   38.94%       70.40         0.00\n"
-      "  allocated  p2             38.80   21.46%       38.80         0.00\n"
-      "  idle       __idle__       71.60   39.60%        0.00        71.60\n"
-      "  -----------------------------------------------------------------\n"
-      "  total                    180.80  100.00%\n"
+      "  kind       pod       cost (EUR)  cost share  split cost  unused cost\n"
+      "  --------------------------------------------------------------------\n"
+      "  allocated  p1             70.40      38.94%       70.40         0.00\n"
+      "  allocated  p2             38.80      21.46%       38.80         0.00\n"
+      "  idle       __idle__       71.60      39.60%        0.00        71.60\n"
+      "  --------------------------------------------------------------------\n"
+      "  total                    180.80     100.00%\n"
       "  coverage: 100.00% of the pool allocated\n"
       "\n";
   EXPECT_EQ(result_to_table(result_of(credit_spec("y"))), expected);
@@ -97,12 +97,28 @@ TEST(RenderTable, ZeroTotalHasNoPercentages) {
     "steps": [{"id": "s", "strategy": "proportional", "pool": "p", "group_by": ["team"], "weight": "w"}]})"));
   EXPECT_EQ(table,
             "Step s: pool p\n"
-            "  kind       team  cost (USD)  share\n"
-            "  ----------------------------------\n"
+            "  kind       team  cost (USD)  cost share\n"
+            "  ---------------------------------------\n"
             "  allocated  a           0.00\n"
-            "  ----------------------------------\n"
+            "  ---------------------------------------\n"
             "  total                  0.00\n"
             "\n");
+}
+
+TEST(RenderTable, WarningsComeLast) {
+  const std::string spec = R"({"apportion": 1, "pools": [{"id": "p", "cost": "5.00"}, {"id": "q", "cost": "1.00"}],
+    "records": [{"tags": {"team": "a"}, "pool": "q", "measures": {"w": 1}}],
+    "steps": [{"id": "s", "strategy": "proportional", "pool": "p", "group_by": ["team"], "weight": "w"}]})";
+  const std::string table = result_to_table(result_of(spec));
+  EXPECT_NE(table.find("\n\nWarnings\n  steps[0]: no record takes part in step \"s\" (every record names another pool)\n\n"),
+            std::string::npos)
+      << table;
+  EXPECT_NE(result_to_markdown(result_of(spec)).find("## Warnings\n\n- steps[0]: no record takes part"), std::string::npos)
+      << result_to_markdown(result_of(spec));
+  EXPECT_NE(run_spec(spec).find(R"X("warnings": [
+    "steps[0]: no record takes part in step \"s\" (every record names another pool)"
+  ])X"),
+            std::string::npos);
 }
 
 TEST(RenderCsv, OneRowPerLineWithQuoting) {

@@ -120,7 +120,7 @@ USD,Credit,promo,"{""kind"":""credit""}",-3.33,-3.33,even:promo,"{""Elements"":[
 
 const std::string kExpectedMarkdown = R"(## Step teams: pool node-1
 
-| kind | namespace | cost (USD) | share |
+| kind | namespace | cost (USD) | cost share |
 |---|---|---:|---:|
 | allocated | research | 333.33 | 33.33% |
 | allocated | serving | 666.67 | 66.67% |
@@ -130,7 +130,7 @@ const std::string kExpectedMarkdown = R"(## Step teams: pool node-1
 
 ## Step tenants: pool serving
 
-| kind | team | cost (USD) | share |
+| kind | team | cost (USD) | cost share |
 |---|---|---:|---:|
 | allocated | a | 222.22 | 33.33% |
 | allocated | b | 222.22 | 33.33% |
@@ -141,7 +141,7 @@ const std::string kExpectedMarkdown = R"(## Step teams: pool node-1
 
 ## Step promo: pool promo
 
-| kind | team | cost (USD) | share |
+| kind | team | cost (USD) | cost share |
 |---|---|---:|---:|
 | allocated | a | -3.34 | 33.40% |
 | allocated | b | -3.33 | 33.30% |
@@ -171,7 +171,7 @@ const std::string kGovernanceSpec = R"({"apportion": 1,
 
 const std::string kExpectedGovernance = R"(## Step teams: pool node
 
-| kind | team | cost (USD) | share |
+| kind | team | cost (USD) | cost share |
 |---|---|---:|---:|
 | allocated | a | 750.00 | 75.00% |
 | allocated | b | 250.00 | 25.00% |
@@ -485,7 +485,7 @@ TEST(RenderMarkdown, EscapesPipesBackslashesHtmlAndLineBreaks) {
   EXPECT_EQ(result_to_markdown(run(allocation_from_spec(parse_json(spec)))),
             R"(## Step s: pool p\|1
 
-| kind | team | cost (USD) | share |
+| kind | team | cost (USD) | cost share |
 |---|---|---:|---:|
 | allocated | a\|b\\c\<script><br>d | 1,234,567.89 | 100.00% |
 | **total** | | **1,234,567.89** | **100.00%** |

@@ -165,8 +165,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadInput{"PrecisionNotPowerOfTen", spec_with(kPools, kRecords, kSteps, R"(, "precision": "0.03")"), "precision"},
         BadInput{"PrecisionZero", spec_with(kPools, kRecords, kSteps, R"(, "precision": 0)"), "precision"},
         BadInput{"PriceWithoutCatalog", spec_with(R"([{"id": "p", "price": {"sku": "gpu/x", "quantity": 1}}])", kRecords, kSteps), "pools[0].price.sku"},
-        BadInput{"PriceUnknownSku", spec_with(R"([{"id": "p", "price": {"sku": "gpu/y", "quantity": 1}}])", kRecords, kSteps, kCatalog), "pools[0].price"},
-        BadInput{"PriceUnknownTier", spec_with(R"([{"id": "p", "price": {"sku": "gpu/x", "tier": "spot", "quantity": 1}}])", kRecords, kSteps, kCatalog), "pools[0].price"},
+        BadInput{"PriceUnknownSku", spec_with(R"([{"id": "p", "price": {"sku": "gpu/y", "quantity": 1}}])", kRecords, kSteps, kCatalog), "pools[0].price.sku"},
+        BadInput{"PriceUnknownTier", spec_with(R"([{"id": "p", "price": {"sku": "gpu/x", "tier": "spot", "quantity": 1}}])", kRecords, kSteps, kCatalog), "pools[0].price.tier"},
         BadInput{"PoolWithoutSource", spec_with(R"([{"id": "p"}])", kRecords, kSteps), "pools[0]"},
         BadInput{"PoolWithTwoSources", spec_with(R"([{"id": "p", "cost": 1, "from": {"step": "s"}}])", kRecords, kSteps), "pools[0]"},
         BadInput{"PoolCurrencyWithoutRate", spec_with(R"([{"id": "p", "cost": 1, "currency": "EUR"}])", kRecords, kSteps), "pools[0].currency"},
@@ -196,7 +196,8 @@ TEST(SpecErrors, SpecErrorPathMatchesMessage) {
     FAIL();
   } catch (const SpecError& e) {
     EXPECT_EQ(e.path(), "steps[0].overhead.polcy");
-    EXPECT_EQ(std::string(e.what()), "steps[0].overhead.polcy: unknown key");
+    // The nearest key the strategy asked for and did not find is the hint.
+    EXPECT_EQ(std::string(e.what()), "steps[0].overhead.polcy: unknown key (did you mean \"policy\"?)");
   }
 }
 

@@ -267,6 +267,145 @@ TEST(PerTenant, CachedAbovePromptIsRefused) {
   }
 }
 
+// A LiteLLM-style per-token price list: "litellm/m" with every tier, its input price cut
+// at 12:00, and "litellm/mm" priced per million tokens.
+std::shared_ptr<Catalog> token_catalog() {
+  auto c = std::make_shared<Catalog>();
+  Sku m;
+  m.id = "litellm/m";
+  m.unit = PriceUnit::token;
+  const auto price = [](std::string tier, const char* rate, std::optional<Instant> from = std::nullopt) {
+    Price p;
+    p.tier = std::move(tier);
+    p.rate = D(rate);
+    p.from = from;
+    return p;
+  };
+  m.prices = {price("input", "0.000003"), price("input", "0.000002", Instant::parse("2026-06-02T12:00:00Z")),
+              price("cache_read", "0.0000003"), price("cache_write", "0.00000375"), price("output", "0.000015"),
+              price("input_above_200k", "0.000006"), price("output_above_200k", "0.0000225")};
+  c->add(m);
+  Sku mm;
+  mm.id = "litellm/mm";
+  mm.unit = PriceUnit::million_tokens;
+  mm.prices = {price("input", "2.50"), price("output", "10")};
+  c->add(mm);
+  return c;
+}
+
+Record priced_tokens(const char* team, const char* model, Amounts measures, std::optional<const char*> start = std::nullopt) {
+  Record r = rec({{"team", team}, {"litellm_model", model}}, std::move(measures));
+  if (start) r.start = Instant::parse(*start);
+  return r;
+}
+
+TEST(PerTenant, ListPriceWeighsEachKindOfTokenAtItsRate) {
+  // By hand, at the rates in force at each record's start:
+  //   x 100 uncached x 3e-6 + 600 cached x 3e-7 + 300 written x 3.75e-6 + 100 x 1.5e-5 = 0.003105
+  //   y 250,000 prompt tokens, above 200k: 200,000 x 6e-6 + 50,000 x 3e-7 (no cache_read
+  //     above-200k tier: the base rate) + 1,000 x 2.25e-5                          = 1.2375
+  //   y after 12:00, input 2e-6: 1,000 x 2e-6                                       = 0.002
+  //   x per million tokens: 0.4 M x 2.50 + 0.1 M x 10                               = 2
+  // x 2.003105, y 1.2395; of 10.00: x 10 x 2.003105 / 3.242605 = 6.1774..., y 3.8225...
+  Allocation a = one_pool(
+      "10.00",
+      {priced_tokens("x", "m", amounts({{"tokens_prompt", "1000"}, {"tokens_cached", "600"}, {"tokens_cache_write", "300"},
+                                        {"tokens_generation", "100"}}),
+                     "2026-06-02T10:00:00Z"),
+       priced_tokens("y", "m", amounts({{"tokens_prompt", "250000"}, {"tokens_cached", "50000"}, {"tokens_generation", "1000"}}),
+                     "2026-06-02T10:00:00Z"),
+       priced_tokens("y", "m", amounts({{"tokens_prompt", "1000"}}), "2026-06-02T13:00:00Z"),
+       priced_tokens("x", "mm", amounts({{"tokens_prompt", "400000"}, {"tokens_generation", "100000"}}))},
+      std::make_shared<PerTenant>(PerTenant::Options{PerTenant::Weight::list_price, {}, {}, "litellm/", "litellm_model"}));
+  a.catalog = token_catalog();
+  const Result r = run(a);
+  EXPECT_EQ(summary(r), (V{"allocated team=x 6.18", "allocated team=y 3.82"}));
+  EXPECT_EQ(*r.lines[0].weight, Rational(2003105, 1000000));
+  EXPECT_EQ(*r.lines[1].weight, Rational(12395, 10000));
+  EXPECT_EQ(r.lines[0].exact_cost, Rational(10) * Rational(2003105, 1000000) / Rational(3242605, 1000000));
+}
+
+TEST(PerTenant, ListPriceErrorsNameTheRecordAndTheModel) {
+  const auto error_of = [](Record r, std::shared_ptr<Catalog> catalog = token_catalog()) {
+    r.origin = "spend.json [3]";
+    PerTenant::Options options;
+    options.weight = PerTenant::Weight::list_price;
+    Allocation a = one_pool("1", {r}, std::make_shared<PerTenant>(options));
+    a.catalog = std::move(catalog);
+    try {
+      run(a);
+    } catch (const SpecError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_EQ(error_of(rec({{"team", "x"}}, amounts({{"tokens_prompt", "1"}}))),
+            "spend.json [3]: has no \"litellm_model\" tag to find its list price by (steps[0] weighs by \"list_price\")");
+  EXPECT_EQ(error_of(priced_tokens("x", "gpt-9", amounts({{"tokens_prompt", "1"}}))),
+            "spend.json [3]: model \"gpt-9\" has no SKU \"litellm/gpt-9\" in the catalog (steps[0] weighs by \"list_price\")");
+  EXPECT_EQ(error_of(priced_tokens("x", "mm", amounts({{"tokens_prompt", "10"}, {"tokens_cached", "4"}}))),
+            "spend.json [3]: SKU \"litellm/mm\" has no cache_read price for its 4 cached tokens (steps[0] weighs by "
+            "\"list_price\")");
+  EXPECT_EQ(error_of(priced_tokens("x", "m", amounts({{"tokens_prompt", "10"}}), "2026-06-01T00:00:00Z"),
+                     [] {
+                       auto c = std::make_shared<Catalog>();
+                       Sku s;
+                       s.id = "litellm/m";
+                       s.unit = PriceUnit::token;
+                       Price p;
+                       p.tier = "input";
+                       p.rate = D("0.000001");
+                       p.from = Instant::parse("2026-06-02T00:00:00Z");
+                       s.prices = {p};
+                       c->add(s);
+                       return c;
+                     }()),
+            "spend.json [3]: no input price for SKU \"litellm/m\" at 2026-06-01T00:00:00Z for its 10 uncached prompt tokens "
+            "(steps[0] weighs by \"list_price\")");
+  EXPECT_EQ(error_of(priced_tokens("x", "m", amounts({{"tokens_prompt", "10"}, {"tokens_cached", "6"}, {"tokens_cache_write", "5"}}))),
+            "spend.json [3].measures: tokens_cached (6) and tokens_cache_write (5) exceed tokens_prompt (10)");
+  EXPECT_EQ(error_of(priced_tokens("x", "m", amounts({{"tokens_prompt", "1"}})), nullptr),
+            "steps[0].weight: \"list_price\" needs a catalog (a litellm-prices input or the spec's catalog)");
+  auto hourly = std::make_shared<Catalog>();
+  Sku gpu;
+  gpu.id = "litellm/m";
+  gpu.prices = {Price{}};
+  hourly->add(gpu);
+  EXPECT_EQ(error_of(priced_tokens("x", "m", amounts({{"tokens_prompt", "1"}})), hourly),
+            "spend.json [3]: SKU \"litellm/m\" is priced per gpu_hour, not per token (steps[0] weighs by \"list_price\")");
+}
+
+TEST(PerTenant, ListPriceFromASpec) {
+  const auto spec = [](const std::string& step_options) {
+    return R"({"apportion": 1, "pools": [{"id": "p", "cost": "3.00"}],
+      "catalog": {"skus": [{"id": "gw/a", "unit": "token", "prices": [{"tier": "input", "rate": "0.000001"},
+                                                                       {"tier": "output", "rate": "0.000004"}]}]},
+      "records": [{"tags": {"team": "x", "model": "a"}, "measures": {"tokens_prompt": 1000, "tokens_generation": 0}},
+                  {"tags": {"team": "y", "model": "a"}, "measures": {"tokens_prompt": 0, "tokens_generation": 500}}],
+      "steps": [{"id": "s", "strategy": "per_tenant", "pool": "p")" +
+           step_options + "}]}";
+  };
+  // x 1,000 x 1e-6 = 0.001, y 500 x 4e-6 = 0.002: 1.00 and 2.00 of 3.00 (by tokens, 2.00 and 1.00).
+  EXPECT_EQ(summary(run(allocation_from_spec(
+                parse_json(spec(R"(, "weight": "list_price", "sku_prefix": "gw/", "model_tag": "model")"))))),
+            (V{"allocated team=x 1.00", "allocated team=y 2.00"}));
+  const auto error_of = [&](const std::string& options) {
+    try {
+      allocation_from_spec(parse_json(spec(options)));
+    } catch (const SpecError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_EQ(error_of(R"(, "weight": "list_price", "cached": "tenant")"),
+            "steps[0].cached: has no effect with weight \"list_price\"");
+  EXPECT_EQ(error_of(R"(, "weight": "list_price", "token_weights": {"prompt": 2})"),
+            "steps[0].token_weights: has no effect with weight \"list_price\"");
+  EXPECT_EQ(error_of(R"(, "sku_prefix": "gw/")"), "steps[0].sku_prefix: is read only with weight \"list_price\"");
+  EXPECT_EQ(error_of(R"(, "weight": "cost")"), "steps[0].weight: must be \"tokens\", \"requests\" or \"list_price\"");
+  EXPECT_EQ(error_of(R"(, "weight": "list_price", "model_tag": "")"), "steps[0].model_tag: must name a tag");
+}
+
 // ---- per_token --------------------------------------------------------------------------
 
 std::vector<Record> token_records() {
@@ -350,6 +489,44 @@ Record run_record(std::string experiment, std::string sku, std::string_view coun
   return r;
 }
 
+TEST(PerExperiment, LinesSumToTheTotalRoundedOnce) {
+  // Ten 5-second trials at 3.60/h cost 0.005 each: rounded alone every line would be 0.00
+  // (half-even), while grouped by team the same runs cost 0.05. The lines are the total
+  // 0.05 split by the largest-remainder rule: five of the equal remainders get a cent, the
+  // smaller tags first.
+  const std::int64_t t0 = 1'780'000'000;
+  auto catalog = std::make_shared<Catalog>();
+  Sku s;
+  s.id = "gpu/x";
+  Price price;
+  price.rate = D("3.60");
+  s.prices = {price};
+  catalog->add(s);
+  Allocation a;
+  a.catalog = catalog;
+  for (int i = 0; i < 10; ++i) {
+    Record r = run_record("trial-" + std::to_string(i), "gpu/x", "1", t0, 5);
+    r.tags = Tags{{"experiment", "trial-" + std::to_string(i)}, {"team", "nlp"}};
+    a.records.push_back(r);
+  }
+  a.steps.push_back(step("trials", std::make_shared<PerExperiment>(), std::nullopt));
+  a.steps.push_back(step("teams", std::make_shared<PerExperiment>(), std::nullopt, {"team"}));
+  a.pools.push_back({"nlp-runs", {}, FromStepSource{"trials", {}}, std::nullopt, nullptr});
+  const Result r = run(a);
+  Decimal trials;
+  std::size_t cents = 0;
+  for (const Line* l : r.lines_of("trials")) {
+    trials += l->cost;
+    cents += l->cost == D("0.01") ? 1 : 0;
+  }
+  EXPECT_EQ(trials, D("0.05"));
+  EXPECT_EQ(cents, 5u);
+  EXPECT_EQ(r.lines_of("trials")[0]->cost, D("0.01"));  // trial-0, the smallest tags
+  EXPECT_EQ(r.lines_of("trials")[9]->cost, D("0.00"));
+  EXPECT_EQ(summary(r, "teams"), (V{"allocated team=nlp 0.05"}));
+  EXPECT_EQ(r.pools[0].cost, D("0.05"));  // a drill-down from the experiment lines
+}
+
 TEST(PerExperiment, BillingGranularityAndGpuHours) {
   const std::int64_t t0 = 1'780'000'000;
   Allocation a;
@@ -361,8 +538,10 @@ TEST(PerExperiment, BillingGranularityAndGpuHours) {
   a.steps.push_back(step("runs", std::make_shared<PerExperiment>(), std::nullopt));
   const Result r = run(a);
   // persec 8 x 2400 x 3.92 / 3600 = 20.9066..; hourly 8 x 3.92; minute 120 s x 3.92/3600 = 0.13066..;
-  // minimum 60 s = 0.06533..; spot 2 x 1800 x 2.91 / 3600 = 2.91
-  EXPECT_EQ(summary(r, "runs"), (V{"allocated experiment=hourly 31.36", "allocated experiment=minimum 0.07",
+  // minimum 60 s = 0.06533..; spot 2 x 1800 x 2.91 / 3600 = 2.91. The total 55.3733.. rounds
+  // once to 55.37: the floors give 55.36 and the cent left goes to the largest remainder,
+  // persec's .67 (minimum's .53 does not get one, as it would rounded alone).
+  EXPECT_EQ(summary(r, "runs"), (V{"allocated experiment=hourly 31.36", "allocated experiment=minimum 0.06",
                                    "allocated experiment=minute 0.13", "allocated experiment=persec 20.91",
                                    "allocated experiment=spot 2.91"}));
   EXPECT_EQ(*r.lines[3].gpu_hours, Rational(16, 3));

@@ -13,6 +13,7 @@
 #include <fstream>
 #include <iostream>
 #include <iterator>
+#include <new>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -182,7 +183,9 @@ struct MappedFile {
 };
 
 // Splits `--name value` options from positional arguments; `known` lists option names,
-// or is empty to take any option (ingest passes them on to the format).
+// or is empty to take any option (ingest passes them on to the format). Either spelling
+// works, `--max-records` or `--max_records`: names are stored with dashes when `known`
+// lists them, with underscores for a format's options (spelt so in specs).
 struct Args {
   std::vector<std::string> positional;
   std::map<std::string, std::string> options;
@@ -205,9 +208,12 @@ Args parse_args(const std::vector<std::string>& argv, const std::vector<const ch
       } else {
         throw UsageError("option --" + name + " needs a value");
       }
-      if (known.size() > 0 &&
-          std::find_if(known.begin(), known.end(), [&](const char* k) { return name == k; }) == known.end())
-        throw UsageError("unknown option --" + name + " (see --help)");
+      std::replace(name.begin(), name.end(), known.empty() ? '-' : '_', known.empty() ? '_' : '-');
+      if (!known.empty() &&
+          std::find_if(known.begin(), known.end(), [&](const char* k) { return name == k; }) == known.end()) {
+        const auto hint = closest_spelling(name, std::vector<std::string_view>(known.begin(), known.end()));
+        throw UsageError("unknown option --" + name + (hint ? " (did you mean --" + std::string(*hint) + "?)" : " (see --help)"));
+      }
       a.options[name] = value;
     } else {
       a.positional.push_back(arg);
@@ -270,9 +276,12 @@ class ProgressDisplay {
     if (!shown_ && !eager_ && (p.done || seconds < 0.5)) return;
     shown_ = true;
     const double mib = static_cast<double>(p.bytes) / (1 << 20);
-    char line[256];
-    int n = std::snprintf(line, sizeof line, "\r  reading %s: %s rows, %.1f MiB", p.path.c_str(),
-                          with_separators(p.lines).c_str(), mib);
+    char line[320];
+    // While reading, line breaks (a header line too); once read, the format's own rows.
+    int n = p.rows ? std::snprintf(line, sizeof line, "\r  read %s: %s rows, %s records, %.1f MiB", p.path.c_str(),
+                                   with_separators(*p.rows).c_str(), with_separators(p.records.value_or(0)).c_str(), mib)
+                   : std::snprintf(line, sizeof line, "\r  reading %s: %s lines, %.1f MiB", p.path.c_str(),
+                                   with_separators(p.lines).c_str(), mib);
     if (p.total_bytes > 0 && n > 0 && n < static_cast<int>(sizeof line))
       n += std::snprintf(line + n, sizeof line - static_cast<std::size_t>(n), " of %.1f MiB (%.0f%%)",
                          static_cast<double>(p.total_bytes) / (1 << 20),
@@ -310,6 +319,21 @@ Allocation read_allocation(const std::string& path, const Args& args) {
   return allocation_from_json(mapped.data ? mapped.text() : std::string_view(text), options);
 }
 
+// One line for stderr, whatever the message held.
+std::string one_line(std::string s) {
+  std::replace(s.begin(), s.end(), '\n', ' ');
+  return s;
+}
+
+// What ran but looks wrong (a step no record took part in, more GPU time requested than a
+// node has): one line each on standard error; the result carries them too.
+const Result& warn(const Result& result) {
+  for (const InputSummary& in : result.inputs)
+    for (const std::string& w : in.warnings) std::cerr << "apportion: warning: " << one_line(w) << "\n";
+  for (const std::string& w : result.warnings) std::cerr << "apportion: warning: " << one_line(w) << "\n";
+  return result;
+}
+
 int cmd_run(const std::vector<std::string>& argv) {
   const Args args = parse_spec_args(argv, {"format", "output"});
   if (args.help) {
@@ -323,6 +347,7 @@ int cmd_run(const std::vector<std::string>& argv) {
     throw UsageError("--format must be json, table, csv, focus or markdown (got \"" + format + "\")");
   Allocation allocation = read_allocation(path, args);
   const Result result = run(allocation);
+  warn(result);
   allocation.records = {};  // the renderers read none; result_to_focus reads the steps and pools
   if (format == "table") write_output(result_to_table(result), args);
   else if (format == "csv") write_output(result_to_csv(result), args);
@@ -385,7 +410,7 @@ int cmd_alerts(const std::vector<std::string>& argv) {
   }
   Allocation allocation = read_allocation(args.positional[0], args);
   add_fired_keys(allocation, fired);
-  const std::vector<AlertEvent> events = alert_events(run(allocation));
+  const std::vector<AlertEvent> events = alert_events(warn(run(allocation)));
   write_output(render_alerts(events, format), args);
   if (state != args.options.end()) {
     for (const AlertEvent& e : events) fired.push_back(e.key);
@@ -417,7 +442,7 @@ int cmd_report(const std::vector<std::string>& argv) {
   if (args.positional.size() != 1) throw UsageError("report takes one spec file, or - for standard input (see --help)");
   ReportOptions options;
   if (const auto it = args.options.find("title"); it != args.options.end()) options.title = it->second;
-  write_output(result_to_html(run(read_allocation(args.positional[0], args)), options), args);
+  write_output(result_to_html(warn(run(read_allocation(args.positional[0], args))), options), args);
   return 0;
 }
 
@@ -503,13 +528,21 @@ int cmd_ingest(const std::vector<std::string>& argv) {
     reader.finish();
   } catch (const SpecError& e) {
     // An option's error names the option as the command line spells it.
-    if (options.find(e.path().substr(0, e.path().find_first_of(".["))))
-      throw UsageError("--" + std::string(e.what()));
+    if (options.find(e.path().substr(0, e.path().find_first_of(".[")))) {
+      // The hint names the option as the command line spells it too.
+      std::string message = "--" + std::string(e.what());
+      if (const auto at = message.find("(did you mean \""); at != std::string::npos) {
+        message.replace(at, 15, "(did you mean --");
+        message.erase(message.find('"', at), 1);
+      }
+      throw UsageError(message);
+    }
     // A required option left out: ObjectReader names it as a key.
     const std::string missing = e.path() + ": missing required key \"" + e.path() + "\"";
     if (e.what() == missing) throw UsageError("--" + e.path() + ": missing required option (see docs/ingest.md)");
     throw;
   }
+  for (const std::string& w : result.warnings) std::cerr << "apportion: warning: " << one_line(w) << "\n";
   std::cout << ingest_result_to_json(result);
   return 0;
 }
@@ -543,11 +576,6 @@ int dispatch(const std::vector<std::string>& argv) {
   throw UsageError("unknown command \"" + command + "\" (see apportion --help)");
 }
 
-// One line for stderr, whatever the message held.
-std::string one_line(std::string s) {
-  std::replace(s.begin(), s.end(), '\n', ' ');
-  return s;
-}
 
 }  // namespace
 
@@ -560,6 +588,12 @@ int main(int argc, char** argv) {
     return 2;
   } catch (const OverflowError& e) {
     std::cerr << one_line(e.what()) << "\n";
+    return 2;
+  } catch (const std::bad_alloc&) {
+    // The limits should have stopped the input first; say which ones bound memory.
+    std::cerr << "out of memory: the input needs more than this machine has; lower --max-records (or the other "
+                 "limits, docs/errors.md) to be stopped before memory runs out, or read a csv input with "
+                 "\"aggregate\": true\n";
     return 2;
   } catch (const std::exception& e) {
     std::cerr << "apportion: internal error: " << one_line(e.what()) << "\n";

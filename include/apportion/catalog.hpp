@@ -81,6 +81,12 @@ class Catalog {
   Rational cost_over(std::string_view sku_id, std::string_view tier, Decimal count, const Interval& interval) const;
   // A run of `count` units: count x billed seconds x average rate / 3600.
   Rational run_cost(std::string_view sku_id, std::string_view tier, Decimal count, const Interval& interval) const;
+  // The part of a run's cost (billed as a whole: granularity and minimum on the whole run)
+  // that `part` of it carries at the rates in force then: run_cost x rate_hours(run and
+  // part) / rate_hours(run). Parts that tile the run sum to its cost exactly. A run of zero
+  // length (or rate) is all in the part holding its start.
+  Rational run_cost_part(std::string_view sku_id, std::string_view tier, Decimal count, const Interval& run,
+                         const Interval& part) const;
 
   // The catalog of public list prices shipped with the library (see docs/catalog.md).
   static const Catalog& builtin();

@@ -135,6 +135,12 @@ class Dictionary {
 // Measures must not be negative (std::invalid_argument), so whether a sum overflows never
 // depends on the order rows arrive in. A row adds each measure it has; a group's record
 // has the measures some row of it had.
+//
+// `utilization` is a ratio (0 to 1), not an amount: a group's is the mean of its rows'
+// weighted by their `gpu_seconds` (so gpu_seconds x utilization is the group's GPU time
+// used), rounded half-even to 12 digits once; the plain mean of the rows when none of them
+// with a utilization held GPU time. Its weighted sum holds while the group has under
+// about 1.7 x 10^14 GPU-seconds (OverflowError beyond).
 class PartialAggregate {
  public:
   using TagView = std::pair<std::string_view, std::string_view>;
@@ -178,12 +184,20 @@ class PartialAggregate {
 
  private:
   void check_raw(std::uint32_t measure, int128 raw) const;
+  Decimal ratio_mean(std::uint32_t group) const;  // the group's utilization
 
   Dictionary keys_, values_, pools_, measures_names_;
   Dictionary groups_;                  // encoded keys (as bytes) to group ids
   std::vector<std::uint64_t> rows_;    // per group
-  std::vector<int128> sums_;           // group * stride_ + measure
+  std::vector<int128> sums_;           // group * stride_ + measure; utilization's: Σ raw u x raw gpu_seconds
   std::vector<std::uint8_t> present_;  // the same layout: some row had the measure
+  // Per group, over the rows with a utilization: Σ raw gpu_seconds, Σ raw utilization, rows.
+  struct RatioSums {
+    int128 weight = 0, plain = 0;
+    std::uint64_t rows = 0;
+  };
+  std::vector<RatioSums> ratio_;
+  std::optional<std::uint32_t> ratio_id_, weight_id_;  // the ids of utilization and gpu_seconds
   std::size_t stride_ = 0;
   std::uint64_t total_rows_ = 0;
   std::vector<std::uint32_t> scratch_;

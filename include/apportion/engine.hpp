@@ -34,6 +34,9 @@ struct Record {
   Amounts used;                     // weighted_split: resources used
   std::optional<Instant> start;     // priced runs (per_experiment)
   std::optional<Instant> end;
+  // A priced run clipped to a period: the part of [start, end) this record bills, its share
+  // of the whole run's cost (Catalog::run_cost_part); none: all of it.
+  std::optional<Interval> window;
   std::optional<Decimal> count;
   std::optional<std::string> sku;  // a record with a SKU is a priced run
   std::optional<std::string> tier;
@@ -45,6 +48,12 @@ struct Record {
     return it == measures.end() ? Decimal{} : it->second;
   }
   bool priced_run() const noexcept { return sku.has_value(); }
+  // A priced run's GPU time: count x the length of [start, end) within its window.
+  Rational run_hours() const {
+    if (!start || !end || !count) return 0;
+    const Interval run(*start, *end);
+    return count->to_rational() * hours_of(window ? run.overlap(*window) : run.length());
+  }
 };
 
 // The ways a pool's amount is known.
@@ -149,12 +158,14 @@ struct Step {
 struct InputSummary {
   std::string path;
   std::string format;
+  std::size_t rows = 0;  // what the file held, in its format's units (IngestResult::rows)
   std::size_t records = 0, pools = 0, skus = 0;
   std::size_t skipped = 0;                   // unreadable rows skipped on request
   std::vector<std::string> skipped_reasons;  // the first 100
   std::optional<std::string> join;                 // the input whose tags were joined on
   std::size_t joined = 0, unmatched = 0;           // records that found a match, and not
   bool join_only = false;                          // read only as a tag table for joins
+  std::vector<std::string> warnings;               // the format's (IngestResult::warnings)
 };
 
 // Everything one run needs.
@@ -216,6 +227,9 @@ struct Result {
   std::vector<Coverage> coverage;
   std::vector<FxRate> fx_used;
   std::vector<InputSummary> inputs;
+  // What ran but looks wrong, each starting with the path it is about: a step in which no
+  // record took part. Inputs' own warnings are in `inputs`.
+  std::vector<std::string> warnings;
   std::shared_ptr<const GovernanceReport> governance;  // set when the allocation has governance
 
   // The lines of one step, in result order.
@@ -223,7 +237,11 @@ struct Result {
 };
 
 // The records that take part in a step, in input order: those without a pool or with the
-// step's pool, matching its select; priced runs for strategies that read them, else the rest.
+// step's pool, matching its select; priced runs for strategies that read them, else the
+// rest. When no record names the step's pool and it is drawn from another step's lines
+// (`from`), the records pinned to the nearest pool up that chain which records name take
+// part too, if they belong to the lines drawn (the from's tags and the drawing step's
+// select, at every level between).
 std::vector<const Record*> records_of_step(const Allocation& allocation, const Step& step);
 
 // Runs every step in order. Bad input throws SpecError whose path names the offending

@@ -27,6 +27,12 @@ struct IngestResult {
   // (`"skip_invalid": true`); never skipped silently otherwise.
   std::size_t skipped = 0;
   std::vector<std::string> skipped_reasons;  // the first 100 messages
+  // What the file held in the format's own units (data rows, series, allocations, spans,
+  // jobs), so a reader can tell how many rows became how many records.
+  std::size_t rows = 0;
+  // What was read but looks wrong in the real world (more GPU-seconds requested on a node
+  // than it has, jobs a window leaves out): kept, and told, never hidden.
+  std::vector<std::string> warnings;
 };
 
 // Reads `text` (the whole file) in one format. `options` holds the input's options (the
@@ -76,9 +82,36 @@ namespace ingest {
 std::vector<std::string> read_names(const Value& v, std::string_view path);
 // A boolean given as JSON true/false or the strings "true"/"false".
 bool read_flag(const Value& v, std::string_view path);
+// A positive whole number (replicas, MIG slices): "must be a positive whole number".
+Rational read_positive_whole(const Value& v, std::string_view path);
+// A positive number of seconds: a number (`90`, `"1.5"`) or a Prometheus duration such as
+// `"30s"`, `"5m"`, `"1h30m"` or `"250ms"` (units y, w, d, h, m, s, ms, largest first; a
+// year is 365 days), exact.
+Decimal read_seconds(const Value& v, std::string_view path);
 // The block size the csv format's streaming reader reads (default 1 MiB); returns the
 // previous one. For tests, which set a tiny one to put rows across block boundaries.
 std::size_t set_csv_chunk_size(std::size_t bytes);
+// While the spec runner reads an input, the records it may yield before max_records is
+// passed (with those before it): a parser that makes a record per row calls
+// check_record_budget() as it goes, so a file too long for memory fails at the row that
+// passes the limit, not when memory runs out. `exceeded` throws the limit's error. One
+// budget per thread, for as long as the object lives; none: no check.
+class RecordBudget {
+ public:
+  RecordBudget(std::size_t records, std::function<void()> exceeded);
+  ~RecordBudget();
+  RecordBudget(const RecordBudget&) = delete;
+  RecordBudget& operator=(const RecordBudget&) = delete;
+
+ private:
+  friend void check_record_budget(std::size_t records);
+  std::size_t records_;
+  std::function<void()> exceeded_;
+  RecordBudget* outer_;
+};
+// Throws through the thread's budget when `records` (made so far by this input) passes it.
+void check_record_budget(std::size_t records);
+
 // The error for a row that cannot be read, already naming its file and line: it passes
 // through RowErrors::row unchanged.
 class RowError : public SpecError {
@@ -129,7 +162,8 @@ JoinCounts join_tags(std::vector<Record>& records, const std::vector<Record>& ta
                      const std::string& where);
 
 // Records, pools or a catalog as spec JSON ({"records": [...]}, ...), decimals exact and
-// unrounded: what `apportion ingest` prints.
+// unrounded, with `skipped` rows and `warnings` when there are any: what `apportion ingest`
+// prints.
 std::string ingest_result_to_json(const IngestResult& result);
 
 APPORTION_END_NAMESPACE

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -22,9 +23,12 @@ struct InputProgress {
   std::string path;                  // the input's path as the spec writes it
   std::uint64_t bytes = 0;           // read so far
   std::uint64_t total_bytes = 0;     // the file's size (0 when unknown)
-  std::uint64_t lines = 0;           // line breaks read so far: rows, for line-based formats
+  std::uint64_t lines = 0;           // line breaks read so far (a header line included)
   std::chrono::steady_clock::duration elapsed{};
   bool done = false;                 // the last report for this file
+  // In the last report of a file read whole: what it held in its format's units (data
+  // rows, series, jobs: IngestResult::rows) and the records it yielded.
+  std::optional<std::uint64_t> rows, records;
 };
 
 struct SpecOptions {

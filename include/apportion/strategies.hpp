@@ -84,14 +84,19 @@ Rational uncached_prompt_tokens(const Record& record);
 class PerTenant final : public Strategy {
  public:
   std::string_view name() const override { return "per_tenant"; }
-  enum class Weight { tokens, requests };
+  // list_price: what a record's tokens cost at the catalog's per-token list price, its SKU
+  // being sku_prefix + its model_tag tag: "litellm/" + the model litellm-spend read, the
+  // SKUs litellm-prices loads.
+  enum class Weight { tokens, requests, list_price };
   enum class Cached { proportional, tenant, separate };
   struct Options {
     Weight weight = Weight::tokens;
     TokenWeights token_weights;
     Cached cached = Cached::proportional;
+    std::string sku_prefix = "litellm/";
+    std::string model_tag = "litellm_model";
   };
-  explicit PerTenant(Options options) : options_(options) {}
+  explicit PerTenant(Options options) : options_(std::move(options)) {}
   std::vector<std::string> default_group_by() const override { return {"team"}; }
   StepOutput run(const StepInput& input) const override;
 

@@ -32,7 +32,10 @@ def _dump(value: Any, path: str, out: list[str]) -> None:
     elif isinstance(value, _core.Money):
         out.append(str(value.amount))
     elif isinstance(value, numbers.Real):  # float, numpy floats, Fraction
-        raise TypeError(f"{_where(path)}: floats are not exact; use str or Decimal (got {value!r})")
+        raise TypeError(
+            f"{_where(path)}: floats are not exact; use str or Decimal (got {value!r}); to read a JSON "
+            "file into a dict without floats, use json.load(f, parse_float=decimal.Decimal)"
+        )
     elif isinstance(value, _dt.datetime):
         if value.utcoffset() is None:
             raise TypeError(f"{_where(path)}: a naive datetime names no moment; give it a timezone")

@@ -53,19 +53,36 @@ def _tag_column(df: Any, name: str) -> list[str | None]:
     return values
 
 
+def _as_frame(data: Any) -> Any:
+    """A DataFrame whose columns include its named index levels (the keys of a groupby)."""
+    import pandas as pd
+
+    if isinstance(data, pd.Series):
+        if data.name is None:
+            raise TypeError("a Series needs a name, the column its values become: series.rename('gpu_seconds')")
+        data = data.to_frame()
+    if not isinstance(data, pd.DataFrame):
+        raise TypeError(f"records come from a pandas DataFrame or a named Series, not a {type(data).__name__}")
+    levels = [n for n in data.index.names if n is not None and n not in data.columns]
+    return data.reset_index(level=levels) if levels else data
+
+
 def records_from_dataframe(df: Any, tags: Sequence[str] = (), measures: Sequence[str] = (),
                            pool: str | None = None, id: str | None = None) -> list[dict[str, Any]]:
     """Spec records from the rows of a DataFrame, as the spec's ``csv`` input reads a file.
 
-    ``tags`` and ``measures`` name columns; ``pool``, if given, is set on every record;
-    ``id`` names a column of record ids. A missing tag (None, NaN) leaves the key out, so
-    the record lands on its step's unallocated line; a missing measure counts as 0. Integer
-    columns are exact; object columns may hold str, int or Decimal; a float column is
-    TypeError, since its values are already rounded to binary.
+    ``df`` is a DataFrame or a named Series; named index levels count as columns, so the
+    result of ``df.groupby(["namespace", "team"]).sum()`` can be given as it is. ``tags``
+    and ``measures`` name columns; ``pool``, if given, is set on every record; ``id`` names
+    a column of record ids. A missing tag (None, NaN) leaves the key out, so the record
+    lands on its step's unallocated line; a missing measure counts as 0. Integer columns are
+    exact; object columns may hold str, int or Decimal; a float column is TypeError, since
+    its values are already rounded to binary.
     """
+    df = _as_frame(df)
     for name in (*tags, *measures, *([id] if id else [])):
         if name not in df.columns:
-            raise KeyError(f"no column {name!r} in the DataFrame")
+            raise KeyError(f"no column {name!r} in the DataFrame (columns: {', '.join(map(str, df.columns))})")
     tag_values = {name: _tag_column(df, name) for name in tags}
     measure_values = {name: _measure_column(df, name) for name in measures}
     ids = _tag_column(df, id) if id else None

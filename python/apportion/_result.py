@@ -172,7 +172,9 @@ class Result:
 
 
 def _looks_like_path(text: str) -> bool:
-    return not text.lstrip().startswith("{") and os.path.isfile(text)
+    # A spec document is a JSON object; any other text names a file, so a file that is
+    # missing is reported as such rather than as bad JSON.
+    return not text.lstrip().startswith(("{", "["))
 
 
 def _limit_settings(limits: dict[str, Any]) -> dict[str, str]:

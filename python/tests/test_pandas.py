@@ -73,3 +73,27 @@ def test_lines_dataframe_optional_columns():
     assert df["team"].tolist() == [None, "t"]
     assert df["gpu_hours"].tolist() == [Decimal("2"), None]
     assert lines_dataframe({"lines": []}).empty
+
+
+def test_groupby_result_keys_come_from_the_index():
+    # After a groupby the group keys are the index, not columns: they are still tags.
+    usage = pd.DataFrame({"namespace": ["nlp", "nlp", "cv"], "team": ["a", "a", "b"],
+                          "gpu_seconds": np.array([10, 20, 5], dtype=np.int64)})
+    summed = usage.groupby(["namespace", "team"]).sum()
+    assert list(summed.columns) == ["gpu_seconds"]
+    records = records_from_dataframe(summed, tags=["namespace", "team"], measures=["gpu_seconds"])
+    assert records == [{"tags": {"namespace": "cv", "team": "b"}, "measures": {"gpu_seconds": 5}},
+                       {"tags": {"namespace": "nlp", "team": "a"}, "measures": {"gpu_seconds": 30}}]
+    series = usage.groupby("namespace")["gpu_seconds"].sum()
+    assert records_from_dataframe(series, tags=["namespace"], measures=["gpu_seconds"]) == [
+        {"tags": {"namespace": "cv"}, "measures": {"gpu_seconds": 5}},
+        {"tags": {"namespace": "nlp"}, "measures": {"gpu_seconds": 30}}]
+
+
+def test_what_records_come_from_is_said():
+    with pytest.raises(TypeError, match="a Series needs a name"):
+        records_from_dataframe(pd.Series([1, 2]), measures=["x"])
+    with pytest.raises(TypeError, match="DataFrame or a named Series, not a list"):
+        records_from_dataframe([{"a": 1}], measures=["a"])
+    with pytest.raises(KeyError, match=r"no column 'gpu' in the DataFrame \(columns: namespace, gpu_seconds\)"):
+        records_from_dataframe(pd.DataFrame({"namespace": ["a"], "gpu_seconds": [1]}), measures=["gpu"])

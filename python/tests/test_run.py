@@ -44,6 +44,9 @@ def test_floats_in_a_dict_are_refused():
     spec = dict(SPEC, pools=[{"id": "node", "cost": 31.36}])
     with pytest.raises(TypeError, match=r"^pools\[0\]\.cost: floats are not exact; use str or Decimal"):
         apportion.run(spec)
+    # What a plain json.load gives: the message says how to read the file exactly.
+    with pytest.raises(TypeError, match=r"json\.load\(f, parse_float=decimal\.Decimal\)"):
+        apportion.run(json.loads('{"apportion": 1, "pools": [{"id": "n", "cost": 31.36}]}'))
 
 
 def test_errors_start_with_the_json_path():
@@ -65,6 +68,11 @@ def test_missing_file_is_a_spec_error(tmp_path):
     missing = tmp_path / "missing.json"
     with pytest.raises(SpecError, match=r"missing\.json: cannot read the file"):
         apportion.run(missing)
+    # A str that is not a JSON object names a file, even when there is none.
+    with pytest.raises(SpecError, match=r"^no-such-spec\.json: cannot read the file"):
+        apportion.run("no-such-spec.json")
+    with pytest.raises(SpecError, match=r"missing\.json: cannot read the file"):
+        apportion.run(str(missing))
     with pytest.raises(TypeError):
         apportion.run(42)
 

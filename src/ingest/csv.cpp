@@ -381,6 +381,7 @@ IngestResult read_csv(Input& in, ObjectReader& options, const std::string& sourc
   if (!o.aggregate) {
     while (scanner.skip_blank(in)) {
       scanner.row(in, on_field);
+      ++result.rows;
       const std::string where = scanner.where(scanner.row_line());
       try {
         if (fields != width) throw SpecError("", width_error(fields, width));
@@ -405,6 +406,7 @@ IngestResult read_csv(Input& in, ObjectReader& options, const std::string& sourc
       } catch (const SpecError& e) {
         errors.skip(result, where, e.what());
       }
+      if ((result.records.size() & 0xfff) == 0) check_record_budget(result.records.size());
     }
     return result;
   }
@@ -428,6 +430,7 @@ IngestResult read_csv(Input& in, ObjectReader& options, const std::string& sourc
   std::vector<std::string_view> tag_text(n_tags);
   while (scanner.skip_blank(in)) {
     scanner.row(in, on_field);
+    ++result.rows;
     try {
       if (fields != width) throw SpecError("", width_error(fields, width));
       values.clear();

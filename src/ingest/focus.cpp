@@ -308,6 +308,7 @@ IngestResult parse_focus(std::string_view text, ObjectReader& options, const std
   std::map<std::string, std::size_t, std::less<>> pool_index;
   CsvRow row;
   while (reader.next(row)) {
+    ++result.rows;
     const std::string where = reader.where(row.line);
     try {
       require_header_width(row, header);

@@ -89,9 +89,12 @@ Record spend_record(const Value& row, const std::optional<std::string>& pool) {
   tag("key_alias", text_of(member_path(meta, {"user_api_key_alias"}), "metadata.user_api_key_alias"));
   tag("user", text_of(row.find("user"), "user"));
   tag("end_user", text_of(row.find("end_user"), "end_user"));
-  std::optional<std::string> model = text_of(row.find("model_group"), "model_group");
-  if (!model) model = text_of(row.find("model"), "model");
-  tag("model", model);
+  // The model clients asked for (the proxy's model_group), and the one LiteLLM called and
+  // priced, whose name keys the price map.
+  const std::optional<std::string> called = text_of(row.find("model"), "model");
+  const std::optional<std::string> group = text_of(row.find("model_group"), "model_group");
+  tag("model", group ? group : called);
+  tag("litellm_model", called);
   tag("provider", text_of(row.find("custom_llm_provider"), "custom_llm_provider"));
   tag("call_type", text_of(row.find("call_type"), "call_type"));
   if (const std::optional<Value> request_tags = json_column(row, "request_tags")) {
@@ -126,6 +129,22 @@ Record spend_record(const Value& row, const std::optional<std::string>& pool) {
                                        r.measure("tokens_prompt").to_string() + ")");
     if (!c.is_zero()) r.measures["tokens_cached"] = c;
   }
+  // Prompt-cache writes (Anthropic's cache_creation_input_tokens), priced apart from reads.
+  // LiteLLM counts both in prompt_tokens, so reads and writes together cannot exceed it.
+  const Value* written = member_path(meta, {"usage_object", "cache_creation_input_tokens"});
+  std::string written_path = "metadata.usage_object.cache_creation_input_tokens";
+  if (blank(written)) {
+    written = member_path(meta, {"usage_object", "prompt_tokens_details", "cache_creation_tokens"});
+    written_path = "metadata.usage_object.prompt_tokens_details.cache_creation_tokens";
+  }
+  if (!blank(written)) {
+    const Decimal w = read_count(*written, written_path);
+    if (w + r.measure("tokens_cached") > r.measure("tokens_prompt"))
+      throw SpecError(written_path, "cache-write tokens (" + w.to_string() + ") and cached tokens (" +
+                                        r.measure("tokens_cached").to_string() + ") exceed prompt_tokens (" +
+                                        r.measure("tokens_prompt").to_string() + ")");
+    if (!w.is_zero()) r.measures["tokens_cache_write"] = w;
+  }
   r.measures["requests"] = Decimal(1);
 
   if (const Value* v = row.find("startTime"); !blank(v)) r.start = read_time(*v, "startTime");
@@ -138,6 +157,7 @@ Record spend_record(const Value& row, const std::optional<std::string>& pool) {
 
 void add_spend_row(IngestResult& result, const ingest::RowErrors& errors, const Value& row, const std::string& where,
                    const std::optional<std::string>& pool) {
+  ++result.rows;
   errors.row(result, where, [&] {
     Record r = spend_record(row, pool);
     r.origin = where;
@@ -157,7 +177,12 @@ IngestResult parse_spend(std::string_view text, ObjectReader& options, const std
   while (first < text.size() && (text[first] == ' ' || text[first] == '\t' || text[first] == '\r' || text[first] == '\n'))
     ++first;
   if (first < text.size() && text[first] == '[') {  // a JSON list of rows
-    const Value doc = parse_json(text.substr(first));
+    Value doc;
+    try {
+      doc = parse_json(text.substr(text.starts_with("\xEF\xBB\xBF") ? 3 : 0));  // lines and columns as in the file
+    } catch (const SpecError& e) {
+      throw SpecError(source, std::string("not a JSON list of spend log rows: ") + e.what());
+    }
     if (!doc.is(Value::Type::array)) throw SpecError(source, "expected a JSON list of spend log rows");
     for (std::size_t i = 0; i < doc.items().size(); ++i)
       add_spend_row(result, errors, doc.items()[i], source + " " + path_index("", i), pool);
@@ -174,6 +199,7 @@ IngestResult parse_spend(std::string_view text, ObjectReader& options, const std
       try {
         row = parse_json(piece);
       } catch (const SpecError& e) {
+        ++result.rows;
         errors.skip(result, where, std::string("not JSON: ") + e.what());
         continue;
       }
@@ -187,7 +213,10 @@ IngestResult parse_spend(std::string_view text, ObjectReader& options, const std
     ingest::CsvRow row;
     while (reader.next(row)) {
       const std::string where = reader.where(row.line);
-      if (!errors.row(result, where, [&] { ingest::require_header_width(row, header); })) continue;
+      if (!errors.row(result, where, [&] { ingest::require_header_width(row, header); })) {
+        ++result.rows;
+        continue;
+      }
       std::vector<Value::Member> members;
       for (std::size_t c = 0; c < header.fields.size(); ++c) {
         bool dup = false;
@@ -212,7 +241,12 @@ IngestResult parse_prices(std::string_view text, ObjectReader& options, const st
   const ingest::RowErrors errors(options);
   options.finish();  // a misspelt option is reported before any row is read
 
-  const Value doc = parse_json(text);
+  Value doc;
+  try {
+    doc = parse_json(text);
+  } catch (const SpecError& e) {
+    throw SpecError(source, std::string("not a LiteLLM price map (model_prices_and_context_window.json): ") + e.what());
+  }
   if (!doc.is(Value::Type::object)) throw SpecError(source, "expected a JSON object of models");
   IngestResult result;
   Catalog catalog;
@@ -223,6 +257,8 @@ IngestResult parse_prices(std::string_view text, ObjectReader& options, const st
       {"cache_creation_input_token_cost", "cache_write"},
       {"input_cost_per_token_above_200k_tokens", "input_above_200k"},
       {"output_cost_per_token_above_200k_tokens", "output_above_200k"},
+      {"cache_read_input_token_cost_above_200k_tokens", "cache_read_above_200k"},
+      {"cache_creation_input_token_cost_above_200k_tokens", "cache_write_above_200k"},
   };
   std::vector<std::string> found;
   for (const Value::Member& member : doc.members()) {
@@ -230,6 +266,7 @@ IngestResult parse_prices(std::string_view text, ObjectReader& options, const st
     const std::string& name = member.first;
     const Value& entry = member.second;
     if (name == "sample_spec") continue;
+    ++result.rows;
     if (models) {
       bool wanted = false;
       for (const std::string& m : *models) wanted = wanted || m == name;

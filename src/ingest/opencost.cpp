@@ -1,8 +1,10 @@
 // `opencost`: the JSON of OpenCost's /allocation and /allocation/compute APIs, one record per
-// allocation, tagged from its properties and labels, with usage measures converted exactly.
+// allocation, tagged from its properties and its pod's and namespace's labels, with usage
+// measures converted exactly.
 
 #include <cctype>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -80,10 +82,35 @@ Decimal to_decimal(const Rational& r, const std::string& path) {
   }
 }
 
-void add_tag(std::vector<Tags::Pair>& pairs, std::string key, const Value* v, const std::string& path) {
-  if (!v || v->is(Value::Type::null)) return;
+// Adds a tag unless the value is null or empty; says whether it did.
+bool add_tag(std::vector<Tags::Pair>& pairs, std::string key, const Value* v, const std::string& path) {
+  if (!v || v->is(Value::Type::null)) return false;
   if (!v->is(Value::Type::string)) throw SpecError(path, "must be a string");
-  if (!v->text().empty()) pairs.emplace_back(std::move(key), v->text());
+  if (v->text().empty()) return false;
+  pairs.emplace_back(std::move(key), v->text());
+  return true;
+}
+
+// The tags read from `properties`, and `idle`: a label of the same name keeps a label_ prefix.
+constexpr std::pair<const char*, const char*> property_tags[] = {
+    {"cluster", "cluster"}, {"node", "node"}, {"namespace", "namespace"}, {"controllerKind", "controller_kind"},
+    {"controller", "controller"}, {"pod", "pod"}, {"container", "container"}};
+
+std::string label_tag(const std::string& name) {
+  if (name == "idle") return "label_idle";
+  for (const auto& [from, to] : property_tags)
+    if (name == to) return "label_" + name;
+  return name;
+}
+
+// Kubernetes labels as tags under their own names: OpenCost already strips the label_ of
+// kube-state-metrics. `taken` holds the labels read before, which win over these.
+void add_labels(std::vector<Tags::Pair>& pairs, std::set<std::string>& taken, const Value* labels,
+                const std::string& path) {
+  if (!labels || labels->is(Value::Type::null)) return;
+  if (!labels->is(Value::Type::object)) throw SpecError(path, "must be an object");
+  for (const auto& [key, value] : labels->members())
+    if (!taken.contains(key) && add_tag(pairs, label_tag(key), &value, path_join(path, key))) taken.insert(key);
 }
 
 Record read_allocation(const std::string& name, const Value& alloc, const std::string& where, bool one_set,
@@ -96,15 +123,11 @@ Record read_allocation(const std::string& name, const Value& alloc, const std::s
   if (const Value* props = alloc.find("properties"); props && !props->is(Value::Type::null)) {
     const std::string pp = path_join(where, "properties");
     if (!props->is(Value::Type::object)) throw SpecError(pp, "must be an object");
-    static const std::pair<const char*, const char*> keys[] = {
-        {"cluster", "cluster"}, {"node", "node"}, {"namespace", "namespace"}, {"controllerKind", "controller_kind"},
-        {"controller", "controller"}, {"pod", "pod"}, {"container", "container"}};
-    for (const auto& [from, to] : keys) add_tag(pairs, to, props->find(from), path_join(pp, from));
-    if (const Value* labels = props->find("labels"); labels && !labels->is(Value::Type::null)) {
-      const std::string lp = path_join(pp, "labels");
-      if (!labels->is(Value::Type::object)) throw SpecError(lp, "must be an object");
-      for (const auto& [key, value] : labels->members()) add_tag(pairs, "label_" + key, &value, path_join(lp, key));
-    }
+    for (const auto& [from, to] : property_tags) add_tag(pairs, to, props->find(from), path_join(pp, from));
+    // Pod labels win over the namespace's (as OpenCost merges them into `labels` itself).
+    std::set<std::string> taken;
+    add_labels(pairs, taken, props->find("labels"), path_join(pp, "labels"));
+    add_labels(pairs, taken, props->find("namespaceLabels"), path_join(pp, "namespaceLabels"));
   }
   if (name == "__idle__") pairs.emplace_back("idle", "true");
   try {
@@ -175,6 +198,7 @@ IngestResult parse_opencost(std::string_view text, ObjectReader& options, const 
     if (sets[s]->is(Value::Type::null)) continue;  // an empty window step
     if (!sets[s]->is(Value::Type::object)) throw SpecError(set_path, "must be an object of allocations");
     for (const auto& [name, alloc] : sets[s]->members()) {
+      ++result.rows;
       const std::string where = path_join(set_path, name);
       try {
         result.records.push_back(read_allocation(name, alloc, where, one_set, pool));

@@ -202,6 +202,7 @@ void read_document(IngestResult& result, const ingest::RowErrors& errors, const 
       if (spans == nullptr) continue;
       for (std::size_t k = 0; k < spans->items().size(); ++k) {
         const std::string path = path_index(path_join(spath, "spans"), k);
+        ++result.rows;
         try {
           if (std::optional<Record> r = span_record(spans->items()[k], path, resource, options)) {
             r->origin = prefix + path;

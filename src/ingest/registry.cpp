@@ -1,3 +1,5 @@
+#include <algorithm>
+#include <cctype>
 #include <istream>
 #include <iterator>
 #include <mutex>
@@ -106,6 +108,67 @@ bool read_flag(const Value& v, std::string_view path) {
   throw SpecError(std::string(path), "must be true or false");
 }
 
+Rational read_positive_whole(const Value& v, std::string_view path) {
+  const Decimal d = read_non_negative(v, path);
+  if (d.is_zero() || d.fractional_digits() != 0) throw SpecError(std::string(path), "must be a positive whole number");
+  return d.to_rational();
+}
+
+Decimal read_seconds(const Value& v, std::string_view path) {
+  const auto refuse = [&]() -> Decimal {
+    throw SpecError(std::string(path), "must be a positive number of seconds or a duration such as \"30s\", \"5m\" or "
+                                       "\"1h\" (got " + (v.is(Value::Type::string) ? "\"" + v.text() + "\"" : v.text()) + ")");
+  };
+  if (!v.is(Value::Type::number) && !v.is(Value::Type::string)) return refuse();
+  const std::string& text = v.text();
+  Decimal seconds;
+  if (v.is(Value::Type::number) || text.empty() || !std::isalpha(static_cast<unsigned char>(text.back()))) {
+    try {
+      seconds = Decimal::parse(text);
+    } catch (const std::exception&) {
+      return refuse();
+    }
+  } else {
+    // Prometheus's duration syntax: whole numbers, each with a unit, the units in order.
+    static constexpr std::pair<std::string_view, long long> units[] = {
+        {"y", 365 * 86400LL}, {"w", 7 * 86400LL}, {"d", 86400}, {"h", 3600}, {"m", 60}, {"s", 1}, {"ms", 0}};
+    std::size_t i = 0, rank = 0;  // rank: one past the last unit's index
+    while (i < text.size()) {
+      const std::size_t digits = i;
+      while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) ++i;
+      if (i == digits || i - digits > 15) return refuse();
+      const long long n = std::stoll(text.substr(digits, i - digits));
+      const std::size_t u = text.compare(i, 2, "ms") == 0
+                                ? 6
+                                : static_cast<std::size_t>(std::find_if(std::begin(units), std::end(units) - 1,
+                                                                        [&](const auto& unit) { return text.compare(i, 1, unit.first) == 0; }) -
+                                                           std::begin(units));
+      if (u == 6 && text.compare(i, 2, "ms") != 0) return refuse();  // no unit
+      if (u < rank) return refuse();
+      rank = u + 1;
+      i += units[u].first.size();
+      seconds += u == 6 ? Decimal::from_raw(static_cast<int128>(n) * 1'000'000'000) : Decimal(n) * units[u].second;
+    }
+  }
+  if (seconds.signum() <= 0) return refuse();
+  return seconds;
+}
+
+namespace {
+thread_local RecordBudget* current_budget = nullptr;
+}  // namespace
+
+RecordBudget::RecordBudget(std::size_t records, std::function<void()> exceeded)
+    : records_(records), exceeded_(std::move(exceeded)), outer_(current_budget) {
+  current_budget = this;
+}
+
+RecordBudget::~RecordBudget() { current_budget = outer_; }
+
+void check_record_budget(std::size_t records) {
+  if (current_budget && records > current_budget->records_) current_budget->exceeded_();
+}
+
 RowErrors::RowErrors(ObjectReader& options) {
   if (const Value* v = options.optional("skip_invalid")) skip_ = read_flag(*v, options.path("skip_invalid"));
 }
@@ -161,6 +224,7 @@ std::string ingest_result_to_json(const IngestResult& result) {
       if (!r.used.empty()) j["used"] = amounts_json(r.used);
       if (r.start) j["start"] = r.start->to_string();
       if (r.end) j["end"] = r.end->to_string();
+      if (r.window) j["window"] = interval_json(*r.window);
       if (r.count) j["count"] = r.count->to_string();
       if (r.sku) j["sku"] = *r.sku;
       if (r.tier) j["tier"] = *r.tier;
@@ -204,6 +268,7 @@ std::string ingest_result_to_json(const IngestResult& result) {
     doc["skipped"] = result.skipped;
     doc["skipped_reasons"] = result.skipped_reasons;
   }
+  if (!result.warnings.empty()) doc["warnings"] = result.warnings;
   return doc.dump(2) + "\n";
 }
 

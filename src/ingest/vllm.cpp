@@ -71,6 +71,7 @@ IngestResult parse_vllm(std::string_view text, ObjectReader& options, const std:
   std::vector<Tags> order;
   for (const auto& family : exposition.families)
     for (const Series& s : family.series) {
+      ++result.rows;
       rows.row(result, s.where, [&] {
         if (s.name.empty()) throw ParseError("series has no __name__; cannot tell which vLLM counter it is");
         const char* measure = measure_of(s.name);

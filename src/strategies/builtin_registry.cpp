@@ -92,7 +92,19 @@ std::shared_ptr<const Strategy> make_per_tenant(ObjectReader& o) {
     const std::string s = read_string(*w, o.path("weight"));
     if (s == "tokens") opt.weight = PerTenant::Weight::tokens;
     else if (s == "requests") opt.weight = PerTenant::Weight::requests;
-    else throw SpecError(o.path("weight"), one_of("tokens", "requests"));
+    else if (s == "list_price") opt.weight = PerTenant::Weight::list_price;
+    else throw SpecError(o.path("weight"), one_of("tokens", "requests", "list_price"));
+  }
+  const bool list_price = opt.weight == PerTenant::Weight::list_price;
+  // The list price weighs every kind of token at its own rate: no token weights, no cached policy.
+  for (const char* key : {"token_weights", "cached"})
+    if (list_price && o.has(key)) throw SpecError(o.path(key), "has no effect with weight \"list_price\"");
+  for (const char* key : {"sku_prefix", "model_tag"})
+    if (!list_price && o.has(key)) throw SpecError(o.path(key), "is read only with weight \"list_price\"");
+  if (const Value* v = o.optional("sku_prefix")) opt.sku_prefix = read_string(*v, o.path("sku_prefix"));
+  if (const Value* v = o.optional("model_tag")) {
+    opt.model_tag = read_string(*v, o.path("model_tag"));
+    if (opt.model_tag.empty()) throw SpecError(o.path("model_tag"), "must name a tag");
   }
   opt.token_weights = read_token_weights(o);
   if (const Value* c = o.optional("cached")) {
@@ -102,7 +114,7 @@ std::shared_ptr<const Strategy> make_per_tenant(ObjectReader& o) {
     else if (s == "separate") opt.cached = PerTenant::Cached::separate;
     else throw SpecError(o.path("cached"), one_of("proportional", "tenant", "separate"));
   }
-  return std::make_shared<PerTenant>(opt);
+  return std::make_shared<PerTenant>(std::move(opt));
 }
 
 std::shared_ptr<const Strategy> make_per_token(ObjectReader& o) {

@@ -2,7 +2,8 @@
 
 APPORTION_BEGIN_NAMESPACE
 
-// Prices each run from the catalog; a line is the exact sum of its runs, rounded alone.
+// Prices each run from the catalog (a clipped run: its window's part of the whole run's
+// cost); a line is the exact sum of its runs, the engine rounds the step's total once.
 StepOutput PerExperiment::run(const StepInput& input) const {
   struct Sum {
     Rational cost, gpu_hours;
@@ -16,13 +17,15 @@ StepOutput PerExperiment::run(const StepInput& input) const {
     if (!input.catalog) throw SpecError(r->origin + ".sku", "pricing a run needs a catalog, and the spec gives none");
     if (!input.catalog->find(*r->sku)) throw SpecError(r->origin + ".sku", "unknown SKU \"" + *r->sku + "\"");
     const Interval interval(*r->start, *r->end);
+    const std::string tier = r->tier.value_or("on_demand");
     Rational cost;
     try {
-      cost = input.catalog->run_cost(*r->sku, r->tier.value_or("on_demand"), *r->count, interval);
+      cost = r->window ? input.catalog->run_cost_part(*r->sku, tier, *r->count, interval, *r->window)
+                       : input.catalog->run_cost(*r->sku, tier, *r->count, interval);
     } catch (const std::invalid_argument& e) {
       throw SpecError(r->origin, e.what());
     }
-    const Rational hours = r->count->to_rational() * hours_of(interval.length());
+    const Rational hours = r->run_hours();
     Sum& s = [&]() -> Sum& {
       if (auto key = grouping::key_of(*r, input.group_by)) return groups[*key];
       if (!unallocated) unallocated.emplace();

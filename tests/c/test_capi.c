@@ -5,6 +5,7 @@
  */
 #define _POSIX_C_SOURCE 200809L /* pthreads, for the thread-safety test */
 
+#include <locale.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1085,6 +1086,44 @@ static void test_null_arguments(void) {
   apn_catalog_free(cat);
 }
 
+/* A host process that calls setlocale(LC_ALL, "") under a decimal-comma locale (de_DE,
+ * fr_FR) gets the same bytes for the same spec: JSON's decimal point is always '.'. Runs
+ * last, as it changes the process's locale (and puts it back). Skipped when no such locale
+ * is installed, unless APPORTION_REQUIRE_LOCALE is set (CI; scripts/gen-locales.sh). */
+static void test_decimal_comma_locale(void) {
+  static const char spec[] =
+      "{\"apportion\": 1, \"pools\": [{\"id\": \"node\", \"cost\": 31.36}],"
+      /* The \\u escape sends the text down the full JSON reader, not the fast one. */
+      " \"records\": [{\"tags\": {\"team\": \"caf\\u00e9\"}, \"measures\": {\"gpu_seconds\": 12.5}},"
+      "  {\"tags\": {\"team\": \"b\"}, \"measures\": {\"gpu_seconds\": 2.5e1}}],"
+      " \"steps\": [{\"id\": \"s\", \"strategy\": \"proportional\", \"pool\": \"node\", \"group_by\": [\"team\"],"
+      "  \"weight\": \"gpu_seconds\"}]}";
+  static const char *const names[] = {"de_DE.UTF-8", "de_DE.utf8", "fr_FR.UTF-8", "fr_FR.utf8"};
+  char *before = NULL, *after = NULL;
+  size_t before_len = 0, after_len = 0, i;
+  const char *chosen = NULL;
+  CHECK_STATUS(apn_run_json(spec, strlen(spec), &before, &before_len), APN_OK);
+  for (i = 0; i < sizeof names / sizeof names[0] && chosen == NULL; ++i)
+    if (setlocale(LC_ALL, names[i]) != NULL) chosen = names[i];
+  if (chosen == NULL) {
+    if (getenv("APPORTION_REQUIRE_LOCALE") != NULL) {
+      ++failed;
+      fprintf(stderr, "no decimal-comma locale is installed (scripts/gen-locales.sh makes de_DE.UTF-8)\n");
+    } else {
+      fprintf(stderr, "skipped: no decimal-comma locale installed (scripts/gen-locales.sh)\n");
+    }
+    apn_free(before);
+    return;
+  }
+  CHECK_STR(localeconv()->decimal_point, ",");
+  CHECK_STATUS(apn_run_json(spec, strlen(spec), &after, &after_len), APN_OK);
+  CHECK(before != NULL && after != NULL && before_len == after_len && memcmp(before, after, before_len) == 0);
+  CHECK(contains(after, "\"cost\": \"10.45\""));  /* 31.36 x 12.5 / 37.5 */
+  setlocale(LC_ALL, "C");
+  apn_free(before);
+  apn_free(after);
+}
+
 int main(void) {
   test_version();
   test_status_values();
@@ -1103,6 +1142,7 @@ int main(void) {
   test_ingest();
   test_aggregate();
   test_null_arguments();
+  test_decimal_comma_locale();
   printf("%d passed, %d failed\n", passed, failed);
   return failed == 0 ? 0 : 1;
 }

@@ -172,6 +172,10 @@ with tempfile.TemporaryDirectory() as tmp:
     out = ok("ingest --skip_invalid", ["ingest", "csv", usage, "--tags", "namespace", "--measures", "gpu_seconds",
                                        "--skip_invalid", "true"])
     check("ingest --skip_invalid counts", out and json.loads(out).get("skipped") == 1, out)
+    # Either spelling of an option: --skip-invalid as run spells its options.
+    dashed = ok("ingest --skip-invalid", ["ingest", "csv", usage, "--tags", "namespace", "--measures", "gpu_seconds",
+                                          "--skip-invalid", "true"])
+    check("ingest --skip-invalid is --skip_invalid", dashed == out, dashed)
     with open(usage, "a") as f:
         f.write("nlp,nlp,2.25\n")
     out = ok("ingest --aggregate", ["ingest", "csv", usage, "--tags", "namespace,team", "--measures", "gpu_seconds",
@@ -192,8 +196,10 @@ check("inputs summary", res.get("inputs", [{}])[0].get("records") == 3, repr(res
 out = ok("run the DCGM + kube-state-metrics example", ["run", os.path.join(EXAMPLES, "team-gpu-cost.json")])
 res = json.loads(out) if out else {}
 teams = {l["tags"]["team"]: l["cost"] for l in res.get("lines", []) if l["step"] == "by-team"}
-check("per-team GPU cost", teams == {"nlp": "104.92", "platform": "80.64", "research": "83.07", "search": "13.44",
-                                     "__idle__": "94.25", "__unallocated__": "0.00"}, repr(teams))
+# Every GPU was observed for 84,600 s (a day less a 30-minute outage), the time-sliced one too,
+# so the idle GPU is exactly a quarter of 376.32.
+check("per-team GPU cost", teams == {"nlp": "104.92", "platform": "80.64", "research": "83.24", "search": "13.44",
+                                     "__idle__": "94.08", "__unallocated__": "0.00"}, repr(teams))
 check("join counted", [i.get("joined") for i in res.get("inputs", [])] == [None, 6], repr(res.get("inputs")))
 out = ok("run the vLLM + LiteLLM example", ["run", os.path.join(EXAMPLES, "tenant-token-cost.json")])
 res = json.loads(out) if out else {}
@@ -217,9 +223,14 @@ with tempfile.TemporaryDirectory() as tmp:
     spec_path = os.path.join(tmp, "spec.json")
     quiet = ok("no progress when stderr is not a terminal", ["run", spec_path])
     code, out, err = run(["run", spec_path, "--progress", "always"])
+    # Lines while reading (the header is one), then the file's data rows and its records.
     check("--progress always reports rows on stderr", code == 0 and out == quiet and
-          "reading usage.csv: 5,001 rows" in err and err.endswith("\n"), repr(err[-200:]))
+          "reading usage.csv: 5,001 lines" in err and "read usage.csv: 5,000 rows, 5,000 records" in err and
+          err.endswith("\n"), repr(err[-200:]))
     ok("--progress never", ["run", spec_path, "--progress", "never"])
+    ok("--max_records spelt with an underscore", ["run", spec_path, "--max_records", "100000"])
+    bad("a near miss of an option is named", ["run", spec_path, "--max-record", "5"],
+        starts="unknown option --max-record (did you mean --max-records?)")
     bad("--progress refuses other values", ["run", spec_path, "--progress", "sometimes"],
         starts="--progress must be auto, always or never")
 

@@ -186,44 +186,103 @@ def held_seconds(values: list, i: int) -> Fraction:
 MIG_SLICES = {"1g.10gb": 1, "2g.20gb": 2, "3g.40gb": 3, "4g.40gb": 4, "7g.80gb": 7}
 
 
+def largest_remainder(parts: list, keys: list) -> list:
+    """The library's rounding of one GPU's exact parts to 1e-12: they sum to the exact total
+    rounded half-even; leftover units go to the largest remainders, then the larger parts,
+    then the smaller tags (allocate_by_weights in include/apportion/allocate.hpp)."""
+    total = sum(parts)
+    if total == 0:
+        return [Fraction(0)] * len(parts)
+    unit = Fraction(1, 10**12)
+    whole = Fraction(rounded(total))
+    scaled = [p * whole / total / unit for p in parts]
+    floors = [x.numerator // x.denominator for x in scaled]
+    order = sorted(range(len(parts)), key=lambda i: (floors[i] - scaled[i], -scaled[i], keys[i], i))
+    for i in order[:int(whole / unit) - sum(floors)]:
+        floors[i] += 1
+    return [f * unit for f in floors]
+
+
 def expected_dcgm(answer: dict) -> dict:
-    """GPU-seconds per pod: MIG instances as n/7 of the GPU, a time-sliced GPU's seconds
-    shared evenly by the pods reporting it at the same time, empty pods idle."""
-    sharing = defaultdict(int)  # (gpu, instance, t) -> pods reporting it
+    """GPU-seconds per pod, as docs/ingest.md says: a sample holds its GPU (or MIG instance,
+    n/7 of the GPU) until its series' next sample, if within MAX_GAP; every stretch of time
+    is split evenly among the pods holding it (the idle series when no pod does); a GPU's
+    records are rounded together. Utilisation is the mean of DCGM_FI_PROF_GR_ENGINE_ACTIVE,
+    a ratio."""
+    records = {}
     for s in matrix(answer):
         m = s["metric"]
-        if m.get("pod"):
-            for t, _ in s["values"]:
-                sharing[(m["UUID"], m.get("GPU_I_ID", ""), t)] += 1
+        pod, instance = m.get("pod", ""), m.get("GPU_I_ID", "")
+        tags = {"gpu": m["UUID"], "node": m["Hostname"], "gpu_model": m["modelName"]}
+        if instance:
+            tags.update(mig_instance=instance, mig_profile=m["GPU_I_PROFILE"])
+        if pod:
+            tags.update({k: m[k] for k in ("namespace", "container") if m.get(k)}, pod=pod)
+        values = s["values"]
+        records[pod or ("idle", m["UUID"])] = {
+            "tags": sorted(tags.items()), "gpu": m["UUID"], "slice": (m["UUID"], instance), "allocated": bool(pod),
+            "fraction": Fraction(MIG_SLICES[m["GPU_I_PROFILE"]], 7) if instance else Fraction(1),
+            "held": [(exact(values[i][0]), exact(values[i + 1][0])) for i in range(len(values) - 1)
+                     if held_seconds(values, i) > 0],
+            "util": sum(exact(v) for _, v in values) / len(values), "seconds": Fraction(0)}
+    slices = defaultdict(list)
+    for key, r in records.items():
+        slices[r["slice"]].append(key)
+    for keys in slices.values():
+        cuts = sorted({t for k in keys for a, b in records[k]["held"] for t in (a, b)})
+        for a, b in zip(cuts, cuts[1:]):
+            holding = [k for k in keys if any(x <= a and b <= y for x, y in records[k]["held"])]
+            holders = [k for k in holding if records[k]["allocated"]] or holding
+            for k in holders:
+                records[k]["seconds"] += (b - a) / len(holders) * records[k]["fraction"]
+    gpus = defaultdict(list)
+    for key, r in records.items():
+        gpus[r["gpu"]].append(key)
     out = {}
-    for s in matrix(answer):
-        m = s["metric"]
-        fraction = Fraction(MIG_SLICES[m["GPU_I_PROFILE"]], 7) if m.get("GPU_I_ID") else Fraction(1)
-        total = Fraction(0)
-        for i, (t, _) in enumerate(s["values"]):
-            pods = sharing[(m["UUID"], m.get("GPU_I_ID", ""), t)] if m.get("pod") else 1
-            total += fraction * held_seconds(s["values"], i) / pods
-        util = sum(exact(v) for _, v in s["values"]) / len(s["values"]) / 100
-        key = m.get("pod") or ("idle", m["UUID"])
-        out[key] = (total, util)
+    for keys in gpus.values():
+        parts = largest_remainder([records[k]["seconds"] for k in keys], [records[k]["tags"] for k in keys])
+        for k, seconds in zip(keys, parts):
+            out[k] = (seconds, records[k]["util"])
     return out
 
 
-def expected_ksm(answer: dict, replicas: int) -> dict:
-    out = defaultdict(Fraction)
-    for s in matrix(answer):
+def expected_ksm(answer: dict) -> dict:
+    """GPU-seconds per pod: replicas from each node's nvidia.com/gpu.replicas label, a request
+    held only while its pod is not Succeeded or Failed, one timeline per pod name."""
+    series = matrix(answer)
+    replicas = {s["metric"]["node"]: max(int(s["metric"]["label_nvidia_com_gpu_replicas"]), 1) for s in series
+                if s["metric"]["__name__"] == "kube_node_labels" and "label_nvidia_com_gpu_replicas" in s["metric"]}
+    phases = defaultdict(dict)  # (namespace, pod, uid) -> time -> phase
+    for s in series:
+        m = s["metric"]
+        if m["__name__"] == "kube_pod_status_phase":
+            for t, v in s["values"]:
+                if exact(v) != 0:
+                    phases[(m["namespace"], m["pod"], m.get("uid", ""))][exact(t)] = m["phase"]
+    timelines = defaultdict(dict)  # (pod, container, resource) -> time -> GPUs, the larger of two uids
+    for s in series:
         m = s["metric"]
         if m["__name__"] != "kube_pod_container_resource_requests":
             continue
         if m["resource"] == "nvidia_com_gpu":
-            share = Fraction(1, replicas)
+            share = Fraction(1, replicas.get(m.get("node", ""), 1))
         elif m["resource"].startswith("nvidia_com_mig_"):
             share = Fraction(int(m["resource"].split("_")[3].rstrip("g")), 7)
         else:
             continue
-        for i, (_, v) in enumerate(s["values"]):
-            out[m["pod"]] += exact(v) * share * held_seconds(s["values"], i)
-    return out
+        known = phases.get((m["namespace"], m["pod"], m.get("uid", "")), {})
+        for t, v in s["values"]:
+            before = [at for at in known if at <= exact(t)]
+            phase = known[max(before)] if before else None
+            held = phase not in ("Succeeded", "Failed") and (phase != "Pending" or m.get("node"))
+            timeline = timelines[(m["pod"], m["container"], m["resource"])]
+            timeline[t] = max(timeline.get(t, Fraction(0)), exact(v) * share if held else Fraction(0))
+    out = defaultdict(Fraction)
+    for (pod, _, _), timeline in timelines.items():
+        points = sorted(timeline.items(), key=lambda point: exact(point[0]))
+        for i, (_, gpus) in enumerate(points):
+            out[pod] += gpus * held_seconds(points, i)
+    return {pod: seconds for pod, seconds in out.items() if seconds > 0}
 
 
 def increase(values: list) -> Fraction:
@@ -299,8 +358,9 @@ scrape_configs:
         end = int(time.time()) - 1
 
         answers = {
-            "dcgm": query_range(base, "DCGM_FI_DEV_GPU_UTIL", start, end),
-            "ksm": query_range(base, '{__name__=~"kube_pod_container_resource_requests|kube_pod_labels"}', start, end),
+            "dcgm": query_range(base, "DCGM_FI_PROF_GR_ENGINE_ACTIVE", start, end),
+            "ksm": query_range(base, '{__name__=~"kube_pod_container_resource_requests|kube_pod_labels'
+                                     '|kube_pod_status_phase|kube_node_labels|kube_node_status_capacity"}', start, end),
             "vllm": query_range(base, '{__name__=~"vllm:(prompt_tokens|generation_tokens|request_success'
                                       '|prefix_cache_hits)_total"}', start, end),
         }
@@ -321,7 +381,9 @@ scrape_configs:
 
     apportion = args.apportion
 
-    # DCGM: GPU-seconds per pod, MIG fractions, the time-sliced GPU not counted twice, idle.
+    # DCGM: GPU-seconds per pod, MIG fractions, the time-sliced GPU not counted twice, idle,
+    # from DCGM_FI_PROF_GR_ENGINE_ACTIVE (the default metric: the one dcgm-exporter writes for
+    # MIG instances too).
     dcgm = run_apportion(apportion, "ingest", "dcgm", str(work / "dcgm.json"), "--max_gap", MAX_GAP)["records"]
     want = expected_dcgm(answers["dcgm"])
     check(len(dcgm) == len(want), f"dcgm: {len(dcgm)} records, expected {len(want)}")
@@ -338,11 +400,17 @@ scrape_configs:
     check(seconds_of["notebook-a"] == seconds_of["notebook-b"], "dcgm: the time-sliced GPU is not shared evenly")
     check(seconds_of["trainer-0"] == 2 * seconds_of["notebook-a"], "dcgm: a time-sliced GPU counted more than once")
 
-    # kube-state-metrics: requested GPU-seconds per pod and the pod labels as tags.
+    # kube-state-metrics: requested GPU-seconds per pod and the pod labels as tags; the
+    # time-sliced node's replicas from its label, the dedicated node's GPUs whole, the
+    # Succeeded job's requests not held.
     ksm = run_apportion(apportion, "ingest", "kube-state-metrics", str(work / "ksm.json"),
-                        "--max_gap", MAX_GAP, "--replicas", "2")["records"]
-    want_ksm = expected_ksm(answers["ksm"], replicas=2)
+                        "--max_gap", MAX_GAP)["records"]
+    want_ksm = expected_ksm(answers["ksm"])
     check({r["tags"]["pod"] for r in ksm} == set(want_ksm), f"ksm: pods {[r['tags']['pod'] for r in ksm]}")
+    check("eval-28419240-x7q2k" not in want_ksm and "pretrain-0" in want_ksm, "ksm: phases or nodes not in the answer")
+    ksm_gpus = {r["tags"]["pod"]: r["measures"]["gpus"] for r in ksm}
+    check(as_decimal(ksm_gpus["pretrain-0"]) == 8 and as_decimal(ksm_gpus["notebook-a"]) == Decimal("0.5"),
+          f"ksm: replicas per node {ksm_gpus}")
     for r in ksm:
         check(as_decimal(r["measures"]["gpu_seconds"]) == rounded(want_ksm[r["tags"]["pod"]]),
               f"ksm {r['tags']['pod']}: gpu_seconds {r['measures']['gpu_seconds']}")
@@ -372,7 +440,7 @@ scrape_configs:
         "records": [],
         "inputs": [
             {"as": "pods", "format": "kube-state-metrics", "path": "ksm.json", "max_gap": float(MAX_GAP),
-             "replicas": 2, "join_only": True},
+             "join_only": True},
             {"format": "dcgm", "path": "dcgm.json", "max_gap": float(MAX_GAP),
              "join": {"input": "pods", "on": ["namespace", "pod"]}},
         ],
@@ -394,8 +462,12 @@ scrape_configs:
     for team, seconds in team_seconds.items():
         check(abs(exact(costs[team]) - Fraction(9832, 100) * seconds / total) <= Fraction(1, 100),
               f"by-team: {team} costs {costs[team]}")
+    pods_input = result["inputs"][0]
+    check(pods_input["rows"] == len(matrix(answers["ksm"])) and "warnings" not in pods_input,
+          f"ksm: rows and warnings {pods_input}")
     joined = result["inputs"][1]
     check(joined["joined"] == len(want) - 1 and joined["unmatched"] == 1, f"join counts {joined}")
+    check(joined["rows"] == len(matrix(answers["dcgm"])), f"dcgm: rows {joined}")
     print(f"ok: {sum(len(matrix(a)) for a in answers.values())} series from Prometheus; team costs "
           + ", ".join(f"{t} {c}" for t, c in sorted(costs.items())))
 
