@@ -270,12 +270,17 @@ void PartialAggregate::add_to_group(std::uint32_t group, std::span<const std::pa
                                     std::uint64_t rows) {
   int128* sums = sums_.data() + static_cast<std::size_t>(group) * stride_;
   int128 weight = 0;  // the row's gpu_seconds, which weighs its utilization
-  for (const auto& [m, raw] : measures)
-    if (m == weight_id_) weight = raw;
+  bool measured = false;
+  if (weight_id_ || ratio_id_)
+    for (const auto& [m, raw] : measures) {
+      if (m == weight_id_) weight = raw;
+      measured = measured || m == ratio_id_;
+    }
   const auto overflow = [&](std::uint32_t m) {
     return OverflowError(std::string(measures_names_.value(m)) + ": the aggregated sum is out of the decimal range");
   };
   RatioSums ratio = ratio_[group];
+  if (weight > 0 && !measured) ratio.unmeasured += rows;
   for (const auto& [m, raw] : measures) {  // check everything first: the row is added whole or not at all
     check_raw(m, raw);
     int128 r;
@@ -395,6 +400,7 @@ void PartialAggregate::merge(const PartialAggregate& other) {
     ratio_[mine].weight += other.ratio_[g].weight;
     ratio_[mine].plain += other.ratio_[g].plain;
     ratio_[mine].rows += other.ratio_[g].rows;
+    ratio_[mine].unmeasured += other.ratio_[g].unmeasured;
   }
   total_rows_ = total;
 }
@@ -420,9 +426,18 @@ std::vector<Record> PartialAggregate::to_records(std::string_view source) const 
       pairs.emplace_back(std::string(keys_.value(key[i])), std::string(values_.value(key[i + 1])));
     r.tags = Tags(std::move(pairs));
     for (std::uint32_t m = 0; m < stride_; ++m)
-      if (present_[g * stride_ + m])
-        r.measures.emplace(std::string(measures_names_.value(m)),
-                           m == ratio_id_ ? ratio_mean(g) : Decimal::from_raw(sums_[g * stride_ + m]));
+      if (present_[g * stride_ + m] && m != ratio_id_)
+        r.measures.emplace(std::string(measures_names_.value(m)), Decimal::from_raw(sums_[g * stride_ + m]));
+    if (ratio_id_ && present_[g * stride_ + *ratio_id_] && ratio_[g].unmeasured == 0) {
+      r.measures.emplace("utilization", ratio_mean(g));
+      // Σ raw u x raw w is the GPU time used at twice the scale: exact when the products
+      // have at most 12 digits (whole seconds), else rounded half-even once.
+      if (ratio_[g].weight > 0)
+        r.measures.emplace("gpu_seconds_used",
+                           Decimal::from_rational(Rational(BigInt(sums_[g * stride_ + *ratio_id_]), BigInt(Decimal::one_raw)) /
+                                                      BigInt(Decimal::one_raw),
+                                                  Decimal::from_raw(1)));
+    }
     r.origin = std::string(source) + " (aggregated: " + with_thousands(rows_[g]) + (rows_[g] == 1 ? " row)" : " rows)");
     out.push_back(std::move(r));
   }
@@ -437,8 +452,9 @@ std::vector<Record> PartialAggregate::to_records(std::string_view source) const 
 // "APNAGG" then version byte 2; then varints: the four dictionaries (count, then each
 // string as length and bytes: tag keys, tag values, pools, measures), the group count, and
 // per group: rows, key length and key ids, the number of measures present, and for each its
-// id and 16 little-endian bytes of the raw sum; for utilization, then the 16 bytes of each
-// of its weight and plain sums and the varint of its rows. (Version 1 summed utilization.)
+// id and 16 little-endian bytes of the raw sum (for utilization, then the 16 bytes of each
+// of its weight and plain sums and the varint of its rows), then the varint of the rows that
+// held GPU time without a utilization. (Version 1 summed utilization.)
 
 namespace {
 
@@ -544,6 +560,7 @@ std::string PartialAggregate::serialize() const {
         put_varint(out, ratio_[g].rows);
       }
     }
+    put_varint(out, ratio_[g].unmeasured);
   }
   return out;
 }
@@ -592,6 +609,8 @@ PartialAggregate PartialAggregate::deserialize(std::string_view bytes) {
         if (r.rows == 0 || r.rows > rows) Reader::corrupt("utilization rows out of range");
       }
     }
+    a.ratio_[g].unmeasured = in.varint();
+    if (a.ratio_[g].unmeasured > rows) Reader::corrupt("unmeasured rows out of range");
     a.rows_[g] = rows;
     if (__builtin_add_overflow(a.total_rows_, rows, &a.total_rows_)) Reader::corrupt("too many rows");
   }

@@ -21,6 +21,20 @@ std::string_view to_string(LineKind kind) noexcept {
   return "?";
 }
 
+std::optional<std::pair<std::string, std::string>> measure_problem(const Amounts& measures) {
+  const auto get = [&](std::string_view name) {
+    const auto it = measures.find(name);
+    return it == measures.end() ? std::optional<Decimal>() : std::optional<Decimal>(it->second);
+  };
+  if (const auto u = get("utilization"); u && *u > Decimal(1))
+    return std::pair<std::string, std::string>{"utilization", "must be between 0 and 1 (got " + u->to_string() + ")"};
+  const Decimal cached = get("tokens_cached").value_or(Decimal{}), prompt = get("tokens_prompt").value_or(Decimal{});
+  if (cached > prompt)
+    return std::pair<std::string, std::string>{
+        "tokens_cached", "must not exceed tokens_prompt (" + cached.to_string() + " > " + prompt.to_string() + ")"};
+  return std::nullopt;
+}
+
 std::vector<const Line*> Result::lines_of(std::string_view step) const {
   std::vector<const Line*> out;
   for (const Line& l : lines)
@@ -351,6 +365,8 @@ class Runner {
       if (input.records.empty()) warn_no_records(s);
     }
     StepOutput out = strategy.run(input);
+    for (const std::string& w : out.warnings) result_.warnings.push_back(step_path(s) + ": " + w);
+    if (input.records.size() > 0) warn_missing_keys(s, input, out);
     if (out.lines.size() > a_.limits.max_groups_per_step)
       limit_exceeded(step_path(s), a_.limits.max_groups_per_step, "lines (groups) in one step", "max_groups_per_step");
 
@@ -362,25 +378,29 @@ class Runner {
       if (out.lines[i].kind == out.lines[i - 1].kind && out.lines[i].tags == out.lines[i - 1].tags)
         throw std::logic_error("step \"" + step.id + "\" produced two lines with the same kind and tags");
 
-    // The step's total: its pool, or for a step that prices its own records (per_experiment)
-    // the exact sum of its lines rounded once, so its lines add up to it as a split's do.
-    Rational exact_total = 0;
-    for (const DraftLine& l : out.lines) exact_total += l.cost;
-    const Decimal total = pool ? *input.pool_cost : round_pool(exact_total, step_path(s));
-    std::vector<Rational> exact;
-    for (const DraftLine& l : out.lines)
-      exact.push_back(pool || exact_total == 0 ? l.cost : total.to_rational() * l.cost / exact_total);
-    // Ties after remainder and amount: smaller tags first, then kind order.
-    const std::vector<Decimal> costs =
-        round_largest_remainder(exact, total, result_.precision, [&](std::size_t a, std::size_t b) {
-          if (out.lines[a].tags != out.lines[b].tags) return out.lines[a].tags < out.lines[b].tags;
-          return out.lines[a].kind < out.lines[b].kind;
-        });
-    Decimal sum;
-    for (Decimal c : costs) sum += c;
-    if (sum != total)
-      throw std::logic_error("step \"" + step.id + "\": lines sum to " + sum.to_string() + ", its total is " +
-                             total.to_string());
+    std::vector<Decimal> costs;
+    if (pool || strategy.rounds_lines_together()) {
+      // The step's total: its pool, or for a step that prices its own records and rounds its
+      // lines together the exact sum of its lines rounded once, so they add up to it.
+      Rational exact_total = 0;
+      for (const DraftLine& l : out.lines) exact_total += l.cost;
+      const Decimal total = pool ? *input.pool_cost : round_pool(exact_total, step_path(s));
+      std::vector<Rational> exact;
+      for (const DraftLine& l : out.lines)
+        exact.push_back(pool || exact_total == 0 ? l.cost : total.to_rational() * l.cost / exact_total);
+      // Ties after remainder and amount: smaller tags first, then kind order.
+      costs = round_largest_remainder(exact, total, result_.precision, [&](std::size_t a, std::size_t b) {
+        if (out.lines[a].tags != out.lines[b].tags) return out.lines[a].tags < out.lines[b].tags;
+        return out.lines[a].kind < out.lines[b].kind;
+      });
+      Decimal sum;
+      for (Decimal c : costs) sum += c;
+      if (sum != total)
+        throw std::logic_error("step \"" + step.id + "\": lines sum to " + sum.to_string() + ", its total is " +
+                               total.to_string());
+    } else {
+      for (const DraftLine& l : out.lines) costs.push_back(round_pool(l.cost, step_path(s)));
+    }
 
     Decimal unallocated;
     for (std::size_t i = 0; i < out.lines.size(); ++i) {
@@ -410,6 +430,34 @@ class Runner {
     }
     ran_.insert(step.id);
     result_.steps.push_back(step.id);
+  }
+
+  // Records took part but none has a group_by key: every line is unallocated. Name the key,
+  // and a tag the records do have that is spelt like it (`label_team` for `team`).
+  void warn_missing_keys(std::size_t s, const StepInput& input, const StepOutput& out) {
+    if (std::any_of(out.lines.begin(), out.lines.end(), [](const DraftLine& l) { return l.kind != LineKind::unallocated; }))
+      return;
+    for (const std::string& key : input.group_by) {
+      std::set<std::string_view> seen;
+      bool found = false;
+      for (const Record* r : input.records) {
+        for (const auto& [k, v] : r->tags) {
+          found = found || k == key;
+          if (seen.size() < 1000) seen.insert(k);
+        }
+        if (found) break;
+      }
+      if (found) continue;
+      std::string hint;
+      const std::vector<std::string_view> names(seen.begin(), seen.end());
+      const std::string_view bare = std::string_view(key).substr(key.starts_with("label_") ? 6 : 0);
+      for (std::string_view k : names)
+        if (k == bare || k == "label_" + key) hint = std::string(k);
+      if (const auto near = closest_spelling(key, names); hint.empty() && near) hint = std::string(*near);
+      result_.warnings.push_back(step_path(s) + ": no record taking part in step \"" + a_.steps[s].id +
+                                 "\" has the group_by key \"" + key + "\", so all of it is unallocated" +
+                                 (hint.empty() ? "" : " (the records have \"" + hint + "\")"));
+    }
   }
 
   // A step in which no record takes part is all unallocated: say so, with the likely cause.

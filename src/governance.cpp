@@ -430,7 +430,10 @@ UnitEconomicsReport unit_economics(const UnitEconomicsRule& rule, const Allocati
         if (!has_hours) continue;
         any_hours = true;
         gpu_hours += hours;
-        if (r->measures.contains("utilization"))
+        // The GPU time used: an aggregate's exact gpu_seconds_used, else hours x utilization.
+        if (r->measures.contains("gpu_seconds_used"))
+          used_hours += r->measure("gpu_seconds_used").to_rational() / 3600;
+        else if (r->measures.contains("utilization"))
           used_hours += hours * r->measure("utilization").to_rational();
         else
           all_utilized = false;

@@ -146,6 +146,7 @@ svg .small{font-size:11px;fill:var(--muted)}
 .badge.ok{background:var(--ok)}.badge.info{background:var(--allocated)}.badge.warning{background:var(--warn)}.badge.critical{background:var(--crit)}
 .badge.muted{background:var(--idle)}
 section.step,section.gov{page-break-inside:avoid}
+.warnings{border-left:4px solid #b45309;background:#fffbeb;padding:.4em .8em;margin:1em 0}
 footer{margin-top:36px;font-size:12px;color:var(--muted);border-top:1px solid var(--rule);padding-top:8px}
 @media print{body{padding:0}a{color:inherit;text-decoration:none}nav{display:none}}
 )";
@@ -246,6 +247,7 @@ class Report {
             " (every amount is rounded half-even to it)</dd>\n";
     out_ += "<dt>Steps</dt><dd>" + std::to_string(step_ids().size()) + "</dd>\n";
     out_ += "<dt>Lines</dt><dd>" + std::to_string(r_.lines.size()) + "</dd>\n</dl>\n";
+    warnings();
     if (!r_.pools.empty()) {
       out_ += "<table class=\"pools\">\n<caption>Pools: the amounts the steps split</caption>\n";
       out_ += "<thead><tr><th>pool</th><th class=\"num\">total</th></tr></thead>\n<tbody>\n";
@@ -268,6 +270,17 @@ class Report {
       out_ += "<li><a href=\"#step-" + std::to_string(i + 1) + "\">Step " + html_escape(steps[i]) + "</a></li>\n";
     if (r_.governance) out_ += "<li><a href=\"#governance\">Governance</a></li>\n";
     out_ += "</ul></nav>\n</header>\n";
+  }
+
+  // What ran but looks wrong, where a reader sees it first.
+  void warnings() {
+    std::vector<std::string> items;
+    for (const InputSummary& in : r_.inputs) items.insert(items.end(), in.warnings.begin(), in.warnings.end());
+    items.insert(items.end(), r_.warnings.begin(), r_.warnings.end());
+    if (items.empty()) return;
+    out_ += "<div class=\"warnings\" role=\"alert\">\n<strong>Warnings</strong>\n<ul>\n";
+    for (const std::string& w : items) out_ += "<li>" + html_escape(w) + "</li>\n";
+    out_ += "</ul>\n</div>\n";
   }
 
   // ---- Steps -----------------------------------------------------------------------------

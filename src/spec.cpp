@@ -164,13 +164,7 @@ Record read_record(const Value& v, const std::string& path) {
     throw SpecError(r.path("end"), "is before start (" + rec.end->to_string() + " < " + rec.start->to_string() + ")");
   if (window && !(rec.start && rec.end))
     throw SpecError(r.path("window"), "bills part of a run, which needs start and end");
-  const auto utilization = rec.measures.find("utilization");
-  if (utilization != rec.measures.end() && utilization->second > Decimal(1))
-    throw SpecError(path + ".measures.utilization", "must be between 0 and 1 (got " + utilization->second.to_string() + ")");
-  if (rec.measure("tokens_cached") > rec.measure("tokens_prompt"))
-    throw SpecError(path + ".measures.tokens_cached", "must not exceed tokens_prompt (" +
-                                                        rec.measure("tokens_cached").to_string() + " > " +
-                                                        rec.measure("tokens_prompt").to_string() + ")");
+  if (const auto problem = measure_problem(rec.measures)) throw SpecError(path + ".measures." + problem->first, problem->second);
   return rec;
 }
 
@@ -347,6 +341,10 @@ void read_inputs(ObjectReader& spec, Allocation& a, const SpecOptions& options) 
   if (inputs.size() > limits.max_inputs) limit_exceeded(list_path, limits.max_inputs, "inputs", "max_inputs");
   std::optional<Catalog> merged;
   std::map<std::string, std::vector<Record>, std::less<>> tables;  // records of named inputs, for joins
+  // Where each pool was given, so one that two inputs (two exports of a bill) both give is
+  // reported at the input, naming the other.
+  std::map<std::string, std::string, std::less<>> pool_from;
+  for (std::size_t p = 0; p < a.pools.size(); ++p) pool_from.emplace(a.pools[p].id, path_index("pools", p));
   for (std::size_t i = 0; i < inputs.size(); ++i) {
     const std::string path = path_index(list_path, i);
     ObjectReader input(inputs[i], path);
@@ -415,6 +413,12 @@ void read_inputs(ObjectReader& spec, Allocation& a, const SpecOptions& options) 
       summary.join = links.join->input;
       summary.joined = counts.matched;
       summary.unmatched = counts.unmatched;
+      if (counts.matched == 0 && counts.unmatched > 0) {
+        std::string on;
+        for (const std::string& k : links.join->on) on += (on.empty() ? "" : ", ") + k;
+        summary.warnings.push_back(file + ": none of its " + std::to_string(counts.unmatched) + " records matched \"" +
+                                   links.join->input + "\" on " + on + ": do both inputs have these tags, spelt so?");
+      }
     }
     if (links.name) {
       if (links.join_only && (!got.pools.empty() || got.catalog))
@@ -424,7 +428,27 @@ void read_inputs(ObjectReader& spec, Allocation& a, const SpecOptions& options) 
       if (links.join_only) got.records.clear();
     }
     for (Record& rec : got.records) a.records.push_back(std::move(rec));
-    for (Pool& pool : got.pools) a.pools.push_back(std::move(pool));
+    // Each pool is rounded to the precision on its own: a bill of many sub-cent charges can
+    // lose (or gain) a visible amount so. Told, with what to do about it.
+    const Decimal unit = a.precision.value_or(a.currency.minor_unit());
+    Rational exact = 0, rounded = 0;
+    std::size_t priced = 0;
+    for (Pool& pool : got.pools) {
+      const auto [at, added] = pool_from.emplace(pool.id, path + " (" + file + ")");
+      if (!added) throw SpecError(path, file + " gives pool \"" + pool.id + "\", which " + at->second + " gives too");
+      if (const auto* c = std::get_if<CostSource>(&pool.source); c && (!pool.currency || *pool.currency == a.currency)) {
+        exact += c->cost.to_rational();
+        rounded += Decimal::from_rational(c->cost.to_rational(), unit, RoundingMode::half_even).to_rational();
+        ++priced;
+      }
+      a.pools.push_back(std::move(pool));
+    }
+    if (exact != rounded)
+      summary.warnings.push_back(file + ": its " + std::to_string(priced) + " pools total " +
+                                 Decimal::from_rational(exact, Decimal::from_raw(1)).to_string() + ", but each rounded to " +
+                                 unit.to_string() + " as a step splits it, they total " +
+                                 Decimal::from_rational(rounded, Decimal::from_raw(1)).to_string() +
+                                 ": give a finer precision, or pool the rows by a coarser column");
     if (got.catalog) {
       summary.skus = got.catalog->skus().size();
       if (!merged) merged = a.catalog ? *a.catalog : Catalog();
@@ -523,11 +547,7 @@ bool read_plain_record(json_fast::Reader& in, Record& rec, TagsInterner& interne
   });
   if (!read) return false;
   if (!tags) return false;
-  // read_record's checks of measures: left to it.
-  const auto utilization = rec.measures.find("utilization");
-  if (utilization != rec.measures.end() && utilization->second > Decimal(1)) return false;
-  if (rec.measure("tokens_cached") > rec.measure("tokens_prompt")) return false;
-  return true;
+  return !measure_problem(rec.measures);  // read_record reports it
 }
 
 // Hints the kernel to back a large buffer with huge pages: fewer page faults to fill it.

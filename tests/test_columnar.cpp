@@ -258,6 +258,7 @@ TEST(PartialAggregate, UtilizationIsAGpuSecondsWeightedMean) {
   ASSERT_EQ(r.size(), 1u);
   EXPECT_EQ(r[0].measure("gpu_seconds"), Decimal(5400));
   EXPECT_EQ(r[0].measure("utilization"), Decimal::parse("0.7"));
+  EXPECT_EQ(r[0].measure("gpu_seconds_used"), Decimal(3780));
   // Merged shards and the serialized form keep the weighted mean, not a sum of means.
   PartialAggregate shard1, shard2;
   add(shard1, "3600", "0.9");
@@ -271,6 +272,14 @@ TEST(PartialAggregate, UtilizationIsAGpuSecondsWeightedMean) {
   add(thirds, "1", "0");
   add(thirds, "1", "0");
   EXPECT_EQ(thirds.to_records()[0].measure("utilization"), Decimal::parse("0.333333333333"));
+  EXPECT_EQ(thirds.to_records()[0].measure("gpu_seconds_used"), Decimal(1));  // exact, not 3 x 0.333333333333
+  // A row that held GPU time without a utilization: the group has none, as the record would.
+  PartialAggregate partly;
+  add(partly, "3600", "0.5");
+  partly.add(std::nullopt, Tags{{"pod", "p"}}, Amounts{{"gpu_seconds", Decimal(60)}});
+  EXPECT_FALSE(partly.to_records()[0].measures.contains("utilization"));
+  EXPECT_FALSE(partly.to_records()[0].measures.contains("gpu_seconds_used"));
+  EXPECT_FALSE(PartialAggregate::deserialize(partly.serialize()).to_records()[0].measures.contains("utilization"));
   // Without gpu_seconds every row weighs the same.
   PartialAggregate plain;
   plain.add(std::nullopt, Tags{{"pod", "p"}}, Amounts{{"utilization", Decimal::parse("0.2")}});
@@ -282,8 +291,12 @@ TEST(PartialAggregate, UtilizationIsAGpuSecondsWeightedMean) {
 
 TEST(CsvStreaming, AggregatedUtilizationKeepsGpuHoursUsedExact) {
   // The csv input aggregating per-scrape rows: unit economics' GPU-hours used is the same
-  // with and without aggregation (3780 s = 1.05 h used of 1.5 h).
-  const std::string csv = "pod,team,gpu_seconds,utilization\np1,nlp,3600,0.9\np1,nlp,1800,0.3\n";
+  // with and without aggregation (3780 s = 1.05 h used of 1.5 h), also where the mean is a
+  // third that rounds (cv: 3 x 1 s at 1, 0, 0 is 1 s used), and a team with a row lacking
+  // utilization has no GPU-hours used either way (vision).
+  const std::string csv =
+      "pod,team,gpu_seconds,utilization\np1,nlp,3600,0.9\np1,nlp,1800,0.3\n"
+      "p2,cv,1,1\np2,cv,1,0\np2,cv,1,0\np3,vision,60,0.5\np3,vision,60,\n";
   std::string dir = ::testing::TempDir() + "/aggregate_utilization";
   std::filesystem::create_directories(dir);
   std::ofstream(dir + "/usage.csv") << csv;

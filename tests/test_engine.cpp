@@ -175,6 +175,20 @@ TEST(EngineSteps, AStepNoRecordTakesPartInIsWarnedOf) {
   EXPECT_EQ(run(a).warnings.front(), "steps[0]: no record takes part in step \"s\" (the spec has no usage records)");
 }
 
+TEST(EngineSteps, AGroupKeyNoRecordHasIsWarnedOfWithItsNearSpelling) {
+  // Records tagged as an older ingest spelt OpenCost's labels (`label_team`), grouped by
+  // `team`: every line unallocated, and the step names the key and the spelling there is.
+  Allocation a;
+  a.pools = {pool("node", CostSource{D("10")})};
+  a.records = {rec({{"label_team", "a"}}, "1"), rec({{"label_team", "b"}}, "2")};
+  a.steps = {by_team("s", "node")};
+  EXPECT_EQ(run(a).warnings, (std::vector<std::string>{"steps[0]: no record taking part in step \"s\" has the group_by "
+                                                       "key \"team\", so all of it is unallocated (the records have "
+                                                       "\"label_team\")"}));
+  a.steps = {by_team("s", "node", {"label_team"})};
+  EXPECT_TRUE(run(a).warnings.empty());
+}
+
 TEST(EnginePools, FromStepMustRunBeforeTheStepsSplittingIt) {
   Allocation a;
   a.pools = {pool("node", CostSource{D("10")}), pool("serving", FromStepSource{"ns", {}})};

@@ -168,6 +168,25 @@ TEST(DcgmFormat, SharersHoldExactlyWhatTheyHold) {
   // Utilization is the mean of each series' samples: a-0's eleven sum to 6.70.
   EXPECT_EQ(r.records[0].measures.at("utilization"), Decimal::parse("0.609090909091"));
   EXPECT_EQ(r.records[4].measures.at("utilization"), Decimal::parse("0.9"));
+  // c-0's 60 s and d-0's 180 s gaps beyond max_gap are real (a missed scrape, an outage):
+  // the other gaps are within it, so no warning.
+  EXPECT_TRUE(r.warnings.empty());
+}
+
+TEST(DcgmFormat, MaxGapBelowTheQueryStep) {
+  // The same answer (30 s step) with max_gap 20 s, a trial user's mistake: no gap between any
+  // two samples is within it, so no sample holds its GPU and every pod reads 0 s. Before,
+  // silently (every team 0.00, all idle); now the input warns once, counting the series.
+  const auto r = ingest_test::ingest("dcgm", read_data("dcgm/time-sliced.json"), R"({"max_gap": "20s"})", "q.json");
+  ASSERT_EQ(r.records.size(), 5u);
+  EXPECT_EQ(r.records[0].measures.at("gpu_seconds"), Decimal(0));
+  EXPECT_EQ(r.records[4].measures.at("gpu_seconds"), Decimal(0));
+  EXPECT_EQ(r.warnings, std::vector<std::string>{
+                            "q.json: all 5 series with two or more samples hold nothing: every gap between samples is "
+                            "longer than max_gap (20 s; the shortest is 30 s), so all usage is 0; set max_gap a little "
+                            "above the query step (e.g. 45 for a 30 s step)"});
+  // One gap within max_gap anywhere in the answer (the 30 s ones at max_gap 30) and it is data.
+  EXPECT_TRUE(ingest_test::ingest("dcgm", read_data("dcgm/time-sliced.json"), R"({"max_gap": 30})").warnings.empty());
 }
 
 TEST(DcgmFormat, SevenSharersSumExactlyToTheGpu) {
@@ -277,6 +296,79 @@ TEST(DcgmFormat, MigCardWithoutTheMetric) {
   const auto kept = ingest_test::ingest("dcgm", both, R"({"interval": 60, "skip_invalid": true})");
   ASSERT_EQ(kept.records.size(), 1u);
   EXPECT_EQ(kept.records[0].measures.at("gpu_seconds"), Decimal(60));  // 7g: the whole GPU, once
+}
+
+// A GPU without a series of the metric would go unseen: DCGM_FI_PROF_* needs a Volta or newer
+// GPU (NVIDIA/dcgm-exporter#395: two M60s write DCGM_FI_DEV_GPU_UTIL only) and DCGM's profiling
+// module serving it (NVIDIA/DCGM#226: none on H100 and H200 nodes; #218: DCGM 4.1.1 skips a
+// Hopper GPU for profiling beside Ampere ones). tests/data/dcgm/no-profiling.prom: an A100 with
+// the profiling field and an H100 without it, both with DCGM_FI_DEV_GPU_UTIL and FB_USED.
+TEST(DcgmFormat, GpuWithoutTheMetric) {
+  const std::string text = read_data("dcgm/no-profiling.prom");
+  // Before: one record (train-0, 3600 s), no error; infer-0's 3600 GPU-seconds were gone.
+  const std::string error =
+      "no-profiling.prom line 4: GPU GPU-2e8f4a61-9c3b-4d7e-a5f0-6b1c8d2e4f93 (NVIDIA H100 PCIe) has no "
+      "DCGM_FI_PROF_GR_ENGINE_ACTIVE series, so its time would go unseen; set metric to DCGM_FI_DEV_GPU_UTIL, which "
+      "the file has for it (profiling metrics need a Volta or newer GPU and DCGM's profiling module)";
+  EXPECT_EQ(error_of("dcgm", text, R"({"interval": "1h"})", "no-profiling.prom"), error);
+  const auto skipped = ingest_test::ingest("dcgm", text, R"({"interval": "1h", "skip_invalid": true})", "no-profiling.prom");
+  ASSERT_EQ(skipped.records.size(), 1u);
+  EXPECT_EQ(tag(skipped.records[0], "pod"), "train-0");
+  EXPECT_EQ(skipped.records[0].measures.at("gpu_seconds"), Decimal(3600));
+  EXPECT_EQ(skipped.skipped, 1u);
+  EXPECT_EQ(skipped.skipped_reasons, std::vector<std::string>{error});
+  // The metric both GPUs have: 3600 s each, utilisation 88 % and 64 %.
+  const auto util = ingest_test::ingest("dcgm", text, R"({"interval": "1h", "metric": "DCGM_FI_DEV_GPU_UTIL"})");
+  ASSERT_EQ(util.records.size(), 2u);
+  EXPECT_EQ(util.records[1].measures.at("gpu_seconds"), Decimal(3600));
+  EXPECT_EQ(util.records[1].measures.at("utilization"), Decimal::parse("0.64"));
+  EXPECT_EQ(util.skipped, 0u);
+  // A range query can read each GPU through the metric it has: `DCGM_FI_PROF_GR_ENGINE_ACTIVE
+  // or DCGM_FI_DEV_GPU_UTIL / 100` keeps the A100's ratio and adds the H100's utilisation as a
+  // ratio, a series without __name__ (PromQL's `or` matches label sets without it; the
+  // division drops it), which dcgm reads as the metric. Two samples 30 s apart: 30 s each.
+  const std::string either =
+      R"({"status":"success","data":{"resultType":"matrix","result":[)"
+      R"({"metric":{"__name__":"DCGM_FI_PROF_GR_ENGINE_ACTIVE","UUID":"GPU-a","gpu":"0","modelName":"NVIDIA A100 80GB PCIe","namespace":"nlp","pod":"train-0"},"values":[[1780272000,"0.85"],[1780272030,"0.85"]]},)"
+      R"({"metric":{"UUID":"GPU-b","gpu":"1","modelName":"NVIDIA H100 PCIe","namespace":"vision","pod":"infer-0"},"values":[[1780272000,"0.64"],[1780272030,"0.64"]]}]}})";
+  const auto mixed = ingest_test::ingest("dcgm", either, R"({"max_gap": 45})");
+  ASSERT_EQ(mixed.records.size(), 2u);
+  EXPECT_EQ(mixed.records[0].measures.at("gpu_seconds"), Decimal(30));
+  EXPECT_EQ(mixed.records[1].measures.at("gpu_seconds"), Decimal(30));
+  EXPECT_EQ(mixed.records[1].measures.at("utilization"), Decimal::parse("0.64"));
+
+  // One mechanism for whole GPUs and MIG instances: tests/data/dcgm/mig-node.prom without the
+  // whole H100's series of the metric and MIG instance 10's gives two errors, each GPU first
+  // seen in the temperatures (lines 3 and 7); with skip_invalid both are counted.
+  std::string partial = read_data("dcgm/mig-node.prom");
+  for (const char* cut : {"DCGM_FI_PROF_GR_ENGINE_ACTIVE{gpu=\"0\"", "DCGM_FI_PROF_GR_ENGINE_ACTIVE{gpu=\"1\""}) {
+    const std::size_t at = partial.rfind(cut);  // gpu 1: instance 10, the last line
+    partial.erase(at, partial.find('\n', at) + 1 - at);
+  }
+  const auto both = ingest_test::ingest("dcgm", partial, R"({"interval": 60, "skip_invalid": true})", "mig-node.prom");
+  EXPECT_EQ(both.skipped_reasons,
+            (std::vector<std::string>{
+                "mig-node.prom line 3: GPU GPU-1c5e7a93-4d2f-4b68-9e0a-3f5b7d9c1e24 (NVIDIA H100 80GB HBM3) has no "
+                "DCGM_FI_PROF_GR_ENGINE_ACTIVE series, so its time would go unseen; set metric to DCGM_FI_DEV_GPU_UTIL, "
+                "which the file has for it (profiling metrics need a Volta or newer GPU and DCGM's profiling module)",
+                "mig-node.prom line 7: GPU GPU-58e8f5ea-13cc-4a3a-d88f-2bcf5ae8bc77 (NVIDIA H100 80GB HBM3): MIG "
+                "instance 10 has no DCGM_FI_PROF_GR_ENGINE_ACTIVE series, so its time would go unseen; check that "
+                "dcgm-exporter collects DCGM_FI_PROF_GR_ENGINE_ACTIVE (a profiling metric) for every instance"}));
+  EXPECT_EQ(both.records.size(), 3u);  // MIG instances 1, 5 and 9
+
+  // A GPU with no other utilisation metric either: the exporter must collect the metric for it.
+  const std::string only_memory =
+      "DCGM_FI_DEV_FB_USED{gpu=\"0\",UUID=\"GPU-q\",modelName=\"Tesla P100-PCIE-16GB\",Hostname=\"n\"} 1024\n" +
+      mig_line("GPU-m", "NVIDIA A100-SXM4-40GB", "7g.40gb", "0", "p-0");
+  EXPECT_EQ(error_of("dcgm", only_memory, R"({"interval": 60})"),
+            "sample.txt line 1: GPU GPU-q (Tesla P100-PCIE-16GB) has no DCGM_FI_PROF_GR_ENGINE_ACTIVE series, so its "
+            "time would go unseen; check that dcgm-exporter collects DCGM_FI_PROF_GR_ENGINE_ACTIVE for it (profiling "
+            "metrics need a Volta or newer GPU and DCGM's profiling module)");
+  // Series of other exporters (no DCGM_ name) show no card, even with a UUID label.
+  const auto other = ingest_test::ingest(
+      "dcgm", "nvidia_smi_utilization_gpu_ratio{uuid=\"GPU-q\"} 0.5\n" + mig_line("GPU-m", "NVIDIA A100-SXM4-40GB", "7g.40gb", "0", "p-0"),
+      R"({"interval": 60})");
+  EXPECT_EQ(other.records.size(), 1u);
 }
 
 TEST(DcgmFormat, MigModels) {

@@ -92,6 +92,10 @@ TEST(IngestFocus, PeriodFilterTreatsZonelessTimestampsAsUtc) {
   // 2024-09-05 04:00:00 is in (start inclusive), 2024-09-21 10:00:00 is out (end exclusive).
   EXPECT_EQ(cost_of(*ec2), Decimal::parse("0.0116"));
   EXPECT_EQ(find_pool(r, "vom-09l113e4e879a4636"), nullptr);  // 2024-09-01: before the period
+  // The rows left out are told: 13 of the 20 charge a period outside the filter.
+  EXPECT_EQ(r.rows, 20u);
+  EXPECT_EQ(r.warnings, (std::vector<std::string>{"sample.txt: 13 of 20 rows charge a period outside "
+                                                  "[2024-09-05T04:00:00Z, 2024-09-21T10:00:00Z) and are left out"}));
 }
 
 TEST(IngestFocus, BadRowsAndSkipInvalid) {

@@ -106,6 +106,24 @@ TEST(SpecJoin, JoinOnlyInputTagsAnotherInputsRecords) {
   EXPECT_NE(json.find(R"("unmatched": 1)"), std::string::npos) << json;
 }
 
+TEST(SpecJoin, AJoinThatMatchesNothingIsWarnedOf) {
+  // Joined on a tag the table lacks (the labels have no container): nothing matches, every
+  // record lands unallocated, and the input says so instead of only counting.
+  const SpecFolder folder;
+  const Result r = folder.run("[" + labels_input + ", " + usage_input +
+                              R"(, "join": {"input": "pods", "on": ["namespace", "pod", "container"]}}])");
+  EXPECT_EQ(r.inputs[1].joined, 0u);
+  EXPECT_EQ(r.inputs[1].warnings, (std::vector<std::string>{"usage.csv: none of its 3 records matched \"pods\" on "
+                                                            "namespace, pod, container: do both inputs have these tags, "
+                                                            "spelt so?"}));
+  // No record of the step has a team: the step says so too.
+  EXPECT_EQ(r.warnings, (std::vector<std::string>{"steps[0]: no record taking part in step \"s\" has the group_by key "
+                                                  "\"team\", so all of it is unallocated"}));
+  EXPECT_TRUE(folder.run("[" + labels_input + ", " + usage_input + R"(, "join": {"input": "pods", "on": "namespace,pod"}}])")
+                  .inputs[1]
+                  .warnings.empty());
+}
+
 TEST(SpecJoin, ANamedInputStillYieldsItsRecords) {
   const SpecFolder folder;
   // Without join_only the label rows are records too (weightless here: no gpu_seconds).

@@ -141,6 +141,62 @@ TEST(KubeStateMetrics, RangeQueryIntegratesRequestsOverTime) {
   EXPECT_EQ(vllm.measures.at("gpus"), Decimal::parse("0.428571428571"));
 }
 
+TEST(KubeStateMetrics, MaxGapBelowTheQueryStep) {
+  // A trial user's "max_gap": "60s" on this 300 s query step: no sample holds its request, so
+  // every pod reads 0 GPU-seconds (a step then shows all idle). Before, silently; now one
+  // warning counting the requests' series (trainer-0's GPUs and vllm-0's MIG slice).
+  const IngestResult r = ingest_test::ingest(format, read_data("kube-state-metrics/query_range.json"),
+                                             R"({"max_gap": "60s"})", "ksm.json");
+  ASSERT_EQ(r.records.size(), 2u);
+  EXPECT_EQ(r.records[0].measures.at("gpu_seconds"), Decimal(0));
+  EXPECT_EQ(r.records[1].measures.at("gpu_seconds"), Decimal(0));
+  EXPECT_EQ(r.warnings, std::vector<std::string>{
+                            "ksm.json: all 2 series with two or more samples hold nothing: every gap between samples is "
+                            "longer than max_gap (60 s; the shortest is 300 s), so all usage is 0; set max_gap a little "
+                            "above the query step (e.g. 450 for a 300 s step)"});
+  // At 450 the 1,200 s gap of trainer-0 holds nothing too, but that is a gap in the data.
+  EXPECT_TRUE(ingest_test::ingest(format, read_data("kube-state-metrics/query_range.json"), R"({"max_gap": 450})")
+                  .warnings.empty());
+}
+
+// Scraped without honor_labels (the default of a Prometheus scrape job, and of a ServiceMonitor
+// without honorLabels), the target's own labels (the kube-state-metrics pod's namespace, pod and
+// container, plus service, endpoint) clash with the pods' and Prometheus renames the pods' to
+// exported_namespace, exported_pod and exported_container (Prometheus configuration docs,
+// honor_labels; a kube_pod_info answer of that shape in kubernetes-sigs/kubernetes-mixin#523,
+// exported_container in bitnami/charts#7690). tests/data/kube-state-metrics/exported.json, 0 to
+// 1,800 s at a 300 s step: trainer-0 requests 2 + 1 GPUs in containers trainer and loader,
+// Running throughout: 3 x 1,800 = 5,400; infer-0 2 GPUs, Running to 900 s, then Succeeded: its
+// samples at 0, 300, 600 and 900 s hold, 2 x 1,200 = 2,400. gpu-node-1 holds 7,800 of 8 x 1,800.
+TEST(KubeStateMetrics, ExportedLabelsOfAScrapeWithoutHonorLabels) {
+  const IngestResult r = ingest_test::ingest(format, read_data("kube-state-metrics/exported.json"),
+                                             R"({"max_gap": 450})", "ksm.json");
+  // Before: every series was the exporter's pod monitoring/kube-state-metrics-7d9c5b8f6-qx2lm,
+  // an error for its kube_pod_labels given twice (and without them one record of 2 GPUs).
+  EXPECT_EQ(r.skipped, 0u);
+  EXPECT_EQ(r.rows, 17u);
+  ASSERT_EQ(r.records.size(), 2u);
+  EXPECT_EQ(r.records[0].tags, Tags({{"namespace", "nlp"}, {"pod", "trainer-0"}, {"team", "nlp"}}));
+  EXPECT_EQ(r.records[0].measures.at("gpus"), Decimal(3));  // two containers, told apart
+  EXPECT_EQ(r.records[0].measures.at("gpu_seconds"), Decimal(5400));
+  EXPECT_EQ(r.records[1].tags, Tags({{"namespace", "vision"}, {"pod", "infer-0"}, {"team", "vision"}}));
+  EXPECT_EQ(r.records[1].measures.at("gpus"), Decimal(2));
+  EXPECT_EQ(r.records[1].measures.at("gpu_seconds"), Decimal(2400));  // its phase series were read
+  EXPECT_TRUE(r.warnings.empty());
+
+  // With the target's labels dropped after the scrape (metric_relabel_configs labeldrop of
+  // pod|namespace|container) only the exported_ ones are left. Before: "series has no
+  // namespace label".
+  const std::string dropped = header +
+      "kube_pod_container_resource_requests{endpoint=\"http\",exported_container=\"c\",exported_namespace=\"a\","
+      "exported_pod=\"p\",instance=\"10.244.1.17:8080\",job=\"kube-state-metrics\",node=\"n1\","
+      "resource=\"nvidia_com_gpu\",service=\"kube-state-metrics\",uid=\"u1\",unit=\"integer\"} 2\n";
+  const IngestResult d = ingest_test::ingest(format, dropped, R"({"interval": 10})");
+  ASSERT_EQ(d.records.size(), 1u);
+  EXPECT_EQ(d.records[0].tags, Tags({{"namespace", "a"}, {"pod", "p"}}));
+  EXPECT_EQ(d.records[0].measures.at("gpu_seconds"), Decimal(20));
+}
+
 TEST(KubeStateMetrics, RangeQueryOptionsAndErrors) {
   const std::string range = read_data("kube-state-metrics/query_range.json");
   EXPECT_EQ(error_of(format, range, "{}"),
@@ -371,9 +427,15 @@ TEST(KubeStateMetrics, ReplicasPerNode) {
   EXPECT_TRUE(labelled.warnings.empty());
   // A version-1 scalar: nodes without a label of their own (gpu-node-3). Before, 2 applied to
   // every request: the dedicated node's 8 GPUs were billed as 4 and the T4 replicas as 1/2.
+  // Among requests on three nodes it may divide a dedicated node's GPUs: told, with the node.
   const IngestResult scalar = ingest_test::ingest(format, text, R"({"interval": 60, "replicas": 2})");
   EXPECT_EQ(gpus(scalar), "nb-1=0.25/15 nb-2=0.25/15 nb-3=0.5/30 pretrain-0=8/480 infer-0=1/60 ");
-  EXPECT_TRUE(scalar.warnings.empty());
+  EXPECT_EQ(scalar.warnings,
+            std::vector<std::string>{
+                "sample.txt: replicas 2 applied to node gpu-node-3, which has no nvidia.com/gpu.replicas label or "
+                "replicas entry of its own, among GPU requests on 3 nodes: on a node that is not time-sliced each GPU "
+                "is billed as 1/2; give replicas per node for the ones that are, e.g. {\"gpu-node-3\": 2} (on the "
+                "command line gpu-node-3=2)"});
   // Per node, as an object or (the command line) NODE=REPLICAS: an entry wins over the
   // node's label, and the difference is told.
   for (const char* options : {R"({"interval": 60, "replicas": {"gpu-node-1": 2, "gpu-node-3": 2}})",
@@ -383,6 +445,33 @@ TEST(KubeStateMetrics, ReplicasPerNode) {
     ASSERT_EQ(mapped.warnings.size(), 1u) << options;
     EXPECT_EQ(mapped.warnings[0], "sample.txt: node gpu-node-1: replicas 2 differs from its label nvidia.com/gpu.replicas=4; 2 used");
   }
+  // kube-state-metrics' default: no node labels at all (--metric-labels-allowlist names none).
+  // `--replicas 4` then divides every node's GPUs, the dedicated gpu-node-2's 8 H100s too:
+  // 8 / 4 = 2 GPUs x 60 s = 120 (before, with no warning). Told, naming all three nodes.
+  std::string unlabelled;
+  for (std::size_t pos = 0; pos < text.size();) {
+    const std::size_t nl = text.find('\n', pos) + 1;
+    if (text.compare(pos, 17, "kube_node_labels{") != 0) unlabelled += text.substr(pos, nl - pos);
+    pos = nl;
+  }
+  const IngestResult everywhere = ingest_test::ingest(format, unlabelled, R"({"interval": 60, "replicas": "4"})");
+  EXPECT_EQ(gpus(everywhere), "nb-1=0.25/15 nb-2=0.25/15 nb-3=0.5/30 pretrain-0=2/120 infer-0=0.5/30 ");
+  EXPECT_EQ(everywhere.warnings,
+            std::vector<std::string>{
+                "sample.txt: replicas 4 applied to nodes gpu-node-1, gpu-node-2, gpu-node-3, which have no "
+                "nvidia.com/gpu.replicas label or replicas entry of their own, among GPU requests on 3 nodes: on a node "
+                "that is not time-sliced each GPU is billed as 1/4; give replicas per node for the ones that are, e.g. "
+                "{\"gpu-node-1\": 4, \"gpu-node-2\": 4, \"gpu-node-3\": 4} (on the command line "
+                "gpu-node-1=4,gpu-node-2=4,gpu-node-3=4)"});
+  // The map it suggests, for the time-sliced node only, leaves the others whole; one node
+  // taken alone (nodes) has no other node to be wrong about.
+  EXPECT_EQ(gpus(ingest_test::ingest(format, unlabelled, R"({"interval": 60, "replicas": "gpu-node-1=4"})")),
+            "nb-1=0.25/15 nb-2=0.25/15 nb-3=0.5/30 pretrain-0=8/480 infer-0=2/120 ");
+  const IngestResult alone =
+      ingest_test::ingest(format, unlabelled, R"({"interval": 60, "replicas": 4, "nodes": "gpu-node-1"})");
+  EXPECT_EQ(gpus(alone), "nb-1=0.25/15 nb-2=0.25/15 nb-3=0.5/30 ");
+  EXPECT_TRUE(alone.warnings.empty());
+
   const IngestResult typo = ingest_test::ingest(format, text, R"({"interval": 60, "replicas": {"gpu-node-9": 2}})");
   EXPECT_EQ(gpus(typo), gpus(labelled));
   ASSERT_EQ(typo.warnings.size(), 1u);

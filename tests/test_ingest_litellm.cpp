@@ -138,6 +138,30 @@ TEST(IngestLitellmSpend, BadRowsAreErrorsOrSkipped) {
   EXPECT_EQ(r.skipped_reasons[1].substr(0, 35), "spend.log line 4: completion_tokens");
 }
 
+TEST(IngestLitellmSpend, FailedCallsAreLeftOutAndTold) {
+  // LiteLLM_SpendLogs has a status column; a failed call is logged with spend 0 and, since
+  // LiteLLM's PR #37365, estimated prompt tokens (BerriAI/litellm#41521): it must not take a
+  // share of a bill split by tokens or requests.
+  const std::string rows = R"([
+    {"request_id": "ok-1", "model": "gpt-4o", "spend": 0.0025, "prompt_tokens": 1000, "completion_tokens": 100,
+     "status": "success", "metadata": {"user_api_key_team_alias": "search"}},
+    {"request_id": "bad-1", "model": "gpt-4o", "spend": 0.0, "prompt_tokens": 900, "completion_tokens": 0,
+     "status": "failure", "metadata": {"user_api_key_team_alias": "ads"}}])";
+  const IngestResult r = ingest("litellm-spend", rows);
+  ASSERT_EQ(r.records.size(), 1u);
+  EXPECT_EQ(r.records[0].id, "ok-1");
+  EXPECT_EQ(r.rows, 2u);
+  EXPECT_EQ(r.warnings, (std::vector<std::string>{
+                            "spend.log: 1 of 2 rows are failed calls (status \"failure\"), left out: LiteLLM charges "
+                            "them nothing (\"failures\": \"keep\" keeps them, tagged status=failure)"}));
+  const IngestResult kept = ingest("litellm-spend", rows, R"({"failures": "keep"})");
+  ASSERT_EQ(kept.records.size(), 2u);
+  EXPECT_EQ(kept.records[1].tags.get("status"), "failure");
+  EXPECT_TRUE(kept.warnings.empty());
+  EXPECT_EQ(error_of("litellm-spend", rows, R"({"failures": "drop"})"),
+            "inputs[0].failures: must be \"skip\" or \"keep\" (got \"drop\")");
+}
+
 TEST(IngestLitellmSpend, AMisspeltOptionIsRefusedBeforeAnyRow) {
   const Value options = parse_json(R"({"pool": "p", "pol": "x"})");
   ObjectReader reader(options, "inputs[0]");

@@ -77,6 +77,20 @@ TEST(IngestOtelGenai, OneRecordPerLlmSpan) {
   EXPECT_EQ(r.skipped, 0u);
 }
 
+TEST(IngestOtelGenai, CallsWithoutUsageAreTold) {
+  // gen_ai.operation.name is required of every GenAI span (semantic conventions); a call
+  // whose usage attributes were never set (a stream cut short) is no record, and is told.
+  const IngestResult r =
+      ingest(one_span(R"({"key": "gen_ai.operation.name", "value": {"stringValue": "chat"}},
+                          {"key": "gen_ai.request.model", "value": {"stringValue": "gpt-4o"}})"));
+  EXPECT_TRUE(r.records.empty());
+  EXPECT_EQ(r.rows, 1u);
+  EXPECT_EQ(r.warnings, (std::vector<std::string>{"traces.json: 1 GenAI span has no gen_ai.usage.* attributes (a call "
+                                                  "whose usage was not recorded, often a streamed one) and made no record"}));
+  // Spans of anything else (the HTTP span around a call) are not calls: nothing to tell.
+  EXPECT_TRUE(ingest(read_file("genai_traces.json")).warnings.empty());
+}
+
 TEST(IngestOtelGenai, JsonLinesAndSkipping) {
   const std::string text = read_file("genai_traces.jsonl");
   EXPECT_EQ(error_of(text),

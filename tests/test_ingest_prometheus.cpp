@@ -238,6 +238,18 @@ TEST(PrometheusJsonFormat, Aggregates) {
   const auto wide = run_ingest("prometheus-json", range, R"({"aggregate": "integrate", "max_gap": 300, "metric": "DCGM_FI_DEV_GPU_UTIL", "skip_invalid": true})");
   EXPECT_EQ(wide.records[0].measures.at("value"), Decimal(36600));
 
+  EXPECT_TRUE(integral.warnings.empty());  // the 300 s gap is one among 30 s ones: data
+  // max_gap below the 30 s step: every gap is past it, the integral 0. Before, silently; now
+  // one warning (both series count: the second has 0 and 15 left, 60 s apart).
+  const auto narrow = run_ingest("prometheus-json", range, R"({"aggregate": "integrate", "max_gap": "20s", "skip_invalid": true})");
+  EXPECT_EQ(narrow.records[0].measures.at("value"), Decimal(0));
+  EXPECT_EQ(narrow.warnings, std::vector<std::string>{
+                                 "metrics.txt: all 2 series with two or more samples hold nothing: every gap between "
+                                 "samples is longer than max_gap (20 s; the shortest is 30 s), so all usage is 0; set "
+                                 "max_gap a little above the query step (e.g. 45 for a 30 s step)"});
+  // Only integrate holds samples for time: the other aggregates never warn.
+  EXPECT_TRUE(run_ingest("prometheus-json", range, R"({"aggregate": "sum", "skip_invalid": true})").warnings.empty());
+
   // Fractional timestamps integrate exactly.
   const auto exact = run_ingest("prometheus-json",
                             R"({"status":"success","data":{"resultType":"matrix","result":[{"metric":{"__name__":"x"},"values":[[10,"0.3"],[10.001,"1"]]}]}})",

@@ -131,6 +131,19 @@ TEST(Report, EscapesUserText) {
   EXPECT_EQ(html_escape("<a href=\"x\">'&'</a>"), "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
 }
 
+TEST(Report, WarningsAreShownFirst) {
+  const std::string spec = R"({"apportion": 1, "pools": [{"id": "p", "cost": "5.00"}, {"id": "q", "cost": "1.00"}],
+    "records": [{"tags": {"team": "a"}, "pool": "q", "measures": {"w": 1}}],
+    "steps": [{"id": "s<1>", "strategy": "proportional", "pool": "p", "group_by": ["team"], "weight": "w"}]})";
+  const std::string html = result_to_html(result_of(spec));
+  expect_well_formed(html);
+  const auto at = html.find("<div class=\"warnings\" role=\"alert\">\n<strong>Warnings</strong>\n<ul>\n<li>steps[0]: no record "
+                            "takes part in step &quot;s&lt;1&gt;&quot; (every record names another pool)</li>");
+  ASSERT_NE(at, std::string::npos) << html;
+  EXPECT_LT(at, html.find("<section class=\"step\""));
+  EXPECT_EQ(result_to_html(result_of(kSpec)).find("class=\"warnings\""), std::string::npos);
+}
+
 TEST(Report, EveryLineCostAndPoolTotalAppears) {
   const Result result = result_of(kSpec);
   const std::string html = result_to_html(result);

@@ -166,6 +166,18 @@ TEST(PerNamespace, SeparateOverheadAndIdle) {
   EXPECT_EQ(share_of(r.lines[3]), "0.500000");
 }
 
+TEST(PerNamespace, UsageBeyondTheIdleCapacityIsWarnedOf) {
+  // The records weigh 1000 (another node's records taking part, say) against a capacity of
+  // 800: no idle is left and the lines are wrong; the step says so. Within it, nothing.
+  PerNamespace::Options o;
+  o.idle_capacity = D("800");
+  EXPECT_EQ(per_namespace(o).warnings,
+            (std::vector<std::string>{"steps[0]: the records weigh 1000, more than the idle capacity 800, so no idle is "
+                                      "left: do records of another node or period take part (a select missing)?"}));
+  o.idle_capacity = D("1000");
+  EXPECT_TRUE(per_namespace(o).warnings.empty());
+}
+
 TEST(PerNamespace, ProportionalOverheadSpreadsByAllocatedWeight) {
   PerNamespace::Options o;
   o.idle_capacity = D("2000");
@@ -489,11 +501,11 @@ Record run_record(std::string experiment, std::string sku, std::string_view coun
   return r;
 }
 
-TEST(PerExperiment, LinesSumToTheTotalRoundedOnce) {
-  // Ten 5-second trials at 3.60/h cost 0.005 each: rounded alone every line would be 0.00
-  // (half-even), while grouped by team the same runs cost 0.05. The lines are the total
-  // 0.05 split by the largest-remainder rule: five of the equal remainders get a cent, the
-  // smaller tags first.
+TEST(PerExperiment, RoundedTogetherTheLinesSumToTheTotal) {
+  // Ten 5-second trials at 3.60/h cost 0.005 each: rounded alone (the default) every line
+  // is 0.00 (half-even), while grouped by team the same runs cost 0.05. With "rounding":
+  // "total" the lines are the total 0.05 split by the largest-remainder rule: five of the
+  // equal remainders get a cent, the smaller tags first.
   const std::int64_t t0 = 1'780'000'000;
   auto catalog = std::make_shared<Catalog>();
   Sku s;
@@ -509,10 +521,13 @@ TEST(PerExperiment, LinesSumToTheTotalRoundedOnce) {
     r.tags = Tags{{"experiment", "trial-" + std::to_string(i)}, {"team", "nlp"}};
     a.records.push_back(r);
   }
-  a.steps.push_back(step("trials", std::make_shared<PerExperiment>(), std::nullopt));
-  a.steps.push_back(step("teams", std::make_shared<PerExperiment>(), std::nullopt, {"team"}));
+  const auto together = std::make_shared<PerExperiment>(PerExperiment::Options{PerExperiment::Rounding::total});
+  a.steps.push_back(step("alone", std::make_shared<PerExperiment>(), std::nullopt));
+  a.steps.push_back(step("trials", together, std::nullopt));
+  a.steps.push_back(step("teams", together, std::nullopt, {"team"}));
   a.pools.push_back({"nlp-runs", {}, FromStepSource{"trials", {}}, std::nullopt, nullptr});
   const Result r = run(a);
+  for (const Line* l : r.lines_of("alone")) EXPECT_EQ(l->cost, D("0.00"));
   Decimal trials;
   std::size_t cents = 0;
   for (const Line* l : r.lines_of("trials")) {
@@ -538,14 +553,19 @@ TEST(PerExperiment, BillingGranularityAndGpuHours) {
   a.steps.push_back(step("runs", std::make_shared<PerExperiment>(), std::nullopt));
   const Result r = run(a);
   // persec 8 x 2400 x 3.92 / 3600 = 20.9066..; hourly 8 x 3.92; minute 120 s x 3.92/3600 = 0.13066..;
-  // minimum 60 s = 0.06533..; spot 2 x 1800 x 2.91 / 3600 = 2.91. The total 55.3733.. rounds
-  // once to 55.37: the floors give 55.36 and the cent left goes to the largest remainder,
-  // persec's .67 (minimum's .53 does not get one, as it would rounded alone).
-  EXPECT_EQ(summary(r, "runs"), (V{"allocated experiment=hourly 31.36", "allocated experiment=minimum 0.06",
+  // minimum 60 s = 0.06533..; spot 2 x 1800 x 2.91 / 3600 = 2.91. Each line is rounded alone
+  // (the spec's rule): they sum to 55.38, a cent above the runs' 55.3733.
+  EXPECT_EQ(summary(r, "runs"), (V{"allocated experiment=hourly 31.36", "allocated experiment=minimum 0.07",
                                    "allocated experiment=minute 0.13", "allocated experiment=persec 20.91",
                                    "allocated experiment=spot 2.91"}));
   EXPECT_EQ(*r.lines[3].gpu_hours, Rational(16, 3));
   EXPECT_EQ(*r.lines[0].gpu_hours, Rational(16, 3));  // actual hours, not billed
+  // Rounded together, the total 55.3733.. is rounded once to 55.37: the floors give 55.36
+  // and the cent left goes to the largest remainder, persec's .67 (not minimum's .53).
+  a.steps[0].strategy = std::make_shared<PerExperiment>(PerExperiment::Options{PerExperiment::Rounding::total});
+  EXPECT_EQ(summary(run(a), "runs"), (V{"allocated experiment=hourly 31.36", "allocated experiment=minimum 0.06",
+                                        "allocated experiment=minute 0.13", "allocated experiment=persec 20.91",
+                                        "allocated experiment=spot 2.91"}));
   EXPECT_FALSE(r.lines[0].pool.has_value());
   EXPECT_TRUE(r.coverage.empty());
 }

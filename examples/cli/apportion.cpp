@@ -69,6 +69,9 @@ constexpr const char* run_help = R"(usage: apportion run SPEC.json|- [--format j
 Runs an allocation spec (docs/spec.md) and prints the result. "-" reads the spec
 from standard input.
 
+Warnings (a step no record took part in, an input's own) go to standard error, one
+line each, and into the result. Options may be spelt with - or _ (--max_records).
+
 options:
   --format json    the result document of the spec (default)
   --format table   an aligned table per step, with totals and shares
@@ -117,8 +120,11 @@ constexpr const char* ingest_help = R"(usage: apportion ingest FORMAT FILE|- [--
 Reads FILE in FORMAT and prints what it yields as spec JSON: {"records": [...]},
 {"pools": [...]} or {"catalog": {...}}, decimals exact and unrounded, so it can be
 inspected or pasted into a spec. Each --OPTION VALUE is the format's option of that name
-(docs/ingest.md); lists are comma-separated ("--tags namespace,team"). An unreadable row
-is an error naming the file and line; --skip_invalid true skips such rows and counts them.
+(docs/ingest.md), spelt with - or _ (--max-gap or --max_gap); lists are comma-separated
+("--tags namespace,team"), seconds a number or a duration ("--max-gap 90s"). An
+unreadable row is an error naming the file and line; --skip-invalid true skips such rows
+and counts them. Warnings (a node asked for more GPU time than it has, ...) go to
+standard error and into the output's "warnings".
 
 formats: )";
 
@@ -539,7 +545,14 @@ int cmd_ingest(const std::vector<std::string>& argv) {
     }
     // A required option left out: ObjectReader names it as a key.
     const std::string missing = e.path() + ": missing required key \"" + e.path() + "\"";
-    if (e.what() == missing) throw UsageError("--" + e.path() + ": missing required option (see docs/ingest.md)");
+    if (const std::string_view what = e.what(); what.starts_with(missing)) {
+      std::string given(what.substr(missing.size()));  // ` ("skus" is given: a misspelling?)`
+      if (const auto quote = given.find('"'); quote != std::string::npos) {
+        given.replace(quote, 1, "--");
+        given.erase(given.find('"', quote), 1);
+      }
+      throw UsageError("--" + e.path() + ": missing required option" + (given.empty() ? " (see docs/ingest.md)" : given));
+    }
     throw;
   }
   for (const std::string& w : result.warnings) std::cerr << "apportion: warning: " << one_line(w) << "\n";

@@ -137,10 +137,12 @@ class Dictionary {
 // has the measures some row of it had.
 //
 // `utilization` is a ratio (0 to 1), not an amount: a group's is the mean of its rows'
-// weighted by their `gpu_seconds` (so gpu_seconds x utilization is the group's GPU time
-// used), rounded half-even to 12 digits once; the plain mean of the rows when none of them
-// with a utilization held GPU time. Its weighted sum holds while the group has under
-// about 1.7 x 10^14 GPU-seconds (OverflowError beyond).
+// weighted by their `gpu_seconds`, rounded half-even to 12 digits once, and the group also
+// gets `gpu_seconds_used`, the exact sum of gpu_seconds x utilization (the GPU time used,
+// which unit economics reads), unless the rows give one themselves; the plain mean of the
+// rows when none of them with a utilization held GPU time. A group in which some row held
+// GPU time without a utilization has neither (as a record without one would not). Its
+// weighted sum holds while the group has under about 1.7 x 10^14 GPU-seconds.
 class PartialAggregate {
  public:
   using TagView = std::pair<std::string_view, std::string_view>;
@@ -191,10 +193,11 @@ class PartialAggregate {
   std::vector<std::uint64_t> rows_;    // per group
   std::vector<int128> sums_;           // group * stride_ + measure; utilization's: Σ raw u x raw gpu_seconds
   std::vector<std::uint8_t> present_;  // the same layout: some row had the measure
-  // Per group, over the rows with a utilization: Σ raw gpu_seconds, Σ raw utilization, rows.
+  // Per group, over the rows with a utilization: Σ raw gpu_seconds, Σ raw utilization, rows;
+  // and the rows that held GPU time without one.
   struct RatioSums {
     int128 weight = 0, plain = 0;
-    std::uint64_t rows = 0;
+    std::uint64_t rows = 0, unmeasured = 0;
   };
   std::vector<RatioSums> ratio_;
   std::optional<std::uint32_t> ratio_id_, weight_id_;  // the ids of utilization and gpu_seconds

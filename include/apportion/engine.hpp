@@ -24,6 +24,11 @@ APPORTION_BEGIN_NAMESPACE
 // Named amounts: measures, and the resource maps `reserved`, `used`, `capacity`.
 using Amounts = std::map<std::string, Decimal, std::less<>>;
 
+// What no record may measure, whatever it came from: a `utilization` above 1 (a ratio) or
+// more `tokens_cached` than `tokens_prompt`. The measure at fault and what is wrong
+// ("must be between 0 and 1 (got 1.4)"), or none.
+std::optional<std::pair<std::string, std::string>> measure_problem(const std::map<std::string, Decimal, std::less<>>& measures);
+
 // What consumed a pool. Only `tags` is always needed; strategies name what they read.
 struct Record {
   std::string id;

@@ -2,8 +2,11 @@
 // The typed exceptions of the library. Each derives from the standard exception that
 // bindings map naturally: invalid_argument -> ValueError, overflow_error -> OverflowError.
 
+#include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "apportion/config.hpp"
 
@@ -50,5 +53,9 @@ class SpecError : public std::invalid_argument {
  private:
   std::string path_;
 };
+
+// The one of `names` closest to `name` when it is close enough to be a likely misspelling
+// (ASCII case, `-` for `_` and a few edits apart), for "did you mean" hints.
+std::optional<std::string_view> closest_spelling(std::string_view name, const std::vector<std::string_view>& names);
 
 APPORTION_END_NAMESPACE

@@ -128,20 +128,23 @@ class RowErrors {
   bool skipping() const noexcept { return skip_; }
   // Reads one row with `read_row`; whatever it throws for bad input (SpecError,
   // ParseError, any std::invalid_argument or std::overflow_error) goes to skip() under
-  // `where`. Returns whether the row was read.
+  // `where`. Returns whether the row was read. The records made so far are checked against
+  // the thread's RecordBudget, so every format that reads rows through it fails early.
   template <class ReadRow>
   bool row(IngestResult& result, const std::string& where, ReadRow&& read_row) const {
     try {
       read_row();
-      return true;
     } catch (const RowError&) {
       throw;  // a row inside this one, already located
     } catch (const std::invalid_argument& e) {
       skip(result, where, e.what());
+      return false;
     } catch (const std::overflow_error& e) {
       skip(result, where, e.what());
+      return false;
     }
-    return false;
+    check_record_budget(result.records.size());
+    return true;
   }
 
  private:

@@ -128,10 +128,22 @@ class PerToken final : public Strategy {
 class PerExperiment final : public Strategy {
  public:
   std::string_view name() const override { return "per_experiment"; }
+  // lines: each line rounded half-even alone (the spec's rule); total: the lines rounded
+  // together so they sum to the runs' total rounded once (ten runs of 0.005 cost 0.05).
+  enum class Rounding { lines, total };
+  struct Options {
+    Rounding rounding = Rounding::lines;
+  };
+  PerExperiment() = default;
+  explicit PerExperiment(Options options) : options_(options) {}
   bool splits_pool() const override { return false; }
   bool reads_priced_runs() const override { return true; }
+  bool rounds_lines_together() const override { return options_.rounding == Rounding::total; }
   std::vector<std::string> default_group_by() const override { return {"experiment"}; }
   StepOutput run(const StepInput& input) const override;
+
+ private:
+  Options options_;
 };
 
 class WeightedSplit final : public Strategy {

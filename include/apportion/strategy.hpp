@@ -40,6 +40,9 @@ struct DraftLine {
 struct StepOutput {
   std::vector<DraftLine> lines;
   std::vector<UnitCost> unit_costs;
+  // What ran but looks wrong (more weight than the idle capacity); the engine adds the
+  // step's path in front and puts them in the result's warnings.
+  std::vector<std::string> warnings;
 };
 
 class Strategy {
@@ -57,6 +60,11 @@ class Strategy {
   virtual bool splits_pool() const { return true; }
   // True for strategies that read priced runs (records with a SKU) instead of the rest.
   virtual bool reads_priced_runs() const { return false; }
+  // For a strategy that prices records itself (splits_pool() false): true when its lines are
+  // rounded together (the step's exact total rounded half-even once, then split over the
+  // lines by their exact costs with the largest-remainder rule, so they add up to it);
+  // false when each line is rounded half-even alone.
+  virtual bool rounds_lines_together() const { return false; }
   // The group_by used when a step gives none; empty means the step must give one.
   virtual std::vector<std::string> default_group_by() const { return {}; }
   // False for strategies that read no records (fixed): group_by and select are refused.

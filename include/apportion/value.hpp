@@ -87,13 +87,9 @@ std::vector<std::string> read_tag_keys(const Value& v, std::string_view path);
 // A list of objects or a non-empty list of strings: the message says what was expected.
 const std::vector<Value>& read_array(const Value& v, std::string_view path);
 
-// The one of `names` closest to `name` when it is close enough to be a likely misspelling
-// (ASCII case, `-` for `_` and a few edits apart), for "did you mean" hints.
-std::optional<std::string_view> closest_spelling(std::string_view name, const std::vector<std::string_view>& names);
-
 // Reads an object key by key; finish() refuses any key that was never asked for, so a
 // misspelt option is an error rather than silently ignored, with the nearest key that was
-// asked for and is absent as a hint. Keys asked for must outlive the reader (literals).
+// asked for and is absent as a hint; a missing required key names a given one spelt like it.
 class ObjectReader {
  public:
   ObjectReader(const Value& v, std::string path);
@@ -113,8 +109,9 @@ class ObjectReader {
   // The members asked for, by position: a bit each for the first 64, then a list.
   std::uint64_t used_bits_ = 0;
   std::vector<bool> used_more_;
-  // Keys asked for and absent, the candidates for a hint (no allocation: readers are many).
-  std::array<std::string_view, 24> absent_{};
+  // Keys asked for and absent, the candidates for a hint (copies: a key need not outlive
+  // the reader; short keys need no allocation).
+  std::array<std::string, 16> absent_{};
   std::size_t absent_count_ = 0;
 };
 

@@ -104,10 +104,14 @@ class PerToken(Strategy):
 
 
 class PerExperiment(Strategy):
-    """Prices runs (records with a ``sku``) from the catalog; the step takes no pool."""
+    """Prices runs (records with a ``sku``) from the catalog; the step takes no pool.
 
-    def __init__(self, group_by: GroupBy = None, *, select: Mapping[str, Any] | None = None) -> None:
-        super().__init__("per_experiment", group_by=group_by, select=select)
+    ``rounding="total"`` rounds the lines together, so they sum to the runs' total rounded
+    once; the default, ``"lines"``, rounds each line alone (the spec's rule)."""
+
+    def __init__(self, group_by: GroupBy = None, *, rounding: str | None = None,
+                 select: Mapping[str, Any] | None = None) -> None:
+        super().__init__("per_experiment", group_by=group_by, rounding=rounding, select=select)
 
 
 class WeightedSplit(Strategy):

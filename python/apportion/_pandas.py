@@ -44,7 +44,7 @@ def _measure_column(df: Any, name: str) -> list[Any]:
 def _tag_column(df: Any, name: str) -> list[str | None]:
     values: list[str | None] = []
     for row, v in zip(df.index, df[name].tolist()):
-        if _missing(v):
+        if _missing(v) or v == "":  # an empty cell, as the csv input reads one: no tag
             values.append(None)
         elif isinstance(v, str):
             values.append(v)
@@ -72,9 +72,11 @@ def records_from_dataframe(df: Any, tags: Sequence[str] = (), measures: Sequence
     """Spec records from the rows of a DataFrame, as the spec's ``csv`` input reads a file.
 
     ``df`` is a DataFrame or a named Series; named index levels count as columns, so the
-    result of ``df.groupby(["namespace", "team"]).sum()`` can be given as it is. ``tags``
+    result of ``df.groupby(["namespace", "team"], dropna=False).sum()`` can be given as it
+    is (``dropna=False``: pandas otherwise drops the rows with a missing key, and their
+    usage with them, where here they land on the unallocated line). ``tags``
     and ``measures`` name columns; ``pool``, if given, is set on every record; ``id`` names
-    a column of record ids. A missing tag (None, NaN) leaves the key out, so the record
+    a column of record ids. A missing tag (None, NaN, "") leaves the key out, so the record
     lands on its step's unallocated line; a missing measure counts as 0. Integer columns are
     exact; object columns may hold str, int or Decimal; a float column is TypeError, since
     its values are already rounded to binary.

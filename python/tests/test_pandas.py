@@ -97,3 +97,9 @@ def test_what_records_come_from_is_said():
         records_from_dataframe([{"a": 1}], measures=["a"])
     with pytest.raises(KeyError, match=r"no column 'gpu' in the DataFrame \(columns: namespace, gpu_seconds\)"):
         records_from_dataframe(pd.DataFrame({"namespace": ["a"], "gpu_seconds": [1]}), measures=["gpu"])
+
+
+def test_empty_tag_cells_are_missing_as_in_the_csv_input():
+    usage = pd.DataFrame({"team": ["a", "", None], "gpu_seconds": np.array([1, 2, 3], dtype=np.int64)})
+    assert [r["tags"] for r in records_from_dataframe(usage, tags=["team"], measures=["gpu_seconds"])] == [
+        {"team": "a"}, {}, {}]

@@ -401,6 +401,7 @@ IngestResult read_csv(Input& in, ObjectReader& options, const std::string& sourc
             record.measures.emplace(o.measures[m],
                                     Decimal::from_raw(read_measure_cell(text_of(c, scratch), o.measures[m])));
         }
+        if (const auto problem = measure_problem(record.measures)) throw SpecError("", problem->first + ": " + problem->second);
         record.pool = o.pool;
         result.records.push_back(std::move(record));
       } catch (const SpecError& e) {
@@ -420,6 +421,12 @@ IngestResult read_csv(Input& in, ObjectReader& options, const std::string& sourc
   std::sort(key_order.begin(), key_order.end());
   std::vector<std::uint32_t> measure_ids;
   for (const std::string& m : o.measures) measure_ids.push_back(aggregate.measure_id(m));
+  // A row's measures are checked as a record's are (measure_problem), before they are summed.
+  Amounts row_measures;
+  std::vector<bool> checked;
+  for (const std::string& m : o.measures)
+    checked.push_back(m == "utilization" || m == "tokens_cached" || m == "tokens_prompt");
+  const bool any_checked = std::find(checked.begin(), checked.end(), true) != checked.end();
   Dictionary cache;
   std::vector<std::uint32_t> cache_group;
   std::string cache_key;
@@ -434,10 +441,15 @@ IngestResult read_csv(Input& in, ObjectReader& options, const std::string& sourc
     try {
       if (fields != width) throw SpecError("", width_error(fields, width));
       values.clear();
+      row_measures.clear();
       for (std::size_t m = 0; m < n_measures; ++m) {
         const Field& c = cells[n_tags + m];
-        if (!c.text.empty()) values.emplace_back(measure_ids[m], read_measure_cell(text_of(c, scratch), o.measures[m]));
+        if (c.text.empty()) continue;
+        values.emplace_back(measure_ids[m], read_measure_cell(text_of(c, scratch), o.measures[m]));
+        if (checked[m]) row_measures.emplace(o.measures[m], Decimal::from_raw(values.back().second));
       }
+      if (any_checked)
+        if (const auto problem = measure_problem(row_measures)) throw SpecError("", problem->first + ": " + problem->second);
       cache_key.clear();
       for (std::size_t t = 0; t < n_tags; ++t) {
         tag_text[t] = utf8_cell(text_of(cells[t], unescaped[t]), o.tags[t]);

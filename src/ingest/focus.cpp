@@ -306,6 +306,7 @@ IngestResult parse_focus(std::string_view text, ObjectReader& options, const std
   IngestResult result;
   std::vector<PoolAcc> pools;
   std::map<std::string, std::size_t, std::less<>> pool_index;
+  std::size_t outside_period = 0;
   CsvRow row;
   while (reader.next(row)) {
     ++result.rows;
@@ -320,7 +321,10 @@ IngestResult parse_focus(std::string_view text, ObjectReader& options, const std
         } catch (const std::exception&) {
           throw SpecError("", "ChargePeriodStart: not a timestamp (got \"" + row.fields[*period_i] + "\")");
         }
-        if ((period_start && at < *period_start) || (period_end && !(at < *period_end))) continue;
+        if ((period_start && at < *period_start) || (period_end && !(at < *period_end))) {
+          ++outside_period;
+          continue;
+        }
       }
       if (is_null(row, cost_i)) throw SpecError("", cost_column + ": empty (NULL); a cost is needed for every row");
       Decimal cost;
@@ -392,6 +396,12 @@ IngestResult parse_focus(std::string_view text, ObjectReader& options, const std
     pool.origin = origin_charge(acc.origin, columns, schema, acc.currency);
     result.pools.push_back(std::move(pool));
   }
+  // Rows the period filter leaves out are told, so a bill that does not add up can be traced.
+  if (outside_period > 0)
+    result.warnings.push_back(source + ": " + std::to_string(outside_period) + " of " + std::to_string(result.rows) +
+                              (result.rows == 1 ? " row" : " rows") + " charge a period outside [" +
+                              (period_start ? period_start->to_string() : "") + ", " +
+                              (period_end ? period_end->to_string() : "") + ") and are left out");
   return result;
 }
 

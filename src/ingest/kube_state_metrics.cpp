@@ -60,16 +60,18 @@ void read_replicas(const Value& v, const std::string& path, KsmOptions& o) {
   }
 }
 
+// Every label read here is kube-state-metrics' own, so each is read as Prometheus stores it
+// when the scrape's target labels clash (exported_namespace, exported_pod, exported_container
+// beside the kube-state-metrics pod's namespace, pod and container): prometheus::scraped_label.
 std::string label(const Series& s, const char* key) {
-  const auto v = s.labels.get(key);
+  const auto v = prometheus::scraped_label(s.labels, key);
   if (!v || v->empty()) throw ParseError(std::string("series has no ") + key + " label");
-  return std::string(*v);
+  return *v;
 }
 
 // A label that may be absent: Prometheus drops empty labels, so absent and "" are one.
 std::string optional_label(const Series& s, const char* key) {
-  const auto v = s.labels.get(key);
-  return v ? std::string(*v) : std::string();
+  return prometheus::scraped_label(s.labels, key).value_or("");
 }
 
 // The series of a labels metric that describes an object: a range query holds one series
@@ -140,13 +142,16 @@ struct Held {
 };
 
 // Integrates a timeline: a scrape's point stands for `interval`, a range's points for the
-// time to the next (prometheus::held_seconds). Adds each node's GPU-seconds to `per_node`.
-Held integrate(const Timeline& timeline, bool json, const KsmOptions& o, std::map<std::string, Rational>& per_node) {
+// time to the next (prometheus::held_seconds). Adds each node's GPU-seconds to `per_node`,
+// and the timeline's gaps to `gaps` when given.
+Held integrate(const Timeline& timeline, bool json, const KsmOptions& o, std::map<std::string, Rational>& per_node,
+               prometheus::GapCheck* gaps = nullptr) {
   std::vector<Sample> times(timeline.size());
   std::vector<const Sample*> samples;
   std::size_t i = 0;
   for (const auto& entry : timeline) times[i++].timestamp = entry.first;
   for (const Sample& s : times) samples.push_back(&s);
+  if (json && gaps) gaps->add(samples);
   Held h;
   i = 0;
   for (const auto& entry : timeline) {
@@ -209,11 +214,12 @@ IngestResult parse_kube_state_metrics(std::string_view text, ObjectReader& optio
   if (!json && !has_interval) throw SpecError(options.path("interval"), "is required (seconds the scrape stands for)");
 
   IngestResult result;
-  const auto on_error = [&rows, &result](const std::string& where, const std::string& what) {
+  const prometheus::ErrorHandler on_error = [&rows, &result](const std::string& where, const std::string& what) {
     rows.skip(result, where, what);
   };
   const prometheus::Exposition exposition =
       json ? prometheus::parse_api_json(text, source, on_error) : prometheus::parse_text(text, source, on_error);
+  result.warnings = exposition.warnings;
   if (json && exposition.result_type != "matrix")
     throw SpecError(source, "kube-state-metrics needs a range query (resultType matrix) or a text scrape, got \"" +
                                 exposition.result_type + "\"");
@@ -243,15 +249,9 @@ IngestResult parse_kube_state_metrics(std::string_view text, ObjectReader& optio
           if (phase != "Pending" && phase != "Running" && phase != "Succeeded" && phase != "Failed" && phase != "Unknown")
             throw ParseError("unknown pod phase \"" + phase + "\" (expected Pending, Running, Succeeded, Failed or Unknown)");
           Phases& of = phases[{ns, name, optional_label(s, "uid")}];
-          for (std::size_t i = 0; i < s.samples.size(); ++i) {
-            const Sample& sample = s.samples[i];
-            const std::string problem = sample.problem();
-            if (!problem.empty()) {
-              rows.skip(result, prometheus::sample_where(s, i), problem);
-              continue;
-            }
-            if (sample.value.is_zero()) continue;  // one series per phase: 1 marks the current one
-            const auto [it, added] = of.try_emplace(time_of(sample), phase);
+          for (const Sample* sample : prometheus::usable_samples(s, on_error)) {
+            if (sample->value.is_zero()) continue;  // one series per phase: 1 marks the current one
+            const auto [it, added] = of.try_emplace(time_of(*sample), phase);
             if (!added && it->second != phase)
               throw ParseError("pod " + ns + "/" + name + " is " + it->second + " and " + phase + " at once");
           }
@@ -277,6 +277,7 @@ IngestResult parse_kube_state_metrics(std::string_view text, ObjectReader& optio
   };
 
   std::set<std::string> shared_unknown;  // nodes with time-sliced requests and no replicas known
+  std::set<std::string> scalar_nodes;    // nodes whose requests took the scalar replicas
   // The share of a GPU one unit of `resource` on `node` stands for, or nullopt for a
   // resource that is not a GPU (cpu, memory, ...). The device plugin's renamed time-sliced
   // resources end in _shared and take the replicas of the resource they rename.
@@ -288,27 +289,26 @@ IngestResult parse_kube_state_metrics(std::string_view text, ObjectReader& optio
     if (base == gpu) {
       if (const auto it = o.node_replicas.find(node); it != o.node_replicas.end()) return 1 / it->second;
       if (const auto r = label_replicas(node, gpu)) return 1 / *r;
-      if (o.replicas) return 1 / *o.replicas;
+      if (o.replicas) {
+        if (request && !node.empty()) scalar_nodes.insert(node);
+        return 1 / *o.replicas;
+      }
       if (renamed && request) shared_unknown.insert(node);
       return Rational(1);
     }
     if (!base.starts_with(mig)) return std::nullopt;
-    const std::string_view profile = base.substr(mig.size());  // "1g_10gb"
-    std::size_t i = 0;
-    BigInt slices = 0;
-    while (i < profile.size() && profile[i] >= '0' && profile[i] <= '9') slices = slices * 10 + (profile[i++] - '0');
-    if (i == 0 || i + 1 >= profile.size() || profile[i] != 'g' || profile[i + 1] != '_' || slices == 0)
-      throw ParseError("unknown MIG resource \"" + std::string(resource) + "\" (expected nvidia_com_mig_Ng_XXgb)");
-    const Rational share(slices, BigInt(1));
-    if (share > o.mig_slices)
+    const std::optional<Rational> share = prometheus::mig_profile_slices(base.substr(mig.size()), '_');  // "1g_10gb"
+    if (!share) throw ParseError("unknown MIG resource \"" + std::string(resource) + "\" (expected nvidia_com_mig_Ng_XXgb)");
+    if (*share > o.mig_slices)
       throw ParseError("MIG resource \"" + std::string(resource) + "\" has more slices than mig_slices (" +
                        boost::multiprecision::numerator(o.mig_slices).str() + ")");
     // A time-sliced MIG slice has replicas only from its node's label: `replicas` is for whole GPUs.
-    return share / o.mig_slices / label_replicas(node, base).value_or(Rational(1));
+    return *share / o.mig_slices / label_replicas(node, base).value_or(Rational(1));
   };
 
   std::map<std::pair<std::string, std::string>, Pod> pods;
   std::vector<std::pair<std::string, std::string>> order;  // pods with GPU requests, as first seen
+  std::set<std::string> request_nodes;                      // the nodes of the GPU requests
   for (const Series* series : requests) {
     const Series& s = *series;
     try {
@@ -317,18 +317,13 @@ IngestResult parse_kube_state_metrics(std::string_view text, ObjectReader& optio
       const std::string ns = label(s, "namespace"), name = label(s, "pod"), resource = label(s, "resource");
       const auto share = gpu_share(resource, node, true);
       if (!share) continue;
+      if (!node.empty()) request_nodes.insert(node);
       const auto phase = phases.find({ns, name, optional_label(s, "uid")});
       std::vector<std::pair<Instant, Point>> points;
-      for (std::size_t i = 0; i < s.samples.size(); ++i) {
-        const Sample& sample = s.samples[i];
-        const std::string problem = sample.problem();
-        if (!problem.empty()) {
-          rows.skip(result, prometheus::sample_where(s, i), problem);
-          continue;
-        }
-        const Instant at = time_of(sample);
+      for (const Sample* sample : prometheus::usable_samples(s, on_error)) {
+        const Instant at = time_of(*sample);
         const bool held = phase == phases.end() || holds(phase_at(phase->second, at), !node.empty());
-        points.emplace_back(at, Point{held ? sample.value.to_rational() * *share : Rational(0), node});
+        points.emplace_back(at, Point{held ? sample->value.to_rational() * *share : Rational(0), node});
       }
       if (points.empty()) continue;
       auto [it, added] = pods.try_emplace({ns, name});
@@ -349,12 +344,13 @@ IngestResult parse_kube_state_metrics(std::string_view text, ObjectReader& optio
 
   const Decimal unit = Decimal::from_raw(1);
   std::map<std::string, Rational> requested;  // node -> GPU-seconds held on it
+  prometheus::GapCheck gaps(o.max_gap);
   std::size_t unphased = 0;
   for (const auto& key : order) {
     Pod& pod = pods.at(key);
     Rational gpus = 0, gpu_seconds = 0;
     for (const auto& entry : pod.requests) {
-      const Held h = integrate(entry.second, json, o, requested);
+      const Held h = integrate(entry.second, json, o, requested, &gaps);
       gpus += h.peak;
       gpu_seconds += h.seconds;
     }
@@ -391,12 +387,8 @@ IngestResult parse_kube_state_metrics(std::string_view text, ObjectReader& optio
         const auto share = gpu_share(resource, node, false);
         if (!share) continue;
         Timeline& timeline = timelines[{node, resource}];
-        for (std::size_t i = 0; i < s->samples.size(); ++i) {
-          const Sample& sample = s->samples[i];
-          const std::string problem = sample.problem();
-          if (!problem.empty()) rows.skip(result, prometheus::sample_where(*s, i), problem);
-          else hold(timeline, time_of(sample), Point{sample.value.to_rational() * *share, node});
-        }
+        for (const Sample* sample : prometheus::usable_samples(*s, on_error))
+          hold(timeline, time_of(*sample), Point{sample->value.to_rational() * *share, node});
       } catch (const ParseError& e) {
         rows.skip(result, s->where, e.what());
       }
@@ -411,6 +403,7 @@ IngestResult parse_kube_state_metrics(std::string_view text, ObjectReader& optio
   const std::map<std::string, Rational> capacities = node_seconds(capacity), allocatables = node_seconds(allocatable);
 
   const std::string at = source + ": ";
+  if (const auto warning = gaps.warning(source)) result.warnings.push_back(*warning);
   for (const auto& [node, seconds] : requested) {
     const bool by_capacity = capacities.contains(node);  // else allocatable, when present
     const std::map<std::string, Rational>& limits = by_capacity ? capacities : allocatables;
@@ -428,6 +421,25 @@ IngestResult parse_kube_state_metrics(std::string_view text, ObjectReader& optio
                               ": time-sliced requests (nvidia_com_gpu_shared) with no replicas known for the node, "
                               "each counted as a whole GPU; give replicas, or allowlist nvidia.com/gpu.replicas in "
                               "kube-state-metrics' node labels");
+  // A version-1 number still applies to every node without a label or entry of its own, and
+  // kube-state-metrics exports no node labels unless allowlisted: among several nodes it may
+  // divide a dedicated node's GPUs too, so the nodes it was applied to are told.
+  if (!scalar_nodes.empty() && request_nodes.size() > 1) {
+    const std::string n = boost::multiprecision::numerator(*o.replicas).str();
+    std::string names, map, flag;
+    for (const std::string& node : scalar_nodes) {
+      names += (names.empty() ? "" : ", ") + node;
+      map += (map.empty() ? "{\"" : ", \"") + node + "\": " + n;
+      flag += (flag.empty() ? "" : ",") + node + "=" + n;
+    }
+    const bool one = scalar_nodes.size() == 1;
+    result.warnings.push_back(at + "replicas " + n + " applied to node" + (one ? " " : "s ") + names + ", which " +
+                              (one ? "has" : "have") + " no nvidia.com/gpu.replicas label or replicas entry of " +
+                              (one ? "its" : "their") + " own, among GPU requests on " +
+                              std::to_string(request_nodes.size()) + " nodes: on a node that is not time-sliced each GPU is "
+                              "billed as 1/" + n + "; give replicas per node for the ones that are, e.g. " + map +
+                              "} (on the command line " + flag + ")");
+  }
   for (const auto& [node, replicas] : o.node_replicas) {
     if (!requested.contains(node)) {
       result.warnings.push_back(at + "node " + node + ": named by replicas but holds no GPU requests in the file");

@@ -155,19 +155,38 @@ Record spend_record(const Value& row, const std::optional<std::string>& pool) {
   return r;
 }
 
+struct SpendOptions {
+  std::optional<std::string> pool;
+  bool keep_failures = false;
+  std::size_t failures = 0;  // rows of failed calls left out
+};
+
 void add_spend_row(IngestResult& result, const ingest::RowErrors& errors, const Value& row, const std::string& where,
-                   const std::optional<std::string>& pool) {
+                   SpendOptions& o) {
   ++result.rows;
   errors.row(result, where, [&] {
-    Record r = spend_record(row, pool);
+    // A failed call (status "failure") is charged nothing by LiteLLM, though its row may
+    // hold estimated prompt tokens: it weighs nothing unless asked for, and is counted.
+    const bool failed = row.is(Value::Type::object) && row.find("status") && row.find("status")->text() == "failure";
+    if (failed && !o.keep_failures) {
+      ++o.failures;
+      return;
+    }
+    Record r = spend_record(row, o.pool);
+    if (failed) r.tags = r.tags.with("status", "failure");
     r.origin = where;
     result.records.push_back(std::move(r));
   });
 }
 
 IngestResult parse_spend(std::string_view text, ObjectReader& options, const std::string& source) {
-  std::optional<std::string> pool;
-  if (const Value* v = options.optional("pool")) pool = read_string(*v, options.path("pool"));
+  SpendOptions o;  // as every row reads them
+  if (const Value* v = options.optional("pool")) o.pool = read_string(*v, options.path("pool"));
+  if (const Value* v = options.optional("failures")) {
+    const std::string f = read_string(*v, options.path("failures"));
+    if (f != "skip" && f != "keep") throw SpecError(options.path("failures"), "must be \"skip\" or \"keep\" (got \"" + f + "\")");
+    o.keep_failures = f == "keep";
+  }
   const ingest::RowErrors errors(options);
   options.finish();  // a misspelt option is reported before any row is read
   IngestResult result;
@@ -185,7 +204,7 @@ IngestResult parse_spend(std::string_view text, ObjectReader& options, const std
     }
     if (!doc.is(Value::Type::array)) throw SpecError(source, "expected a JSON list of spend log rows");
     for (std::size_t i = 0; i < doc.items().size(); ++i)
-      add_spend_row(result, errors, doc.items()[i], source + " " + path_index("", i), pool);
+      add_spend_row(result, errors, doc.items()[i], source + " " + path_index("", i), o);
   } else if (first < text.size() && text[first] == '{') {  // JSON lines, one row each
     std::size_t start = 0, line = 0;
     while (start < text.size()) {
@@ -203,7 +222,7 @@ IngestResult parse_spend(std::string_view text, ObjectReader& options, const std
         errors.skip(result, where, std::string("not JSON: ") + e.what());
         continue;
       }
-      add_spend_row(result, errors, *row, where, pool);
+      add_spend_row(result, errors, *row, where, o);
     }
   } else {  // CSV with a header row
     ingest::CsvReader reader(text, source);
@@ -223,9 +242,13 @@ IngestResult parse_spend(std::string_view text, ObjectReader& options, const std
         for (const auto& m : members) dup = dup || m.first == header.fields[c];
         if (!dup) members.emplace_back(header.fields[c], Value::string(row.fields[c]));
       }
-      add_spend_row(result, errors, Value::object(std::move(members)), where, pool);
+      add_spend_row(result, errors, Value::object(std::move(members)), where, o);
     }
   }
+  if (o.failures > 0)
+    result.warnings.push_back(source + ": " + std::to_string(o.failures) + " of " + std::to_string(result.rows) +
+                              " rows are failed calls (status \"failure\"), left out: LiteLLM charges them nothing "
+                              "(\"failures\": \"keep\" keeps them, tagged status=failure)");
   return result;
 }
 

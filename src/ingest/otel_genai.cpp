@@ -24,6 +24,13 @@ struct Options {
   std::vector<std::string> tag_attributes;
 };
 
+// Spans of GenAI calls (with gen_ai.operation.name, required of them) that carry no
+// gen_ai.usage.* attribute, counted while reading: a streamed call whose usage was never
+// recorded is no record, and the result says how many there were.
+struct Unmeasured {
+  std::size_t calls = 0;
+};
+
 // An attribute list ([{"key": ..., "value": {"stringValue": ...}}]) as key -> AnyValue.
 std::map<std::string, const Value*, std::less<>> attributes_of(const Value& owner, const std::string& path) {
   std::map<std::string, const Value*, std::less<>> out;
@@ -107,14 +114,18 @@ std::optional<Instant> nanos(const Value& span, std::string_view key, const std:
   return Instant::from_unix_nanos(ns);
 }
 
-// One span: a record, or none when it carries no gen_ai.usage.* attribute.
+// One span: a record, or none when it carries no gen_ai.usage.* attribute (counted in
+// `unmeasured` when it is a GenAI call all the same).
 std::optional<Record> span_record(const Value& span, const std::string& path, const Attributes& resource,
-                                  const Options& options) {
+                                  const Options& options, Unmeasured& unmeasured) {
   if (!span.is(Value::Type::object)) throw SpecError(path, "a span must be an object");
   const Attributes attrs = attributes_of(span, path);
   bool usage = false;
   for (const auto& [key, value] : attrs) usage = usage || key.starts_with("gen_ai.usage.");
-  if (!usage) return std::nullopt;
+  if (!usage) {
+    if (attrs.contains("gen_ai.operation.name")) ++unmeasured.calls;
+    return std::nullopt;
+  }
 
   Record r;
   const std::optional<Decimal> input = token_count(attrs, "gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens", path);
@@ -169,7 +180,7 @@ std::optional<Record> span_record(const Value& span, const std::string& path, co
 
 // Every span of one OTLP/JSON document; `prefix` is "<source> " or "<source> line N ".
 void read_document(IngestResult& result, const ingest::RowErrors& errors, const Value& doc, const std::string& prefix,
-                   const Options& options) {
+                   const Options& options, Unmeasured& unmeasured) {
   const std::string where = prefix.substr(0, prefix.size() - 1);
   if (!doc.is(Value::Type::object)) throw SpecError(where, "expected an OTLP/JSON object with \"resourceSpans\"");
   const Value* rs = doc.find("resourceSpans");
@@ -204,7 +215,7 @@ void read_document(IngestResult& result, const ingest::RowErrors& errors, const 
         const std::string path = path_index(path_join(spath, "spans"), k);
         ++result.rows;
         try {
-          if (std::optional<Record> r = span_record(spans->items()[k], path, resource, options)) {
+          if (std::optional<Record> r = span_record(spans->items()[k], path, resource, options, unmeasured)) {
             r->origin = prefix + path;
             result.records.push_back(std::move(*r));
           }
@@ -252,8 +263,17 @@ IngestResult parse_otel(std::string_view text, ObjectReader& reader, const std::
   } catch (const SpecError& e) {
     whole_error = e.what();
   }
+  Unmeasured unmeasured;
+  const auto tell = [&] {
+    if (unmeasured.calls > 0)
+      result.warnings.push_back(source + ": " + std::to_string(unmeasured.calls) +
+                                (unmeasured.calls == 1 ? " GenAI span has" : " GenAI spans have") +
+                                " no gen_ai.usage.* attributes (a call whose usage was not recorded, often a streamed "
+                                "one) and made no record");
+  };
   if (whole) {
-    read_document(result, errors, *whole, source + " ", options);
+    read_document(result, errors, *whole, source + " ", options, unmeasured);
+    tell();
     return result;
   }
   std::size_t start = 0, line = 0;
@@ -276,12 +296,13 @@ IngestResult parse_otel(std::string_view text, ObjectReader& reader, const std::
     }
     any_line = true;
     try {
-      read_document(result, errors, *doc, prefix, options);
+      read_document(result, errors, *doc, prefix, options, unmeasured);
     } catch (const SpecError& e) {
       if (!errors.skipping()) throw;  // already names the line
       errors.skip(result, source + " line " + std::to_string(line), e.what());
     }
   }
+  tell();
   return result;
 }
 

@@ -208,12 +208,74 @@ Sample parse_value(std::string_view text) {
   return s;
 }
 
-// Out of line (noinline): GCC 12 warns spuriously when the Rational arithmetic is inlined.
-[[gnu::noinline]] Rational held_seconds(const std::vector<const Sample*>& samples, std::size_t i,
-                                        const Rational& max_gap) {
+namespace {
+
+// Seconds from sample i to the next. Out of line (noinline): GCC 12 warns spuriously when
+// this Rational arithmetic is inlined.
+[[gnu::noinline]] Rational gap_after(const std::vector<const Sample*>& samples, std::size_t i) {
+  return seconds_of(*samples[i + 1]->timestamp - *samples[i]->timestamp);
+}
+
+}  // namespace
+
+Rational held_seconds(const std::vector<const Sample*>& samples, std::size_t i, const Rational& max_gap) {
   if (i + 1 >= samples.size()) return 0;
-  Rational dt = seconds_of(*samples[i + 1]->timestamp - *samples[i]->timestamp);
+  Rational dt = gap_after(samples, i);
   return dt > max_gap ? Rational(0) : dt;
+}
+
+std::vector<const Sample*> usable_samples(const Series& series, const ErrorHandler& drop,
+                                          const std::function<std::string(const Sample&)>& check) {
+  std::vector<const Sample*> out;
+  out.reserve(series.samples.size());
+  for (std::size_t i = 0; i < series.samples.size(); ++i) {
+    const Sample& sample = series.samples[i];
+    std::string problem = sample.problem();
+    if (problem.empty() && check) problem = check(sample);
+    if (problem.empty()) out.push_back(&sample);
+    else drop(sample_where(series, i), problem);
+  }
+  return out;
+}
+
+void GapCheck::add(const std::vector<const Sample*>& samples) {
+  if (samples.size() < 2) return;
+  ++series_;
+  for (std::size_t i = 0; !held_ && i + 1 < samples.size(); ++i) {  // once one holds, only counted
+    Rational gap = gap_after(samples, i);
+    held_ = gap <= max_gap_;
+    if (!shortest_ || gap < *shortest_) shortest_ = std::move(gap);
+  }
+}
+
+std::optional<std::string> GapCheck::warning(const std::string& source) const {
+  if (held_ || series_ == 0) return std::nullopt;
+  const auto text = [](const Rational& seconds) { return Decimal::from_rational(seconds, Decimal::from_raw(1)).to_string(); };
+  return source + ": " + (series_ == 1 ? std::string("the 1 series") : "all " + std::to_string(series_) + " series") +
+         " with two or more samples " + (series_ == 1 ? "holds" : "hold") +
+         " nothing: every gap between samples is longer than max_gap (" + text(max_gap_) + " s; the shortest is " +
+         text(*shortest_) + " s), so all usage is 0; set max_gap a little above the query step (e.g. " +
+         text(*shortest_ * 3 / 2) + " for a " + text(*shortest_) + " s step)";
+}
+
+std::optional<std::string> first_label(const Tags& labels, std::initializer_list<std::string_view> keys) {
+  for (std::string_view k : keys)
+    if (const auto v = labels.get(k)) return std::string(*v);
+  return std::nullopt;
+}
+
+std::optional<std::string> scraped_label(const Tags& labels, std::string_view name, std::string_view legacy) {
+  const std::string exported = "exported_" + std::string(name);
+  return legacy.empty() ? first_label(labels, {exported, name}) : first_label(labels, {exported, name, legacy});
+}
+
+std::optional<Rational> mig_profile_slices(std::string_view profile, char separator) {
+  std::size_t i = 0;
+  BigInt slices = 0;
+  while (i < profile.size() && profile[i] >= '0' && profile[i] <= '9') slices = slices * 10 + (profile[i++] - '0');
+  if (i == 0 || i + 1 >= profile.size() || profile[i] != 'g' || profile[i + 1] != separator || slices == 0)
+    return std::nullopt;
+  return Rational(slices);
 }
 
 std::string sample_where(const Series& series, std::size_t i) {
@@ -403,6 +465,11 @@ Exposition parse_api_json(std::string_view text, const std::string& source, cons
   if (!result || !result->is(Value::Type::array)) throw SpecError(source + " data.result", "must be an array");
   Builder b;
   b.exposition.result_type = type->text();
+  for (const char* key : {"warnings", "infos"})
+    if (const Value* list = doc.find(key); list && list->is(Value::Type::array))
+      for (const Value& w : list->items())
+        b.exposition.warnings.push_back(source + ": Prometheus " + (key[0] == 'w' ? "warned" : "noted") + ": " +
+                                        (w.is(Value::Type::string) ? w.text() : std::string("(not text)")));
   const std::string& rt = type->text();
   if (rt == "scalar") {
     const std::string where = source + " data.result";

@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <functional>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -61,6 +62,9 @@ struct Family {
 struct Exposition {
   std::vector<Family> families;
   std::string result_type;  // API responses: "vector", "matrix" or "scalar"; text: ""
+  // An API answer's `warnings` (and Prometheus 3's `infos`): the query ran but the answer
+  // may be partial (a remote store that did not answer). "<source>: Prometheus warned: ...".
+  std::vector<std::string> warnings;
 };
 
 // Called for an unreadable line or value instead of throwing: (where, what). Without one,
@@ -87,10 +91,53 @@ Sample parse_value(std::string_view text);
 // Where sample `i` of `series` was read.
 std::string sample_where(const Series& series, std::size_t i);
 
+// The samples of `series` that can be measures, in order: a NaN, infinite or negative one,
+// or one `check` finds a problem with (its text, "" for none), goes to `drop(where, why)`
+// (an error, or skipped and counted with skip_invalid) and is left out.
+std::vector<const Sample*> usable_samples(const Series& series, const ErrorHandler& drop,
+                                          const std::function<std::string(const Sample&)>& check = {});
+
 // The seconds sample `i` of a range query's `samples` (in time order) stands for: the time
 // to the next sample when that is at most `max_gap`; none across a longer gap (a missed
 // scrape) or for the last sample, which closes the range. Exact.
 Rational held_seconds(const std::vector<const Sample*>& samples, std::size_t i, const Rational& max_gap);
+
+// Tells a max_gap below the query step, which makes held_seconds hold nothing anywhere: every
+// pod idle, every usage 0, with nothing wrong to see. A gap beyond max_gap is normal (a pod
+// that came back, an exporter outage), so a series holding nothing among others that hold
+// is no sign, and counting such series would warn on real data. But a range query samples
+// every series `step` apart, so when no gap in the whole answer is within max_gap, max_gap
+// is below the step: that, and only that, is warned, once per input.
+class GapCheck {
+ public:
+  explicit GapCheck(Rational max_gap) : max_gap_(std::move(max_gap)) {}
+  // One series' samples (time order), as given to held_seconds.
+  void add(const std::vector<const Sample*>& samples);
+  // "<source>: ..." (counting the series, naming the shortest gap and max_gap) when series of
+  // two or more samples were added and none of their gaps was within max_gap.
+  std::optional<std::string> warning(const std::string& source) const;
+
+ private:
+  Rational max_gap_;
+  std::optional<Rational> shortest_;  // of the gaps seen until one was within max_gap
+  std::size_t series_ = 0;            // added with two or more samples
+  bool held_ = false;                 // some gap was within max_gap
+};
+
+// The value of the first of `keys` the labels have; one present wins even when empty.
+std::optional<std::string> first_label(const Tags& labels, std::initializer_list<std::string_view> keys);
+
+// A label of the scraped object itself (its pod, namespace, container): Prometheus scraping
+// without honor_labels renames a scraped label that clashes with a target label of its own
+// (the exporter's pod and namespace) to exported_<name> (prometheus docs/configuration/
+// configuration.md, honor_labels). So exported_<name> wins, then `name`, then `legacy` when
+// given; the first present wins, even empty. Read by dcgm and kube-state-metrics alike.
+std::optional<std::string> scraped_label(const Tags& labels, std::string_view name, std::string_view legacy = {});
+
+// The compute slices N of a MIG profile written "Ng<separator>...": dcgm-exporter's
+// GPU_I_PROFILE "1g.10gb" ('.'), kube-state-metrics' resource "nvidia_com_mig_1g_10gb" after
+// its prefix ('_'). Nullopt when the text is not so, or N is 0.
+std::optional<Rational> mig_profile_slices(std::string_view profile, char separator);
 
 std::string_view to_string(MetricType type) noexcept;
 

@@ -11,6 +11,7 @@
 
 #include "apportion/allocate.hpp"
 #include "formats.hpp"
+#include "mig_models.hpp"
 #include "prometheus.hpp"
 
 APPORTION_BEGIN_NAMESPACE
@@ -65,17 +66,6 @@ Record series_record(const SeriesOptions& o, const Series& s) {
   return r;
 }
 
-// The series' usable samples: a bad one is an error, or dropped and counted with skip_invalid.
-std::vector<const Sample*> usable_samples(const Series& s, const RowErrors& rows, IngestResult& result) {
-  std::vector<const Sample*> out;
-  for (std::size_t i = 0; i < s.samples.size(); ++i) {
-    const std::string problem = s.samples[i].problem();
-    if (problem.empty()) out.push_back(&s.samples[i]);
-    else rows.skip(result, prometheus::sample_where(s, i), problem);
-  }
-  return out;
-}
-
 prometheus::ErrorHandler handler(const RowErrors& rows, IngestResult& result) {
   return [&rows, &result](const std::string& where, const std::string& what) { rows.skip(result, where, what); };
 }
@@ -100,7 +90,7 @@ IngestResult parse_prometheus_text(std::string_view text, ObjectReader& options,
     for (const Series& s : family.series) {
       ++result.rows;
       if (!wanted(o, family.name, s)) continue;
-      const auto samples = usable_samples(s, rows, result);
+      const auto samples = prometheus::usable_samples(s, handler(rows, result));
       if (!samples.empty()) add_record(result, rows, o, s, samples.back()->value);
     }
   return result;
@@ -129,26 +119,27 @@ IngestResult parse_prometheus_json(std::string_view text, ObjectReader& options,
     else throw SpecError(options.path("aggregate"), "must be \"last\", \"sum\" or \"integrate\" (got \"" + a + "\")");
   }
   std::optional<Rational> max_gap;
-  if (const Value* v = options.optional("max_gap")) {
-    if (aggregate != Aggregate::integrate)
-      throw SpecError(options.path("max_gap"), "applies only to \"aggregate\": \"integrate\"");
-    max_gap = read_seconds(*v, options.path("max_gap")).to_rational();
-  }
+  if (const Value* v = options.optional("max_gap")) max_gap = read_seconds(*v, options.path("max_gap")).to_rational();
+  // A misspelt option is reported first: it may be the cause of the checks below.
+  options.finish();
+  if (max_gap && aggregate != Aggregate::integrate)
+    throw SpecError(options.path("max_gap"), "applies only to \"aggregate\": \"integrate\"");
   if (aggregate == Aggregate::integrate && !max_gap)
     throw SpecError(options.path("max_gap"),
                     "is required with \"aggregate\": \"integrate\" (seconds between samples beyond which a gap counts "
                     "as no data)");
-  options.finish();  // a misspelt option is reported before any row is read
   IngestResult result;
   const Exposition exposition = prometheus::parse_api_json(text, source, handler(rows, result));
+  result.warnings = exposition.warnings;
   if (aggregate == Aggregate::integrate && exposition.result_type != "matrix")
     throw SpecError(options.path("aggregate"), "\"integrate\" needs a range query (resultType matrix), got \"" +
                                                    exposition.result_type + "\"");
+  prometheus::GapCheck gaps(max_gap.value_or(0));
   for (const auto& family : exposition.families)
     for (const Series& s : family.series) {
       ++result.rows;
       if (!wanted(o, family.name, s)) continue;
-      const auto samples = usable_samples(s, rows, result);
+      const auto samples = prometheus::usable_samples(s, handler(rows, result));
       if (samples.empty()) continue;
       Decimal value;
       try {
@@ -157,7 +148,10 @@ IngestResult parse_prometheus_json(std::string_view text, ObjectReader& options,
           case Aggregate::sum:
             for (const Sample* p : samples) value += p->value;
             break;
-          case Aggregate::integrate: value = integrate(samples, *max_gap); break;
+          case Aggregate::integrate:
+            gaps.add(samples);
+            value = integrate(samples, *max_gap);
+            break;
         }
       } catch (const OverflowError& e) {
         rows.skip(result, s.where, e.what());
@@ -165,17 +159,11 @@ IngestResult parse_prometheus_json(std::string_view text, ObjectReader& options,
       }
       add_record(result, rows, o, s, value);
     }
+  if (const auto warning = gaps.warning(source)) result.warnings.push_back(*warning);
   return result;
 }
 
 // ---- dcgm ------------------------------------------------------------------------------
-
-// The first of `keys` present on the series (even empty) wins.
-std::optional<std::string> first_label(const Tags& labels, std::initializer_list<const char*> keys) {
-  for (const char* k : keys)
-    if (const auto v = labels.get(k)) return std::string(*v);
-  return std::nullopt;
-}
 
 enum class Scale { percent, ratio };
 
@@ -228,39 +216,6 @@ std::optional<Scale> known_scale(std::string_view metric) {
   return std::nullopt;
 }
 
-// Slices of a whole GPU (what N counts in a MIG profile Ng.XXgb), by model: NVIDIA's MIG User
-// Guide, "Supported GPUs" (Max Number of Instances); A800, H800, B300 and GB300, which it does
-// not list, from the profiles NVIDIA/mig-parted's deployments/systemd/config-default.yaml
-// gives them. A model matches when its modelName (the driver's name) holds all of an entry's
-// words, split at spaces and dashes (dcgm-exporter's --replace-blanks-in-model-name writes
-// "NVIDIA-H100-80GB-HBM3"), so H20 is not an H200.
-struct MigModel {
-  std::array<std::string_view, 3> words;  // unused ones empty
-  int slices;
-};
-constexpr MigModel mig_models[] = {
-    {{"A100"}, 7},  {{"A800"}, 7},  {{"A30"}, 4},   {{"H100"}, 7},  {{"H800"}, 7},
-    {{"H20"}, 7},   {{"H200"}, 7},  {{"GH200"}, 7}, {{"B200"}, 7},  {{"GB200"}, 7},
-    {{"B300"}, 7},  {{"GB300"}, 7}, {{"PRO", "6000", "Blackwell"}, 4},
-    {{"PRO", "5000", "Blackwell"}, 2}, {{"PRO", "4500", "Blackwell"}, 2},
-};
-
-std::optional<int> known_mig_slices(std::string_view model) {
-  std::vector<std::string_view> words;
-  for (std::size_t i = 0; i < model.size();) {
-    const std::size_t end = std::min(model.find_first_of(" -", i), model.size());
-    if (end > i) words.push_back(model.substr(i, end - i));
-    i = end + 1;
-  }
-  for (const MigModel& m : mig_models) {
-    bool all = true;
-    for (std::string_view w : m.words)
-      if (!w.empty() && std::find(words.begin(), words.end(), w) == words.end()) all = false;
-    if (all) return m.slices;
-  }
-  return std::nullopt;
-}
-
 struct DcgmOptions {
   std::string metric = "DCGM_FI_PROF_GR_ENGINE_ACTIVE";
   Scale scale = Scale::ratio;
@@ -279,6 +234,12 @@ DcgmOptions read_dcgm_options(ObjectReader& options) {
     else if (s == "ratio") scale = Scale::ratio;
     else throw SpecError(options.path("scale"), "must be \"percent\" (0 to 100) or \"ratio\" (0 to 1) (got \"" + s + "\")");
   }
+  if (const Value* v = options.optional("pool")) o.pool = read_string(*v, options.path("pool"));
+  if (const Value* v = options.optional("interval")) o.interval = read_seconds(*v, options.path("interval")).to_rational();
+  if (const Value* v = options.optional("max_gap")) o.max_gap = read_seconds(*v, options.path("max_gap")).to_rational();
+  if (const Value* v = options.optional("mig_slices")) o.mig_slices = read_positive_whole(*v, options.path("mig_slices"));
+  // A misspelt option (`scael`) is reported first: it may be the cause of the checks below.
+  options.finish();
   const std::optional<Scale> known = known_scale(o.metric);
   if (known && scale && *known != *scale)
     throw SpecError(options.path("scale"), o.metric + " is " + scale_text(*known) + ", not " + scale_text(*scale));
@@ -287,10 +248,6 @@ DcgmOptions read_dcgm_options(ObjectReader& options) {
                                                 " is not known: give scale \"percent\" (0 to 100) or \"ratio\" (0 to 1) "
                                                 "if it is a utilisation");
   o.scale = known ? *known : *scale;
-  if (const Value* v = options.optional("pool")) o.pool = read_string(*v, options.path("pool"));
-  if (const Value* v = options.optional("interval")) o.interval = read_seconds(*v, options.path("interval")).to_rational();
-  if (const Value* v = options.optional("max_gap")) o.max_gap = read_seconds(*v, options.path("max_gap")).to_rational();
-  if (const Value* v = options.optional("mig_slices")) o.mig_slices = read_positive_whole(*v, options.path("mig_slices"));
   return o;
 }
 
@@ -299,20 +256,17 @@ DcgmOptions read_dcgm_options(ObjectReader& options) {
 Rational gpu_fraction(const Tags& labels, const DcgmOptions& o) {
   const auto profile = labels.get("GPU_I_PROFILE");
   if (!profile || profile->empty()) return Rational(1);
-  std::size_t i = 0;
-  BigInt slices = 0;
-  while (i < profile->size() && (*profile)[i] >= '0' && (*profile)[i] <= '9') slices = slices * 10 + ((*profile)[i++] - '0');
-  if (i == 0 || i + 1 >= profile->size() || (*profile)[i] != 'g' || (*profile)[i + 1] != '.' || slices == 0)
-    throw ParseError("unknown MIG profile \"" + std::string(*profile) + "\" (expected Ng.XXgb)");
+  const std::optional<Rational> slices = prometheus::mig_profile_slices(*profile, '.');
+  if (!slices) throw ParseError("unknown MIG profile \"" + std::string(*profile) + "\" (expected Ng.XXgb)");
   const std::string model(labels.get("modelName").value_or(""));
-  const std::optional<int> known = known_mig_slices(model);
+  const std::optional<int> known = mig_slices_of_model(model);
   if (!known && !o.mig_slices)
     throw ParseError("MIG slices of GPU model \"" + model + "\" are not known: give mig_slices, the slices in a whole GPU");
   const Rational total = known ? Rational(*known) : *o.mig_slices;
-  if (Rational(slices) > total)
+  if (*slices > total)
     throw ParseError("MIG profile \"" + std::string(*profile) + "\" has more slices than a " + model + " (" +
                      boost::multiprecision::numerator(total).str() + ")");
-  return Rational(slices) / total;
+  return *slices / total;
 }
 
 std::string joined(const std::vector<std::string>& items) {
@@ -321,11 +275,33 @@ std::string joined(const std::vector<std::string>& items) {
   return out;
 }
 
-// What to do about MIG instances without a series of `metric`.
-std::string mig_hint(const std::string& metric) {
-  if (metric == "DCGM_FI_PROF_GR_ENGINE_ACTIVE")
-    return "check that dcgm-exporter collects DCGM_FI_PROF_GR_ENGINE_ACTIVE (a profiling metric) for every instance";
-  return "set metric to DCGM_FI_PROF_GR_ENGINE_ACTIVE, which dcgm-exporter writes for MIG instances";
+// A GPU (UUID) that some DCGM series of the file shows.
+struct Card {
+  std::string uuid, model;
+  std::string where;  // first seen
+  std::vector<std::pair<std::string, std::string>> instances;  // MIG: (GPU_I_ID, where first seen), in file order
+  std::set<std::string> utilisation_metrics;                   // others of a known scale it has series of
+};
+
+// Why a card without a series of `metric` for the whole GPU (`missing` empty) or for the MIG
+// instances `missing` is refused, and which metric to read instead.
+std::string unseen(const Card& card, const std::vector<std::string>& missing, const std::string& metric) {
+  const std::string gpu = "GPU " + card.uuid + (card.model.empty() ? "" : " (" + card.model + ")");
+  const bool many = missing.size() > 1;
+  if (!missing.empty()) {
+    const std::string what = gpu + ": MIG instance" + (many ? "s " : " ") + joined(missing) + (many ? " have" : " has") +
+                             " no " + metric + " series, so " + (many ? "their" : "its") + " time would go unseen; ";
+    if (metric == "DCGM_FI_PROF_GR_ENGINE_ACTIVE")
+      return what + "check that dcgm-exporter collects DCGM_FI_PROF_GR_ENGINE_ACTIVE (a profiling metric) for every instance";
+    return what + "set metric to DCGM_FI_PROF_GR_ENGINE_ACTIVE, which dcgm-exporter writes for MIG instances";
+  }
+  const std::vector<std::string> others(card.utilisation_metrics.begin(), card.utilisation_metrics.end());
+  return gpu + " has no " + metric + " series, so its time would go unseen; " +
+         (others.empty() ? "check that dcgm-exporter collects " + metric + " for it"
+                         : "set metric to " + std::string(others.size() > 1 ? "one of " : "") + joined(others) +
+                               ", which the file has for it") +
+         (metric.starts_with("DCGM_FI_PROF_") ? " (profiling metrics need a Volta or newer GPU and DCGM's profiling module)"
+                                              : "");
 }
 
 struct DcgmRecord {
@@ -380,8 +356,7 @@ void share_ticks(const std::vector<Run>& runs, std::vector<DcgmRecord>& records)
 
 IngestResult parse_dcgm(std::string_view text, ObjectReader& options, const std::string& source) {
   const RowErrors rows(options);
-  const DcgmOptions o = read_dcgm_options(options);
-  options.finish();  // a misspelt option is reported before any row is read
+  const DcgmOptions o = read_dcgm_options(options);  // and checks every option was known
   const std::size_t first = text.find_first_not_of(" \t\r\n");
   const bool json = first != std::string_view::npos && text[first] == '{';
   if (json && !o.max_gap)
@@ -393,36 +368,40 @@ IngestResult parse_dcgm(std::string_view text, ObjectReader& options, const std:
   IngestResult result;
   const Exposition exposition =
       json ? prometheus::parse_api_json(text, source, handler(rows, result)) : prometheus::parse_text(text, source, handler(rows, result));
+  result.warnings = exposition.warnings;
   if (json && exposition.result_type != "matrix")
     throw SpecError(source, "dcgm needs a range query (resultType matrix) or a text scrape, got \"" + exposition.result_type + "\"");
 
-  // The series of the metric, and the MIG instances every series of the file shows (any
-  // field, such as DCGM_FI_DEV_FB_USED), to find a MIG card the metric leaves out.
+  // The series of the metric, and every GPU and MIG instance the file's DCGM series show
+  // (any field, such as DCGM_FI_DEV_FB_USED), to find a card the metric leaves out.
   struct Chosen {
     const Series* series;
     std::string uuid;  // "" when the series has none (an error, once it is read)
     std::string instance;
     bool skip = false;
   };
-  struct MigCard {
-    std::string model;
-    std::vector<std::pair<std::string, std::string>> instances;  // (GPU_I_ID, where first seen), in file order
-  };
   std::vector<Chosen> chosen;
-  std::map<std::string, MigCard> mig_cards;   // UUID -> the instances the file shows
-  std::set<std::string> utilisation_metrics;  // other metrics with a known scale
+  std::vector<Card> cards;                        // in file order
+  std::map<std::string, std::size_t> card_index;  // UUID -> its card
+  std::set<std::string> utilisation_metrics;      // other metrics with a known scale
   for (const auto& family : exposition.families)
     for (const Series& s : family.series) {
       ++result.rows;
-      const std::string uuid = first_label(s.labels, {"UUID", "uuid"}).value_or("");
+      const std::string uuid = prometheus::first_label(s.labels, {"UUID", "uuid"}).value_or("");
       const std::string instance(s.labels.get("GPU_I_ID").value_or(""));
-      if (!uuid.empty() && !instance.empty()) {
-        MigCard& card = mig_cards[uuid];
-        card.model = s.labels.get("modelName").value_or("");
-        if (std::none_of(card.instances.begin(), card.instances.end(), [&](const auto& i) { return i.first == instance; }))
+      const bool metric = s.name == o.metric || (json && s.name.empty());
+      // dcgm-exporter's fields are DCGM_FI_* (and DCGM_EXP_*), its 1.x ones dcgm_*.
+      if (!uuid.empty() && (metric || s.name.starts_with("DCGM_") || s.name.starts_with("dcgm_"))) {
+        const auto [at, added] = card_index.try_emplace(uuid, cards.size());
+        if (added) cards.push_back({uuid, "", s.where, {}, {}});
+        Card& card = cards[at->second];
+        if (card.model.empty()) card.model = s.labels.get("modelName").value_or("");
+        if (!instance.empty() &&
+            std::none_of(card.instances.begin(), card.instances.end(), [&](const auto& i) { return i.first == instance; }))
           card.instances.emplace_back(instance, s.where);
+        if (!metric && known_scale(s.name)) card.utilisation_metrics.insert(s.name);
       }
-      if (s.name == o.metric || (json && s.name.empty())) chosen.push_back({&s, uuid, instance});
+      if (metric) chosen.push_back({&s, uuid, instance});
       else if (known_scale(s.name)) utilisation_metrics.insert(s.name);
     }
   if (chosen.empty() && result.rows > 0) {
@@ -432,38 +411,39 @@ IngestResult parse_dcgm(std::string_view text, ObjectReader& options, const std:
                                                 : "; the file has " + joined(others) + ": set metric to the one to read"));
   }
 
-  // A MIG card must be read through its instances, all of them: a series of the card without
-  // GPU_I_ID would count it whole beside them, and an instance without a series would go
-  // unseen, its time idle.
-  std::map<std::string, std::set<std::string>> chosen_instances;  // UUID -> instances of the metric
+  // Every card the file shows is read through the metric, a GPU in MIG mode through each of
+  // its instances: a GPU or instance without a series of it would go unseen, its time lost,
+  // and the profiling fields (DCGM_FI_PROF_*) are missing for whole GPUs older than Volta
+  // (NVIDIA/dcgm-exporter#395) and where DCGM's profiling module does not serve a GPU
+  // (NVIDIA/DCGM#226 on H100 and H200, #218). A series of a MIG card without GPU_I_ID would
+  // count the whole GPU beside its instances.
+  std::map<std::string, std::set<std::string>> with_metric;  // UUID -> its instances ("": the GPU) read
   for (const Chosen& c : chosen)
-    if (!c.uuid.empty() && !c.instance.empty()) chosen_instances[c.uuid].insert(c.instance);
+    if (!c.uuid.empty()) with_metric[c.uuid].insert(c.instance);
   for (Chosen& c : chosen) {
-    const auto card = mig_cards.find(c.uuid);
-    if (c.uuid.empty() || !c.instance.empty() || card == mig_cards.end()) continue;
+    const auto at = card_index.find(c.uuid);
+    if (c.uuid.empty() || !c.instance.empty() || at == card_index.end() || cards[at->second].instances.empty()) continue;
+    const Card& card = cards[at->second];
     c.skip = true;
     rows.skip(result, c.series->where,
-              "GPU " + c.uuid + " is in MIG mode (instance " + card->second.instances[0].first + " at " +
-                  card->second.instances[0].second + ") but this " + o.metric +
-                  " series has no GPU_I_ID: it would count the whole GPU beside its instances");
+              "GPU " + c.uuid + " is in MIG mode (instance " + card.instances[0].first + " at " + card.instances[0].second +
+                  ") but this " + o.metric + " series has no GPU_I_ID: it would count the whole GPU beside its instances");
   }
-  for (const auto& [uuid, card] : mig_cards) {
+  for (const Card& card : cards) {
+    const std::set<std::string>& parts = with_metric[card.uuid];
     std::vector<std::string> missing;
-    std::string where;
+    std::string where = card.where;
     for (const auto& [instance, at] : card.instances)
-      if (!chosen_instances[uuid].contains(instance)) {
+      if (!parts.contains(instance)) {
         if (missing.empty()) where = at;
         missing.push_back(instance);
       }
-    if (missing.empty()) continue;
-    const bool many = missing.size() > 1;
-    rows.skip(result, where,
-              "GPU " + uuid + " (" + card.model + "): MIG instance" + (many ? "s " : " ") + joined(missing) +
-                  (many ? " have" : " has") + " no " + o.metric + " series, so " + (many ? "their" : "its") +
-                  " time would go unseen; " + mig_hint(o.metric));
+    if (missing.empty() && (!card.instances.empty() || parts.contains(""))) continue;
+    rows.skip(result, where, unseen(card, missing, o.metric));
   }
 
   const int scale = o.scale == Scale::percent ? 100 : 1;
+  prometheus::GapCheck gaps(o.max_gap.value_or(0));
   std::vector<DcgmRecord> records;
   std::map<Tags, std::size_t> index;
   std::map<std::string, std::vector<Run>> slices;  // UUID/instance -> the runs holding it
@@ -473,9 +453,10 @@ IngestResult parse_dcgm(std::string_view text, ObjectReader& options, const std:
     rows.row(result, s.where, [&] {
       if (c.uuid.empty()) throw ParseError("series has no UUID label");
       const Rational fraction = gpu_fraction(s.labels, o);
-      const std::string pod = first_label(s.labels, {"exported_pod", "pod", "pod_name"}).value_or("");
-      const std::string ns = first_label(s.labels, {"exported_namespace", "namespace", "pod_namespace"}).value_or("");
-      const std::string container = first_label(s.labels, {"exported_container", "container", "container_name"}).value_or("");
+      // --use-old-namespace writes pod_name, pod_namespace and container_name.
+      const std::string pod = prometheus::scraped_label(s.labels, "pod", "pod_name").value_or("");
+      const std::string ns = prometheus::scraped_label(s.labels, "namespace", "pod_namespace").value_or("");
+      const std::string container = prometheus::scraped_label(s.labels, "container", "container_name").value_or("");
       std::vector<Tags::Pair> pairs;
       pairs.reserve(8);
       pairs.emplace_back("gpu", c.uuid);
@@ -483,22 +464,19 @@ IngestResult parse_dcgm(std::string_view text, ObjectReader& options, const std:
         pairs.emplace_back("mig_instance", c.instance);
         pairs.emplace_back("mig_profile", std::string(s.labels.get("GPU_I_PROFILE").value_or("")));
       }
-      if (const auto host = first_label(s.labels, {"Hostname", "hostname"})) pairs.emplace_back("node", *host);
+      if (const auto host = prometheus::first_label(s.labels, {"Hostname", "hostname"})) pairs.emplace_back("node", *host);
       if (const auto model = s.labels.get("modelName")) pairs.emplace_back("gpu_model", std::string(*model));
       if (!pod.empty()) {
         if (!ns.empty()) pairs.emplace_back("namespace", ns);
         pairs.emplace_back("pod", pod);
         if (!container.empty()) pairs.emplace_back("container", container);
       }
-      std::vector<const Sample*> samples;
-      for (std::size_t i = 0; i < s.samples.size(); ++i) {
-        std::string problem = s.samples[i].problem();
-        if (problem.empty() && s.samples[i].value > Decimal(scale))
-          problem = o.metric + " " + s.samples[i].value.to_string() + " is above " + std::to_string(scale) + " (" +
-                    (o.scale == Scale::percent ? "a percentage" : "a ratio") + ")";
-        if (problem.empty()) samples.push_back(&s.samples[i]);
-        else rows.skip(result, prometheus::sample_where(s, i), problem);
-      }
+      const std::vector<const Sample*> samples =
+          prometheus::usable_samples(s, handler(rows, result), [&](const Sample& sample) {
+            if (sample.value <= Decimal(scale)) return std::string();
+            return o.metric + " " + sample.value.to_string() + " is above " + std::to_string(scale) + " (" +
+                   (o.scale == Scale::percent ? "a percentage" : "a ratio") + ")";
+          });
       if (samples.empty()) return;
       Tags tags(std::move(pairs));
       const auto [it, added] = index.try_emplace(tags, records.size());
@@ -521,6 +499,7 @@ IngestResult parse_dcgm(std::string_view text, ObjectReader& options, const std:
       }
       // A sample holds its GPU until the next one, if within max_gap (held_seconds); the
       // last holds nothing, closing the range. Consecutive holds make one run.
+      gaps.add(samples);
       for (std::size_t i = 0; i + 1 < samples.size(); ++i) {
         if (prometheus::held_seconds(samples, i, *o.max_gap) == 0) continue;
         const std::int64_t start = samples[i]->timestamp->unix_nanos(), end = samples[i + 1]->timestamp->unix_nanos();
@@ -535,16 +514,16 @@ IngestResult parse_dcgm(std::string_view text, ObjectReader& options, const std:
   // largest-remainder rule, so they sum exactly to the GPU's observed seconds, rounded once.
   const Decimal unit = Decimal::from_raw(1);
   const Rational tick = json ? Rational(1, 1'000'000'000) : *o.interval;
-  std::map<std::string, std::vector<std::size_t>> cards;  // UUID -> its records
+  std::map<std::string, std::vector<std::size_t>> card_records;  // UUID -> its records
   std::vector<Rational> exact(records.size());
   for (std::size_t i = 0; i < records.size(); ++i) {
     for (const auto& [sharers, ticks] : records[i].ticks_by_sharers)
       exact[i] += Rational(BigInt(ticks), BigInt(sharers));
     exact[i] *= records[i].fraction * tick;
-    cards[records[i].card].push_back(i);
+    card_records[records[i].card].push_back(i);
   }
   std::vector<Decimal> seconds(records.size());
-  for (const auto& card : cards) {
+  for (const auto& card : card_records) {
     const std::vector<std::size_t>& members = card.second;
     std::vector<Rational> parts;
     Rational total = 0;
@@ -569,6 +548,7 @@ IngestResult parse_dcgm(std::string_view text, ObjectReader& options, const std:
         Decimal::from_rational(d.utilization_sum / (scale * static_cast<long long>(d.samples)), unit);
     result.records.push_back(std::move(r));
   }
+  if (const auto warning = gaps.warning(source)) result.warnings.push_back(*warning);
   return result;
 }
 

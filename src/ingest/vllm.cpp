@@ -64,6 +64,7 @@ IngestResult parse_vllm(std::string_view text, ObjectReader& options, const std:
   IngestResult result;
   const Exposition exposition = prometheus::parse_api_json(
       text, source, [&rows, &result](const std::string& where, const std::string& what) { rows.skip(result, where, what); });
+  result.warnings = exposition.warnings;
   if (exposition.result_type != "matrix")
     throw SpecError(source, "vllm needs a range query (resultType matrix), got \"" + exposition.result_type + "\"");
 

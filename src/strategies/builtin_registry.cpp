@@ -191,7 +191,15 @@ StrategyRegistry StrategyRegistry::with_builtins() {
   r.add("per_namespace", make_per_namespace);
   r.add("per_tenant", make_per_tenant);
   r.add("per_token", make_per_token);
-  r.add("per_experiment", [](ObjectReader&) { return std::make_shared<PerExperiment>(); });
+  r.add("per_experiment", [](ObjectReader& o) {
+    PerExperiment::Options options;
+    if (const Value* v = o.optional("rounding")) {
+      const std::string text = read_string(*v, o.path("rounding"));
+      if (text == "total") options.rounding = PerExperiment::Rounding::total;
+      else if (text != "lines") throw SpecError(o.path("rounding"), "must be \"lines\" or \"total\" (got \"" + text + "\")");
+    }
+    return std::make_shared<PerExperiment>(options);
+  });
   r.add("weighted_split", make_weighted_split);
   r.add("even", [](ObjectReader&) { return std::make_shared<Even>(); });
   r.add("fixed", make_fixed);

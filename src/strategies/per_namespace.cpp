@@ -68,13 +68,23 @@ StepOutput PerNamespace::run(const StepInput& input) const {
 
   std::vector<WeightedLine> lines = g.lines(input);
   const std::string path = input.step_path;
+  // Usage beyond the capacity leaves no idle and is always a mistake somewhere: another
+  // node's records in this step (a select missing), or a capacity too small.
+  std::vector<std::string> warnings;
+  if (options_.idle_capacity && g.total > capacity)
+    warnings.push_back("the records weigh " + Decimal::from_rational(g.total, Decimal::from_raw(1)).to_string() +
+                       ", more than the idle capacity " +
+                       options_.idle_capacity->to_string() +
+                       ", so no idle is left: do records of another node or period take part (a select missing)?");
   if (!overhead.empty() &&
       !settle_by_policy(lines, options_.overhead_policy, overhead_total, path + ".overhead.policy", input.group_by)) {
     for (const auto& [tags, w] : overhead) lines.push_back({LineKind::overhead, tags, w, 0});
   }
   if (idle > 0 && !settle_by_policy(lines, options_.idle_policy, idle, path + ".idle.policy", input.group_by))
     lines.push_back({LineKind::idle, grouping::marker_tags(input.group_by, grouping::idle_value), idle, 0});
-  return split_by_weight(input, std::move(lines), denominator);
+  StepOutput out = split_by_weight(input, std::move(lines), denominator);
+  out.warnings = std::move(warnings);
+  return out;
 }
 
 APPORTION_END_NAMESPACE

@@ -10,6 +10,9 @@ Each entry of the catalogue is a level-3 heading followed by fenced blocks:
   ```json capi```           instead of a command: {"spec": ..., "options": ...} given to the
                             C ABI's apn_run_json_opts through ctypes (needs --clib)
   ```text error```          the exact message expected on standard error (exit status 2)
+  ```text warning```        instead of an error: the run succeeds (exit status 0) and this
+                            is one of the warnings on standard error (after
+                            `apportion: warning: `)
 
 An entry with no spec, command or capi block must say `Checked by: PATH` instead: the
 message must then appear verbatim in that file (a test that checks it).
@@ -68,9 +71,10 @@ def check_entry(title, body, args):
     """(expected, got, problem) for one entry."""
     blocks = [(info.split(), content) for info, content in FENCE.findall(body)]
     expected = [c for info, c in blocks if info[:2] == ["text", "error"]]
-    if len(expected) != 1:
-        return None, None, "needs exactly one ```text error``` block"
-    expected = expected[0].rstrip("\n")
+    warning = [c for info, c in blocks if info[:2] == ["text", "warning"]]
+    if len(expected) + len(warning) != 1:
+        return None, None, "needs exactly one ```text error``` or ```text warning``` block"
+    expected = (expected or warning)[0].rstrip("\n")
     spec = [c for info, c in blocks if info[:2] == ["json", "spec"]]
     command = [c for info, c in blocks if info[:2] == ["sh", "command"]]
     capi = [c for info, c in blocks if info[:2] == ["json", "capi"]]
@@ -118,6 +122,12 @@ def check_entry(title, body, args):
             return expected, None, "a command starts with `apportion`"
         proc = subprocess.run([args.cli] + argv[1:], cwd=work, capture_output=True, timeout=60)
         got = proc.stderr.decode("utf-8", errors="backslashreplace").rstrip("\n")
+        if warning:
+            told = [line[len("apportion: warning: "):] for line in got.split("\n")
+                    if line.startswith("apportion: warning: ")]
+            if proc.returncode != 0:
+                return expected, got, f"exit status {proc.returncode}, not 0"
+            return expected, got if expected not in told else expected, None if expected in told else "not warned"
         if proc.returncode != 2:
             return expected, got, f"exit status {proc.returncode}, not 2"
         if proc.stdout:

@@ -49,20 +49,26 @@ std::vector<std::string> option_sets() {
             R"({"aggregate": "integrate", "max_gap": 60})",
             R"({"aggregate": "integrate", "max_gap": "0.5", "labels": "instance,job", "measure": "m"})",
             R"({"aggregate": "last", "metric": "up", "pool": "p"})",
-            R"({"aggregate": "integrate", "max_gap": 450, "metric": ["DCGM_FI_DEV_GPU_UTIL"]})"};
+            R"({"aggregate": "integrate", "max_gap": 450, "metric": ["DCGM_FI_DEV_GPU_UTIL"]})",
+            R"({"aggregate": "integrate", "max_gap": "7m30s"})"};
   if (format == "dcgm")
     return {R"({"interval": 15})",
             R"({"max_gap": 450})",
             R"({"interval": "0.5", "metric": "DCGM_FI_DEV_GPU_UTIL", "pool": "p"})",
             R"({"max_gap": 30, "metric": "DCGM_FI_PROF_GR_ENGINE_ACTIVE"})",
             R"({"interval": 60, "metric": "DCGM_FI_PROF_GR_ENGINE_ACTIVE"})",
+            R"({"max_gap": "90s", "metric": "DCGM_FI_DEV_MEM_COPY_UTIL", "mig_slices": 7})",
+            R"({"interval": 15, "metric": "DCGM_FI_PROF_PIPE_TENSOR_ACTIVE", "scale": "ratio", "mig_slices": "4"})",
+            R"({"max_gap": 450, "metric": "my_util", "scale": "percent"})",
             R"({})"};
   if (format == "kube-state-metrics")
     return {R"({"interval": 60})",
             R"({"max_gap": 450, "replicas": 2})",
             R"({"interval": 30, "replicas": 4, "mig_slices": 4, "pool": "p"})",
             R"({"max_gap": 60, "mig_slices": "7"})",
-            R"({"interval": "0.25"})"};
+            R"({"interval": "0.25"})",
+            R"({"max_gap": 450, "replicas": {"gpu-node-1": 4}, "nodes": "gpu-node-1"})",
+            R"({"interval": "1m", "replicas": "gpu-node-1=2,gpu-node-2=8"})"};
   if (format == "vllm")
     return {R"({})", R"({"labels": "job"})", R"({"labels": ["pod", "instance"], "pool": "p"})",
             R"({"labels": "finished_reason,job"})"};
@@ -71,7 +77,10 @@ std::vector<std::string> option_sets() {
             R"({"sku": "onprem/h100", "tags_from": "Comment", "tier": "spot"})",
             R"({"sku": "x", "timezone": "+02:00", "running": "2026-06-03T00:00:00Z", "cpu_jobs": "error"})",
             R"({"sku": "x", "tags_from": "WCKey", "running": "skip", "experiment_from": "Account"})",
-            R"({"sku": "x", "timezone": "-09:30", "experiment_from": "JobID", "tags_from": "none"})"};
+            R"({"sku": "x", "timezone": "-09:30", "experiment_from": "JobID", "tags_from": "none"})",
+            R"({"sku": {"a100": "onprem/a100", "*": "onprem/h100"}, "tier": {"spot": "spot"}, "start": "2026-06-01T00:00:00Z", "end": "2026-07-01T00:00:00Z"})",
+            R"({"sku": "a100=x,h100=y", "tier": "preempt=spot,*=on_demand", "delimiter": "\t", "tags_from": "Comment"})",
+            R"({"sku": {"*": "x"}, "shards_per_gpu": "n[1-4]=8,*=4", "mps_per_gpu": 100, "mig_slices": 7, "tags_from": "WCKey"})"};
   if (format == "litellm-spend") return {R"({})", R"({"pool": "p"})"};
   if (format == "litellm-prices")
     return {R"({})", R"({"prefix": "x/"})", R"({"models": "gpt-4o-mini,claude-sonnet-4-20250514"})",

@@ -117,8 +117,13 @@ def main():
         ingest("dcgm", text(p), [0, 2, 4])
     ingest("dcgm", trim_query("examples/data/prometheus/dcgm.json"), [1, 3])
 
-    for p in ["tests/data/kube-state-metrics/scrape.prom", "tests/data/integration/kube-state-metrics.prom"]:
-        ingest("kube_state_metrics", text(p), [0, 2, 4])
+    for p in ["tests/data/dcgm/mig-node.prom", "tests/data/dcgm/no-profiling.prom"]:
+        ingest("dcgm", text(p), [4, 6, 7])
+    for p in ["tests/data/kube-state-metrics/scrape.prom", "tests/data/integration/kube-state-metrics.prom",
+              "tests/data/kube-state-metrics/finished.prom", "tests/data/kube-state-metrics/replicas.prom"]:
+        ingest("kube_state_metrics", text(p), [0, 2, 4, 6])
+    for p in ["tests/data/kube-state-metrics/recreated.json", "tests/data/kube-state-metrics/exported.json"]:
+        ingest("kube_state_metrics", text(p), [1, 5])
     ingest("kube_state_metrics", text("tests/data/kube-state-metrics/query_range.json"), [1, 3])
     ingest("kube_state_metrics", trim_query("examples/data/prometheus/kube-state-metrics.json"), [1])
 
@@ -129,6 +134,8 @@ def main():
     ingest("sacct", text("tests/data/sacct/jobs.txt"), [0, 1, 2, 3, 4])
     ingest("sacct", text("tests/data/sacct/malformed.txt"), [0, 1])
     ingest("sacct", text("examples/data/slurm/jobs.txt"), [1])
+    for name in ("free-comments", "gpu-types", "shards", "mig", "month-boundary", "mixed-cluster"):
+        ingest("sacct", text(f"tests/data/sacct/{name}.txt"), [5, 6, 7])
 
     for p in ["tests/data/litellm/spend_logs.csv", "tests/data/litellm/spend_logs.json",
               "examples/data/litellm/spend-logs.json"]:
