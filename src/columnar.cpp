@@ -413,31 +413,36 @@ Decimal PartialAggregate::ratio_mean(std::uint32_t group) const {
   return Decimal::from_rational(raw / BigInt(Decimal::one_raw), Decimal::from_raw(1));
 }
 
+Record PartialAggregate::group_record(std::uint32_t g) const {
+  const std::vector<std::uint32_t> key = key_of_bytes(groups_.value(g));
+  Record r;
+  if (key[0] != 0) r.pool = std::string(pools_.value(key[0] - 1));
+  std::vector<Tags::Pair> pairs;
+  for (std::size_t i = 1; i + 1 < key.size(); i += 2)
+    pairs.emplace_back(std::string(keys_.value(key[i])), std::string(values_.value(key[i + 1])));
+  r.tags = Tags(std::move(pairs));
+  for (std::uint32_t m = 0; m < stride_; ++m)
+    if (present_[g * stride_ + m] && m != ratio_id_)
+      r.measures.emplace(std::string(measures_names_.value(m)), Decimal::from_raw(sums_[g * stride_ + m]));
+  if (ratio_id_ && present_[g * stride_ + *ratio_id_] && ratio_[g].unmeasured == 0) {
+    r.measures.emplace("utilization", ratio_mean(g));
+    // Σ raw u x raw w is the GPU time used at twice the scale: exact when the products
+    // have at most 12 digits (whole seconds), else rounded half-even once.
+    if (ratio_[g].weight > 0)
+      r.measures.emplace("gpu_seconds_used",
+                         Decimal::from_rational(Rational(BigInt(sums_[g * stride_ + *ratio_id_]), BigInt(Decimal::one_raw)) /
+                                                    BigInt(Decimal::one_raw),
+                                                Decimal::from_raw(1)));
+  }
+  return r;
+}
+
 std::vector<Record> PartialAggregate::to_records(std::string_view source) const {
   std::vector<Record> out;
   out.reserve(groups());
   for (std::uint32_t g = 0; g < groups(); ++g) {
     if (rows_[g] == 0) continue;
-    const std::vector<std::uint32_t> key = key_of_bytes(groups_.value(g));
-    Record r;
-    if (key[0] != 0) r.pool = std::string(pools_.value(key[0] - 1));
-    std::vector<Tags::Pair> pairs;
-    for (std::size_t i = 1; i + 1 < key.size(); i += 2)
-      pairs.emplace_back(std::string(keys_.value(key[i])), std::string(values_.value(key[i + 1])));
-    r.tags = Tags(std::move(pairs));
-    for (std::uint32_t m = 0; m < stride_; ++m)
-      if (present_[g * stride_ + m] && m != ratio_id_)
-        r.measures.emplace(std::string(measures_names_.value(m)), Decimal::from_raw(sums_[g * stride_ + m]));
-    if (ratio_id_ && present_[g * stride_ + *ratio_id_] && ratio_[g].unmeasured == 0) {
-      r.measures.emplace("utilization", ratio_mean(g));
-      // Σ raw u x raw w is the GPU time used at twice the scale: exact when the products
-      // have at most 12 digits (whole seconds), else rounded half-even once.
-      if (ratio_[g].weight > 0)
-        r.measures.emplace("gpu_seconds_used",
-                           Decimal::from_rational(Rational(BigInt(sums_[g * stride_ + *ratio_id_]), BigInt(Decimal::one_raw)) /
-                                                      BigInt(Decimal::one_raw),
-                                                  Decimal::from_raw(1)));
-    }
+    Record r = group_record(g);
     r.origin = std::string(source) + " (aggregated: " + with_thousands(rows_[g]) + (rows_[g] == 1 ? " row)" : " rows)");
     out.push_back(std::move(r));
   }

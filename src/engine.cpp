@@ -449,6 +449,7 @@ class Runner {
       }
       if (found) continue;
       std::string hint;
+      seen.insert(a_.dropped_tags.begin(), a_.dropped_tags.end());  // what the plan did not keep
       const std::vector<std::string_view> names(seen.begin(), seen.end());
       const std::string_view bare = std::string_view(key).substr(key.starts_with("label_") ? 6 : 0);
       for (std::string_view k : names)

@@ -89,6 +89,42 @@ class Reader {
     return true;
   }
 
+  // The same for members whose keys, and string values read with plain_string, are views
+  // of the text: keys with an escape give up (false).
+  template <class OnMember>
+  bool each_plain_member(OnMember&& on_member) {
+    if (!eat('{')) return false;
+    skip_space();
+    if (p_ != end_ && *p_ == '}') {
+      ++p_;
+      return true;
+    }
+    for (bool more = true; more;) {
+      skip_space();
+      std::string_view key;
+      if (p_ == end_ || !plain_string(key) || !eat(':')) return false;
+      skip_space();
+      if (p_ == end_ || !on_member(key) || !separator('}', more)) return false;
+    }
+    return true;
+  }
+  // A string of printable ASCII without escapes, as a view of the text; false for any other.
+  bool plain_string(std::string_view& out) {
+    if (p_ == end_ || *p_ != '"') return false;
+    const char* start = ++p_;
+    while (p_ != end_) {
+      const unsigned char c = static_cast<unsigned char>(*p_);
+      if (c == '"') {
+        out = std::string_view(start, static_cast<std::size_t>(p_ - start));
+        ++p_;
+        return out.size() <= max_string_;
+      }
+      if (c < 0x20 || c >= 0x80 || c == '\\') return false;
+      ++p_;
+    }
+    return false;
+  }
+
   void skip_space() {
     while (p_ != end_ && (*p_ == ' ' || *p_ == '\n' || *p_ == '\r' || *p_ == '\t')) ++p_;
   }

@@ -20,6 +20,7 @@
 
 #include "apportion/ingest.hpp"
 #include "apportion/json.hpp"
+#include "apportion/plan.hpp"
 #include "apportion/render.hpp"
 #include "apportion/spec.hpp"
 #include "governance_spec.hpp"
@@ -254,7 +255,7 @@ class ProgressBuffer : public std::streambuf {
     report_.done = true;
     if (got) {
       report_.rows = got->rows;
-      report_.records = got->records.size();
+      report_.records = got->records_read.value_or(got->records.size());
     }
     report_.elapsed = std::chrono::steady_clock::now() - begun_;
     options_.progress(report_);
@@ -332,9 +333,48 @@ InputLinks read_input_links(ObjectReader& input, const std::map<std::string, std
   return links;
 }
 
+// The plan of the spec's steps, read ahead of its records (plan.hpp). A spec whose pools or
+// steps cannot be read gets no plan: the error is reported where they are read, in order.
+RecordPlan plan_of(const Value& spec, const SpecOptions& options) {
+  if (!options.plan_records) return {};
+  const StrategyRegistry& registry = options.registry ? *options.registry : StrategyRegistry::global();
+  try {
+    std::vector<Pool> pools;
+    std::vector<Step> steps;
+    if (const Value* p = spec.find("pools"))
+      for (std::size_t i = 0; i < read_array(*p, "pools").size(); ++i)
+        pools.push_back(read_pool(p->items()[i], path_index("pools", i)));
+    if (const Value* st = spec.find("steps"))
+      for (std::size_t i = 0; i < read_array(*st, "steps").size(); ++i)
+        steps.push_back(read_step(st->items()[i], path_index("steps", i), registry));
+    return plan_records(steps, pools, spec.find("unit_economics") != nullptr);
+  } catch (const std::exception&) {
+    return {};
+  }
+}
+
+// Records read through the plan: rows that agree on what the steps read become one
+// record; the tags dropped so are kept for hints.
+struct PlannedRecords {
+  std::vector<Record> records;
+  std::set<std::string, std::less<>> dropped_tags;
+};
+
+PlannedRecords reduced(std::vector<Record> records, const RecordPlan& plan) {
+  if (!plan.reduce) return {std::move(records), {}};
+  RecordReducer reducer(plan);
+  for (Record& r : records) reducer.add(std::move(r));
+  return {reducer.take(), reducer.dropped_tags()};
+}
+
+void add_dropped_tags(Allocation& a, const std::set<std::string, std::less<>>& tags) {
+  for (const std::string& t : tags)
+    if (std::find(a.dropped_tags.begin(), a.dropped_tags.end(), t) == a.dropped_tags.end()) a.dropped_tags.push_back(t);
+}
+
 // Each input's file is read by its format's parser; what it yields joins the inline
-// records, pools and catalog exactly as if written there.
-void read_inputs(ObjectReader& spec, Allocation& a, const SpecOptions& options) {
+// records, pools and catalog exactly as if written there, read through the plan.
+void read_inputs(ObjectReader& spec, Allocation& a, const SpecOptions& options, const RecordPlan& plan) {
   const std::string list_path = spec.path("inputs");
   const auto& inputs = read_array(spec.required("inputs"), list_path);
   const Limits& limits = options.limits;
@@ -372,6 +412,9 @@ void read_inputs(ObjectReader& spec, Allocation& a, const SpecOptions& options) 
                      "max_records");
     };
     const ingest::RecordBudget budget(limits.max_records - std::min(limits.max_records, a.records.size()), too_many_records);
+    // A format that can sums rows through the plan as it reads; not for joins, which read
+    // the tags they join on.
+    const ingest::PlanScope planned(links.name || links.join ? nullptr : &plan);
     try {
       if (options.progress) {
         std::error_code ec;
@@ -403,7 +446,7 @@ void read_inputs(ObjectReader& spec, Allocation& a, const SpecOptions& options) 
     summary.path = file;
     summary.format = format;
     summary.rows = got.rows;
-    summary.records = got.records.size();
+    summary.records = got.records_read.value_or(got.records.size());
     summary.warnings = got.warnings;
     summary.pools = got.pools.size();
     summary.skipped = got.skipped;
@@ -427,7 +470,10 @@ void read_inputs(ObjectReader& spec, Allocation& a, const SpecOptions& options) 
       summary.join_only = links.join_only;
       if (links.join_only) got.records.clear();
     }
-    for (Record& rec : got.records) a.records.push_back(std::move(rec));
+    PlannedRecords planned_records = reduced(std::move(got.records), plan);
+    add_dropped_tags(a, planned_records.dropped_tags);
+    add_dropped_tags(a, {got.dropped_tags.begin(), got.dropped_tags.end()});
+    for (Record& rec : planned_records.records) a.records.push_back(std::move(rec));
     // Each pool is rounded to the precision on its own: a bill of many sub-cent charges can
     // lose (or gain) a visible amount so. Told, with what to do about it.
     const Decimal unit = a.precision.value_or(a.currency.minor_unit());
@@ -550,6 +596,75 @@ bool read_plain_record(json_fast::Reader& in, Record& rec, TagsInterner& interne
   return !measure_problem(rec.measures);  // read_record reports it
 }
 
+// A record of the common shape (tags, measures, pool; no id) read straight into the
+// reducer through the plan, without a Record: what read_plain_record then reducer.add would
+// do. False, leaving the reader anywhere in the record, for any other record or any doubt.
+struct PlainRow {
+  std::vector<std::pair<std::string_view, std::string_view>> tags;
+  std::vector<std::pair<std::string_view, Decimal>> measures;
+  std::string quoted;
+};
+
+bool read_reduced_record(json_fast::Reader& in, RecordReducer& reducer, std::size_t index, PlainRow& row) {
+  row.tags.clear();
+  row.measures.clear();
+  bool tags = false, measures = false;
+  std::optional<std::string_view> pool;
+  const bool read = in.each_plain_member([&](std::string_view key) {
+    if (key == "tags") {
+      if (std::exchange(tags, true) || in.peek() != '{') return false;
+      return in.each_plain_member([&](std::string_view k) {
+        std::string_view v;
+        if (in.peek() != '"' || !in.plain_string(v)) return false;
+        for (const auto& t : row.tags)
+          if (t.first == k) return false;
+        row.tags.emplace_back(k, v);
+        return true;
+      });
+    }
+    if (key == "measures") {
+      if (std::exchange(measures, true) || in.peek() != '{') return false;
+      return in.each_plain_member([&](std::string_view name) {
+        std::string_view text;
+        if (in.peek() == '"') {
+          if (!in.plain_string(text)) return false;
+        } else if (!in.number_text(text)) {
+          return false;
+        }
+        Decimal amount;
+        try {
+          amount = Decimal::parse(text, ExcessDigits::round_half_even);
+        } catch (const std::exception&) {
+          return false;
+        }
+        if (amount.signum() < 0) return false;
+        for (const auto& m : row.measures)
+          if (m.first == name) return false;
+        row.measures.emplace_back(name, amount);
+        return true;
+      });
+    }
+    if (key == "pool") {
+      std::string_view p;
+      if (pool || in.peek() != '"' || !in.plain_string(p)) return false;
+      pool = p;
+      return true;
+    }
+    return false;  // an id or a field of a priced run: read whole
+  });
+  if (!read || !tags) return false;
+  // read_record's checks of measures, on the measures as read: left to it.
+  const auto measure = [&](std::string_view name) {
+    for (const auto& [n, v] : row.measures)
+      if (n == name) return v;
+    return Decimal{};
+  };
+  const auto utilization = std::find_if(row.measures.begin(), row.measures.end(), [](const auto& m) { return m.first == "utilization"; });
+  if (utilization != row.measures.end() && utilization->second > Decimal(1)) return false;
+  if (measure("tokens_cached") > measure("tokens_prompt")) return false;
+  return reducer.add_plain(pool, row.tags, row.measures, [&] { return path_index("records", index); });
+}
+
 // Hints the kernel to back a large buffer with huge pages: fewer page faults to fill it.
 void advise_huge_pages([[maybe_unused]] void* data, [[maybe_unused]] std::size_t bytes) {
 #ifdef __linux__
@@ -563,21 +678,35 @@ void advise_huge_pages([[maybe_unused]] void* data, [[maybe_unused]] std::size_t
 // The `records` list, from its '['. Throws what read_record throws for a record it reads.
 // A list longer than `max_records` is skipped unread and `over` set: read_allocation then
 // reports the limit where the plain path would.
-bool read_records_list(json_fast::Reader& in, std::vector<Record>& out, std::size_t max_records, bool& over) {
+bool read_records_list(json_fast::Reader& in, PlannedRecords& out, std::size_t max_records, bool& over,
+                       RecordReducer& reducer) {
   const std::size_t expected = in.count_items();
   if (expected > max_records) {
     over = true;
     return in.skip_list();
   }
-  out.reserve(expected);
-  if (expected > 10'000) advise_huge_pages(out.data(), expected * sizeof(Record));
+  const bool reducing = reducer.plan().reduce;
+  if (!reducing) {
+    out.records.reserve(expected);
+    if (expected > 10'000) advise_huge_pages(out.records.data(), expected * sizeof(Record));
+  }
   TagsInterner interner;
   if (!in.eat('[')) return false;
   in.skip_space();
   if (!in.at_end() && in.peek() == ']') return in.eat(']');
+  PlainRow row;
   for (std::size_t i = 0;; ++i) {
     in.skip_space();
     const char* start = in.position();
+    if (reducing) {
+      if (read_reduced_record(in, reducer, i, row)) {
+        if (in.eat(',')) continue;
+        if (!in.eat(']')) return false;
+        out = {reducer.take(), reducer.dropped_tags()};
+        return true;
+      }
+      in.seek(start);
+    }
     Record rec;
     if (!read_plain_record(in, rec, interner)) {
       in.seek(start);
@@ -586,13 +715,16 @@ bool read_records_list(json_fast::Reader& in, std::vector<Record>& out, std::siz
       rec = read_record(v, path_index("records", i));
     }
     rec.origin = path_index("records", i);
-    out.push_back(std::move(rec));
+    if (reducing) reducer.add(std::move(rec));
+    else out.records.push_back(std::move(rec));
     if (in.eat(',')) continue;
-    return in.eat(']');
+    if (!in.eat(']')) return false;
+    if (reducing) out = {reducer.take(), reducer.dropped_tags()};
+    return true;
   }
 }
 
-Allocation read_allocation(const Value& spec, const SpecOptions& options, std::vector<Record>* records,
+Allocation read_allocation(const Value& spec, const SpecOptions& options, PlannedRecords* records,
                            bool records_over = false);
 
 }  // namespace
@@ -605,20 +737,30 @@ Allocation allocation_from_json(std::string_view text, const SpecOptions& option
   const Limits& limits = options.limits;
   if (text.size() > limits.max_spec_bytes) limit_exceeded("", limits.max_spec_bytes, "bytes of spec JSON", "max_spec_bytes");
   {
+    // The document but its records first, then the records through the plan its steps make.
     json_fast::Reader in(text, limits.max_depth, limits.max_string_bytes);
-    std::vector<Record> records;
+    PlannedRecords records;
     bool records_over = false;
     Value spec;
     bool taken = false;
+    const char* records_at = nullptr;
     try {
-      taken = in.read(spec, "records",
-                      [&](json_fast::Reader& r) { return read_records_list(r, records, limits.max_records, records_over); });
+      taken = in.read(spec, "records", [&](json_fast::Reader& r) {
+        records_at = r.position();
+        return r.skip_list();
+      });
+      if (taken && records_at) {
+        RecordReducer reducer(plan_of(spec, options));
+        json_fast::Reader list(text, limits.max_depth, limits.max_string_bytes);
+        list.seek(records_at);
+        taken = read_records_list(list, records, limits.max_records, records_over, reducer);
+      }
     } catch (const std::exception&) {
-      // the plain path below gives the error, or finds the error it gives first
+      taken = false;  // the plain path below gives the error, or finds the error it gives first
     }
     // The records were read as the plain path reads them, so what the rest of the document
     // holds (inputs read once, errors, a progress callback's exception) is the same either way.
-    if (taken) return read_allocation(spec, options, &records, records_over);
+    if (taken && records_at) return read_allocation(spec, options, &records, records_over);
   }
   return allocation_from_spec(parse_json(text, limits), options);
 }
@@ -627,7 +769,7 @@ namespace {
 
 // `records`: the list read from the spec's `records` member by allocation_from_json, or
 // null to read them from `spec`.
-Allocation read_allocation(const Value& spec, const SpecOptions& options, std::vector<Record>* records,
+Allocation read_allocation(const Value& spec, const SpecOptions& options, PlannedRecords* records,
                            bool records_over) {
   const Limits& limits = options.limits;
   const StrategyRegistry& registry = options.registry ? *options.registry : StrategyRegistry::global();
@@ -653,19 +795,24 @@ Allocation read_allocation(const Value& spec, const SpecOptions& options, std::v
   }
   a.limits = limits;
   a.pools = read_list<Pool>(r, "pools", read_pool, limits.max_pools, "pools", "max_pools");
+  const RecordPlan plan = plan_of(spec, options);
+  PlannedRecords inline_records =
+      records ? std::move(*records)
+              : PlannedRecords{};
   if (records) {
     read_array(r.required("records"), "records");
-    if (records_over || records->size() > limits.max_records)
+    if (records_over || inline_records.records.size() > limits.max_records)
       limit_exceeded("records", limits.max_records, "records", "max_records");
-    a.records = std::move(*records);
   } else {
-    a.records = read_list<Record>(r, "records", read_record, limits.max_records, "records", "max_records");
+    inline_records = reduced(read_list<Record>(r, "records", read_record, limits.max_records, "records", "max_records"), plan);
   }
+  a.records = std::move(inline_records.records);
+  add_dropped_tags(a, inline_records.dropped_tags);
   a.steps = read_list<Step>(
       r, "steps", [&](const Value& v, const std::string& p) { return read_step(v, p, registry); }, limits.max_steps,
       "steps", "max_steps");
   if (r.has("fx")) a.fx = read_list<FxRate>(r, "fx", read_fx);
-  if (r.has("inputs")) read_inputs(r, a, options);
+  if (r.has("inputs")) read_inputs(r, a, options, plan);
   a.governance = read_governance(r);
   r.finish();
   std::set<std::string> ids;

@@ -368,3 +368,59 @@ TEST(EngineSteps, WeightedSplitCreditKeepsItsIdleLine) {
 }
 
 }  // namespace
+
+// ---- The record plan (plan.hpp) ---------------------------------------------------------------
+
+TEST(RecordPlan, KeysAndMeasuresComeFromTheSteps) {
+  std::vector<Step> steps = {by_team("s", "p")};
+  PerNamespace::Options o;
+  o.weight = WeightExpression{{{"gpu_seconds", D("1")}, {"cpu_seconds", D("2")}}};
+  steps.push_back(Step{"ns", std::make_shared<PerNamespace>(o), "p", {"team", "env"}, {{"region", {"eu"}}}});
+  const std::vector<Pool> pools = {pool("p", CostSource{D("1")}), pool("nlp", FromStepSource{"s", {{"project", "x"}}})};
+  const RecordPlan plan = plan_records(steps, pools, false);
+  EXPECT_TRUE(plan.reduce);
+  // group_by, select, the namespace per_namespace tells overhead by, the drill-down's tags.
+  EXPECT_EQ(plan.keys, (std::set<std::string, std::less<>>{"env", "namespace", "project", "region", "team"}));
+  EXPECT_EQ(plan.measures, (std::set<std::string, std::less<>>{"cpu_seconds", "gpu_seconds"}));
+  EXPECT_TRUE(plan_records(steps, pools, true).measures.contains("requests"));  // unit economics
+  // A strategy that needs rows (a registered one that does not say; weighted_split's max of
+  // reserved and used) keeps every record whole.
+  struct Mine : Strategy {
+    StepOutput run(const StepInput&) const override { return {}; }
+  };
+  steps.push_back(Step{"mine", std::make_shared<Mine>(), "p", {"team"}, {}});
+  EXPECT_FALSE(plan_records(steps, pools, false).reduce);
+}
+
+TEST(RecordPlan, TheReducerSumsPlainRecordsAndKeepsTheRest) {
+  RecordPlan plan;
+  plan.reduce = true;
+  plan.keys = {"team"};
+  plan.measures = {"gpu_seconds"};
+  RecordReducer reducer(plan);
+  const auto add = [&](Tags tags, std::string_view gpu, std::string origin, std::optional<std::string> pool = {}) {
+    Record r = rec(std::move(tags), gpu, std::move(pool));
+    r.measures["tokens_prompt"] = D("5");
+    r.origin = std::move(origin);
+    reducer.add(std::move(r));
+  };
+  add({{"team", "a"}, {"pod", "1"}}, "10", "records[0]");
+  Record run;  // a priced run is never summed
+  run.tags = Tags{{"team", "a"}};
+  run.sku = "gpu/x";
+  run.origin = "records[1]";
+  reducer.add(std::move(run));
+  add({{"team", "b"}}, "1", "records[2]");
+  add({{"team", "a"}, {"pod", "2"}}, "5", "records[3]");
+  add({{"team", "a"}}, "2", "records[4]", "other");  // another pool: another group
+  const std::vector<Record> out = reducer.take();
+  ASSERT_EQ(out.size(), 4u);
+  EXPECT_EQ(out[0].origin, "records[0]");
+  EXPECT_EQ(out[0].tags, (Tags{{"team", "a"}}));
+  EXPECT_EQ(out[0].measures, (Amounts{{"gpu_seconds", D("15")}}));
+  EXPECT_EQ(out[1].origin, "records[1]");
+  EXPECT_TRUE(out[1].sku.has_value());
+  EXPECT_EQ(out[2].origin, "records[2]");
+  EXPECT_EQ(out[3].pool, "other");
+  EXPECT_EQ(reducer.dropped_tags(), (std::set<std::string, std::less<>>{"pod"}));
+}

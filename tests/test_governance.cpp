@@ -594,7 +594,10 @@ TEST(UnitEconomics, PerTenantTokensAndRequests) {
       {"tags": {"team": "b"}, "measures": {"tokens_prompt": 2000000, "tokens_generation": 1000000, "requests": 2500}},
       {"tags": {}, "measures": {"tokens_prompt": 400000, "tokens_generation": 100000, "requests": 100}}],
     "steps": [{"id": "tenants", "strategy": "per_tenant", "pool": "endpoint"}]})";
-  const Allocation allocation = allocation_from_json(spec);
+  // Read whole: the spec has no unit_economics section, so its plan would drop `requests`.
+  SpecOptions whole;
+  whole.plan_records = false;
+  const Allocation allocation = allocation_from_json(spec, whole);
   const Result result = run(allocation);
   const UnitEconomicsReport rep = unit_economics(UnitEconomicsRule{"u", LinesRef{"tenants", Tags{}}}, allocation, result);
   ASSERT_EQ(rep.lines.size(), 3u);

@@ -1,7 +1,9 @@
 // The `csv` ingest format and the shared RFC 4180 reader.
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -127,3 +129,88 @@ TEST(IngestCsv, UnknownOptionIsRefusedByFinish) {
 }
 
 }  // namespace
+
+// ---- Read through the plan (plan.hpp) -------------------------------------------------------
+
+namespace {
+
+struct PlanFolder {
+  std::filesystem::path dir = std::filesystem::temp_directory_path() / ("apportion-plan-" + std::to_string(::getpid()));
+  PlanFolder() { std::filesystem::create_directories(dir); }
+  ~PlanFolder() { std::filesystem::remove_all(dir); }
+  void write(const std::string& name, const std::string& text) const { std::ofstream(dir / name) << text; }
+  Allocation read(const std::string& spec, bool planned) const {
+    SpecOptions options;
+    options.base_dir = dir;
+    options.plan_records = planned;
+    return allocation_from_json(spec, options);
+  }
+  std::string run(const std::string& spec, bool planned) const {
+    try {
+      return result_to_json(apportion::run(read(spec, planned)));
+    } catch (const std::exception& e) {
+      return std::string("error: ") + e.what();
+    }
+  }
+};
+
+const std::string kUsage =
+    "namespace,team,pod,gpu_seconds,tokens_prompt\n"
+    "nlp,search,p1,100,5\n"
+    "nlp,search,p2,50,\n"
+    "vision,,p3,30,1\n"
+    "kube-system,platform,p4,10,0\n"
+    "nlp,search,p1,100,5\n"
+    "vision,ads,p5,0.5,2\n";
+
+const std::string kInputs = R"("inputs": [{"format": "csv", "path": "usage.csv", "tags": "namespace,team,pod",
+                                          "measures": "gpu_seconds,tokens_prompt"}])";
+
+}  // namespace
+
+TEST(CsvThroughThePlan, RowsAreSummedOnWhatTheStepsReadWithTheSameResult) {
+  // Grouped by namespace and by team, the pod column costs nothing: six rows become the four
+  // (namespace, team) pairs, first row's line their origin, in the order they first came.
+  const PlanFolder folder;
+  folder.write("usage.csv", kUsage);
+  const std::string spec = R"({"apportion": 1, "pools": [{"id": "gpu", "cost": "100.00"}, {"id": "shared", "cost": "7.00"}],
+    "records": [], )" + kInputs + R"(,
+    "steps": [{"id": "ns", "strategy": "per_namespace", "pool": "gpu"},
+              {"id": "teams", "strategy": "proportional", "pool": "shared", "group_by": ["team"], "weight": "gpu_seconds"}]})";
+  const Allocation planned = folder.read(spec, true);
+  ASSERT_EQ(planned.records.size(), 4u);
+  EXPECT_EQ(planned.records[0].tags, (Tags{{"namespace", "nlp"}, {"team", "search"}}));
+  EXPECT_EQ(planned.records[0].measures, (Amounts{{"gpu_seconds", Decimal(250)}}));  // tokens: no step reads them
+  EXPECT_EQ(planned.records[0].origin, "usage.csv line 2");
+  EXPECT_EQ(planned.records[1].tags, (Tags{{"namespace", "vision"}}));
+  EXPECT_EQ(planned.records[1].origin, "usage.csv line 4");
+  EXPECT_EQ(planned.records[3].origin, "usage.csv line 7");
+  EXPECT_EQ(planned.inputs[0].records, 6u);  // the records the rows were
+  EXPECT_EQ(planned.dropped_tags, (std::vector<std::string>{"pod"}));
+  EXPECT_EQ(folder.read(spec, false).records.size(), 6u);
+  EXPECT_EQ(folder.run(spec, true), folder.run(spec, false));
+  // A step by pod keeps pods: the rows meet only when they agree on it too.
+  const std::string by_pod = R"({"apportion": 1, "pools": [{"id": "gpu", "cost": "100.00"}], "records": [], )" + kInputs +
+                             R"(, "steps": [{"id": "pods", "strategy": "proportional", "pool": "gpu", "group_by": ["pod"],
+                                            "weight": "tokens_prompt"}]})";
+  EXPECT_EQ(folder.read(by_pod, true).records.size(), 5u);
+  EXPECT_EQ(folder.run(by_pod, true), folder.run(by_pod, false));
+}
+
+TEST(CsvThroughThePlan, ErrorsAreTheSame) {
+  // A record pinned to a pool that does not exist is named by its first row, planned or not;
+  // a bad row is reported at its line whatever the plan drops.
+  const PlanFolder folder;
+  folder.write("usage.csv", kUsage);
+  const std::string spec = R"({"apportion": 1, "pools": [{"id": "gpu", "cost": "100.00"}], "records": [],
+    "inputs": [{"format": "csv", "path": "usage.csv", "tags": "namespace,team,pod", "measures": "gpu_seconds",
+                "pool": "nope"}],
+    "steps": [{"id": "ns", "strategy": "per_namespace", "pool": "gpu"}]})";
+  EXPECT_EQ(folder.run(spec, true), "error: usage.csv line 2.pool: unknown pool \"nope\"");
+  EXPECT_EQ(folder.run(spec, true), folder.run(spec, false));
+  folder.write("usage.csv", kUsage + "nlp,search,\xff,1,1\n");
+  const std::string bad = R"({"apportion": 1, "pools": [{"id": "gpu", "cost": "100.00"}], "records": [], )" + kInputs +
+                          R"(, "steps": [{"id": "ns", "strategy": "per_namespace", "pool": "gpu"}]})";
+  EXPECT_EQ(folder.run(bad, true).substr(0, 35), "error: inputs[0]: usage.csv line 8:");
+  EXPECT_EQ(folder.run(bad, true), folder.run(bad, false));
+}

@@ -167,6 +167,10 @@ class PartialAggregate {
   std::string serialize() const;
   static PartialAggregate deserialize(std::string_view bytes);
 
+  // The record of group `g` (groups are numbered in the order they were first added), with
+  // no origin; a group of no rows has no measures.
+  Record group_record(std::uint32_t g) const;
+
   std::size_t groups() const noexcept { return rows_.size(); }
   std::uint64_t rows() const noexcept { return total_rows_; }
 

@@ -183,6 +183,9 @@ struct Allocation {
   std::vector<Step> steps;
   std::vector<FxRate> fx;
   std::vector<InputSummary> inputs;  // what the spec's `inputs` read, for the result
+  // Tag keys records had that the spec's plan did not keep (plan.hpp), for hints: a step
+  // grouped by `team` over records tagged `label_team` names it.
+  std::vector<std::string> dropped_tags;
   Limits limits;                     // run() enforces max_groups_per_step
   // Budgets, anomalies, reconciliation, scorecards and unit economics, evaluated by run()
   // after the steps (governance.hpp); null for none.

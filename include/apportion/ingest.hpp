@@ -15,6 +15,7 @@
 
 #include "apportion/catalog.hpp"
 #include "apportion/engine.hpp"
+#include "apportion/plan.hpp"
 #include "apportion/value.hpp"
 
 APPORTION_BEGIN_NAMESPACE
@@ -30,6 +31,10 @@ struct IngestResult {
   // What the file held in the format's own units (data rows, series, allocations, spans,
   // jobs), so a reader can tell how many rows became how many records.
   std::size_t rows = 0;
+  // When the format summed its rows through the spec's plan as it read them (PlanScope):
+  // the records the rows were, which `records` now holds the sums of.
+  std::optional<std::size_t> records_read;
+  std::vector<std::string> dropped_tags;  // then: the tag columns the plan did not keep
   // What was read but looks wrong in the real world (more GPU-seconds requested on a node
   // than it has, jobs a window leaves out): kept, and told, never hidden.
   std::vector<std::string> warnings;
@@ -111,6 +116,22 @@ class RecordBudget {
 };
 // Throws through the thread's budget when `records` (made so far by this input) passes it.
 void check_record_budget(std::size_t records);
+
+// While the spec runner reads an input, the plan its records are read through (plan.hpp):
+// a format that can reads only the plan's tags and measures and sums its rows as it goes
+// (csv), setting IngestResult::records_read; what any format yields is read through the plan
+// after. One per thread, for as long as the object lives; null: none.
+class PlanScope {
+ public:
+  explicit PlanScope(const RecordPlan* plan);
+  ~PlanScope();
+  PlanScope(const PlanScope&) = delete;
+  PlanScope& operator=(const PlanScope&) = delete;
+
+ private:
+  const RecordPlan* outer_;
+};
+const RecordPlan* current_plan() noexcept;
 
 // The error for a row that cannot be read, already naming its file and line: it passes
 // through RowErrors::row unchanged.

@@ -44,9 +44,15 @@ struct SpecOptions {
   // throws cancels the run: reading stops and the exception propagates.
   std::function<void(const InputProgress&)> progress;
   std::chrono::steady_clock::duration progress_interval = std::chrono::milliseconds(250);
+  // Read records through the plan the steps make (plan.hpp): rows that agree on what the
+  // steps read become one record of their sums, other tags and measures dropped. The
+  // result is the same either way; false keeps every record whole, for a caller that reads
+  // the Allocation's records itself.
+  bool plan_records = true;
 };
 
-// Reads a parsed spec document into an Allocation, checking every key and value.
+// Reads a parsed spec document into an Allocation, checking every key and value. Records
+// are read through the steps' plan (SpecOptions::plan_records).
 Allocation allocation_from_spec(const Value& spec, const SpecOptions& options = {});
 // Parses and reads spec JSON text: the same Allocation and the same errors as
 // allocation_from_spec(parse_json(text), options), faster for long `records` lists, which

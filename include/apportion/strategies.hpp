@@ -18,6 +18,8 @@ struct WeightExpression {
   std::vector<std::pair<std::string, Decimal>> terms;
   static WeightExpression measure(std::string name) { return {{{std::move(name), Decimal(1)}}}; }
   Rational of(const Record& record) const;
+  // The measures it reads.
+  std::vector<std::string> measures() const;
   // The same weight as a Decimal, or none when it is not one (a fractional coefficient, or
   // beyond the Decimal range).
   std::optional<Decimal> decimal_of(const Record& record) const;
@@ -26,6 +28,7 @@ struct WeightExpression {
 class Proportional final : public Strategy {
  public:
   std::string_view name() const override { return "proportional"; }
+  RecordNeeds record_needs() const override;
   explicit Proportional(WeightExpression weight) : weight_(std::move(weight)) {}
   StepOutput run(const StepInput& input) const override;
 
@@ -56,6 +59,7 @@ bool settle_by_policy(std::vector<WeightedLine>& lines, const CostPolicy& policy
 class PerNamespace final : public Strategy {
  public:
   std::string_view name() const override { return "per_namespace"; }
+  RecordNeeds record_needs() const override;
   struct Options {
     WeightExpression weight = WeightExpression::measure("gpu_seconds");
     std::vector<std::string> overhead_namespaces{"kube-system", "gpu-operator", "monitoring"};
@@ -84,6 +88,7 @@ Rational uncached_prompt_tokens(const Record& record);
 class PerTenant final : public Strategy {
  public:
   std::string_view name() const override { return "per_tenant"; }
+  RecordNeeds record_needs() const override;
   // list_price: what a record's tokens cost at the catalog's per-token list price, its SKU
   // being sku_prefix + its model_tag tag: "litellm/" + the model litellm-spend read, the
   // SKUs litellm-prices loads.
@@ -107,6 +112,7 @@ class PerTenant final : public Strategy {
 class PerToken final : public Strategy {
  public:
   std::string_view name() const override { return "per_token"; }
+  RecordNeeds record_needs() const override;
   struct Phases {
     Decimal prompt;
     Decimal generation;
@@ -128,6 +134,8 @@ class PerToken final : public Strategy {
 class PerExperiment final : public Strategy {
  public:
   std::string_view name() const override { return "per_experiment"; }
+  // It reads priced runs, which are never read as sums, and none of the other records.
+  RecordNeeds record_needs() const override { return {{}, {}, false}; }
   // lines: each line rounded half-even alone (the spec's rule); total: the lines rounded
   // together so they sum to the runs' total rounded once (ten runs of 0.005 cost 0.05).
   enum class Rounding { lines, total };
@@ -170,12 +178,14 @@ class WeightedSplit final : public Strategy {
 class Even final : public Strategy {
  public:
   std::string_view name() const override { return "even"; }
+  RecordNeeds record_needs() const override { return {{}, {}, false}; }  // only which groups are present
   StepOutput run(const StepInput& input) const override;
 };
 
 class Fixed final : public Strategy {
  public:
   std::string_view name() const override { return "fixed"; }
+  RecordNeeds record_needs() const override { return {{}, {}, false}; }
   struct Share {
     Tags tags;
     Decimal share;
@@ -198,6 +208,7 @@ class Fixed final : public Strategy {
 class Commitment final : public Strategy {
  public:
   std::string_view name() const override { return "commitment"; }
+  RecordNeeds record_needs() const override;
   static constexpr std::string_view unused_value = "__unused__";
   struct Options {
     Decimal covers;  // the usage the commitment covers in the pool's window, in weight units

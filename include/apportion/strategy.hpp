@@ -45,9 +45,23 @@ struct StepOutput {
   std::vector<std::string> warnings;
 };
 
+// What a strategy reads of the records taking part in its step, beyond the step's group_by
+// and select keys: the plan the spec runner makes from the steps keeps only that of the
+// records it reads (docs/architecture.md). `rows` false: the strategy's lines depend on the
+// records only through the sums of these measures per value of these keys, so rows with the
+// same values may be read as one record holding their sums.
+struct RecordNeeds {
+  std::vector<std::string> keys;
+  std::vector<std::string> measures;
+  bool rows = true;  // a strategy that does not say needs every record as it is
+};
+
 class Strategy {
  public:
   virtual ~Strategy() = default;
+  // What the step reads of its records. The default, for a strategy added to a registry,
+  // is every record as it is; built-in strategies name their measures and keys.
+  virtual RecordNeeds record_needs() const { return {}; }
   // The name it is registered under, for outputs that say how a line was allocated (FOCUS's
   // AllocatedMethodId). Strategies added to a registry may override it.
   virtual std::string_view name() const { return "custom"; }

@@ -378,7 +378,14 @@ IngestResult read_csv(Input& in, ObjectReader& options, const std::string& sourc
   };
 
   IngestResult result;
-  if (!o.aggregate) {
+  // Read through the spec's plan (plan.hpp): rows summed as they come on the tags and
+  // measures the steps read, every column still checked as it would be. Rows with a
+  // utilization unit economics reads stay whole, as the plan keeps such records.
+  const RecordPlan* plan = current_plan();
+  const bool planned = !o.aggregate && !o.id && plan && plan->reduce &&
+                       !(plan->measures.contains("utilization") &&
+                         std::find(o.measures.begin(), o.measures.end(), "utilization") != o.measures.end());
+  if (!o.aggregate && !planned) {
     while (scanner.skip_blank(in)) {
       scanner.row(in, on_field);
       ++result.rows;
@@ -416,11 +423,21 @@ IngestResult read_csv(Input& in, ObjectReader& options, const std::string& sourc
   // its length in front, key a cache of groups, so a known group costs one lookup.
   PartialAggregate aggregate;
   const std::uint32_t pool_id = aggregate.pool_id(o.pool ? std::optional<std::string_view>(*o.pool) : std::nullopt);
+  std::vector<bool> keep_tag(n_tags, true), keep_measure(n_measures, true);
+  if (planned) {
+    for (std::size_t t = 0; t < n_tags; ++t) keep_tag[t] = plan->keys.contains(o.tags[t]);
+    for (std::size_t m = 0; m < n_measures; ++m) keep_measure[m] = plan->measures.contains(o.measures[m]);
+  }
   std::vector<std::pair<std::uint32_t, std::uint32_t>> key_order;  // (tag key id, tag index)
-  for (std::size_t t = 0; t < n_tags; ++t) key_order.emplace_back(aggregate.tag_key_id(o.tags[t]), static_cast<std::uint32_t>(t));
+  for (std::size_t t = 0; t < n_tags; ++t)
+    if (keep_tag[t]) key_order.emplace_back(aggregate.tag_key_id(o.tags[t]), static_cast<std::uint32_t>(t));
   std::sort(key_order.begin(), key_order.end());
   std::vector<std::uint32_t> measure_ids;
   for (const std::string& m : o.measures) measure_ids.push_back(aggregate.measure_id(m));
+  constexpr std::size_t no_line = static_cast<std::size_t>(-1);
+  std::vector<std::size_t> first_line;  // planned: each group's first row, its origin
+  std::vector<Record> whole;            // planned: rows whose sum would leave the Decimal range
+  std::size_t made = 0;
   // A row's measures are checked as a record's are (measure_problem), before they are summed.
   Amounts row_measures;
   std::vector<bool> checked;
@@ -445,14 +462,16 @@ IngestResult read_csv(Input& in, ObjectReader& options, const std::string& sourc
       for (std::size_t m = 0; m < n_measures; ++m) {
         const Field& c = cells[n_tags + m];
         if (c.text.empty()) continue;
-        values.emplace_back(measure_ids[m], read_measure_cell(text_of(c, scratch), o.measures[m]));
-        if (checked[m]) row_measures.emplace(o.measures[m], Decimal::from_raw(values.back().second));
+        const int128 raw = read_measure_cell(text_of(c, scratch), o.measures[m]);
+        if (keep_measure[m]) values.emplace_back(measure_ids[m], raw);
+        if (checked[m]) row_measures.emplace(o.measures[m], Decimal::from_raw(raw));
       }
       if (any_checked)
         if (const auto problem = measure_problem(row_measures)) throw SpecError("", problem->first + ": " + problem->second);
       cache_key.clear();
       for (std::size_t t = 0; t < n_tags; ++t) {
         tag_text[t] = utf8_cell(text_of(cells[t], unescaped[t]), o.tags[t]);
+        if (!keep_tag[t]) continue;
         const auto length = static_cast<std::uint32_t>(tag_text[t].size());
         cache_key.append(reinterpret_cast<const char*>(&length), sizeof length);
         cache_key.append(tag_text[t]);
@@ -467,12 +486,52 @@ IngestResult read_csv(Input& in, ObjectReader& options, const std::string& sourc
           }
         cache_group.push_back(aggregate.group(encoded));
       }
-      aggregate.add_to_group(cache_group[slot], values);
+      const std::uint32_t group = cache_group[slot];
+      try {
+        aggregate.add_to_group(group, values);
+      } catch (const std::overflow_error&) {
+        if (!planned) throw;
+        // The engine sums such a row exactly: it stays a record of its own.
+        Record r;
+        std::vector<Tags::Pair> pairs;
+        for (std::size_t t = 0; t < n_tags; ++t)
+          if (keep_tag[t] && !tag_text[t].empty()) pairs.emplace_back(o.tags[t], std::string(tag_text[t]));
+        r.tags = Tags(std::move(pairs));
+        for (std::size_t m = 0; m < n_measures; ++m)
+          if (keep_measure[m] && !cells[n_tags + m].text.empty())
+            r.measures.emplace(o.measures[m],
+                               Decimal::from_raw(read_measure_cell(text_of(cells[n_tags + m], scratch), o.measures[m])));
+        r.pool = o.pool;
+        r.origin = scanner.where(scanner.row_line());
+        whole.push_back(std::move(r));
+        ++made;
+        continue;
+      }
+      if (planned) {
+        if (first_line.size() <= group) first_line.resize(group + 1, no_line);
+        if (first_line[group] == no_line) first_line[group] = scanner.row_line();
+      }
+      ++made;
     } catch (const SpecError& e) {
       errors.skip(result, scanner.where(scanner.row_line()), e.what());
     } catch (const std::overflow_error& e) {
       errors.skip(result, scanner.where(scanner.row_line()), e.what());
     }
+    if ((result.rows & 0xfff) == 0) check_record_budget(aggregate.groups() + whole.size());
+  }
+  if (planned) {
+    result.records_read = made;
+    for (std::size_t t = 0; t < n_tags; ++t)
+      if (!keep_tag[t]) result.dropped_tags.push_back(o.tags[t]);
+    for (std::uint32_t g = 0; g < first_line.size(); ++g) {
+      if (first_line[g] == no_line) continue;  // a group whose rows all left the range
+      Record r = aggregate.group_record(g);
+      r.pool = o.pool;
+      r.origin = scanner.where(first_line[g]);
+      result.records.push_back(std::move(r));
+    }
+    for (Record& r : whole) result.records.push_back(std::move(r));
+    return result;
   }
   result.records = aggregate.to_records(source);
   for (Record& r : result.records) r.pool = o.pool;

@@ -169,6 +169,14 @@ void check_record_budget(std::size_t records) {
   if (current_budget && records > current_budget->records_) current_budget->exceeded_();
 }
 
+namespace {
+thread_local const RecordPlan* plan_in_scope = nullptr;
+}  // namespace
+
+PlanScope::PlanScope(const RecordPlan* plan) : outer_(plan_in_scope) { plan_in_scope = plan; }
+PlanScope::~PlanScope() { plan_in_scope = outer_; }
+const RecordPlan* current_plan() noexcept { return plan_in_scope; }
+
 RowErrors::RowErrors(ObjectReader& options) {
   if (const Value* v = options.optional("skip_invalid")) skip_ = read_flag(*v, options.path("skip_invalid"));
 }

@@ -8,6 +8,8 @@ Commitment::Commitment(Options options) : options_(std::move(options)) {
   if (options_.covers.signum() < 0) throw std::invalid_argument("covers must not be negative");
 }
 
+RecordNeeds Commitment::record_needs() const { return {{}, options_.weight.measures(), false}; }
+
 // Reserved instances, savings plans, committed-use discounts, credits: the pool pays for
 // `covers` units of usage. Consumers pay for what they used of it, pool x weight /
 // max(covers, W); what nobody used is settled by the unused policy, with the same mechanics

@@ -38,6 +38,9 @@ bool settle_by_policy(std::vector<WeightedLine>& lines, const CostPolicy& policy
   return true;
 }
 
+// The namespace tells overhead from the rest, whatever the step groups by.
+RecordNeeds PerNamespace::record_needs() const { return {{"namespace"}, options_.weight.measures(), false}; }
+
 LineKind PerNamespace::kind_of(const Record& record) const {
   const auto ns = record.tags.get("namespace");
   const auto& list = options_.overhead_namespaces;

@@ -62,6 +62,14 @@ Rational list_price(const StepInput& input, const Record& r, const PerTenant::Op
 
 }  // namespace
 
+// Weights linear in the token measures read sums; a list price needs each record's model
+// and start (the rates then, the 200k threshold a request at a time).
+RecordNeeds PerTenant::record_needs() const {
+  if (options_.weight == Weight::list_price) return {};
+  if (options_.weight == Weight::requests) return {{}, {"requests"}, false};
+  return {{}, {"tokens_prompt", "tokens_cached", "tokens_generation"}, false};
+}
+
 StepOutput PerTenant::run(const StepInput& input) const {
   GroupedWeights g;
   Rational cached_weight = 0;

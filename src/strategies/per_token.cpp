@@ -2,6 +2,10 @@
 
 APPORTION_BEGIN_NAMESPACE
 
+RecordNeeds PerToken::record_needs() const {
+  return {options_.rate_by, {"tokens_prompt", "tokens_cached", "tokens_generation"}, false};
+}
+
 StepOutput PerToken::run(const StepInput& input) const {
   struct Tokens {
     Rational prompt, cached, generation, weight;

@@ -22,6 +22,14 @@ std::optional<Decimal> WeightExpression::decimal_of(const Record& record) const 
   return Decimal::from_raw(sum);
 }
 
+std::vector<std::string> WeightExpression::measures() const {
+  std::vector<std::string> out;
+  for (const auto& [measure, coefficient] : terms) out.push_back(measure);
+  return out;
+}
+
+RecordNeeds Proportional::record_needs() const { return {{}, weight_.measures(), false}; }
+
 StepOutput Proportional::run(const StepInput& input) const {
   GroupedSums sums(input.group_by);
   for (const Record* r : input.records) {

@@ -67,5 +67,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string r_slow = fuzz::outcome([&] { out_slow = result_to_json(run(slow)); });
   fuzz::check(r_fast == r_slow && out_fast == out_slow, "the two allocations run differently",
               "\n  fast: " + r_fast + out_fast + "\n  slow: " + r_slow + out_slow);
+  // Records read through the plan (summed) and whole give the same result.
+  SpecOptions whole_options = options;
+  whole_options.plan_records = false;
+  std::string out_whole;
+  const std::string r_whole = fuzz::outcome([&] { out_whole = result_to_json(run(allocation_from_json(text, whole_options))); });
+  fuzz::check(r_whole == r_fast && out_whole == out_fast, "records read through the plan and whole run differently",
+              "\n  planned: " + r_fast + out_fast + "\n  whole: " + r_whole + out_whole);
   return 0;
 }
