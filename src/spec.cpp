@@ -372,6 +372,68 @@ void add_dropped_tags(Allocation& a, const std::set<std::string, std::less<>>& t
     if (std::find(a.dropped_tags.begin(), a.dropped_tags.end(), t) == a.dropped_tags.end()) a.dropped_tags.push_back(t);
 }
 
+// The rows of a batch, checked as records are, through the plan: summed straight into its
+// groups, or records when the plan keeps records whole.
+void read_batch(const RecordBatch& batch, std::size_t index, const RecordPlan& plan, Allocation& a) {
+  const std::string path = path_index("batches", index);
+  for (std::size_t c = 0; c < batch.tags.size(); ++c) {
+    const auto& t = batch.tags[c];
+    if (t.codes.size() != batch.rows)
+      throw SpecError(path + ".tags[" + std::to_string(c) + "]", "has " + std::to_string(t.codes.size()) + " codes for " +
+                                                                    std::to_string(batch.rows) + " rows");
+    for (std::size_t d = 0; d < c; ++d)
+      if (batch.tags[d].key == t.key) throw SpecError(path + ".tags[" + std::to_string(c) + "]", "tag "" + t.key + "" given twice");
+  }
+  for (std::size_t c = 0; c < batch.measures.size(); ++c) {
+    const auto& m = batch.measures[c];
+    const std::string where = path + ".measures[" + std::to_string(c) + "]";
+    if (m.values.size() != batch.rows || (!m.present.empty() && m.present.size() != batch.rows))
+      throw SpecError(where, "has " + std::to_string(m.values.size()) + " values for " + std::to_string(batch.rows) + " rows");
+    if (m.scale < 0 || m.scale > Decimal::scale) throw SpecError(where, "scale must be 0 to 12 (got " + std::to_string(m.scale) + ")");
+    for (std::size_t d = 0; d < c; ++d)
+      if (batch.measures[d].name == m.name) throw SpecError(where, "measure \"" + m.name + "\" given twice");
+  }
+  RecordReducer reducer(plan);
+  std::vector<std::pair<std::string_view, std::string_view>> tags;
+  std::vector<std::pair<std::string_view, Decimal>> measures;
+  const std::optional<std::string_view> pool = batch.pool ? std::optional<std::string_view>(*batch.pool) : std::nullopt;
+  for (std::size_t row = 0; row < batch.rows; ++row) {
+    const auto where = [&] { return batch.source + " row " + std::to_string(row); };
+    tags.clear();
+    measures.clear();
+    for (const auto& t : batch.tags) {
+      const std::int32_t code = t.codes[row];
+      if (code < 0) continue;
+      if (static_cast<std::size_t>(code) >= t.dictionary.size())
+        throw SpecError(where(), t.key + ": code " + std::to_string(code) + " is not below the dictionary's " +
+                                     std::to_string(t.dictionary.size()) + " values");
+      tags.emplace_back(t.key, t.dictionary[static_cast<std::size_t>(code)]);
+    }
+    for (const auto& m : batch.measures) {
+      if (!m.present.empty() && !m.present[row]) continue;
+      const std::int64_t v = m.values[row];
+      const Decimal d = Decimal::from_raw(static_cast<int128>(v) * detail::pow10_128(Decimal::scale - m.scale));
+      if (v < 0) throw SpecError(where(), m.name + ": must not be negative (got \"" + d.to_string() + "\")");
+      measures.emplace_back(m.name, d);
+    }
+    Amounts checked;
+    for (const auto& [name, value] : measures)
+      if (name == "utilization" || name == "tokens_cached" || name == "tokens_prompt") checked.emplace(std::string(name), value);
+    if (const auto problem = measure_problem(checked)) throw SpecError(where(), problem->first + ": " + problem->second);
+    if (reducer.add_plain(pool, tags, measures, where)) continue;
+    Record r;
+    std::vector<Tags::Pair> pairs;
+    for (const auto& [k, v] : tags) pairs.emplace_back(std::string(k), std::string(v));
+    r.tags = Tags(std::move(pairs));
+    for (const auto& [name, value] : measures) r.measures.emplace(std::string(name), value);
+    r.pool = batch.pool;
+    r.origin = where();
+    reducer.add(std::move(r));
+  }
+  add_dropped_tags(a, reducer.dropped_tags());
+  for (Record& r : reducer.take()) a.records.push_back(std::move(r));
+}
+
 // Each input's file is read by its format's parser; what it yields joins the inline
 // records, pools and catalog exactly as if written there, read through the plan.
 void read_inputs(ObjectReader& spec, Allocation& a, const SpecOptions& options, const RecordPlan& plan) {
@@ -808,6 +870,11 @@ Allocation read_allocation(const Value& spec, const SpecOptions& options, Planne
   }
   a.records = std::move(inline_records.records);
   add_dropped_tags(a, inline_records.dropped_tags);
+  std::size_t batch_rows = 0;
+  for (const RecordBatch& b : options.batches) batch_rows += b.rows;
+  if (batch_rows > limits.max_records - std::min(limits.max_records, a.records.size()))
+    limit_exceeded("batches", limits.max_records, "records (with the spec's own)", "max_records");
+  for (std::size_t b = 0; b < options.batches.size(); ++b) read_batch(options.batches[b], b, plan, a);
   a.steps = read_list<Step>(
       r, "steps", [&](const Value& v, const std::string& p) { return read_step(v, p, registry); }, limits.max_steps,
       "steps", "max_steps");

@@ -442,3 +442,66 @@ TEST(SpecProgress, ReportsBytesAndLinesOfEachInput) {
   EXPECT_EQ(calls, 1);
   std::filesystem::remove_all(dir);
 }
+
+// ---- Records as columns (RecordBatch) -----------------------------------------------------------
+
+TEST(RecordBatches, ColumnsGiveWhatTheSameRecordsInlineGive) {
+  // Three rows as a DataFrame would hand them over: codes into a dictionary per tag column
+  // (-1: no tag), integers at a scale per measure column, a row without one.
+  const std::vector<std::int32_t> teams{0, 1, 0, -1};
+  const std::vector<std::int32_t> pods{0, 1, 2, 3};
+  const std::vector<std::int64_t> seconds{3600, 1800, 900, 125};  // scale 1: 360.0, 180.0, 90.0, 12.5
+  const std::vector<std::uint8_t> present{1, 1, 1, 1};
+  RecordBatch batch;
+  batch.rows = 4;
+  batch.tags = {{"team", {"nlp", "cv"}, teams}, {"pod", {"a", "b", "c", "d"}, pods}};
+  batch.measures = {{"gpu_seconds", seconds, 1, present}};
+  SpecOptions options;
+  options.batches = {batch};
+  const std::string steps = R"("steps": [{"id": "s", "strategy": "proportional", "pool": "p", "group_by": ["team"], "weight": "gpu_seconds"}]})";
+  const std::string columns = R"({"apportion": 1, "pools": [{"id": "p", "cost": "10.00"}], "records": [], )" + steps;
+  const std::string inline_records = R"({"apportion": 1, "pools": [{"id": "p", "cost": "10.00"}], "records": [
+    {"tags": {"team": "nlp", "pod": "a"}, "measures": {"gpu_seconds": "360.0"}},
+    {"tags": {"team": "cv", "pod": "b"}, "measures": {"gpu_seconds": "180.0"}},
+    {"tags": {"team": "nlp", "pod": "c"}, "measures": {"gpu_seconds": "90.0"}},
+    {"tags": {"pod": "d"}, "measures": {"gpu_seconds": "12.5"}}], )" + steps;
+  EXPECT_EQ(run_spec(columns, options), run_spec(inline_records));
+  // Read through the plan, the rows are summed per team: nlp's two rows are one record.
+  const Allocation a = allocation_from_json(columns, options);
+  ASSERT_EQ(a.records.size(), 3u);
+  EXPECT_EQ(a.records[0].measures.at("gpu_seconds"), Decimal(450));
+  EXPECT_EQ(a.records[0].origin, "batch row 0");
+  options.plan_records = false;
+  EXPECT_EQ(allocation_from_json(columns, options).records.size(), 4u);
+  EXPECT_EQ(run_spec(columns, options), run_spec(inline_records));
+}
+
+TEST(RecordBatches, BadColumnsAreErrorsNamingTheRow) {
+  const std::vector<std::int32_t> codes{0, 2};
+  const std::vector<std::int64_t> values{5, -1};
+  RecordBatch batch;
+  batch.rows = 2;
+  batch.tags = {{"team", {"nlp", "cv"}, codes}};
+  batch.measures = {{"gpu_seconds", values, 0, {}}};
+  batch.source = "usage";
+  SpecOptions options;
+  options.batches = {batch};
+  const std::string spec = R"({"apportion": 1, "pools": [{"id": "p", "cost": "10"}], "records": [],
+    "steps": [{"id": "s", "strategy": "proportional", "pool": "p", "group_by": ["team"], "weight": "gpu_seconds"}]})";
+  const auto error = [&] {
+    try {
+      run_spec(spec, options);
+    } catch (const SpecError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_EQ(error(), "usage row 1: team: code 2 is not below the dictionary's 2 values");
+  options.batches[0].tags[0].dictionary.push_back("vision");
+  EXPECT_EQ(error(), "usage row 1: gpu_seconds: must not be negative (got \"-1\")");
+  const std::vector<std::int64_t> short_values{5};
+  options.batches[0].measures[0].values = short_values;
+  EXPECT_EQ(error(), "batches[0].measures[0]: has 1 values for 2 rows");
+  options.limits.max_records = 1;
+  EXPECT_EQ(error().substr(0, 31), "batches: more than 1 records (w");
+}

@@ -7,8 +7,10 @@
 #include <filesystem>
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "apportion/catalog.hpp"
 #include "apportion/engine.hpp"
@@ -31,6 +33,29 @@ struct InputProgress {
   std::optional<std::uint64_t> rows, records;
 };
 
+// Records held as columns (a DataFrame, Arrow arrays, C arrays), read as if appended to the
+// spec's own `records`, through the same plan and with the same checks, without a Record or
+// a JSON text per row. Tags are dictionary-encoded; measures are integers at a decimal scale.
+// The spans point into the caller's memory, which must outlive the read.
+struct RecordBatch {
+  struct TagColumn {
+    std::string key;
+    std::vector<std::string> dictionary;  // the values the codes index
+    std::span<const std::int32_t> codes;  // per row: an index into dictionary, or -1 for no tag
+  };
+  struct MeasureColumn {
+    std::string name;
+    std::span<const std::int64_t> values;   // per row: the measure x 10^scale
+    int scale = 0;                          // fractional digits, 0 to 12
+    std::span<const std::uint8_t> present;  // per row: 0 for no value; empty: every row has one
+  };
+  std::size_t rows = 0;
+  std::vector<TagColumn> tags;
+  std::vector<MeasureColumn> measures;
+  std::optional<std::string> pool;  // the pool of every row, if any
+  std::string source = "batch";     // names rows in messages: "batch row 3"
+};
+
 struct SpecOptions {
   // The folder `inputs` paths are relative to: the spec file's folder, or the working
   // directory for a spec read from standard input or memory.
@@ -49,6 +74,8 @@ struct SpecOptions {
   // result is the same either way; false keeps every record whole, for a caller that reads
   // the Allocation's records itself.
   bool plan_records = true;
+  // Records as columns, read after the spec's `records` (and before its inputs).
+  std::vector<RecordBatch> batches;
 };
 
 // Reads a parsed spec document into an Allocation, checking every key and value. Records
