@@ -18,19 +18,6 @@ struct apn_aggregate {
   PartialAggregate aggregate;
 };
 
-namespace {
-
-// "name[i]", for messages about one element of an array argument.
-std::string element(const char* name, size_t i) {
-  std::string s(name);
-  s += '[';
-  s += std::to_string(i);
-  s += ']';
-  return s;
-}
-
-}  // namespace
-
 extern "C" {
 
 int apn_aggregate_new(apn_aggregate** out) {

@@ -21,6 +21,8 @@
  * - Ownership. Every string or array a function returns is the caller's and is freed with
  *   the function its documentation names: apn_free() for a `char *`, apn_strings_free()
  *   for a `char **` array, apn_catalog_free() for a catalog. All of them accept NULL.
+ *   The one exception is a `const char *` an apn_result_* accessor gives: it belongs to the
+ *   result and lives until apn_result_free(), so reading a million lines copies nothing.
  * - Nothing thrown inside the library crosses the ABI: a C++ exception becomes a status.
  *
  * Thread safety
@@ -28,6 +30,11 @@
  * - Every function may be called concurrently from any number of threads.
  * - apn_catalog: immutable once loaded. One handle may be read from many threads at once
  *   (rate_at, cost, to_json); apn_catalog_free() must not race with any use of it.
+ * - apn_batch: built by one thread (new, set_pool, add_*); once built, any number of
+ *   threads may run it at once (apn_run only reads it). Freeing it, or changing it or the
+ *   arrays it borrows, must not race with a run that uses it.
+ * - apn_result: immutable once made. One handle may be read from many threads at once
+ *   (every apn_result_* accessor, to_json); apn_result_free() must not race with any use.
  * - Returned strings and arrays belong to the caller: one thread at a time, as for any
  *   malloc'd memory.
  * - apn_last_error() is per thread: a failure in one thread never changes another's.
@@ -158,6 +165,117 @@ APN_API int apn_report_html(char **out, size_t *out_len, const char *spec, size_
  * APN_ESPEC for an unknown format or option, or an unreadable row. */
 APN_API int apn_ingest(char **out, size_t *out_len, const char *format, const char *text, size_t text_len,
                        const char *options_json, const char *source);
+
+/* ---- Records as columns, and results without JSON --------------------------------- */
+
+/* Records held as columns (a DataFrame, Arrow arrays, plain C arrays), read by apn_run as if
+ * appended to the spec's own `records`, with the same checks and through the same plan, so
+ * they cost what the steps read, never a JSON text or an object per row (docs/c-api.md).
+ * Row i of a batch is element i of every column: its tags are the tag columns whose code is
+ * not -1, its measures the measure columns that have a value, its pool the batch's pool.
+ *
+ * Ownership: the per-row arrays (codes, values, present) are borrowed, never copied: they
+ * must stay alive and unchanged until the batch is freed, or at least until the last
+ * apn_run given it has returned. Every string (source, pool, keys, names and dictionary
+ * values) is copied by the call that takes it. Build a batch in one thread; once built, any
+ * number of threads may pass it to apn_run at once. Destroy with apn_batch_free(). */
+typedef struct apn_batch apn_batch;
+
+/* A new batch of `rows` rows and no columns yet. `source` names its rows in messages
+ * ("usage row 3: ..."; rows count from 0 as C arrays do), or NULL for "batch": give each
+ * batch its own when a run takes several. Free *out with apn_batch_free(). */
+APN_API int apn_batch_new(apn_batch **out, size_t rows, const char *source);
+
+/* Destroys a batch. NULL does nothing. The results of runs given it stay valid. */
+APN_API void apn_batch_free(apn_batch *batch);
+
+/* Sets the pool of every row (a spec's `pool` of a record), or NULL for none: the rows then
+ * take part in every step their tags select, as a record without a pool does. */
+APN_API int apn_batch_set_pool(apn_batch *batch, const char *pool);
+
+/* Adds a tag column: row i has the tag `key` = dictionary[codes[i]], or no `key` tag when
+ * codes[i] is -1 (pandas' code for a missing categorical). `n_codes` must equal the
+ * batch's rows and every code be -1 or below `n_dictionary`, which apn_run checks, naming
+ * the column ("batches[0].tags[1]: has 2 codes for 3 rows") or the row ("batch row 1: team:
+ * code 2 is not below the dictionary's 2 values"). `dictionary` may be NULL when
+ * n_dictionary is 0, `codes` when n_codes is 0. */
+APN_API int apn_batch_add_tags(apn_batch *batch, const char *key, const char *const *dictionary, size_t n_dictionary,
+                               const int32_t *codes, size_t n_codes);
+
+/* Adds a measure column: row i measures `name` = values[i] / 10^scale (scale 0 to 12, the
+ * fractional digits: 1234 at scale 2 is 12.34), exactly; or has no `name` measure where
+ * `present` (NULL: every row has a value) holds 0. `values` and `present` hold `n_values`
+ * elements, which must equal the batch's rows. A negative value, a scale out of range and
+ * a length that is not the rows are refused by apn_run, naming the row or the column. */
+APN_API int apn_batch_add_measure(apn_batch *batch, const char *name, const int64_t *values, size_t n_values, int scale,
+                                  const uint8_t *present);
+
+/* The result of one run, held as the engine made it: read its lines through the accessors
+ * below without parsing JSON, or render it with apn_result_to_json. Immutable: one handle
+ * may be read from many threads at once. Every `const char *` an accessor gives belongs to
+ * the result and stays valid until apn_result_free(); never free it. */
+typedef struct apn_result apn_result;
+
+/* What a line is: a group's share, or the part of a pool that settles overhead, idle or
+ * unallocated capacity (the result document's "kind"). Values never change. */
+typedef enum apn_line_kind {
+  APN_LINE_ALLOCATED = 0,
+  APN_LINE_OVERHEAD = 1,
+  APN_LINE_IDLE = 2,
+  APN_LINE_UNALLOCATED = 3
+} apn_line_kind;
+
+/* Runs one allocation spec (JSON text of `spec_len` bytes) with the records of `n_batches`
+ * batches read after its own `records` (and before its `inputs`), in the order given, and
+ * gives the result in *out; free it with apn_result_free(). `options_json` is a JSON
+ * object of "base_dir" and "limits", as for apn_run_json_opts (max_records counts the
+ * batches' rows with the spec's records), or NULL; the result is rendered afterwards, so
+ * "format" is refused. `batches` may be NULL when n_batches is 0. The spec must still say
+ * "records" (an empty list is fine). A bad spec, option or batch is APN_ESPEC with a
+ * message that starts with where it is ("batches[0].measures[1]: ...", "usage row 7: ...");
+ * on any error *out is NULL. */
+APN_API int apn_run(apn_result **out, const char *spec, size_t spec_len, const char *options_json,
+                    const apn_batch *const *batches, size_t n_batches);
+
+/* Destroys a result, and every string its accessors gave. NULL does nothing. */
+APN_API void apn_result_free(apn_result *result);
+
+/* The result document as NUL-terminated JSON in *out, its length without the NUL in
+ * *out_len: the same bytes apn_run_json_opts gives for the same spec with the batches'
+ * rows written as its records. Free *out with apn_free(). */
+APN_API int apn_result_to_json(char **out, size_t *out_len, const apn_result *result);
+
+/* The result's currency, an ISO 4217 code ("USD"). */
+APN_API int apn_result_currency(const char **out, const apn_result *result);
+
+/* The number of pools, and pool i's id and cost (decimal text with the precision's digits,
+ * "31.36"), in result order. APN_EINVAL for i out of range. */
+APN_API int apn_result_pool_count(size_t *out, const apn_result *result);
+APN_API int apn_result_pool(const char **out_id, const char **out_cost, const apn_result *result, size_t pool);
+
+/* The number of lines, in result order (each step's lines in turn, as "lines" in JSON). */
+APN_API int apn_result_line_count(size_t *out, const apn_result *result);
+
+/* Line i's step id; its pool (*out NULL for a line of a step that prices runs); its kind;
+ * and its cost, rounded, as decimal text with the precision's digits ("12.55", "-3.10"),
+ * the text of its "cost" in JSON. APN_EINVAL for i out of range
+ * ("line: 7 is not below the result's 7 lines"). */
+APN_API int apn_result_line_step(const char **out, const apn_result *result, size_t line);
+APN_API int apn_result_line_pool(const char **out, const apn_result *result, size_t line);
+APN_API int apn_result_line_kind(apn_line_kind *out, const apn_result *result, size_t line);
+APN_API int apn_result_line_cost(const char **out, const apn_result *result, size_t line);
+
+/* Line i's tags: how many; tag t's key and value, by key in byte order; and the value of
+ * `key` (*out NULL when the line has no such tag, with APN_OK). */
+APN_API int apn_result_line_tag_count(size_t *out, const apn_result *result, size_t line);
+APN_API int apn_result_line_tag(const char **out_key, const char **out_value, const apn_result *result, size_t line,
+                                size_t tag);
+APN_API int apn_result_line_tag_value(const char **out, const apn_result *result, size_t line, const char *key);
+
+/* What ran but looks wrong (a step in which no record took part), each message starting
+ * with the path it is about: how many, and message i. The same as the JSON's "warnings". */
+APN_API int apn_result_warning_count(size_t *out, const apn_result *result);
+APN_API int apn_result_warning(const char **out, const apn_result *result, size_t warning);
 
 /* ---- Money: exact decimal amounts as text ---------------------------------------- */
 

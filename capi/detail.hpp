@@ -50,6 +50,9 @@ inline void require(const void* p, const char* name) {
   if (p == nullptr) throw Failure(APN_EINVAL, std::string(name) + ": must not be NULL");
 }
 
+// "name[i]", for messages about one element of an array argument.
+inline std::string element(const char* name, size_t i) { return std::string(name) + '[' + std::to_string(i) + ']'; }
+
 // Decimal text, with the argument's name in any error: "amount: ...".
 apportion::Decimal decimal_arg(const char* text, const char* name);
 // Decimal text that must be positive (a rounding or allocation unit).

@@ -47,6 +47,11 @@ std::vector<const Line*> Result::lines_of(std::string_view step) const {
 namespace grouping {
 
 std::optional<Tags> key_of(const Record& record, std::span<const std::string> group_by) {
+  // A record holding just the group keys (what the plan reads records as) is its own key:
+  // the tags are shared, not copied.
+  if (record.tags.size() == group_by.size() &&
+      std::all_of(group_by.begin(), group_by.end(), [&](const std::string& k) { return record.tags.contains(k); }))
+    return record.tags;
   std::vector<Tags::Pair> pairs;
   pairs.reserve(group_by.size());
   for (const std::string& key : group_by) {
@@ -113,7 +118,12 @@ ExactSum& GroupedSums::sum_for(const Record& record) {
 
 GroupedWeights GroupedSums::weights() const {
   GroupedWeights g;
-  for (const auto& [record, sum] : groups_) g.groups.emplace(*grouping::key_of(*record, group_by_), sum.value());
+  // Into the map in its order, each after the last: no search per group.
+  std::vector<std::pair<Tags, const ExactSum*>> sorted;
+  sorted.reserve(groups_.size());
+  for (const auto& [record, sum] : groups_) sorted.emplace_back(*grouping::key_of(*record, group_by_), &sum);
+  std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (auto& [tags, sum] : sorted) g.groups.emplace_hint(g.groups.end(), std::move(tags), sum->value());
   if (unallocated_) g.unallocated = unallocated_->value();
   g.total = total_.value();
   return g;
@@ -370,10 +380,13 @@ class Runner {
     if (out.lines.size() > a_.limits.max_groups_per_step)
       limit_exceeded(step_path(s), a_.limits.max_groups_per_step, "lines (groups) in one step", "max_groups_per_step");
 
-    std::sort(out.lines.begin(), out.lines.end(), [](const DraftLine& a, const DraftLine& b) {
+    const auto line_order = [](const DraftLine& a, const DraftLine& b) {
       if (a.kind != b.kind) return a.kind < b.kind;
       return a.tags < b.tags;
-    });
+    };
+    // Strategies mostly give their lines in this order already (grouped sums are sorted).
+    if (!std::is_sorted(out.lines.begin(), out.lines.end(), line_order))
+      std::sort(out.lines.begin(), out.lines.end(), line_order);
     for (std::size_t i = 1; i < out.lines.size(); ++i)
       if (out.lines[i].kind == out.lines[i - 1].kind && out.lines[i].tags == out.lines[i - 1].tags)
         throw std::logic_error("step \"" + step.id + "\" produced two lines with the same kind and tags");

@@ -382,13 +382,16 @@ void read_batch(const RecordBatch& batch, std::size_t index, const RecordPlan& p
       throw SpecError(path + ".tags[" + std::to_string(c) + "]", "has " + std::to_string(t.codes.size()) + " codes for " +
                                                                     std::to_string(batch.rows) + " rows");
     for (std::size_t d = 0; d < c; ++d)
-      if (batch.tags[d].key == t.key) throw SpecError(path + ".tags[" + std::to_string(c) + "]", "tag "" + t.key + "" given twice");
+      if (batch.tags[d].key == t.key) throw SpecError(path + ".tags[" + std::to_string(c) + "]", "tag \"" + t.key + "\" given twice");
   }
   for (std::size_t c = 0; c < batch.measures.size(); ++c) {
     const auto& m = batch.measures[c];
     const std::string where = path + ".measures[" + std::to_string(c) + "]";
-    if (m.values.size() != batch.rows || (!m.present.empty() && m.present.size() != batch.rows))
+    if (m.values.size() != batch.rows)
       throw SpecError(where, "has " + std::to_string(m.values.size()) + " values for " + std::to_string(batch.rows) + " rows");
+    if (!m.present.empty() && m.present.size() != batch.rows)
+      throw SpecError(where, "has " + std::to_string(m.present.size()) + " presence flags for " + std::to_string(batch.rows) +
+                                 " rows");
     if (m.scale < 0 || m.scale > Decimal::scale) throw SpecError(where, "scale must be 0 to 12 (got " + std::to_string(m.scale) + ")");
     for (std::size_t d = 0; d < c; ++d)
       if (batch.measures[d].name == m.name) throw SpecError(where, "measure \"" + m.name + "\" given twice");
@@ -481,7 +484,10 @@ void read_inputs(ObjectReader& spec, Allocation& a, const SpecOptions& options, 
       if (options.progress) {
         std::error_code ec;
         const std::uintmax_t size = std::filesystem::file_size(options.base_dir / file, ec);
-        ProgressBuffer counted(*stream.rdbuf(), {file, 0, ec ? 0 : static_cast<std::uint64_t>(size)}, options);
+        InputProgress start;
+        start.path = file;
+        start.total_bytes = ec ? 0 : static_cast<std::uint64_t>(size);
+        ProgressBuffer counted(*stream.rdbuf(), start, options);
         std::istream counted_stream(&counted);
         try {
           got = IngestRegistry::global().parse_stream(format, counted_stream, input, file);
@@ -900,6 +906,75 @@ nlohmann::ordered_json tags_json(const Tags& tags) {
   return j;
 }
 
+namespace {
+
+// A JSON string as nlohmann's dump writes one (UTF-8 kept, control characters escaped).
+void append_json_string(std::string& out, std::string_view text) {
+  out += '"';
+  for (const char c : text) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          static constexpr char hex[] = "0123456789abcdef";
+          out += "\\u00";
+          out += hex[(static_cast<unsigned char>(c) >> 4) & 0xf];
+          out += hex[static_cast<unsigned char>(c) & 0xf];
+        } else {
+          out += c;
+        }
+    }
+  }
+  out += '"';
+}
+
+// The `lines` list as the document's dump(2) writes it, line by line without a JSON tree:
+// a result may hold millions of lines.
+std::string lines_json(const Result& result) {
+  std::string out = "[";
+  const Decimal unit = result.precision;
+  const auto member = [&](std::string_view key, std::string_view value, bool first = false) {
+    out += first ? "\n      " : ",\n      ";
+    append_json_string(out, key);
+    out += ": ";
+    append_json_string(out, value);
+  };
+  for (std::size_t i = 0; i < result.lines.size(); ++i) {
+    const Line& l = result.lines[i];
+    out += i == 0 ? "\n    {" : ",\n    {";
+    member("step", l.step, true);
+    if (l.pool) member("pool", *l.pool);
+    member("kind", to_string(l.kind));
+    out += ",\n      \"tags\": {";
+    bool first = true;
+    for (const auto& [k, v] : l.tags) {
+      out += first ? "\n        " : ",\n        ";
+      first = false;
+      append_json_string(out, k);
+      out += ": ";
+      append_json_string(out, v);
+    }
+    out += first ? "}" : "\n      }";
+    member("cost", format_amount(l.cost, unit));
+    if (l.weight) member("weight", format_weight(*l.weight));
+    if (l.share) member("share", format_places(*l.share, 6));
+    if (l.split_cost) member("split_cost", format_amount(*l.split_cost, unit));
+    if (l.unused_cost) member("unused_cost", format_amount(*l.unused_cost, unit));
+    if (l.gpu_hours) member("gpu_hours", format_places(*l.gpu_hours, 6));
+    out += "\n    }";
+  }
+  out += result.lines.empty() ? "]" : "\n  ]";
+  return out;
+}
+
+}  // namespace
+
 std::string result_to_json(const Result& result) {
   using json = nlohmann::ordered_json;
   const Decimal unit = result.precision;
@@ -909,21 +984,7 @@ std::string result_to_json(const Result& result) {
   doc["precision"] = unit.to_string();
   doc["pools"] = json::array();
   for (const PoolCost& p : result.pools) doc["pools"].push_back({{"id", p.id}, {"cost", format_amount(p.cost, unit)}});
-  doc["lines"] = json::array();
-  for (const Line& l : result.lines) {
-    json j;
-    j["step"] = l.step;
-    if (l.pool) j["pool"] = *l.pool;
-    j["kind"] = std::string(to_string(l.kind));
-    j["tags"] = tags_json(l.tags);
-    j["cost"] = format_amount(l.cost, unit);
-    if (l.weight) j["weight"] = format_weight(*l.weight);
-    if (l.share) j["share"] = format_places(*l.share, 6);
-    if (l.split_cost) j["split_cost"] = format_amount(*l.split_cost, unit);
-    if (l.unused_cost) j["unused_cost"] = format_amount(*l.unused_cost, unit);
-    if (l.gpu_hours) j["gpu_hours"] = format_places(*l.gpu_hours, 6);
-    doc["lines"].push_back(std::move(j));
-  }
+  doc["lines"] = json::array();  // written below, without a tree
   doc["unit_costs"] = json::array();
   for (const UnitCost& u : result.unit_costs) {
     json rates = json::object();
@@ -959,7 +1020,13 @@ std::string result_to_json(const Result& result) {
   }
   if (!result.warnings.empty()) doc["warnings"] = result.warnings;
   if (result.governance) write_governance(*result.governance, unit, doc);
-  return doc.dump(2) + "\n";
+  std::string text = doc.dump(2) + "\n";
+  // The top-level placeholder: inside a string a line break is escaped, so this is it.
+  static constexpr std::string_view placeholder = "\n  \"lines\": []";
+  const std::size_t at = text.find(placeholder);
+  if (at == std::string::npos) throw std::logic_error("result_to_json: no lines placeholder");
+  text.replace(at + placeholder.size() - 2, 2, lines_json(result));
+  return text;
 }
 
 std::string run_spec(std::string_view spec_json, const SpecOptions& options) {

@@ -29,42 +29,51 @@ inline std::vector<Decimal> round_largest_remainder(std::span<const Rational> pa
   if (!total.is_multiple_of(unit))
     throw std::invalid_argument("amount " + total.to_string() + " is not a multiple of the unit " + unit.to_string());
   const bool negative = total.signum() < 0;
-  const Rational unit_r = unit.to_rational();
-  std::vector<BigInt> floors(parts.size());
-  std::vector<Rational> remainders(parts.size());
-  std::vector<Rational> magnitudes(parts.size());
-  BigInt assigned = 0;
-  Rational exact_sum = 0;
-  for (std::size_t i = 0; i < parts.size(); ++i) {
-    exact_sum += parts[i];
-    magnitudes[i] = negative ? Rational(-parts[i]) : parts[i];
-    const Rational units = magnitudes[i] / unit_r;
-    floors[i] = floor_of(units);
-    remainders[i] = units - Rational(floors[i]);
+  const std::size_t n = parts.size();
+  // Every part in units over one common denominator: part_i / unit = a_i / b. Then floors,
+  // remainders and their order are integer arithmetic, however many parts there are (a
+  // split's parts share the denominator of pool / total weight). The exact rule either way.
+  BigInt common = 1;
+  for (const Rational& p : parts) {
+    const BigInt& d = boost::multiprecision::denominator(p);
+    if (common % d != 0) common = common / boost::multiprecision::gcd(common, d) * d;
+  }
+  const BigInt b = common * BigInt(unit.raw());
+  std::vector<BigInt> a(n), floors(n), remainders(n);
+  BigInt assigned = 0, a_sum = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const Rational& p = parts[i];
+    a[i] = boost::multiprecision::numerator(p) * (common / boost::multiprecision::denominator(p)) * BigInt(Decimal::one_raw);
+    a_sum += a[i];
+    if (negative) a[i] = -a[i];  // magnitudes: a credit splits as the same cost would
+    floors[i] = detail::divide_rounded<BigInt>(a[i], b, RoundingMode::floor);
+    remainders[i] = a[i] - floors[i] * b;
     assigned += floors[i];
   }
-  if (exact_sum != total.to_rational())
-    throw std::logic_error("allocation parts sum to " + exact_sum.str() + ", not to " + total.to_string());
+  if (a_sum != BigInt(total.raw()) * common)
+    throw std::logic_error("allocation parts do not sum to " + total.to_string());
   const BigInt total_units = BigInt((negative ? -total : total).raw() / unit.raw());
   BigInt leftover = total_units - assigned;
-  if (leftover < 0 || leftover > BigInt(parts.size()))
-    throw std::logic_error("largest-remainder leftover out of range");
-  std::vector<std::size_t> order(parts.size());
-  std::iota(order.begin(), order.end(), std::size_t{0});
-  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
-    if (remainders[a] != remainders[b]) return remainders[a] > remainders[b];
-    if (magnitudes[a] != magnitudes[b]) return magnitudes[a] > magnitudes[b];
-    // The index settles what the tie-break leaves equal, so the order is total and the
-    // result never depends on how std::sort treats equivalent elements.
+  if (leftover < 0 || leftover > BigInt(n)) throw std::logic_error("largest-remainder leftover out of range");
+  // The parts that get a leftover unit: the first `leftover` in the order largest
+  // remainder, then larger magnitude, then the tie-break, then the lower index. The order is
+  // total, so the set is the same whatever std::nth_element does with equal elements.
+  const auto before = [&](std::size_t x, std::size_t y) {
+    if (remainders[x] != remainders[y]) return remainders[x] > remainders[y];
+    if (a[x] != a[y]) return a[x] > a[y];
     if (tie_break) {
-      if (tie_break(a, b)) return true;
-      if (tie_break(b, a)) return false;
+      if (tie_break(x, y)) return true;
+      if (tie_break(y, x)) return false;
     }
-    return a < b;
-  });
-  for (std::size_t k = 0; leftover > 0; ++k, --leftover) floors[order[k]] += 1;
+    return x < y;
+  };
+  const auto k = static_cast<std::size_t>(leftover);
+  std::vector<std::size_t> order(n);
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  if (k > 0 && k < n) std::nth_element(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(k), order.end(), before);
+  for (std::size_t i = 0; i < k; ++i) floors[order[i]] += 1;
   std::vector<Decimal> out;
-  out.reserve(parts.size());
+  out.reserve(n);
   for (const BigInt& f : floors) {
     const Decimal amount = Decimal::from_raw(to_int128(f * BigInt(unit.raw()), "allocated amount"));
     out.push_back(negative ? -amount : amount);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <apportion.h>
 
@@ -131,6 +132,8 @@ static void test_free_accepts_null(void) {
   apn_strings_free(NULL, 0);
   apn_strings_free(NULL, 3);
   apn_catalog_free(NULL);
+  apn_batch_free(NULL);
+  apn_result_free(NULL);
   CHECK(1);
 }
 
@@ -1124,6 +1127,509 @@ static void test_decimal_comma_locale(void) {
   apn_free(after);
 }
 
+/* ---- Records as columns (apn_batch) and results read without JSON (apn_result) ------- */
+
+/* Seconds on a monotonic clock, for the timings printed (never asserted). */
+static double now_seconds(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* The result's JSON, or NULL (with the failure counted). Free with apn_free(). */
+static char *result_json(const apn_result *result, size_t *len) {
+  char *out = NULL;
+  CHECK_STATUS(apn_result_to_json(&out, len, result), APN_OK);
+  return out;
+}
+
+/* Each line as the accessors give it, written as the result document writes it (step,
+ * pool, kind, tags, cost, whitespace dropped) and found in order in the compacted JSON: the
+ * accessors and the JSON agree on every line. Returns the lines checked. */
+static size_t check_lines_against_json(const apn_result *result, const char *json) {
+  static const char *const kinds[] = {"allocated", "overhead", "idle", "unallocated"};
+  char *doc = compact(json), line_text[512];
+  const char *at = doc != NULL ? strstr(doc, "\"lines\":[") : NULL;
+  size_t n = 0, i, t, n_tags = 0;
+  CHECK_STATUS(apn_result_line_count(&n, result), APN_OK);
+  CHECK(at != NULL);
+  for (i = 0; at != NULL && i < n; ++i) {
+    const char *step = NULL, *pool = NULL, *cost = NULL, *key = NULL, *value = NULL;
+    apn_line_kind kind = APN_LINE_IDLE;
+    int w;
+    CHECK_STATUS(apn_result_line_step(&step, result, i), APN_OK);
+    CHECK_STATUS(apn_result_line_pool(&pool, result, i), APN_OK);
+    CHECK_STATUS(apn_result_line_kind(&kind, result, i), APN_OK);
+    CHECK_STATUS(apn_result_line_cost(&cost, result, i), APN_OK);
+    CHECK_STATUS(apn_result_line_tag_count(&n_tags, result, i), APN_OK);
+    w = sprintf(line_text, "{\"step\":\"%s\",", step);
+    if (pool != NULL) w += sprintf(line_text + w, "\"pool\":\"%s\",", pool);
+    w += sprintf(line_text + w, "\"kind\":\"%s\",\"tags\":{", kinds[kind]);
+    for (t = 0; t < n_tags; ++t) {
+      const char *found = NULL;
+      CHECK_STATUS(apn_result_line_tag(&key, &value, result, i, t), APN_OK);
+      CHECK_STATUS(apn_result_line_tag_value(&found, result, i, key), APN_OK);
+      CHECK(found == value); /* the same string, looked up by key */
+      w += sprintf(line_text + w, "%s\"%s\":\"%s\"", t > 0 ? "," : "", key, value);
+    }
+    sprintf(line_text + w, "},\"cost\":\"%s\"", cost);
+    at = strstr(at, line_text);
+    if (at == NULL) fprintf(stderr, "line %lu not in the JSON: %s\n", (unsigned long)i, line_text);
+    CHECK(at != NULL);
+    if (at != NULL) at += strlen(line_text);
+  }
+  free(doc);
+  return n;
+}
+
+/* Four rows as a DataFrame hands them over, against the same rows written as records:
+ * tags as pandas categorical codes into their categories, -1 for a missing team
+ * (pandas.pydata.org/docs/reference/api/pandas.Series.cat.codes.html: "Uncategorized
+ * values (i.e., NaN) are assigned a code of -1"); gpu_seconds as integers at scale 1; a
+ * measure only some rows have, with its present mask. */
+static const char batch_steps[] =
+    " \"steps\": [{\"id\": \"teams\", \"strategy\": \"proportional\", \"pool\": \"node\","
+    "             \"group_by\": [\"team\"], \"weight\": \"gpu_seconds\"}]}";
+static const char *const batch_teams[] = {"nlp", "cv"};
+static const int32_t batch_team_codes[] = {0, 1, 0, -1};
+static const char *const batch_pods[] = {"vllm-0", "vllm-1", "train-0", "train-1"};
+static const int32_t batch_pod_codes[] = {0, 1, 2, 3};
+static const int64_t batch_seconds[] = {3600, 1800, 900, 125}; /* 360.0, 180.0, 90.0, 12.5 */
+static const int64_t batch_tokens[] = {7, 0, 5, 0};
+static const uint8_t batch_tokens_present[] = {1, 0, 1, 0};
+
+static apn_batch *small_batch(const char *source) {
+  apn_batch *batch = NULL;
+  CHECK_STATUS(apn_batch_new(&batch, 4, source), APN_OK);
+  CHECK_STATUS(apn_batch_add_tags(batch, "team", batch_teams, 2, batch_team_codes, 4), APN_OK);
+  CHECK_STATUS(apn_batch_add_tags(batch, "pod", batch_pods, 4, batch_pod_codes, 4), APN_OK);
+  CHECK_STATUS(apn_batch_add_measure(batch, "gpu_seconds", batch_seconds, 4, 1, NULL), APN_OK);
+  CHECK_STATUS(apn_batch_add_measure(batch, "requests", batch_tokens, 4, 0, batch_tokens_present), APN_OK);
+  return batch;
+}
+
+static void test_batch_matches_inline_records(void) {
+  char columns[1024], inline_spec[2048];
+  char *from_batch = NULL, *from_text = NULL;
+  size_t batch_len = 0, text_len = 0, n = 0;
+  apn_batch *batch = small_batch(NULL);
+  apn_result *result = NULL;
+  const apn_batch *const batches[] = {batch};
+  const char *s = NULL, *id = NULL;
+  apn_line_kind kind = APN_LINE_IDLE;
+  /* The numbers are part of the ABI. */
+  CHECK(APN_LINE_ALLOCATED == 0 && APN_LINE_OVERHEAD == 1 && APN_LINE_IDLE == 2 && APN_LINE_UNALLOCATED == 3);
+  sprintf(columns, "{\"apportion\": 1, \"pools\": [{\"id\": \"node\", \"cost\": \"10.00\"}], \"records\": [],%s",
+          batch_steps);
+  sprintf(inline_spec,
+          "{\"apportion\": 1, \"pools\": [{\"id\": \"node\", \"cost\": \"10.00\"}], \"records\": ["
+          " {\"tags\": {\"team\": \"nlp\", \"pod\": \"vllm-0\"}, \"measures\": {\"gpu_seconds\": \"360.0\", \"requests\": 7}},"
+          " {\"tags\": {\"team\": \"cv\", \"pod\": \"vllm-1\"}, \"measures\": {\"gpu_seconds\": \"180.0\"}},"
+          " {\"tags\": {\"team\": \"nlp\", \"pod\": \"train-0\"}, \"measures\": {\"gpu_seconds\": \"90.0\", \"requests\": 5}},"
+          " {\"tags\": {\"pod\": \"train-1\"}, \"measures\": {\"gpu_seconds\": \"12.5\"}}],%s",
+          batch_steps);
+  CHECK_STATUS(apn_run(&result, columns, strlen(columns), NULL, batches, 1), APN_OK);
+  CHECK_STATUS(apn_run_json_opts(&from_text, &text_len, inline_spec, strlen(inline_spec), NULL), APN_OK);
+  from_batch = result != NULL ? result_json(result, &batch_len) : NULL;
+  /* The same bytes, whichever way the records came. */
+  CHECK(from_batch != NULL && from_text != NULL && batch_len == text_len && memcmp(from_batch, from_text, text_len) == 0);
+  CHECK(from_batch != NULL && strlen(from_batch) == batch_len);
+  if (result != NULL && from_batch != NULL) {
+    /* 10.00 by gpu_seconds over the teams: nlp 450, cv 180, and 12.5 with no team, of
+     * 642.5: nlp 10 x 450/642.5 = 7.0038..., cv 2.8015..., the untagged 0.1945...; floors
+     * 7.00 + 2.80 + 0.19 = 9.99, the cent left to the largest remainder (0.45 of the
+     * untagged line's cent): 7.00, 2.80, 0.20. */
+    CHECK(check_lines_against_json(result, from_batch) == 3);
+    CHECK_STATUS(apn_result_line_count(&n, result), APN_OK);
+    CHECK(n == 3);
+    CHECK_STATUS(apn_result_line_step(&s, result, 0), APN_OK);
+    CHECK_STR(s, "teams");
+    CHECK_STATUS(apn_result_line_pool(&s, result, 0), APN_OK);
+    CHECK_STR(s, "node");
+    CHECK_STATUS(apn_result_line_tag_value(&s, result, 0, "team"), APN_OK);
+    CHECK_STR(s, "cv");
+    CHECK_STATUS(apn_result_line_cost(&s, result, 0), APN_OK);
+    CHECK_STR(s, "2.80");
+    CHECK_STATUS(apn_result_line_tag_value(&s, result, 1, "team"), APN_OK);
+    CHECK_STR(s, "nlp");
+    CHECK_STATUS(apn_result_line_cost(&s, result, 1), APN_OK);
+    CHECK_STR(s, "7.00");
+    CHECK_STATUS(apn_result_line_kind(&kind, result, 2), APN_OK);
+    CHECK(kind == APN_LINE_UNALLOCATED);
+    CHECK_STATUS(apn_result_line_tag_value(&s, result, 2, "team"), APN_OK);
+    CHECK_STR(s, "__unallocated__");
+    CHECK_STATUS(apn_result_line_cost(&s, result, 2), APN_OK);
+    CHECK_STR(s, "0.20");
+    /* The pod column, which no step reads, is no line's tag. */
+    s = (const char *)1;
+    CHECK_STATUS(apn_result_line_tag_value(&s, result, 1, "pod"), APN_OK);
+    CHECK(s == NULL);
+    CHECK_STATUS(apn_result_currency(&s, result), APN_OK);
+    CHECK_STR(s, "USD");
+    CHECK_STATUS(apn_result_pool_count(&n, result), APN_OK);
+    CHECK(n == 1);
+    CHECK_STATUS(apn_result_pool(&id, &s, result, 0), APN_OK);
+    CHECK_STR(id, "node");
+    CHECK_STR(s, "10.00");
+    CHECK_STATUS(apn_result_warning_count(&n, result), APN_OK);
+    CHECK(n == 0);
+  }
+  apn_free(from_batch);
+  apn_free(from_text);
+  apn_result_free(result);
+
+  /* Records of the spec's own come first, then each batch in turn, here with a pool: the
+   * same bytes as all of them written inline in that order. */
+  {
+    apn_batch *pooled = small_batch("second");
+    const apn_batch *const both[] = {batch, pooled};
+    char mixed[2048], written[4096];
+    CHECK_STATUS(apn_batch_set_pool(pooled, "node"), APN_OK);
+    sprintf(mixed,
+            "{\"apportion\": 1, \"pools\": [{\"id\": \"node\", \"cost\": \"10.00\"}], \"records\": ["
+            " {\"tags\": {\"team\": \"ops\"}, \"measures\": {\"gpu_seconds\": 100}}],%s",
+            batch_steps);
+    sprintf(written,
+            "{\"apportion\": 1, \"pools\": [{\"id\": \"node\", \"cost\": \"10.00\"}], \"records\": ["
+            " {\"tags\": {\"team\": \"ops\"}, \"measures\": {\"gpu_seconds\": 100}},"
+            " {\"tags\": {\"team\": \"nlp\"}, \"measures\": {\"gpu_seconds\": \"360.0\"}},"
+            " {\"tags\": {\"team\": \"cv\"}, \"measures\": {\"gpu_seconds\": \"180.0\"}},"
+            " {\"tags\": {\"team\": \"nlp\"}, \"measures\": {\"gpu_seconds\": \"90.0\"}},"
+            " {\"tags\": {}, \"measures\": {\"gpu_seconds\": \"12.5\"}},"
+            " {\"pool\": \"node\", \"tags\": {\"team\": \"nlp\"}, \"measures\": {\"gpu_seconds\": \"360.0\"}},"
+            " {\"pool\": \"node\", \"tags\": {\"team\": \"cv\"}, \"measures\": {\"gpu_seconds\": \"180.0\"}},"
+            " {\"pool\": \"node\", \"tags\": {\"team\": \"nlp\"}, \"measures\": {\"gpu_seconds\": \"90.0\"}},"
+            " {\"pool\": \"node\", \"tags\": {}, \"measures\": {\"gpu_seconds\": \"12.5\"}}],%s",
+            batch_steps);
+    CHECK_STATUS(apn_run(&result, mixed, strlen(mixed), "{\"base_dir\": \".\"}", both, 2), APN_OK);
+    CHECK_STATUS(apn_run_json_opts(&from_text, &text_len, written, strlen(written), NULL), APN_OK);
+    from_batch = result != NULL ? result_json(result, &batch_len) : NULL;
+    CHECK(from_batch != NULL && from_text != NULL && batch_len == text_len && memcmp(from_batch, from_text, text_len) == 0);
+    /* ops 100 of 1385 seconds: 10 x 100/1385 = 0.722... */
+    if (result != NULL && from_batch != NULL) CHECK(check_lines_against_json(result, from_batch) == 4);
+    apn_free(from_batch);
+    apn_free(from_text);
+    apn_result_free(result);
+    apn_batch_free(pooled);
+  }
+
+  /* No batches at all: apn_run is apn_run_json_opts with a handle. */
+  CHECK_STATUS(apn_run(&result, seed_spec, strlen(seed_spec), NULL, NULL, 0), APN_OK);
+  CHECK_STATUS(apn_run_json_opts(&from_text, &text_len, seed_spec, strlen(seed_spec), NULL), APN_OK);
+  from_batch = result != NULL ? result_json(result, &batch_len) : NULL;
+  CHECK(from_batch != NULL && from_text != NULL && batch_len == text_len && memcmp(from_batch, from_text, text_len) == 0);
+  if (result != NULL && from_batch != NULL) CHECK(check_lines_against_json(result, from_batch) == 5);
+  apn_free(from_batch);
+  apn_free(from_text);
+  apn_result_free(result);
+  apn_batch_free(batch);
+}
+
+/* The message of a run of `spec` over one batch that fails with `status`. */
+static const char *batch_error(const apn_batch *batch, int status) {
+  static const char spec[] =
+      "{\"apportion\": 1, \"pools\": [{\"id\": \"node\", \"cost\": \"10\"}], \"records\": [],"
+      " \"steps\": [{\"id\": \"teams\", \"strategy\": \"proportional\", \"pool\": \"node\","
+      "             \"group_by\": [\"team\"], \"weight\": \"gpu_seconds\"}]}";
+  apn_result *result = (apn_result *)1;
+  CHECK_STATUS(apn_run(&result, spec, strlen(spec), NULL, &batch, 1), status);
+  CHECK(result == NULL);
+  return apn_last_error();
+}
+
+static void test_batch_errors(void) {
+  static const char *const teams[] = {"nlp", "cv"};
+  static const char *const with_null[] = {"nlp", NULL};
+  static const int32_t codes[] = {0, 2};
+  static const int32_t good_codes[] = {0, 1};
+  static const int64_t values[] = {5, -1};
+  static const int64_t good_values[] = {5, 7};
+  apn_batch *batch = NULL;
+  char *json = (char *)1;
+  apn_result *result = (apn_result *)1;
+  const apn_batch *const with_null_batch[] = {NULL};
+  const char *s = (const char *)1, *v = (const char *)1;
+  size_t n = 9;
+  apn_line_kind kind = APN_LINE_IDLE;
+
+  /* A code beyond the dictionary, then a negative value: each names its row (from 0). */
+  CHECK_STATUS(apn_batch_new(&batch, 2, NULL), APN_OK);
+  CHECK_STATUS(apn_batch_add_tags(batch, "team", teams, 2, codes, 2), APN_OK);
+  CHECK_STATUS(apn_batch_add_measure(batch, "gpu_seconds", values, 2, 0, NULL), APN_OK);
+  CHECK_STR(batch_error(batch, APN_ESPEC), "batch row 1: team: code 2 is not below the dictionary's 2 values");
+  apn_batch_free(batch);
+  CHECK_STATUS(apn_batch_new(&batch, 2, "usage"), APN_OK);
+  CHECK_STATUS(apn_batch_add_tags(batch, "team", teams, 2, good_codes, 2), APN_OK);
+  CHECK_STATUS(apn_batch_add_measure(batch, "gpu_seconds", values, 2, 0, NULL), APN_OK);
+  CHECK_STR(batch_error(batch, APN_ESPEC), "usage row 1: gpu_seconds: must not be negative (got \"-1\")");
+  apn_batch_free(batch);
+
+  /* Lengths that are not the batch's rows, and a scale beyond 12, name the column. */
+  CHECK_STATUS(apn_batch_new(&batch, 2, NULL), APN_OK);
+  CHECK_STATUS(apn_batch_add_tags(batch, "team", teams, 2, good_codes, 1), APN_OK);
+  CHECK_STR(batch_error(batch, APN_ESPEC), "batches[0].tags[0]: has 1 codes for 2 rows");
+  apn_batch_free(batch);
+  CHECK_STATUS(apn_batch_new(&batch, 2, NULL), APN_OK);
+  CHECK_STATUS(apn_batch_add_tags(batch, "team", teams, 2, good_codes, 2), APN_OK);
+  CHECK_STATUS(apn_batch_add_measure(batch, "gpu_seconds", good_values, 3, 0, NULL), APN_OK);
+  CHECK_STR(batch_error(batch, APN_ESPEC), "batches[0].measures[0]: has 3 values for 2 rows");
+  apn_batch_free(batch);
+  CHECK_STATUS(apn_batch_new(&batch, 2, NULL), APN_OK);
+  CHECK_STATUS(apn_batch_add_measure(batch, "gpu_seconds", good_values, 2, 13, NULL), APN_OK);
+  CHECK_STR(batch_error(batch, APN_ESPEC), "batches[0].measures[0]: scale must be 0 to 12 (got 13)");
+  apn_batch_free(batch);
+
+  /* The batches' rows count against max_records with the spec's own. */
+  CHECK_STATUS(apn_batch_new(&batch, 2, NULL), APN_OK);
+  CHECK_STATUS(apn_batch_add_tags(batch, "team", teams, 2, good_codes, 2), APN_OK);
+  CHECK_STATUS(apn_batch_add_measure(batch, "gpu_seconds", good_values, 2, 0, NULL), APN_OK);
+  {
+    const apn_batch *const one[] = {batch};
+    CHECK_STATUS(apn_run(&result, seed_spec, strlen(seed_spec), "{\"limits\": {\"max_records\": 6}}", one, 1),
+                 APN_ESPEC);
+    CHECK(result == NULL);
+    CHECK_STR(apn_last_error(), "batches: more than 6 records (with the spec's own) (limit max_records; raise it with --max-records or SpecOptions::limits)");
+    /* apn_run renders afterwards: it takes no format. */
+    CHECK_STATUS(apn_run(&result, seed_spec, strlen(seed_spec), "{\"format\": \"csv\"}", one, 1), APN_ESPEC);
+    CHECK_STR(apn_last_error(), "options.format: not taken by apn_run, whose result is rendered afterwards (apn_result_to_json); apn_run_json_opts takes a format");
+    CHECK_STATUS(apn_run(&result, seed_spec, strlen(seed_spec), "{\"limit\": {}}", one, 1), APN_ESPEC);
+    CHECK(starts_with(apn_last_error(), "options.limit: unknown key"));
+  }
+
+  /* NULL arguments: APN_EINVAL naming them; outputs NULL. */
+  CHECK_STATUS(apn_batch_new(NULL, 2, NULL), APN_EINVAL);
+  CHECK_STR(apn_last_error(), "out: must not be NULL");
+  CHECK_STATUS(apn_batch_set_pool(NULL, "node"), APN_EINVAL);
+  CHECK_STR(apn_last_error(), "batch: must not be NULL");
+  CHECK_STATUS(apn_batch_add_tags(NULL, "team", teams, 2, good_codes, 2), APN_EINVAL);
+  CHECK_STR(apn_last_error(), "batch: must not be NULL");
+  CHECK_STATUS(apn_batch_add_tags(batch, NULL, teams, 2, good_codes, 2), APN_EINVAL);
+  CHECK_STR(apn_last_error(), "key: must not be NULL");
+  CHECK_STATUS(apn_batch_add_tags(batch, "pod", NULL, 2, good_codes, 2), APN_EINVAL);
+  CHECK_STR(apn_last_error(), "dictionary: must not be NULL");
+  CHECK_STATUS(apn_batch_add_tags(batch, "pod", with_null, 2, good_codes, 2), APN_EINVAL);
+  CHECK_STR(apn_last_error(), "dictionary[1]: must not be NULL");
+  CHECK_STATUS(apn_batch_add_tags(batch, "pod", teams, 2, NULL, 2), APN_EINVAL);
+  CHECK_STR(apn_last_error(), "codes: must not be NULL");
+  CHECK_STATUS(apn_batch_add_measure(NULL, "gpu_seconds", good_values, 2, 0, NULL), APN_EINVAL);
+  CHECK_STATUS(apn_batch_add_measure(batch, NULL, good_values, 2, 0, NULL), APN_EINVAL);
+  CHECK_STR(apn_last_error(), "name: must not be NULL");
+  CHECK_STATUS(apn_batch_add_measure(batch, "tokens", NULL, 2, 0, NULL), APN_EINVAL);
+  CHECK_STR(apn_last_error(), "values: must not be NULL");
+  /* A refused column leaves the batch as it was: it still runs. */
+  {
+    const apn_batch *const one[] = {batch};
+    static const char spec[] =
+        "{\"apportion\": 1, \"pools\": [{\"id\": \"node\", \"cost\": \"12\"}], \"records\": [],"
+        " \"steps\": [{\"id\": \"teams\", \"strategy\": \"proportional\", \"pool\": \"node\","
+        "             \"group_by\": [\"team\"], \"weight\": \"gpu_seconds\"}]}";
+    /* 12 by 5:7: cv 7.00, nlp 5.00. */
+    CHECK_STATUS(apn_run(&result, spec, strlen(spec), NULL, one, 1), APN_OK);
+    CHECK_STATUS(apn_result_line_cost(&s, result, 0), APN_OK);
+    CHECK_STR(s, "7.00");
+    CHECK_STATUS(apn_result_line_cost(&s, result, 1), APN_OK);
+    CHECK_STR(s, "5.00");
+
+    /* Indexes past the end and NULL arguments of the accessors. */
+    CHECK_STATUS(apn_result_line_step(&s, result, 2), APN_EINVAL);
+    CHECK(s == NULL);
+    CHECK_STR(apn_last_error(), "line: 2 is not below the result's 2 lines");
+    CHECK_STATUS(apn_result_line_tag(&s, &v, result, 0, 1), APN_EINVAL);
+    CHECK(s == NULL && v == NULL);
+    CHECK_STR(apn_last_error(), "tag: 1 is not below line 0's 1 tags");
+    CHECK_STATUS(apn_result_pool(&s, &v, result, 1), APN_EINVAL);
+    CHECK_STR(apn_last_error(), "pool: 1 is not below the result's 1 pools");
+    CHECK_STATUS(apn_result_warning(&s, result, 0), APN_EINVAL);
+    CHECK_STR(apn_last_error(), "warning: 0 is not below the result's 0 warnings");
+    CHECK_STATUS(apn_result_line_cost(&s, NULL, 0), APN_EINVAL);
+    CHECK_STR(apn_last_error(), "result: must not be NULL");
+    CHECK_STATUS(apn_result_line_cost(NULL, result, 0), APN_EINVAL);
+    CHECK_STR(apn_last_error(), "out: must not be NULL");
+    CHECK_STATUS(apn_result_line_count(&n, NULL), APN_EINVAL);
+    CHECK(n == 0);
+    CHECK_STATUS(apn_result_line_kind(&kind, NULL, 0), APN_EINVAL);
+    CHECK_STATUS(apn_result_line_kind(NULL, result, 0), APN_EINVAL);
+    CHECK_STATUS(apn_result_line_pool(NULL, result, 0), APN_EINVAL);
+    CHECK_STATUS(apn_result_line_tag_count(NULL, result, 0), APN_EINVAL);
+    CHECK_STATUS(apn_result_line_tag(NULL, &v, result, 0, 0), APN_EINVAL);
+    CHECK_STATUS(apn_result_line_tag(&s, NULL, result, 0, 0), APN_EINVAL);
+    CHECK_STATUS(apn_result_line_tag_value(&s, result, 0, NULL), APN_EINVAL);
+    CHECK_STR(apn_last_error(), "key: must not be NULL");
+    CHECK_STATUS(apn_result_currency(NULL, result), APN_EINVAL);
+    CHECK_STATUS(apn_result_pool_count(NULL, result), APN_EINVAL);
+    CHECK_STATUS(apn_result_warning_count(NULL, result), APN_EINVAL);
+    CHECK_STATUS(apn_result_to_json(NULL, &n, result), APN_EINVAL);
+    CHECK_STATUS(apn_result_to_json(&json, NULL, result), APN_EINVAL);
+    CHECK_STATUS(apn_result_to_json(&json, &n, NULL), APN_EINVAL);
+    CHECK(json == NULL && n == 0);
+    apn_result_free(result);
+  }
+  result = (apn_result *)1;
+  CHECK_STATUS(apn_run(NULL, seed_spec, strlen(seed_spec), NULL, NULL, 0), APN_EINVAL);
+  CHECK_STR(apn_last_error(), "out: must not be NULL");
+  CHECK_STATUS(apn_run(&result, NULL, 0, NULL, NULL, 0), APN_EINVAL);
+  CHECK(result == NULL);
+  CHECK_STR(apn_last_error(), "spec: must not be NULL");
+  CHECK_STATUS(apn_run(&result, seed_spec, strlen(seed_spec), NULL, NULL, 1), APN_EINVAL);
+  CHECK_STR(apn_last_error(), "batches: must not be NULL");
+  CHECK_STATUS(apn_run(&result, seed_spec, strlen(seed_spec), NULL, with_null_batch, 1), APN_EINVAL);
+  CHECK_STR(apn_last_error(), "batches[0]: must not be NULL");
+  apn_batch_free(batch);
+}
+
+/* A month of usage as a DataFrame holds it: 1,000,000 rows tagged team (5 values),
+ * namespace (8) and pod (1,000,000 distinct: what the steps never group by, so it costs
+ * nothing), gpu_seconds at scale 3. Row i measures (i % 1000 + 1) / 1000 seconds. Run as a
+ * batch and as the same records in JSON text: the same bytes; both times are printed. */
+enum { big_rows = 1000000 };
+
+static const char big_spec_head[] =
+    "{\"apportion\": 1, \"pools\": [{\"id\": \"node\", \"cost\": \"1001.00\"}, {\"id\": \"storage\", \"cost\": \"500.50\"}],"
+    " \"records\": [";
+static const char big_spec_tail[] =
+    "],"
+    " \"steps\": [{\"id\": \"teams\", \"strategy\": \"proportional\", \"pool\": \"node\","
+    "             \"group_by\": [\"team\"], \"weight\": \"gpu_seconds\"},"
+    "            {\"id\": \"namespaces\", \"strategy\": \"proportional\", \"pool\": \"storage\","
+    "             \"group_by\": [\"namespace\"], \"weight\": \"gpu_seconds\"}]}";
+
+static void test_batch_million_rows(void) {
+  static const char *const teams[] = {"team-0", "team-1", "team-2", "team-3", "team-4"};
+  static const char *const namespaces[] = {"ns-0", "ns-1", "ns-2", "ns-3", "ns-4", "ns-5", "ns-6", "ns-7"};
+  /* Worked by hand: team t sums 200t + 99700 seconds (1000 blocks of 1000 rows; in each,
+   * the 200 rows of team t measure t+1, t+6, ..., t+996 thousandths), of 500500 in all, so
+   * 1001.00 gives it 0.4t + 199.4, exactly. Namespace n sums 125n + 62125, so 500.50 gives
+   * it 0.125n + 62.125: floors 62.12, 62.25, 62.37, 62.50, 62.62, 62.75, 62.87, 63.00 (sum
+   * 500.48), the two cents left to the four half-cent remainders of n = 0, 2, 4, 6, ties to
+   * the larger weight: n = 6 and 4. */
+  static const char *const team_costs[] = {"199.40", "199.80", "200.20", "200.60", "201.00"};
+  static const char *const ns_costs[] = {"62.12", "62.25", "62.37", "62.50", "62.63", "62.75", "62.88", "63.00"};
+  int32_t *team_codes = malloc(big_rows * sizeof *team_codes);
+  int32_t *ns_codes = malloc(big_rows * sizeof *ns_codes);
+  int32_t *pod_codes = malloc(big_rows * sizeof *pod_codes);
+  int64_t *seconds = malloc(big_rows * sizeof *seconds);
+  char *pod_names = malloc((size_t)big_rows * 12);
+  const char **pods = malloc(big_rows * sizeof *pods);
+  char *text = malloc((size_t)big_rows * 128 + sizeof big_spec_head + sizeof big_spec_tail), *w = text;
+  char *from_batch = NULL, *from_text = NULL;
+  size_t batch_len = 0, text_len = 0, n = 0, i;
+  apn_batch *batch = NULL;
+  apn_result *result = NULL;
+  double t0, t_batch, t_lines, t_text;
+  if (!team_codes || !ns_codes || !pod_codes || !seconds || !pod_names || !pods || !text) {
+    ++failed;
+    fprintf(stderr, "out of memory for the 1,000,000-row test\n");
+    return;
+  }
+  for (i = 0; i < big_rows; ++i) {
+    team_codes[i] = (int32_t)(i % 5);
+    ns_codes[i] = (int32_t)(i % 8);
+    pod_codes[i] = (int32_t)i;
+    seconds[i] = (int64_t)(i % 1000 + 1);
+    sprintf(pod_names + i * 12, "pod-%07lu", (unsigned long)i);
+    pods[i] = pod_names + i * 12;
+  }
+  t0 = now_seconds();
+  CHECK_STATUS(apn_batch_new(&batch, big_rows, "usage"), APN_OK);
+  CHECK_STATUS(apn_batch_add_tags(batch, "team", teams, 5, team_codes, big_rows), APN_OK);
+  CHECK_STATUS(apn_batch_add_tags(batch, "namespace", namespaces, 8, ns_codes, big_rows), APN_OK);
+  CHECK_STATUS(apn_batch_add_tags(batch, "pod", pods, big_rows, pod_codes, big_rows), APN_OK);
+  CHECK_STATUS(apn_batch_add_measure(batch, "gpu_seconds", seconds, big_rows, 3, NULL), APN_OK);
+  {
+    char spec[sizeof big_spec_head + sizeof big_spec_tail];
+    const apn_batch *const one[] = {batch};
+    sprintf(spec, "%s%s", big_spec_head, big_spec_tail);
+    CHECK_STATUS(apn_run(&result, spec, strlen(spec), NULL, one, 1), APN_OK);
+  }
+  t_batch = now_seconds() - t0;
+  t0 = now_seconds();
+  if (result != NULL) {
+    CHECK_STATUS(apn_result_line_count(&n, result), APN_OK);
+    CHECK(n == 13);
+    for (i = 0; i < n && n == 13; ++i) {
+      const char *cost = NULL, *value = NULL;
+      CHECK_STATUS(apn_result_line_cost(&cost, result, i), APN_OK);
+      CHECK_STATUS(apn_result_line_tag_value(&value, result, i, i < 5 ? "team" : "namespace"), APN_OK);
+      CHECK_STR(value, i < 5 ? teams[i] : namespaces[i - 5]);
+      CHECK_STR(cost, i < 5 ? team_costs[i] : ns_costs[i - 5]);
+    }
+  }
+  t_lines = now_seconds() - t0;
+  from_batch = result != NULL ? result_json(result, &batch_len) : NULL;
+  if (result != NULL && from_batch != NULL) CHECK(check_lines_against_json(result, from_batch) == 13);
+
+  /* The same rows as JSON records, run from text. */
+  w += sprintf(w, "%s", big_spec_head);
+  for (i = 0; i < big_rows; ++i)
+    w += sprintf(w,
+                 "%s{\"tags\": {\"team\": \"%s\", \"namespace\": \"%s\", \"pod\": \"%s\"},"
+                 " \"measures\": {\"gpu_seconds\": \"%lu.%03lu\"}}",
+                 i > 0 ? ", " : "", teams[i % 5], namespaces[i % 8], pods[i], (unsigned long)(seconds[i] / 1000),
+                 (unsigned long)(seconds[i] % 1000));
+  w += sprintf(w, "%s", big_spec_tail);
+  t0 = now_seconds();
+  CHECK_STATUS(apn_run_json_opts(&from_text, &text_len, text, (size_t)(w - text), NULL), APN_OK);
+  t_text = now_seconds() - t0;
+  CHECK(from_batch != NULL && from_text != NULL && batch_len == text_len && memcmp(from_batch, from_text, text_len) == 0);
+  printf("1,000,000 rows (3 tag columns, one of 1,000,000 pods): batch %.3f s, 13 lines read %.6f s;"
+         " as %.0f MB of JSON text %.3f s\n",
+         t_batch, t_lines, (double)(w - text) / 1e6, t_text);
+  apn_free(from_batch);
+  apn_free(from_text);
+  apn_result_free(result);
+  apn_batch_free(batch);
+  free(text);
+  free(pods);
+  free(pod_names);
+  free(seconds);
+  free(pod_codes);
+  free(ns_codes);
+  free(team_codes);
+}
+
+/* One batch run by several threads at once, and one result read by all of them at once
+ * (the first cost read makes the cost texts, once). */
+static const apn_batch *shared_batch;
+static const apn_result *shared_result;
+
+static void *batch_thread_body(void *arg) {
+  static const char spec[] =
+      "{\"apportion\": 1, \"pools\": [{\"id\": \"node\", \"cost\": \"10.00\"}], \"records\": [],"
+      " \"steps\": [{\"id\": \"teams\", \"strategy\": \"proportional\", \"pool\": \"node\","
+      "             \"group_by\": [\"team\"], \"weight\": \"gpu_seconds\"}]}";
+  apn_result *mine = NULL;
+  const char *cost = NULL, *shared_cost = NULL;
+  int ok = apn_run(&mine, spec, strlen(spec), NULL, &shared_batch, 1) == APN_OK &&
+           apn_result_line_cost(&cost, mine, 1) == APN_OK && strcmp(cost, "7.00") == 0 &&
+           apn_result_line_cost(&shared_cost, shared_result, 1) == APN_OK && strcmp(shared_cost, "7.00") == 0;
+  apn_result_free(mine);
+  return ok ? arg : NULL;
+}
+
+static void test_batch_threads(void) {
+  static const char spec[] =
+      "{\"apportion\": 1, \"pools\": [{\"id\": \"node\", \"cost\": \"10.00\"}], \"records\": [],"
+      " \"steps\": [{\"id\": \"teams\", \"strategy\": \"proportional\", \"pool\": \"node\","
+      "             \"group_by\": [\"team\"], \"weight\": \"gpu_seconds\"}]}";
+  pthread_t threads[n_threads];
+  int ids[n_threads], i;
+  apn_batch *batch = small_batch(NULL);
+  apn_result *result = NULL;
+  shared_batch = batch;
+  CHECK_STATUS(apn_run(&result, spec, strlen(spec), NULL, &shared_batch, 1), APN_OK);
+  shared_result = result;
+  for (i = 0; i < n_threads; ++i) {
+    ids[i] = i;
+    CHECK(pthread_create(&threads[i], NULL, batch_thread_body, &ids[i]) == 0);
+  }
+  for (i = 0; i < n_threads; ++i) {
+    void *back = NULL;
+    CHECK(pthread_join(threads[i], &back) == 0 && back == &ids[i]);
+  }
+  apn_result_free(result);
+  apn_batch_free(batch);
+}
+
 int main(void) {
   test_version();
   test_status_values();
@@ -1143,6 +1649,10 @@ int main(void) {
   test_aggregate();
   test_null_arguments();
   test_decimal_comma_locale();
+  test_batch_matches_inline_records();
+  test_batch_errors();
+  test_batch_threads();
+  test_batch_million_rows();
   printf("%d passed, %d failed\n", passed, failed);
   return failed == 0 ? 0 : 1;
 }
