@@ -269,22 +269,24 @@ void PartialAggregate::check_raw(std::uint32_t measure, int128 raw) const {
 void PartialAggregate::add_to_group(std::uint32_t group, std::span<const std::pair<std::uint32_t, int128>> measures,
                                     std::uint64_t rows) {
   int128* sums = sums_.data() + static_cast<std::size_t>(group) * stride_;
+  constexpr std::uint32_t none = 0xffffffffu;
+  const std::uint32_t ratio_id = ratio_id_.value_or(none), weight_id = weight_id_.value_or(none);
   int128 weight = 0;  // the row's gpu_seconds, which weighs its utilization
   bool measured = false;
-  if (weight_id_ || ratio_id_)
+  if (ratio_id != none || weight_id != none)
     for (const auto& [m, raw] : measures) {
-      if (m == weight_id_) weight = raw;
-      measured = measured || m == ratio_id_;
+      if (m == weight_id) weight = raw;
+      measured = measured || m == ratio_id;
     }
   const auto overflow = [&](std::uint32_t m) {
     return OverflowError(std::string(measures_names_.value(m)) + ": the aggregated sum is out of the decimal range");
   };
-  RatioSums ratio = ratio_[group];
-  if (weight > 0 && !measured) ratio.unmeasured += rows;
+  RatioSums ratio;  // the group's, with this row's utilization; only read when it has one
+  if (measured) ratio = ratio_[group];
   for (const auto& [m, raw] : measures) {  // check everything first: the row is added whole or not at all
     check_raw(m, raw);
     int128 r;
-    if (m == ratio_id_) {
+    if (m == ratio_id) {
       if (raw > Decimal(1).raw())
         throw std::invalid_argument("utilization: must be between 0 and 1 (got " + Decimal::from_raw(raw).to_string() + ")");
       int128 used;
@@ -301,10 +303,11 @@ void PartialAggregate::add_to_group(std::uint32_t group, std::span<const std::pa
   if (__builtin_add_overflow(total_rows_, rows, &total)) throw OverflowError("aggregate: too many rows");
   std::uint8_t* present = present_.data() + static_cast<std::size_t>(group) * stride_;
   for (const auto& [m, raw] : measures) {
-    sums[m] += m == ratio_id_ ? raw * weight : raw;
+    sums[m] += m == ratio_id ? raw * weight : raw;
     present[m] = 1;
   }
-  ratio_[group] = ratio;
+  if (measured) ratio_[group] = ratio;
+  else if (weight > 0) ratio_[group].unmeasured += rows;
   rows_[group] += rows;
   total_rows_ = total;
 }

@@ -372,6 +372,97 @@ void add_dropped_tags(Allocation& a, const std::set<std::string, std::less<>>& t
     if (std::find(a.dropped_tags.begin(), a.dropped_tags.end(), t) == a.dropped_tags.end()) a.dropped_tags.push_back(t);
 }
 
+// A batch summed by the codes of the columns the plan keeps, a column at a time, without
+// looking at a string per row: every row checked as read_batch checks it, then each group's
+// sums added to the reducer once, named by its first row. False, having added nothing,
+// when the plan keeps records whole, reads a utilization (unit economics reads it row by
+// row), or a sum would leave the 128-bit range: read_batch then reads row by row.
+bool read_batch_by_codes(const RecordBatch& batch, const RecordPlan& plan, RecordReducer& reducer,
+                         std::optional<std::string_view> pool) {
+  if (!plan.reduce) return false;
+  std::vector<std::size_t> kept_tags, kept_measures;
+  for (std::size_t c = 0; c < batch.tags.size(); ++c)
+    if (plan.keys.contains(batch.tags[c].key)) kept_tags.push_back(c);
+  std::optional<std::size_t> utilization, cached, prompt;
+  for (std::size_t c = 0; c < batch.measures.size(); ++c) {
+    const std::string& name = batch.measures[c].name;
+    if (plan.measures.contains(name)) {
+      if (name == "utilization") return false;
+      kept_measures.push_back(c);
+    }
+    if (name == "utilization") utilization = c;
+    if (name == "tokens_cached") cached = c;
+    if (name == "tokens_prompt") prompt = c;
+  }
+  std::vector<int128> scale(batch.measures.size());
+  for (std::size_t c = 0; c < batch.measures.size(); ++c) scale[c] = detail::pow10_128(Decimal::scale - batch.measures[c].scale);
+  const auto raw = [&](std::size_t c, std::size_t row) { return static_cast<int128>(batch.measures[c].values[row]) * scale[c]; };
+  const auto has = [&](std::size_t c, std::size_t row) {
+    return batch.measures[c].present.empty() || batch.measures[c].present[row] != 0;
+  };
+  const auto where = [&](std::size_t row) { return batch.source + " row " + std::to_string(row); };
+
+  // Groups by the kept columns' codes: each group's first row and its measure sums.
+  struct Group {
+    std::size_t first_row;
+    std::vector<int128> sums;
+    std::vector<bool> present;
+  };
+  std::vector<Group> groups;
+  std::unordered_map<std::string, std::size_t> index;
+  std::string key;
+  for (std::size_t row = 0; row < batch.rows; ++row) {
+    for (const auto& t : batch.tags) {
+      const std::int32_t code = t.codes[row];
+      if (code >= 0 && static_cast<std::size_t>(code) >= t.dictionary.size())
+        throw SpecError(where(row), t.key + ": code " + std::to_string(code) + " is not below the dictionary's " +
+                                        std::to_string(t.dictionary.size()) + " values");
+    }
+    for (std::size_t c = 0; c < batch.measures.size(); ++c)
+      if (has(c, row) && batch.measures[c].values[row] < 0)
+        throw SpecError(where(row), batch.measures[c].name + ": must not be negative (got \"" +
+                                        Decimal::from_raw(raw(c, row)).to_string() + "\")");
+    if (utilization && has(*utilization, row) && raw(*utilization, row) > Decimal(1).raw())
+      throw SpecError(where(row), "utilization: must be between 0 and 1 (got " +
+                                      Decimal::from_raw(raw(*utilization, row)).to_string() + ")");
+    if (cached && has(*cached, row)) {
+      const int128 p = prompt && has(*prompt, row) ? raw(*prompt, row) : 0;
+      if (raw(*cached, row) > p)
+        throw SpecError(where(row), "tokens_cached: must not exceed tokens_prompt (" +
+                                        Decimal::from_raw(raw(*cached, row)).to_string() + " > " +
+                                        Decimal::from_raw(p).to_string() + ")");
+    }
+    key.clear();
+    for (std::size_t c : kept_tags) key.append(reinterpret_cast<const char*>(&batch.tags[c].codes[row]), sizeof(std::int32_t));
+    const auto [it, added] = index.try_emplace(key, groups.size());
+    if (added) groups.push_back({row, std::vector<int128>(kept_measures.size()), std::vector<bool>(kept_measures.size())});
+    Group& g = groups[it->second];
+    for (std::size_t m = 0; m < kept_measures.size(); ++m) {
+      if (!has(kept_measures[m], row)) continue;
+      if (__builtin_add_overflow(g.sums[m], raw(kept_measures[m], row), &g.sums[m])) return false;
+      g.present[m] = true;
+    }
+  }
+  // Each group once, in first-seen order, as a plain record of its sums; into a reducer of
+  // its own, so that nothing is added when one cannot be.
+  RecordReducer summed(plan);
+  std::vector<std::pair<std::string_view, std::string_view>> tags;
+  std::vector<std::pair<std::string_view, Decimal>> measures;
+  for (const Group& g : groups) {
+    tags.clear();
+    measures.clear();
+    for (std::size_t c = 0; c < batch.tags.size(); ++c) {
+      const std::int32_t code = batch.tags[c].codes[g.first_row];
+      if (code >= 0) tags.emplace_back(batch.tags[c].key, batch.tags[c].dictionary[static_cast<std::size_t>(code)]);
+    }
+    for (std::size_t m = 0; m < kept_measures.size(); ++m)
+      if (g.present[m]) measures.emplace_back(batch.measures[kept_measures[m]].name, Decimal::from_raw(g.sums[m]));
+    if (!summed.add_plain(pool, tags, measures, [&] { return where(g.first_row); })) return false;
+  }
+  reducer = std::move(summed);
+  return true;
+}
+
 // The rows of a batch, checked as records are, through the plan: summed straight into its
 // groups, or records when the plan keeps records whole.
 void read_batch(const RecordBatch& batch, std::size_t index, const RecordPlan& plan, Allocation& a) {
@@ -397,9 +488,14 @@ void read_batch(const RecordBatch& batch, std::size_t index, const RecordPlan& p
       if (batch.measures[d].name == m.name) throw SpecError(where, "measure \"" + m.name + "\" given twice");
   }
   RecordReducer reducer(plan);
+  const std::optional<std::string_view> pool = batch.pool ? std::optional<std::string_view>(*batch.pool) : std::nullopt;
+  if (read_batch_by_codes(batch, plan, reducer, pool)) {
+    add_dropped_tags(a, reducer.dropped_tags());
+    for (Record& r : reducer.take()) a.records.push_back(std::move(r));
+    return;
+  }
   std::vector<std::pair<std::string_view, std::string_view>> tags;
   std::vector<std::pair<std::string_view, Decimal>> measures;
-  const std::optional<std::string_view> pool = batch.pool ? std::optional<std::string_view>(*batch.pool) : std::nullopt;
   for (std::size_t row = 0; row < batch.rows; ++row) {
     const auto where = [&] { return batch.source + " row " + std::to_string(row); };
     tags.clear();
@@ -876,11 +972,17 @@ Allocation read_allocation(const Value& spec, const SpecOptions& options, Planne
   }
   a.records = std::move(inline_records.records);
   add_dropped_tags(a, inline_records.dropped_tags);
+  // Rows kept whole count before they are read; rows the plan sums count as the records
+  // they become.
   std::size_t batch_rows = 0;
   for (const RecordBatch& b : options.batches) batch_rows += b.rows;
-  if (batch_rows > limits.max_records - std::min(limits.max_records, a.records.size()))
+  const auto too_many = [&](std::size_t more) { return more > limits.max_records - std::min(limits.max_records, a.records.size()); };
+  if (!plan.reduce && too_many(batch_rows))
     limit_exceeded("batches", limits.max_records, "records (with the spec's own)", "max_records");
+  const std::size_t before_batches = a.records.size();
   for (std::size_t b = 0; b < options.batches.size(); ++b) read_batch(options.batches[b], b, plan, a);
+  if (a.records.size() > limits.max_records && a.records.size() > before_batches)
+    limit_exceeded("batches", limits.max_records, "records (with the spec's own)", "max_records");
   a.steps = read_list<Step>(
       r, "steps", [&](const Value& v, const std::string& p) { return read_step(v, p, registry); }, limits.max_steps,
       "steps", "max_steps");

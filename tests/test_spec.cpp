@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
+
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -502,6 +504,47 @@ TEST(RecordBatches, BadColumnsAreErrorsNamingTheRow) {
   const std::vector<std::int64_t> short_values{5};
   options.batches[0].measures[0].values = short_values;
   EXPECT_EQ(error(), "batches[0].measures[0]: has 1 values for 2 rows");
+  // Rows the plan sums count as the records they become: two teams are two records.
+  const std::vector<std::int32_t> two_teams{0, 1};
+  const std::vector<std::int64_t> good_values{5, 1};
+  options.batches[0].tags[0].codes = two_teams;
+  options.batches[0].measures[0].values = good_values;
+  options.limits.max_records = 2;
+  EXPECT_EQ(error(), "no error");
   options.limits.max_records = 1;
   EXPECT_EQ(error().substr(0, 31), "batches: more than 1 records (w");
+}
+
+TEST(RecordBatches, SummedByCodesOrRowByRowTheResultIsTheSame) {
+  // Random batches (absent tags, a dictionary with a value twice, missing measures, a
+  // column no step reads): summed by the kept columns' codes, read row by row (the plan
+  // off), the result is the same bytes.
+  std::mt19937 gen(5);
+  for (int round = 0; round < 30; ++round) {
+    const std::size_t rows = 1 + gen() % 200;
+    std::vector<std::int32_t> team(rows), pod(rows);
+    std::vector<std::int64_t> seconds(rows), tokens(rows);
+    std::vector<std::uint8_t> present(rows);
+    for (std::size_t i = 0; i < rows; ++i) {
+      team[i] = static_cast<std::int32_t>(gen() % 5) - 1;  // -1: no team
+      pod[i] = static_cast<std::int32_t>(gen() % 50);
+      seconds[i] = static_cast<std::int64_t>(gen() % 100000);
+      tokens[i] = static_cast<std::int64_t>(gen() % 1000);
+      present[i] = gen() % 4 != 0;
+    }
+    std::vector<std::string> pods;
+    for (int i = 0; i < 50; ++i) pods.push_back("pod-" + std::to_string(i));
+    RecordBatch batch;
+    batch.rows = rows;
+    batch.tags = {{"team", {"nlp", "cv", "nlp", "ads"}, team}, {"pod", pods, pod}};
+    batch.measures = {{"gpu_seconds", seconds, 2, present}, {"tokens_prompt", tokens, 0, {}}};
+    batch.pool = round % 2 ? std::optional<std::string>("p") : std::nullopt;
+    SpecOptions planned;
+    planned.batches = {batch};
+    SpecOptions whole = planned;
+    whole.plan_records = false;
+    const std::string spec = R"({"apportion": 1, "pools": [{"id": "p", "cost": "1000.00"}], "records": [],
+      "steps": [{"id": "s", "strategy": "proportional", "pool": "p", "group_by": ["team"], "weight": "gpu_seconds"}]})";
+    ASSERT_EQ(run_spec(spec, planned), run_spec(spec, whole)) << "round " << round;
+  }
 }

@@ -1,16 +1,20 @@
 #!/usr/bin/python3
 """A month of GPU usage attributed on Dask, one shard per day, exactly.
 
-Each Dask worker process reads one day's usage CSV and reduces it to an
-apportion.PartialAggregate: the exact sum of gpu_seconds per (namespace, team). The
-aggregates travel back to the client as a few kilobytes each (they pickle), the client
-merges them in whatever order they arrive and runs the month's allocation once, so the
-single rounding happens once, at the end. The script then runs the same month in this one
-process, and through the spec's `inputs` (the csv format with "aggregate": true), and
-checks all three results are identical, byte for byte.
+Each Dask worker process reads one day's usage CSV into a DataFrame and feeds its columns
+(categorical tags, an integer measure) through apportion.record_batch into an
+apportion.PartialAggregate: the exact sum of gpu_seconds per (namespace, team), through the
+same column path a run reads DataFrames by, with no row objects. The aggregates travel back
+to the client serialized (a few kilobytes each), the client merges them in whatever order
+they arrive and runs the month's allocation once, so the single rounding happens once, at
+the end. The script then attributes the same month in this one process, the days' frames
+given to apportion.run(spec, records=[...]) directly, and through the spec's `inputs` (the
+csv format streaming every day's file), and checks all three results are identical, byte
+for byte. Each way prints its time; --way runs one alone (to measure its peak memory).
 
     PYTHONPATH=build/python /usr/bin/python3 examples/python/dask_sharded_month.py
         [--days 30] [--rows-per-day 200000] [--workers 2] [--workdir DIR]
+        [--way all|dask|single|inputs]
 
 Needs Debian's python3-distributed (Dask) besides the built apportion package; exits 77
 (skipped) without it.
@@ -21,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import resource
 import sys
 import tempfile
 import time
@@ -43,23 +48,25 @@ def write_day(path: Path, day: int, rows: int) -> None:
     frame = pd.DataFrame({
         "namespace": np.array(NAMESPACES)[namespace],
         "team": np.array(TEAMS)[namespace % len(TEAMS)],  # each namespace belongs to one team
-        "pod": [f"pod-{p:07d}" for p in rng.integers(0, 1_000_000, rows)],
+        "pod": np.char.add("pod-", rng.integers(0, 1_000_000, rows).astype("U7")),
         "gpu_seconds": rng.integers(1, 3600, rows),
     })
     frame.to_csv(path, index=False)
 
 
-def aggregate_day(path: str) -> apportion.PartialAggregate:
-    """What a worker does: one shard to exact per-group sums, through the numpy path."""
-    frame = pd.read_csv(path, usecols=["namespace", "team", "gpu_seconds"],
-                        dtype={"namespace": str, "team": str, "gpu_seconds": np.int64})
-    codes, uniques = pd.MultiIndex.from_frame(frame[["namespace", "team"]]).factorize()
-    groups = [{"namespace": ns, "team": team} for ns, team in uniques]
+def read_day(path: str) -> pd.DataFrame:
+    """A day's columns as the steps read them: tags categorical, gpu_seconds int64."""
+    return pd.read_csv(path, usecols=["namespace", "team", "gpu_seconds"],
+                       dtype={"namespace": "category", "team": "category", "gpu_seconds": np.int64})
+
+
+def aggregate_day(path: str) -> tuple[bytes, int]:
+    """What a worker does: one shard to exact per-group sums through the column path, sent
+    back serialized; with the worker's peak memory so far (KiB)."""
     partial = apportion.PartialAggregate()
-    partial.add_columns(np.ascontiguousarray(codes, dtype=np.int64),
-                        np.ascontiguousarray(frame["gpu_seconds"].to_numpy(), dtype=np.int64),
-                        groups, "gpu_seconds")
-    return partial
+    partial.add_batch(apportion.record_batch(read_day(path), tags=["namespace", "team"], measures=["gpu_seconds"],
+                                             source=Path(path).name))
+    return partial.serialize(), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 def month_spec(records: list | None = None, inputs: list | None = None) -> dict:
@@ -80,12 +87,17 @@ def month_spec(records: list | None = None, inputs: list | None = None) -> dict:
     return spec
 
 
+def canonical(result: dict) -> str:
+    return json.dumps({k: v for k, v in result.items() if k != "inputs"}, sort_keys=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--rows-per-day", type=int, default=200_000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--workdir", type=Path)
+    parser.add_argument("--way", choices=["all", "dask", "single", "inputs"], default="all")
     args = parser.parse_args()
 
     try:
@@ -94,6 +106,7 @@ def main() -> int:
         print("skipped: needs Dask (Debian's python3-distributed)")
         return 77
 
+    results = {}
     with tempfile.TemporaryDirectory(prefix="apportion-dask-") as tmp:
         work = args.workdir or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
@@ -104,48 +117,60 @@ def main() -> int:
         rows = args.days * args.rows_per_day
         print(f"{args.days} shards, {rows:,} rows in {work}")
 
-        # Scale-out: one task per day on worker processes; merge as they complete, in
-        # whatever order that is (shuffled further, to make the point).
-        started = time.perf_counter()
-        with LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
-                          dashboard_address=None) as cluster, Client(cluster) as client:
-            futures = client.map(aggregate_day, [str(p) for p in days])
-            partials = [f.result() for f in as_completed(futures)]
-        random.Random(42).shuffle(partials)
-        merged = apportion.PartialAggregate()
-        for partial in partials:
-            merged.merge(partial)
-        sharded = apportion.run(month_spec(merged.to_spec_records()))
-        sharded_seconds = time.perf_counter() - started
-        print(f"dask: {len(partials)} partial aggregates of {merged.groups} groups merged, "
-              f"{merged.rows:,} rows, {sharded_seconds:.1f} s")
+        if args.way in ("all", "dask"):
+            # Scale-out: one task per day on worker processes; merge as they complete, in
+            # whatever order that is (shuffled further, to make the point).
+            with LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
+                              dashboard_address=None) as cluster, Client(cluster) as client:
+                started = time.perf_counter()
+                futures = client.map(aggregate_day, [str(p) for p in days])
+                sent = [f.result() for f in as_completed(futures)]
+                random.Random(42).shuffle(sent)
+                merged = apportion.PartialAggregate()
+                for blob, _ in sent:
+                    merged.merge(apportion.PartialAggregate.deserialize(blob))
+                results["dask"] = apportion.run(month_spec(merged.to_spec_records()))
+                seconds = time.perf_counter() - started
+            if merged.rows != rows:
+                print(f"FAIL: the merged aggregate holds {merged.rows} rows, not {rows}")
+                return 1
+            print(f"dask: {len(sent)} partial aggregates ({sum(len(b) for b, _ in sent):,} bytes) of "
+                  f"{merged.groups} groups merged, {merged.rows:,} rows, {seconds:.1f} s; "
+                  f"worker peak {max(m for _, m in sent) / 1024:.0f} MiB")
 
-        # The same month in one process, shards in calendar order.
-        single = apportion.PartialAggregate()
-        for path in days:
-            single.merge(aggregate_day(str(path)))
-        alone = apportion.run(month_spec(single.to_spec_records()))
+        if args.way in ("all", "single"):
+            # The same month in one process: every day's frame given to the run as columns.
+            started = time.perf_counter()
+            frames = [read_day(str(p)) for p in days]
+            read = time.perf_counter() - started
+            # max_records guards against runaway input; batch rows count against it row by row.
+            results["single"] = apportion.run(month_spec(), records=frames, tags=["namespace", "team"],
+                                              measures=["gpu_seconds"], max_records=max(rows, 1))
+            print(f"one process, run(spec, records=frames): {time.perf_counter() - started:.1f} s "
+                  f"(read_csv {read:.1f} s, the run {time.perf_counter() - started - read:.1f} s)")
+            del frames
 
-        # And through the spec alone: the csv input format streaming every day's file.
-        inputs = [{"format": "csv", "path": str(p), "tags": "namespace,team", "measures": "gpu_seconds",
-                   "aggregate": True} for p in days]
-        streamed = apportion.run(month_spec(inputs=inputs))
+        if args.way in ("all", "inputs"):
+            # And through the spec alone: the csv input format streaming every day's file.
+            started = time.perf_counter()
+            inputs = [{"format": "csv", "path": str(p), "tags": "namespace,team,pod", "measures": "gpu_seconds"}
+                      for p in days]
+            results["inputs"] = apportion.run(month_spec(inputs=inputs))
+            print(f"one process, the spec's csv inputs: {time.perf_counter() - started:.1f} s")
 
-    canonical = lambda result: json.dumps({k: v for k, v in result.items() if k != "inputs"},  # noqa: E731
-                                          sort_keys=True)
-    if merged.to_spec_records() != single.to_spec_records() or merged.rows != single.rows:
-        print("FAIL: the merged aggregate differs from the single-process one")
-        return 1
-    if canonical(sharded) != canonical(alone) or canonical(sharded) != canonical(streamed):
-        print("FAIL: the sharded result differs from the single-process run")
+    first = next(iter(results.values()))
+    if any(canonical(r) != canonical(first) for r in results.values()):
+        print(f"FAIL: the results differ: {', '.join(results)}")
         return 1
     for step, pool in (("by-namespace", "1234567.89"), ("by-team", "98765.43")):
-        costs = [Decimal(l["cost"]) for l in sharded["lines"] if l["step"] == step]
+        costs = [Decimal(l["cost"]) for l in first["lines"] if l["step"] == step]
         print(f"{step}: {len(costs)} lines summing to {sum(costs)} USD")
         if sum(costs) != Decimal(pool):
             print(f"FAIL: {step} does not sum to its pool")
             return 1
-    print("identical: dask (sharded, merged in any order) = one process = spec inputs")
+    if len(results) > 1:
+        print("identical: " + " = ".join({"dask": "dask (sharded, merged in any order)", "single": "one process",
+                                          "inputs": "spec inputs"}[w] for w in results))
     return 0
 
 

@@ -16,6 +16,12 @@ Or build the allocation in code::
     for line in a.run().lines:
         print(line.tags, line.cost)
 
+A DataFrame goes in as columns, not as a dict per row, with the GIL released while the
+engine reads it; the lines come back as one::
+
+    result = apportion.run_result(spec, records=usage, measures=["gpu_seconds"])
+    lines = result.to_dataframe()
+
 Budgets and anomalies of a spec fire alerts; ``apportion.alerts(spec, format="slack")``
 renders the new ones as text, JSON or a Slack Block Kit payload (nothing is sent)::
 
@@ -50,6 +56,7 @@ from ._core import (
     ParseError,
     PartialAggregate,
     PriceNotFound,
+    RecordBatch,
     SpecError,
     Tags,
     group_sums,
@@ -58,7 +65,7 @@ from ._core import (
 )
 from ._json import dumps
 from ._ingest import ingest, ingest_formats
-from ._pandas import lines_dataframe, records_from_dataframe
+from ._pandas import lines_dataframe, record_batch, records_from_dataframe
 from ._result import Line, Result, SpecOverflowError, run, run_result
 from ._result import SpecLike as _SpecLike
 from ._result import _limit_settings, _looks_like_path
@@ -146,6 +153,7 @@ __all__ = [
     "PerToken",
     "PriceNotFound",
     "Proportional",
+    "RecordBatch",
     "Result",
     "SpecError",
     "SpecOverflowError",
@@ -159,6 +167,7 @@ __all__ = [
     "ingest",
     "ingest_formats",
     "lines_dataframe",
+    "record_batch",
     "records_from_dataframe",
     "report_html",
     "run",

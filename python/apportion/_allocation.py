@@ -13,6 +13,7 @@ from typing import Any, Union
 
 from . import _core
 from ._json import dumps
+from ._pandas import is_frame, record_batches
 from ._result import Result, run_result
 
 __all__ = [
@@ -178,6 +179,7 @@ class Allocation:
         self.catalog = catalog
         self.pools: list[dict[str, Any]] = []
         self.records: list[dict[str, Any]] = []
+        self.batches: list[_core.RecordBatch] = []  # records as columns (add_records of a DataFrame)
         self.steps: list[dict[str, Any]] = []
         self.sections: dict[str, list[Any]] = {}
 
@@ -212,8 +214,22 @@ class Allocation:
         self.records.append(record)
         return self
 
-    def add_records(self, records: Iterable[Mapping[str, Any]]) -> Allocation:
-        """Adds records written as spec dicts (records_from_dataframe() makes them)."""
+    def add_records(self, records: Any, *, tags: Sequence[str] | None = None,
+                    measures: Sequence[str] | None = None, pool: str | None = None) -> Allocation:
+        """Adds records: a DataFrame (or a named Series, or a RecordBatch), read as columns,
+        or spec dicts (records_from_dataframe() makes them).
+
+        A DataFrame's columns are converted now (record_batch(): ``tags`` and ``measures``
+        name them, ``pool`` sets every row's pool) and read by the engine when the allocation
+        runs, after the records added as dicts, without a dict or JSON text per row; its
+        integer columns are read in place, so do not change them before run().
+        """
+        if isinstance(records, _core.RecordBatch) or is_frame(records):
+            name = f"DataFrame[{len(self.batches)}]"
+            self.batches.extend(record_batches([records], tags, measures, pool, names=[name]))
+            return self
+        if tags is not None or measures is not None or pool is not None:
+            raise TypeError("tags, measures and pool say how to read a DataFrame's columns, not spec dicts")
         self.records.extend(dict(r) for r in records)
         return self
 
@@ -240,7 +256,9 @@ class Allocation:
         return self
 
     def to_spec(self) -> dict[str, Any]:
-        """The spec document as a dict (amounts as given: str, int, Decimal or Money)."""
+        """The spec document as a dict (amounts as given: str, int, Decimal or Money).
+
+        Records added as DataFrames are not in it: they go to run() as columns."""
         spec: dict[str, Any] = {"apportion": 1, "currency": self.currency}
         if self.precision is not None:
             spec["precision"] = self.precision
@@ -258,8 +276,10 @@ class Allocation:
 
     def run(self, base_dir: str | os.PathLike[str] = ".") -> Result:
         """Runs the allocation in the C++ engine; bad input is SpecError naming the path."""
-        return run_result(self.to_json(), base_dir)
+        return run_result(self.to_json(), base_dir, records=self.batches)
 
     def __repr__(self) -> str:
-        return (f"<apportion.Allocation {self.currency}: {len(self.pools)} pools, {len(self.records)} records, "
+        rows = sum(len(b) for b in self.batches)
+        frames = f" + {rows} rows in {len(self.batches)} batches" if self.batches else ""
+        return (f"<apportion.Allocation {self.currency}: {len(self.pools)} pools, {len(self.records)} records{frames}, "
                 f"{len(self.steps)} steps>")

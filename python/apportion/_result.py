@@ -4,13 +4,14 @@ from __future__ import annotations
 import copy
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Union
 
 from . import _core
 from ._json import dumps
+from ._pandas import record_batches
 
 __all__ = ["Line", "Result", "SpecOverflowError", "SpecLike", "run", "run_result"]
 
@@ -111,7 +112,7 @@ class Result:
         """The lines as a pandas DataFrame (see lines_dataframe)."""
         from ._pandas import lines_dataframe
 
-        return lines_dataframe(self.to_dict())
+        return lines_dataframe(self)
 
     @property
     def currency(self) -> str:
@@ -186,23 +187,34 @@ def _limit_settings(limits: dict[str, Any]) -> dict[str, str]:
     return settings
 
 
-def run_result(spec: SpecLike, base_dir: str | os.PathLike[str] = ".", **limits: int) -> Result:
+def run_result(spec: SpecLike, base_dir: str | os.PathLike[str] = ".", *, records: Any = None,
+               tags: Sequence[str] | None = None, measures: Sequence[str] | None = None, pool: str | None = None,
+               **limits: int) -> Result:
     """Runs a spec and keeps the result in C++ until it is read (see run()).
 
     ``base_dir`` is the folder ``inputs`` paths are relative to for a spec given as a dict
-    or text; a spec file's own folder is used for a path. Keyword arguments set limits
-    against resource exhaustion (``max_records=1000``; docs/errors.md lists them all).
+    or text; a spec file's own folder is used for a path. ``records`` (a DataFrame, a named
+    Series, a RecordBatch or a list of them) are read as columns after the spec's own
+    records, ``tags``, ``measures`` and ``pool`` saying how (record_batch()). Keyword
+    arguments set limits against resource exhaustion (``max_records=1000``; docs/errors.md
+    lists them all).
     """
     settings = _limit_settings(limits)
+    if records is None:
+        if tags is not None or measures is not None or pool is not None:
+            raise TypeError("tags, measures and pool say how to read records=; no records were given")
+        batches = []
+    else:
+        batches = record_batches(records, tags, measures, pool)
     try:
         if isinstance(spec, os.PathLike) or (isinstance(spec, str) and _looks_like_path(spec)):
-            core = _core.run_spec_file(os.fspath(spec), settings)
+            core = _core.run_spec_file(os.fspath(spec), settings, batches)
         elif isinstance(spec, str):
-            core = _core.run_spec(spec, os.fspath(base_dir), settings)
+            core = _core.run_spec(spec, os.fspath(base_dir), settings, batches)
         elif isinstance(spec, bytes):
-            core = _core.run_spec(spec.decode("utf-8"), os.fspath(base_dir), settings)
+            core = _core.run_spec(spec.decode("utf-8"), os.fspath(base_dir), settings, batches)
         elif isinstance(spec, Mapping):
-            core = _core.run_spec(dumps(spec), os.fspath(base_dir), settings)
+            core = _core.run_spec(dumps(spec), os.fspath(base_dir), settings, batches)
         else:
             raise TypeError(f"a spec is a dict, JSON text or a path, not a {type(spec).__name__}")
     except OverflowError as e:
@@ -212,7 +224,9 @@ def run_result(spec: SpecLike, base_dir: str | os.PathLike[str] = ".", **limits:
     return Result(core)
 
 
-def run(spec: SpecLike, base_dir: str | os.PathLike[str] = ".", **limits: int) -> dict[str, Any]:
+def run(spec: SpecLike, base_dir: str | os.PathLike[str] = ".", *, records: Any = None,
+        tags: Sequence[str] | None = None, measures: Sequence[str] | None = None, pool: str | None = None,
+        **limits: int) -> dict[str, Any]:
     """Runs an allocation spec and returns the result document as a dict.
 
     ``spec`` is a dict, JSON text, or a path (str or os.PathLike) to a spec file. Numbers in
@@ -220,9 +234,16 @@ def run(spec: SpecLike, base_dir: str | os.PathLike[str] = ".", **limits: int) -
     raises SpecError with the message the command line prints, starting with the JSON path
     of the offending value: ``records[3].measures.gpu_seconds: must not be negative``.
 
+    ``records``: a DataFrame (or a named Series, a RecordBatch, or a list of them) whose rows
+    are records read after the spec's own, column by column, with the GIL released while the
+    engine reads and runs them: ``run(spec, records=usage, measures=["gpu_seconds"])``.
+    ``tags`` and ``measures`` name its columns, ``pool`` sets every row's pool
+    (record_batch() says how columns are read). A bad row is SpecError naming it
+    ("DataFrame row 3: gpu_seconds: must not be negative", rows counted from 0).
+
     Keyword arguments set limits against resource exhaustion, each a positive int:
     ``max_spec_bytes``, ``max_depth``, ``max_string_bytes``, ``max_records``, ``max_pools``,
     ``max_steps``, ``max_groups_per_step``, ``max_inputs``, ``max_input_bytes``. Input past
     one raises SpecError naming the place and the limit; an unknown name is SpecError too.
     """
-    return run_result(spec, base_dir, **limits).to_dict()
+    return run_result(spec, base_dir, records=records, tags=tags, measures=measures, pool=pool, **limits).to_dict()

@@ -13,6 +13,7 @@ PYBIND11_MODULE(_core, m) {
   ap::register_money(m);
   ap::register_tags(m);
   ap::register_catalog(m);
+  ap::register_records(m);  // before the functions that take a RecordBatch
   ap::register_engine(m);
   ap::register_columnar(m);
 }

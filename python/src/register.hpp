@@ -18,6 +18,7 @@ void register_errors(py::module_& m);
 void register_money(py::module_& m);
 void register_tags(py::module_& m);
 void register_catalog(py::module_& m);
+void register_records(py::module_& m);
 void register_engine(py::module_& m);
 void register_columnar(py::module_& m);
 

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "apportion/columnar.hpp"
+#include "batch.hpp"
 #include "register.hpp"
 
 namespace apportion::python {
@@ -143,6 +144,59 @@ void add_columns(PartialAggregate& a, const py::array_t<Id, py::array::c_style>&
   a.merge(fresh);
 }
 
+// The rows of a record batch, each to its (pool, tags) group, into a fresh aggregate merged
+// in one step, so that the rows are added whole or not at all. A bad row is an error naming
+// it as a run names it ("<source> row 3: ...").
+void add_batch(PartialAggregate& a, const Batch& b) {
+  const RecordBatch& batch = b.batch;
+  py::gil_scoped_release release;
+  PartialAggregate fresh;
+  const std::uint32_t pool = fresh.pool_id(pool_view(batch.pool));
+  // Per tag column: its key id and its dictionary's value ids; columns in ascending key id,
+  // the order a group's key lists them in.
+  struct Column {
+    std::uint32_t key;
+    const RecordBatch::TagColumn* tags;
+    std::vector<std::uint32_t> values;
+  };
+  std::vector<Column> columns;
+  for (const auto& t : batch.tags) {
+    Column c{fresh.tag_key_id(t.key), &t, {}};
+    for (const std::string& v : t.dictionary) c.values.push_back(fresh.tag_value_id(v));
+    columns.push_back(std::move(c));
+  }
+  std::sort(columns.begin(), columns.end(), [](const Column& x, const Column& y) { return x.key < y.key; });
+  std::vector<std::uint32_t> measure_ids;
+  for (const auto& m : batch.measures) measure_ids.push_back(fresh.measure_id(m.name));
+  std::vector<std::uint32_t> key;
+  std::vector<std::pair<std::uint32_t, int128>> values;
+  for (std::size_t row = 0; row < batch.rows; ++row) {
+    key.assign(1, pool);
+    for (const Column& c : columns) {
+      const std::int32_t code = c.tags->codes[row];
+      if (code < 0) continue;
+      if (static_cast<std::size_t>(code) >= c.values.size())
+        throw std::invalid_argument(batch.source + " row " + std::to_string(row) + ": " + c.tags->key + ": code " +
+                                    std::to_string(code) + " is not below the dictionary's " +
+                                    std::to_string(c.values.size()) + " values");
+      key.push_back(c.key);
+      key.push_back(c.values[static_cast<std::size_t>(code)]);
+    }
+    values.clear();
+    for (std::size_t i = 0; i < batch.measures.size(); ++i) {
+      const auto& m = batch.measures[i];
+      if (!m.present.empty() && !m.present[row]) continue;
+      values.emplace_back(measure_ids[i], static_cast<int128>(m.values[row]) * detail::pow10_128(Decimal::scale - m.scale));
+    }
+    try {
+      fresh.add_to_group(fresh.group(key), values);
+    } catch (const std::invalid_argument& e) {
+      throw std::invalid_argument(batch.source + " row " + std::to_string(row) + ": " + e.what());
+    }
+  }
+  a.merge(fresh);
+}
+
 py::list spec_records(const PartialAggregate& a, const std::string& source, bool with_origin) {
   py::list out;
   for (const Record& r : a.to_records(source)) {
@@ -201,6 +255,10 @@ groups[group_ids[i]] (a dict), and adds weights[i] * 10**-scale to `measure`. Ar
 in place (uint32 or int64 ids, int64 weights; floats are TypeError), the GIL released.)doc")
       .def("add_columns", &add_columns<std::int64_t>, py::arg("group_ids").noconvert(), py::arg("weights").noconvert(),
            py::arg("groups"), py::arg("measure"), py::kw_only(), py::arg("scale") = 0, py::arg("pool") = py::none())
+      .def("add_batch", &add_batch, py::arg("batch"),
+           R"doc(Adds the rows of a RecordBatch (apportion.record_batch(df) makes one from a DataFrame):
+each to the group of its pool and tags, summing every measure exactly; the GIL released. The
+rows are added whole or not at all; a bad row is SpecError naming it.)doc")
       .def("merge", &PartialAggregate::merge, py::arg("other"), "Adds every group of `other` to this aggregate.")
       .def("serialize", [](const PartialAggregate& a) { return py::bytes(a.serialize()); },
            "Compact, exact, versioned bytes; PartialAggregate.deserialize reads them back.")

@@ -9,6 +9,8 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <map>
+#include <set>
 
 #include "apportion/alerts.hpp"
 #include "apportion/ingest.hpp"
@@ -17,6 +19,7 @@
 #include "apportion/render.hpp"
 #include "apportion/report.hpp"
 #include "apportion/spec.hpp"
+#include "batch.hpp"
 #include "register.hpp"
 
 namespace apportion::python {
@@ -25,11 +28,15 @@ namespace {
 
 // `limits`: limit name -> value as decimal text ("max_records" -> "1000"), checked here.
 using LimitSettings = std::map<std::string, std::string>;
+// Records as columns, read after the spec's own records.
+using Batches = std::vector<std::shared_ptr<Batch>>;
 
-Allocation read_text(const std::string& text, const std::filesystem::path& base_dir, const LimitSettings& limits) {
+Allocation read_text(const std::string& text, const std::filesystem::path& base_dir, const LimitSettings& limits,
+                     const Batches& batches = {}) {
   SpecOptions options;
   options.base_dir = base_dir;
   for (const auto& [name, value] : limits) set_limit(options.limits, name, value, name);
+  for (const auto& b : batches) options.batches.push_back(b->batch);
   return allocation_from_json(text, options);
 }
 
@@ -57,6 +64,70 @@ std::shared_ptr<RunResult> run_kept(Allocation allocation) {
   return out;
 }
 
+// The lines as columns, each a list with one entry per line: what lines_dataframe builds a
+// DataFrame from, the numbers formatted as the result document writes them (so the two
+// agree), as decimal.Decimal, without a JSON text between.
+py::dict lines_columns(const Result& result) {
+  const std::size_t n = result.lines.size();
+  const py::object decimal_type = py::module_::import("decimal").attr("Decimal");
+  const auto none_list = [n] {
+    py::list l(n);
+    for (std::size_t i = 0; i < n; ++i) l[i] = py::none();
+    return l;
+  };
+  // Steps, pools, kinds and tag values repeat: one str object each.
+  std::map<std::string, py::str, std::less<>> strings;
+  const auto text = [&](std::string_view s) -> py::object {
+    auto it = strings.find(s);
+    if (it == strings.end()) it = strings.emplace(std::string(s), py::str(s.data(), s.size())).first;
+    return it->second;
+  };
+  const auto number = [&](const std::string& s) { return decimal_type(py::str(s)); };
+  std::set<std::string, std::less<>> keys;
+  for (const Line& l : result.lines)
+    for (const auto& [k, v] : l.tags) keys.insert(k);
+  py::list step(n), pool(n), kind(n), cost(n), weight = none_list(), share = none_list();
+  std::map<std::string, py::list, std::less<>> tags;
+  for (const std::string& k : keys) tags.emplace(k, none_list());
+  // The optional columns, created when some line has a value.
+  std::map<std::string, py::list> optional;
+  const auto set_optional = [&](const char* name, std::size_t i, const std::optional<Rational>& value, auto format) {
+    if (!value) return;
+    auto it = optional.find(name);
+    if (it == optional.end()) it = optional.emplace(name, none_list()).first;
+    it->second[i] = number(format(*value));
+  };
+  const Decimal unit = result.precision;
+  const auto amount = [&](const Rational& r) { return format_amount(r, unit); };
+  const auto places = [](const Rational& r) { return format_places(r, 6); };
+  for (std::size_t i = 0; i < n; ++i) {
+    const Line& l = result.lines[i];
+    step[i] = text(l.step);
+    pool[i] = l.pool ? text(*l.pool) : py::none();
+    kind[i] = text(to_string(l.kind));
+    for (const auto& [k, v] : l.tags) tags.find(k)->second[i] = text(v);
+    cost[i] = number(format_amount(l.cost, unit));
+    if (l.weight) weight[i] = number(format_weight(*l.weight));
+    if (l.share) share[i] = number(format_places(*l.share, 6));
+    set_optional("split_cost", i, l.split_cost, amount);
+    set_optional("unused_cost", i, l.unused_cost, amount);
+    set_optional("gpu_hours", i, l.gpu_hours, places);
+  }
+  py::dict tag_columns;
+  for (auto& [k, column] : tags) tag_columns[py::str(k)] = column;
+  py::dict out;
+  out["step"] = step;
+  out["pool"] = pool;
+  out["kind"] = kind;
+  out["tags"] = tag_columns;
+  out["cost"] = cost;
+  out["weight"] = weight;
+  out["share"] = share;
+  for (const char* name : {"split_cost", "unused_cost", "gpu_hours"})
+    if (const auto it = optional.find(name); it != optional.end()) out[name] = it->second;
+  return out;
+}
+
 // As the command line reads a spec file, with its message when the file cannot be read.
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -70,6 +141,10 @@ void register_engine(py::module_& m) {
   py::class_<RunResult, std::shared_ptr<RunResult>>(m, "Result", "The result of one run, kept in C++ until rendered.")
       .def("to_json", [](const RunResult& r) { return result_to_json(r.result); }, py::call_guard<py::gil_scoped_release>(),
            "The result document (spec.md, Result) as JSON text.")
+      .def("lines_columns", [](const RunResult& r) { return lines_columns(r.result); },
+           "The lines as columns: {step, pool, kind, tags: {key: column}, cost, weight, share, and split_cost, "
+           "unused_cost, gpu_hours where a line has one}, each a list (numbers decimal.Decimal, None where "
+           "a line has no value).")
       .def("to_table", [](const RunResult& r) { return result_to_table(r.result); },
            py::call_guard<py::gil_scoped_release>(), "An aligned table per step, as `apportion run --format table` prints it.")
       .def("to_csv", [](const RunResult& r) { return result_to_csv(r.result); }, py::call_guard<py::gil_scoped_release>(),
@@ -93,19 +168,21 @@ void register_engine(py::module_& m) {
 
   m.def(
       "run_spec",
-      [](const std::string& text, const std::string& base_dir, const LimitSettings& limits) {
+      [](const std::string& text, const std::string& base_dir, const LimitSettings& limits, const Batches& batches) {
         py::gil_scoped_release release;
-        return run_kept(read_text(text, base_dir, limits));
+        return run_kept(read_text(text, base_dir, limits, batches));
       },
-      py::arg("text"), py::arg("base_dir") = ".", py::arg("limits") = LimitSettings{},
-      "Runs spec JSON text; `inputs` paths are relative to base_dir; `limits` maps limit names to values.");
+      py::arg("text"), py::arg("base_dir") = ".", py::arg("limits") = LimitSettings{}, py::arg("batches") = Batches{},
+      "Runs spec JSON text; `inputs` paths are relative to base_dir; `limits` maps limit names to values; "
+      "`batches` (RecordBatch) are records read after the spec's own.");
   m.def(
       "run_spec_file",
-      [](const std::string& path, const LimitSettings& limits) {
+      [](const std::string& path, const LimitSettings& limits, const Batches& batches) {
         py::gil_scoped_release release;
-        return run_kept(read_text(read_file(path), std::filesystem::path(path).parent_path(), limits));
+        return run_kept(read_text(read_file(path), std::filesystem::path(path).parent_path(), limits, batches));
       },
-      py::arg("path"), py::arg("limits") = LimitSettings{}, "Runs a spec file; `inputs` paths are relative to its folder.");
+      py::arg("path"), py::arg("limits") = LimitSettings{}, py::arg("batches") = Batches{},
+      "Runs a spec file; `inputs` paths are relative to its folder.");
   m.def(
       "alerts_spec",
       [](const std::string& text, const std::string& base_dir, const LimitSettings& limits, const std::string& format,
