@@ -372,37 +372,92 @@ void add_dropped_tags(Allocation& a, const std::set<std::string, std::less<>>& t
     if (std::find(a.dropped_tags.begin(), a.dropped_tags.end(), t) == a.dropped_tags.end()) a.dropped_tags.push_back(t);
 }
 
-// A batch summed by the codes of the columns the plan keeps, a column at a time, without
-// looking at a string per row: every row checked as read_batch checks it, then each group's
-// sums added to the reducer once, named by its first row. False, having added nothing,
-// when the plan keeps records whole, reads a utilization (unit economics reads it row by
-// row), or a sum would leave the 128-bit range: read_batch then reads row by row.
-bool read_batch_by_codes(const RecordBatch& batch, const RecordPlan& plan, RecordReducer& reducer,
-                         std::optional<std::string_view> pool) {
-  if (!plan.reduce) return false;
+// A batch's columns, checked once: their shapes, and what each row is checked by.
+class BatchRows {
+ public:
+  BatchRows(const RecordBatch& batch, std::size_t index) : batch_(batch) {
+    const std::string path = path_index("batches", index);
+    for (std::size_t c = 0; c < batch.tags.size(); ++c) {
+      const auto& t = batch.tags[c];
+      const std::string where = path + ".tags[" + std::to_string(c) + "]";
+      if (t.codes.size() != batch.rows)
+        throw SpecError(where, "has " + std::to_string(t.codes.size()) + " codes for " + std::to_string(batch.rows) + " rows");
+      for (std::size_t d = 0; d < c; ++d)
+        if (batch.tags[d].key == t.key) throw SpecError(where, "tag \"" + t.key + "\" given twice");
+    }
+    for (std::size_t c = 0; c < batch.measures.size(); ++c) {
+      const auto& m = batch.measures[c];
+      const std::string where = path + ".measures[" + std::to_string(c) + "]";
+      if (m.values.size() != batch.rows)
+        throw SpecError(where, "has " + std::to_string(m.values.size()) + " values for " + std::to_string(batch.rows) + " rows");
+      if (!m.present.empty() && m.present.size() != batch.rows)
+        throw SpecError(where, "has " + std::to_string(m.present.size()) + " presence flags for " +
+                                   std::to_string(batch.rows) + " rows");
+      if (m.scale < 0 || m.scale > Decimal::scale)
+        throw SpecError(where, "scale must be 0 to 12 (got " + std::to_string(m.scale) + ")");
+      for (std::size_t d = 0; d < c; ++d)
+        if (batch.measures[d].name == m.name) throw SpecError(where, "measure \"" + m.name + "\" given twice");
+      scale_.push_back(detail::pow10_128(Decimal::scale - m.scale));
+      if (m.name == "utilization") utilization_ = c;
+      if (m.name == "tokens_cached") cached_ = c;
+      if (m.name == "tokens_prompt") prompt_ = c;
+    }
+  }
+  bool has(std::size_t c, std::size_t row) const {
+    return batch_.measures[c].present.empty() || batch_.measures[c].present[row] != 0;
+  }
+  int128 raw(std::size_t c, std::size_t row) const { return static_cast<int128>(batch_.measures[c].values[row]) * scale_[c]; }
+  std::string where(std::size_t row) const { return batch_.source + " row " + std::to_string(row); }
+
+  // Checks a row as a record's tags and measures are checked: codes in their dictionaries,
+  // no negative measure, a utilization of at most 1, no more cached than prompt tokens.
+  void check(std::size_t row) const {
+    for (const auto& t : batch_.tags) {
+      const std::int32_t code = t.codes[row];
+      if (code >= 0 && static_cast<std::size_t>(code) >= t.dictionary.size())
+        throw SpecError(where(row), t.key + ": code " + std::to_string(code) + " is not below the dictionary's " +
+                                        std::to_string(t.dictionary.size()) + " values");
+    }
+    for (std::size_t c = 0; c < batch_.measures.size(); ++c)
+      if (has(c, row) && batch_.measures[c].values[row] < 0)
+        throw SpecError(where(row), batch_.measures[c].name + ": must not be negative (got \"" +
+                                        Decimal::from_raw(raw(c, row)).to_string() + "\")");
+    Amounts checked;
+    for (const auto& c : {utilization_, cached_, prompt_})
+      if (c && has(*c, row)) checked.emplace(batch_.measures[*c].name, Decimal::from_raw(raw(*c, row)));
+    if (const auto problem = measure_problem(checked)) throw SpecError(where(row), problem->first + ": " + problem->second);
+  }
+
+  // The row's tags and measures as views, for the reducer's fast way in.
+  void read(std::size_t row, std::vector<std::pair<std::string_view, std::string_view>>& tags,
+            std::vector<std::pair<std::string_view, Decimal>>& measures) const {
+    tags.clear();
+    measures.clear();
+    for (const auto& t : batch_.tags)
+      if (t.codes[row] >= 0) tags.emplace_back(t.key, t.dictionary[static_cast<std::size_t>(t.codes[row])]);
+    for (std::size_t c = 0; c < batch_.measures.size(); ++c)
+      if (has(c, row)) measures.emplace_back(batch_.measures[c].name, Decimal::from_raw(raw(c, row)));
+  }
+
+  bool has_utilization() const { return utilization_.has_value(); }
+
+ private:
+  const RecordBatch& batch_;
+  std::vector<int128> scale_;
+  std::optional<std::size_t> utilization_, cached_, prompt_;
+};
+
+// A batch summed by the codes of the columns the plan keeps, without looking at a string
+// per row, each group's sums then added to `reducer` once, named by its first row. False,
+// having added nothing, when the plan keeps records whole, reads a utilization (unit
+// economics reads it row by row), or a sum would leave the 128-bit range.
+bool read_batch_by_codes(const RecordBatch& batch, const BatchRows& rows, const RecordPlan& plan, RecordReducer& reducer) {
+  if (!plan.reduce || (rows.has_utilization() && plan.measures.contains("utilization"))) return false;
   std::vector<std::size_t> kept_tags, kept_measures;
   for (std::size_t c = 0; c < batch.tags.size(); ++c)
     if (plan.keys.contains(batch.tags[c].key)) kept_tags.push_back(c);
-  std::optional<std::size_t> utilization, cached, prompt;
-  for (std::size_t c = 0; c < batch.measures.size(); ++c) {
-    const std::string& name = batch.measures[c].name;
-    if (plan.measures.contains(name)) {
-      if (name == "utilization") return false;
-      kept_measures.push_back(c);
-    }
-    if (name == "utilization") utilization = c;
-    if (name == "tokens_cached") cached = c;
-    if (name == "tokens_prompt") prompt = c;
-  }
-  std::vector<int128> scale(batch.measures.size());
-  for (std::size_t c = 0; c < batch.measures.size(); ++c) scale[c] = detail::pow10_128(Decimal::scale - batch.measures[c].scale);
-  const auto raw = [&](std::size_t c, std::size_t row) { return static_cast<int128>(batch.measures[c].values[row]) * scale[c]; };
-  const auto has = [&](std::size_t c, std::size_t row) {
-    return batch.measures[c].present.empty() || batch.measures[c].present[row] != 0;
-  };
-  const auto where = [&](std::size_t row) { return batch.source + " row " + std::to_string(row); };
-
-  // Groups by the kept columns' codes: each group's first row and its measure sums.
+  for (std::size_t c = 0; c < batch.measures.size(); ++c)
+    if (plan.measures.contains(batch.measures[c].name)) kept_measures.push_back(c);
   struct Group {
     std::size_t first_row;
     std::vector<int128> sums;
@@ -412,122 +467,57 @@ bool read_batch_by_codes(const RecordBatch& batch, const RecordPlan& plan, Recor
   std::unordered_map<std::string, std::size_t> index;
   std::string key;
   for (std::size_t row = 0; row < batch.rows; ++row) {
-    for (const auto& t : batch.tags) {
-      const std::int32_t code = t.codes[row];
-      if (code >= 0 && static_cast<std::size_t>(code) >= t.dictionary.size())
-        throw SpecError(where(row), t.key + ": code " + std::to_string(code) + " is not below the dictionary's " +
-                                        std::to_string(t.dictionary.size()) + " values");
-    }
-    for (std::size_t c = 0; c < batch.measures.size(); ++c)
-      if (has(c, row) && batch.measures[c].values[row] < 0)
-        throw SpecError(where(row), batch.measures[c].name + ": must not be negative (got \"" +
-                                        Decimal::from_raw(raw(c, row)).to_string() + "\")");
-    if (utilization && has(*utilization, row) && raw(*utilization, row) > Decimal(1).raw())
-      throw SpecError(where(row), "utilization: must be between 0 and 1 (got " +
-                                      Decimal::from_raw(raw(*utilization, row)).to_string() + ")");
-    if (cached && has(*cached, row)) {
-      const int128 p = prompt && has(*prompt, row) ? raw(*prompt, row) : 0;
-      if (raw(*cached, row) > p)
-        throw SpecError(where(row), "tokens_cached: must not exceed tokens_prompt (" +
-                                        Decimal::from_raw(raw(*cached, row)).to_string() + " > " +
-                                        Decimal::from_raw(p).to_string() + ")");
-    }
+    rows.check(row);
     key.clear();
     for (std::size_t c : kept_tags) key.append(reinterpret_cast<const char*>(&batch.tags[c].codes[row]), sizeof(std::int32_t));
     const auto [it, added] = index.try_emplace(key, groups.size());
     if (added) groups.push_back({row, std::vector<int128>(kept_measures.size()), std::vector<bool>(kept_measures.size())});
     Group& g = groups[it->second];
     for (std::size_t m = 0; m < kept_measures.size(); ++m) {
-      if (!has(kept_measures[m], row)) continue;
-      if (__builtin_add_overflow(g.sums[m], raw(kept_measures[m], row), &g.sums[m])) return false;
+      if (!rows.has(kept_measures[m], row)) continue;
+      if (__builtin_add_overflow(g.sums[m], rows.raw(kept_measures[m], row), &g.sums[m])) return false;
       g.present[m] = true;
     }
   }
-  // Each group once, in first-seen order, as a plain record of its sums; into a reducer of
-  // its own, so that nothing is added when one cannot be.
+  // Each group once, in first-seen order, into a reducer of its own: nothing is added to
+  // `reducer` when one cannot be. The group's first row stands for its tags.
   RecordReducer summed(plan);
+  const std::optional<std::string_view> pool = batch.pool ? std::optional<std::string_view>(*batch.pool) : std::nullopt;
   std::vector<std::pair<std::string_view, std::string_view>> tags;
-  std::vector<std::pair<std::string_view, Decimal>> measures;
+  std::vector<std::pair<std::string_view, Decimal>> measures, sums;
   for (const Group& g : groups) {
-    tags.clear();
-    measures.clear();
-    for (std::size_t c = 0; c < batch.tags.size(); ++c) {
-      const std::int32_t code = batch.tags[c].codes[g.first_row];
-      if (code >= 0) tags.emplace_back(batch.tags[c].key, batch.tags[c].dictionary[static_cast<std::size_t>(code)]);
-    }
+    rows.read(g.first_row, tags, measures);
+    sums.clear();
     for (std::size_t m = 0; m < kept_measures.size(); ++m)
-      if (g.present[m]) measures.emplace_back(batch.measures[kept_measures[m]].name, Decimal::from_raw(g.sums[m]));
-    if (!summed.add_plain(pool, tags, measures, [&] { return where(g.first_row); })) return false;
+      if (g.present[m]) sums.emplace_back(batch.measures[kept_measures[m]].name, Decimal::from_raw(g.sums[m]));
+    if (!summed.add_plain(pool, tags, sums, [&] { return rows.where(g.first_row); })) return false;
   }
   reducer = std::move(summed);
   return true;
 }
 
-// The rows of a batch, checked as records are, through the plan: summed straight into its
-// groups, or records when the plan keeps records whole.
+// The rows of a batch, checked as records are, through the plan: summed by their codes, or
+// (the plan keeping records whole, or a sum beyond the range) record by record.
 void read_batch(const RecordBatch& batch, std::size_t index, const RecordPlan& plan, Allocation& a) {
-  const std::string path = path_index("batches", index);
-  for (std::size_t c = 0; c < batch.tags.size(); ++c) {
-    const auto& t = batch.tags[c];
-    if (t.codes.size() != batch.rows)
-      throw SpecError(path + ".tags[" + std::to_string(c) + "]", "has " + std::to_string(t.codes.size()) + " codes for " +
-                                                                    std::to_string(batch.rows) + " rows");
-    for (std::size_t d = 0; d < c; ++d)
-      if (batch.tags[d].key == t.key) throw SpecError(path + ".tags[" + std::to_string(c) + "]", "tag \"" + t.key + "\" given twice");
-  }
-  for (std::size_t c = 0; c < batch.measures.size(); ++c) {
-    const auto& m = batch.measures[c];
-    const std::string where = path + ".measures[" + std::to_string(c) + "]";
-    if (m.values.size() != batch.rows)
-      throw SpecError(where, "has " + std::to_string(m.values.size()) + " values for " + std::to_string(batch.rows) + " rows");
-    if (!m.present.empty() && m.present.size() != batch.rows)
-      throw SpecError(where, "has " + std::to_string(m.present.size()) + " presence flags for " + std::to_string(batch.rows) +
-                                 " rows");
-    if (m.scale < 0 || m.scale > Decimal::scale) throw SpecError(where, "scale must be 0 to 12 (got " + std::to_string(m.scale) + ")");
-    for (std::size_t d = 0; d < c; ++d)
-      if (batch.measures[d].name == m.name) throw SpecError(where, "measure \"" + m.name + "\" given twice");
-  }
+  const BatchRows rows(batch, index);
   RecordReducer reducer(plan);
-  const std::optional<std::string_view> pool = batch.pool ? std::optional<std::string_view>(*batch.pool) : std::nullopt;
-  if (read_batch_by_codes(batch, plan, reducer, pool)) {
-    add_dropped_tags(a, reducer.dropped_tags());
-    for (Record& r : reducer.take()) a.records.push_back(std::move(r));
-    return;
-  }
-  std::vector<std::pair<std::string_view, std::string_view>> tags;
-  std::vector<std::pair<std::string_view, Decimal>> measures;
-  for (std::size_t row = 0; row < batch.rows; ++row) {
-    const auto where = [&] { return batch.source + " row " + std::to_string(row); };
-    tags.clear();
-    measures.clear();
-    for (const auto& t : batch.tags) {
-      const std::int32_t code = t.codes[row];
-      if (code < 0) continue;
-      if (static_cast<std::size_t>(code) >= t.dictionary.size())
-        throw SpecError(where(), t.key + ": code " + std::to_string(code) + " is not below the dictionary's " +
-                                     std::to_string(t.dictionary.size()) + " values");
-      tags.emplace_back(t.key, t.dictionary[static_cast<std::size_t>(code)]);
+  if (!read_batch_by_codes(batch, rows, plan, reducer)) {
+    const std::optional<std::string_view> pool = batch.pool ? std::optional<std::string_view>(*batch.pool) : std::nullopt;
+    std::vector<std::pair<std::string_view, std::string_view>> tags;
+    std::vector<std::pair<std::string_view, Decimal>> measures;
+    for (std::size_t row = 0; row < batch.rows; ++row) {
+      rows.check(row);
+      rows.read(row, tags, measures);
+      if (reducer.add_plain(pool, tags, measures, [&] { return rows.where(row); })) continue;
+      Record r;
+      std::vector<Tags::Pair> pairs;
+      for (const auto& [k, v] : tags) pairs.emplace_back(std::string(k), std::string(v));
+      r.tags = Tags(std::move(pairs));
+      for (const auto& [name, value] : measures) r.measures.emplace(std::string(name), value);
+      r.pool = batch.pool;
+      r.origin = rows.where(row);
+      reducer.add(std::move(r));
     }
-    for (const auto& m : batch.measures) {
-      if (!m.present.empty() && !m.present[row]) continue;
-      const std::int64_t v = m.values[row];
-      const Decimal d = Decimal::from_raw(static_cast<int128>(v) * detail::pow10_128(Decimal::scale - m.scale));
-      if (v < 0) throw SpecError(where(), m.name + ": must not be negative (got \"" + d.to_string() + "\")");
-      measures.emplace_back(m.name, d);
-    }
-    Amounts checked;
-    for (const auto& [name, value] : measures)
-      if (name == "utilization" || name == "tokens_cached" || name == "tokens_prompt") checked.emplace(std::string(name), value);
-    if (const auto problem = measure_problem(checked)) throw SpecError(where(), problem->first + ": " + problem->second);
-    if (reducer.add_plain(pool, tags, measures, where)) continue;
-    Record r;
-    std::vector<Tags::Pair> pairs;
-    for (const auto& [k, v] : tags) pairs.emplace_back(std::string(k), std::string(v));
-    r.tags = Tags(std::move(pairs));
-    for (const auto& [name, value] : measures) r.measures.emplace(std::string(name), value);
-    r.pool = batch.pool;
-    r.origin = where();
-    reducer.add(std::move(r));
   }
   add_dropped_tags(a, reducer.dropped_tags());
   for (Record& r : reducer.take()) a.records.push_back(std::move(r));

@@ -51,7 +51,8 @@ std::string tags_text(const Tags& tags) {
   return out;
 }
 
-const Record& by_id(const IngestResult& r, std::string_view id) {
+// A copy, not a reference: callers pass the parse result as a temporary.
+Record by_id(const IngestResult& r, std::string_view id) {
   for (const Record& rec : r.records)
     if (rec.id == id) return rec;
   throw std::runtime_error("no record " + std::string(id));
@@ -749,7 +750,7 @@ TEST(IngestSacct, MigSlicesArePricedAsTheirPartOfAWholeGpu) {
   // A map entry naming the MIG type exactly prices each slice as one unit of its own SKU.
   const Value with_slice = Value::object({{"a100", S("onprem/a100")}, {"A100_1G.10GB", S("onprem/a100-1g")},
                                           {"nvidia_h100_80gb_hbm3", S("onprem/h100")}, {"a30", S("onprem/a30")}});
-  const Record& slice = by_id(parse(read_data("mig.txt"), options({{"sku", with_slice}})), "8002");
+  const Record slice = by_id(parse(read_data("mig.txt"), options({{"sku", with_slice}})), "8002");
   EXPECT_EQ(*slice.sku + " " + slice.count->to_string(), "onprem/a100-1g 1");
   // One SKU for every GPU: slices are still their part of a GPU.
   EXPECT_EQ(by_id(parse(read_data("mig.txt"), options({{"sku", S("onprem/a100")}})), "8003").count->to_string(), "0.857142857143");
