@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <mutex>
+#include <numeric>
 #include <set>
 
 #include "apportion/allocate.hpp"
@@ -88,14 +89,25 @@ void GroupedWeights::add(const StepInput& input, const Record& record, const Rat
   }
 }
 
-std::vector<WeightedLine> GroupedWeights::lines(const StepInput& input) const {
+namespace {
+
+// The lines of `g`, its weights moved out of it, or copied when `g` is const (std::move of a
+// const weight copies it). Tags are shared, never copied.
+template <class Weights>
+std::vector<WeightedLine> weighted_lines(Weights& g, const StepInput& input) {
   std::vector<WeightedLine> out;
-  for (const auto& [tags, weight] : groups) out.push_back({LineKind::allocated, tags, weight, 0});
-  if (unallocated)
+  out.reserve(g.groups.size() + 1);
+  for (auto& [tags, weight] : g.groups) out.push_back({LineKind::allocated, tags, std::move(weight), 0});
+  if (g.unallocated)
     out.push_back({LineKind::unallocated, grouping::marker_tags(input.group_by, grouping::unallocated_value),
-                   *unallocated, 0});
+                   std::move(*g.unallocated), 0});
   return out;
 }
+
+}  // namespace
+
+std::vector<WeightedLine> GroupedWeights::lines(const StepInput& input) const& { return weighted_lines(*this, input); }
+std::vector<WeightedLine> GroupedWeights::lines(const StepInput& input) && { return weighted_lines(*this, input); }
 
 ExactSum& GroupedSums::sum_for(const Record& record) {
   scratch_.clear();
@@ -118,12 +130,19 @@ ExactSum& GroupedSums::sum_for(const Record& record) {
 
 GroupedWeights GroupedSums::weights() const {
   GroupedWeights g;
-  // Into the map in its order, each after the last: no search per group.
-  std::vector<std::pair<Tags, const ExactSum*>> sorted;
-  sorted.reserve(groups_.size());
-  for (const auto& [record, sum] : groups_) sorted.emplace_back(*grouping::key_of(*record, group_by_), &sum);
-  std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-  for (auto& [tags, sum] : sorted) g.groups.emplace_hint(g.groups.end(), std::move(tags), sum->value());
+  // Into the map in its order, each after the last: no search per group. Every group's key
+  // holds the same keys (group_by's), so keys order as their values do, pair by pair.
+  std::vector<Tags> keys;
+  keys.reserve(groups_.size());
+  for (const auto& [record, sum] : groups_) keys.push_back(*grouping::key_of(*record, group_by_));
+  std::vector<std::uint32_t> order(groups_.size());
+  std::iota(order.begin(), order.end(), 0u);
+  std::sort(order.begin(), order.end(), [&](std::uint32_t a, std::uint32_t b) {
+    for (auto x = keys[a].begin(), y = keys[b].begin(); x != keys[a].end(); ++x, ++y)
+      if (const int c = x->second.compare(y->second); c != 0) return c < 0;
+    return false;
+  });
+  for (std::uint32_t i : order) g.groups.emplace_hint(g.groups.end(), std::move(keys[i]), groups_[i].second.value());
   if (unallocated_) g.unallocated = unallocated_->value();
   g.total = total_.value();
   return g;
@@ -392,15 +411,23 @@ class Runner {
         throw std::logic_error("step \"" + step.id + "\" produced two lines with the same kind and tags");
 
     std::vector<Decimal> costs;
+    std::vector<Rational> exact;  // what is rounded: a pool's lines' costs, moved back after
     if (pool || strategy.rounds_lines_together()) {
       // The step's total: its pool, or for a step that prices its own records and rounds its
       // lines together the exact sum of its lines rounded once, so they add up to it.
-      Rational exact_total = 0;
-      for (const DraftLine& l : out.lines) exact_total += l.cost;
-      const Decimal total = pool ? *input.pool_cost : round_pool(exact_total, step_path(s));
-      std::vector<Rational> exact;
-      for (const DraftLine& l : out.lines)
-        exact.push_back(pool || exact_total == 0 ? l.cost : total.to_rational() * l.cost / exact_total);
+      // A pool's lines sum to it exactly already (checked in the rounding): no second sum.
+      exact.reserve(out.lines.size());
+      Decimal total;
+      if (pool) {
+        total = *input.pool_cost;
+        for (DraftLine& l : out.lines) exact.push_back(std::move(l.cost));
+      } else {
+        Rational exact_total = 0;
+        for (const DraftLine& l : out.lines) exact_total += l.cost;
+        total = round_pool(exact_total, step_path(s));
+        for (const DraftLine& l : out.lines)
+          exact.push_back(exact_total == 0 ? l.cost : total.to_rational() * l.cost / exact_total);
+      }
       // Ties after remainder and amount: smaller tags first, then kind order.
       costs = round_largest_remainder(exact, total, result_.precision, [&](std::size_t a, std::size_t b) {
         if (out.lines[a].tags != out.lines[b].tags) return out.lines[a].tags < out.lines[b].tags;
@@ -424,7 +451,7 @@ class Runner {
       line.kind = d.kind;
       line.tags = std::move(d.tags);
       line.cost = costs[i];
-      line.exact_cost = std::move(d.cost);
+      line.exact_cost = pool ? std::move(exact[i]) : std::move(d.cost);
       line.weight = std::move(d.weight);
       line.share = std::move(d.share);
       line.split_cost = std::move(d.split_cost);

@@ -439,6 +439,19 @@ TEST(CsvStreaming, RowErrorsNameTheLineAcrossChunks) {
   }
 }
 
+// Cells are known to be UTF-8 without a check of their own when their whole block is ASCII:
+// a bad cell after ASCII blocks, a good non-ASCII one before, at every block size.
+TEST(CsvStreaming, CellsAreCheckedForUtf8InEveryBlock) {
+  const std::string text = "team,pod,m\ncaf\xc3\xa9,p1,1\nx,p2,2\nx,p3,3\nx,p\xe9,4\nx,p5,5\n";
+  for (std::size_t chunk : {1u, 2u, 3u, 7u, 16u, 1000u})
+    for (const char* options : {R"({"tags": "team,pod", "measures": "m"})", R"({"tags": "team,pod", "measures": "m", "aggregate": true})"}) {
+      EXPECT_EQ(stream_error(text, options, chunk), "usage.csv line 5: pod: is not valid UTF-8 (byte 0xE9 at offset 1)")
+          << chunk << " " << options;
+      const std::string good = text.substr(0, text.find("x,p\xe9")) + "x,p4,4\n";
+      EXPECT_EQ(ingest_stream(good, options, chunk).records.size(), 4u) << chunk << " " << options;
+    }
+}
+
 TEST(CsvStreaming, AggregateRefusesIdsAndOverflowIsARowError) {
   EXPECT_EQ(ingest_test::error_of("csv", "a,id\nx,1\n", R"({"tags": "a", "id": "id", "aggregate": true})"),
             "inputs[0].id: cannot be used with aggregate (aggregated records are sums of rows, with no ids)");

@@ -123,8 +123,10 @@ struct GroupedWeights {
   Rational total;
 
   void add(const StepInput& input, const Record& record, const Rational& weight);
-  // One allocated line per group, then the unallocated line if any.
-  std::vector<WeightedLine> lines(const StepInput& input) const;
+  // One allocated line per group, then the unallocated line if any; from an rvalue, the
+  // groups' tags and weights are moved into the lines.
+  std::vector<WeightedLine> lines(const StepInput& input) const&;
+  std::vector<WeightedLine> lines(const StepInput& input) &&;
 };
 
 // An exact sum of Decimals and Rationals: Decimals add in a checked 128-bit integer, and a

@@ -37,18 +37,25 @@ namespace {
 
 class Input {
  public:
-  explicit Input(std::string_view text) : data_(text.data()), size_(text.size()), eof_(true) { strip_bom(); }
+  explicit Input(std::string_view text) : data_(text.data()), size_(text.size()), eof_(true) {
+    strip_bom();
+    ascii_ = all_ascii();
+  }
   explicit Input(std::istream& in) : in_(&in), chunk_size_(default_chunk_size.load()) {
     buffer_.resize(std::max<std::size_t>(chunk_size_, 3));
     // The first three bytes decide the byte order mark, whatever the block size.
     while (size_ < 3 && !eof_) read_some(3);
     strip_bom();
+    ascii_ = all_ascii();
   }
 
   const char* begin() const noexcept { return data_ + pos_; }
   const char* end() const noexcept { return data_ + size_; }
   bool eof() const noexcept { return eof_; }
   void advance_to(const char* p) noexcept { pos_ = static_cast<std::size_t>(p - data_); }
+  // True when every byte in the buffer is ASCII, so every cell in it is UTF-8 without a
+  // check of its own: one pass over each block instead of one per cell.
+  bool ascii() const noexcept { return ascii_; }
 
   // Keeps the unread bytes and appends the next block (growing the buffer when a row is
   // longer than it). False when there is nothing more to read.
@@ -72,6 +79,18 @@ class Input {
     size_ += got;
     data_ = buffer_.data();
     if (got == 0 || !*in_) eof_ = true;
+    ascii_ = all_ascii();
+  }
+  bool all_ascii() const noexcept {
+    std::uint64_t high = 0;
+    std::size_t i = pos_;
+    for (; i + 8 <= size_; i += 8) {
+      std::uint64_t x;
+      std::memcpy(&x, data_ + i, 8);
+      high |= x;
+    }
+    for (; i < size_; ++i) high |= static_cast<unsigned char>(data_[i]);
+    return (high & 0x8080808080808080ULL) == 0;
   }
   void strip_bom() {
     if (size_ >= 3 && std::memcmp(data_, "\xEF\xBB\xBF", 3) == 0) pos_ = 3;
@@ -82,7 +101,7 @@ class Input {
   std::string buffer_;
   const char* data_ = nullptr;
   std::size_t size_ = 0, pos_ = 0;
-  bool eof_ = false;
+  bool eof_ = false, ascii_ = false;
 };
 
 // ---- The scanner ------------------------------------------------------------------------------
@@ -351,7 +370,8 @@ IngestResult read_csv(Input& in, ObjectReader& options, const std::string& sourc
     if (const std::string problem = utf8_problem(header[i]); !problem.empty())
       throw SpecError(scanner.where(header_line), "column " + std::to_string(i + 1) + " of the header " + problem);
   // A tag or id cell's text, refused unless it is UTF-8 (measures are checked as numbers).
-  const auto utf8_cell = [](std::string_view text, const std::string& column) {
+  const auto utf8_cell = [&in](std::string_view text, const std::string& column) {
+    if (in.ascii()) return text;
     if (const std::string problem = utf8_problem(text); !problem.empty()) throw SpecError("", column + ": " + problem);
     return text;
   };

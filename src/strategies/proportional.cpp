@@ -36,8 +36,9 @@ StepOutput Proportional::run(const StepInput& input) const {
     if (const auto w = weight_.decimal_of(*r)) sums.add(*r, *w);
     else sums.add(*r, weight_.of(*r));
   }
-  const GroupedWeights g = sums.weights();
-  return split_by_weight(input, g.lines(input), g.total);
+  GroupedWeights g = sums.weights();
+  const Rational total = g.total;
+  return split_by_weight(input, std::move(g).lines(input), total);
 }
 
 APPORTION_END_NAMESPACE
