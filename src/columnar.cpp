@@ -349,10 +349,10 @@ void PartialAggregate::add(const std::optional<std::string>& pool, const Tags& t
   add(pool ? std::optional<std::string_view>(*pool) : std::nullopt, t, m);
 }
 
-void PartialAggregate::merge(const PartialAggregate& other) {
+void PartialAggregate::merge(const PartialAggregate& other, std::vector<std::uint32_t>* ids) {
   if (&other == this) {
     const PartialAggregate copy = other;
-    merge(copy);
+    merge(copy, ids);
     return;
   }
   // Translate other's ids into ours, then check every sum before changing any.
@@ -392,8 +392,10 @@ void PartialAggregate::merge(const PartialAggregate& other) {
   }
   std::uint64_t total;
   if (__builtin_add_overflow(total_rows_, other.total_rows_, &total)) throw OverflowError("aggregate: too many rows");
+  if (ids) ids->resize(other.groups());
   for (std::uint32_t g = 0; g < other.groups(); ++g) {
     const std::uint32_t mine = group(keys[g]);
+    if (ids) (*ids)[g] = mine;
     for (std::uint32_t m = 0; m < other.stride_; ++m)
       if (other.present_[g * other.stride_ + m]) {
         sums_[mine * stride_ + measure_map[m]] += other.sums_[g * other.stride_ + m];

@@ -694,6 +694,17 @@ class TagsInterner {
   std::string key_;
 };
 
+// A measure's text as a non-negative Decimal (more than 12 digits rounded half-even), or
+// none for anything else: the fast readers then leave the record to the full one.
+std::optional<Decimal> non_negative_amount(std::string_view text) {
+  try {
+    const Decimal amount = Decimal::parse(text, ExcessDigits::round_half_even);
+    if (amount.signum() >= 0) return amount;
+  } catch (const std::exception&) {
+  }
+  return std::nullopt;
+}
+
 // Reads one record of the common shape into `rec`; false, leaving the reader anywhere in
 // the record, for any other record or any doubt.
 bool read_plain_record(json_fast::Reader& in, Record& rec, TagsInterner& interner) {
@@ -721,14 +732,9 @@ bool read_plain_record(json_fast::Reader& in, Record& rec, TagsInterner& interne
       } else if (!in.number_text(text)) {
         return false;
       }
-      Decimal amount;
-      try {
-        amount = Decimal::parse(text, ExcessDigits::round_half_even);
-      } catch (const std::exception&) {
-        return false;
-      }
-      if (amount.signum() < 0 || rec.measures.contains(name)) return false;
-      rec.measures.emplace_hint(rec.measures.end(), name, amount);
+      const auto amount = non_negative_amount(text);
+      if (!amount || rec.measures.contains(name)) return false;
+      rec.measures.emplace_hint(rec.measures.end(), name, *amount);
       return true;
     });
   };
@@ -785,16 +791,11 @@ bool read_reduced_record(json_fast::Reader& in, RecordReducer& reducer, std::siz
         } else if (!in.number_text(text)) {
           return false;
         }
-        Decimal amount;
-        try {
-          amount = Decimal::parse(text, ExcessDigits::round_half_even);
-        } catch (const std::exception&) {
-          return false;
-        }
-        if (amount.signum() < 0) return false;
+        const auto amount = non_negative_amount(text);
+        if (!amount) return false;
         for (const auto& m : row.measures)
           if (m.first == name) return false;
-        row.measures.emplace_back(name, amount);
+        row.measures.emplace_back(name, *amount);
         return true;
       });
     }

@@ -322,3 +322,37 @@ TEST(Concurrency, RegistriesUnderConcurrentReads) {
   EXPECT_EQ(wrong.load(), 0);
   EXPECT_TRUE(local.contains("custom_49"));
 }
+
+// The csv format sums a file through the plan in parts on threads of its own: from several
+// threads at once, with tiny blocks (many parts), each gives the one-thread bytes.
+TEST(Concurrency, CsvPartsReadOnThreadsGiveTheOneThreadBytes) {
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("apportion-parts-" + std::to_string(std::random_device{}()));
+  std::filesystem::create_directories(dir);
+  {
+    std::ofstream csv(dir / "usage.csv");
+    csv << "namespace,team,pod,gpu_seconds\n";
+    for (int i = 0; i < 3000; ++i)
+      csv << "ns" << i % 17 << ",\"team " << i % 5 << "\",p" << i << "," << (i * 37) % 1000 << "." << i % 100 << "\n";
+  }
+  const std::string spec = R"({"apportion": 1, "pools": [{"id": "gpu", "cost": "1234.56"}], "records": [],
+    "inputs": [{"format": "csv", "path": "usage.csv", "tags": "namespace,team,pod", "measures": "gpu_seconds"}],
+    "steps": [{"id": "teams", "strategy": "proportional", "pool": "gpu", "group_by": ["namespace", "team"],
+               "weight": "gpu_seconds"}]})";
+  apportion::SpecOptions options;
+  options.base_dir = dir;
+  const auto run = [&] { return apportion::result_to_json(apportion::run(apportion::allocation_from_json(spec, options))); };
+  const unsigned previous_threads = apportion::ingest::set_csv_threads(1);
+  const std::string reference = run();
+  apportion::ingest::set_csv_threads(4);
+  const std::size_t previous_block = apportion::ingest::set_csv_chunk_size(512);
+  std::vector<std::string> got(4);
+  std::vector<std::thread> threads;
+  for (std::size_t t = 0; t < got.size(); ++t) threads.emplace_back([&, t] { got[t] = run(); });
+  for (auto& th : threads) th.join();
+  apportion::ingest::set_csv_chunk_size(previous_block);
+  apportion::ingest::set_csv_threads(previous_threads);
+  std::filesystem::remove_all(dir);
+  EXPECT_NE(reference.find("\"teams\""), std::string::npos);
+  for (const std::string& g : got) EXPECT_EQ(g, reference);
+}

@@ -214,3 +214,110 @@ TEST(CsvThroughThePlan, ErrorsAreTheSame) {
   EXPECT_EQ(folder.run(bad, true).substr(0, 35), "error: inputs[0]: usage.csv line 8:");
   EXPECT_EQ(folder.run(bad, true), folder.run(bad, false));
 }
+
+// ---- Read through the plan in parts, on several threads --------------------------------------
+
+namespace {
+
+// Everything a planned read gives, as text: each record (origin, tags, measures), what the
+// input read and skipped, and the run's result; or the error.
+std::string planned_read(const PlanFolder& folder, const std::string& spec, unsigned threads, std::size_t block) {
+  const unsigned previous_threads = ingest::set_csv_threads(threads);
+  const std::size_t previous_block = ingest::set_csv_chunk_size(block);
+  std::string out;
+  try {
+    const Allocation a = folder.read(spec, true);
+    for (const Record& r : a.records) {
+      out += r.origin + ":";
+      for (const auto& [k, v] : r.tags) out += " " + k + "=" + v;
+      for (const auto& [k, v] : r.measures) out += " " + k + "=" + v.to_string();
+      out += "\n";
+    }
+    for (const InputSummary& i : a.inputs) {
+      out += "rows " + std::to_string(i.rows) + " records " + std::to_string(i.records) + " skipped " +
+             std::to_string(i.skipped) + "\n";
+      for (const std::string& s : i.skipped_reasons) out += s + "\n";
+    }
+    out += result_to_json(apportion::run(a));
+  } catch (const std::exception& e) {
+    out = std::string("error: ") + e.what();
+  }
+  ingest::set_csv_threads(previous_threads);
+  ingest::set_csv_chunk_size(previous_block);
+  return out;
+}
+
+// Rows with every awkward thing a part boundary may fall on: quoted line breaks, doubled
+// quotes, CRLF, a lone CR ending a row, blank lines, a cell that is not UTF-8, and a row
+// whose sum leaves the Decimal range.
+std::string awkward_usage(std::size_t rows, std::size_t pods = 13) {
+  std::string text = "\xEF\xBB\xBFnamespace,team,pod,gpu_seconds\r\n";
+  for (std::size_t i = 0; i < rows; ++i) {
+    const std::string ns = "ns" + std::to_string(i % 7), pod = "p" + std::to_string(i % pods);
+    switch (i % 9) {
+      case 0: text += ns + ",\"multi\nline\"," + pod + "," + std::to_string(i) + "\n"; break;
+      case 1: text += ns + ",\"say \"\"hi\"\"\"," + pod + ",0.5\r\n"; break;
+      case 2: text += "\n\r\n" + ns + ",caf\xC3\xA9," + pod + ",1\n"; break;
+      case 3: text += ns + ",search," + pod + ",2\r"; break;  // a lone CR ends it
+      case 4: text += ns + ",search," + pod + ",x\n"; break;   // not a number: skipped
+      case 5: text += ns + ",search," + pod + ",100000000000000\n"; break;
+      default: text += ns + ",t" + std::to_string(i % 3) + "," + pod + "," + std::to_string(i * 7) + ".25\n";
+    }
+  }
+  return text + "ns1,last,p1,3";  // no line end
+}
+
+}  // namespace
+
+TEST(CsvThroughThePlan, EveryThreadCountAndBlockSizeGivesTheSameRead) {
+  const PlanFolder folder;
+  const auto spec = [](const char* extra) {
+    return R"({"apportion": 1, "pools": [{"id": "gpu", "cost": "1000.00"}, {"id": "shared", "cost": "7.00"}],
+      "records": [], "inputs": [{"format": "csv", "path": "usage.csv", "tags": "namespace,team,pod",
+                                 "measures": "gpu_seconds")" + std::string(extra) + R"(}],
+      "steps": [{"id": "ns", "strategy": "per_namespace", "pool": "gpu"},
+                {"id": "teams", "strategy": "proportional", "pool": "shared", "group_by": ["team"], "weight": "gpu_seconds"}]})";
+  };
+  const std::string skipping = spec(R"(, "skip_invalid": true)"), strict = spec("");
+  folder.write("usage.csv", awkward_usage(400));
+  const std::string expected = planned_read(folder, skipping, 1, 1 << 20);
+  ASSERT_NE(expected.find("usage.csv line 2:"), std::string::npos) << expected.substr(0, 300);
+  ASSERT_NE(expected.find("skipped 44"), std::string::npos) << expected.substr(0, 2000);
+  for (unsigned threads : {2u, 3u, 8u})
+    for (std::size_t block : {1u, 5u, 64u, 1000u, 1u << 20})
+      EXPECT_EQ(planned_read(folder, skipping, threads, block), expected) << threads << " threads, blocks of " << block;
+  // Grouped by pod, with a pod a row: parts stop paying once a part is mostly groups, and
+  // the rest of the file is read in one pass, from the row after the last part.
+  const std::string by_pod = R"({"apportion": 1, "pools": [{"id": "gpu", "cost": "1000.00"}], "records": [],
+      "inputs": [{"format": "csv", "path": "usage.csv", "tags": "namespace,team,pod", "measures": "gpu_seconds",
+                  "skip_invalid": true}],
+      "steps": [{"id": "pods", "strategy": "proportional", "pool": "gpu", "group_by": ["pod"], "weight": "gpu_seconds"}]})";
+  folder.write("usage.csv", awkward_usage(400, 400));
+  const std::string pods = planned_read(folder, by_pod, 1, 1 << 20);
+  ASSERT_NE(pods.find("pod=p399"), std::string::npos);
+  for (unsigned threads : {2u, 4u})
+    for (std::size_t block : {1u, 16u, 300u})
+      EXPECT_EQ(planned_read(folder, by_pod, threads, block), pods) << threads << " threads, blocks of " << block;
+  folder.write("usage.csv", awkward_usage(400));
+  // Without skip_invalid the first bad row in the file is the error, whatever the parts.
+  const std::string error = planned_read(folder, strict, 1, 1 << 20);
+  EXPECT_EQ(error, "error: inputs[0]: usage.csv line 9: gpu_seconds: not an exact decimal number (got \"x\")");
+  for (unsigned threads : {2u, 8u})
+    for (std::size_t block : {1u, 7u, 100u})
+      EXPECT_EQ(planned_read(folder, strict, threads, block), error) << threads << " threads, blocks of " << block;
+  // Text that is not CSV stops the read at its line, even when later parts have rows, and
+  // a quote never closed is found at the end, whatever the parts.
+  const std::string rows = awkward_usage(60), more = rows.substr(rows.find('\n') + 1);
+  folder.write("usage.csv", rows + "\nns1,te\"am,p1,1\n" + more);
+  const std::string stray = planned_read(folder, skipping, 1, 1 << 20);
+  EXPECT_EQ(stray, "error: inputs[0]: usage.csv line 84: a quote inside an unquoted field (field 2)");
+  folder.write("usage.csv", rows + "\n" + more + "\nns1,\"open,p1,1\n");
+  const std::string unclosed = planned_read(folder, skipping, 1, 1 << 20);
+  EXPECT_EQ(unclosed, "error: inputs[0]: usage.csv line 166: a quoted field is never closed");
+  for (std::size_t block : {1u, 9u, 64u}) {
+    folder.write("usage.csv", rows + "\nns1,te\"am,p1,1\n" + more);
+    EXPECT_EQ(planned_read(folder, skipping, 4, block), stray) << block;
+    folder.write("usage.csv", rows + "\n" + more + "\nns1,\"open,p1,1\n");
+    EXPECT_EQ(planned_read(folder, skipping, 4, block), unclosed) << block;
+  }
+}

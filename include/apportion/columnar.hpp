@@ -155,8 +155,10 @@ class PartialAggregate {
   void add(std::optional<std::string_view> pool, std::span<const TagView> tags, std::span<const MeasureView> measures);
   void add(const std::optional<std::string>& pool, const Tags& tags, const Amounts& measures);
 
-  // Adds every group of `other` to this one.
-  void merge(const PartialAggregate& other);
+  // Adds every group of `other` to this one; with `ids`, sets (*ids)[g] to the group here
+  // that other's group g went into. Every sum is checked first: an OverflowError changes
+  // nothing.
+  void merge(const PartialAggregate& other, std::vector<std::uint32_t>* ids = nullptr);
 
   // One record per group, sorted by pool (none first), then tags, in canonical order; each
   // record's origin says "<source> (aggregated: N rows)". No ids.

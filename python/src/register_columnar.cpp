@@ -259,7 +259,9 @@ in place (uint32 or int64 ids, int64 weights; floats are TypeError), the GIL rel
            R"doc(Adds the rows of a RecordBatch (apportion.record_batch(df) makes one from a DataFrame):
 each to the group of its pool and tags, summing every measure exactly; the GIL released. The
 rows are added whole or not at all; a bad row is SpecError naming it.)doc")
-      .def("merge", &PartialAggregate::merge, py::arg("other"), "Adds every group of `other` to this aggregate.")
+      .def(
+          "merge", [](PartialAggregate& self, const PartialAggregate& other) { self.merge(other); }, py::arg("other"),
+          "Adds every group of `other` to this aggregate.")
       .def("serialize", [](const PartialAggregate& a) { return py::bytes(a.serialize()); },
            "Compact, exact, versioned bytes; PartialAggregate.deserialize reads them back.")
       .def_static("deserialize", [](const py::bytes& b) { return PartialAggregate::deserialize(std::string(b)); },

@@ -9,10 +9,17 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
+#include <deque>
+#include <exception>
+#include <future>
 #include <istream>
+#include <memory>
 #include <optional>
 #include <string>
+#include <system_error>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -25,11 +32,14 @@ namespace ingest {
 
 namespace {
 std::atomic<std::size_t> default_chunk_size{std::size_t{1} << 20};  // 1 MiB blocks
+std::atomic<unsigned> csv_threads_override{0};                      // 0: the machine's
 }  // namespace
 
 std::size_t set_csv_chunk_size(std::size_t bytes) {
   return default_chunk_size.exchange(std::max<std::size_t>(bytes, 1));
 }
+
+unsigned set_csv_threads(unsigned threads) { return csv_threads_override.exchange(threads); }
 
 namespace {
 
@@ -37,8 +47,9 @@ namespace {
 
 class Input {
  public:
-  explicit Input(std::string_view text) : data_(text.data()), size_(text.size()), eof_(true) {
-    strip_bom();
+  explicit Input(std::string_view text, bool strip_byte_order_mark = true)
+      : data_(text.data()), size_(text.size()), eof_(true) {
+    if (strip_byte_order_mark) strip_bom();
     ascii_ = all_ascii();
   }
   explicit Input(std::istream& in) : in_(&in), chunk_size_(default_chunk_size.load()) {
@@ -56,6 +67,39 @@ class Input {
   // True when every byte in the buffer is ASCII, so every cell in it is UTF-8 without a
   // check of its own: one pass over each block instead of one per cell.
   bool ascii() const noexcept { return ascii_; }
+
+  // Appends up to `bytes` of what is not read yet to `out`, and counts them read. False
+  // when nothing more follows.
+  bool read_into(std::string& out, std::size_t bytes) {
+    const std::size_t buffered = std::min(bytes, size_ - pos_);
+    out.append(data_ + pos_, buffered);
+    pos_ += buffered;
+    if (buffered < bytes && !eof_) {
+      const std::size_t at = out.size();
+      out.resize(at + (bytes - buffered));
+      in_->read(out.data() + at, static_cast<std::streamsize>(bytes - buffered));
+      const auto got = static_cast<std::size_t>(in_->gcount());
+      out.resize(at + got);
+      if (got < bytes - buffered || !*in_) eof_ = true;
+    }
+    return pos_ < size_ || !eof_;
+  }
+
+  // Gives back `bytes`, the last that read_into() gave, to be read again.
+  void unread(std::string_view bytes) {
+    if (!in_) {  // the text: they are still there
+      pos_ -= bytes.size();
+      return;
+    }
+    std::string again(bytes);
+    again.append(data_ + pos_, size_ - pos_);
+    buffer_ = std::move(again);
+    if (buffer_.size() < chunk_size_) buffer_.resize(chunk_size_);
+    size_ = bytes.size() + (size_ - pos_);
+    pos_ = 0;
+    data_ = buffer_.data();
+    ascii_ = all_ascii();
+  }
 
   // Keeps the unread bytes and appends the next block (growing the buffer when a row is
   // longer than it). False when there is nothing more to read.
@@ -131,7 +175,8 @@ inline std::uint64_t bytes_equal(std::uint64_t x, std::uint64_t broadcast) {
 
 class Scanner {
  public:
-  Scanner(std::string source, char delimiter) : source_(std::move(source)), delimiter_(delimiter) {}
+  Scanner(std::string source, char delimiter, std::size_t first_line = 1)
+      : source_(std::move(source)), delimiter_(delimiter), line_(first_line), row_line_(first_line) {}
 
   // "<source> line N".
   std::string where(std::size_t line) const { return source_ + " line " + std::to_string(line); }
@@ -170,6 +215,8 @@ class Scanner {
     }
   }
   std::size_t row_line() const noexcept { return row_line_; }
+  // The line the next row starts on (or after blank lines, on).
+  std::size_t next_line() const noexcept { return line_; }
 
  private:
   bool at_field_end(char c) const noexcept { return c == delimiter_ || c == '\n' || c == '\r'; }
@@ -350,6 +397,333 @@ std::string width_error(std::size_t fields, std::size_t header) {
 // What a column is used for: role >= 0 is a slot in the row's cells.
 constexpr int unused = -1;
 
+// A cell's text: the view itself, or its unescaped copy in `into`.
+std::string_view cell_text(const Field& f, std::string& into) {
+  if (!f.escaped) return f.text;
+  into = unescape(f.text);
+  return into;
+}
+
+// A tag or id cell's text, refused unless it is UTF-8 (measures are checked as numbers).
+std::string_view utf8_cell(const Input& in, std::string_view text, const std::string& column) {
+  if (in.ascii()) return text;
+  if (const std::string problem = utf8_problem(text); !problem.empty()) throw SpecError("", column + ": " + problem);
+  return text;
+}
+
+// ---- Summing rows through the plan, in parts ---------------------------------------------------
+
+// What every part of a file summed through the plan (or with `aggregate`) shares: the
+// columns and what is kept of them.
+struct SummedColumns {
+  const Options& o;
+  const std::string& source;
+  std::size_t width = 0;
+  std::vector<int> role;
+  std::vector<bool> keep_tag, keep_measure;
+  bool planned = false, skipping = false;
+};
+
+constexpr std::size_t no_line = static_cast<std::size_t>(-1);
+
+// A run of whole rows summed: the file, or a part of it read by a worker thread.
+struct SummedPart {
+  PartialAggregate aggregate;
+  std::vector<std::size_t> first_line;  // planned: each group's first row, its origin
+  std::vector<Record> whole;            // planned: rows whose sum would leave the Decimal range
+  std::size_t rows = 0, made = 0;
+  std::vector<std::pair<std::string, std::string>> row_errors;  // (where, what), in file order
+  std::exception_ptr stopped;  // what ended the part early: the text is not CSV, or a row error not skipped
+  std::size_t end_line = 0;    // the line after the part's last row
+};
+
+// Sums the rows left in `in` into a part (`part`, to go on with one), rows with equal tags
+// into one group. A row's tag values, each with its length in front, key a cache of groups,
+// so a known group costs one lookup. Reads up to the first row error unless skipping;
+// throws nothing.
+SummedPart sum_rows(Input& in, Scanner& scanner, const SummedColumns& columns, SummedPart part = {}) noexcept {
+  try {
+    const Options& o = columns.o;
+    const std::size_t n_tags = o.tags.size(), n_measures = o.measures.size(), width = columns.width;
+    std::vector<Field> cells(n_tags + n_measures + (o.id ? 1 : 0));
+    std::size_t fields = 0;
+    const auto on_field = [&](std::size_t index, const Field& f) {
+      fields = index + 1;
+      if (index < width && columns.role[index] != unused) cells[static_cast<std::size_t>(columns.role[index])] = f;
+    };
+    std::string scratch;
+    PartialAggregate& aggregate = part.aggregate;
+    const std::uint32_t pool_id = aggregate.pool_id(o.pool ? std::optional<std::string_view>(*o.pool) : std::nullopt);
+    std::vector<std::pair<std::uint32_t, std::uint32_t>> key_order;  // (tag key id, tag index)
+    for (std::size_t t = 0; t < n_tags; ++t)
+      if (columns.keep_tag[t]) key_order.emplace_back(aggregate.tag_key_id(o.tags[t]), static_cast<std::uint32_t>(t));
+    std::sort(key_order.begin(), key_order.end());
+    std::vector<std::uint32_t> measure_ids;
+    for (const std::string& m : o.measures) measure_ids.push_back(aggregate.measure_id(m));
+    // A row's measures are checked as a record's are (measure_problem), before they are summed.
+    Amounts row_measures;
+    std::vector<bool> checked;
+    for (const std::string& m : o.measures)
+      checked.push_back(m == "utilization" || m == "tokens_cached" || m == "tokens_prompt");
+    const bool any_checked = std::find(checked.begin(), checked.end(), true) != checked.end();
+    Dictionary cache;
+    std::vector<std::uint32_t> cache_group;
+    std::string cache_key;
+    std::vector<std::string> unescaped(n_tags);
+    std::vector<std::uint32_t> encoded;
+    std::vector<std::pair<std::uint32_t, int128>> values;
+    values.reserve(n_measures);
+    std::vector<std::string_view> tag_text(n_tags);
+    while (scanner.skip_blank(in)) {
+      scanner.row(in, on_field);
+      ++part.rows;
+      try {
+        if (fields != width) throw SpecError("", width_error(fields, width));
+        values.clear();
+        row_measures.clear();
+        for (std::size_t m = 0; m < n_measures; ++m) {
+          const Field& c = cells[n_tags + m];
+          if (c.text.empty()) continue;
+          const int128 raw = read_measure_cell(cell_text(c, scratch), o.measures[m]);
+          if (columns.keep_measure[m]) values.emplace_back(measure_ids[m], raw);
+          if (checked[m]) row_measures.emplace(o.measures[m], Decimal::from_raw(raw));
+        }
+        if (any_checked)
+          if (const auto problem = measure_problem(row_measures)) throw SpecError("", problem->first + ": " + problem->second);
+        cache_key.clear();
+        for (std::size_t t = 0; t < n_tags; ++t) {
+          tag_text[t] = utf8_cell(in, cell_text(cells[t], unescaped[t]), o.tags[t]);
+          if (!columns.keep_tag[t]) continue;
+          const auto length = static_cast<std::uint32_t>(tag_text[t].size());
+          cache_key.append(reinterpret_cast<const char*>(&length), sizeof length);
+          cache_key.append(tag_text[t]);
+        }
+        const std::uint32_t slot = cache.intern(cache_key);
+        if (slot == cache_group.size()) {
+          encoded.assign(1, pool_id);
+          for (const auto& [key_id, t] : key_order)
+            if (!tag_text[t].empty()) {
+              encoded.push_back(key_id);
+              encoded.push_back(aggregate.tag_value_id(tag_text[t]));
+            }
+          cache_group.push_back(aggregate.group(encoded));
+        }
+        const std::uint32_t group = cache_group[slot];
+        try {
+          aggregate.add_to_group(group, values);
+        } catch (const std::overflow_error&) {
+          if (!columns.planned) throw;
+          // The engine sums such a row exactly: it stays a record of its own.
+          Record r;
+          std::vector<Tags::Pair> pairs;
+          for (std::size_t t = 0; t < n_tags; ++t)
+            if (columns.keep_tag[t] && !tag_text[t].empty()) pairs.emplace_back(o.tags[t], std::string(tag_text[t]));
+          r.tags = Tags(std::move(pairs));
+          for (std::size_t m = 0; m < n_measures; ++m)
+            if (columns.keep_measure[m] && !cells[n_tags + m].text.empty())
+              r.measures.emplace(o.measures[m],
+                                 Decimal::from_raw(read_measure_cell(cell_text(cells[n_tags + m], scratch), o.measures[m])));
+          r.pool = o.pool;
+          r.origin = scanner.where(scanner.row_line());
+          part.whole.push_back(std::move(r));
+          ++part.made;
+          continue;
+        }
+        if (columns.planned) {
+          if (part.first_line.size() <= group) part.first_line.resize(group + 1, no_line);
+          if (part.first_line[group] == no_line) part.first_line[group] = scanner.row_line();
+        }
+        ++part.made;
+      } catch (const SpecError& e) {
+        part.row_errors.emplace_back(scanner.where(scanner.row_line()), e.what());
+      } catch (const std::overflow_error& e) {
+        part.row_errors.emplace_back(scanner.where(scanner.row_line()), e.what());
+      }
+      if (!part.row_errors.empty() && !columns.skipping) break;
+      // The thread's budget, when it has one: a worker's part is checked as it is added.
+      if ((part.rows & 0xfff) == 0) check_record_budget(aggregate.groups() + part.whole.size());
+    }
+  } catch (...) {
+    part.stopped = std::current_exception();
+  }
+  part.end_line = scanner.next_line();
+  return part;
+}
+
+// Adds `part`, the next run of the file's rows, to `total`: its row errors (skipped, or
+// thrown: the first in the file is), then its groups. A part whose sums would leave the
+// range when added keeps its groups as records of their own, which the engine sums exactly.
+void add_part(SummedPart&& part, SummedPart& total, IngestResult& result, const RowErrors& errors,
+              const SummedColumns& columns, const Scanner& scanner) {
+  for (const auto& [where, what] : part.row_errors) errors.skip(result, where, what);
+  if (part.stopped) std::rethrow_exception(part.stopped);
+  total.rows += part.rows;
+  total.made += part.made;
+  if (total.aggregate.groups() == 0 && total.whole.empty()) {  // the first part: nothing to merge into
+    total.aggregate = std::move(part.aggregate);
+    total.first_line = std::move(part.first_line);
+    total.whole = std::move(part.whole);
+    return;
+  }
+  std::vector<std::uint32_t> ids;
+  try {
+    total.aggregate.merge(part.aggregate, &ids);
+  } catch (const std::overflow_error&) {
+    for (std::uint32_t g = 0; g < part.first_line.size(); ++g) {
+      if (part.first_line[g] == no_line) continue;
+      Record r = part.aggregate.group_record(g);
+      r.pool = columns.o.pool;
+      r.origin = scanner.where(part.first_line[g]);
+      total.whole.push_back(std::move(r));
+    }
+    ids.clear();
+  }
+  for (std::uint32_t g = 0; g < ids.size() && g < part.first_line.size(); ++g) {
+    if (part.first_line[g] == no_line) continue;
+    if (total.first_line.size() <= ids[g]) total.first_line.resize(ids[g] + 1, no_line);
+    if (total.first_line[ids[g]] == no_line) total.first_line[ids[g]] = part.first_line[g];
+  }
+  for (Record& r : part.whole) total.whole.push_back(std::move(r));
+}
+
+// Where the rows of `text` (which starts at a row) may be cut so that both sides are whole
+// rows: after its last line break outside quotes. `lines`: the line breaks before the cut,
+// which is what the scanner counts there unless a lone CR ends a line (`regular` false).
+struct Cut {
+  std::size_t at = 0, lines = 0;
+  bool regular = true;
+};
+
+// The line feeds in `text`, eight bytes at a time.
+std::size_t count_line_feeds(std::string_view text) noexcept {
+  constexpr std::uint64_t low7 = 0x7F7F7F7F7F7F7F7FULL;
+  std::size_t n = 0, i = 0;
+  for (; i + 8 <= text.size(); i += 8) {
+    std::uint64_t x;
+    std::memcpy(&x, text.data() + i, 8);
+    const std::uint64_t y = x ^ (ones * '\n');                    // zero bytes where x has LF
+    const std::uint64_t hit = ~(((y & low7) + low7) | y | low7);  // exactly the high bit of each LF byte
+    n += static_cast<std::size_t>(((hit >> 7) * ones) >> 56);      // the bytes' 0s and 1s summed
+  }
+  for (; i < text.size(); ++i) n += text[i] == '\n';
+  return n;
+}
+
+Cut cut_rows(std::string_view text) {
+  Cut cut;
+  const auto has = [&](char c) { return std::memchr(text.data(), c, text.size()) != nullptr; };
+  if (!has('"') && !has('\r')) {  // no quotes, no CR: after the last LF
+    const std::size_t last = text.rfind('\n');
+    if (last != std::string_view::npos) cut = {last + 1, count_line_feeds(text.substr(0, last + 1)), true};
+    return cut;
+  }
+  bool quoted = false, lone_cr = false;
+  std::size_t lines = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '"') {
+      quoted = !quoted;  // "" inside quotes toggles twice
+    } else if (c == '\n') {
+      ++lines;
+      if (!quoted) cut = {i + 1, lines, !lone_cr};
+    } else if (c == '\r' && (i + 1 == text.size() || text[i + 1] != '\n')) {
+      lone_cr = true;
+    }
+  }
+  return cut;
+}
+
+// The threads a file summed through the plan is read with: as many as the machine has, at
+// most eight; APPORTION_THREADS=N sets it (1: on the calling thread alone).
+unsigned csv_threads() {
+  if (const unsigned forced = csv_threads_override.load()) return forced;
+  static const unsigned threads = [] {
+    if (const char* env = std::getenv("APPORTION_THREADS")) {
+      char* end = nullptr;
+      const unsigned long n = std::strtoul(env, &end, 10);
+      if (end != env && *end == '\0' && n >= 1) return static_cast<unsigned>(std::min<unsigned long>(n, 64));
+    }
+    return std::clamp(std::thread::hardware_concurrency(), 1u, 8u);
+  }();
+  return threads;
+}
+
+// Sums the rest of the file in parts of whole rows (four blocks each, so that tests with
+// tiny blocks cut it into many), `threads` at a time, each on a thread of its own, added to
+// `total` in file order: the same groups, first lines, row errors and counts as one pass,
+// so the same records and bytes.
+void sum_in_parts(Input& in, std::size_t first_line, const SummedColumns& columns, unsigned threads, SummedPart& total,
+                  IngestResult& result, const RowErrors& errors, const Scanner& scanner) {
+  const std::size_t part_size = 4 * default_chunk_size.load();
+  const auto sum_part = [&columns](std::shared_ptr<const std::string> text, std::size_t line) {
+    Input part_in(std::string_view(*text), /*strip_byte_order_mark=*/false);
+    Scanner part_scanner(columns.source, columns.o.delimiter, line);
+    return sum_rows(part_in, part_scanner, columns);
+  };
+  std::deque<std::pair<std::future<SummedPart>, std::size_t>> running;  // with the line after each
+  // Rows that are mostly groups of their own gain nothing from parts, whose groups must
+  // then be merged one by one: the rest of the file is read in one pass.
+  bool one_pass = false;
+  const auto add_oldest = [&] {
+    SummedPart part = running.front().first.get();
+    const std::size_t next = running.front().second;
+    running.pop_front();
+    if (!part.stopped && part.end_line != next && (columns.skipping || part.row_errors.empty()))
+      throw std::logic_error("csv: a part of the file ended at line " + std::to_string(part.end_line) + ", not " +
+                             std::to_string(next));
+    one_pass = one_pass || part.aggregate.groups() * 4 > part.rows;
+    add_part(std::move(part), total, result, errors, columns, scanner);
+    check_record_budget(total.aggregate.groups() + total.whole.size());
+  };
+  std::string pending;
+  std::size_t line = first_line, want = part_size;
+  bool more = true;
+  while (more || !pending.empty()) {
+    if (one_pass) {
+      while (!running.empty()) add_oldest();
+      in.unread(pending);
+      Scanner rest(columns.source, columns.o.delimiter, line);
+      SummedPart all = sum_rows(in, rest, columns, std::move(total));  // on from what the parts summed
+      total = SummedPart();
+      add_part(std::move(all), total, result, errors, columns, scanner);
+      return;
+    }
+    if (more && pending.size() < want) {
+      more = in.read_into(pending, want - pending.size());
+      continue;
+    }
+    Cut cut = more ? cut_rows(pending) : Cut{pending.size(), 0, false};  // the last part: its lines are not needed
+    if (cut.at == 0) {  // a row longer than a part
+      want *= 2;
+      continue;
+    }
+    want = part_size;
+    std::string rest = pending.substr(cut.at);  // part of a row: short
+    pending.resize(cut.at);
+    const auto text = std::make_shared<const std::string>(std::move(pending));
+    pending = std::move(rest);
+    std::future<SummedPart> summed;
+    if (cut.regular) {
+      try {
+        summed = std::async(std::launch::async, sum_part, text, line);
+      } catch (const std::system_error&) {  // no thread to be had: read it here
+      }
+    }
+    if (summed.valid()) {
+      line += cut.lines;
+    } else {  // read here, after which the line the next part starts on is known
+      std::promise<SummedPart> done;
+      SummedPart part = sum_part(text, line);
+      line = part.end_line;
+      done.set_value(std::move(part));
+      summed = done.get_future();
+    }
+    running.emplace_back(std::move(summed), line);
+    while (running.size() >= threads) add_oldest();
+  }
+  while (!running.empty()) add_oldest();
+}
+
 IngestResult read_csv(Input& in, ObjectReader& options, const std::string& source) {
   const Options o = read_options(options);
   const RowErrors errors(options);
@@ -369,13 +743,6 @@ IngestResult read_csv(Input& in, ObjectReader& options, const std::string& sourc
   for (std::size_t i = 0; i < width; ++i)
     if (const std::string problem = utf8_problem(header[i]); !problem.empty())
       throw SpecError(scanner.where(header_line), "column " + std::to_string(i + 1) + " of the header " + problem);
-  // A tag or id cell's text, refused unless it is UTF-8 (measures are checked as numbers).
-  const auto utf8_cell = [&in](std::string_view text, const std::string& column) {
-    if (in.ascii()) return text;
-    if (const std::string problem = utf8_problem(text); !problem.empty()) throw SpecError("", column + ": " + problem);
-    return text;
-  };
-
   // Slots: the tags, then the measures, then the id.
   std::vector<int> role(width, unused);
   const std::size_t n_tags = o.tags.size(), n_measures = o.measures.size();
@@ -390,12 +757,6 @@ IngestResult read_csv(Input& in, ObjectReader& options, const std::string& sourc
     if (index < width && role[index] != unused) cells[static_cast<std::size_t>(role[index])] = f;
   };
   std::string scratch;
-  // A cell's value: the view itself, or its unescaped copy in `into`.
-  const auto text_of = [](const Field& f, std::string& into) -> std::string_view {
-    if (!f.escaped) return f.text;
-    into = unescape(f.text);
-    return into;
-  };
 
   IngestResult result;
   // Read through the spec's plan (plan.hpp): rows summed as they come on the tags and
@@ -415,18 +776,19 @@ IngestResult read_csv(Input& in, ObjectReader& options, const std::string& sourc
         Record record;
         record.origin = where;
         if (o.id) {
-          record.id = std::string(utf8_cell(text_of(cells[n_tags + n_measures], scratch), *o.id));
+          record.id = std::string(utf8_cell(in, cell_text(cells[n_tags + n_measures], scratch), *o.id));
           if (record.id.empty()) throw SpecError("", *o.id + ": the record id is empty");
         }
         std::vector<Tags::Pair> pairs;
         for (std::size_t t = 0; t < n_tags; ++t)
-          if (!cells[t].text.empty()) pairs.emplace_back(o.tags[t], std::string(utf8_cell(text_of(cells[t], scratch), o.tags[t])));
+          if (!cells[t].text.empty())
+            pairs.emplace_back(o.tags[t], std::string(utf8_cell(in, cell_text(cells[t], scratch), o.tags[t])));
         record.tags = Tags(std::move(pairs));
         for (std::size_t m = 0; m < n_measures; ++m) {
           const Field& c = cells[n_tags + m];
           if (!c.text.empty())
             record.measures.emplace(o.measures[m],
-                                    Decimal::from_raw(read_measure_cell(text_of(c, scratch), o.measures[m])));
+                                    Decimal::from_raw(read_measure_cell(cell_text(c, scratch), o.measures[m])));
         }
         if (const auto problem = measure_problem(record.measures)) throw SpecError("", problem->first + ": " + problem->second);
         record.pool = o.pool;
@@ -439,121 +801,37 @@ IngestResult read_csv(Input& in, ObjectReader& options, const std::string& sourc
     return result;
   }
 
-  // Aggregate: rows with equal tags collapse into one group. A row's tag values, each with
-  // its length in front, key a cache of groups, so a known group costs one lookup.
-  PartialAggregate aggregate;
-  const std::uint32_t pool_id = aggregate.pool_id(o.pool ? std::optional<std::string_view>(*o.pool) : std::nullopt);
+  // Summed: through the plan (on the tags and measures the steps read), or with `aggregate`.
   std::vector<bool> keep_tag(n_tags, true), keep_measure(n_measures, true);
   if (planned) {
     for (std::size_t t = 0; t < n_tags; ++t) keep_tag[t] = plan->keys.contains(o.tags[t]);
     for (std::size_t m = 0; m < n_measures; ++m) keep_measure[m] = plan->measures.contains(o.measures[m]);
   }
-  std::vector<std::pair<std::uint32_t, std::uint32_t>> key_order;  // (tag key id, tag index)
-  for (std::size_t t = 0; t < n_tags; ++t)
-    if (keep_tag[t]) key_order.emplace_back(aggregate.tag_key_id(o.tags[t]), static_cast<std::uint32_t>(t));
-  std::sort(key_order.begin(), key_order.end());
-  std::vector<std::uint32_t> measure_ids;
-  for (const std::string& m : o.measures) measure_ids.push_back(aggregate.measure_id(m));
-  constexpr std::size_t no_line = static_cast<std::size_t>(-1);
-  std::vector<std::size_t> first_line;  // planned: each group's first row, its origin
-  std::vector<Record> whole;            // planned: rows whose sum would leave the Decimal range
-  std::size_t made = 0;
-  // A row's measures are checked as a record's are (measure_problem), before they are summed.
-  Amounts row_measures;
-  std::vector<bool> checked;
-  for (const std::string& m : o.measures)
-    checked.push_back(m == "utilization" || m == "tokens_cached" || m == "tokens_prompt");
-  const bool any_checked = std::find(checked.begin(), checked.end(), true) != checked.end();
-  Dictionary cache;
-  std::vector<std::uint32_t> cache_group;
-  std::string cache_key;
-  std::vector<std::string> unescaped(n_tags);
-  std::vector<std::uint32_t> encoded;
-  std::vector<std::pair<std::uint32_t, int128>> values;
-  values.reserve(n_measures);
-  std::vector<std::string_view> tag_text(n_tags);
-  while (scanner.skip_blank(in)) {
-    scanner.row(in, on_field);
-    ++result.rows;
-    try {
-      if (fields != width) throw SpecError("", width_error(fields, width));
-      values.clear();
-      row_measures.clear();
-      for (std::size_t m = 0; m < n_measures; ++m) {
-        const Field& c = cells[n_tags + m];
-        if (c.text.empty()) continue;
-        const int128 raw = read_measure_cell(text_of(c, scratch), o.measures[m]);
-        if (keep_measure[m]) values.emplace_back(measure_ids[m], raw);
-        if (checked[m]) row_measures.emplace(o.measures[m], Decimal::from_raw(raw));
-      }
-      if (any_checked)
-        if (const auto problem = measure_problem(row_measures)) throw SpecError("", problem->first + ": " + problem->second);
-      cache_key.clear();
-      for (std::size_t t = 0; t < n_tags; ++t) {
-        tag_text[t] = utf8_cell(text_of(cells[t], unescaped[t]), o.tags[t]);
-        if (!keep_tag[t]) continue;
-        const auto length = static_cast<std::uint32_t>(tag_text[t].size());
-        cache_key.append(reinterpret_cast<const char*>(&length), sizeof length);
-        cache_key.append(tag_text[t]);
-      }
-      const std::uint32_t slot = cache.intern(cache_key);
-      if (slot == cache_group.size()) {
-        encoded.assign(1, pool_id);
-        for (const auto& [key_id, t] : key_order)
-          if (!tag_text[t].empty()) {
-            encoded.push_back(key_id);
-            encoded.push_back(aggregate.tag_value_id(tag_text[t]));
-          }
-        cache_group.push_back(aggregate.group(encoded));
-      }
-      const std::uint32_t group = cache_group[slot];
-      try {
-        aggregate.add_to_group(group, values);
-      } catch (const std::overflow_error&) {
-        if (!planned) throw;
-        // The engine sums such a row exactly: it stays a record of its own.
-        Record r;
-        std::vector<Tags::Pair> pairs;
-        for (std::size_t t = 0; t < n_tags; ++t)
-          if (keep_tag[t] && !tag_text[t].empty()) pairs.emplace_back(o.tags[t], std::string(tag_text[t]));
-        r.tags = Tags(std::move(pairs));
-        for (std::size_t m = 0; m < n_measures; ++m)
-          if (keep_measure[m] && !cells[n_tags + m].text.empty())
-            r.measures.emplace(o.measures[m],
-                               Decimal::from_raw(read_measure_cell(text_of(cells[n_tags + m], scratch), o.measures[m])));
-        r.pool = o.pool;
-        r.origin = scanner.where(scanner.row_line());
-        whole.push_back(std::move(r));
-        ++made;
-        continue;
-      }
-      if (planned) {
-        if (first_line.size() <= group) first_line.resize(group + 1, no_line);
-        if (first_line[group] == no_line) first_line[group] = scanner.row_line();
-      }
-      ++made;
-    } catch (const SpecError& e) {
-      errors.skip(result, scanner.where(scanner.row_line()), e.what());
-    } catch (const std::overflow_error& e) {
-      errors.skip(result, scanner.where(scanner.row_line()), e.what());
-    }
-    if ((result.rows & 0xfff) == 0) check_record_budget(aggregate.groups() + whole.size());
-  }
+  const SummedColumns columns{o, source, width, role, keep_tag, keep_measure, planned, errors.skipping()};
+  SummedPart total;
+  // Through the plan, a file is read by every core in parts (the rows summed are the same
+  // whatever the parts); with `aggregate` a sum beyond the range is a row error, which
+  // needs the row: one pass.
+  if (const unsigned threads = planned ? csv_threads() : 1; threads > 1)
+    sum_in_parts(in, scanner.next_line(), columns, threads, total, result, errors, scanner);
+  else
+    add_part(sum_rows(in, scanner, columns), total, result, errors, columns, scanner);
+  result.rows += total.rows;
   if (planned) {
-    result.records_read = made;
+    result.records_read = total.made;
     for (std::size_t t = 0; t < n_tags; ++t)
       if (!keep_tag[t]) result.dropped_tags.push_back(o.tags[t]);
-    for (std::uint32_t g = 0; g < first_line.size(); ++g) {
-      if (first_line[g] == no_line) continue;  // a group whose rows all left the range
-      Record r = aggregate.group_record(g);
+    for (std::uint32_t g = 0; g < total.first_line.size(); ++g) {
+      if (total.first_line[g] == no_line) continue;  // a group whose rows all left the range
+      Record r = total.aggregate.group_record(g);
       r.pool = o.pool;
-      r.origin = scanner.where(first_line[g]);
+      r.origin = scanner.where(total.first_line[g]);
       result.records.push_back(std::move(r));
     }
-    for (Record& r : whole) result.records.push_back(std::move(r));
+    for (Record& r : total.whole) result.records.push_back(std::move(r));
     return result;
   }
-  result.records = aggregate.to_records(source);
+  result.records = total.aggregate.to_records(source);
   for (Record& r : result.records) r.pool = o.pool;
   return result;
 }

@@ -3,7 +3,8 @@
 // `skip_invalid` (bit 0) and the csv streaming block size (bits 1-7); the rest is the file.
 // The file is read through IngestRegistry::parse and through parse_stream (the csv format's
 // streaming reader, with the chosen block size), as the spec runner reads it: both must
-// give the same outcome, and only documented bad-input exceptions may escape.
+// give the same outcome, and only documented bad-input exceptions may escape. A csv file
+// is also read through a plan on one thread and in parts on three: the same again.
 
 #include <array>
 #include <sstream>
@@ -113,7 +114,7 @@ Value with_skip(Value options, bool skip) {
 
 // Reads `text` the way the spec runner does (options checked as read, then finish()), and
 // renders what it yields: "" plus the rendering, or "error: ...".
-std::string read(const Value& options, std::string_view text, bool stream) {
+std::string read(const Value& options, std::string_view text, bool stream, bool origins = false) {
   std::string rendered;
   std::string error = fuzz::outcome([&] {
     ObjectReader reader(options, "inputs[0]");
@@ -126,6 +127,8 @@ std::string read(const Value& options, std::string_view text, bool stream) {
     }
     reader.finish();
     rendered = ingest_result_to_json(r);
+    if (origins)
+      for (const Record& record : r.records) rendered += "\n" + record.origin;
     rendered += "\nskipped " + std::to_string(r.skipped);
     for (const std::string& reason : r.skipped_reasons) rendered += "\n" + reason;
     // The origin charges the pools of a FOCUS bill keep for FOCUS output.
@@ -161,5 +164,24 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   ingest::set_csv_chunk_size(previous);
   fuzz::check(whole == streamed, "parse and parse_stream disagree",
               "chunk " + std::to_string(chunk) + "\n--- parse:\n" + whole + "\n--- parse_stream:\n" + streamed);
+  if (format == "csv") {
+    // Summed through a plan, the file is read in parts on threads: the same records, first
+    // rows and errors as on one thread, with blocks small enough to make many parts.
+    RecordPlan plan;
+    plan.reduce = true;
+    plan.keys = {"namespace", "k", "a", "model"};
+    plan.measures = {"gpu_seconds", "v", "w", "b", "spend"};
+    const ingest::PlanScope scope(&plan);
+    const unsigned previous_threads = ingest::set_csv_threads(1);
+    const std::size_t previous_chunk = ingest::set_csv_chunk_size(chunk);
+    const std::string one = read(options, text, true, true);
+    ingest::set_csv_threads(3);
+    const std::string parts = read(options, text, true, true), parts_of_text = read(options, text, false, true);
+    ingest::set_csv_threads(previous_threads);
+    ingest::set_csv_chunk_size(previous_chunk);
+    fuzz::check(one == parts && one == parts_of_text, "one thread and parts on threads disagree",
+                "chunk " + std::to_string(chunk) + "\n--- one thread:\n" + one + "\n--- parts of a stream:\n" + parts +
+                    "\n--- parts of the text:\n" + parts_of_text);
+  }
   return 0;
 }
