@@ -10,6 +10,8 @@
 #include <stdexcept>
 #include <type_traits>
 
+#include "apportion/allocate.hpp"
+
 APPORTION_BEGIN_NAMESPACE
 
 namespace {
@@ -95,37 +97,22 @@ std::vector<int128> group_sums_of(std::span<const Id> ids, std::span<const std::
 
 // ---- The split ------------------------------------------------------------------------------
 
-using boost::multiprecision::int256_t;
-
-// Group g's exact share of `units` is units * sums[g] / total = quotient[g] + remainder[g] / total.
-// Int is uint128 when every product fits it (total < 2^64, units < 2^64 / 2), else int256_t.
+// Group g's exact share of `units` is units * sums[g] / total: the largest-remainder rule of
+// every split (allocate.hpp) on a_g = units * sums[g] over b = total, in int128 when the
+// products fit, else in BigInt. None when they do not fit Int.
 template <class Int>
-void split_with(std::uint64_t units, std::span<const int128> sums, uint128 total, std::vector<std::int64_t>& out) {
-  const std::size_t n = sums.size();
-  std::vector<Int> remainder(n);
-  const Int divisor = Int(total);
-  std::uint64_t assigned = 0;
-  for (std::size_t g = 0; g < n; ++g) {
-    const Int product = Int(units) * Int(static_cast<uint128>(sums[g]));
-    const Int q = product / divisor;
-    out[g] = static_cast<std::int64_t>(static_cast<std::uint64_t>(q));  // q <= units
-    remainder[g] = product - q * divisor;
-    assigned += static_cast<std::uint64_t>(out[g]);  // the sum of the floors is <= units
+std::optional<std::vector<std::int64_t>> split_in(std::uint64_t units, std::span<const int128> sums, uint128 total) {
+  std::vector<Int> a(sums.size());
+  for (std::size_t g = 0; g < sums.size(); ++g)
+    if (!detail::multiply<Int>(Int(units), Int(sums[g]), a[g])) return std::nullopt;
+  const std::vector<Int> floors =
+      detail::largest_remainder_units<Int>(a, Int(static_cast<int128>(total)), Int(units), TieBreak{});
+  std::vector<std::int64_t> out(floors.size());
+  for (std::size_t g = 0; g < floors.size(); ++g) {
+    if constexpr (std::is_same_v<Int, BigInt>) out[g] = floors[g].template convert_to<std::int64_t>();
+    else out[g] = static_cast<std::int64_t>(floors[g]);  // a floor is at most units
   }
-  const std::uint64_t leftover = units - assigned;
-  if (leftover == 0) return;
-  std::vector<std::size_t> candidates;
-  for (std::size_t g = 0; g < n; ++g)
-    if (remainder[g] != 0) candidates.push_back(g);
-  if (leftover > candidates.size()) throw std::logic_error("columnar split: leftover units out of range");
-  const auto before = [&](std::size_t a, std::size_t b) {
-    if (remainder[a] != remainder[b]) return remainder[a] > remainder[b];
-    if (sums[a] != sums[b]) return sums[a] > sums[b];
-    return a < b;
-  };
-  const auto cut = candidates.begin() + static_cast<std::ptrdiff_t>(leftover);
-  std::nth_element(candidates.begin(), cut, candidates.end(), before);
-  for (auto it = candidates.begin(); it != cut; ++it) out[*it] += 1;
+  return out;
 }
 
 }  // namespace
@@ -149,16 +136,12 @@ std::vector<std::int64_t> split_units(std::uint64_t units, std::span<const int12
     total += static_cast<uint128>(sums[g]);
     if (total > static_cast<uint128>(Decimal::max_raw())) throw OverflowError("columnar split: the sums overflow");
   }
-  std::vector<std::int64_t> out(sums.size(), 0);
   if (total == 0) {
     if (units != 0) throw std::invalid_argument("weights sum to zero: there is nothing to split the pool by");
-    return out;
+    return std::vector<std::int64_t>(sums.size(), 0);
   }
-  if (total <= std::numeric_limits<std::uint64_t>::max())
-    split_with<uint128>(units, sums, total, out);
-  else
-    split_with<int256_t>(units, sums, total, out);
-  return out;
+  if (auto fast = split_in<int128>(units, sums, total)) return std::move(*fast);
+  return *split_in<BigInt>(units, sums, total);
 }
 
 std::vector<std::int64_t> split_pool(Decimal pool, Decimal unit, std::span<const int128> sums) {

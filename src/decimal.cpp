@@ -32,19 +32,24 @@ std::string int128_to_string(int128 value) {
   return out;
 }
 
-int128 to_int128(const BigInt& value, const char* what) {
-  if (value == 0) return 0;
+std::optional<int128> narrow_to_int128(const BigInt& value) noexcept {
+  if (value == 0) return int128{0};
   const bool negative = value < 0;
   const BigInt magnitude = boost::multiprecision::abs(value);
   const std::size_t bits = boost::multiprecision::msb(magnitude) + 1;
   // int128 holds magnitudes below 2^127, and exactly 2^127 when negative.
-  if (bits > 128 || (bits == 128 && !(negative && boost::multiprecision::lsb(magnitude) == 127)))
-    throw OverflowError(std::string(what) + " is out of the decimal range");
+  if (bits > 128 || (bits == 128 && !(negative && boost::multiprecision::lsb(magnitude) == 127))) return std::nullopt;
   __extension__ typedef unsigned __int128 uint128;
   const auto low = static_cast<BigInt>(magnitude & BigInt(~std::uint64_t{0})).convert_to<std::uint64_t>();
   const auto high = static_cast<BigInt>(magnitude >> 64).convert_to<std::uint64_t>();
   const uint128 u = (static_cast<uint128>(high) << 64) | low;
   return negative ? static_cast<int128>(-u) : static_cast<int128>(u);
+}
+
+int128 to_int128(const BigInt& value, const char* what) {
+  const auto narrow = narrow_to_int128(value);
+  if (!narrow) throw OverflowError(std::string(what) + " is out of the decimal range");
+  return *narrow;
 }
 
 Decimal Decimal::parse(std::string_view text, ExcessDigits excess) {

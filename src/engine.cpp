@@ -128,24 +128,38 @@ ExactSum& GroupedSums::sum_for(const Record& record) {
   return groups_.back().second;
 }
 
-GroupedWeights GroupedSums::weights() const {
-  GroupedWeights g;
-  // Into the map in its order, each after the last: no search per group. Every group's key
-  // holds the same keys (group_by's), so keys order as their values do, pair by pair.
-  std::vector<Tags> keys;
-  keys.reserve(groups_.size());
-  for (const auto& [record, sum] : groups_) keys.push_back(*grouping::key_of(*record, group_by_));
-  std::vector<std::uint32_t> order(groups_.size());
-  std::iota(order.begin(), order.end(), 0u);
-  std::sort(order.begin(), order.end(), [&](std::uint32_t a, std::uint32_t b) {
-    for (auto x = keys[a].begin(), y = keys[b].begin(); x != keys[a].end(); ++x, ++y)
-      if (const int c = x->second.compare(y->second); c != 0) return c < 0;
+std::vector<WeightedLine> GroupedSums::lines(const StepInput& input) const {
+  // Every group's key holds the same keys (group_by's), so keys order as their values do,
+  // value by value in the order of the keys. A value's first 8 bytes, big-endian, order
+  // most pairs without reading the values themselves.
+  std::vector<std::string_view> keys(group_by_.begin(), group_by_.end());
+  std::sort(keys.begin(), keys.end());
+  const std::size_t n = groups_.size(), k = keys.size();
+  std::vector<std::string_view> values(n * k);
+  std::vector<std::pair<std::uint64_t, std::uint32_t>> order(n);
+  for (std::size_t g = 0; g < n; ++g) {
+    for (std::size_t j = 0; j < k; ++j) values[g * k + j] = *groups_[g].first->tags.get(keys[j]);
+    std::uint64_t prefix = 0;
+    const std::string_view first = k > 0 ? values[g * k] : std::string_view();
+    for (std::size_t b = 0; b < 8; ++b)
+      prefix = prefix << 8 | (b < first.size() ? static_cast<unsigned char>(first[b]) : 0u);
+    order[g] = {prefix, static_cast<std::uint32_t>(g)};
+  }
+  const auto before = [&](const std::pair<std::uint64_t, std::uint32_t>& a, const std::pair<std::uint64_t, std::uint32_t>& b) {
+    if (a.first != b.first) return a.first < b.first;
+    for (std::size_t j = 0; j < k; ++j)
+      if (const int c = values[a.second * k + j].compare(values[b.second * k + j]); c != 0) return c < 0;
     return false;
-  });
-  for (std::uint32_t i : order) g.groups.emplace_hint(g.groups.end(), std::move(keys[i]), groups_[i].second.value());
-  if (unallocated_) g.unallocated = unallocated_->value();
-  g.total = total_.value();
-  return g;
+  };
+  if (!std::is_sorted(order.begin(), order.end(), before)) std::sort(order.begin(), order.end(), before);
+  std::vector<WeightedLine> out;
+  out.reserve(n + 1);
+  for (const auto& [prefix, g] : order)
+    out.push_back({LineKind::allocated, *grouping::key_of(*groups_[g].first, group_by_), groups_[g].second.value(), 0});
+  if (unallocated_)
+    out.push_back({LineKind::unallocated, grouping::marker_tags(input.group_by, grouping::unallocated_value),
+                   unallocated_->value(), 0});
+  return out;
 }
 
 StepOutput split_by_weight(const StepInput& input, std::vector<WeightedLine> lines, const Rational& denominator) {
@@ -159,11 +173,13 @@ StepOutput split_by_weight(const StepInput& input, std::vector<WeightedLine> lin
     out.lines.push_back(std::move(whole));
     return out;
   }
+  const Rational per_weight = pool / denominator;  // once, not a division per line
+  out.lines.reserve(lines.size());
   for (WeightedLine& l : lines) {
     DraftLine d;
     d.kind = l.kind;
     d.tags = std::move(l.tags);
-    d.cost = pool * (l.weight + l.spread_weight) / denominator;
+    d.cost = l.spread_weight == 0 ? per_weight * l.weight : per_weight * (l.weight + l.spread_weight);
     d.share = l.weight / denominator;
     d.weight = std::move(l.weight);
     out.lines.push_back(std::move(d));
@@ -443,6 +459,7 @@ class Runner {
     }
 
     Decimal unallocated;
+    result_.lines.reserve(result_.lines.size() + out.lines.size());
     for (std::size_t i = 0; i < out.lines.size(); ++i) {
       DraftLine& d = out.lines[i];
       Line line;

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <set>
 #include <sstream>
+#include <type_traits>
 
 APPORTION_BEGIN_NAMESPACE
 
@@ -72,21 +73,38 @@ std::string format_amount(const Rational& value, const Decimal& unit) {
 
 namespace {
 
+// The digits of |q| rounded from num / den half-even (den positive), with q's sign, in
+// `Int` (int128 when the values fit: most weights and shares do).
+template <class Int>
+std::pair<bool, std::string> rounded_digits(const Int& num, const Int& den) {
+  Int q = num / den;  // toward zero
+  Int rest = num - q * den;
+  if (rest < 0) rest = -rest;
+  const Int other = den - rest;  // compares rest with den / 2 without doubling it
+  const bool odd = (q % 2) != 0;
+  if (rest > other || (rest == other && odd)) q += num < 0 ? -1 : 1;
+  const bool negative = q < 0;
+  if (negative) q = -q;
+  if constexpr (std::is_same_v<Int, BigInt>) return {negative, q.str()};
+  else return {negative, int128_to_string(q)};
+}
+
 // `value` rounded half-even to `places` fractional digits, at any magnitude: weights and
 // shares are exact rationals that may lie beyond the Decimal range (a weight of 10^23 x
 // 10^23), and reporting one must not fail. `trim` drops trailing zeros ("2.5", "12").
 std::string rounded_text(const Rational& value, int places, bool trim) {
   BigInt scale = 1;
   for (int i = 0; i < places; ++i) scale *= 10;
-  const BigInt num = boost::multiprecision::numerator(value) * scale;
-  const BigInt den = boost::multiprecision::denominator(value);  // positive
-  BigInt q = num / den;                                            // toward zero
-  const BigInt twice_rest = boost::multiprecision::abs(num - q * den) * 2;
-  if (twice_rest > den || (twice_rest == den && boost::multiprecision::bit_test(boost::multiprecision::abs(q), 0)))
-    q += num < 0 ? -1 : 1;
-  std::string digits = boost::multiprecision::abs(q).str();
+  const BigInt& numerator = boost::multiprecision::numerator(value);
+  const BigInt& den = boost::multiprecision::denominator(value);  // positive
+  const auto small_num = narrow_to_int128(numerator), small_den = narrow_to_int128(den),
+             small_scale = narrow_to_int128(scale);
+  int128 scaled;
+  auto [negative, digits] = small_num && small_den && small_scale && !__builtin_mul_overflow(*small_num, *small_scale, &scaled)
+                                ? rounded_digits<int128>(scaled, *small_den)
+                                : rounded_digits<BigInt>(numerator * scale, den);
   if (digits.size() <= static_cast<std::size_t>(places)) digits.insert(0, places + 1 - digits.size(), '0');
-  std::string out = (q < 0 ? "-" : "") + digits.substr(0, digits.size() - places);
+  std::string out = (negative ? "-" : "") + digits.substr(0, digits.size() - places);
   std::string fraction = digits.substr(digits.size() - places);
   if (trim) fraction.erase(fraction.find_last_not_of('0') + 1);
   if (!fraction.empty()) out += "." + fraction;

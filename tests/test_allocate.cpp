@@ -114,6 +114,40 @@ TEST(RoundLargestRemainder, RefusesInconsistentInput) {
   EXPECT_THROW(apportion::round_largest_remainder({}, D("0.01"), D("0.01")), std::logic_error);
 }
 
+// Parts whose units fit in int128 round there; the rest in BigInt. Both give the same parts,
+// and parts beyond int128 (a denominator of 10^30) still round by the rule.
+TEST(RoundLargestRemainder, MachineIntegersAndBigIntegersAgree) {
+  std::mt19937_64 rng(7);
+  for (int c = 0; c < 300; ++c) {
+    const std::size_t n = 1 + rng() % 40;
+    std::vector<Rational> weights;
+    Rational weight_sum = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      weights.emplace_back(BigInt(rng() % (c % 2 ? 5 : 1'000'000'000)), BigInt(1 + rng() % 1000));
+      weight_sum += weights.back();
+    }
+    if (weight_sum == 0) continue;
+    const Decimal unit = c % 3 ? D("0.01") : D("0.000001");
+    const Decimal total = Decimal::from_raw(static_cast<int128>(rng() % 1'000'000'000) * unit.raw() * (c % 4 ? 1 : -1));
+    std::vector<Rational> parts;
+    BigInt common = 1;
+    for (const Rational& w : weights) {
+      parts.push_back(total.to_rational() * w / weight_sum);
+      const BigInt& d = boost::multiprecision::denominator(parts.back());
+      common = common / boost::multiprecision::gcd(common, d) * d;
+    }
+    const auto small = apportion::detail::round_units<int128>(parts, common, total, unit, {});
+    const auto big = apportion::detail::round_units<BigInt>(parts, common, total, unit, {});
+    ASSERT_TRUE(big);
+    if (small) EXPECT_EQ(texts(*small), texts(*big)) << "case " << c;
+    EXPECT_EQ(texts(apportion::round_largest_remainder(parts, total, unit)), texts(*big)) << "case " << c;
+  }
+  const BigInt huge("1000000000000000000000000000000");  // 10^30: beyond int128 once in units
+  const std::vector<Rational> parts = {Rational(huge / 3, huge), Rational(huge - huge / 3, huge)};
+  EXPECT_FALSE(apportion::detail::round_units<int128>(parts, huge, Decimal(1), D("0.01"), {}));
+  EXPECT_EQ(texts(apportion::round_largest_remainder(parts, Decimal(1), D("0.01"))), (Texts{"0.33", "0.67"}));
+}
+
 TEST(AllocateByWeights, RefusesBadWeights) {
   EXPECT_THROW(apportion::allocate_by_weights(D("1"), rationals({0, 0}), D("0.01")), std::invalid_argument);
   EXPECT_THROW(apportion::allocate_by_weights(D("1"), {}, D("0.01")), std::invalid_argument);

@@ -177,6 +177,11 @@ TEST(FormatNumbers, HalfEvenAtAnyMagnitude) {
   EXPECT_EQ(format_places(Rational(-1, 1000), 2), "0.00");  // no negative zero
   EXPECT_EQ(format_places(Rational(2, 3), 6), "0.666667");
   EXPECT_EQ(format_places(Rational(7), 2), "7.00");
+  // The same ties where the scaled value lies beyond int128 (worked in BigInt) and within it.
+  const BigInt big("10000000000000000000000000000000000000000");  // 10^40
+  EXPECT_EQ(format_places(Rational(big * 8 + 1, BigInt(8)), 2), big.str() + ".12");
+  EXPECT_EQ(format_places(Rational(-(big * 8 + 3), BigInt(8)), 2), "-" + big.str() + ".38");
+  EXPECT_EQ(format_places(Rational(BigInt("100000000000000000000") * 8 + 1, BigInt(8)), 2), "100000000000000000000.12");
   EXPECT_EQ(format_weight(Rational(5, 2)), "2.5");
   EXPECT_EQ(format_weight(Rational(12)), "12");
   EXPECT_EQ(format_weight(Rational(1, 3)), "0.333333");

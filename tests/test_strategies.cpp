@@ -692,6 +692,41 @@ TEST(Fixed, InvalidShares) {
   EXPECT_THROW(run(one_pool("1", {}, f, {"team"})), SpecError);
 }
 
+// GroupedSums sorts its lines itself (by 8-byte prefixes, then the values, in the order of
+// the keys, not of group_by): the same lines in the same order as GroupedWeights' map gives,
+// for keys given out of order, values longer than the prefix that share it, and records
+// lacking a key.
+TEST(GroupedSums, LinesComeInTheOrderOfGroupedWeights) {
+  std::mt19937 rng(3);
+  std::vector<Record> records(3000);
+  for (Record& r : records) {
+    std::vector<Tags::Pair> tags;
+    if (rng() % 10) tags.emplace_back("team", "team-with-a-long-name-" + std::to_string(rng() % 7));
+    tags.emplace_back("namespace", rng() % 3 ? "ns-" + std::to_string(rng() % 40) : std::string("ns"));
+    if (rng() % 2) tags.emplace_back("pod", "p" + std::to_string(rng() % 1000));
+    r.tags = Tags(std::move(tags));
+  }
+  const std::vector<std::string> group_by = {"team", "namespace"};
+  const Step step{"s", nullptr, "p", group_by, {}};
+  StepInput input{step, "steps[0]", D("10"), {}, group_by, nullptr, D("0.01")};
+  GroupedSums sums(group_by);
+  GroupedWeights weights;
+  for (const Record& r : records) {
+    const Decimal w = Decimal(static_cast<long long>(rng() % 50));
+    sums.add(r, w);
+    weights.add(input, r, w.to_rational());
+  }
+  const std::vector<WeightedLine> a = sums.lines(input), b = weights.lines(input);
+  ASSERT_EQ(a.size(), b.size());
+  ASSERT_GT(a.size(), 100u);
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(a[i].kind, b[i].kind) << i;
+    EXPECT_EQ(a[i].tags, b[i].tags) << i;
+    EXPECT_EQ(a[i].weight, b[i].weight) << i;
+  }
+  EXPECT_EQ(sums.total(), weights.total);
+}
+
 // ---- registry ---------------------------------------------------------------------------
 
 // A user strategy: every record weighs `per_record`, so the pool splits by record count.

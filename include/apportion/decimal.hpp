@@ -8,6 +8,7 @@
 #include <compare>
 #include <concepts>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -117,7 +118,11 @@ class Decimal {
   Decimal round(Decimal unit, RoundingMode mode = RoundingMode::half_even) const;
 
   // Exact rational value, and the way back: rounding a rational to a multiple of `unit`.
-  Rational to_rational() const { return Rational(BigInt(raw_), BigInt(one_raw)); }
+  Rational to_rational() const {
+    // A whole number needs no normalising (boost's gcd is most of the cost of a Rational).
+    if (raw_ % one_raw == 0) return Rational(BigInt(raw_ / one_raw));
+    return Rational(BigInt(raw_), BigInt(one_raw));
+  }
   static Decimal from_rational(const Rational& value, Decimal unit,
                                RoundingMode mode = RoundingMode::half_even);
 
@@ -173,6 +178,8 @@ inline BigInt floor_of(const Rational& value) {
 
 // Converts an exact BigInt to int128, throwing OverflowError when it does not fit.
 int128 to_int128(const BigInt& value, const char* what);
+// The same without throwing: none when it does not fit.
+std::optional<int128> narrow_to_int128(const BigInt& value) noexcept;
 
 // Shortest exact decimal text of an integer (for BigInt and int128 alike).
 std::string int128_to_string(int128 value);

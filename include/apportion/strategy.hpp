@@ -143,7 +143,10 @@ class ExactSum {
     }
   }
   void add(const Rational& r) { carry_ += r; }
-  Rational value() const { return carry_ + Decimal::from_raw(acc_).to_rational(); }
+  Rational value() const {
+    Rational decimals = Decimal::from_raw(acc_).to_rational();
+    return carry_ == 0 ? decimals : carry_ + decimals;
+  }
 
  private:
   int128 acc_ = 0;
@@ -152,13 +155,16 @@ class ExactSum {
 
 // GroupedWeights for many records: a record's group is found from its tag values without
 // building Tags, and weights that are Decimals add as ExactSums, so the Rationals are made
-// once per group, by weights(). The sums are exactly those GroupedWeights::add would give.
+// once per group, by lines(). The sums are exactly those GroupedWeights::add would give.
 class GroupedSums {
  public:
   explicit GroupedSums(std::span<const std::string> group_by) : group_by_(group_by.begin(), group_by.end()) {}
   void add(const Record& record, Decimal weight) { sum_for(record).add(weight), total_.add(weight); }
   void add(const Record& record, const Rational& weight) { sum_for(record).add(weight), total_.add(weight); }
-  GroupedWeights weights() const;
+  Rational total() const { return total_.value(); }
+  // GroupedWeights::lines() of the same records: one allocated line per group in the order
+  // of their tags, then the unallocated line if any. Sorted here, not through a map.
+  std::vector<WeightedLine> lines(const StepInput& input) const;
 
  private:
   ExactSum& sum_for(const Record& record);

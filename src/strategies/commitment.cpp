@@ -23,13 +23,13 @@ StepOutput Commitment::run(const StepInput& input) const {
     if (const auto w = options_.weight.decimal_of(*r)) sums.add(*r, *w);
     else sums.add(*r, options_.weight.of(*r));
   }
-  const GroupedWeights g = sums.weights();
+  const Rational total = sums.total();
   const Rational covers = options_.covers.to_rational();
-  const Rational unused = covers > g.total ? covers - g.total : Rational(0);
-  const Rational denominator = std::max(covers, g.total);
+  const Rational unused = covers > total ? covers - total : Rational(0);
+  const Rational denominator = std::max(covers, total);
   if (denominator == 0) return split_by_weight(input, {}, 0);
 
-  std::vector<WeightedLine> lines = g.lines(input);
+  std::vector<WeightedLine> lines = sums.lines(input);
   // The usage of each line before the unused part is settled; settling only grows lines in
   // place or appends new ones, and split_by_weight keeps the order.
   std::vector<Rational> used;

@@ -62,20 +62,19 @@ StepOutput PerNamespace::run(const StepInput& input) const {
       sums.add(*r, options_.weight.of(*r));
     }
   }
-  GroupedWeights g = sums.weights();
-  g.total += overhead_total;
+  const Rational total = sums.total() + overhead_total;
   const Rational capacity = options_.idle_capacity ? options_.idle_capacity->to_rational() : Rational(0);
-  const Rational idle = capacity > g.total ? capacity - g.total : Rational(0);
-  const Rational denominator = std::max(capacity, g.total);
+  const Rational idle = capacity > total ? capacity - total : Rational(0);
+  const Rational denominator = std::max(capacity, total);
   if (denominator == 0) return split_by_weight(input, {}, 0);
 
-  std::vector<WeightedLine> lines = g.lines(input);
+  std::vector<WeightedLine> lines = sums.lines(input);
   const std::string path = input.step_path;
   // Usage beyond the capacity leaves no idle and is always a mistake somewhere: another
   // node's records in this step (a select missing), or a capacity too small.
   std::vector<std::string> warnings;
-  if (options_.idle_capacity && g.total > capacity)
-    warnings.push_back("the records weigh " + Decimal::from_rational(g.total, Decimal::from_raw(1)).to_string() +
+  if (options_.idle_capacity && total > capacity)
+    warnings.push_back("the records weigh " + Decimal::from_rational(total, Decimal::from_raw(1)).to_string() +
                        ", more than the idle capacity " +
                        options_.idle_capacity->to_string() +
                        ", so no idle is left: do records of another node or period take part (a select missing)?");

@@ -36,9 +36,7 @@ StepOutput Proportional::run(const StepInput& input) const {
     if (const auto w = weight_.decimal_of(*r)) sums.add(*r, *w);
     else sums.add(*r, weight_.of(*r));
   }
-  GroupedWeights g = sums.weights();
-  const Rational total = g.total;
-  return split_by_weight(input, std::move(g).lines(input), total);
+  return split_by_weight(input, sums.lines(input), sums.total());
 }
 
 APPORTION_END_NAMESPACE
