@@ -93,16 +93,14 @@ std::pair<bool, std::string> rounded_digits(const Int& num, const Int& den) {
 // shares are exact rationals that may lie beyond the Decimal range (a weight of 10^23 x
 // 10^23), and reporting one must not fail. `trim` drops trailing zeros ("2.5", "12").
 std::string rounded_text(const Rational& value, int places, bool trim) {
-  BigInt scale = 1;
-  for (int i = 0; i < places; ++i) scale *= 10;
   const BigInt& numerator = boost::multiprecision::numerator(value);
   const BigInt& den = boost::multiprecision::denominator(value);  // positive
-  const auto small_num = narrow_to_int128(numerator), small_den = narrow_to_int128(den),
-             small_scale = narrow_to_int128(scale);
+  const auto small_num = narrow_to_int128(numerator), small_den = narrow_to_int128(den);
   int128 scaled;
-  auto [negative, digits] = small_num && small_den && small_scale && !__builtin_mul_overflow(*small_num, *small_scale, &scaled)
-                                ? rounded_digits<int128>(scaled, *small_den)
-                                : rounded_digits<BigInt>(numerator * scale, den);
+  const bool small = places <= 38 && small_num && small_den &&
+                     !__builtin_mul_overflow(*small_num, detail::pow10_128(places), &scaled);
+  auto [negative, digits] = small ? rounded_digits<int128>(scaled, *small_den)
+                                  : rounded_digits<BigInt>(numerator * boost::multiprecision::pow(BigInt(10), places), den);
   if (digits.size() <= static_cast<std::size_t>(places)) digits.insert(0, places + 1 - digits.size(), '0');
   std::string out = (negative ? "-" : "") + digits.substr(0, digits.size() - places);
   std::string fraction = digits.substr(digits.size() - places);

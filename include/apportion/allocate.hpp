@@ -112,7 +112,9 @@ std::optional<std::vector<Decimal>> round_units(std::span<const Rational> parts,
   for (const Int& f : floors) {
     Int amount;
     if (!multiply<Int>(f, Int(unit.raw()), amount)) return std::nullopt;
-    const Decimal d = Decimal::from_raw(to_int128(BigInt(amount), "allocated amount"));
+    Decimal d;
+    if constexpr (std::is_same_v<Int, BigInt>) d = Decimal::from_raw(to_int128(amount, "allocated amount"));
+    else d = Decimal::from_raw(amount);
     out.push_back(negative ? -d : d);
   }
   return out;

@@ -34,8 +34,8 @@ std::vector<int128> group_sums(std::span<const std::int64_t> group_ids, std::spa
 // Splits `units` (>= 0) whole units over groups by their non-negative `sums`: every group
 // takes the floor of units * sum / total, and the units left over go one each to the
 // largest remainders, ties to the larger sum, then to the lower group id: the one
-// largest-remainder rule of every split (allocate.hpp), the same as allocate_by_weights(). All-zero sums are std::invalid_argument unless units
-// is 0 (then every group gets 0).
+// largest-remainder rule of every split (allocate.hpp), the same as allocate_by_weights().
+// All-zero sums are std::invalid_argument unless units is 0 (then every group gets 0).
 std::vector<std::int64_t> split_units(std::uint64_t units, std::span<const int128> sums);
 
 // Splits `pool` (a multiple of the positive `unit`) over groups by their sums; amounts in
