@@ -1,5 +1,5 @@
-// The columnar core: group sums, the integer largest-remainder split, Dictionary and
-// PartialAggregate. See apportion/columnar.hpp.
+// The columnar core: group sums, the integer largest-remainder split and PartialAggregate.
+// See apportion/columnar.hpp.
 
 #include "apportion/columnar.hpp"
 
@@ -15,8 +15,6 @@
 APPORTION_BEGIN_NAMESPACE
 
 namespace {
-
-__extension__ typedef unsigned __int128 uint128;
 
 // ---- group_sums ---------------------------------------------------------------------------
 
@@ -158,35 +156,6 @@ std::vector<std::int64_t> split_pool(Decimal pool, Decimal unit, std::span<const
   return out;
 }
 
-// ---- Dictionary -------------------------------------------------------------------------------
-
-void Dictionary::grow() {
-  const std::size_t capacity = slots_.empty() ? 16 : slots_.size() * 2;
-  slots_.assign(capacity, Slot{});
-  const std::size_t mask = capacity - 1;
-  for (std::uint32_t id = 0; id < hashes_.size(); ++id) {
-    std::size_t i = hashes_[id] & mask;
-    while (slots_[i].id_plus_one != 0) i = (i + 1) & mask;
-    slots_[i] = Slot{id + 1, static_cast<std::uint32_t>(hashes_[id] >> 32)};
-  }
-}
-
-std::uint32_t Dictionary::insert(std::string_view value, std::uint64_t h) {
-  if (hashes_.size() >= std::numeric_limits<std::uint32_t>::max() - 1)
-    throw std::length_error("dictionary: too many distinct values");
-  if (bytes_.size() + value.size() > std::numeric_limits<std::uint32_t>::max())
-    throw std::length_error("dictionary: more than 4 GiB of text");
-  if ((hashes_.size() + 1) * 2 > slots_.size()) grow();
-  const auto id = static_cast<std::uint32_t>(hashes_.size());
-  bytes_.append(value);
-  offsets_.push_back(static_cast<std::uint32_t>(bytes_.size()));
-  hashes_.push_back(h);
-  std::size_t i = h & (slots_.size() - 1);
-  while (slots_[i].id_plus_one != 0) i = (i + 1) & (slots_.size() - 1);
-  slots_[i] = Slot{id + 1, static_cast<std::uint32_t>(h >> 32)};
-  return id;
-}
-
 // ---- PartialAggregate --------------------------------------------------------------------------
 
 namespace {
@@ -216,32 +185,30 @@ std::uint32_t PartialAggregate::measure_id(std::string_view name) {
   const std::uint32_t id = measures_names_.intern(name);
   if (name == "utilization") ratio_id_ = id;
   if (name == "gpu_seconds") weight_id_ = id;
-  if (id >= stride_) {  // a new measure: widen every group's row of sums
-    const std::size_t stride = id + 1;
-    std::vector<int128> sums(rows_.size() * stride);
-    std::vector<std::uint8_t> present(rows_.size() * stride);
-    for (std::size_t g = 0; g < rows_.size(); ++g)
-      for (std::size_t m = 0; m < stride_; ++m) {
-        sums[g * stride + m] = sums_[g * stride_ + m];
-        present[g * stride + m] = present_[g * stride_ + m];
-      }
-    sums_ = std::move(sums);
-    present_ = std::move(present);
+  if (id >= stride_) {  // a new measure: widen every group's block
+    const std::size_t stride = id + 1, words = block_words(stride), flags = block_ - stride_ - 1;
+    std::vector<int128> cells(groups() * words);
+    for (std::size_t g = 0; g < groups(); ++g) {
+      const int128* from = cells_.data() + g * block_;
+      int128* to = cells.data() + g * words;
+      std::copy(from, from + stride_, to);                                      // sums
+      to[stride] = from[stride_];                                                // counts
+      std::copy(from + stride_ + 1, from + stride_ + 1 + flags, to + stride + 1);  // flags: the same bits
+    }
+    cells_ = std::move(cells);
     stride_ = stride;
+    block_ = words;
   }
   return id;
 }
 
 std::uint32_t PartialAggregate::group(std::span<const std::uint32_t> key) {
   const std::uint32_t g = groups_.intern(key_bytes(key));
-  if (g == rows_.size()) {
-    rows_.push_back(0);
-    ratio_.emplace_back();
-    sums_.resize(sums_.size() + stride_);
-    present_.resize(present_.size() + stride_);
-  }
+  if (std::size_t{g} * block_ == cells_.size()) cells_.resize(cells_.size() + block_);
   return g;
 }
+
+std::vector<std::uint32_t> PartialAggregate::group_key(std::uint32_t g) const { return key_of_bytes(groups_.value(g)); }
 
 void PartialAggregate::check_raw(std::uint32_t measure, int128 raw) const {
   if (raw < 0)
@@ -251,7 +218,7 @@ void PartialAggregate::check_raw(std::uint32_t measure, int128 raw) const {
 
 void PartialAggregate::add_to_group(std::uint32_t group, std::span<const std::pair<std::uint32_t, int128>> measures,
                                     std::uint64_t rows) {
-  int128* sums = sums_.data() + static_cast<std::size_t>(group) * stride_;
+  int128* sums = block(group);
   constexpr std::uint32_t none = 0xffffffffu;
   const std::uint32_t ratio_id = ratio_id_.value_or(none), weight_id = weight_id_.value_or(none);
   int128 weight = 0;  // the row's gpu_seconds, which weighs its utilization
@@ -265,7 +232,7 @@ void PartialAggregate::add_to_group(std::uint32_t group, std::span<const std::pa
     return OverflowError(std::string(measures_names_.value(m)) + ": the aggregated sum is out of the decimal range");
   };
   RatioSums ratio;  // the group's, with this row's utilization; only read when it has one
-  if (measured) ratio = ratio_[group];
+  if (measured) ratio = ratio_of(group);
   for (const auto& [m, raw] : measures) {  // check everything first: the row is added whole or not at all
     check_raw(m, raw);
     int128 r;
@@ -284,14 +251,12 @@ void PartialAggregate::add_to_group(std::uint32_t group, std::span<const std::pa
   }
   std::uint64_t total;
   if (__builtin_add_overflow(total_rows_, rows, &total)) throw OverflowError("aggregate: too many rows");
-  std::uint8_t* present = present_.data() + static_cast<std::size_t>(group) * stride_;
   for (const auto& [m, raw] : measures) {
     sums[m] += m == ratio_id ? raw * weight : raw;
-    present[m] = 1;
+    set_present(group, m);
   }
-  if (measured) ratio_[group] = ratio;
-  else if (weight > 0) ratio_[group].unmeasured += rows;
-  rows_[group] += rows;
+  if (measured) ratio_at(group) = ratio;
+  add_counts(group, rows, !measured && weight > 0 ? rows : 0);
   total_rows_ = total;
 }
 
@@ -362,14 +327,13 @@ void PartialAggregate::merge(const PartialAggregate& other, std::vector<std::uin
     if (const auto mine = groups_.find(key_bytes(key))) {
       for (std::uint32_t m = 0; m < other.stride_; ++m) {
         int128 r;
-        if (other.present_[g * other.stride_ + m] &&
-            __builtin_add_overflow(sums_[*mine * stride_ + measure_map[m]], other.sums_[g * other.stride_ + m], &r))
+        if (other.present(g, m) && __builtin_add_overflow(sum(*mine, measure_map[m]), other.sum(g, m), &r))
           throw OverflowError(std::string(other.measures_names_.value(m)) +
                               ": the aggregated sum is out of the decimal range");
       }
       int128 r;
-      if (__builtin_add_overflow(ratio_[*mine].weight, other.ratio_[g].weight, &r) ||
-          __builtin_add_overflow(ratio_[*mine].plain, other.ratio_[g].plain, &r))
+      const RatioSums a = ratio_of(*mine), b = other.ratio_of(g);
+      if (__builtin_add_overflow(a.weight, b.weight, &r) || __builtin_add_overflow(a.plain, b.plain, &r))
         throw OverflowError("utilization: the aggregated sum is out of the decimal range");
     }
   }
@@ -380,23 +344,25 @@ void PartialAggregate::merge(const PartialAggregate& other, std::vector<std::uin
     const std::uint32_t mine = group(keys[g]);
     if (ids) (*ids)[g] = mine;
     for (std::uint32_t m = 0; m < other.stride_; ++m)
-      if (other.present_[g * other.stride_ + m]) {
-        sums_[mine * stride_ + measure_map[m]] += other.sums_[g * other.stride_ + m];
-        present_[mine * stride_ + measure_map[m]] = 1;
+      if (other.present(g, m)) {
+        block(mine)[measure_map[m]] += other.sum(g, m);
+        set_present(mine, measure_map[m]);
       }
-    rows_[mine] += other.rows_[g];
-    ratio_[mine].weight += other.ratio_[g].weight;
-    ratio_[mine].plain += other.ratio_[g].plain;
-    ratio_[mine].rows += other.ratio_[g].rows;
-    ratio_[mine].unmeasured += other.ratio_[g].unmeasured;
+    add_counts(mine, other.rows_of(g), other.unmeasured_of(g));
+    if (g < other.ratio_.size()) {
+      RatioSums& r = ratio_at(mine);
+      r.weight += other.ratio_[g].weight;
+      r.plain += other.ratio_[g].plain;
+      r.rows += other.ratio_[g].rows;
+    }
   }
   total_rows_ = total;
 }
 
 Decimal PartialAggregate::ratio_mean(std::uint32_t group) const {
   // Weighted: Σ raw u x raw w over Σ raw w is a raw utilization; plain: Σ raw u over rows.
-  const RatioSums& r = ratio_[group];
-  const Rational raw = r.weight > 0 ? Rational(BigInt(sums_[group * stride_ + *ratio_id_]), BigInt(r.weight))
+  const RatioSums r = ratio_of(group);
+  const Rational raw = r.weight > 0 ? Rational(BigInt(sum(group, *ratio_id_)), BigInt(r.weight))
                                     : Rational(BigInt(r.plain), BigInt(r.rows));
   return Decimal::from_rational(raw / BigInt(Decimal::one_raw), Decimal::from_raw(1));
 }
@@ -410,15 +376,15 @@ Record PartialAggregate::group_record(std::uint32_t g) const {
     pairs.emplace_back(std::string(keys_.value(key[i])), std::string(values_.value(key[i + 1])));
   r.tags = Tags(std::move(pairs));
   for (std::uint32_t m = 0; m < stride_; ++m)
-    if (present_[g * stride_ + m] && m != ratio_id_)
-      r.measures.emplace(std::string(measures_names_.value(m)), Decimal::from_raw(sums_[g * stride_ + m]));
-  if (ratio_id_ && present_[g * stride_ + *ratio_id_] && ratio_[g].unmeasured == 0) {
+    if (present(g, m) && m != ratio_id_)
+      r.measures.emplace(std::string(measures_names_.value(m)), Decimal::from_raw(sum(g, m)));
+  if (ratio_id_ && present(g, *ratio_id_) && unmeasured_of(g) == 0) {
     r.measures.emplace("utilization", ratio_mean(g));
     // Σ raw u x raw w is the GPU time used at twice the scale: exact when the products
     // have at most 12 digits (whole seconds), else rounded half-even once.
-    if (ratio_[g].weight > 0)
+    if (ratio_of(g).weight > 0)
       r.measures.emplace("gpu_seconds_used",
-                         Decimal::from_rational(Rational(BigInt(sums_[g * stride_ + *ratio_id_]), BigInt(Decimal::one_raw)) /
+                         Decimal::from_rational(Rational(BigInt(sum(g, *ratio_id_)), BigInt(Decimal::one_raw)) /
                                                     BigInt(Decimal::one_raw),
                                                 Decimal::from_raw(1)));
   }
@@ -429,9 +395,10 @@ std::vector<Record> PartialAggregate::to_records(std::string_view source) const 
   std::vector<Record> out;
   out.reserve(groups());
   for (std::uint32_t g = 0; g < groups(); ++g) {
-    if (rows_[g] == 0) continue;
+    const std::uint64_t rows = rows_of(g);
+    if (rows == 0) continue;
     Record r = group_record(g);
-    r.origin = std::string(source) + " (aggregated: " + with_thousands(rows_[g]) + (rows_[g] == 1 ? " row)" : " rows)");
+    r.origin = std::string(source) + " (aggregated: " + with_thousands(rows) + (rows == 1 ? " row)" : " rows)");
     out.push_back(std::move(r));
   }
   std::sort(out.begin(), out.end(), [](const Record& a, const Record& b) {
@@ -536,24 +503,25 @@ std::string PartialAggregate::serialize() const {
   put_dictionary(out, measures_names_);
   put_varint(out, groups());
   for (std::uint32_t g = 0; g < groups(); ++g) {
-    put_varint(out, rows_[g]);
+    put_varint(out, rows_of(g));
     const std::vector<std::uint32_t> key = key_of_bytes(groups_.value(g));
     put_varint(out, key.size());
     for (std::uint32_t id : key) put_varint(out, id);
     std::uint64_t present = 0;
-    for (std::size_t m = 0; m < stride_; ++m) present += present_[g * stride_ + m];
+    for (std::uint32_t m = 0; m < stride_; ++m) present += this->present(g, m);
     put_varint(out, present);
     for (std::uint32_t m = 0; m < stride_; ++m) {
-      if (!present_[g * stride_ + m]) continue;
+      if (!this->present(g, m)) continue;
       put_varint(out, m);
-      put_int128(out, sums_[g * stride_ + m]);
+      put_int128(out, sum(g, m));
       if (m == ratio_id_) {
-        put_int128(out, ratio_[g].weight);
-        put_int128(out, ratio_[g].plain);
-        put_varint(out, ratio_[g].rows);
+        const RatioSums r = ratio_of(g);
+        put_int128(out, r.weight);
+        put_int128(out, r.plain);
+        put_varint(out, r.rows);
       }
     }
-    put_varint(out, ratio_[g].unmeasured);
+    put_varint(out, unmeasured_of(g));
   }
   return out;
 }
@@ -586,26 +554,26 @@ PartialAggregate PartialAggregate::deserialize(std::string_view bytes) {
     }
     const std::uint32_t group = a.group(key);
     if (group != g) Reader::corrupt("a repeated group");
+    if (__builtin_add_overflow(a.total_rows_, rows, &a.total_rows_)) Reader::corrupt("too many rows");
     ms.clear();
     const std::uint64_t present = in.varint();
     for (std::uint64_t i = 0; i < present; ++i) {
       const std::uint32_t m = in.id_below(a.stride_, "a measure id");
       const int128 sum = in.non_negative_int128("sum");
-      if (a.present_[g * a.stride_ + m]) Reader::corrupt("a repeated measure");
-      a.sums_[g * a.stride_ + m] = sum;
-      a.present_[g * a.stride_ + m] = 1;
+      if (a.present(group, m)) Reader::corrupt("a repeated measure");
+      a.block(group)[m] = sum;
+      a.set_present(group, m);
       if (m == a.ratio_id_) {
-        RatioSums& r = a.ratio_[g];
+        RatioSums& r = a.ratio_at(group);
         r.weight = in.non_negative_int128("sum");
         r.plain = in.non_negative_int128("sum");
         r.rows = in.varint();
         if (r.rows == 0 || r.rows > rows) Reader::corrupt("utilization rows out of range");
       }
     }
-    a.ratio_[g].unmeasured = in.varint();
-    if (a.ratio_[g].unmeasured > rows) Reader::corrupt("unmeasured rows out of range");
-    a.rows_[g] = rows;
-    if (__builtin_add_overflow(a.total_rows_, rows, &a.total_rows_)) Reader::corrupt("too many rows");
+    const std::uint64_t unmeasured = in.varint();
+    if (unmeasured > rows) Reader::corrupt("unmeasured rows out of range");
+    a.add_counts(group, rows, unmeasured);
   }
   if (!in.done()) Reader::corrupt("bytes after the end");
   return a;

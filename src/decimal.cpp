@@ -39,7 +39,6 @@ std::optional<int128> narrow_to_int128(const BigInt& value) noexcept {
   const std::size_t bits = boost::multiprecision::msb(magnitude) + 1;
   // int128 holds magnitudes below 2^127, and exactly 2^127 when negative.
   if (bits > 128 || (bits == 128 && !(negative && boost::multiprecision::lsb(magnitude) == 127))) return std::nullopt;
-  __extension__ typedef unsigned __int128 uint128;
   const auto low = static_cast<BigInt>(magnitude & BigInt(~std::uint64_t{0})).convert_to<std::uint64_t>();
   const auto high = static_cast<BigInt>(magnitude >> 64).convert_to<std::uint64_t>();
   const uint128 u = (static_cast<uint128>(high) << 64) | low;

@@ -121,41 +121,40 @@ ExactSum& GroupedSums::sum_for(const Record& record) {
     scratch_.append(reinterpret_cast<const char*>(&size), sizeof size);
     scratch_.append(*value);
   }
-  const auto it = index_.find(scratch_);
-  if (it != index_.end()) return groups_[it->second].second;
-  index_.emplace(scratch_, groups_.size());
-  groups_.emplace_back(&record, ExactSum());
-  return groups_.back().second;
+  const std::uint32_t id = index_.intern(scratch_);
+  if (id == groups_.size()) groups_.emplace_back(*grouping::key_of(record, group_by_), ExactSum());
+  return groups_[id].second;
 }
 
 std::vector<WeightedLine> GroupedSums::lines(const StepInput& input) const {
   // Every group's key holds the same keys (group_by's), so keys order as their values do,
-  // value by value in the order of the keys. A value's first 8 bytes, big-endian, order
-  // most pairs without reading the values themselves.
-  std::vector<std::string_view> keys(group_by_.begin(), group_by_.end());
-  std::sort(keys.begin(), keys.end());
-  const std::size_t n = groups_.size(), k = keys.size();
-  std::vector<std::string_view> values(n * k);
+  // pair by pair. The first values' eight bytes after the prefix they all share, read
+  // big-endian, order most pairs without reading the values themselves (pod-000123).
+  const std::size_t n = groups_.size();
+  const auto first_value = [&](std::size_t g) -> std::string_view {
+    const Tags& key = groups_[g].first;
+    return key.empty() ? std::string_view() : std::string_view(key.begin()->second);
+  };
+  std::size_t shared = n > 0 ? first_value(0).size() : 0;
+  for (std::size_t g = 1; g < n && shared > 0; ++g) {
+    const std::string_view a = first_value(0).substr(0, shared), b = first_value(g);
+    shared = static_cast<std::size_t>(std::mismatch(a.begin(), a.end(), b.begin(), b.end()).first - a.begin());
+  }
   std::vector<std::pair<std::uint64_t, std::uint32_t>> order(n);
   for (std::size_t g = 0; g < n; ++g) {
-    for (std::size_t j = 0; j < k; ++j) values[g * k + j] = *groups_[g].first->tags.get(keys[j]);
+    const std::string_view rest = first_value(g).substr(shared);
     std::uint64_t prefix = 0;
-    const std::string_view first = k > 0 ? values[g * k] : std::string_view();
-    for (std::size_t b = 0; b < 8; ++b)
-      prefix = prefix << 8 | (b < first.size() ? static_cast<unsigned char>(first[b]) : 0u);
+    for (std::size_t b = 0; b < 8; ++b) prefix = prefix << 8 | (b < rest.size() ? static_cast<unsigned char>(rest[b]) : 0u);
     order[g] = {prefix, static_cast<std::uint32_t>(g)};
   }
   const auto before = [&](const std::pair<std::uint64_t, std::uint32_t>& a, const std::pair<std::uint64_t, std::uint32_t>& b) {
     if (a.first != b.first) return a.first < b.first;
-    for (std::size_t j = 0; j < k; ++j)
-      if (const int c = values[a.second * k + j].compare(values[b.second * k + j]); c != 0) return c < 0;
-    return false;
+    return groups_[a.second].first < groups_[b.second].first;
   };
   if (!std::is_sorted(order.begin(), order.end(), before)) std::sort(order.begin(), order.end(), before);
   std::vector<WeightedLine> out;
   out.reserve(n + 1);
-  for (const auto& [prefix, g] : order)
-    out.push_back({LineKind::allocated, *grouping::key_of(*groups_[g].first, group_by_), groups_[g].second.value(), 0});
+  for (const auto& [prefix, g] : order) out.push_back({LineKind::allocated, groups_[g].first, groups_[g].second.value(), 0});
   if (unallocated_)
     out.push_back({LineKind::unallocated, grouping::marker_tags(input.group_by, grouping::unallocated_value),
                    unallocated_->value(), 0});

@@ -624,7 +624,9 @@ void read_inputs(ObjectReader& spec, Allocation& a, const SpecOptions& options, 
       summary.join_only = links.join_only;
       if (links.join_only) got.records.clear();
     }
-    PlannedRecords planned_records = reduced(std::move(got.records), plan);
+    // A format that read its rows through the plan gave their sums already.
+    PlannedRecords planned_records =
+        got.records_read ? PlannedRecords{std::move(got.records), {}} : reduced(std::move(got.records), plan);
     add_dropped_tags(a, planned_records.dropped_tags);
     add_dropped_tags(a, {got.dropped_tags.begin(), got.dropped_tags.end()});
     for (Record& rec : planned_records.records) a.records.push_back(std::move(rec));
@@ -1004,6 +1006,12 @@ namespace {
 // A JSON string as nlohmann's dump writes one (UTF-8 kept, control characters escaped).
 void append_json_string(std::string& out, std::string_view text) {
   out += '"';
+  // Most text needs no escape: appended whole.
+  if (std::none_of(text.begin(), text.end(), [](char c) { return c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20; })) {
+    out += text;
+    out += '"';
+    return;
+  }
   for (const char c : text) {
     switch (c) {
       case '"': out += "\\\""; break;
@@ -1029,8 +1037,8 @@ void append_json_string(std::string& out, std::string_view text) {
 
 // The `lines` list as the document's dump(2) writes it, line by line without a JSON tree:
 // a result may hold millions of lines.
-std::string lines_json(const Result& result) {
-  std::string out = "[";
+void append_lines_json(std::string& out, const Result& result) {
+  out += "[";
   const Decimal unit = result.precision;
   const auto member = [&](std::string_view key, std::string_view value, bool first = false) {
     out += first ? "\n      " : ",\n      ";
@@ -1063,7 +1071,6 @@ std::string lines_json(const Result& result) {
     out += "\n    }";
   }
   out += result.lines.empty() ? "]" : "\n  ]";
-  return out;
 }
 
 }  // namespace
@@ -1118,8 +1125,13 @@ std::string result_to_json(const Result& result) {
   static constexpr std::string_view placeholder = "\n  \"lines\": []";
   const std::size_t at = text.find(placeholder);
   if (at == std::string::npos) throw std::logic_error("result_to_json: no lines placeholder");
-  text.replace(at + placeholder.size() - 2, 2, lines_json(result));
-  return text;
+  // The lines written in place, not built apart and copied in: they may be most of the text.
+  std::string out;
+  out.reserve(text.size() + 200 * result.lines.size());  // about a line's text: grown rarely
+  out.append(text, 0, at + placeholder.size() - 2);
+  append_lines_json(out, result);
+  out.append(text, at + placeholder.size(), std::string::npos);
+  return out;
 }
 
 std::string run_spec(std::string_view spec_json, const SpecOptions& options) {

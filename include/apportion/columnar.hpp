@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "apportion/decimal.hpp"
+#include "apportion/dictionary.hpp"
 #include "apportion/engine.hpp"
 
 APPORTION_BEGIN_NAMESPACE
@@ -44,85 +45,6 @@ std::vector<std::int64_t> split_units(std::uint64_t units, std::span<const int12
 // of it, or all-zero sums with a non-zero pool; OverflowError when pool / unit does not fit
 // an int64_t.
 std::vector<std::int64_t> split_pool(Decimal pool, Decimal unit, std::span<const int128> sums);
-
-// ---- Dictionary encoding -----------------------------------------------------------------
-
-// Interns strings to dense ids 0, 1, 2, ... in order of first appearance. Lookups take a
-// string_view and allocate nothing; the strings live in one buffer.
-class Dictionary {
- public:
-  Dictionary() = default;
-  // The id of `value`, adding it when new.
-  std::uint32_t intern(std::string_view value) {
-    const std::uint64_t h = hash(value);
-    if (const std::uint32_t s = lookup(value, h)) return s - 1;
-    return insert(value, h);
-  }
-  // The id of `value`, if present.
-  std::optional<std::uint32_t> find(std::string_view value) const noexcept {
-    if (const std::uint32_t s = lookup(value, hash(value))) return s - 1;
-    return std::nullopt;
-  }
-  // The string of an id below size(). The view is valid until the next intern().
-  std::string_view value(std::uint32_t id) const noexcept {
-    return std::string_view(bytes_.data() + offsets_[id], offsets_[id + 1] - offsets_[id]);
-  }
-  std::size_t size() const noexcept { return offsets_.size() - 1; }
-
-  // A fast, well-mixed 64-bit hash of bytes (the one the dictionary uses).
-  static std::uint64_t hash(std::string_view bytes) noexcept {
-    constexpr std::uint64_t k0 = 0xa0761d6478bd642fULL, k1 = 0xe7037ed1a0b428dbULL;
-    std::uint64_t h = mix(bytes.size() ^ k0, k1);
-    const char* p = bytes.data();
-    std::size_t n = bytes.size();
-    while (n >= 8) {
-      std::uint64_t v;
-      std::memcpy(&v, p, 8);
-      h = mix(h ^ v, k1);
-      p += 8;
-      n -= 8;
-    }
-    if (n > 0) {
-      std::uint64_t v = 0;
-      std::memcpy(&v, p, n);
-      h = mix(h ^ v ^ (static_cast<std::uint64_t>(n) << 56), k0);
-    }
-    return mix(h, k1 ^ 0x8ebc6af09c88c6e3ULL);
-  }
-
- private:
-  struct Slot {
-    std::uint32_t id_plus_one = 0;  // 0: empty
-    std::uint32_t check = 0;        // the hash's high half, to skip most comparisons
-  };
-  static std::uint64_t mix(std::uint64_t a, std::uint64_t b) noexcept {
-    __extension__ typedef unsigned __int128 u128;
-    const u128 p = static_cast<u128>(a) * b;
-    return static_cast<std::uint64_t>(p) ^ static_cast<std::uint64_t>(p >> 64);
-  }
-  // id + 1 of `value`, or 0.
-  std::uint32_t lookup(std::string_view value, std::uint64_t h) const noexcept {
-    if (slots_.empty()) return 0;
-    const std::size_t mask = slots_.size() - 1;
-    const auto check = static_cast<std::uint32_t>(h >> 32);
-    for (std::size_t i = h & mask;; i = (i + 1) & mask) {
-      const Slot s = slots_[i];
-      if (s.id_plus_one == 0) return 0;
-      if (s.check == check) {
-        const std::uint32_t begin = offsets_[s.id_plus_one - 1], end = offsets_[s.id_plus_one];
-        if (end - begin == value.size() && std::memcmp(bytes_.data() + begin, value.data(), value.size()) == 0)
-          return s.id_plus_one;
-      }
-    }
-  }
-  std::uint32_t insert(std::string_view value, std::uint64_t h);
-  void grow();
-
-  std::string bytes_;
-  std::vector<std::uint32_t> offsets_{0};
-  std::vector<std::uint64_t> hashes_;  // per id, for growing
-  std::vector<Slot> slots_;            // open addressing, at most half full
-};
 
 // ---- Partial aggregates ------------------------------------------------------------------
 
@@ -173,7 +95,7 @@ class PartialAggregate {
   // no origin; a group of no rows has no measures.
   Record group_record(std::uint32_t g) const;
 
-  std::size_t groups() const noexcept { return rows_.size(); }
+  std::size_t groups() const noexcept { return groups_.size(); }
   std::uint64_t rows() const noexcept { return total_rows_; }
 
   // ---- The encoded interface, for fast paths (the CSV reader) ---------------------------
@@ -185,6 +107,9 @@ class PartialAggregate {
   // The group of an encoded key: the pool id, then (tag key id, tag value id) pairs in
   // ascending key id, each key at most once. Creates an empty group when new.
   std::uint32_t group(std::span<const std::uint32_t> key);
+  // The encoded key of group `g`, and the text of a tag value id in it.
+  std::vector<std::uint32_t> group_key(std::uint32_t g) const;
+  std::string_view tag_value(std::uint32_t id) const noexcept { return values_.value(id); }
   // Adds one row to `group`: raw (Decimal::raw) non-negative measure values by measure id,
   // all checked before any is added.
   void add_to_group(std::uint32_t group, std::span<const std::pair<std::uint32_t, int128>> measures,
@@ -195,17 +120,46 @@ class PartialAggregate {
   Decimal ratio_mean(std::uint32_t group) const;  // the group's utilization
 
   Dictionary keys_, values_, pools_, measures_names_;
-  Dictionary groups_;                  // encoded keys (as bytes) to group ids
-  std::vector<std::uint64_t> rows_;    // per group
-  std::vector<int128> sums_;           // group * stride_ + measure; utilization's: Σ raw u x raw gpu_seconds
-  std::vector<std::uint8_t> present_;  // the same layout: some row had the measure
-  // Per group, over the rows with a utilization: Σ raw gpu_seconds, Σ raw utilization, rows;
-  // and the rows that held GPU time without one.
+  Dictionary groups_;  // encoded keys (as bytes) to group ids
+  // Each group's cells in one block: the sums of its measures (utilization's: Σ raw u x raw
+  // gpu_seconds), a word of counts (its rows in the low half; in the high half, the rows
+  // that held GPU time without a utilization), then a bit per measure some row had. A row
+  // added touches one block: summing a million groups misses the cache once a row, not
+  // once per array.
+  std::vector<int128> cells_;
+  std::size_t block_ = 1;  // words a group: block_words(stride_)
+  static std::size_t block_words(std::size_t stride) noexcept { return stride + 1 + (stride + 127) / 128; }
+  int128* block(std::uint32_t g) noexcept { return cells_.data() + std::size_t{g} * block_; }
+  const int128* block(std::uint32_t g) const noexcept { return cells_.data() + std::size_t{g} * block_; }
+  int128 sum(std::uint32_t g, std::uint32_t m) const noexcept { return block(g)[m]; }
+  bool present(std::uint32_t g, std::uint32_t m) const noexcept {
+    return (static_cast<uint128>(block(g)[stride_ + 1 + m / 128]) >> (m % 128)) & 1;
+  }
+  void set_present(std::uint32_t g, std::uint32_t m) noexcept {
+    int128& word = block(g)[stride_ + 1 + m / 128];
+    word = static_cast<int128>(static_cast<uint128>(word) | uint128{1} << (m % 128));
+  }
+  std::uint64_t rows_of(std::uint32_t g) const noexcept { return static_cast<std::uint64_t>(static_cast<uint128>(block(g)[stride_])); }
+  std::uint64_t unmeasured_of(std::uint32_t g) const noexcept {
+    return static_cast<std::uint64_t>(static_cast<uint128>(block(g)[stride_]) >> 64);
+  }
+  // Counts never carry from the low half: a group's rows are at most total_rows_, checked.
+  void add_counts(std::uint32_t g, std::uint64_t rows, std::uint64_t unmeasured) noexcept {
+    int128& word = block(g)[stride_];
+    word = static_cast<int128>(static_cast<uint128>(word) + rows + (static_cast<uint128>(unmeasured) << 64));
+  }
+  // Per group, over the rows with a utilization: Σ raw gpu_seconds, Σ raw utilization,
+  // rows. Held only once some row has a utilization (ratio_of reads zeros before).
   struct RatioSums {
     int128 weight = 0, plain = 0;
-    std::uint64_t rows = 0, unmeasured = 0;
+    std::uint64_t rows = 0;
   };
   std::vector<RatioSums> ratio_;
+  RatioSums ratio_of(std::uint32_t g) const noexcept { return g < ratio_.size() ? ratio_[g] : RatioSums{}; }
+  RatioSums& ratio_at(std::uint32_t g) {
+    if (g >= ratio_.size()) ratio_.resize(groups());
+    return ratio_[g];
+  }
   std::optional<std::uint32_t> ratio_id_, weight_id_;  // the ids of utilization and gpu_seconds
   std::size_t stride_ = 0;
   std::uint64_t total_rows_ = 0;

@@ -18,6 +18,7 @@
 APPORTION_BEGIN_NAMESPACE
 
 __extension__ typedef __int128 int128;  // __extension__ keeps -Wpedantic quiet about __int128
+__extension__ typedef unsigned __int128 uint128;
 
 // Arbitrary-precision integers and exact fractions, for intermediate results. Expression
 // templates are off so `auto x = a * b` holds a value, never a dangling expression.

@@ -11,6 +11,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "apportion/dictionary.hpp"
 #include "apportion/engine.hpp"
 #include "apportion/value.hpp"
 
@@ -154,8 +155,9 @@ class ExactSum {
 };
 
 // GroupedWeights for many records: a record's group is found from its tag values without
-// building Tags, and weights that are Decimals add as ExactSums, so the Rationals are made
-// once per group, by lines(). The sums are exactly those GroupedWeights::add would give.
+// building Tags (a Dictionary of their bytes), and weights that are Decimals add as
+// ExactSums, so the Rationals are made once per group, by lines(). The sums are exactly
+// those GroupedWeights::add would give.
 class GroupedSums {
  public:
   explicit GroupedSums(std::span<const std::string> group_by) : group_by_(group_by.begin(), group_by.end()) {}
@@ -170,8 +172,8 @@ class GroupedSums {
   ExactSum& sum_for(const Record& record);
 
   std::vector<std::string> group_by_;
-  std::unordered_map<std::string, std::size_t> index_;  // the group key's values -> groups_
-  std::vector<std::pair<const Record*, ExactSum>> groups_;  // a record of the group, its sum
+  Dictionary index_;                           // the group keys' values -> groups_
+  std::vector<std::pair<Tags, ExactSum>> groups_;  // a group's key (its group_by tags), its sum
   std::optional<ExactSum> unallocated_;
   ExactSum total_;
   std::string scratch_;

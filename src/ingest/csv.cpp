@@ -17,6 +17,7 @@
 #include <istream>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <system_error>
 #include <thread>
@@ -438,9 +439,9 @@ struct SummedPart {
 };
 
 // Sums the rows left in `in` into a part (`part`, to go on with one), rows with equal tags
-// into one group. A row's tag values, each with its length in front, key a cache of groups,
-// so a known group costs one lookup. Reads up to the first row error unless skipping;
-// throws nothing.
+// into one group. A row's kept tag values, each with its length in front, key a cache whose
+// ids are the groups' ids, so a known group costs one lookup. Reads up to the first row
+// error unless skipping; throws nothing.
 SummedPart sum_rows(Input& in, Scanner& scanner, const SummedColumns& columns, SummedPart part = {}) noexcept {
   try {
     const Options& o = columns.o;
@@ -467,8 +468,33 @@ SummedPart sum_rows(Input& in, Scanner& scanner, const SummedColumns& columns, S
       checked.push_back(m == "utilization" || m == "tokens_cached" || m == "tokens_prompt");
     const bool any_checked = std::find(checked.begin(), checked.end(), true) != checked.end();
     Dictionary cache;
-    std::vector<std::uint32_t> cache_group;
     std::string cache_key;
+    const auto key_cell = [&](std::string_view text) {
+      const auto length = static_cast<std::uint32_t>(text.size());
+      cache_key.append(reinterpret_cast<const char*>(&length), sizeof length);
+      cache_key.append(text);
+    };
+    // Going on from groups summed before: each is keyed first as its rows are, so that the
+    // cache's ids stay the groups' (a value absent from a group is an empty cell).
+    for (std::uint32_t g = 0; g < aggregate.groups(); ++g) {
+      const std::vector<std::uint32_t> key = aggregate.group_key(g);
+      cache_key.clear();
+      for (std::size_t t = 0; t < n_tags; ++t) {
+        if (!columns.keep_tag[t]) continue;
+        const std::uint32_t key_id = aggregate.tag_key_id(o.tags[t]);
+        std::string_view value;
+        for (std::size_t i = 1; i + 1 < key.size(); i += 2)
+          if (key[i] == key_id) value = aggregate.tag_value(key[i + 1]);
+        key_cell(value);
+      }
+      if (cache.intern(cache_key) != g) throw std::logic_error("csv: a group summed before is keyed twice");
+    }
+    // Planned: groups of no row added yet but the one that made them (their rows left the
+    // range), whose first line is that of the next row added.
+    std::set<std::uint32_t> without_first_line;
+    if (columns.planned)
+      for (std::uint32_t g = 0; g < aggregate.groups(); ++g)
+        if (g >= part.first_line.size() || part.first_line[g] == no_line) without_first_line.insert(g);
     std::vector<std::string> unescaped(n_tags);
     std::vector<std::uint32_t> encoded;
     std::vector<std::pair<std::uint32_t, int128>> values;
@@ -493,26 +519,24 @@ SummedPart sum_rows(Input& in, Scanner& scanner, const SummedColumns& columns, S
         cache_key.clear();
         for (std::size_t t = 0; t < n_tags; ++t) {
           tag_text[t] = utf8_cell(in, cell_text(cells[t], unescaped[t]), o.tags[t]);
-          if (!columns.keep_tag[t]) continue;
-          const auto length = static_cast<std::uint32_t>(tag_text[t].size());
-          cache_key.append(reinterpret_cast<const char*>(&length), sizeof length);
-          cache_key.append(tag_text[t]);
+          if (columns.keep_tag[t]) key_cell(tag_text[t]);
         }
-        const std::uint32_t slot = cache.intern(cache_key);
-        if (slot == cache_group.size()) {
+        const std::uint32_t group = cache.intern(cache_key);
+        const bool new_group = group == aggregate.groups();
+        if (new_group) {
           encoded.assign(1, pool_id);
           for (const auto& [key_id, t] : key_order)
             if (!tag_text[t].empty()) {
               encoded.push_back(key_id);
               encoded.push_back(aggregate.tag_value_id(tag_text[t]));
             }
-          cache_group.push_back(aggregate.group(encoded));
+          if (aggregate.group(encoded) != group) throw std::logic_error("csv: the row cache and the groups disagree");
         }
-        const std::uint32_t group = cache_group[slot];
         try {
           aggregate.add_to_group(group, values);
         } catch (const std::overflow_error&) {
           if (!columns.planned) throw;
+          if (new_group) without_first_line.insert(group);
           // The engine sums such a row exactly: it stays a record of its own.
           Record r;
           std::vector<Tags::Pair> pairs;
@@ -529,9 +553,11 @@ SummedPart sum_rows(Input& in, Scanner& scanner, const SummedColumns& columns, S
           ++part.made;
           continue;
         }
-        if (columns.planned) {
+        // A group's first line is set once, when its first row is added (nearly always the
+        // row that made it), not looked up for every row.
+        if (columns.planned && (new_group || (!without_first_line.empty() && without_first_line.erase(group)))) {
           if (part.first_line.size() <= group) part.first_line.resize(group + 1, no_line);
-          if (part.first_line[group] == no_line) part.first_line[group] = scanner.row_line();
+          part.first_line[group] = scanner.row_line();
         }
         ++part.made;
       } catch (const SpecError& e) {

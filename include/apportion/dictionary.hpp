@@ -1,0 +1,94 @@
+#pragma once
+// Dictionary encoding: strings interned to dense ids in order of first appearance, the
+// one hash table of the library's grouping (the csv input's rows, the columnar aggregates,
+// a strategy's groups).
+
+#include <cstdint>
+#include <cstring>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "apportion/config.hpp"
+
+APPORTION_BEGIN_NAMESPACE
+
+// Interns strings to dense ids 0, 1, 2, ... in order of first appearance. Lookups take a
+// string_view and allocate nothing; the strings live in one buffer.
+class Dictionary {
+ public:
+  Dictionary() = default;
+  // The id of `value`, adding it when new.
+  std::uint32_t intern(std::string_view value) {
+    const std::uint64_t h = hash(value);
+    if (const std::uint32_t s = lookup(value, h)) return s - 1;
+    return insert(value, h);
+  }
+  // The id of `value`, if present.
+  std::optional<std::uint32_t> find(std::string_view value) const noexcept {
+    if (const std::uint32_t s = lookup(value, hash(value))) return s - 1;
+    return std::nullopt;
+  }
+  // The string of an id below size(). The view is valid until the next intern().
+  std::string_view value(std::uint32_t id) const noexcept {
+    return std::string_view(bytes_.data() + offsets_[id], offsets_[id + 1] - offsets_[id]);
+  }
+  std::size_t size() const noexcept { return offsets_.size() - 1; }
+
+  // A fast, well-mixed 64-bit hash of bytes (the one the dictionary uses).
+  static std::uint64_t hash(std::string_view bytes) noexcept {
+    constexpr std::uint64_t k0 = 0xa0761d6478bd642fULL, k1 = 0xe7037ed1a0b428dbULL;
+    std::uint64_t h = mix(bytes.size() ^ k0, k1);
+    const char* p = bytes.data();
+    std::size_t n = bytes.size();
+    while (n >= 8) {
+      std::uint64_t v;
+      std::memcpy(&v, p, 8);
+      h = mix(h ^ v, k1);
+      p += 8;
+      n -= 8;
+    }
+    if (n > 0) {
+      std::uint64_t v = 0;
+      std::memcpy(&v, p, n);
+      h = mix(h ^ v ^ (static_cast<std::uint64_t>(n) << 56), k0);
+    }
+    return mix(h, k1 ^ 0x8ebc6af09c88c6e3ULL);
+  }
+
+ private:
+  // A slot holds where its string is, so a lookup reads the slot and the string's bytes,
+  // nothing between (a table of a million strings misses the cache on each).
+  struct Slot {
+    std::uint32_t id_plus_one = 0;  // 0: empty
+    std::uint32_t check = 0;        // the hash's high half, to skip most comparisons
+    std::uint32_t begin = 0, size = 0;  // the string in bytes_
+  };
+  static std::uint64_t mix(std::uint64_t a, std::uint64_t b) noexcept {
+    __extension__ typedef unsigned __int128 u128;
+    const u128 p = static_cast<u128>(a) * b;
+    return static_cast<std::uint64_t>(p) ^ static_cast<std::uint64_t>(p >> 64);
+  }
+  // id + 1 of `value`, or 0.
+  std::uint32_t lookup(std::string_view value, std::uint64_t h) const noexcept {
+    if (slots_.empty()) return 0;
+    const std::size_t mask = slots_.size() - 1;
+    const auto check = static_cast<std::uint32_t>(h >> 32);
+    for (std::size_t i = h & mask;; i = (i + 1) & mask) {
+      const Slot s = slots_[i];
+      if (s.id_plus_one == 0) return 0;
+      if (s.check == check && s.size == value.size() && std::memcmp(bytes_.data() + s.begin, value.data(), value.size()) == 0)
+        return s.id_plus_one;
+    }
+  }
+  std::uint32_t insert(std::string_view value, std::uint64_t h);
+  void place(Slot slot, std::uint64_t h);
+  void grow();
+
+  std::string bytes_;
+  std::vector<std::uint32_t> offsets_{0};
+  std::vector<Slot> slots_;            // open addressing, at most half full
+};
+
+APPORTION_END_NAMESPACE
