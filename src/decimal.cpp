@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <limits>
 
 APPORTION_BEGIN_NAMESPACE
 
@@ -18,7 +19,9 @@ bool is_digit(char c) { return c >= '0' && c <= '9'; }
 }  // namespace
 
 std::string int128_to_string(int128 value) {
-  if (value == 0) return "0";
+  // Most values fit 64 bits, whose division is a machine instruction.
+  if (value >= std::numeric_limits<long long>::min() && value <= std::numeric_limits<long long>::max())
+    return std::to_string(static_cast<long long>(value));
   const bool negative = value < 0;
   std::string out;
   // Work on negative values so the most negative int128 needs no special case.
@@ -33,16 +36,21 @@ std::string int128_to_string(int128 value) {
 }
 
 std::optional<int128> narrow_to_int128(const BigInt& value) noexcept {
-  if (value == 0) return int128{0};
-  const bool negative = value < 0;
-  const BigInt magnitude = boost::multiprecision::abs(value);
-  const std::size_t bits = boost::multiprecision::msb(magnitude) + 1;
+  // Read from the limbs of the magnitude (sign apart): no arithmetic, nothing allocated.
+  const auto& backend = value.backend();
+  static_assert(sizeof(*backend.limbs()) == sizeof(std::uint64_t), "64-bit limbs");
+  const std::size_t limbs = backend.size();
+  if (limbs > 2) return std::nullopt;
+  const uint128 magnitude =
+      (limbs == 2 ? static_cast<uint128>(backend.limbs()[1]) << 64 : uint128{0}) | backend.limbs()[0];
   // int128 holds magnitudes below 2^127, and exactly 2^127 when negative.
-  if (bits > 128 || (bits == 128 && !(negative && boost::multiprecision::lsb(magnitude) == 127))) return std::nullopt;
-  const auto low = static_cast<BigInt>(magnitude & BigInt(~std::uint64_t{0})).convert_to<std::uint64_t>();
-  const auto high = static_cast<BigInt>(magnitude >> 64).convert_to<std::uint64_t>();
-  const uint128 u = (static_cast<uint128>(high) << 64) | low;
-  return negative ? static_cast<int128>(-u) : static_cast<int128>(u);
+  const uint128 top = uint128{1} << 127;
+  if (backend.sign()) {
+    if (magnitude > top) return std::nullopt;
+    return static_cast<int128>(-magnitude);
+  }
+  if (magnitude >= top) return std::nullopt;
+  return static_cast<int128>(magnitude);
 }
 
 int128 to_int128(const BigInt& value, const char* what) {

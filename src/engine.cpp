@@ -122,44 +122,58 @@ ExactSum& GroupedSums::sum_for(const Record& record) {
     scratch_.append(*value);
   }
   const std::uint32_t id = index_.intern(scratch_);
-  if (id == groups_.size()) groups_.emplace_back(*grouping::key_of(record, group_by_), ExactSum());
-  return groups_[id].second;
+  if (id == groups_.size()) {
+    Group& g = groups_.emplace_back(Group{*grouping::key_of(record, group_by_), ExactSum(), {}});
+    const std::string_view first = g.key.empty() ? std::string_view() : std::string_view(g.key.begin()->second);
+    std::copy_n(first.begin(), std::min(first.size(), g.head.size()), g.head.begin());
+    if (id == 0) {
+      shared_ = first.size();
+    } else {
+      const std::string_view a = std::string_view(groups_[0].key.begin()->second).substr(0, shared_);
+      shared_ = static_cast<std::size_t>(std::mismatch(a.begin(), a.end(), first.begin(), first.end()).first - a.begin());
+    }
+  }
+  return groups_[id].sum;
 }
 
-std::vector<WeightedLine> GroupedSums::lines(const StepInput& input) const {
+template <class Self>
+std::vector<WeightedLine> GroupedSums::lines_of(Self& self, const StepInput& input) {
+  const auto& groups_ = self.groups_;
+  const std::size_t shared_ = self.shared_;
   // Every group's key holds the same keys (group_by's), so keys order as their values do,
   // pair by pair. The first values' eight bytes after the prefix they all share, read
   // big-endian, order most pairs without reading the values themselves (pod-000123).
   const std::size_t n = groups_.size();
-  const auto first_value = [&](std::size_t g) -> std::string_view {
-    const Tags& key = groups_[g].first;
-    return key.empty() ? std::string_view() : std::string_view(key.begin()->second);
-  };
-  std::size_t shared = n > 0 ? first_value(0).size() : 0;
-  for (std::size_t g = 1; g < n && shared > 0; ++g) {
-    const std::string_view a = first_value(0).substr(0, shared), b = first_value(g);
-    shared = static_cast<std::size_t>(std::mismatch(a.begin(), a.end(), b.begin(), b.end()).first - a.begin());
-  }
   std::vector<std::pair<std::uint64_t, std::uint32_t>> order(n);
   for (std::size_t g = 0; g < n; ++g) {
-    const std::string_view rest = first_value(g).substr(shared);
+    const Group& group = groups_[g];
     std::uint64_t prefix = 0;
-    for (std::size_t b = 0; b < 8; ++b) prefix = prefix << 8 | (b < rest.size() ? static_cast<unsigned char>(rest[b]) : 0u);
+    if (shared_ + 8 <= group.head.size()) {
+      for (std::size_t b = shared_; b < shared_ + 8; ++b) prefix = prefix << 8 | group.head[b];
+    } else {  // a long shared prefix: the bytes after it, from the value
+      const std::string_view rest = std::string_view(group.key.begin()->second).substr(shared_);
+      for (std::size_t b = 0; b < 8; ++b) prefix = prefix << 8 | (b < rest.size() ? static_cast<unsigned char>(rest[b]) : 0u);
+    }
     order[g] = {prefix, static_cast<std::uint32_t>(g)};
   }
   const auto before = [&](const std::pair<std::uint64_t, std::uint32_t>& a, const std::pair<std::uint64_t, std::uint32_t>& b) {
     if (a.first != b.first) return a.first < b.first;
-    return groups_[a.second].first < groups_[b.second].first;
+    return groups_[a.second].key < groups_[b.second].key;
   };
   if (!std::is_sorted(order.begin(), order.end(), before)) std::sort(order.begin(), order.end(), before);
   std::vector<WeightedLine> out;
   out.reserve(n + 1);
-  for (const auto& [prefix, g] : order) out.push_back({LineKind::allocated, groups_[g].first, groups_[g].second.value(), 0});
-  if (unallocated_)
+  // std::move of a const group's key copies it.
+  for (const auto& [prefix, g] : order)
+    out.push_back({LineKind::allocated, std::move(self.groups_[g].key), groups_[g].sum.value(), 0});
+  if (self.unallocated_)
     out.push_back({LineKind::unallocated, grouping::marker_tags(input.group_by, grouping::unallocated_value),
-                   unallocated_->value(), 0});
+                   self.unallocated_->value(), 0});
   return out;
 }
+
+template std::vector<WeightedLine> GroupedSums::lines_of(const GroupedSums&, const StepInput&);
+template std::vector<WeightedLine> GroupedSums::lines_of(GroupedSums&, const StepInput&);
 
 StepOutput split_by_weight(const StepInput& input, std::vector<WeightedLine> lines, const Rational& denominator) {
   StepOutput out;
@@ -175,13 +189,12 @@ StepOutput split_by_weight(const StepInput& input, std::vector<WeightedLine> lin
   const Rational per_weight = pool / denominator;  // once, not a division per line
   out.lines.reserve(lines.size());
   for (WeightedLine& l : lines) {
-    DraftLine d;
+    DraftLine& d = out.lines.emplace_back();  // filled in place: a line is not moved again
     d.kind = l.kind;
     d.tags = std::move(l.tags);
     d.cost = l.spread_weight == 0 ? per_weight * l.weight : per_weight * (l.weight + l.spread_weight);
     d.share = l.weight / denominator;
     d.weight = std::move(l.weight);
-    out.lines.push_back(std::move(d));
   }
   return out;
 }
@@ -461,7 +474,7 @@ class Runner {
     result_.lines.reserve(result_.lines.size() + out.lines.size());
     for (std::size_t i = 0; i < out.lines.size(); ++i) {
       DraftLine& d = out.lines[i];
-      Line line;
+      Line& line = result_.lines.emplace_back();  // filled in place
       line.step = step.id;
       if (pool) line.pool = a_.pools[*pool].id;
       line.kind = d.kind;
@@ -474,7 +487,6 @@ class Runner {
       line.unused_cost = std::move(d.unused_cost);
       line.gpu_hours = std::move(d.gpu_hours);
       if (line.kind == LineKind::unallocated) unallocated += line.cost;
-      result_.lines.push_back(std::move(line));
     }
     for (UnitCost& u : out.unit_costs) {
       u.step = step.id;

@@ -1127,7 +1127,9 @@ std::string result_to_json(const Result& result) {
   if (at == std::string::npos) throw std::logic_error("result_to_json: no lines placeholder");
   // The lines written in place, not built apart and copied in: they may be most of the text.
   std::string out;
-  out.reserve(text.size() + 200 * result.lines.size());  // about a line's text: grown rarely
+  // More than a line's text mostly takes: pages never written cost nothing, a regrowth
+  // copies everything.
+  out.reserve(text.size() + 320 * result.lines.size());
   out.append(text, 0, at + placeholder.size() - 2);
   append_lines_json(out, result);
   out.append(text, at + placeholder.size(), std::string::npos);

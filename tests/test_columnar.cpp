@@ -462,6 +462,19 @@ TEST(CsvStreaming, AggregateRefusesIdsAndOverflowIsARowError) {
       ingest_test::ingest("csv", text, R"({"tags": "a", "measures": "m", "aggregate": "true", "skip_invalid": true})");
   EXPECT_EQ(r.skipped, 1u);
   EXPECT_EQ(r.records.size(), 2u);
+  // Rows are added a batch at a time: an overflow found when its batch is added is still
+  // the first error when a later row of the batch is bad, or is not CSV.
+  const std::string big = "a,m\nx,100000000000000000000000000\nx,100000000000000000000000000\n";
+  const std::string aggregate = R"({"tags": "a", "measures": "m", "aggregate": true})";
+  EXPECT_EQ(ingest_test::error_of("csv", big + "x,oops\n", aggregate),
+            "sample.txt line 3: m: the aggregated sum is out of the decimal range");
+  EXPECT_EQ(ingest_test::error_of("csv", big + "x,1\"\n", aggregate),
+            "sample.txt line 3: m: the aggregated sum is out of the decimal range");
+  const IngestResult both = ingest_test::ingest("csv", big + "x,oops\ny,2\n",
+                                                R"({"tags": "a", "measures": "m", "aggregate": true, "skip_invalid": true})");
+  ASSERT_EQ(both.skipped_reasons.size(), 2u);
+  EXPECT_EQ(both.skipped_reasons[0], "sample.txt line 3: m: the aggregated sum is out of the decimal range");
+  EXPECT_EQ(both.skipped_reasons[1], "sample.txt line 4: m: not an exact decimal number (got \"oops\")");
 }
 
 TEST(CsvStreaming, FastDecimalPathAgreesWithDecimalParse) {

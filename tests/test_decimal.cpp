@@ -287,6 +287,31 @@ TEST(DecimalInt128, PrintsEveryInt128) {
   EXPECT_EQ(apportion::int128_to_string(-7), "-7");
   EXPECT_EQ(apportion::int128_to_string(max128), "170141183460469231731687303715884105727");
   EXPECT_EQ(apportion::int128_to_string(min128), "-170141183460469231731687303715884105728");
+  // Each side of the 64-bit fast path.
+  const int128 big = std::numeric_limits<long long>::max();
+  EXPECT_EQ(apportion::int128_to_string(big), "9223372036854775807");
+  EXPECT_EQ(apportion::int128_to_string(big + 1), "9223372036854775808");
+  EXPECT_EQ(apportion::int128_to_string(-big - 1), "-9223372036854775808");
+  EXPECT_EQ(apportion::int128_to_string(-big - 2), "-9223372036854775809");
+}
+
+// narrow_to_int128 reads the BigInt's limbs: every edge of the range, both signs.
+TEST(DecimalInt128, NarrowsExactlyTheValuesThatFit) {
+  const BigInt top = BigInt(1) << 127;
+  EXPECT_EQ(apportion::narrow_to_int128(BigInt(0)), int128{0});
+  EXPECT_EQ(apportion::narrow_to_int128(BigInt(-5)), int128{-5});
+  EXPECT_EQ(apportion::narrow_to_int128(BigInt(1) << 64), int128{1} << 64);
+  EXPECT_EQ(apportion::narrow_to_int128(-(BigInt(1) << 64) - 3), -(int128{1} << 64) - 3);
+  EXPECT_EQ(apportion::narrow_to_int128(top - 1), max128);
+  EXPECT_EQ(apportion::narrow_to_int128(-top), min128);
+  EXPECT_EQ(apportion::narrow_to_int128(top), std::nullopt);
+  EXPECT_EQ(apportion::narrow_to_int128(-top - 1), std::nullopt);
+  EXPECT_EQ(apportion::narrow_to_int128(BigInt(1) << 128), std::nullopt);
+  EXPECT_EQ(apportion::narrow_to_int128(-(BigInt(1) << 200)), std::nullopt);
+  // A value that shrank keeps no stale high limb.
+  BigInt shrunk = (BigInt(1) << 190) + 9;
+  shrunk -= BigInt(1) << 190;
+  EXPECT_EQ(apportion::narrow_to_int128(shrunk), int128{9});
 }
 
 TEST(DecimalArithmetic, IsExactAndChecked) {

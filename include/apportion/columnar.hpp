@@ -110,6 +110,11 @@ class PartialAggregate {
   // The encoded key of group `g`, and the text of a tag value id in it.
   std::vector<std::uint32_t> group_key(std::uint32_t g) const;
   std::string_view tag_value(std::uint32_t id) const noexcept { return values_.value(id); }
+  // The number of measures (ids below it), and a hint that group `g` is added to next.
+  std::size_t measures() const noexcept { return measures_names_.size(); }
+  void prefetch_group(std::uint32_t g) const noexcept {
+    if (g < groups()) __builtin_prefetch(block(g));
+  }
   // Adds one row to `group`: raw (Decimal::raw) non-negative measure values by measure id,
   // all checked before any is added.
   void add_to_group(std::uint32_t group, std::span<const std::pair<std::uint32_t, int128>> measures,

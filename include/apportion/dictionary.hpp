@@ -20,10 +20,25 @@ class Dictionary {
  public:
   Dictionary() = default;
   // The id of `value`, adding it when new.
-  std::uint32_t intern(std::string_view value) {
-    const std::uint64_t h = hash(value);
+  std::uint32_t intern(std::string_view value) { return intern(value, hash(value)); }
+  // The same, for a caller that looks up many values at once: with hash(value) worked out
+  // beforehand, and prefetch_slot(h) then prefetch_string(value, h) run over a whole batch
+  // before it, so that the cache misses of the batch overlap. Prefetches change nothing.
+  std::uint32_t intern(std::string_view value, std::uint64_t h) {
     if (const std::uint32_t s = lookup(value, h)) return s - 1;
     return insert(value, h);
+  }
+  void prefetch_slot(std::uint64_t h) const noexcept {
+    if (!slots_.empty()) __builtin_prefetch(&slots_[h & (slots_.size() - 1)]);
+  }
+  void prefetch_string(std::string_view value, std::uint64_t h) const noexcept {
+    if (slots_.empty()) return;
+    const auto check = static_cast<std::uint32_t>(h >> 32);
+    for (std::size_t i = h & (slots_.size() - 1);; i = (i + 1) & (slots_.size() - 1)) {
+      const Slot& s = slots_[i];
+      if (s.id_plus_one == 0) return;
+      if (s.check == check && s.size == value.size()) return __builtin_prefetch(bytes_.data() + s.begin);
+    }
   }
   // The id of `value`, if present.
   std::optional<std::uint32_t> find(std::string_view value) const noexcept {

@@ -440,8 +440,10 @@ struct SummedPart {
 
 // Sums the rows left in `in` into a part (`part`, to go on with one), rows with equal tags
 // into one group. A row's kept tag values, each with its length in front, key a cache whose
-// ids are the groups' ids, so a known group costs one lookup. Reads up to the first row
-// error unless skipping; throws nothing.
+// ids are the groups' ids, so a known group costs one lookup. Rows are read in batches and
+// their groups looked up a batch at a time (slots, then strings, then sums prefetched), so
+// that with many groups the cache misses of a batch overlap instead of adding up. Reads up
+// to the first row error unless skipping; throws nothing.
 SummedPart sum_rows(Input& in, Scanner& scanner, const SummedColumns& columns, SummedPart part = {}) noexcept {
   try {
     const Options& o = columns.o;
@@ -467,27 +469,40 @@ SummedPart sum_rows(Input& in, Scanner& scanner, const SummedColumns& columns, S
     for (const std::string& m : o.measures)
       checked.push_back(m == "utilization" || m == "tokens_cached" || m == "tokens_prompt");
     const bool any_checked = std::find(checked.begin(), checked.end(), true) != checked.end();
+
     Dictionary cache;
-    std::string cache_key;
-    const auto key_cell = [&](std::string_view text) {
+    std::string key;
+    const auto append_cell = [](std::string& to, std::string_view text) {
       const auto length = static_cast<std::uint32_t>(text.size());
-      cache_key.append(reinterpret_cast<const char*>(&length), sizeof length);
-      cache_key.append(text);
+      to.append(reinterpret_cast<const char*>(&length), sizeof length);
+      to.append(text);
+    };
+    // The kept tags' values of a key, by tag index (unkept ones are left as they were).
+    std::vector<std::string_view> tag_text(n_tags);
+    const auto decode = [&](std::string_view k) {
+      std::size_t at = 0;
+      for (std::size_t t = 0; t < n_tags; ++t) {
+        if (!columns.keep_tag[t]) continue;
+        std::uint32_t length;
+        std::memcpy(&length, k.data() + at, sizeof length);
+        tag_text[t] = k.substr(at + sizeof length, length);
+        at += sizeof length + length;
+      }
     };
     // Going on from groups summed before: each is keyed first as its rows are, so that the
     // cache's ids stay the groups' (a value absent from a group is an empty cell).
     for (std::uint32_t g = 0; g < aggregate.groups(); ++g) {
-      const std::vector<std::uint32_t> key = aggregate.group_key(g);
-      cache_key.clear();
+      const std::vector<std::uint32_t> encoded = aggregate.group_key(g);
+      key.clear();
       for (std::size_t t = 0; t < n_tags; ++t) {
         if (!columns.keep_tag[t]) continue;
         const std::uint32_t key_id = aggregate.tag_key_id(o.tags[t]);
         std::string_view value;
-        for (std::size_t i = 1; i + 1 < key.size(); i += 2)
-          if (key[i] == key_id) value = aggregate.tag_value(key[i + 1]);
-        key_cell(value);
+        for (std::size_t i = 1; i + 1 < encoded.size(); i += 2)
+          if (encoded[i] == key_id) value = aggregate.tag_value(encoded[i + 1]);
+        append_cell(key, value);
       }
-      if (cache.intern(cache_key) != g) throw std::logic_error("csv: a group summed before is keyed twice");
+      if (cache.intern(key) != g) throw std::logic_error("csv: a group summed before is keyed twice");
     }
     // Planned: groups of no row added yet but the one that made them (their rows left the
     // range), whose first line is that of the next row added.
@@ -495,80 +510,133 @@ SummedPart sum_rows(Input& in, Scanner& scanner, const SummedColumns& columns, S
     if (columns.planned)
       for (std::uint32_t g = 0; g < aggregate.groups(); ++g)
         if (g >= part.first_line.size() || part.first_line[g] == no_line) without_first_line.insert(g);
-    std::vector<std::string> unescaped(n_tags);
+    std::vector<std::string_view> name_of_measure(aggregate.measures());
+    for (std::size_t m = 0; m < n_measures; ++m) name_of_measure[measure_ids[m]] = o.measures[m];
+
+    // The rows read and not yet added: their keys and measures copied out of the input,
+    // which the next row may overwrite.
+    struct Pending {
+      std::size_t key_at, key_size, values_at, values_size, line;
+      std::uint64_t hash;
+      std::uint32_t group;
+      bool new_group;
+    };
+    constexpr std::size_t batch_rows = 64;
+    std::vector<Pending> batch;
+    batch.reserve(batch_rows);
+    std::string batch_keys;
+    std::vector<std::pair<std::uint32_t, int128>> batch_values;
     std::vector<std::uint32_t> encoded;
-    std::vector<std::pair<std::uint32_t, int128>> values;
-    values.reserve(n_measures);
-    std::vector<std::string_view> tag_text(n_tags);
-    while (scanner.skip_blank(in)) {
-      scanner.row(in, on_field);
-      ++part.rows;
-      try {
-        if (fields != width) throw SpecError("", width_error(fields, width));
-        values.clear();
-        row_measures.clear();
-        for (std::size_t m = 0; m < n_measures; ++m) {
-          const Field& c = cells[n_tags + m];
-          if (c.text.empty()) continue;
-          const int128 raw = read_measure_cell(cell_text(c, scratch), o.measures[m]);
-          if (columns.keep_measure[m]) values.emplace_back(measure_ids[m], raw);
-          if (checked[m]) row_measures.emplace(o.measures[m], Decimal::from_raw(raw));
-        }
-        if (any_checked)
-          if (const auto problem = measure_problem(row_measures)) throw SpecError("", problem->first + ": " + problem->second);
-        cache_key.clear();
-        for (std::size_t t = 0; t < n_tags; ++t) {
-          tag_text[t] = utf8_cell(in, cell_text(cells[t], unescaped[t]), o.tags[t]);
-          if (columns.keep_tag[t]) key_cell(tag_text[t]);
-        }
-        const std::uint32_t group = cache.intern(cache_key);
-        const bool new_group = group == aggregate.groups();
-        if (new_group) {
+    bool stop = false;  // a row error not skipped: read no further
+    const auto error = [&](std::size_t line, const char* what) {
+      part.row_errors.emplace_back(scanner.where(line), what);
+      stop = stop || !columns.skipping;
+    };
+    const auto add_batch = [&] {
+      for (const Pending& p : batch) cache.prefetch_string(std::string_view(batch_keys).substr(p.key_at, p.key_size), p.hash);
+      for (Pending& p : batch) {
+        const std::string_view k = std::string_view(batch_keys).substr(p.key_at, p.key_size);
+        p.group = cache.intern(k, p.hash);
+        p.new_group = p.group == aggregate.groups();
+        if (p.new_group) {
+          decode(k);
           encoded.assign(1, pool_id);
           for (const auto& [key_id, t] : key_order)
             if (!tag_text[t].empty()) {
               encoded.push_back(key_id);
               encoded.push_back(aggregate.tag_value_id(tag_text[t]));
             }
-          if (aggregate.group(encoded) != group) throw std::logic_error("csv: the row cache and the groups disagree");
+          if (aggregate.group(encoded) != p.group) throw std::logic_error("csv: the row cache and the groups disagree");
+        } else {
+          aggregate.prefetch_group(p.group);
         }
+      }
+      for (const Pending& p : batch) {
+        const std::span<const std::pair<std::uint32_t, int128>> values(batch_values.data() + p.values_at, p.values_size);
         try {
-          aggregate.add_to_group(group, values);
-        } catch (const std::overflow_error&) {
-          if (!columns.planned) throw;
-          if (new_group) without_first_line.insert(group);
+          aggregate.add_to_group(p.group, values);
+        } catch (const std::overflow_error& e) {
+          if (!columns.planned) {
+            error(p.line, e.what());
+            if (stop) break;
+            continue;
+          }
+          if (p.new_group) without_first_line.insert(p.group);
           // The engine sums such a row exactly: it stays a record of its own.
+          decode(std::string_view(batch_keys).substr(p.key_at, p.key_size));
           Record r;
           std::vector<Tags::Pair> pairs;
           for (std::size_t t = 0; t < n_tags; ++t)
             if (columns.keep_tag[t] && !tag_text[t].empty()) pairs.emplace_back(o.tags[t], std::string(tag_text[t]));
           r.tags = Tags(std::move(pairs));
-          for (std::size_t m = 0; m < n_measures; ++m)
-            if (columns.keep_measure[m] && !cells[n_tags + m].text.empty())
-              r.measures.emplace(o.measures[m],
-                                 Decimal::from_raw(read_measure_cell(cell_text(cells[n_tags + m], scratch), o.measures[m])));
+          for (const auto& [m, raw] : values) r.measures.emplace(std::string(name_of_measure[m]), Decimal::from_raw(raw));
           r.pool = o.pool;
-          r.origin = scanner.where(scanner.row_line());
+          r.origin = scanner.where(p.line);
           part.whole.push_back(std::move(r));
           ++part.made;
           continue;
         }
         // A group's first line is set once, when its first row is added (nearly always the
         // row that made it), not looked up for every row.
-        if (columns.planned && (new_group || (!without_first_line.empty() && without_first_line.erase(group)))) {
-          if (part.first_line.size() <= group) part.first_line.resize(group + 1, no_line);
-          part.first_line[group] = scanner.row_line();
+        if (columns.planned && (p.new_group || (!without_first_line.empty() && without_first_line.erase(p.group)))) {
+          if (part.first_line.size() <= p.group) part.first_line.resize(p.group + 1, no_line);
+          part.first_line[p.group] = p.line;
         }
         ++part.made;
-      } catch (const SpecError& e) {
-        part.row_errors.emplace_back(scanner.where(scanner.row_line()), e.what());
-      } catch (const std::overflow_error& e) {
-        part.row_errors.emplace_back(scanner.where(scanner.row_line()), e.what());
       }
-      if (!part.row_errors.empty() && !columns.skipping) break;
+      batch.clear();
+      batch_keys.clear();
+      batch_values.clear();
       // The thread's budget, when it has one: a worker's part is checked as it is added.
-      if ((part.rows & 0xfff) == 0) check_record_budget(aggregate.groups() + part.whole.size());
+      check_record_budget(aggregate.groups() + part.whole.size());
+    };
+
+    std::vector<std::string> unescaped(n_tags);
+    while (!stop && scanner.skip_blank(in)) {
+      try {
+        scanner.row(in, on_field);
+      } catch (...) {  // text that is not CSV ends the part, after the rows before it
+        add_batch();
+        throw;
+      }
+      ++part.rows;
+      try {
+        if (fields != width) throw SpecError("", width_error(fields, width));
+        const std::size_t values_at = batch_values.size();
+        row_measures.clear();
+        for (std::size_t m = 0; m < n_measures; ++m) {
+          const Field& c = cells[n_tags + m];
+          if (c.text.empty()) continue;
+          const int128 raw = read_measure_cell(cell_text(c, scratch), o.measures[m]);
+          if (columns.keep_measure[m]) batch_values.emplace_back(measure_ids[m], raw);
+          if (checked[m]) row_measures.emplace(o.measures[m], Decimal::from_raw(raw));
+        }
+        if (any_checked)
+          if (const auto problem = measure_problem(row_measures)) throw SpecError("", problem->first + ": " + problem->second);
+        const std::size_t key_at = batch_keys.size();
+        for (std::size_t t = 0; t < n_tags; ++t) {
+          const std::string_view text = utf8_cell(in, cell_text(cells[t], unescaped[t]), o.tags[t]);
+          if (columns.keep_tag[t]) append_cell(batch_keys, text);
+        }
+        const std::size_t key_size = batch_keys.size() - key_at;
+        const std::uint64_t hash = Dictionary::hash(std::string_view(batch_keys).substr(key_at, key_size));
+        cache.prefetch_slot(hash);
+        batch.push_back({key_at, key_size, values_at, batch_values.size() - values_at, scanner.row_line(), hash, 0, false});
+      } catch (const SpecError& e) {
+        // What the batch holds came before: added first, so errors stay in file order.
+        batch_values.resize(batch.empty() ? 0 : batch.back().values_at + batch.back().values_size);
+        batch_keys.resize(batch.empty() ? 0 : batch.back().key_at + batch.back().key_size);
+        add_batch();
+        if (!stop) error(scanner.row_line(), e.what());
+      } catch (const std::overflow_error& e) {
+        batch_values.resize(batch.empty() ? 0 : batch.back().values_at + batch.back().values_size);
+        batch_keys.resize(batch.empty() ? 0 : batch.back().key_at + batch.back().key_size);
+        add_batch();
+        if (!stop) error(scanner.row_line(), e.what());
+      }
+      if (batch.size() == batch_rows) add_batch();
     }
+    if (!stop) add_batch();
   } catch (...) {
     part.stopped = std::current_exception();
   }

@@ -29,7 +29,7 @@ StepOutput Commitment::run(const StepInput& input) const {
   const Rational denominator = std::max(covers, total);
   if (denominator == 0) return split_by_weight(input, {}, 0);
 
-  std::vector<WeightedLine> lines = sums.lines(input);
+  std::vector<WeightedLine> lines = std::move(sums).lines(input);
   // The usage of each line before the unused part is settled; settling only grows lines in
   // place or appends new ones, and split_by_weight keeps the order.
   std::vector<Rational> used;

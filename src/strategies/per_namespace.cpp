@@ -68,7 +68,7 @@ StepOutput PerNamespace::run(const StepInput& input) const {
   const Rational denominator = std::max(capacity, total);
   if (denominator == 0) return split_by_weight(input, {}, 0);
 
-  std::vector<WeightedLine> lines = sums.lines(input);
+  std::vector<WeightedLine> lines = std::move(sums).lines(input);
   const std::string path = input.step_path;
   // Usage beyond the capacity leaves no idle and is always a mistake somewhere: another
   // node's records in this step (a select missing), or a capacity too small.

@@ -36,7 +36,8 @@ StepOutput Proportional::run(const StepInput& input) const {
     if (const auto w = weight_.decimal_of(*r)) sums.add(*r, *w);
     else sums.add(*r, weight_.of(*r));
   }
-  return split_by_weight(input, sums.lines(input), sums.total());
+  const Rational total = sums.total();
+  return split_by_weight(input, std::move(sums).lines(input), total);
 }
 
 APPORTION_END_NAMESPACE
