@@ -138,34 +138,34 @@ ExactSum& GroupedSums::sum_for(const Record& record) {
 
 template <class Self>
 std::vector<WeightedLine> GroupedSums::lines_of(Self& self, const StepInput& input) {
-  const auto& groups_ = self.groups_;
-  const std::size_t shared_ = self.shared_;
+  const auto& groups = self.groups_;
+  const std::size_t shared = self.shared_;
   // Every group's key holds the same keys (group_by's), so keys order as their values do,
   // pair by pair. The first values' eight bytes after the prefix they all share, read
   // big-endian, order most pairs without reading the values themselves (pod-000123).
-  const std::size_t n = groups_.size();
+  const std::size_t n = groups.size();
   std::vector<std::pair<std::uint64_t, std::uint32_t>> order(n);
   for (std::size_t g = 0; g < n; ++g) {
-    const Group& group = groups_[g];
+    const Group& group = groups[g];
     std::uint64_t prefix = 0;
-    if (shared_ + 8 <= group.head.size()) {
-      for (std::size_t b = shared_; b < shared_ + 8; ++b) prefix = prefix << 8 | group.head[b];
+    if (shared + 8 <= group.head.size()) {
+      for (std::size_t b = shared; b < shared + 8; ++b) prefix = prefix << 8 | group.head[b];
     } else {  // a long shared prefix: the bytes after it, from the value
-      const std::string_view rest = std::string_view(group.key.begin()->second).substr(shared_);
+      const std::string_view rest = std::string_view(group.key.begin()->second).substr(shared);
       for (std::size_t b = 0; b < 8; ++b) prefix = prefix << 8 | (b < rest.size() ? static_cast<unsigned char>(rest[b]) : 0u);
     }
     order[g] = {prefix, static_cast<std::uint32_t>(g)};
   }
   const auto before = [&](const std::pair<std::uint64_t, std::uint32_t>& a, const std::pair<std::uint64_t, std::uint32_t>& b) {
     if (a.first != b.first) return a.first < b.first;
-    return groups_[a.second].key < groups_[b.second].key;
+    return groups[a.second].key < groups[b.second].key;
   };
   if (!std::is_sorted(order.begin(), order.end(), before)) std::sort(order.begin(), order.end(), before);
   std::vector<WeightedLine> out;
   out.reserve(n + 1);
   // std::move of a const group's key copies it.
   for (const auto& [prefix, g] : order)
-    out.push_back({LineKind::allocated, std::move(self.groups_[g].key), groups_[g].sum.value(), 0});
+    out.push_back({LineKind::allocated, std::move(self.groups_[g].key), groups[g].sum.value(), 0});
   if (self.unallocated_)
     out.push_back({LineKind::unallocated, grouping::marker_tags(input.group_by, grouping::unallocated_value),
                    self.unallocated_->value(), 0});

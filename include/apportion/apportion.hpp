@@ -7,6 +7,7 @@
 #include "apportion/columnar.hpp"
 #include "apportion/config.hpp"
 #include "apportion/decimal.hpp"
+#include "apportion/dictionary.hpp"
 #include "apportion/errors.hpp"
 #include "apportion/governance.hpp"
 #include "apportion/money.hpp"

@@ -591,6 +591,14 @@ SummedPart sum_rows(Input& in, Scanner& scanner, const SummedColumns& columns, S
       check_record_budget(aggregate.groups() + part.whole.size());
     };
 
+    // A row that cannot be read: what the batch holds came before it, and is added first,
+    // so that errors stay in file order.
+    const auto row_failed = [&](const char* what) {
+      batch_values.resize(batch.empty() ? 0 : batch.back().values_at + batch.back().values_size);
+      batch_keys.resize(batch.empty() ? 0 : batch.back().key_at + batch.back().key_size);
+      add_batch();
+      if (!stop) error(scanner.row_line(), what);
+    };
     std::vector<std::string> unescaped(n_tags);
     while (!stop && scanner.skip_blank(in)) {
       try {
@@ -623,16 +631,9 @@ SummedPart sum_rows(Input& in, Scanner& scanner, const SummedColumns& columns, S
         cache.prefetch_slot(hash);
         batch.push_back({key_at, key_size, values_at, batch_values.size() - values_at, scanner.row_line(), hash, 0, false});
       } catch (const SpecError& e) {
-        // What the batch holds came before: added first, so errors stay in file order.
-        batch_values.resize(batch.empty() ? 0 : batch.back().values_at + batch.back().values_size);
-        batch_keys.resize(batch.empty() ? 0 : batch.back().key_at + batch.back().key_size);
-        add_batch();
-        if (!stop) error(scanner.row_line(), e.what());
+        row_failed(e.what());
       } catch (const std::overflow_error& e) {
-        batch_values.resize(batch.empty() ? 0 : batch.back().values_at + batch.back().values_size);
-        batch_keys.resize(batch.empty() ? 0 : batch.back().key_at + batch.back().key_size);
-        add_batch();
-        if (!stop) error(scanner.row_line(), e.what());
+        row_failed(e.what());
       }
       if (batch.size() == batch_rows) add_batch();
     }
