@@ -9,7 +9,6 @@
 #include <shared_mutex>
 #include <span>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "apportion/dictionary.hpp"

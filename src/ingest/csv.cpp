@@ -491,12 +491,14 @@ SummedPart sum_rows(Input& in, Scanner& scanner, const SummedColumns& columns, S
     };
     // Going on from groups summed before: each is keyed first as its rows are, so that the
     // cache's ids stay the groups' (a value absent from a group is an empty cell).
+    std::vector<std::uint32_t> key_id_of_tag(n_tags);
+    for (const auto& [key_id, t] : key_order) key_id_of_tag[t] = key_id;
     for (std::uint32_t g = 0; g < aggregate.groups(); ++g) {
       const std::vector<std::uint32_t> encoded = aggregate.group_key(g);
       key.clear();
       for (std::size_t t = 0; t < n_tags; ++t) {
         if (!columns.keep_tag[t]) continue;
-        const std::uint32_t key_id = aggregate.tag_key_id(o.tags[t]);
+        const std::uint32_t key_id = key_id_of_tag[t];
         std::string_view value;
         for (std::size_t i = 1; i + 1 < encoded.size(); i += 2)
           if (encoded[i] == key_id) value = aggregate.tag_value(encoded[i + 1]);
