@@ -61,6 +61,29 @@ int128 to_int128(const BigInt& value, const char* what) {
 
 Decimal Decimal::parse(std::string_view text, ExcessDigits excess) {
   if (text.empty()) throw ParseError("not a decimal number: empty text");
+  {
+    // The common case first: up to 18 integer digits and up to 12 fraction digits, which
+    // fit 64 bits each, read without the general path's digit string.
+    std::size_t i = text[0] == '-' ? 1 : 0;
+    const std::size_t n = text.size(), int_begin = i;
+    std::uint64_t whole = 0;
+    while (i < n && i - int_begin < 18 && is_digit(text[i])) whole = whole * 10 + static_cast<unsigned>(text[i++] - '0');
+    if (i > int_begin && (i == n || (text[i] == '.' && i - int_begin < 18))) {
+      int128 raw = static_cast<int128>(whole) * one_raw;
+      bool plain = i == n;
+      if (!plain) {
+        const std::size_t frac_begin = ++i;
+        std::uint64_t frac = 0;
+        while (i < n && i - frac_begin < 12 && is_digit(text[i])) frac = frac * 10 + static_cast<unsigned>(text[i++] - '0');
+        plain = i == n && i > frac_begin;
+        static constexpr std::int64_t pow10[13] = {1,           10,           100,         1000,        10000,
+                                                   100000,      1000000,      10000000,    100000000,   1000000000,
+                                                   10000000000, 100000000000, 1000000000000};
+        if (plain) raw += static_cast<int128>(frac) * pow10[scale - (i - frac_begin)];
+      }
+      if (plain) return from_raw(int_begin == 1 ? -raw : raw);
+    }
+  }
   std::size_t i = 0;
   bool negative = false;
   if (text[i] == '-') {

@@ -2,10 +2,20 @@
 // Private to the library: a fast JSON reader for the common case (json_value.cpp), and the
 // pieces the spec runner uses to read long `records` lists without a Value tree (spec.cpp).
 
+#include <array>
 #include <cstddef>
+#include <cstring>
+#include <cstdint>
 #include <string>
 #include <string_view>
+#include <span>
 #include <type_traits>
+#include <utility>
+#include <vector>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "apportion/value.hpp"
 
@@ -53,16 +63,22 @@ class Reader {
     ++p_;
     return true;
   }
-  // Number of items of the list starting at the current '[' (a quick scan that skips
-  // strings), or 0 when unsure.
-  std::size_t count_items() const { return scan_list().items; }
-
-  // Moves past the list starting at the current '[' without reading its items (the scan
-  // of count_items); false when it does not end.
-  bool skip_list() {
-    const ListScan scan = scan_list();
-    if (!scan.end) return false;
-    p_ = scan.end;
+  // Where the list starting at the current '[' ends (null when it does not) and how many
+  // items it holds (0 when unsure), found by a scan that skips strings; and where it may be
+  // cut between items: the first comma between items at or after each position asked for,
+  // with the index of the item after it.
+  struct ListScan {
+    const char* end = nullptr;
+    std::size_t items = 0;
+    std::vector<std::pair<const char*, std::size_t>> cuts;
+  };
+  // Moves past the list starting at the current '[' without reading its items; what the
+  // scan found goes to `scan` when given. False when the list does not end.
+  bool skip_list(ListScan* scan = nullptr, std::span<const char* const> cut_from = {}) {
+    ListScan found = scan_list(cut_from);
+    if (!found.end) return false;
+    p_ = found.end;
+    if (scan) *scan = std::move(found);
     return true;
   }
 
@@ -112,6 +128,22 @@ class Reader {
   bool plain_string(std::string_view& out) {
     if (p_ == end_ || *p_ != '"') return false;
     const char* start = ++p_;
+    // Eight bytes at a time while none is a quote, a backslash, a control byte or not ASCII.
+    constexpr std::uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+    while (end_ - p_ >= 8) {
+      std::uint64_t x;
+      std::memcpy(&x, p_, 8);
+      const std::uint64_t q = x ^ (ones * '"'), b = x ^ (ones * '\\');
+      const std::uint64_t stop = (x | ((q - ones) & ~q) | ((b - ones) & ~b) | ((x - ones * 0x20) & ~x)) & highs;
+      if (stop) {  // its lowest bit is exact: borrows only run upward from a byte that stops
+        p_ += __builtin_ctzll(stop) / 8;
+        if (*p_ != '"') return false;
+        out = std::string_view(start, static_cast<std::size_t>(p_ - start));
+        ++p_;
+        return out.size() <= max_string_;
+      }
+      p_ += 8;
+    }
     while (p_ != end_) {
       const unsigned char c = static_cast<unsigned char>(*p_);
       if (c == '"') {
@@ -246,36 +278,104 @@ class Reader {
     return true;
   }
 
-  // Where the list starting at the current '[' ends (null when it does not) and how many
-  // items it holds (0 when unsure), found by a scan that skips strings.
-  struct ListScan {
-    const char* end = nullptr;
-    std::size_t items = 0;
-  };
-  ListScan scan_list() const {
+  ListScan scan_list(std::span<const char* const> cut_from) const {
+    if (p_ == end_ || *p_ != '[') return {};
+    ListScan out;
     const char* p = p_;
-    if (p == end_ || *p != '[') return {};
     std::size_t depth = 0, commas = 0;
-    bool any = false;
-    for (; p != end_; ++p) {
-      const char c = *p;
-      if (c == '"') {
-        for (++p; p != end_ && *p != '"'; ++p)
-          if (*p == '\\' && ++p == end_) return {};
-        if (p == end_) return {};
-        any = any || depth == 1;
-      } else if (c == '[' || c == '{') {
-        if (depth == 1) any = true;
-        ++depth;
-      } else if (c == ']' || c == '}') {
-        if (--depth == 0) return {p + 1, any ? commas + 1 : 0};
-      } else if (c == ',' && depth == 1) {
-        ++commas;
-      } else if (depth == 1 && c != ' ' && c != '\n' && c != '\r' && c != '\t') {
-        any = true;
+    bool any = false;  // the list holds something: its items are its commas + 1
+    bool in_string = false, escaped = false;
+    std::size_t next_cut = 0;
+    const auto comma = [&](const char* at) {
+      if (next_cut < cut_from.size() && at >= cut_from[next_cut]) {
+        out.cuts.emplace_back(at, commas + 1);
+        while (next_cut < cut_from.size() && at >= cut_from[next_cut]) ++next_cut;
       }
+      ++commas;
+    };
+    // One byte; true at the list's end.
+    const auto step = [&](const char* at) {
+      const char c = *at;
+      if (in_string) {
+        if (escaped) escaped = false;
+        else if (c == '\\') escaped = true;
+        else if (c == '"') in_string = false;
+        return false;
+      }
+      switch (c) {
+        case ' ': case '\n': case '\r': case '\t': return false;
+        case '"': in_string = true; break;
+        case '[': case '{': ++depth; if (depth == 2) any = true; return false;
+        case ']': case '}': return --depth == 0;
+        case ',':
+          if (depth == 1) comma(at);
+          return false;
+        default: break;
+      }
+      any = any || depth == 1;
+      return false;
+    };
+    const auto done = [&](const char* at) {
+      out.end = at + 1;
+      out.items = any ? commas + 1 : 0;
+      return out;
+    };
+#if defined(__SSE2__)
+    // 64 bytes at a time once the list holds something: bit masks of the quotes and the
+    // brackets and commas, strings found by a running XOR of the quotes (whose carry says
+    // whether a block starts inside one), then only the brackets and commas outside strings
+    // visited. A block with a backslash goes byte by byte.
+    const auto mask_of = [](const char* at, char c) {
+      const __m128i v = _mm_set1_epi8(c);
+      std::uint64_t m = 0;
+      for (int i = 0; i < 4; ++i)
+        m |= static_cast<std::uint64_t>(static_cast<std::uint16_t>(_mm_movemask_epi8(
+                 _mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(at + 16 * i)), v))))
+             << (16 * i);
+      return m;
+    };
+    const auto mask_of_folded = [](const char* at, char c) {  // c and c - 0x20: '{' and '[', '}' and ']'
+      const __m128i v = _mm_set1_epi8(c), fold = _mm_set1_epi8(0x20);
+      std::uint64_t m = 0;
+      for (int i = 0; i < 4; ++i)
+        m |= static_cast<std::uint64_t>(static_cast<std::uint16_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(
+                 _mm_or_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(at + 16 * i)), fold), v))))
+             << (16 * i);
+      return m;
+    };
+#endif
+    for (;;) {
+#if defined(__SSE2__)
+      if (any && !escaped && end_ - p >= 64) {
+        if (mask_of(p, '\\') == 0) {
+          std::uint64_t strings = mask_of(p, '"');
+          for (int shift = 1; shift < 64; shift *= 2) strings ^= strings << shift;
+          if (in_string) strings = ~strings;
+          in_string = (strings >> 63) != 0;
+          const std::uint64_t open = mask_of_folded(p, '{') & ~strings, close = mask_of_folded(p, '}') & ~strings,
+                              commas_here = mask_of(p, ',') & ~strings;
+          for (std::uint64_t marks = open | close | commas_here; marks; marks &= marks - 1) {
+            const std::uint64_t bit = marks & (~marks + 1);
+            if (open & bit) {
+              ++depth;
+            } else if (close & bit) {
+              if (--depth == 0) return done(p + __builtin_ctzll(bit));
+            } else if (depth == 1) {
+              comma(p + __builtin_ctzll(bit));
+            }
+          }
+          p += 64;
+          continue;
+        }
+        for (const char* block_end = p + 64; p != block_end; ++p)
+          if (step(p)) return done(p);
+        continue;
+      }
+#endif
+      if (p == end_) return {};
+      if (step(p)) return done(p);
+      ++p;
     }
-    return {};
   }
 
   template <class Hook>

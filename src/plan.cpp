@@ -89,6 +89,29 @@ bool RecordReducer::add_to(std::uint32_t group, bool& first) {
   return true;
 }
 
+namespace {
+// The entry of `names` for `text`, or null. Sizes are compared first: most names differ in length.
+template <class Name>
+Name* find_name(std::vector<Name>& names, std::string_view text) {
+  for (Name& n : names)
+    if (n.text.size() == text.size() && detail::same_bytes(n.text.data(), text.data(), text.size())) return &n;
+  return nullptr;
+}
+}  // namespace
+
+const RecordReducer::Name& RecordReducer::tag_name(std::string_view key) {
+  if (const Name* n = find_name(tag_names_, key)) return *n;
+  const bool kept = plan_.keys.contains(key);
+  if (!kept && !dropped_.contains(key)) dropped_.emplace(key);
+  return tag_names_.emplace_back(Name{std::string(key), kept, 0});
+}
+
+const RecordReducer::Name* RecordReducer::measure_name(std::string_view name) {
+  if (const Name* n = find_name(measure_names_, name)) return n;
+  const bool kept = plan_.measures.contains(name);
+  return &measure_names_.emplace_back(Name{std::string(name), kept, kept ? sums_.measure_id(name) : 0});
+}
+
 bool RecordReducer::add_plain(std::optional<std::string_view> pool,
                               std::span<const std::pair<std::string_view, std::string_view>> tags,
                               std::span<const std::pair<std::string_view, Decimal>> measures, bool& first,
@@ -96,9 +119,10 @@ bool RecordReducer::add_plain(std::optional<std::string_view> pool,
   if (!plan_.reduce) return false;
   measures_.clear();
   for (const auto& [name, value] : measures) {
-    if (!plan_.measures.contains(name)) continue;
+    const Name* m = measure_name(name);
+    if (!m->kept) continue;
     if (name == "utilization") return false;  // unit economics reads it record by record
-    measures_.emplace_back(sums_.measure_id(name), value.raw());
+    measures_.emplace_back(m->id, value.raw());
   }
   // The group of this pool and the plan's tags as read (any order): one lookup for a row
   // like one before it.
@@ -112,13 +136,10 @@ bool RecordReducer::add_plain(std::optional<std::string_view> pool,
   if (pool) append(*pool);
   kept_tags_.clear();
   for (const auto& tag : tags) {
-    if (plan_.keys.contains(tag.first)) {
-      kept_tags_.push_back(tag);
-      append(tag.first);
-      append(tag.second);
-    } else if (!dropped_.contains(tag.first)) {
-      dropped_.emplace(tag.first);
-    }
+    if (!tag_name(tag.first).kept) continue;
+    kept_tags_.push_back(tag);
+    append(tag.first);
+    append(tag.second);
   }
   const std::uint32_t slot = row_cache_.intern(row_key_);
   if (slot == row_groups_.size()) {
@@ -134,6 +155,24 @@ bool RecordReducer::add_plain(std::optional<std::string_view> pool,
   }
   group = row_groups_[slot];
   return add_to(group, first);
+}
+
+void RecordReducer::append(RecordReducer&& later) {
+  std::vector<std::uint32_t> ids;
+  sums_.merge(later.sums_, &ids);
+  for (const Entry& e : later.order_) {
+    if (!e.group) {
+      kept_.push_back(std::move(later.kept_[e.index]));
+      order_.push_back({false, kept_.size() - 1});
+      continue;
+    }
+    const std::uint32_t g = ids[e.index];
+    if (origins_.size() <= g) origins_.resize(g + 1);
+    if (!origins_[g].empty()) continue;  // first read here
+    origins_[g] = std::move(later.origins_[e.index]);
+    order_.push_back({true, g});
+  }
+  dropped_.merge(later.dropped_);
 }
 
 std::vector<Record> RecordReducer::take() {
@@ -152,6 +191,10 @@ std::vector<Record> RecordReducer::take() {
   kept_.clear();
   origins_.clear();
   sums_ = PartialAggregate();
+  // The row cache's groups and the names' ids were the old aggregate's.
+  row_cache_ = Dictionary();
+  row_groups_.clear();
+  measure_names_.clear();
   return out;
 }
 

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <exception>
 #include <fstream>
+#include <future>
 #include <iterator>
 #include <unordered_map>
 #include <utility>
@@ -24,6 +25,7 @@
 #include "apportion/render.hpp"
 #include "apportion/spec.hpp"
 #include "governance_spec.hpp"
+#include "ingest/formats.hpp"
 #include "json_fast.hpp"
 
 APPORTION_BEGIN_NAMESPACE
@@ -832,53 +834,102 @@ void advise_huge_pages([[maybe_unused]] void* data, [[maybe_unused]] std::size_t
 #endif
 }
 
-// The `records` list, from its '['. Throws what read_record throws for a record it reads.
+// A `records` list shorter than this is read on one thread: parts would cost more than
+// they save.
+constexpr std::size_t parallel_records_bytes = std::size_t{4} << 20;
+
+// Reads records[index], an item of the `records` list, into the reducer when it reduces,
+// else into `records`. False to give up; throws what read_record throws.
+bool read_record_item(json_fast::Reader& in, std::size_t index, RecordReducer& reducer, std::vector<Record>& records,
+                      TagsInterner& interner, PlainRow& row) {
+  const bool reducing = reducer.plan().reduce;
+  in.skip_space();
+  const char* start = in.position();
+  if (reducing) {
+    if (read_reduced_record(in, reducer, index, row)) return true;
+    in.seek(start);
+  }
+  Record rec;
+  if (!read_plain_record(in, rec, interner)) {
+    in.seek(start);
+    Value v;
+    if (!in.value(v, 2)) return false;
+    rec = read_record(v, path_index("records", index));
+  }
+  rec.origin = path_index("records", index);
+  if (reducing) reducer.add(std::move(rec));
+  else records.push_back(std::move(rec));
+  return true;
+}
+
+// Reads the items of the `records` list from the reader's position (an item's start) to
+// `stop`, the ',' or ']' after the last of them, the first being records[first].
+bool read_record_items(json_fast::Reader& in, const char* stop, std::size_t first, RecordReducer& reducer,
+                       std::vector<Record>& records) {
+  TagsInterner interner;
+  PlainRow row;
+  for (std::size_t i = first;; ++i) {
+    if (!read_record_item(in, i, reducer, records, interner, row)) return false;
+    in.skip_space();
+    if (in.position() == stop) return true;
+    if (in.position() > stop || !in.eat(',')) return false;
+  }
+}
+
+// The `records` list, from its '[', as skip_list scanned it (`scan`: its end, its items and
+// where it may be cut between items). Throws what read_record throws for a record it reads.
 // A list longer than `max_records` is skipped unread and `over` set: read_allocation then
-// reports the limit where the plain path would.
-bool read_records_list(json_fast::Reader& in, PlannedRecords& out, std::size_t max_records, bool& over,
-                       RecordReducer& reducer) {
-  const std::size_t expected = in.count_items();
-  if (expected > max_records) {
+// reports the limit where the plain path would. Records summed through the plan are read
+// in parts, one per cut, each on a thread of its own, and the parts' sums merged in list
+// order: the same records as one pass.
+bool read_records_list(json_fast::Reader& in, const json_fast::Reader::ListScan& scan, PlannedRecords& out,
+                       std::size_t max_records, bool& over, RecordReducer& reducer) {
+  if (scan.items > max_records) {
     over = true;
     return in.skip_list();
   }
   const bool reducing = reducer.plan().reduce;
   if (!reducing) {
-    out.records.reserve(expected);
-    if (expected > 10'000) advise_huge_pages(out.records.data(), expected * sizeof(Record));
+    out.records.reserve(scan.items);
+    if (scan.items > 10'000) advise_huge_pages(out.records.data(), scan.items * sizeof(Record));
   }
-  TagsInterner interner;
   if (!in.eat('[')) return false;
   in.skip_space();
   if (!in.at_end() && in.peek() == ']') return in.eat(']');
-  PlainRow row;
-  for (std::size_t i = 0;; ++i) {
-    in.skip_space();
-    const char* start = in.position();
-    if (reducing) {
-      if (read_reduced_record(in, reducer, i, row)) {
-        if (in.eat(',')) continue;
-        if (!in.eat(']')) return false;
-        out = {reducer.take(), reducer.dropped_tags()};
-        return true;
-      }
-      in.seek(start);
-    }
-    Record rec;
-    if (!read_plain_record(in, rec, interner)) {
-      in.seek(start);
-      Value v;
-      if (!in.value(v, 2)) return false;
-      rec = read_record(v, path_index("records", i));
-    }
-    rec.origin = path_index("records", i);
-    if (reducing) reducer.add(std::move(rec));
-    else out.records.push_back(std::move(rec));
-    if (in.eat(',')) continue;
-    if (!in.eat(']')) return false;
+  const char* last = scan.end - 1;  // the list's ']'
+  if (!reducing || scan.cuts.empty()) {
+    if (!read_record_items(in, last, 0, reducer, out.records) || !in.eat(']')) return false;
     if (reducing) out = {reducer.take(), reducer.dropped_tags()};
     return true;
   }
+  // Part k runs from after cut k - 1 (the list's start for the first) to cut k (its end
+  // for the last).
+  const std::size_t n = scan.cuts.size() + 1;
+  const auto read_part = [&](std::size_t k, RecordReducer& part) {
+    json_fast::Reader r = in;
+    if (k > 0) r.seek(scan.cuts[k - 1].first + 1);
+    std::vector<Record> unused;
+    return read_record_items(r, k + 1 < n ? scan.cuts[k].first : last, k > 0 ? scan.cuts[k - 1].second : 0, part,
+                             unused);
+  };
+  std::vector<RecordReducer> parts(n, RecordReducer(reducer.plan()));
+  std::vector<std::future<bool>> later;
+  for (std::size_t k = 1; k < n; ++k) {
+    try {
+      later.push_back(std::async(std::launch::async, read_part, k, std::ref(parts[k])));
+    } catch (const std::system_error&) {  // no thread to be had: read it here
+      std::promise<bool> done;
+      done.set_value(read_part(k, parts[k]));
+      later.push_back(done.get_future());
+    }
+  }
+  bool read = read_part(0, parts[0]);
+  for (std::future<bool>& f : later) read = f.get() && read;  // every part joined, even when one gave up
+  if (!read) return false;
+  for (std::size_t k = 1; k < n; ++k) parts[0].append(std::move(parts[k]));
+  in.seek(scan.end);
+  out = {parts[0].take(), parts[0].dropped_tags()};
+  return true;
 }
 
 Allocation read_allocation(const Value& spec, const SpecOptions& options, PlannedRecords* records,
@@ -901,16 +952,23 @@ Allocation allocation_from_json(std::string_view text, const SpecOptions& option
     Value spec;
     bool taken = false;
     const char* records_at = nullptr;
+    json_fast::Reader::ListScan scan;
     try {
       taken = in.read(spec, "records", [&](json_fast::Reader& r) {
         records_at = r.position();
-        return r.skip_list();
+        // Where a long list may be cut into parts, one per thread: at even shares of the
+        // text from the list on, which the list nearly always is.
+        std::vector<const char*> cut_from;
+        const std::size_t threads = ingest::reading_threads(), rest = text.size() - (records_at - text.data());
+        if (threads > 1 && rest >= parallel_records_bytes)
+          for (std::size_t k = 1; k < threads; ++k) cut_from.push_back(records_at + rest / threads * k);
+        return r.skip_list(&scan, cut_from);
       });
       if (taken && records_at) {
         RecordReducer reducer(plan_of(spec, options));
         json_fast::Reader list(text, limits.max_depth, limits.max_string_bytes);
         list.seek(records_at);
-        taken = read_records_list(list, records, limits.max_records, records_over, reducer);
+        taken = read_records_list(list, scan, records, limits.max_records, records_over, reducer);
       }
     } catch (const std::exception&) {
       taken = false;  // the plain path below gives the error, or finds the error it gives first

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <random>
 
 #include <filesystem>
@@ -388,6 +389,63 @@ TEST(FastPaths, AllocationFromJsonAgreesWithThePlainPath) {
   EXPECT_EQ(fast_run(R"({"apportion": 1, )"), plain_run(R"({"apportion": 1, )"));
   const std::string twice = spec_with(kPools, "[" + ok + "]", kSteps, R"(, "records": [])");
   EXPECT_EQ(fast_run(twice), plain_run(twice));
+}
+
+// A long records list is read in parts, one per thread (cut between items at even shares
+// of the text), and the parts merged in list order: the same records (order, origins,
+// sums), result and first error as one pass and as the plain path, whatever the strings
+// hold (brackets, commas, quotes and backslashes, across the scan's 64-byte blocks).
+TEST(FastPaths, ALongRecordsListReadInPartsAgreesWithOnePass) {
+  const auto records_with = [](std::vector<int> bad) {
+    std::string records = "[";
+    for (int i = 0; i < 60000; ++i) {
+      if (i) records += i % 5 ? ", " : ",\n  ";
+      std::string team = "t";
+      team += std::to_string(i % 11);
+      if (i % 97 == 0) team += R"(,]}[{ \"x\\)";  // bytes the scan must see as a string's
+      records += '{';
+      if (i % 1013 == 0) records.append(R"("id": "r)").append(std::to_string(i)).append(R"(", )");  // kept whole
+      const bool is_bad = std::find(bad.begin(), bad.end(), i) != bad.end();
+      const std::string seconds = is_bad ? "-5" : std::to_string(i % 1000);
+      records += R"("tags": {"team": ")" + team + R"(", "pod": "p)" + std::to_string(i) +
+                 R"("}, "measures": {"gpu_seconds": )" + seconds + "}}";
+    }
+    return records + "]";
+  };
+  struct Threads {  // the reading threads, for the test's span
+    explicit Threads(unsigned n) : before(ingest::set_csv_threads(n)) {}
+    ~Threads() { ingest::set_csv_threads(before); }
+    unsigned before;
+  };
+  const std::string text = spec_with(kPools, records_with({}), kSteps);
+  ASSERT_GT(text.size(), std::size_t{4} << 20);  // past the size read in parts (4 MiB)
+  Allocation one, parts;
+  {
+    Threads t(1);
+    one = allocation_from_json(text);
+  }
+  {
+    Threads t(4);
+    parts = allocation_from_json(text);
+    EXPECT_EQ(fast_run(text), plain_run(text));
+  }
+  ASSERT_EQ(parts.records.size(), one.records.size());
+  EXPECT_GT(one.records.size(), 11u);  // groups, and the records with ids
+  for (std::size_t i = 0; i < one.records.size(); ++i) {
+    SCOPED_TRACE(i);
+    EXPECT_EQ(parts.records[i].origin, one.records[i].origin);
+    EXPECT_EQ(parts.records[i].id, one.records[i].id);
+    EXPECT_EQ(parts.records[i].tags, one.records[i].tags);
+    EXPECT_EQ(parts.records[i].measures, one.records[i].measures);
+  }
+  // A bad record late in the list, and one early with another late: the first is named.
+  for (const std::vector<int>& bad : std::vector<std::vector<int>>{{59990}, {100, 59990}}) {
+    const std::string bad_text = spec_with(kPools, records_with(bad), kSteps);
+    Threads t(4);
+    const std::string error = fast_run(bad_text);
+    EXPECT_NE(error.find("records[" + std::to_string(bad.front()) + "]"), std::string::npos) << error;
+    EXPECT_EQ(error, plain_run(bad_text));
+  }
 }
 
 TEST(FastPaths, ExactSumCarriesPastTheDecimalRange) {

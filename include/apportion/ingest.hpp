@@ -96,9 +96,10 @@ Decimal read_seconds(const Value& v, std::string_view path);
 // The block size the csv format's streaming reader reads (default 1 MiB); returns the
 // previous one. For tests, which set a tiny one to put rows across block boundaries.
 std::size_t set_csv_chunk_size(std::size_t bytes);
-// The threads the csv format sums a file through the spec's plan with (0, the default: as
-// many as the machine has, at most eight, or APPORTION_THREADS); returns the previous
-// setting. For tests, which compare one thread with many.
+// The threads the csv format sums a file through the spec's plan with, and the spec
+// runner reads a long inline `records` list with (0, the default: as many as the machine
+// has, at most eight, or APPORTION_THREADS); returns the previous setting. For tests,
+// which compare one thread with many.
 unsigned set_csv_threads(unsigned threads);
 // While the spec runner reads an input, the records it may yield before max_records is
 // passed (with those before it): a parser that makes a record per row calls

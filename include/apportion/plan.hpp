@@ -54,6 +54,10 @@ class RecordReducer {
     if (first) origins_[group] = origin();
     return true;
   }
+  // Adds what `later` read, the records that came after this one's: as if this reducer had
+  // read them itself. Throws OverflowError, changing nothing, when a sum would leave the
+  // Decimal range.
+  void append(RecordReducer&& later);
   // The records, in the order each group or kept record first came.
   std::vector<Record> take();
   const RecordPlan& plan() const noexcept { return plan_; }
@@ -64,6 +68,15 @@ class RecordReducer {
   bool add_plain(std::optional<std::string_view> pool, std::span<const std::pair<std::string_view, std::string_view>> tags,
                  std::span<const std::pair<std::string_view, Decimal>> measures, bool& first, std::uint32_t& group);
   bool add_to(std::uint32_t group, bool& first);
+  // What the plan does with a tag key or measure a row names: rows of one input name the
+  // same few, so each name is looked up in the plan once and then found by its text here.
+  struct Name {
+    std::string text;
+    bool kept;         // a plan key or measure
+    std::uint32_t id;  // kept: the aggregate's measure id (tag key ids are given per group)
+  };
+  const Name& tag_name(std::string_view key);
+  const Name* measure_name(std::string_view name);
 
   struct Entry {
     bool group;
@@ -82,6 +95,7 @@ class RecordReducer {
   std::vector<std::uint32_t> row_groups_;
   std::string row_key_;
   std::vector<std::pair<std::string_view, std::string_view>> kept_tags_;
+  std::vector<Name> tag_names_, measure_names_;
 };
 
 APPORTION_END_NAMESPACE

@@ -301,39 +301,16 @@ class Scanner {
 // ---- Cells ------------------------------------------------------------------------------------
 
 // A measure cell: an exact, non-negative decimal in JSON number syntax, as raw fixed point.
-// Plain digits with an optional fraction of up to 12 digits take a fast path that agrees
-// with Decimal::parse; everything else goes through it.
 int128 read_measure_cell(std::string_view cell, const std::string& column) {
-  {
-    std::size_t i = 0;
-    const std::size_t n = cell.size();
-    std::uint64_t whole = 0;
-    while (i < n && i < 18 && static_cast<unsigned char>(cell[i] - '0') < 10) whole = whole * 10 + (cell[i++] - '0');
-    if (i > 0 && (i == n || (cell[i] == '.' && i < 18))) {
-      int128 raw = static_cast<int128>(whole) * Decimal::one_raw;
-      if (i == n) return raw;
-      const std::size_t frac_begin = ++i;
-      std::uint64_t frac = 0;
-      while (i < n && i - frac_begin < 12 && static_cast<unsigned char>(cell[i] - '0') < 10)
-        frac = frac * 10 + (cell[i++] - '0');
-      if (i == n && i > frac_begin) {
-        static constexpr std::int64_t scale_up[13] = {1,          10,          100,          1000,         10000,
-                                                      100000,     1000000,     10000000,     100000000,    1000000000,
-                                                      10000000000, 100000000000, 1000000000000};
-        return raw + static_cast<int128>(frac) * scale_up[12 - (i - frac_begin)];
-      }
-    }
-  }
-  const std::string text(cell);
   Decimal d;
   try {
-    d = Decimal::parse(text);
+    d = Decimal::parse(cell);
   } catch (const OverflowError&) {
-    throw SpecError("", column + ": out of range (got \"" + text + "\")");
+    throw SpecError("", column + ": out of range (got \"" + std::string(cell) + "\")");
   } catch (const std::exception&) {
-    throw SpecError("", column + ": not an exact decimal number (got \"" + text + "\")");
+    throw SpecError("", column + ": not an exact decimal number (got \"" + std::string(cell) + "\")");
   }
-  if (d.signum() < 0) throw SpecError("", column + ": must not be negative (got \"" + text + "\")");
+  if (d.signum() < 0) throw SpecError("", column + ": must not be negative (got \"" + std::string(cell) + "\")");
   return d.raw();
 }
 
@@ -730,9 +707,9 @@ Cut cut_rows(std::string_view text) {
   return cut;
 }
 
-// The threads a file summed through the plan is read with: as many as the machine has, at
-// most eight; APPORTION_THREADS=N sets it (1: on the calling thread alone).
-unsigned csv_threads() {
+}  // namespace
+
+unsigned reading_threads() {
   if (const unsigned forced = csv_threads_override.load()) return forced;
   static const unsigned threads = [] {
     if (const char* env = std::getenv("APPORTION_THREADS")) {
@@ -744,6 +721,8 @@ unsigned csv_threads() {
   }();
   return threads;
 }
+
+namespace {
 
 // Sums the rest of the file in parts of whole rows (four blocks each, so that tests with
 // tiny blocks cut it into many), `threads` at a time, each on a thread of its own, added to
@@ -909,7 +888,7 @@ IngestResult read_csv(Input& in, ObjectReader& options, const std::string& sourc
   // Through the plan, a file is read by every core in parts (the rows summed are the same
   // whatever the parts); with `aggregate` a sum beyond the range is a row error, which
   // needs the row: one pass.
-  if (const unsigned threads = planned ? csv_threads() : 1; threads > 1)
+  if (const unsigned threads = planned ? reading_threads() : 1; threads > 1)
     sum_in_parts(in, scanner.next_line(), columns, threads, total, result, errors, scanner);
   else
     add_part(sum_rows(in, scanner, columns), total, result, errors, columns, scanner);

@@ -17,5 +17,10 @@ void register_sacct(IngestRegistry& registry);
 void register_kube_state_metrics(IngestRegistry& registry);
 void register_vllm(IngestRegistry& registry);
 
+// The threads a long input is read with: a csv file summed through the plan, the spec's
+// `records` list. As many as the machine has, at most eight; set_csv_threads or
+// APPORTION_THREADS=N sets it (1: on the calling thread alone).
+unsigned reading_threads();
+
 }  // namespace ingest
 APPORTION_END_NAMESPACE
