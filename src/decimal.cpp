@@ -1,6 +1,7 @@
 #include "apportion/decimal.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cstdlib>
 #include <limits>
 
@@ -74,11 +75,14 @@ Decimal Decimal::parse(std::string_view text, ExcessDigits excess) {
       if (!plain) {
         const std::size_t frac_begin = ++i;
         std::uint64_t frac = 0;
-        while (i < n && i - frac_begin < 12 && is_digit(text[i])) frac = frac * 10 + static_cast<unsigned>(text[i++] - '0');
+        while (i < n && i - frac_begin < static_cast<std::size_t>(scale) && is_digit(text[i]))
+          frac = frac * 10 + static_cast<unsigned>(text[i++] - '0');
         plain = i == n && i > frac_begin;
-        static constexpr std::int64_t pow10[13] = {1,           10,           100,         1000,        10000,
-                                                   100000,      1000000,      10000000,    100000000,   1000000000,
-                                                   10000000000, 100000000000, 1000000000000};
+        static constexpr auto pow10 = [] {
+          std::array<int128, scale + 1> table{};
+          for (int k = 0; k <= scale; ++k) table[k] = detail::pow10_128(k);
+          return table;
+        }();
         if (plain) raw += static_cast<int128>(frac) * pow10[scale - (i - frac_begin)];
       }
       if (plain) return from_raw(int_begin == 1 ? -raw : raw);

@@ -60,6 +60,20 @@ TEST(DecimalParse, HoldsTwelveFractionalDigits) {
   EXPECT_EQ(D("1e-12").raw(), 1);
 }
 
+// Plain digits take a fast path (up to 18 integer and 12 fraction digits); the same text
+// with "e0" goes the general way. Both give the same value on either side of its limits.
+TEST(DecimalParse, PlainDigitsAgreeWithTheGeneralPath) {
+  for (const char* text : {"0", "-0", "7", "-7.5", "0.000000000001", "1.000000000001", "999999999999999999",
+                           "9999999999999999999", "-999999999999999999.999999999999", "99999999999999999.5",
+                           "123456789012345678.123456789012", "0012.50", "18446744073709551616"}) {
+    SCOPED_TRACE(text);
+    EXPECT_EQ(D(text).raw(), Decimal::parse(std::string(text) + "e0").raw());
+  }
+  EXPECT_THROW(D("1."), ParseError);
+  EXPECT_THROW(D("-"), ParseError);
+  EXPECT_THROW(D("1.2.3"), ParseError);
+}
+
 TEST(DecimalParse, RejectsAThirteenthDigit) {
   EXPECT_THROW(D("0.0000000000001"), ParseError);
   EXPECT_THROW(D("0.1234567890123"), ParseError);
