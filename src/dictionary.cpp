@@ -2,6 +2,7 @@
 
 #include "apportion/dictionary.hpp"
 
+#include <bit>
 #include <limits>
 #include <stdexcept>
 
@@ -9,14 +10,24 @@ APPORTION_BEGIN_NAMESPACE
 
 void Dictionary::place(Slot slot, std::uint64_t h) {
   const std::size_t mask = slots_.size() - 1;
-  std::size_t i = h & mask;
+  std::size_t i = home(h);
   while (slots_[i].id_plus_one != 0) i = (i + 1) & mask;
   slots_[i] = slot;
 }
 
 void Dictionary::grow() {
-  slots_.assign(slots_.empty() ? 16 : slots_.size() * 2, Slot{});
-  for (std::uint32_t id = 0; id < size(); ++id) {  // hashed again: cheaper than keeping every hash
+  std::vector<Slot> old(slots_.empty() ? 16 : slots_.size() * 2);
+  old.swap(slots_);
+  shift_ = 64 - static_cast<unsigned>(std::countr_zero(slots_.size()));
+  if (shift_ >= 32) {
+    // A slot's home is the top bits of its hash, all in `check`: old home i becomes 2i or
+    // 2i + 1, so the old slots, read in order, are written in order, where hashing the
+    // strings again would write all over the new table.
+    for (const Slot& s : old)
+      if (s.id_plus_one != 0) place(s, static_cast<std::uint64_t>(s.check) << 32);
+    return;
+  }
+  for (std::uint32_t id = 0; id < size(); ++id) {  // over 2^32 slots: `check` is too short
     const std::string_view v = value(id);
     const std::uint64_t h = hash(v);
     place(Slot{id + 1, static_cast<std::uint32_t>(h >> 32), offsets_[id], static_cast<std::uint32_t>(v.size())}, h);

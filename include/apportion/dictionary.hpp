@@ -46,12 +46,12 @@ class Dictionary {
     return insert(value, h);
   }
   void prefetch_slot(std::uint64_t h) const noexcept {
-    if (!slots_.empty()) __builtin_prefetch(&slots_[h & (slots_.size() - 1)]);
+    if (!slots_.empty()) __builtin_prefetch(&slots_[home(h)]);
   }
   void prefetch_string(std::string_view value, std::uint64_t h) const noexcept {
     if (slots_.empty()) return;
     const auto check = static_cast<std::uint32_t>(h >> 32);
-    for (std::size_t i = h & (slots_.size() - 1);; i = (i + 1) & (slots_.size() - 1)) {
+    for (std::size_t i = home(h);; i = (i + 1) & (slots_.size() - 1)) {
       const Slot& s = slots_[i];
       if (s.id_plus_one == 0) return;
       if (s.check == check && s.size == value.size()) return __builtin_prefetch(bytes_.data() + s.begin);
@@ -102,12 +102,16 @@ class Dictionary {
     const u128 p = static_cast<u128>(a) * b;
     return static_cast<std::uint64_t>(p) ^ static_cast<std::uint64_t>(p >> 64);
   }
+  // The slot a hash's probe starts at: its top bits, which the slot's `check` holds, so
+  // that growing places each slot again from `check` alone, in about the order it was in,
+  // without reading the strings. Only with slots.
+  std::size_t home(std::uint64_t h) const noexcept { return static_cast<std::size_t>(h >> shift_); }
   // id + 1 of `value`, or 0.
   std::uint32_t lookup(std::string_view value, std::uint64_t h) const noexcept {
     if (slots_.empty()) return 0;
     const std::size_t mask = slots_.size() - 1;
     const auto check = static_cast<std::uint32_t>(h >> 32);
-    for (std::size_t i = h & mask;; i = (i + 1) & mask) {
+    for (std::size_t i = home(h);; i = (i + 1) & mask) {
       const Slot s = slots_[i];
       if (s.id_plus_one == 0) return 0;
       if (s.check == check && s.size == value.size() && detail::same_bytes(bytes_.data() + s.begin, value.data(), value.size()))
@@ -121,6 +125,7 @@ class Dictionary {
   std::string bytes_;
   std::vector<std::uint32_t> offsets_{0};
   std::vector<Slot> slots_;            // open addressing, at most half full
+  unsigned shift_ = 64;                // 64 - log2(slots_.size())
 };
 
 APPORTION_END_NAMESPACE
