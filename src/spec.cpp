@@ -374,18 +374,26 @@ void add_dropped_tags(Allocation& a, const std::set<std::string, std::less<>>& t
     if (std::find(a.dropped_tags.begin(), a.dropped_tags.end(), t) == a.dropped_tags.end()) a.dropped_tags.push_back(t);
 }
 
-// A batch's columns, checked once: their shapes, and what each row is checked by.
+// A batch's columns, checked once: their shapes, and what each row is checked by. A tag
+// column encoded only when read is encoded here when the plan reads its key (or keeps
+// records whole); else it is left out and its key counted among the dropped tags.
 class BatchRows {
  public:
-  BatchRows(const RecordBatch& batch, std::size_t index) : batch_(batch) {
+  BatchRows(const RecordBatch& batch, std::size_t index, const RecordPlan& plan) : batch_(batch) {
     const std::string path = path_index("batches", index);
     for (std::size_t c = 0; c < batch.tags.size(); ++c) {
-      const auto& t = batch.tags[c];
+      const auto& given = batch.tags[c];
       const std::string where = path + ".tags[" + std::to_string(c) + "]";
+      for (std::size_t d = 0; d < c; ++d)
+        if (batch.tags[d].key == given.key) throw SpecError(where, "tag \"" + given.key + "\" given twice");
+      if (given.encoded && plan.reduce && !plan.keys.contains(given.key)) {
+        dropped_.insert(given.key);
+        continue;
+      }
+      const auto& t = given.encoded ? given.encoded() : given;
       if (t.codes.size() != batch.rows)
         throw SpecError(where, "has " + std::to_string(t.codes.size()) + " codes for " + std::to_string(batch.rows) + " rows");
-      for (std::size_t d = 0; d < c; ++d)
-        if (batch.tags[d].key == t.key) throw SpecError(where, "tag \"" + t.key + "\" given twice");
+      tags_.push_back(&t);
     }
     for (std::size_t c = 0; c < batch.measures.size(); ++c) {
       const auto& m = batch.measures[c];
@@ -414,11 +422,11 @@ class BatchRows {
   // Checks a row as a record's tags and measures are checked: codes in their dictionaries,
   // no negative measure, a utilization of at most 1, no more cached than prompt tokens.
   void check(std::size_t row) const {
-    for (const auto& t : batch_.tags) {
-      const std::int32_t code = t.codes[row];
-      if (code >= 0 && static_cast<std::size_t>(code) >= t.dictionary.size())
-        throw SpecError(where(row), t.key + ": code " + std::to_string(code) + " is not below the dictionary's " +
-                                        std::to_string(t.dictionary.size()) + " values");
+    for (const auto* t : tags_) {
+      const std::int32_t code = t->codes[row];
+      if (code >= 0 && static_cast<std::size_t>(code) >= t->dictionary.size())
+        throw SpecError(where(row), t->key + ": code " + std::to_string(code) + " is not below the dictionary's " +
+                                        std::to_string(t->dictionary.size()) + " values");
     }
     for (std::size_t c = 0; c < batch_.measures.size(); ++c)
       if (has(c, row) && batch_.measures[c].values[row] < 0)
@@ -435,16 +443,21 @@ class BatchRows {
             std::vector<std::pair<std::string_view, Decimal>>& measures) const {
     tags.clear();
     measures.clear();
-    for (const auto& t : batch_.tags)
-      if (t.codes[row] >= 0) tags.emplace_back(t.key, t.dictionary[static_cast<std::size_t>(t.codes[row])]);
+    for (const auto* t : tags_)
+      if (t->codes[row] >= 0) tags.emplace_back(t->key, t->dictionary[static_cast<std::size_t>(t->codes[row])]);
     for (std::size_t c = 0; c < batch_.measures.size(); ++c)
       if (has(c, row)) measures.emplace_back(batch_.measures[c].name, Decimal::from_raw(raw(c, row)));
   }
 
   bool has_utilization() const { return utilization_.has_value(); }
+  // The tag columns read, in the batch's order.
+  const std::vector<const RecordBatch::TagColumn*>& tags() const noexcept { return tags_; }
+  const std::set<std::string, std::less<>>& dropped_tags() const noexcept { return dropped_; }
 
  private:
   const RecordBatch& batch_;
+  std::vector<const RecordBatch::TagColumn*> tags_;
+  std::set<std::string, std::less<>> dropped_;
   std::vector<int128> scale_;
   std::optional<std::size_t> utilization_, cached_, prompt_;
 };
@@ -455,9 +468,10 @@ class BatchRows {
 // economics reads it row by row), or a sum would leave the 128-bit range.
 bool read_batch_by_codes(const RecordBatch& batch, const BatchRows& rows, const RecordPlan& plan, RecordReducer& reducer) {
   if (!plan.reduce || (rows.has_utilization() && plan.measures.contains("utilization"))) return false;
-  std::vector<std::size_t> kept_tags, kept_measures;
-  for (std::size_t c = 0; c < batch.tags.size(); ++c)
-    if (plan.keys.contains(batch.tags[c].key)) kept_tags.push_back(c);
+  std::vector<const RecordBatch::TagColumn*> kept_tags;
+  std::vector<std::size_t> kept_measures;
+  for (const auto* t : rows.tags())
+    if (plan.keys.contains(t->key)) kept_tags.push_back(t);
   for (std::size_t c = 0; c < batch.measures.size(); ++c)
     if (plan.measures.contains(batch.measures[c].name)) kept_measures.push_back(c);
   struct Group {
@@ -471,7 +485,7 @@ bool read_batch_by_codes(const RecordBatch& batch, const BatchRows& rows, const 
   for (std::size_t row = 0; row < batch.rows; ++row) {
     rows.check(row);
     key.clear();
-    for (std::size_t c : kept_tags) key.append(reinterpret_cast<const char*>(&batch.tags[c].codes[row]), sizeof(std::int32_t));
+    for (const auto* t : kept_tags) key.append(reinterpret_cast<const char*>(&t->codes[row]), sizeof(std::int32_t));
     const auto [it, added] = index.try_emplace(key, groups.size());
     if (added) groups.push_back({row, std::vector<int128>(kept_measures.size()), std::vector<bool>(kept_measures.size())});
     Group& g = groups[it->second];
@@ -501,7 +515,8 @@ bool read_batch_by_codes(const RecordBatch& batch, const BatchRows& rows, const 
 // The rows of a batch, checked as records are, through the plan: summed by their codes, or
 // (the plan keeping records whole, or a sum beyond the range) record by record.
 void read_batch(const RecordBatch& batch, std::size_t index, const RecordPlan& plan, Allocation& a) {
-  const BatchRows rows(batch, index);
+  const BatchRows rows(batch, index, plan);
+  add_dropped_tags(a, rows.dropped_tags());
   RecordReducer reducer(plan);
   if (!read_batch_by_codes(batch, rows, plan, reducer)) {
     const std::optional<std::string_view> pool = batch.pool ? std::optional<std::string_view>(*batch.pool) : std::nullopt;

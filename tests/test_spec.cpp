@@ -536,6 +536,42 @@ TEST(RecordBatches, ColumnsGiveWhatTheSameRecordsInlineGive) {
   EXPECT_EQ(run_spec(columns, options), run_spec(inline_records));
 }
 
+TEST(RecordBatches, AColumnEncodedWhenReadIsEncodedOnlyWhenThePlanReadsItsKey) {
+  // `pod` given as a column encoded when read: a step by team never encodes it (and names
+  // it among the dropped tags); a step by pod, or records kept whole, encode it once.
+  const std::vector<std::int32_t> teams{0, 1, 0};
+  const std::vector<std::int32_t> pods{0, 1, 0};
+  const std::vector<std::int64_t> seconds{1, 2, 3};
+  int encodings = 0;
+  const RecordBatch::TagColumn pod_codes{"pod", {"a", "b"}, pods};
+  RecordBatch batch;
+  batch.rows = 3;
+  batch.tags = {{"team", {"nlp", "cv"}, teams}, {"pod", {}, {}, [&]() -> const RecordBatch::TagColumn& {
+                   ++encodings;
+                   return pod_codes;
+                 }}};
+  batch.measures = {{"gpu_seconds", seconds, 0, {}}};
+  SpecOptions options;
+  options.batches = {batch};
+  const auto spec = [](const char* key) {
+    return std::string(R"({"apportion": 1, "pools": [{"id": "p", "cost": "6.00"}], "records": [],
+      "steps": [{"id": "s", "strategy": "proportional", "pool": "p", "group_by": [")") + key +
+           R"("], "weight": "gpu_seconds"}]})";
+  };
+  const Allocation by_team = allocation_from_json(spec("team"), options);
+  EXPECT_EQ(encodings, 0);
+  EXPECT_EQ(by_team.dropped_tags, std::vector<std::string>{"pod"});
+  const std::string by_pod = run_spec(spec("pod"), options);
+  EXPECT_EQ(encodings, 1);
+  EXPECT_NE(by_pod.find(R"("pod": "a")"), std::string::npos);
+  EXPECT_NE(by_pod.find(R"("cost": "4.00")"), std::string::npos);  // a: 1 + 3 of 6 seconds
+  options.plan_records = false;
+  const Allocation whole = allocation_from_json(spec("team"), options);
+  EXPECT_EQ(encodings, 2);
+  ASSERT_EQ(whole.records.size(), 3u);
+  EXPECT_EQ(whole.records[1].tags.get("pod"), std::optional<std::string_view>("b"));
+}
+
 TEST(RecordBatches, BadColumnsAreErrorsNamingTheRow) {
   const std::vector<std::int32_t> codes{0, 2};
   const std::vector<std::int64_t> values{5, -1};

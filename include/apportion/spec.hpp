@@ -42,6 +42,11 @@ struct RecordBatch {
     std::string key;
     std::vector<std::string> dictionary;  // the values the codes index
     std::span<const std::int32_t> codes;  // per row: an index into dictionary, or -1 for no tag
+    // Set, in place of `dictionary` and `codes`, for a column encoded only when it is read
+    // (the Python package's columns of str): gives the column encoded, made once and kept
+    // by the caller. A run calls it only when its plan reads the key, so a tag no step
+    // reads costs no encoding.
+    std::function<const TagColumn&()> encoded{};
   };
   struct MeasureColumn {
     std::string name;

@@ -194,7 +194,8 @@ def record_batch(data: Any, tags: Sequence[str] | None = None, measures: Sequenc
     ``source`` names rows in errors ("DataFrame row 3", counting from 0 in frame order).
 
     Tags: a categorical column's codes and categories are used as they are; a column of str
-    is encoded in C++. A missing cell (None, NaN, pandas.NA) or "" is no tag, as the csv
+    is checked now and encoded in C++, when a run's steps read its key (a column of ASCII
+    text no step reads is never encoded; others are encoded now). A missing cell (None, NaN, pandas.NA) or "" is no tag, as the csv
     input reads an empty cell. Measures: integer columns (numpy's, pandas' nullable ones
     with their missing cells) are read in place where they are int64; object columns of
     Decimal, str or int are held exactly at the smallest decimal scale that holds every

@@ -160,7 +160,8 @@ void add_batch(PartialAggregate& a, const Batch& b) {
     std::vector<std::uint32_t> values;
   };
   std::vector<Column> columns;
-  for (const auto& t : batch.tags) {
+  for (const auto& given : batch.tags) {
+    const RecordBatch::TagColumn& t = given.encoded ? given.encoded() : given;
     Column c{fresh.tag_key_id(t.key), &t, {}};
     for (const std::string& v : t.dictionary) c.values.push_back(fresh.tag_value_id(v));
     columns.push_back(std::move(c));

@@ -2,8 +2,9 @@
 // runner and PartialAggregate, without a dict or a JSON text per row. Integer arrays are
 // read in place (int32 codes, int64 values, uint8 masks; any other dtype, a float one
 // included, is TypeError rather than converted). Columns of Python objects (str tags;
-// Decimal, str or int measures) are encoded here in one pass, exactly, with the GIL held
-// since they are Python objects; errors name the column and the row.
+// Decimal, str or int measures) are checked here, with the GIL held since they are Python
+// objects, and errors name the column and the row; measures are encoded at once, exactly,
+// and tags of ASCII text when a run reads them (DeferredTags).
 
 #include <pybind11/numpy.h>
 #include <pybind11/stl.h>
@@ -11,6 +12,8 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -113,15 +116,12 @@ void add_tags(Batch& b, const std::string& key, const Codes& codes, const std::v
   b.arrays.push_back(codes);
 }
 
-// Tag values as pandas holds a column of str: codes in order of first appearance; a
-// missing cell or "" (as the csv input reads an empty cell) is no tag.
-void add_tag_values(Batch& b, const std::string& key, const py::array& values, const py::object& index) {
-  check_new_column(b, key);
-  const ObjectColumn column(values, b, key);
-  Codes codes(static_cast<py::ssize_t>(b.batch.rows));
-  std::int32_t* out = codes.mutable_data();
+// The codes of a column of str, in order of first appearance; a missing cell or "" (as the
+// csv input reads an empty cell) is no tag. `text(row)` is the cell's text, none when missing.
+template <class Text>
+RecordBatch::TagColumn encode_tags(const std::string& key, std::size_t rows, std::int32_t* out, const ObjectColumn& column,
+                                   Text&& text) {
   Dictionary dictionary;
-  const Missing missing;
   // pandas shares one str object between the equal cells it reads (read_csv does): a small
   // cache of the last object seen per slot gives their code without reading the text again.
   struct Seen {
@@ -129,34 +129,83 @@ void add_tag_values(Batch& b, const std::string& key, const py::array& values, c
     std::int32_t code = 0;
   };
   std::vector<Seen> seen(std::size_t{1} << 14);
-  for (std::size_t row = 0; row < b.batch.rows; ++row) {
+  for (std::size_t row = 0; row < rows; ++row) {
     PyObject* v = column[row];
     Seen& slot = seen[(reinterpret_cast<std::uintptr_t>(v) >> 4) & (seen.size() - 1)];
     if (slot.object == v) {
       out[row] = slot.code;
       continue;
     }
-    if (PyUnicode_Check(v)) {
-      const std::string_view text = utf8(v, key, index, row);
-      if (text.empty()) {
-        out[row] = -1;
-        continue;
-      }
-      const std::uint32_t id = dictionary.intern(text);
-      if (id > static_cast<std::uint32_t>(std::numeric_limits<std::int32_t>::max()))
-        throw py::value_error(where(key, index, row) + "more than 2^31 distinct values");
-      out[row] = static_cast<std::int32_t>(id);
-      slot = {v, out[row]};
-    } else if (missing(v)) {
+    const std::optional<std::string_view> t = text(v, row);
+    if (!t || t->empty()) {
       out[row] = -1;
-    } else {
-      throw py::type_error(where(key, index, row) + "tag values are str, got " + described(v));
+      continue;
     }
+    const std::uint32_t id = dictionary.intern(*t);
+    if (id > static_cast<std::uint32_t>(std::numeric_limits<std::int32_t>::max()))
+      throw std::length_error("column '" + key + "': more than 2^31 distinct values");
+    out[row] = static_cast<std::int32_t>(id);
+    slot = {v, out[row]};
   }
   std::vector<std::string> strings;
   strings.reserve(dictionary.size());
   for (std::uint32_t id = 0; id < dictionary.size(); ++id) strings.emplace_back(dictionary.value(id));
-  b.batch.tags.push_back({key, std::move(strings), span_of(codes)});
+  return {key, std::move(strings), {out, rows}};
+}
+
+// A column of str encoded when a run first reads it, without the GIL: its cells were
+// checked when it was added to be ASCII str (whose bytes Python never changes) or missing.
+struct DeferredTags {
+  ObjectColumn column;
+  std::size_t rows;
+  std::string key;
+  std::once_flag once;
+  std::vector<std::int32_t> codes;
+  RecordBatch::TagColumn encoded;
+
+  const RecordBatch::TagColumn& get() {
+    std::call_once(once, [&] {
+      codes.resize(rows);
+      encoded = encode_tags(key, rows, codes.data(), column, [](PyObject* v, std::size_t) -> std::optional<std::string_view> {
+        if (!PyUnicode_Check(v)) return std::nullopt;
+        return std::string_view(static_cast<const char*>(PyUnicode_DATA(v)), static_cast<std::size_t>(PyUnicode_GET_LENGTH(v)));
+      });
+    });
+    return encoded;
+  }
+};
+
+// Tag values as pandas holds a column of str. A column all of ASCII str (or missing) is
+// encoded only when a run reads its key (most DataFrames carry tags no step groups by: a
+// pod's name); any other is encoded now, under the GIL.
+void add_tag_values(Batch& b, const std::string& key, const py::array& values, const py::object& index) {
+  check_new_column(b, key);
+  const ObjectColumn column(values, b, key);
+  const Missing missing;
+  const std::size_t rows = b.batch.rows;
+  bool ascii = true;
+  PyObject* last = nullptr;  // equal cells often share one object
+  for (std::size_t row = 0; row < rows; ++row) {
+    PyObject* v = column[row];
+    if (v == last) continue;
+    last = v;
+    if (PyUnicode_Check(v)) {
+      ascii = ascii && PyUnicode_IS_COMPACT_ASCII(v);
+      if (!ascii) utf8(v, key, index, row);  // a lone surrogate is an error now, naming its row
+    } else if (!missing(v)) {
+      throw py::type_error(where(key, index, row) + "tag values are str, got " + described(v));
+    }
+  }
+  if (ascii) {
+    auto deferred = std::make_shared<DeferredTags>(column, rows, key);
+    b.batch.tags.push_back({key, {}, {}, [deferred]() -> const RecordBatch::TagColumn& { return deferred->get(); }});
+    b.arrays.push_back(values);
+    return;
+  }
+  Codes codes(static_cast<py::ssize_t>(rows));
+  b.batch.tags.push_back(encode_tags(key, rows, codes.mutable_data(), column, [&](PyObject* v, std::size_t row) {
+    return PyUnicode_Check(v) ? std::optional<std::string_view>(utf8(v, key, index, row)) : std::nullopt;
+  }));
   b.arrays.push_back(codes);
 }
 

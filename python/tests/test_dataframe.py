@@ -181,6 +181,38 @@ def test_errors_name_the_column_and_row():
         'DataFrame[1] row 1: gpu_seconds: must not be negative (got "-5")')
 
 
+def test_str_columns_are_checked_when_added_and_encoded_only_when_a_step_reads_them():
+    # pod is read by no step: it is checked now (row 2 is not str) but never encoded. The
+    # same frame with pod fixed gives the lines of the inline records.
+    usage = pd.DataFrame({"team": ["a", "b", "a"], "pod": ["p1", "p2", 7],
+                          "gpu_seconds": np.array([1, 2, 3], dtype=np.int64)}, index=["r0", "r1", "r2"])
+    assert message(TypeError, record_batch, usage, tags=["team", "pod"], measures=["gpu_seconds"]) == (
+        "column 'pod', row 'r2': tag values are str, got int 7")
+    usage.loc["r2", "pod"] = "p3"
+    batch = record_batch(usage)
+    got = apportion.run(spec(["team"]), records=batch)
+    assert got == inline(usage, ["team"], tags=["team", "pod"], measures=["gpu_seconds"])
+    assert costs(got) == {(("team", "a"),): "66.67", (("team", "b"),): "33.33"}
+    # The batch read again, by a step that groups by pod this time, and by an aggregate.
+    by_pod = apportion.run(spec(["pod"]), records=batch)
+    assert costs(by_pod) == {(("pod", "p1"),): "16.67", (("pod", "p2"),): "33.33", (("pod", "p3"),): "50.00"}
+    aggregate = PartialAggregate()
+    aggregate.add_batch(batch)
+    assert sorted(r["tags"]["pod"] for r in aggregate.to_spec_records()) == ["p1", "p2", "p3"]
+    # A tag no step reads still names itself in the hint of a step grouped by a key no
+    # record has.
+    labelled = pd.DataFrame({"label_team": ["a", "b"], "gpu_seconds": np.array([1, 1], dtype=np.int64)})
+    warnings = apportion.run(spec(["team"]), records=labelled)["warnings"]
+    assert any('(the records have "label_team")' in w for w in warnings), warnings
+    # Text beyond ASCII is encoded when added, read or not; a lone surrogate is an error then.
+    accented = pd.DataFrame({"team": ["équipe", "b"], "site": ["zürich", "b"],
+                             "gpu_seconds": np.array([3, 1], dtype=np.int64)})
+    assert costs(apportion.run(spec(["team"]), records=accented)) == {(("team", "b"),): "25.00",
+                                                                       (("team", "équipe"),): "75.00"}
+    broken = pd.DataFrame({"team": ["a", "b"], "site": ["x", "\ud800"], "gpu_seconds": np.array([1, 1], dtype=np.int64)})
+    assert message(ValueError, record_batch, broken).startswith("column 'site', row 1: not valid Unicode text")
+
+
 def test_record_batch_reads_numpy_arrays_in_place_and_refuses_others():
     b = RecordBatch(3, source="usage")
     codes = np.array([0, 1, -1], dtype=np.int32)
