@@ -7,6 +7,7 @@
 
 #include "apportion/allocate.hpp"
 #include "apportion/governance.hpp"
+#include "apportion/statements.hpp"
 #include "apportion/strategies.hpp"
 #include "apportion/strategy.hpp"
 
@@ -278,6 +279,7 @@ class Runner {
   Result run() {
     for (std::size_t s = 0; s < a_.steps.size(); ++s) run_step(s);
     for (std::size_t p = 0; p < a_.pools.size(); ++p) result_.pools.push_back({a_.pools[p].id, pool_cost(p)});
+    result_.statements = build_statements(a_, result_);
     if (a_.governance)
       result_.governance = std::make_shared<const GovernanceReport>(evaluate(*a_.governance, a_, result_));
     return std::move(result_);

@@ -50,9 +50,29 @@ std::vector<WrittenDecimal> Budget::default_thresholds() {
 namespace {
 
 // The lines a reference selects, in result order. A result built in code may not list its
-// steps: then the steps of its lines are known.
-std::vector<const Line*> select_lines(const LinesRef& ref, const Result& result, const std::string& path) {
+// steps: then the steps of its lines are known. A statement's rows, in row order, are given
+// as lines (the statement's id for their step) made in `rows`.
+std::vector<const Line*> select_lines(const LinesRef& ref, const Result& result, const std::string& path,
+                                      std::vector<Line>& rows) {
   std::vector<const Line*> out;
+  if (!ref.statement.empty()) {
+    const auto st = std::find_if(result.statements.begin(), result.statements.end(),
+                                 [&](const Statement& s) { return s.id == ref.statement; });
+    if (st == result.statements.end()) throw SpecError(path + ".statement", "unknown statement \"" + ref.statement + "\"");
+    rows.clear();
+    rows.reserve(st->rows.size());  // pointers into it stay valid
+    for (const StatementRow& row : st->rows) {
+      if (!row.tags.contains_all(ref.tags)) continue;
+      Line& l = rows.emplace_back();
+      l.step = st->id;
+      l.kind = row.kind;
+      l.tags = row.tags;
+      l.cost = row.cost;
+      l.exact_cost = row.cost.to_rational();
+      out.push_back(&l);
+    }
+    return out;
+  }
   bool known = std::find(result.steps.begin(), result.steps.end(), ref.step) != result.steps.end();
   for (const Line& l : result.lines) {
     if (l.step != ref.step) continue;
@@ -92,7 +112,8 @@ Rational median_of(std::vector<Rational> values) {
 
 Decimal resolve(const LinesRef& ref, const Result& result, const std::string& path) {
   Decimal sum;
-  for (const Line* l : select_lines(ref, result, path)) sum += l->cost;
+  std::vector<Line> rows;
+  for (const Line* l : select_lines(ref, result, path, rows)) sum += l->cost;
   return sum;
 }
 
@@ -152,7 +173,8 @@ AnomalyReport find_anomalies(const AnomalyRule& rule, const Result& result, cons
   report.method = rule.method;
   report.threshold = rule.threshold.value_or(rule.method == AnomalyMethod::mad ? WrittenDecimal{Decimal::parse("3.5"), "3.5"}
                                                                               : WrittenDecimal{Decimal(10), "10"});
-  const std::vector<const Line*> lines = select_lines(rule.lines, result, path + ".lines");
+  std::vector<Line> rows;
+  const std::vector<const Line*> lines = select_lines(rule.lines, result, path + ".lines", rows);
   report.lines = lines.size();
   if (lines.empty()) return report;
   std::vector<Rational> costs;
@@ -200,7 +222,8 @@ ReconcileReport reconcile(const Reconciliation& rec, const Result& result, const
   ReconcileReport r;
   r.id = rec.id;
   r.period = rec.period;
-  const std::vector<const Line*> lines = select_lines(rec.estimate, result, path + ".estimate");
+  std::vector<Line> rows;
+  const std::vector<const Line*> lines = select_lines(rec.estimate, result, path + ".estimate", rows);
   for (const Line* l : lines) r.estimate += l->cost;
   r.actual = std::visit(
       [&](const auto& actual) {
@@ -376,6 +399,9 @@ UnitEconomicsReport unit_economics(const UnitEconomicsRule& rule, const Allocati
                                    const std::string& path) {
   if (!rule.unit_precision.is_power_of_ten())
     throw SpecError(path + ".unit_precision", "must be a power of ten such as \"0.0001\"");
+  if (!rule.lines.statement.empty())
+    throw SpecError(path + ".lines.statement",
+                    "unit economics reads a step's lines and their records, which a statement's rows do not have: name a step");
   const auto step_it = std::find_if(allocation.steps.begin(), allocation.steps.end(),
                                     [&](const Step& s) { return s.id == rule.lines.step; });
   if (step_it == allocation.steps.end()) throw SpecError(path + ".lines.step", "unknown step \"" + rule.lines.step + "\"");
@@ -402,7 +428,8 @@ UnitEconomicsReport unit_economics(const UnitEconomicsRule& rule, const Allocati
   report.id = rule.id;
   report.step = rule.lines.step;
   report.unit_precision = rule.unit_precision;
-  for (const Line* line : select_lines(rule.lines, result, path + ".lines")) {
+  std::vector<Line> no_rows;  // a step's lines only
+  for (const Line* line : select_lines(rule.lines, result, path + ".lines", no_rows)) {
     LineEconomics e;
     e.kind = line->kind;
     e.tags = line->tags;

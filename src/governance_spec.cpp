@@ -16,7 +16,14 @@ using MoneyRef = std::variant<Decimal, LinesRef, PoolRef>;
 
 LinesRef read_lines_ref(const Value& v, const std::string& path) {
   ObjectReader r(v, path);
-  LinesRef ref{read_string(r.required("step"), r.path("step")), {}};
+  LinesRef ref;
+  if (const Value* s = r.optional("statement")) {  // a statement's rows (docs/spec.md, "Statements")
+    if (r.has("step")) throw SpecError(path, "names both a step and a statement: give one");
+    ref.statement = read_string(*s, r.path("statement"));
+    if (ref.statement.empty()) throw SpecError(r.path("statement"), "must not be empty");
+  } else {
+    ref.step = read_string(r.required("step"), r.path("step"));
+  }
   if (const Value* t = r.optional("tags")) ref.tags = read_tags(*t, r.path("tags"));
   r.finish();
   return ref;

@@ -4,6 +4,7 @@
 #include "render_util.hpp"
 
 #include <algorithm>
+#include <map>
 #include <set>
 #include <sstream>
 #include <type_traits>
@@ -245,6 +246,13 @@ class MarkdownLayout final : public Layout {
 std::string line_label(const Tags& tags) { return tags.empty() ? "(all)" : tags_text(tags, " "); }
 
 
+// "team", "team and project", "team, project and env".
+std::string tags_key_list(const std::vector<std::string>& keys) {
+  std::string out;
+  for (std::size_t i = 0; i < keys.size(); ++i) out += (i == 0 ? "" : i + 1 == keys.size() ? " and " : ", ") + keys[i];
+  return out;
+}
+
 std::string joined(const std::vector<WrittenDecimal>& values) {
   std::string out;
   for (const WrittenDecimal& v : values) out += (out.empty() ? "" : ", ") + v.text;
@@ -319,6 +327,44 @@ void step_sections(const Result& result, Layout& out) {
     for (const Coverage& c : result.coverage)
       if (c.step == step) notes.push_back("coverage: " + format_percent(c.ratio) + " of the pool allocated");
     out.bullets(notes);
+    out.end_section();
+  }
+}
+
+// A table per statement: its group_by columns, cost, share of the total, what each row is
+// made of (its parts' costs by kind), and the total.
+void statement_sections(const Result& result, Layout& out) {
+  const Decimal unit = result.precision;
+  const auto money = [&](const Decimal& d) { return group_thousands(format_amount(d, unit)); };
+  for (const Statement& st : result.statements) {
+    TableData t;
+    t.header = st.group_by;
+    t.header.push_back("cost (" + std::string(result.currency.code()) + ")");
+    t.header.push_back("share");
+    t.header.push_back("made of");
+    t.right.assign(t.header.size(), false);
+    t.right[st.group_by.size()] = t.right[st.group_by.size() + 1] = true;
+    for (const StatementRow& row : st.rows) {
+      std::vector<std::string> cells;
+      for (const std::string& k : st.group_by) cells.emplace_back(*row.tags.get(k));
+      cells.push_back(money(row.cost));
+      cells.push_back(st.total.is_zero() ? "" : format_percent(row.cost.to_rational() / st.total.to_rational()));
+      std::map<LineKind, Decimal> by_kind;
+      for (const StatementPart& part : row.parts) by_kind[part.kind] += part.cost;
+      std::string made_of;
+      for (const auto& [kind, cost] : by_kind) made_of += (made_of.empty() ? "" : ", ") + std::string(to_string(kind)) + " " + money(cost);
+      cells.push_back(made_of + " (" + std::to_string(row.parts.size()) + (row.parts.size() == 1 ? " part)" : " parts)"));
+      t.rows.push_back(std::move(cells));
+    }
+    std::vector<std::string> totals{"total"};
+    totals.resize(st.group_by.size());
+    totals.push_back(money(st.total));
+    totals.push_back(st.total.is_zero() ? "" : "100.00%");
+    totals.emplace_back();
+    t.totals_from = t.rows.size();
+    t.rows.push_back(std::move(totals));
+    out.heading("Statement " + st.id + ": what each " + tags_key_list(st.group_by) + " pays in all");
+    out.table(t);
     out.end_section();
   }
 }
@@ -431,6 +477,7 @@ void warning_section(const Result& result, Layout& out) {
 
 std::string render_with(const Result& result, Layout& layout) {
   step_sections(result, layout);
+  statement_sections(result, layout);
   if (result.governance) governance_sections(*result.governance, result.precision, layout);
   warning_section(result, layout);
   return layout.str();
@@ -455,10 +502,14 @@ std::string result_to_csv(const Result& result) {
   std::set<std::string> key_set;
   for (const Line& l : result.lines)
     for (const auto& [k, v] : l.tags) key_set.insert(k);
+  for (const Statement& st : result.statements) key_set.insert(st.group_by.begin(), st.group_by.end());
+  // With statements, a last column names the statement of each statement row (kind
+  // "statement"): a result without them keeps its columns.
+  const bool statements = !result.statements.empty();
   std::ostringstream out;
   out << "step,pool,kind";
   for (const std::string& k : key_set) out << "," << csv_field(k);
-  out << ",cost,weight,share,split_cost,unused_cost,gpu_hours\r\n";
+  out << ",cost,weight,share,split_cost,unused_cost,gpu_hours" << (statements ? ",statement" : "") << "\r\n";
   for (const Line& l : result.lines) {
     out << csv_field(l.step) << "," << csv_field(l.pool.value_or("")) << "," << to_string(l.kind);
     for (const std::string& k : key_set) out << "," << csv_field(std::string(l.tags.get(k).value_or("")));
@@ -467,8 +518,14 @@ std::string result_to_csv(const Result& result) {
     out << "," << (l.share ? format_places(*l.share, 6) : "");
     out << "," << (l.split_cost ? format_amount(*l.split_cost, unit) : "");
     out << "," << (l.unused_cost ? format_amount(*l.unused_cost, unit) : "");
-    out << "," << (l.gpu_hours ? format_places(*l.gpu_hours, 6) : "") << "\r\n";
+    out << "," << (l.gpu_hours ? format_places(*l.gpu_hours, 6) : "") << (statements ? "," : "") << "\r\n";
   }
+  for (const Statement& st : result.statements)
+    for (const StatementRow& row : st.rows) {
+      out << ",,statement";
+      for (const std::string& k : key_set) out << "," << csv_field(std::string(row.tags.get(k).value_or("")));
+      out << "," << format_amount(row.cost, unit) << ",,,,," << "," << csv_field(st.id) << "\r\n";
+    }
   return out.str();
 }
 

@@ -5,6 +5,7 @@
 #include "apportion/report.hpp"
 
 #include <algorithm>
+#include <array>
 #include <map>
 #include <set>
 
@@ -145,7 +146,7 @@ svg .small{font-size:11px;fill:var(--muted)}
 .badge{display:inline-block;padding:0 7px;border-radius:9px;font-size:12px;font-weight:600;color:#fff}
 .badge.ok{background:var(--ok)}.badge.info{background:var(--allocated)}.badge.warning{background:var(--warn)}.badge.critical{background:var(--crit)}
 .badge.muted{background:var(--idle)}
-section.step,section.gov{page-break-inside:avoid}
+section.step,section.statement,section.gov{page-break-inside:avoid}
 .warnings{border-left:4px solid #b45309;background:#fffbeb;padding:.4em .8em;margin:1em 0}
 footer{margin-top:36px;font-size:12px;color:var(--muted);border-top:1px solid var(--rule);padding-top:8px}
 @media print{body{padding:0}a{color:inherit;text-decoration:none}nav{display:none}}
@@ -211,6 +212,7 @@ class Report {
     header(title);
     const std::vector<std::string> steps = step_ids();
     for (std::size_t i = 0; i < steps.size(); ++i) step(steps[i], i + 1);
+    for (std::size_t i = 0; i < r_.statements.size(); ++i) statement(r_.statements[i], i + 1);
     if (r_.governance) governance(*r_.governance);
     out_ += "<footer>Made by apportion " APPORTION_VERSION_STRING
             " from one attribution result: exact decimal amounts rounded to the precision, every split step&#39;s "
@@ -268,6 +270,9 @@ class Report {
     out_ += "<nav><ul>\n";
     for (std::size_t i = 0; i < steps.size(); ++i)
       out_ += "<li><a href=\"#step-" + std::to_string(i + 1) + "\">Step " + html_escape(steps[i]) + "</a></li>\n";
+    for (std::size_t i = 0; i < r_.statements.size(); ++i)
+      out_ += "<li><a href=\"#statement-" + std::to_string(i + 1) + "\">Statement " + html_escape(r_.statements[i].id) +
+              "</a></li>\n";
     if (r_.governance) out_ += "<li><a href=\"#governance\">Governance</a></li>\n";
     out_ += "</ul></nav>\n</header>\n";
   }
@@ -414,6 +419,150 @@ class Report {
     out_ += "</tbody>\n<tfoot><tr><th colspan=\"" + std::to_string(1 + key_set.size()) +
             "\">total</th><td class=\"num\">" + money(total) + "</td><td class=\"num\">" +
             (total.is_zero() ? std::string("&#8212;") : std::string("100.00%")) + "</td></tr></tfoot>\n</table>\n";
+  }
+
+  // ---- Statements ------------------------------------------------------------------------
+
+  // What each group pays in all: a bar per row, largest first, stacked by what the row is
+  // made of (its parts' costs by kind; credits left of zero), then the rows as a table and
+  // the check that they add up to the bill.
+  void statement(const Statement& st, std::size_t index) {
+    static constexpr LineKind kinds[] = {LineKind::allocated, LineKind::overhead, LineKind::idle, LineKind::unallocated};
+    struct Bar {
+      std::string label, full;
+      Decimal cost;
+      std::array<Decimal, 4> by_kind{};  // in the order of `kinds`
+    };
+    const auto kind_index = [](LineKind k) { return static_cast<std::size_t>(k); };
+    std::vector<Bar> rows;
+    for (const StatementRow& row : st.rows) {
+      Bar b;
+      std::string values;
+      for (const std::string& k : st.group_by) values += (values.empty() ? "" : " / ") + std::string(*row.tags.get(k));
+      b.label = truncated(values, 34);
+      b.full = line_label(row.tags);
+      b.cost = row.cost;
+      for (const StatementPart& part : row.parts) b.by_kind[kind_index(part.kind)] += part.cost;
+      rows.push_back(std::move(b));
+    }
+    std::stable_sort(rows.begin(), rows.end(), [](const Bar& a, const Bar& b) { return a.cost > b.cost; });
+    const std::size_t shown = std::min(rows.size(), std::max<std::size_t>(o_.max_bars, 1));
+    std::vector<Bar> bars(rows.begin(), rows.begin() + static_cast<std::ptrdiff_t>(shown));
+    if (shown < rows.size()) {
+      Bar other{std::to_string(rows.size() - shown) + " more rows", "", {}, {}};
+      other.full = other.label;
+      for (std::size_t i = shown; i < rows.size(); ++i) {
+        other.cost += rows[i].cost;
+        for (std::size_t k = 0; k < 4; ++k) other.by_kind[k] += rows[i].by_kind[k];
+      }
+      bars.push_back(std::move(other));
+    }
+    // Positive parts stack right of zero, credits left of it.
+    Decimal lo, hi;
+    std::set<LineKind> present;
+    for (const Bar& b : bars) {
+      Decimal pos, neg;
+      for (std::size_t k = 0; k < 4; ++k) {
+        (b.by_kind[k].signum() < 0 ? neg : pos) += b.by_kind[k];
+        if (!b.by_kind[k].is_zero()) present.insert(kinds[k]);
+      }
+      hi = std::max(hi, pos);
+      lo = std::min(lo, neg);
+    }
+    const Rational span = hi == lo ? Rational(1) : (hi - lo).to_rational();
+    const long long x0 = 240, width = 380, row_height = 24, top = 6;
+    const Rational zero = Rational(x0) + (-lo).to_rational() / span * width;
+    const long long height = top + row_height * static_cast<long long>(bars.size()) + 8;
+    const std::string n = std::to_string(index);
+
+    out_ += "<section class=\"statement\" id=\"statement-" + n + "\" data-statement=\"" + html_escape(st.id) +
+            "\">\n<h2>Statement " + html_escape(st.id) + ": what each " + html_escape(join_keys(st.group_by)) +
+            " pays in all</h2>\n";
+    out_ += "<svg class=\"chart\" viewBox=\"0 0 760 " + coord(height) + "\" width=\"760\" height=\"" + coord(height) +
+            "\" role=\"img\" aria-labelledby=\"statement-" + n + "-title statement-" + n + "-desc\" data-bars=\"" +
+            std::to_string(bars.size()) + "\">\n";
+    out_ += "<title id=\"statement-" + n + "-title\">Cost by " + html_escape(join_keys(st.group_by)) + ", statement " +
+            html_escape(st.id) + "</title>\n";
+    out_ += "<desc id=\"statement-" + n + "-desc\">" + std::to_string(bars.size()) +
+            " horizontal bars, largest cost first, each stacked by kind: allocated, overhead, idle, unallocated.</desc>\n";
+    if (lo.signum() < 0)
+      out_ += "<line class=\"axis\" x1=\"" + coord(zero) + "\" y1=\"0\" x2=\"" + coord(zero) + "\" y2=\"" +
+              coord(height) + "\"/>\n";
+    for (std::size_t i = 0; i < bars.size(); ++i) {
+      const Bar& b = bars[i];
+      const long long y = top + row_height * static_cast<long long>(i);
+      out_ += "<g class=\"row\" data-cost=\"" + format_amount(b.cost, unit_) + "\"><title>" + html_escape(b.full) + ": " +
+              money(b.cost) + "</title>";
+      out_ += "<text x=\"" + coord(x0 - 8) + "\" y=\"" + coord(y + 14) + "\" text-anchor=\"end\">" + html_escape(b.label) +
+              "</text>";
+      Rational right = zero, left = zero;
+      for (std::size_t k = 0; k < 4; ++k) {
+        const Decimal& part = b.by_kind[k];
+        if (part.is_zero()) continue;
+        const Rational length = part.abs().to_rational() / span * width;
+        Rational x;
+        if (part.signum() < 0) {
+          left -= length;
+          x = left;
+        } else {
+          x = right;
+          right += length;
+        }
+        const std::string kind(kind_name(kinds[k]));
+        out_ += "<rect class=\"bar " + (i >= shown ? std::string("other") : kind) +
+                (part.signum() < 0 ? " negative" : "") + "\" data-kind=\"" + kind + "\" data-cost=\"" +
+                format_amount(part, unit_) + "\" x=\"" + coord(x) + "\" y=\"" + coord(y + 3) + "\" width=\"" +
+                coord(length) + "\" height=\"15\"><title>" + kind + ": " + money(part) + "</title></rect>";
+      }
+      out_ += "<text x=\"752\" y=\"" + coord(y + 14) + "\" text-anchor=\"end\">" + money(b.cost) + "</text></g>\n";
+    }
+    out_ += "</svg>\n<ul class=\"legend\">";
+    for (const LineKind k : kinds)
+      if (present.contains(k))
+        out_ += "<li><span class=\"sw " + std::string(kind_name(k)) + "\"></span>" + std::string(kind_name(k)) + ": " +
+                std::string(kind_meaning(k)) + "</li>";
+    if (shown < rows.size()) out_ += "<li><span class=\"sw other\"></span>other: the smaller rows together</li>";
+    if (lo.signum() < 0) out_ += "<li>dashed bars left of the axis: credits (negative amounts)</li>";
+    out_ += "</ul>\n";
+
+    const std::string code(currency_.code());
+    out_ += "<table class=\"lines statement\">\n<caption>Rows by cost, largest first; click a heading to sort (every "
+            "part: <code>apportion run SPEC</code>, <code>statements[].rows[].parts</code>)</caption>\n<thead><tr>";
+    for (const std::string& k : st.group_by) out_ += "<th>" + html_escape(k) + "</th>";
+    out_ += "<th class=\"num\">cost (" + html_escape(code) + ")</th><th class=\"num\">share</th>";
+    for (const LineKind k : kinds)
+      if (present.contains(k)) out_ += "<th class=\"num\">" + std::string(kind_name(k)) + "</th>";
+    out_ += "<th class=\"num\">parts</th></tr></thead>\n<tbody>\n";
+    std::vector<const StatementRow*> by_cost;
+    for (const StatementRow& row : st.rows) by_cost.push_back(&row);
+    std::stable_sort(by_cost.begin(), by_cost.end(), [](const StatementRow* a, const StatementRow* b) { return a->cost > b->cost; });
+    for (const StatementRow* row : by_cost) {
+      out_ += "<tr>";
+      for (const std::string& k : st.group_by) out_ += "<td>" + html_escape(*row->tags.get(k)) + "</td>";
+      out_ += "<td class=\"num\">" + money(row->cost) + "</td><td class=\"num\">" +
+              (st.total.is_zero() ? std::string("&#8212;") : format_percent(row->cost.to_rational() / st.total.to_rational())) +
+              "</td>";
+      std::array<Decimal, 4> by_kind{};
+      for (const StatementPart& part : row->parts) by_kind[kind_index(part.kind)] += part.cost;
+      for (std::size_t k = 0; k < 4; ++k)
+        if (present.contains(kinds[k])) out_ += "<td class=\"num\">" + money(by_kind[k]) + "</td>";
+      out_ += "<td class=\"num\">" + std::to_string(row->parts.size()) + "</td></tr>\n";
+    }
+    out_ += "</tbody>\n<tfoot><tr><th colspan=\"" + std::to_string(st.group_by.size()) + "\">total</th><td class=\"num\">" +
+            money(st.total) + "</td><td class=\"num\">" + (st.total.is_zero() ? std::string("&#8212;") : std::string("100.00%")) +
+            "</td><td colspan=\"" + std::to_string(present.size() + 1) + "\"></td></tr></tfoot>\n</table>\n";
+    Decimal sum;
+    for (const StatementRow& row : st.rows) sum += row.cost;
+    const bool ok = sum == st.total;  // and the total is the bill: build_statements checks it
+    out_ += "<p class=\"check " + std::string(ok ? "ok" : "bad") + "\">Rows sum to the bill (the pools not drawn from " +
+            "lines): " + money(sum) + (ok ? " = " : " &#8800; ") + money(st.total) + (ok ? " &#10003;" : " &#10007;") +
+            "</p>\n</section>\n";
+  }
+
+  static std::string join_keys(const std::vector<std::string>& keys) {
+    std::string out;
+    for (std::size_t i = 0; i < keys.size(); ++i) out += (i == 0 ? "" : i + 1 == keys.size() ? " and " : ", ") + keys[i];
+    return out;
   }
 
   // The visible conservation check: the lines of each pool against the pool's total.

@@ -216,6 +216,16 @@ FxRate read_fx(const Value& v, const std::string& path) {
   return fx;
 }
 
+StatementSpec read_statement(const Value& v, const std::string& path) {
+  ObjectReader r(v, path);
+  StatementSpec spec;
+  spec.id = read_string(r.required("id"), r.path("id"));
+  spec.group_by = read_tag_keys(r.required("group_by"), r.path("group_by"));
+  if (const Value* s = r.optional("steps")) spec.steps = read_string_list(*s, r.path("steps"));
+  r.finish();
+  return spec;
+}
+
 // `limit`: the most items allowed, named `limit_name` in the error for more.
 template <class T, class Read>
 std::vector<T> read_list(ObjectReader& r, std::string_view key, Read read, std::size_t limit = static_cast<std::size_t>(-1),
@@ -1054,6 +1064,7 @@ Allocation read_allocation(const Value& spec, const SpecOptions& options, Planne
       "steps", "max_steps");
   if (r.has("fx")) a.fx = read_list<FxRate>(r, "fx", read_fx);
   if (r.has("inputs")) read_inputs(r, a, options, plan);
+  if (r.has("statements")) a.statements = read_list<StatementSpec>(r, "statements", read_statement);
   a.governance = read_governance(r);
   r.finish();
   std::set<std::string> ids;
@@ -1192,6 +1203,24 @@ std::string result_to_json(const Result& result) {
     }
   }
   if (!result.warnings.empty()) doc["warnings"] = result.warnings;
+  if (!result.statements.empty()) {
+    doc["statements"] = json::array();
+    for (const Statement& st : result.statements) {
+      json rows = json::array();
+      for (const StatementRow& row : st.rows) {
+        json tags = json::object();  // in group_by order
+        for (const std::string& k : st.group_by) tags[k] = std::string(*row.tags.get(k));
+        json parts = json::array();
+        for (const StatementPart& part : row.parts)
+          parts.push_back({{"step", part.step ? json(*part.step) : json(nullptr)}, {"pool", part.pool},
+                           {"kind", std::string(to_string(part.kind))}, {"tags", tags_json(part.tags)},
+                           {"cost", format_amount(part.cost, unit)}});
+        rows.push_back({{"tags", std::move(tags)}, {"cost", format_amount(row.cost, unit)}, {"parts", std::move(parts)}});
+      }
+      doc["statements"].push_back(
+          {{"id", st.id}, {"group_by", st.group_by}, {"total", format_amount(st.total, unit)}, {"rows", std::move(rows)}});
+    }
+  }
   if (result.governance) write_governance(*result.governance, unit, doc);
   std::string text = doc.dump(2) + "\n";
   // The top-level placeholder: inside a string a line break is escaped, so this is it.

@@ -19,6 +19,7 @@
 #include "apportion/render.hpp"
 #include "apportion/report.hpp"
 #include "apportion/spec.hpp"
+#include "apportion/statements.hpp"
 #include "apportion/strategies.hpp"
 #include "apportion/strategy.hpp"
 #include "apportion/tags.hpp"

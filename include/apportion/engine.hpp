@@ -173,6 +173,15 @@ struct InputSummary {
   std::vector<std::string> warnings;               // the format's (IngestResult::warnings)
 };
 
+// A chargeback statement: one total per group across every pool and step (docs/spec.md,
+// "Statements"). Each pool is read through one step: the one `steps` names for it, else the
+// first that splits it.
+struct StatementSpec {
+  std::string id;
+  std::vector<std::string> group_by;  // non-empty, no key twice
+  std::vector<std::string> steps;     // ids of steps chosen for their pools
+};
+
 // Everything one run needs.
 struct Allocation {
   Currency currency;
@@ -187,6 +196,8 @@ struct Allocation {
   // grouped by `team` over records tagged `label_team` names it.
   std::vector<std::string> dropped_tags;
   Limits limits;                     // run() enforces max_groups_per_step
+  // Built by run() after the steps (statements.hpp), before governance, which may read them.
+  std::vector<StatementSpec> statements;
   // Budgets, anomalies, reconciliation, scorecards and unit economics, evaluated by run()
   // after the steps (governance.hpp); null for none.
   std::shared_ptr<const Governance> governance;
@@ -225,6 +236,31 @@ struct Coverage {
   Rational ratio;  // share of the pool not on unallocated lines
 };
 
+// A leaf of a statement: a line of a pool's chosen step, or a pool no step splits (`step`
+// none, kind unallocated, the pool's tags).
+struct StatementPart {
+  std::optional<std::string> step;
+  std::string pool;
+  LineKind kind = LineKind::allocated;
+  Tags tags;  // the leaf's own, not those it inherits
+  Decimal cost;
+};
+
+struct StatementRow {
+  Tags tags;  // the group_by keys, with "__idle__" or "__unallocated__" for a key a leaf lacks
+  // The kind every part shares, else allocated: what governance reports a row as.
+  LineKind kind = LineKind::allocated;
+  Decimal cost;  // the exact sum of the parts' costs
+  std::vector<StatementPart> parts;  // in line order, then unsplit pools in spec order
+};
+
+struct Statement {
+  std::string id;
+  std::vector<std::string> group_by;
+  Decimal total;  // the sum of the rows: the sum of the pools not drawn from lines
+  std::vector<StatementRow> rows;  // by tags in canonical order
+};
+
 struct Result {
   Currency currency;
   Decimal precision;
@@ -238,6 +274,7 @@ struct Result {
   // What ran but looks wrong, each starting with the path it is about: a step in which no
   // record took part. Inputs' own warnings are in `inputs`.
   std::vector<std::string> warnings;
+  std::vector<Statement> statements;  // one per StatementSpec, in spec order
   std::shared_ptr<const GovernanceReport> governance;  // set when the allocation has governance
 
   // The lines of one step, in result order.

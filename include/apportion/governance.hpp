@@ -14,10 +14,12 @@
 
 APPORTION_BEGIN_NAMESPACE
 
-// The sum of the reported costs of one step's lines whose tags contain all of `tags`.
+// The sum of the reported costs of one step's lines whose tags contain all of `tags`, or,
+// with `statement` set (and `step` empty), of that statement's rows whose tags do.
 struct LinesRef {
   std::string step;
   Tags tags;
+  std::string statement{};
 };
 // A pool's rounded cost.
 struct PoolRef {

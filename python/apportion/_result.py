@@ -140,6 +140,12 @@ class Result:
     def unit_costs(self) -> list[dict[str, Any]]:
         return copy.deepcopy(self._parsed().get("unit_costs", []))
 
+    @property
+    def statements(self) -> list[dict[str, Any]]:
+        """Per statement (docs/statements.md): its total and rows, each with its tags, cost
+        and parts, as the result document writes them (amounts are decimal strings)."""
+        return copy.deepcopy(self._parsed().get("statements", []))
+
     # The governance sections (docs/governance.md), as the result document writes them:
     # amounts and ratios are decimal strings. Empty when the spec has none.
     @property

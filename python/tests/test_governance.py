@@ -66,3 +66,16 @@ def test_governance_error_names_its_path():
         assert str(e).startswith("budgets[0].amount: must be positive")
     else:
         raise AssertionError("a zero budget amount must be refused")
+
+
+def test_statement_sums_each_team_across_pools_and_budgets_read_it():
+    # The node's lines by team, and the bill, which no step splits: one leaf with no team.
+    a = month().add("statements", {"id": "teams", "group_by": ["team"]})
+    a.add("budgets", {"id": "nlp", "spend": {"statement": "teams", "tags": {"team": "nlp"}}, "amount": "1000",
+                      "period": {"month": "2026-06"}})
+    result = a.run()
+    (statement,) = result.statements
+    assert {r["tags"]["team"]: r["cost"] for r in statement["rows"]} == {
+        "__unallocated__": "1043.21", "cv": "300.00", "ml": "100.00", "nlp": "600.00"}
+    assert statement["total"] == "2043.21"
+    assert result.budgets[0]["spend"] == "600.00"

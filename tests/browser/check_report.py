@@ -104,6 +104,8 @@ class Dom(html.parser.HTMLParser):
         self.depth = 0  # of <svg>: a title inside one is the chart's
         self.text = []
         self.steps = []  # [step id, bar count, data-bars]
+        self.statements = []  # [statement id, data-bars, [[row data-cost, [segment data-costs]], ...]]
+        self.in_statement = False
         self.scripts = 0
         self.section_depth = 0
 
@@ -113,15 +115,26 @@ class Dom(html.parser.HTMLParser):
             self.scripts += 1
         if tag == "svg":
             self.depth += 1
-            if self.steps and a.get("class") == "chart":
+            if self.in_statement and a.get("class") == "chart":
+                self.statements[-1][1] = int(a.get("data-bars", "-1"))
+            elif self.steps and a.get("class") == "chart":
                 self.steps[-1][2] = int(a.get("data-bars", "-1"))
         if tag == "title" and self.depth == 0:
             self.in_title = True
+        if tag == "section":
+            self.in_statement = a.get("class") == "statement"
         if tag == "section" and a.get("class") == "step":
             self.steps.append([a.get("data-step"), 0, None])
         if tag == "section" and a.get("class") == "gov":
             self.steps.append([None, 0, None])  # bars after the steps are not theirs
-        if tag == "rect" and (a.get("class") or "").split()[:1] == ["bar"] and self.steps:
+        if tag == "section" and a.get("class") == "statement":
+            self.statements.append([a.get("data-statement"), None, []])
+        if self.in_statement:
+            if tag == "g" and a.get("class") == "row":
+                self.statements[-1][2].append([a.get("data-cost"), []])
+            if tag == "rect" and (a.get("class") or "").split()[:1] == ["bar"] and self.statements[-1][2]:
+                self.statements[-1][2][-1][1].append(a.get("data-cost"))
+        elif tag == "rect" and (a.get("class") or "").split()[:1] == ["bar"] and self.steps:
             self.steps[-1][1] += 1
 
     def handle_endtag(self, tag):
@@ -246,6 +259,27 @@ def check_spec(binary, browser, work, spec, index):
         # The document's 6 places, to the report's 2 (the report rounds the exact ratio).
         pct = str((decimal.Decimal(c["ratio"]) * 100).quantize(decimal.Decimal("0.01"), decimal.ROUND_HALF_EVEN)) + "%"
         check("Tag coverage: " + pct in text, "%s: coverage %s of step %s not shown" % (name, pct, c["step"]))
+    # A statement: a bar per row (largest first, the smaller ones past MAX_BARS as one), each
+    # stacked from segments whose amounts add up to the row's, and every row's cost shown.
+    drawn_statements = {st[0]: st for st in dom.statements}
+    for st in result.get("statements", []):
+        got = drawn_statements.get(st["id"])
+        if not check(got is not None, "%s: no section for statement %s" % (name, st["id"])):
+            continue
+        rows = sorted(st["rows"], key=lambda r: -decimal.Decimal(r["cost"]))
+        bars = min(len(rows), MAX_BARS) + (1 if len(rows) > MAX_BARS else 0)
+        check(got[1] == bars and len(got[2]) == bars,
+              "%s: statement %s has %d bars (data-bars=%r), expected %d" % (name, st["id"], len(got[2]), got[1], bars))
+        for i, (row_cost, segments) in enumerate(got[2]):
+            check(sum(decimal.Decimal(c) for c in segments) == decimal.Decimal(row_cost),
+                  "%s: statement %s bar %d: segments %s do not add up to %s" % (name, st["id"], i, segments, row_cost))
+            if i < min(len(rows), MAX_BARS):
+                check(decimal.Decimal(row_cost) == decimal.Decimal(rows[i]["cost"]),
+                      "%s: statement %s bar %d is %s, the row %s" % (name, st["id"], i, row_cost, rows[i]["cost"]))
+        for r in st["rows"]:
+            check(money(r["cost"], currency) in text,
+                  "%s: statement %s: the cost of %s is not on the page" % (name, st["id"], r["tags"]))
+        check(money(st["total"], currency) in text, "%s: statement %s total not shown" % (name, st["id"]))
     for b in result.get("budgets", []):
         check(money(b["spend"], currency) + " of " + money(b["amount"], currency) in text,
               "%s: budget %s not shown" % (name, b["id"]))

@@ -234,4 +234,26 @@ with tempfile.TemporaryDirectory() as tmp:
     bad("--progress refuses other values", ["run", spec_path, "--progress", "sometimes"],
         starts="--progress must be auto, always or never")
 
+# ---- statements: examples/data/team-chargeback.json, worked by hand in docs/statements.md ----
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+CHARGEBACK = os.path.join(ROOT, "examples", "data", "team-chargeback.json")
+code, out, err = run(["run", CHARGEBACK])
+res = json.loads(out) if code == 0 else {}
+statement = (res.get("statements") or [{}])[0]
+check("statement rows: each team in all", {r["tags"]["team"]: r["cost"] for r in statement.get("rows", [])} ==
+      {"__idle__": "100.00", "cv": "96.87", "nlp": "203.13", "platform": "50.00"}, repr(statement)[:400])
+check("statement total is the bill", statement.get("total") == "450.00", repr(statement.get("total")))
+nlp = next((r for r in statement.get("rows", []) if r["tags"]["team"] == "nlp"), {})
+check("statement parts: nlp's three lines", [(p["step"], p["pool"], p["cost"]) for p in nlp.get("parts", [])] ==
+      [("node-a", "node-a", "112.50"), ("node-b", "node-b", "40.00"), ("endpoint", "llm-endpoint", "50.63")], repr(nlp))
+code, table, err = run(["run", CHARGEBACK, "--format", "table"])
+section = table[table.find("Statement teams"):].rstrip("\n")
+doc = open(os.path.join(ROOT, "docs", "statements.md"), encoding="utf-8").read()
+check("docs/statements.md shows the statement the build prints", code == 0 and section and section in doc, section)
+code, out, err = run(["run", CHARGEBACK, "--format", "csv"])
+rows = list(csv.reader(io.StringIO(out)))
+check("csv: a statement column and a row per statement row",
+      rows and rows[0][-1] == "statement" and [r[-1] for r in rows if r[2] == "statement"] == ["teams"] * 4 and
+      all(r[-1] == "" for r in rows[1:] if r[2] != "statement"), repr(rows[:3]))
+
 finish()
