@@ -299,12 +299,15 @@ class Runner {
       if (!step_index_.emplace(step.id, i).second)
         throw SpecError(path + ".id", "step \"" + step.id + "\" is defined twice");
       if (!step.strategy) throw SpecError(path + ".strategy", "no strategy given");
+      const bool fleet = !step.pools.empty() || step.pools_tagged;
       if (step.strategy->splits_pool()) {
-        if (!step.pool) throw SpecError(path, "missing required key \"pool\"");
-        if (!pool_index_.contains(*step.pool)) throw SpecError(path + ".pool", "unknown pool \"" + *step.pool + "\"");
-      } else if (step.pool) {
-        throw SpecError(path + ".pool", "this strategy prices runs and takes no pool");
+        if (step.pool && fleet) throw SpecError(path + ".pools", "give either \"pool\" or \"pools\", not both");
+        if (!step.pool && !fleet) throw SpecError(path, "missing required key \"pool\"");
+      } else if (step.pool || fleet) {
+        throw SpecError(path + (step.pool ? ".pool" : ".pools"), "this strategy prices runs and takes no pool");
       }
+      if (step.match && !fleet) throw SpecError(path + ".match", "matches records to the pools of a fleet: give \"pools\"");
+      pools_of_step_.push_back(pools_of_step(a_, step, path));
       if (!step.strategy->reads_records() && (!step.group_by.empty() || !step.select.empty()))
         throw SpecError(path + (step.group_by.empty() ? ".select" : ".group_by"), "this strategy reads no records");
       if (step.group_by.empty() && step.strategy->reads_records() && step.strategy->default_group_by().empty())
@@ -317,7 +320,7 @@ class Runner {
       if (it == step_index_.end())
         throw SpecError(pool_path(i) + ".from.step", "unknown step \"" + from->step + "\"");
       for (std::size_t s = 0; s < a_.steps.size(); ++s)
-        if (a_.steps[s].pool == a_.pools[i].id && s <= it->second) {
+        if (splits(s, i) && s <= it->second) {
           if (s == it->second)
             throw SpecError(pool_path(i) + ".from.step", "step \"" + from->step +
                                                              "\" splits this pool, so the pool cannot also come from it (a cycle)");
@@ -412,17 +415,58 @@ class Runner {
   void run_step(std::size_t s) {
     const Step& step = a_.steps[s];
     const Strategy& strategy = *step.strategy;
-    StepInput input{step, step_path(s), std::nullopt, {}, step.group_by, a_.catalog.get(), result_.precision};
+    if (!strategy.splits_pool()) {
+      split(s, std::nullopt, true);
+    } else {
+      // Each pool on its own: a step over a fleet splits each of its pools as a step of one
+      // pool would, and its coverage is over them all.
+      const std::vector<std::size_t>& pools = pools_of_step_[s];
+      const bool fleet = pools.size() != 1 || step.pools_tagged || !step.pools.empty();
+      Decimal total, unallocated;
+      std::vector<std::string> without_records;
+      for (std::size_t p : pools) {
+        total += pool_cost(p);
+        bool had_records = true;
+        unallocated += split(s, p, !fleet, &had_records);
+        if (!had_records) without_records.push_back(a_.pools[p].id);
+      }
+      if (fleet && !without_records.empty()) warn_fleet_without_records(s, without_records, pools.size());
+      if (step.match) warn_unmatched(s, pools);
+      if (!total.is_zero()) {
+        const Rational t = total.to_rational();
+        result_.coverage.push_back({step.id, (t - unallocated.to_rational()) / t});
+      }
+    }
+    ran_.insert(step.id);
+    result_.steps.push_back(step.id);
+  }
+
+  bool splits(std::size_t step, std::size_t pool) const {
+    const auto& pools = pools_of_step_[step];
+    return std::find(pools.begin(), pools.end(), pool) != pools.end();
+  }
+
+  // Splits one pool by step `s` (or runs a step that splits none), appends its lines, and
+  // returns the cost on its unallocated lines. `warn`: say when no record took part.
+  Decimal split(std::size_t s, std::optional<std::size_t> pool, bool warn, bool* had_records = nullptr) {
+    const Step& step = a_.steps[s];
+    const Strategy& strategy = *step.strategy;
+    // A pool of a fleet is split as by a step of that one pool.
+    Step one_pool;
+    const bool fleet = pool && !step.pool;
+    if (fleet) {
+      one_pool = step;
+      one_pool.pool = a_.pools[*pool].id;
+    }
+    const Step& as_run = fleet ? one_pool : step;
+    StepInput input{as_run, step_path(s), std::nullopt, {}, step.group_by, a_.catalog.get(), result_.precision};
     if (input.group_by.empty()) input.group_by = strategy.default_group_by();
-    std::optional<std::size_t> pool;
-    if (strategy.splits_pool()) {
-      pool = pool_index_.at(*step.pool);
-      input.pool_cost = pool_cost(*pool);
-    }
+    if (pool) input.pool_cost = pool_cost(*pool);
     if (strategy.reads_records()) {
-      input.records = records_of_step(a_, step);
-      if (input.records.empty()) warn_no_records(s);
+      input.records = records_of_step(a_, as_run);
+      if (input.records.empty() && warn) warn_no_records(s);
     }
+    if (had_records) *had_records = !strategy.reads_records() || !input.records.empty();
     StepOutput out = strategy.run(input);
     for (const std::string& w : out.warnings) result_.warnings.push_back(step_path(s) + ": " + w);
     if (input.records.size() > 0) warn_missing_keys(s, input, out);
@@ -494,12 +538,7 @@ class Runner {
       u.step = step.id;
       result_.unit_costs.push_back(std::move(u));
     }
-    if (pool && !input.pool_cost->is_zero()) {
-      const Rational p = input.pool_cost->to_rational();
-      result_.coverage.push_back({step.id, (p - unallocated.to_rational()) / p});
-    }
-    ran_.insert(step.id);
-    result_.steps.push_back(step.id);
+    return unallocated;
   }
 
   // Records took part but none has a group_by key: every line is unallocated. Name the key,
@@ -525,10 +564,53 @@ class Runner {
       for (std::string_view k : names)
         if (k == bare || k == "label_" + key) hint = std::string(k);
       if (const auto near = closest_spelling(key, names); hint.empty() && near) hint = std::string(*near);
-      result_.warnings.push_back(step_path(s) + ": no record taking part in step \"" + a_.steps[s].id +
-                                 "\" has the group_by key \"" + key + "\", so all of it is unallocated" +
-                                 (hint.empty() ? "" : " (the records have \"" + hint + "\")"));
+      std::string warning = step_path(s) + ": no record taking part in step \"" + a_.steps[s].id +
+                            "\" has the group_by key \"" + key + "\", so all of it is unallocated" +
+                            (hint.empty() ? "" : " (the records have \"" + hint + "\")");
+      // Once for a step over a fleet, whose pools are split one by one.
+      if (std::find(result_.warnings.begin(), result_.warnings.end(), warning) == result_.warnings.end())
+        result_.warnings.push_back(std::move(warning));
     }
+  }
+
+  // Pools of a fleet no record took part in: each is all unallocated (a node nothing ran on,
+  // or records whose match tag names it otherwise).
+  void warn_fleet_without_records(std::size_t s, const std::vector<std::string>& pools, std::size_t of) {
+    std::string names;
+    for (std::size_t i = 0; i < pools.size() && i < 5; ++i) names += (i ? ", " : "") + ("\"" + pools[i] + "\"");
+    if (pools.size() > 5) names += " and " + std::to_string(pools.size() - 5) + " more";
+    result_.warnings.push_back(step_path(s) + ": no record takes part in " + std::to_string(pools.size()) + " of the " +
+                               std::to_string(of) + " pools of step \"" + a_.steps[s].id + "\" (" + names +
+                               "), so their costs are unallocated");
+  }
+
+  // Records of a fleet's step naming no pool whose match tag names none of its pools take no
+  // part: usage of a node the bill does not have, or a tag spelt otherwise.
+  void warn_unmatched(std::size_t s, const std::vector<std::size_t>& pools) {
+    const Step& step = a_.steps[s];
+    std::set<std::string_view> names;
+    for (std::size_t p : pools) {
+      const Pool& pool = a_.pools[p];
+      if (const auto v = step.match->pool_tag.empty() ? std::optional<std::string_view>(pool.id) : pool.tags.get(step.match->pool_tag))
+        names.insert(*v);
+    }
+    const bool priced = step.strategy->reads_priced_runs();
+    std::size_t unmatched = 0;
+    std::set<std::string> shown;
+    for (const Record& r : a_.records) {
+      if (r.pool || r.priced_run() != priced || !selected(r, step.select)) continue;
+      const auto v = r.tags.get(step.match->tag);
+      if (v && names.contains(*v)) continue;
+      ++unmatched;
+      if (shown.size() < 5) shown.insert(v ? "\"" + std::string(*v) + "\"" : "no \"" + step.match->tag + "\" tag");
+    }
+    if (unmatched == 0) return;
+    std::string which;
+    for (const std::string& v : shown) which += (which.empty() ? "" : ", ") + v;
+    result_.warnings.push_back(step_path(s) + ": " + std::to_string(unmatched) + (unmatched == 1 ? " record" : " records") +
+                               " of step \"" + step.id + "\"" + (unmatched == 1 ? " matches" : " match") +
+                               " no pool by its tag \"" + step.match->tag + "\" (" + which +
+                               "), so " + (unmatched == 1 ? "it takes" : "they take") + " no part");
   }
 
   // A step in which no record takes part is all unallocated: say so, with the likely cause.
@@ -555,6 +637,7 @@ class Runner {
   std::map<std::string, std::size_t, std::less<>> step_index_;
   std::map<std::size_t, Decimal> pool_costs_;
   std::set<std::string, std::less<>> ran_;
+  std::vector<std::vector<std::size_t>> pools_of_step_;  // per step: the pools it splits
 };
 
 }  // namespace
@@ -589,6 +672,34 @@ std::vector<DrawnFrom> drawn_from(const Allocation& allocation, const std::optio
 
 }  // namespace
 
+std::vector<std::size_t> pools_of_step(const Allocation& allocation, const Step& step, const std::string& step_path) {
+  std::vector<std::size_t> out;
+  const auto index_of = [&](const std::string& id) {
+    for (std::size_t p = 0; p < allocation.pools.size(); ++p)
+      if (allocation.pools[p].id == id) return p;
+    return allocation.pools.size();
+  };
+  if (step.pool) {
+    const std::size_t p = index_of(*step.pool);
+    if (p == allocation.pools.size()) throw SpecError(step_path + ".pool", "unknown pool \"" + *step.pool + "\"");
+    out.push_back(p);
+  } else if (step.pools_tagged) {
+    for (std::size_t p = 0; p < allocation.pools.size(); ++p)
+      if (allocation.pools[p].tags.contains_all(*step.pools_tagged)) out.push_back(p);
+    if (out.empty()) throw SpecError(step_path + ".pools.tags", "no pool has these tags");
+  } else {
+    for (std::size_t i = 0; i < step.pools.size(); ++i) {
+      const std::size_t p = index_of(step.pools[i]);
+      const std::string path = step_path + ".pools[" + std::to_string(i) + "]";
+      if (p == allocation.pools.size()) throw SpecError(path, "unknown pool \"" + step.pools[i] + "\"");
+      if (std::find(out.begin(), out.end(), p) != out.end()) throw SpecError(path, "pool \"" + step.pools[i] + "\" is listed twice");
+      out.push_back(p);
+    }
+    std::sort(out.begin(), out.end());  // spec order, whatever the list's
+  }
+  return out;
+}
+
 std::vector<const Record*> records_of_step(const Allocation& allocation, const Step& step) {
   std::vector<const Record*> out;
   if (!step.strategy || !step.strategy->reads_records()) return out;
@@ -610,9 +721,18 @@ std::vector<const Record*> records_of_step(const Allocation& allocation, const S
     return std::all_of(ancestors.begin(), ancestors.end(),
                        [&](const DrawnFrom& d) { return r.tags.contains_all(*d.tags) && selected(r, *d.select); });
   };
+  // In a step over a fleet, a record naming no pool takes part in the pool its match tag names.
+  std::optional<std::string_view> match_value;
+  if (step.match && step.pool) {
+    const auto p = std::find_if(allocation.pools.begin(), allocation.pools.end(), [&](const Pool& x) { return x.id == *step.pool; });
+    if (p != allocation.pools.end())
+      match_value = step.match->pool_tag.empty() ? std::optional<std::string_view>(p->id) : p->tags.get(step.match->pool_tag);
+    if (!match_value) return out;  // a pool without the tag: no record names it
+  }
   for (const Record& r : allocation.records) {
     if (r.priced_run() != priced) continue;
     if (r.pool && step.pool != r.pool && !drawn(r)) continue;
+    if (!r.pool && match_value && r.tags.get(step.match->tag) != match_value) continue;
     if (selected(r, step.select)) out.push_back(&r);
   }
   return out;

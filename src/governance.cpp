@@ -406,6 +406,9 @@ UnitEconomicsReport unit_economics(const UnitEconomicsRule& rule, const Allocati
                                     [&](const Step& s) { return s.id == rule.lines.step; });
   if (step_it == allocation.steps.end()) throw SpecError(path + ".lines.step", "unknown step \"" + rule.lines.step + "\"");
   const Step& step = *step_it;
+  if (!step.pools.empty() || step.pools_tagged)
+    throw SpecError(path + ".lines.step", "step \"" + step.id +
+                                              "\" splits a fleet of pools; unit economics reads the records of a step of one pool");
   std::vector<std::string> group_by = step.group_by;
   if (group_by.empty() && step.strategy) group_by = step.strategy->default_group_by();
 

@@ -268,17 +268,21 @@ void step_sections(const Result& result, Layout& out) {
     const auto lines = result.lines_of(step);
     if (lines.empty()) continue;
     std::set<std::string> key_set;
+    std::vector<std::string> pools;  // a step over a fleet splits several
     bool gpu_hours = false, split = false;
     Decimal total;
     for (const Line* l : lines) {
+      if (l->pool && (pools.empty() || pools.back() != *l->pool)) pools.push_back(*l->pool);
       for (const auto& [k, v] : l->tags) key_set.insert(k);
       gpu_hours |= l->gpu_hours.has_value();
       split |= l->split_cost.has_value();
       total += l->cost;
     }
     const std::vector<std::string> keys(key_set.begin(), key_set.end());
+    const bool fleet = pools.size() > 1;
     TableData t;
     t.header = {"kind"};
+    if (fleet) t.header.insert(t.header.begin(), "pool");
     t.header.insert(t.header.end(), keys.begin(), keys.end());
     t.header.push_back("cost (" + currency + ")");
     t.header.push_back("cost share");  // of the step's cost; JSON and CSV `share` is the weight share
@@ -288,9 +292,10 @@ void step_sections(const Result& result, Layout& out) {
     }
     if (gpu_hours) t.header.push_back("GPU-hours");
     t.right.assign(t.header.size(), true);
-    std::fill(t.right.begin(), t.right.begin() + 1 + static_cast<std::ptrdiff_t>(keys.size()), false);
+    std::fill(t.right.begin(), t.right.begin() + (fleet ? 2 : 1) + static_cast<std::ptrdiff_t>(keys.size()), false);
     for (const Line* l : lines) {
       std::vector<std::string> row{std::string(to_string(l->kind))};
+      if (fleet) row.insert(row.begin(), l->pool.value_or(""));
       for (const std::string& k : keys) row.emplace_back(l->tags.get(k).value_or(""));
       row.push_back(group_thousands(format_amount(l->cost, unit)));
       row.push_back(total.is_zero() ? "" : format_percent(l->cost.to_rational() / total.to_rational()));
@@ -302,14 +307,15 @@ void step_sections(const Result& result, Layout& out) {
       t.rows.push_back(std::move(row));
     }
     std::vector<std::string> totals{"total"};
-    totals.resize(1 + keys.size());
+    totals.resize((fleet ? 2 : 1) + keys.size());
     totals.push_back(group_thousands(format_amount(total, unit)));
     totals.push_back(total.is_zero() ? "" : "100.00%");
     totals.resize(t.header.size());
     t.totals_from = t.rows.size();
     t.rows.push_back(std::move(totals));
 
-    out.heading("Step " + step + (lines.front()->pool ? ": pool " + *lines.front()->pool : ""));
+    out.heading("Step " + step + (fleet ? ": " + std::to_string(pools.size()) + " pools"
+                                        : lines.front()->pool ? ": pool " + *lines.front()->pool : ""));
     out.table(t);
     std::vector<std::string> notes;
     for (const UnitCost& u : result.unit_costs) {

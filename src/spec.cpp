@@ -195,6 +195,25 @@ Step read_step(const Value& v, const std::string& path, const StrategyRegistry& 
   if (const Value* p = r.optional("pool")) step.pool = read_string(*p, r.path("pool"));
   if (const Value* g = r.optional("group_by")) step.group_by = read_tag_keys(*g, r.path("group_by"));
   if (const Value* s = r.optional("select")) step.select = read_select(*s, r.path("select"));
+  if (const Value* p = r.optional("pools")) {  // a fleet: pool ids, or {"tags": {...}}
+    if (p->is(Value::Type::object)) {
+      ObjectReader pr(*p, r.path("pools"));
+      step.pools_tagged = read_tags(pr.required("tags"), pr.path("tags"));
+      if (step.pools_tagged->empty()) throw SpecError(pr.path("tags"), "must name at least one tag");
+      pr.finish();
+    } else {
+      step.pools = read_string_list(*p, r.path("pools"));
+      if (step.pools.empty()) throw SpecError(r.path("pools"), "must name at least one pool");
+    }
+  }
+  if (const Value* m = r.optional("match")) {
+    ObjectReader mr(*m, r.path("match"));
+    PoolMatch match{read_string(mr.required("tag"), mr.path("tag")), {}};
+    if (match.tag.empty()) throw SpecError(mr.path("tag"), "must not be empty");
+    if (const Value* t = mr.optional("pool_tag")) match.pool_tag = read_string(*t, mr.path("pool_tag"));
+    mr.finish();
+    step.match = std::move(match);
+  }
   if (!registry.contains(name)) {
     std::string known;
     for (const std::string& n : registry.names()) known += (known.empty() ? "" : ", ") + n;

@@ -17,7 +17,14 @@ namespace {
 
 constexpr std::size_t none = static_cast<std::size_t>(-1);
 
-std::string in_quotes(std::string_view s) { return "\"" + std::string(s) + "\""; }
+std::string in_quotes(std::string_view s) {
+  std::string out;  // appended: `"\"" + std::string&&` trips GCC 12's -Wrestrict (a false positive)
+  out.reserve(s.size() + 2);
+  out += '"';
+  out += s;
+  out += '"';
+  return out;
+}
 
 std::string tags_label(const Tags& tags) {
   std::string out = "{";
@@ -78,8 +85,9 @@ class Reading {
       const Line& line = result_.lines[l];
       if (!line.pool || drawn_into_[l] != none) continue;
       const auto s = step_index_.find(line.step);
-      if (s == step_index_.end() || !reads(s->second)) continue;
-      add_leaf({line.step, *line.pool, line.kind, line.tags, line.cost}, pool_index_.at(*line.pool));
+      const std::size_t pool = pool_index_.at(*line.pool);
+      if (s == step_index_.end() || chosen_[pool] != s->second) continue;
+      add_leaf({line.step, *line.pool, line.kind, line.tags, line.cost}, pool);
     }
     for (std::size_t p = 0; p < a_.pools.size(); ++p)
       if (chosen_[p] == none) add_leaf({std::nullopt, a_.pools[p].id, LineKind::unallocated, a_.pools[p].tags, pool_cost(p)}, p);
@@ -109,9 +117,9 @@ class Reading {
 
  private:
   Decimal pool_cost(std::size_t p) const { return pool_costs_[p]; }
-  bool reads(std::size_t step) const {
-    const Step& s = a_.steps[step];
-    return s.pool && chosen_[pool_index_.at(*s.pool)] == step;
+  // The pools step `s` splits (its pool, or its fleet's).
+  std::vector<std::size_t> pools_of(std::size_t s) const {
+    return pools_of_step(a_, a_.steps[s], "steps[" + std::to_string(s) + "]");
   }
   // Steps that split a pool: the one `steps` names for it, else the first in spec order.
   void choose_steps(const StatementSpec& spec) {
@@ -121,20 +129,23 @@ class Reading {
       const auto s = step_index_.find(spec.steps[k]);
       if (s == step_index_.end()) throw SpecError(path, "unknown step " + in_quotes(spec.steps[k]));
       const Step& step = a_.steps[s->second];
-      if (!step.pool || !step.strategy || !step.strategy->splits_pool())
+      const std::vector<std::size_t> pools = pools_of(s->second);
+      if (pools.empty() || !step.strategy || !step.strategy->splits_pool())
         throw SpecError(path, "step " + in_quotes(step.id) + " splits no pool (its lines are priced runs): a statement reads the steps that split pools");
-      std::size_t& chosen = chosen_[pool_index_.at(*step.pool)];
-      if (chosen == s->second) throw SpecError(path, "step " + in_quotes(step.id) + " is named twice");
-      if (chosen != none)
-        throw SpecError(path, "steps " + in_quotes(a_.steps[chosen].id) + " and " + in_quotes(step.id) + " both split pool " +
-                                  in_quotes(*step.pool) + ": name one of them");
-      chosen = s->second;
+      for (std::size_t p : pools) {
+        std::size_t& chosen = chosen_[p];
+        if (chosen == s->second) throw SpecError(path, "step " + in_quotes(step.id) + " is named twice");
+        if (chosen != none)
+          throw SpecError(path, "steps " + in_quotes(a_.steps[chosen].id) + " and " + in_quotes(step.id) + " both split pool " +
+                                    in_quotes(a_.pools[p].id) + ": name one of them");
+        chosen = s->second;
+      }
     }
     for (std::size_t s = 0; s < a_.steps.size(); ++s) {
       const Step& step = a_.steps[s];
-      if (!step.pool || !step.strategy || !step.strategy->splits_pool()) continue;
-      std::size_t& chosen = chosen_[pool_index_.at(*step.pool)];
-      if (chosen == none) chosen = s;
+      if (!step.strategy || !step.strategy->splits_pool()) continue;
+      for (std::size_t p : pools_of(s))
+        if (chosen_[p] == none) chosen_[p] = s;
     }
   }
   // The lines each `from` pool draws: they are not leaves, the drill-down's lines stand for them.
@@ -148,13 +159,16 @@ class Reading {
       if (!from) continue;
       const auto s = step_index_.find(from->step);
       if (s == step_index_.end()) continue;  // the engine refused it already
-      if (!reads(s->second)) {
+      // Every pool the step splits must be read through it (each of a fleet's).
+      const std::vector<std::size_t> split = pools_of(s->second);
+      const auto unread = std::find_if(split.begin(), split.end(), [&](std::size_t q) { return chosen_[q] != s->second; });
+      if (split.empty() || unread != split.end()) {
         const Step& step = a_.steps[s->second];
         std::string why = "pool " + in_quotes(a_.pools[p].id) + " is drawn from step " + in_quotes(step.id) +
                           ", which the statement does not read";
-        if (step.pool && chosen_[pool_index_.at(*step.pool)] != none)
-          why += " (it reads pool " + in_quotes(*step.pool) + " through step " +
-                 in_quotes(a_.steps[chosen_[pool_index_.at(*step.pool)]].id) + "): name " + in_quotes(step.id) + " in its steps";
+        if (!split.empty() && chosen_[*unread] != none)
+          why += " (it reads pool " + in_quotes(a_.pools[*unread].id) + " through step " +
+                 in_quotes(a_.steps[chosen_[*unread]].id) + "): name " + in_quotes(step.id) + " in its steps";
         throw SpecError(path_, why);
       }
       for (std::size_t l : lines_of_step[from->step]) {
@@ -181,8 +195,15 @@ class Reading {
       const Tags& t = result_.lines[l].tags;
       std::erase_if(shared, [&](const Tags::Pair& pair) { return t.get(pair.first) != pair.second; });
     }
-    const Step& step = a_.steps[step_index_.at(from->step)];
-    for (const auto& pair : inherited(pool_index_.at(*step.pool)))
+    // What the drawn lines' pools inherit, where they all agree (one pool, unless the lines
+    // come from a fleet).
+    std::optional<std::vector<Tags::Pair>> above;
+    for (std::size_t l : drawn_[p]) {
+      const Tags& t = inherited(pool_index_.at(*result_.lines[l].pool));
+      if (!above) above.emplace(t.begin(), t.end());
+      else std::erase_if(*above, [&](const Tags::Pair& pair) { return t.get(pair.first) != pair.second; });
+    }
+    for (const auto& pair : *above)
       if (std::none_of(shared.begin(), shared.end(), [&](const Tags::Pair& s) { return s.first == pair.first; }))
         shared.push_back(pair);
     inherited_[p] = Tags(std::move(shared));

@@ -151,13 +151,32 @@ class Strategy;
 struct Governance;        // governance.hpp
 struct GovernanceReport;
 
+// How a record that names no pool finds its pool in a step over a fleet: its tag `tag`
+// equals the pool's id, or the pool's tag `pool_tag` when that is given.
+struct PoolMatch {
+  std::string tag;
+  std::string pool_tag;  // empty: the pool's id
+};
+
 struct Step {
   std::string id;
   std::shared_ptr<const Strategy> strategy;
   std::optional<std::string> pool;      // required by strategies that split a pool
   std::vector<std::string> group_by;    // empty: the strategy's default
   Selector select;
+  // A step over a fleet, instead of `pool`: it splits each of these pools on its own (its
+  // lines sum to each, and carry their pool), or each pool whose tags hold all of
+  // `pools_tagged`, in spec order.
+  std::vector<std::string> pools{};
+  std::optional<Tags> pools_tagged{};
+  std::optional<PoolMatch> match{};  // none: a record naming no pool takes part in every pool
 };
+
+struct Allocation;
+// The pools a step splits, as indexes into allocation.pools in spec order: its `pool`, or
+// its fleet. Empty for a step that splits none; SpecError (at `step_path`) for an unknown
+// pool or a fleet whose tags select none.
+std::vector<std::size_t> pools_of_step(const Allocation& allocation, const Step& step, const std::string& step_path);
 
 // What one input file yielded (informative; echoed in the result).
 struct InputSummary {
@@ -281,8 +300,9 @@ struct Result {
   std::vector<const Line*> lines_of(std::string_view step) const;
 };
 
-// The records that take part in a step, in input order: those without a pool or with the
-// step's pool, matching its select; priced runs for strategies that read them, else the
+// The records that take part in a step, in input order: those without a pool (in a step
+// over a fleet with a `match`, those whose tag names the step's pool) or with the step's
+// pool, matching its select; call it with `pool` set to one pool of a fleet; priced runs for strategies that read them, else the
 // rest. When no record names the step's pool and it is drawn from another step's lines
 // (`from`), the records pinned to the nearest pool up that chain which records name take
 // part too, if they belong to the lines drawn (the from's tags and the drawing step's

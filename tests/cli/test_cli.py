@@ -256,4 +256,19 @@ check("csv: a statement column and a row per statement row",
       rows and rows[0][-1] == "statement" and [r[-1] for r in rows if r[2] == "statement"] == ["teams"] * 4 and
       all(r[-1] == "" for r in rows[1:] if r[2] != "statement"), repr(rows[:3]))
 
+# ---- a fleet: examples/data/fleet-chargeback.json, a FOCUS bill of three nodes and per-node usage ----
+code, out, err = run(["run", os.path.join(ROOT, "examples", "data", "fleet-chargeback.json")])
+res = json.loads(out) if code == 0 else {}
+# Each node split on its own by its usage: node-1 600:200 of 470.40, node-2 100:300 of 470.40,
+# node-3 (billed half a day) 50:50 of 235.20; the support row, no ResourceId, is pool "unassigned".
+check("fleet: each node's lines sum to its bill row",
+      [(l["pool"], l["tags"]["team"], l["cost"]) for l in res.get("lines", [])] ==
+      [("i-0a1f", "cv", "117.60"), ("i-0a1f", "nlp", "352.80"), ("i-0b2e", "nlp", "117.60"),
+       ("i-0b2e", "search", "352.80"), ("i-0c3d", "cv", "117.60"), ("i-0c3d", "search", "117.60")], repr(res.get("lines"))[:400])
+rows = {r["tags"]["team"]: r["cost"] for r in (res.get("statements") or [{}])[0].get("rows", [])}
+check("fleet: per-team cluster totals in one step", rows ==
+      {"__unallocated__": "100.00", "cv": "235.20", "nlp": "470.40", "search": "470.40"}, repr(rows))
+check("fleet: usage of a node the bill lacks is named", err.strip() == 'apportion: warning: steps[0]: 1 record of step '
+      '"nodes" matches no pool by its tag "node" ("gpu-node-9"), so it takes no part', repr(err))
+
 finish()
