@@ -1170,4 +1170,39 @@ TEST(Properties, ProportionalAgreesWithExactShares) {
   }
 }
 
+// ---- OpenCost's sharing in per_namespace: even, and by label ----------------------------------
+
+// $90 over 90 GPU-seconds ($1 each): a 60, b 20, and 10 of shared cost.
+std::vector<std::string> shared_lines(const std::string& overhead, const std::string& shared_tags) {
+  const std::string spec = R"({"apportion": 1, "pools": [{"id": "node", "cost": "90"}],
+    "records": [{"tags": {"namespace": "a"}, "measures": {"gpu_seconds": 60}},
+                {"tags": {"namespace": "b"}, "measures": {"gpu_seconds": 20}},
+                {"tags": )" + shared_tags + R"(, "measures": {"gpu_seconds": 10}}],
+    "steps": [{"id": "s", "strategy": "per_namespace", "pool": "node", "overhead": )" + overhead + "}]}";
+  std::vector<std::string> out;
+  for (const Line& l : run(allocation_from_json(spec)).lines)
+    out.push_back(std::string(to_string(l.kind)) + " " + std::string(*l.tags.get("namespace")) + " " + l.cost.to_fixed(2));
+  return out;
+}
+
+TEST(Sharing, EvenSharingGivesEachOtherNamespaceAnEqualPart) {
+  // Even: 10 / 2 each: a 65, b 25. Weighted (proportional): a 60 + 10 x 60/80 = 67.50, b 22.50.
+  EXPECT_EQ(shared_lines(R"({"namespaces": ["kube-system"], "policy": "even"})", R"({"namespace": "kube-system"})"),
+            (V{"allocated a 65.00", "allocated b 25.00"}));
+  EXPECT_EQ(shared_lines(R"({"namespaces": ["kube-system"], "policy": "proportional"})", R"({"namespace": "kube-system"})"),
+            (V{"allocated a 67.50", "allocated b 22.50"}));
+}
+
+TEST(Sharing, ALabelMakesRecordsOfAnyNamespaceShared) {
+  // app=shared in namespace a is shared, not a's: separate, it is an overhead line of a's
+  // tags; even, a 60 + 5 and b 20 + 5.
+  EXPECT_EQ(shared_lines(R"({"namespaces": [], "tags": {"app": "shared"}})", R"({"namespace": "a", "app": "shared"})"),
+            (V{"allocated a 60.00", "allocated b 20.00", "overhead a 10.00"}));
+  EXPECT_EQ(shared_lines(R"({"namespaces": [], "tags": {"app": ["shared", "common"]}, "policy": "even"})",
+                         R"({"namespace": "a", "app": "common"})"),
+            (V{"allocated a 65.00", "allocated b 25.00"}));
+  EXPECT_THROW(shared_lines(R"({"tags": {"app": []}})", R"({"namespace": "a"})"), SpecError);
+}
+
 }  // namespace
+

@@ -37,17 +37,19 @@ class Proportional final : public Strategy {
 };
 
 // Where overhead or idle cost goes: its own lines, spread over the allocated lines by
-// weight, or assigned to the one allocated line with these tags.
+// weight, spread over them in equal parts (OpenCost's even sharing), or assigned to the one
+// allocated line with these tags.
 struct SeparatePolicy {};
 struct ProportionalPolicy {};
 struct AssignPolicy {
   Tags tags;
 };
-using CostPolicy = std::variant<SeparatePolicy, ProportionalPolicy, AssignPolicy>;
+struct EvenPolicy {};
+using CostPolicy = std::variant<SeparatePolicy, ProportionalPolicy, AssignPolicy, EvenPolicy>;
 
 // The mechanics of a CostPolicy, shared by per_namespace (overhead, idle) and commitment
 // (unused). settle_by_policy spreads `weight` over the allocated lines in proportion to their
-// effective weight, or assigns it to the allocated line with the policy's tags (created if
+// effective weight (or in equal parts), or assigns it to the allocated line with the policy's tags (created if
 // absent; it reports the weight it absorbs). It returns false when the weight must stay on
 // its own lines: a separate policy, or nothing allocated to spread over. An assign policy
 // whose tags do not have exactly the group_by keys is SpecError at policy_path + ".assign";
@@ -63,6 +65,9 @@ class PerNamespace final : public Strategy {
   struct Options {
     WeightExpression weight = WeightExpression::measure("gpu_seconds");
     std::vector<std::string> overhead_namespaces{"kube-system", "gpu-operator", "monitoring"};
+    // Records with one of these values of each key are overhead too, whatever their
+    // namespace (a label `app=shared`, OpenCost's label sharing).
+    Selector overhead_tags;
     CostPolicy overhead_policy = SeparatePolicy{};
     std::optional<Decimal> idle_capacity;  // in weight units
     CostPolicy idle_policy = SeparatePolicy{};

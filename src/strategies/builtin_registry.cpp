@@ -30,6 +30,7 @@ CostPolicy read_policy(const Value& v, const std::string& path) {
   if (v.is(Value::Type::string)) {
     if (v.text() == "separate") return SeparatePolicy{};
     if (v.text() == "proportional") return ProportionalPolicy{};
+    if (v.text() == "even") return EvenPolicy{};
   } else if (v.is(Value::Type::object)) {
     ObjectReader r(v, path);
     AssignPolicy assign{read_tags(r.required("assign"), r.path("assign"))};
@@ -37,7 +38,7 @@ CostPolicy read_policy(const Value& v, const std::string& path) {
     if (assign.tags.empty()) throw SpecError(path + ".assign", "must name the line's tags");
     return assign;
   }
-  throw SpecError(path, "must be \"separate\", \"proportional\" or {\"assign\": {...}}");
+  throw SpecError(path, "must be \"separate\", \"proportional\", \"even\" or {\"assign\": {...}}");
 }
 
 TokenWeights read_token_weights(ObjectReader& options) {
@@ -74,6 +75,16 @@ std::shared_ptr<const Strategy> make_per_namespace(ObjectReader& o) {
   if (const Value* v = o.optional("overhead")) {
     ObjectReader r(*v, o.path("overhead"));
     if (const Value* ns = r.optional("namespaces")) opt.overhead_namespaces = read_string_list(*ns, r.path("namespaces"));
+    if (const Value* t = r.optional("tags")) {  // {"app": "shared"} or {"app": ["shared", "common"]}
+      if (!t->is(Value::Type::object)) throw SpecError(r.path("tags"), "must be an object of tag keys and values");
+      for (const auto& [key, value] : t->members()) {
+        const std::string p = path_join(r.path("tags"), key);
+        std::vector<std::string> values = value.is(Value::Type::string) ? std::vector<std::string>{read_string(value, p)}
+                                                                        : read_string_list(value, p);
+        if (values.empty()) throw SpecError(p, "must name at least one value");
+        opt.overhead_tags[key] = std::move(values);
+      }
+    }
     if (const Value* p = r.optional("policy")) opt.overhead_policy = read_policy(*p, r.path("policy"));
     r.finish();
   }

@@ -29,6 +29,13 @@ bool settle_by_policy(std::vector<WeightedLine>& lines, const CostPolicy& policy
     it->weight += weight;  // assigned weight is reported on the line that absorbs it
     return true;
   }
+  if (std::holds_alternative<EvenPolicy>(policy)) {
+    const auto n = std::count_if(lines.begin(), lines.end(), [](const WeightedLine& l) { return l.kind == LineKind::allocated; });
+    if (n == 0) return false;
+    for (WeightedLine& l : lines)
+      if (l.kind == LineKind::allocated) l.spread_weight += weight / static_cast<long long>(n);
+    return true;
+  }
   Rational allocated = 0;
   for (const WeightedLine& l : lines)
     if (l.kind == LineKind::allocated) allocated += l.weight + l.spread_weight;
@@ -38,13 +45,22 @@ bool settle_by_policy(std::vector<WeightedLine>& lines, const CostPolicy& policy
   return true;
 }
 
-// The namespace tells overhead from the rest, whatever the step groups by.
-RecordNeeds PerNamespace::record_needs() const { return {{"namespace"}, options_.weight.measures(), false}; }
+// The namespace (and the overhead tags) tell overhead from the rest, whatever the step groups by.
+RecordNeeds PerNamespace::record_needs() const {
+  RecordNeeds needs{{"namespace"}, options_.weight.measures(), false};
+  for (const auto& [key, values] : options_.overhead_tags) needs.keys.push_back(key);
+  return needs;
+}
 
 LineKind PerNamespace::kind_of(const Record& record) const {
   const auto ns = record.tags.get("namespace");
   const auto& list = options_.overhead_namespaces;
-  return ns && std::find(list.begin(), list.end(), *ns) != list.end() ? LineKind::overhead : LineKind::allocated;
+  if (ns && std::find(list.begin(), list.end(), *ns) != list.end()) return LineKind::overhead;
+  for (const auto& [key, values] : options_.overhead_tags) {
+    const auto v = record.tags.get(key);
+    if (v && std::find(values.begin(), values.end(), *v) != values.end()) return LineKind::overhead;
+  }
+  return LineKind::allocated;
 }
 
 StepOutput PerNamespace::run(const StepInput& input) const {
