@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <array>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "apportion/config.hpp"
@@ -354,16 +355,10 @@ class Report {
     const Rational zero = Rational(x0) + (-lo).to_rational() / span * width;
     const long long height = top + row * static_cast<long long>(bars.size()) + 8;
 
-    out_ += "<svg class=\"chart\" viewBox=\"0 0 760 " + coord(height) + "\" width=\"760\" height=\"" + coord(height) +
-            "\" role=\"img\" aria-labelledby=\"chart-" + n + "-title chart-" + n + "-desc\" data-bars=\"" +
-            std::to_string(bars.size()) + "\">\n";
-    out_ += "<title id=\"chart-" + n + "-title\">Cost by line, step " + html_escape(step) + "</title>\n";
-    out_ += "<desc id=\"chart-" + n + "-desc\">" + std::to_string(bars.size()) +
-            " horizontal bars, largest cost first, coloured by kind: allocated, overhead, idle, unallocated" +
-            (other ? ", and the remaining lines together" : "") + ".</desc>\n";
-    if (lo.signum() < 0)
-      out_ += "<line class=\"axis\" x1=\"" + coord(zero) + "\" y1=\"0\" x2=\"" + coord(zero) + "\" y2=\"" +
-              coord(height) + "\"/>\n";
+    chart_open("chart-" + n, height, bars.size(), "Cost by line, step " + html_escape(step),
+               " horizontal bars, largest cost first, coloured by kind: allocated, overhead, idle, unallocated" +
+                   std::string(other ? ", and the remaining lines together" : "") + ".",
+               lo.signum() < 0 ? std::optional<Rational>(zero) : std::nullopt);
     for (std::size_t i = 0; i < bars.size(); ++i) {
       const Bar& b = bars[i];
       const long long y = top + row * static_cast<long long>(i);
@@ -379,13 +374,33 @@ class Report {
       out_ += "<text x=\"752\" y=\"" + coord(y + 14) + "\" text-anchor=\"end\">" + amount +
               (b.cost.signum() < 0 ? " credit" : "") + "</text></g>\n";
     }
+    chart_legend(kinds, other ? "lines" : nullptr, lo.signum() < 0);
+  }
+
+  // A bar chart's opening: its svg, with a title and a description for screen readers, and
+  // the zero axis when some bar is a credit.
+  void chart_open(const std::string& id, long long height, std::size_t bars, const std::string& title,
+                  const std::string& description, std::optional<Rational> axis) {
+    out_ += "<svg class=\"chart\" viewBox=\"0 0 760 " + coord(height) + "\" width=\"760\" height=\"" + coord(height) +
+            "\" role=\"img\" aria-labelledby=\"" + id + "-title " + id + "-desc\" data-bars=\"" + std::to_string(bars) +
+            "\">\n";
+    out_ += "<title id=\"" + id + "-title\">" + title + "</title>\n";
+    out_ += "<desc id=\"" + id + "-desc\">" + std::to_string(bars) + description + "</desc>\n";
+    if (axis)
+      out_ += "<line class=\"axis\" x1=\"" + coord(*axis) + "\" y1=\"0\" x2=\"" + coord(*axis) + "\" y2=\"" +
+              coord(height) + "\"/>\n";
+  }
+
+  // A bar chart's close and legend: each kind drawn, the bar of the smaller `other` ("lines",
+  // "rows") together, and credits.
+  void chart_legend(const std::set<LineKind>& kinds, const char* other, bool credits) {
     out_ += "</svg>\n<ul class=\"legend\">";
     for (const LineKind k : {LineKind::allocated, LineKind::overhead, LineKind::idle, LineKind::unallocated})
       if (kinds.contains(k))
         out_ += "<li><span class=\"sw " + std::string(kind_name(k)) + "\"></span>" + std::string(kind_name(k)) +
                 ": " + std::string(kind_meaning(k)) + "</li>";
-    if (other) out_ += "<li><span class=\"sw other\"></span>other: the smaller lines together</li>";
-    if (lo.signum() < 0) out_ += "<li>dashed bars left of the axis: credits (negative amounts)</li>";
+    if (other) out_ += "<li><span class=\"sw other\"></span>other: the smaller " + std::string(other) + " together</li>";
+    if (credits) out_ += "<li>dashed bars left of the axis: credits (negative amounts)</li>";
     out_ += "</ul>\n";
   }
 
@@ -478,16 +493,10 @@ class Report {
     out_ += "<section class=\"statement\" id=\"statement-" + n + "\" data-statement=\"" + html_escape(st.id) +
             "\">\n<h2>Statement " + html_escape(st.id) + ": what each " + html_escape(join_keys(st.group_by)) +
             " pays in all</h2>\n";
-    out_ += "<svg class=\"chart\" viewBox=\"0 0 760 " + coord(height) + "\" width=\"760\" height=\"" + coord(height) +
-            "\" role=\"img\" aria-labelledby=\"statement-" + n + "-title statement-" + n + "-desc\" data-bars=\"" +
-            std::to_string(bars.size()) + "\">\n";
-    out_ += "<title id=\"statement-" + n + "-title\">Cost by " + html_escape(join_keys(st.group_by)) + ", statement " +
-            html_escape(st.id) + "</title>\n";
-    out_ += "<desc id=\"statement-" + n + "-desc\">" + std::to_string(bars.size()) +
-            " horizontal bars, largest cost first, each stacked by kind: allocated, overhead, idle, unallocated.</desc>\n";
-    if (lo.signum() < 0)
-      out_ += "<line class=\"axis\" x1=\"" + coord(zero) + "\" y1=\"0\" x2=\"" + coord(zero) + "\" y2=\"" +
-              coord(height) + "\"/>\n";
+    chart_open("statement-" + n, height, bars.size(),
+               "Cost by " + html_escape(join_keys(st.group_by)) + ", statement " + html_escape(st.id),
+               " horizontal bars, largest cost first, each stacked by kind: allocated, overhead, idle, unallocated.",
+               lo.signum() < 0 ? std::optional<Rational>(zero) : std::nullopt);
     for (std::size_t i = 0; i < bars.size(); ++i) {
       const Bar& b = bars[i];
       const long long y = top + row_height * static_cast<long long>(i);
@@ -516,14 +525,7 @@ class Report {
       }
       out_ += "<text x=\"752\" y=\"" + coord(y + 14) + "\" text-anchor=\"end\">" + money(b.cost) + "</text></g>\n";
     }
-    out_ += "</svg>\n<ul class=\"legend\">";
-    for (const LineKind k : kinds)
-      if (present.contains(k))
-        out_ += "<li><span class=\"sw " + std::string(kind_name(k)) + "\"></span>" + std::string(kind_name(k)) + ": " +
-                std::string(kind_meaning(k)) + "</li>";
-    if (shown < rows.size()) out_ += "<li><span class=\"sw other\"></span>other: the smaller rows together</li>";
-    if (lo.signum() < 0) out_ += "<li>dashed bars left of the axis: credits (negative amounts)</li>";
-    out_ += "</ul>\n";
+    chart_legend(present, shown < rows.size() ? "rows" : nullptr, lo.signum() < 0);
 
     const std::string code(currency_.code());
     out_ += "<table class=\"lines statement\">\n<caption>Rows by cost, largest first; click a heading to sort (every "
