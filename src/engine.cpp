@@ -265,6 +265,15 @@ bool selected(const Record& r, const Selector& select) {
   return true;
 }
 
+// A step's select and its exclusions.
+bool selected(const Record& r, const Step& step) {
+  for (const auto& [key, values] : step.exclude) {
+    const auto v = r.tags.get(key);
+    if (v && std::find(values.begin(), values.end(), *v) != values.end()) return false;
+  }
+  return selected(r, step.select);
+}
+
 class Runner {
  public:
   explicit Runner(const Allocation& a) : a_(a) {
@@ -308,7 +317,7 @@ class Runner {
       }
       if (step.match && !fleet) throw SpecError(path + ".match", "matches records to the pools of a fleet: give \"pools\"");
       pools_of_step_.push_back(pools_of_step(a_, step, path));
-      if (!step.strategy->reads_records() && (!step.group_by.empty() || !step.select.empty()))
+      if (!step.strategy->reads_records() && (!step.group_by.empty() || !step.select.empty() || !step.exclude.empty()))
         throw SpecError(path + (step.group_by.empty() ? ".select" : ".group_by"), "this strategy reads no records");
       if (step.group_by.empty() && step.strategy->reads_records() && step.strategy->default_group_by().empty())
         throw SpecError(path, "missing required key \"group_by\"");
@@ -598,7 +607,7 @@ class Runner {
     std::size_t unmatched = 0;
     std::set<std::string> shown;
     for (const Record& r : a_.records) {
-      if (r.pool || r.priced_run() != priced || !selected(r, step.select)) continue;
+      if (r.pool || r.priced_run() != priced || !selected(r, step)) continue;
       const auto v = r.tags.get(step.match->tag);
       if (v && names.contains(*v)) continue;
       ++unmatched;
@@ -649,7 +658,7 @@ namespace {
 struct DrawnFrom {
   std::string_view pool;
   const Tags* tags;
-  const Selector* select;
+  const Step* drawing;  // whose select (and exclusions) the records drawn must match
 };
 
 // The pools `pool` is drawn from, nearest first.
@@ -664,7 +673,7 @@ std::vector<DrawnFrom> drawn_from(const Allocation& allocation, const std::optio
     if (!from) break;
     const auto s = std::find_if(allocation.steps.begin(), allocation.steps.end(), [&](const Step& x) { return x.id == from->step; });
     if (s == allocation.steps.end() || !s->pool) break;
-    out.push_back({*s->pool, &from->tags, &s->select});
+    out.push_back({*s->pool, &from->tags, &*s});
     at = *s->pool;
   }
   return out;
@@ -719,7 +728,7 @@ std::vector<const Record*> records_of_step(const Allocation& allocation, const S
   const auto drawn = [&](const Record& r) {
     if (ancestors.empty() || *r.pool != ancestors.back().pool) return false;
     return std::all_of(ancestors.begin(), ancestors.end(),
-                       [&](const DrawnFrom& d) { return r.tags.contains_all(*d.tags) && selected(r, *d.select); });
+                       [&](const DrawnFrom& d) { return r.tags.contains_all(*d.tags) && selected(r, *d.drawing); });
   };
   // In a step over a fleet, a record naming no pool takes part in the pool its match tag names.
   std::optional<std::string_view> match_value;
@@ -733,7 +742,7 @@ std::vector<const Record*> records_of_step(const Allocation& allocation, const S
     if (r.priced_run() != priced) continue;
     if (r.pool && step.pool != r.pool && !drawn(r)) continue;
     if (!r.pool && match_value && r.tags.get(step.match->tag) != match_value) continue;
-    if (selected(r, step.select)) out.push_back(&r);
+    if (selected(r, step)) out.push_back(&r);
   }
   return out;
 }

@@ -23,6 +23,7 @@ RecordPlan plan_records(const std::vector<Step>& steps, const std::vector<Pool>&
     for (const std::string& key : step.group_by.empty() ? step.strategy->default_group_by() : step.group_by)
       plan.keys.insert(key);
     for (const auto& [key, values] : step.select) plan.keys.insert(key);
+    for (const auto& [key, values] : step.exclude) plan.keys.insert(key);
     if (step.match) plan.keys.insert(step.match->tag);  // which pool of a fleet a record is in
     plan.keys.insert(needs.keys.begin(), needs.keys.end());
     plan.measures.insert(needs.measures.begin(), needs.measures.end());

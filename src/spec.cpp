@@ -171,20 +171,26 @@ Record read_record(const Value& v, const std::string& path) {
   return rec;
 }
 
-Selector read_select(const Value& v, const std::string& path) {
+// A step's select: each key a value or a list of values a record's tag must hold, or
+// {"not": value or list} for values it must not.
+void read_select(const Value& v, const std::string& path, Selector& select, Selector& exclude) {
   if (!v.is(Value::Type::object)) throw SpecError(path, "must be an object of tag names and values");
-  Selector select;
   for (const auto& [key, value] : v.members()) {
     const std::string p = path_join(path, key);
     if (value.is(Value::Type::string)) {
       select[key] = {value.text()};
     } else if (value.is(Value::Type::array)) {
       select[key] = read_string_list(value, p);
+    } else if (value.is(Value::Type::object)) {
+      ObjectReader r(value, p);
+      const Value& values = r.required("not");
+      exclude[key] = values.is(Value::Type::string) ? std::vector<std::string>{values.text()}
+                                                    : read_string_list(values, r.path("not"));
+      r.finish();
     } else {
-      throw SpecError(p, "must be a tag value or a list of tag values");
+      throw SpecError(p, "must be a tag value, a list of tag values or {\"not\": ...}");
     }
   }
-  return select;
 }
 
 Step read_step(const Value& v, const std::string& path, const StrategyRegistry& registry) {
@@ -194,7 +200,7 @@ Step read_step(const Value& v, const std::string& path, const StrategyRegistry& 
   const std::string name = read_string(r.required("strategy"), r.path("strategy"));
   if (const Value* p = r.optional("pool")) step.pool = read_string(*p, r.path("pool"));
   if (const Value* g = r.optional("group_by")) step.group_by = read_tag_keys(*g, r.path("group_by"));
-  if (const Value* s = r.optional("select")) step.select = read_select(*s, r.path("select"));
+  if (const Value* s = r.optional("select")) read_select(*s, r.path("select"), step.select, step.exclude);
   if (const Value* p = r.optional("pools")) {  // a fleet: pool ids, or {"tags": {...}}
     if (p->is(Value::Type::object)) {
       ObjectReader pr(*p, r.path("pools"));

@@ -161,4 +161,23 @@ TEST(Fleet, AFleetThatCannotBeSplitNamesWhere) {
             "steps[0].match.by: unknown key");
 }
 
+TEST(Select, NotExcludesRecordsWithThoseValuesAndKeepsThoseWithoutTheTag) {
+  // node-1's records but team a's: b 1 of the 100, so b takes it all; the record without a
+  // team tag (weight 4) is not excluded by "not": 100 x 1/5 and 4/5.
+  const std::string records = R"(
+     {"pool": "i-1", "tags": {"team": "a"}, "measures": {"gpu_seconds": 3}},
+     {"pool": "i-1", "tags": {"team": "b"}, "measures": {"gpu_seconds": 1}},
+     {"pool": "i-1", "tags": {"app": "x"}, "measures": {"gpu_seconds": 4}})";
+  const Result r = run(allocation_from_json(fleet(R"({"id": "s", "strategy": "proportional", "pool": "i-1",
+      "select": {"team": {"not": "a"}}, "group_by": ["team"], "weight": "gpu_seconds"})", records)));
+  EXPECT_EQ(lines_of(r), (Lines{"i-1 b 20.00", "i-1 __unallocated__ 80.00"}));
+  const Result both = run(allocation_from_json(fleet(R"({"id": "s", "strategy": "proportional", "pool": "i-1",
+      "select": {"team": {"not": ["a", "c"]}, "app": "x"}, "group_by": ["app"], "weight": "gpu_seconds"})", records)));
+  ASSERT_EQ(both.lines.size(), 1u);
+  EXPECT_EQ(both.lines[0].cost, dec("100.00"));
+  EXPECT_EQ(error_of(fleet(R"({"id": "s", "strategy": "proportional", "pool": "i-1", "select": {"team": {"but": "a"}},
+      "group_by": ["team"], "weight": "gpu_seconds"})")), "steps[0].select.team: missing required key \"not\"");
+}
+
 }  // namespace
+

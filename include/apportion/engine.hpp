@@ -164,6 +164,9 @@ struct Step {
   std::optional<std::string> pool;      // required by strategies that split a pool
   std::vector<std::string> group_by;    // empty: the strategy's default
   Selector select;
+  // Records whose tag holds one of these values take no part (`"select": {"namespace":
+  // {"not": [...]}}`); a record without the tag is not excluded by it.
+  Selector exclude{};
   // A step over a fleet, instead of `pool`: it splits each of these pools on its own (its
   // lines sum to each, and carry their pool), or each pool whose tags hold all of
   // `pools_tagged`, in spec order.
