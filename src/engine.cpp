@@ -424,6 +424,7 @@ class Runner {
   void run_step(std::size_t s) {
     const Step& step = a_.steps[s];
     const Strategy& strategy = *step.strategy;
+    step_lines_from_ = result_.lines.size();
     if (!strategy.splits_pool()) {
       split(s, std::nullopt, true);
     } else {
@@ -477,9 +478,16 @@ class Runner {
     }
     if (had_records) *had_records = !strategy.reads_records() || !input.records.empty();
     StepOutput out = strategy.run(input);
-    for (const std::string& w : out.warnings) result_.warnings.push_back(step_path(s) + ": " + w);
+    const std::string where = step_path(s) + (fleet ? " (pool \"" + a_.pools[*pool].id + "\")" : "");
+    for (const std::string& w : out.warnings) result_.warnings.push_back(where + ": " + w);
     if (input.records.size() > 0) warn_missing_keys(s, input, out);
-    if (out.lines.size() > a_.limits.max_groups_per_step)
+    if (fleet && !out.unit_costs.empty())
+      throw SpecError(step_path(s) + ".pools", "strategy \"" + std::string(strategy.name()) +
+                                                   "\" gives unit costs, which a step over a fleet does not keep apart by "
+                                                   "pool: split one pool per step");
+    // Over the whole step: a fleet's pools together.
+    const std::size_t earlier = result_.lines.size() - step_lines_from_;
+    if (out.lines.size() > a_.limits.max_groups_per_step - std::min(a_.limits.max_groups_per_step, earlier))
       limit_exceeded(step_path(s), a_.limits.max_groups_per_step, "lines (groups) in one step", "max_groups_per_step");
 
     const auto line_order = [](const DraftLine& a, const DraftLine& b) {
@@ -605,17 +613,20 @@ class Runner {
     }
     const bool priced = step.strategy->reads_priced_runs();
     std::size_t unmatched = 0;
-    std::set<std::string> shown;
+    std::set<std::string> values;  // all of them, so the few named do not depend on record order
     for (const Record& r : a_.records) {
       if (r.pool || r.priced_run() != priced || !selected(r, step)) continue;
       const auto v = r.tags.get(step.match->tag);
       if (v && names.contains(*v)) continue;
       ++unmatched;
-      if (shown.size() < 5) shown.insert(v ? "\"" + std::string(*v) + "\"" : "no \"" + step.match->tag + "\" tag");
+      values.insert(v ? "\"" + std::string(*v) + "\"" : "no \"" + step.match->tag + "\" tag");
     }
     if (unmatched == 0) return;
     std::string which;
-    for (const std::string& v : shown) which += (which.empty() ? "" : ", ") + v;
+    std::size_t named = 0;
+    for (const std::string& v : values)
+      if (named++ < 5) which += (which.empty() ? "" : ", ") + v;
+    if (values.size() > 5) which += " and " + std::to_string(values.size() - 5) + " more";
     result_.warnings.push_back(step_path(s) + ": " + std::to_string(unmatched) + (unmatched == 1 ? " record" : " records") +
                                " of step \"" + step.id + "\"" + (unmatched == 1 ? " matches" : " match") +
                                " no pool by its tag \"" + step.match->tag + "\" (" + which +
@@ -647,6 +658,7 @@ class Runner {
   std::map<std::size_t, Decimal> pool_costs_;
   std::set<std::string, std::less<>> ran_;
   std::vector<std::vector<std::size_t>> pools_of_step_;  // per step: the pools it splits
+  std::size_t step_lines_from_ = 0;                      // the first line of the step running
 };
 
 }  // namespace
@@ -736,12 +748,12 @@ std::vector<const Record*> records_of_step(const Allocation& allocation, const S
     const auto p = std::find_if(allocation.pools.begin(), allocation.pools.end(), [&](const Pool& x) { return x.id == *step.pool; });
     if (p != allocation.pools.end())
       match_value = step.match->pool_tag.empty() ? std::optional<std::string_view>(p->id) : p->tags.get(step.match->pool_tag);
-    if (!match_value) return out;  // a pool without the tag: no record names it
   }
+  const bool unnamed = step.match && step.pool && !match_value;  // a pool without the tag: no tag names it
   for (const Record& r : allocation.records) {
     if (r.priced_run() != priced) continue;
     if (r.pool && step.pool != r.pool && !drawn(r)) continue;
-    if (!r.pool && match_value && r.tags.get(step.match->tag) != match_value) continue;
+    if (!r.pool && (unnamed || (match_value && r.tags.get(step.match->tag) != match_value))) continue;
     if (selected(r, step)) out.push_back(&r);
   }
   return out;

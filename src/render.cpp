@@ -246,13 +246,6 @@ class MarkdownLayout final : public Layout {
 std::string line_label(const Tags& tags) { return tags.empty() ? "(all)" : tags_text(tags, " "); }
 
 
-// "team", "team and project", "team, project and env".
-std::string tags_key_list(const std::vector<std::string>& keys) {
-  std::string out;
-  for (std::size_t i = 0; i < keys.size(); ++i) out += (i == 0 ? "" : i + 1 == keys.size() ? " and " : ", ") + keys[i];
-  return out;
-}
-
 std::string joined(const std::vector<WrittenDecimal>& values) {
   std::string out;
   for (const WrittenDecimal& v : values) out += (out.empty() ? "" : ", ") + v.text;
@@ -369,7 +362,7 @@ void statement_sections(const Result& result, Layout& out) {
     totals.emplace_back();
     t.totals_from = t.rows.size();
     t.rows.push_back(std::move(totals));
-    out.heading("Statement " + st.id + ": what each " + tags_key_list(st.group_by) + " pays in all");
+    out.heading("Statement " + st.id + ": what each " + render_detail::key_list(st.group_by) + " pays in all");
     out.table(t);
     out.end_section();
   }

@@ -193,13 +193,20 @@ std::string result_to_focus(const Result& result, const Allocation& allocation) 
       if (std::find(step_ids.begin(), step_ids.end(), l.step) == step_ids.end()) step_ids.push_back(l.step);
 
   std::vector<FocusStep> steps;
-  for (const std::string& step_id : step_ids) {
+  // One FOCUS step per step and pool: a step over a fleet splits each of its pools (each a
+  // charge of the bill) on its own, its lines pool by pool.
+  std::vector<std::pair<std::string, std::vector<const Line*>>> parts;
+  for (const std::string& step_id : step_ids)
+    for (const Line* l : result.lines_of(step_id)) {
+      if (!l->pool) continue;  // lines that price runs have no origin charge
+      if (parts.empty() || parts.back().first != step_id || parts.back().second.back()->pool != l->pool)
+        parts.push_back({step_id, {}});
+      parts.back().second.push_back(l);
+    }
+  for (auto& [step_id, lines] : parts) {
     FocusStep step;
     step.id = step_id;
-    // Steps that split a pool: their lines name it. Lines that price runs have no origin charge.
-    for (const Line* l : result.lines_of(step_id))
-      if (l->pool) step.lines.push_back(l);
-    if (step.lines.empty()) continue;
+    step.lines = std::move(lines);
     step.pool_id = *step.lines.front()->pool;
 
     const auto step_it = std::find_if(allocation.steps.begin(), allocation.steps.end(),

@@ -1,7 +1,8 @@
 #pragma once
-// Private helpers shared by the renderers (render.cpp, render_focus.cpp).
+// Private helpers shared by the renderers (render.cpp, render_focus.cpp, report_html.cpp).
 
 #include <string>
+#include <vector>
 
 #include "apportion/config.hpp"
 
@@ -17,6 +18,16 @@ inline std::string csv_field(const std::string& s) {
     out += c;
   }
   return out + "\"";
+}
+
+// Tag keys for a heading: "team", "team and project", "team, project and env".
+inline std::string key_list(const std::vector<std::string>& keys) {
+  std::string out;
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    if (i > 0) out += i + 1 == keys.size() ? " and " : ", ";
+    out += keys[i];
+  }
+  return out;
 }
 
 }  // namespace render_detail

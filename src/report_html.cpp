@@ -13,6 +13,7 @@
 #include "apportion/config.hpp"
 #include "apportion/governance.hpp"
 #include "apportion/render.hpp"
+#include "render_util.hpp"
 
 APPORTION_BEGIN_NAMESPACE
 
@@ -405,13 +406,18 @@ class Report {
   }
 
   void table(const std::vector<const Line*>& lines, const Decimal& total) {
-    std::set<std::string> key_set;
-    for (const Line* l : lines)
+    std::set<std::string> key_set, pools;
+    for (const Line* l : lines) {
       for (const auto& [k, v] : l->tags) key_set.insert(k);
+      if (l->pool) pools.insert(*l->pool);
+    }
+    const bool fleet = pools.size() > 1;  // a step over a fleet: which pool each line is of
+    const std::size_t label_columns = 1 + (fleet ? 1 : 0) + key_set.size();
     const std::size_t shown = std::min(lines.size(), std::max<std::size_t>(o_.max_table_lines, 1));
     const std::string code(currency_.code());
     out_ += "<table class=\"lines\">\n<caption>Lines by cost, largest first; click a heading to sort (every line: "
-            "<code>apportion run SPEC --format csv</code>)</caption>\n<thead><tr><th>kind</th>";
+            "<code>apportion run SPEC --format csv</code>)</caption>\n<thead><tr>" +
+            std::string(fleet ? "<th>pool</th>" : "") + "<th>kind</th>";
     for (const std::string& k : key_set) out_ += "<th>" + html_escape(k) + "</th>";
     out_ += "<th class=\"num\">cost (" + html_escape(code) + ")</th><th class=\"num\">cost share</th></tr></thead>\n<tbody>\n";
     const auto share = [&](const Decimal& cost) {
@@ -420,18 +426,19 @@ class Report {
     for (std::size_t i = 0; i < shown; ++i) {
       const Line* l = lines[i];
       const std::string kind(kind_name(l->kind));
-      out_ += "<tr class=\"" + kind + "\"><td><span class=\"sw " + kind + "\"></span>" + kind + "</td>";
+      out_ += "<tr class=\"" + kind + "\">" + (fleet ? "<td>" + html_escape(l->pool.value_or("")) + "</td>" : std::string()) +
+              "<td><span class=\"sw " + kind + "\"></span>" + kind + "</td>";
       for (const std::string& k : key_set) out_ += "<td>" + html_escape(l->tags.get(k).value_or("")) + "</td>";
       out_ += "<td class=\"num\">" + money(l->cost) + "</td><td class=\"num\">" + share(l->cost) + "</td></tr>\n";
     }
     if (shown < lines.size()) {
       Decimal rest;
       for (std::size_t i = shown; i < lines.size(); ++i) rest += lines[i]->cost;
-      out_ += "<tr class=\"more\"><td colspan=\"" + std::to_string(1 + key_set.size()) + "\">" +
+      out_ += "<tr class=\"more\"><td colspan=\"" + std::to_string(label_columns) + "\">" +
               std::to_string(lines.size() - shown) + " more lines</td><td class=\"num\">" + money(rest) +
               "</td><td class=\"num\">" + share(rest) + "</td></tr>\n";
     }
-    out_ += "</tbody>\n<tfoot><tr><th colspan=\"" + std::to_string(1 + key_set.size()) +
+    out_ += "</tbody>\n<tfoot><tr><th colspan=\"" + std::to_string(label_columns) +
             "\">total</th><td class=\"num\">" + money(total) + "</td><td class=\"num\">" +
             (total.is_zero() ? std::string("&#8212;") : std::string("100.00%")) + "</td></tr></tfoot>\n</table>\n";
   }
@@ -491,10 +498,10 @@ class Report {
     const std::string n = std::to_string(index);
 
     out_ += "<section class=\"statement\" id=\"statement-" + n + "\" data-statement=\"" + html_escape(st.id) +
-            "\">\n<h2>Statement " + html_escape(st.id) + ": what each " + html_escape(join_keys(st.group_by)) +
+            "\">\n<h2>Statement " + html_escape(st.id) + ": what each " + html_escape(render_detail::key_list(st.group_by)) +
             " pays in all</h2>\n";
     chart_open("statement-" + n, height, bars.size(),
-               "Cost by " + html_escape(join_keys(st.group_by)) + ", statement " + html_escape(st.id),
+               "Cost by " + html_escape(render_detail::key_list(st.group_by)) + ", statement " + html_escape(st.id),
                " horizontal bars, largest cost first, each stacked by kind: allocated, overhead, idle, unallocated.",
                lo.signum() < 0 ? std::optional<Rational>(zero) : std::nullopt);
     for (std::size_t i = 0; i < bars.size(); ++i) {
@@ -555,16 +562,11 @@ class Report {
             "</td><td colspan=\"" + std::to_string(present.size() + 1) + "\"></td></tr></tfoot>\n</table>\n";
     Decimal sum;
     for (const StatementRow& row : st.rows) sum += row.cost;
-    const bool ok = sum == st.total;  // and the total is the bill: build_statements checks it
-    out_ += "<p class=\"check " + std::string(ok ? "ok" : "bad") + "\">Rows sum to the bill (the pools not drawn from " +
-            "lines): " + money(sum) + (ok ? " = " : " &#8800; ") + money(st.total) + (ok ? " &#10003;" : " &#10007;") +
-            "</p>\n</section>\n";
-  }
-
-  static std::string join_keys(const std::vector<std::string>& keys) {
-    std::string out;
-    for (std::size_t i = 0; i < keys.size(); ++i) out += (i == 0 ? "" : i + 1 == keys.size() ? " and " : ", ") + keys[i];
-    return out;
+    // The total is the bill, the pools not drawn from lines: building the statement checks it.
+    const bool ok = sum == st.total;
+    out_ += "<p class=\"check " + std::string(ok ? "ok" : "bad") + "\">Rows sum to the total: " + money(sum) +
+            (ok ? " = " : " &#8800; ") + money(st.total) + (ok ? " &#10003;" : " &#10007;") +
+            ", the bill (the pools not drawn from other lines)</p>\n</section>\n";
   }
 
   // The visible conservation check: the lines of each pool against the pool's total.

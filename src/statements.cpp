@@ -117,9 +117,13 @@ class Reading {
 
  private:
   Decimal pool_cost(std::size_t p) const { return pool_costs_[p]; }
+  std::string money(const Decimal& d) const { return d.to_fixed(result_.precision.fractional_digits()); }
   // The pools step `s` splits (its pool, or its fleet's).
-  std::vector<std::size_t> pools_of(std::size_t s) const {
-    return pools_of_step(a_, a_.steps[s], "steps[" + std::to_string(s) + "]");
+  const std::vector<std::size_t>& pools_of(std::size_t s) {
+    if (pools_of_.empty())
+      for (std::size_t i = 0; i < a_.steps.size(); ++i)
+        pools_of_.push_back(pools_of_step(a_, a_.steps[i], "steps[" + std::to_string(i) + "]"));
+    return pools_of_[s];
   }
   // Steps that split a pool: the one `steps` names for it, else the first in spec order.
   void choose_steps(const StatementSpec& spec) {
@@ -129,7 +133,7 @@ class Reading {
       const auto s = step_index_.find(spec.steps[k]);
       if (s == step_index_.end()) throw SpecError(path, "unknown step " + in_quotes(spec.steps[k]));
       const Step& step = a_.steps[s->second];
-      const std::vector<std::size_t> pools = pools_of(s->second);
+      const std::vector<std::size_t>& pools = pools_of(s->second);
       if (pools.empty() || !step.strategy || !step.strategy->splits_pool())
         throw SpecError(path, "step " + in_quotes(step.id) + " splits no pool (its lines are priced runs): a statement reads the steps that split pools");
       for (std::size_t p : pools) {
@@ -160,12 +164,13 @@ class Reading {
       const auto s = step_index_.find(from->step);
       if (s == step_index_.end()) continue;  // the engine refused it already
       // Every pool the step splits must be read through it (each of a fleet's).
-      const std::vector<std::size_t> split = pools_of(s->second);
+      const std::vector<std::size_t>& split = pools_of(s->second);
       const auto unread = std::find_if(split.begin(), split.end(), [&](std::size_t q) { return chosen_[q] != s->second; });
       if (split.empty() || unread != split.end()) {
         const Step& step = a_.steps[s->second];
         std::string why = "pool " + in_quotes(a_.pools[p].id) + " is drawn from step " + in_quotes(step.id) +
                           ", which the statement does not read";
+        if (split.empty()) why += " (its lines are priced runs, which draw on no pool and are no leaves)";
         if (!split.empty() && chosen_[*unread] != none)
           why += " (it reads pool " + in_quotes(a_.pools[*unread].id) + " through step " +
                  in_quotes(a_.steps[chosen_[*unread]].id) + "): name " + in_quotes(step.id) + " in its steps";
@@ -181,6 +186,12 @@ class Reading {
         drawn_into_[l] = p;
         drawn_[p].push_back(l);
       }
+      Decimal drawn;
+      for (std::size_t l : drawn_[p]) drawn += result_.lines[l].cost;
+      if (drawn != pool_costs_[p])
+        throw SpecError(path_, "pool " + in_quotes(a_.pools[p].id) + " costs " + money(pool_costs_[p]) + " but draws " +
+                                   money(drawn) + " from the lines of step " + in_quotes(from->step) +
+                                   " (its currency converts them): a statement cannot add up both");
     }
   }
   // The tags a leaf of pool `p` takes for keys it lacks: the pairs every line drawn into `p`
@@ -190,23 +201,23 @@ class Reading {
     inherited_done_[p] = true;
     const auto* from = std::get_if<FromStepSource>(&a_.pools[p].source);
     if (!from || drawn_[p].empty()) return inherited_[p];
-    std::vector<Tags::Pair> shared(result_.lines[drawn_[p].front()].tags.begin(), result_.lines[drawn_[p].front()].tags.end());
+    // Each drawn line as it stands for its leaves: its own tags, then what its pool inherits
+    // for keys it lacks (the nearer level first); the pairs they all share pass down.
+    std::optional<std::vector<Tags::Pair>> shared;
     for (std::size_t l : drawn_[p]) {
-      const Tags& t = result_.lines[l].tags;
-      std::erase_if(shared, [&](const Tags::Pair& pair) { return t.get(pair.first) != pair.second; });
+      const Line& line = result_.lines[l];
+      std::vector<Tags::Pair> tags(line.tags.begin(), line.tags.end());
+      for (const auto& pair : inherited(pool_index_.at(*line.pool)))
+        if (!line.tags.contains(pair.first)) tags.push_back(pair);
+      if (!shared) {
+        shared = std::move(tags);
+        continue;
+      }
+      std::erase_if(*shared, [&](const Tags::Pair& pair) {
+        return std::none_of(tags.begin(), tags.end(), [&](const Tags::Pair& t) { return t == pair; });
+      });
     }
-    // What the drawn lines' pools inherit, where they all agree (one pool, unless the lines
-    // come from a fleet).
-    std::optional<std::vector<Tags::Pair>> above;
-    for (std::size_t l : drawn_[p]) {
-      const Tags& t = inherited(pool_index_.at(*result_.lines[l].pool));
-      if (!above) above.emplace(t.begin(), t.end());
-      else std::erase_if(*above, [&](const Tags::Pair& pair) { return t.get(pair.first) != pair.second; });
-    }
-    for (const auto& pair : *above)
-      if (std::none_of(shared.begin(), shared.end(), [&](const Tags::Pair& s) { return s.first == pair.first; }))
-        shared.push_back(pair);
-    inherited_[p] = Tags(std::move(shared));
+    inherited_[p] = Tags(std::move(*shared));
     return inherited_[p];
   }
 
@@ -219,6 +230,7 @@ class Reading {
   std::vector<std::size_t> drawn_into_;  // per line: the pool it is drawn into, or none
   std::vector<std::vector<std::size_t>> drawn_;  // per pool: the lines drawn into it
   std::vector<Tags> inherited_;
+  std::vector<std::vector<std::size_t>> pools_of_;  // per step, made on first use
   std::vector<bool> inherited_done_;
 };
 

@@ -161,6 +161,45 @@ TEST(Fleet, AFleetThatCannotBeSplitNamesWhere) {
             "steps[0].match.by: unknown key");
 }
 
+TEST(Fleet, ARecordNamingItsPoolTakesPartThoughThePoolLacksTheMatchTag) {
+  // i-9 has no `name` tag, so no match names it; the record pinned to it still takes part.
+  const std::string spec = R"({"apportion": 1,
+   "pools": [{"id": "i-1", "cost": "10", "tags": {"name": "node-1"}}, {"id": "i-9", "cost": "30"}],
+   "records": [{"tags": {"node": "node-1", "team": "a"}, "measures": {"gpu_seconds": 1}},
+               {"pool": "i-9", "tags": {"team": "b"}, "measures": {"gpu_seconds": 1}}],
+   "steps": [{"id": "s", "strategy": "proportional", "pools": ["i-1", "i-9"], "match": {"tag": "node", "pool_tag": "name"},
+              "group_by": ["team"], "weight": "gpu_seconds"}]})";
+  const Result r = run(allocation_from_json(spec));
+  EXPECT_EQ(lines_of(r), (Lines{"i-1 a 10.00", "i-9 b 30.00"}));
+  EXPECT_TRUE(r.warnings.empty()) << r.warnings.front();
+}
+
+TEST(Fleet, TheUnmatchedWarningDoesNotDependOnRecordOrder) {
+  // Seven nodes the bill lacks: the first five in order, then how many more.
+  std::vector<std::string> records;
+  for (const char* node : {"n-g", "n-b", "n-f", "n-a", "n-e", "n-c", "n-d"})
+    records.push_back(std::string(R"({"tags": {"node": ")") + node + R"(", "team": "a"}, "measures": {"gpu_seconds": 1}})");
+  std::mt19937 random(3);
+  for (int i = 0; i < 5; ++i) {
+    std::shuffle(records.begin(), records.end(), random);
+    std::string joined;
+    for (const std::string& rec : records) joined += (joined.empty() ? "" : ", ") + rec;
+    const Result r = run(allocation_from_json(fleet(R"({"id": "s", "strategy": "proportional", "pools": ["i-1"],
+        "match": {"tag": "node", "pool_tag": "name"}, "group_by": ["team"], "weight": "gpu_seconds"})", joined)));
+    ASSERT_EQ(r.warnings.size(), 2u);
+    EXPECT_EQ(r.warnings[1], "steps[0]: 7 records of step \"s\" match no pool by its tag \"node\" (\"n-a\", \"n-b\", "
+                             "\"n-c\", \"n-d\", \"n-e\" and 2 more), so they take no part");
+  }
+}
+
+TEST(Fleet, UnitCostsAreRefusedOverAFleet) {
+  EXPECT_EQ(error_of(fleet(R"({"id": "s", "strategy": "per_token", "pools": ["i-1", "i-2"],
+      "match": {"tag": "node", "pool_tag": "name"}})", R"({"tags": {"node": "node-1", "team": "a", "model": "m"},
+      "measures": {"tokens_prompt": 10, "tokens_generation": 5}})")),
+            "steps[0].pools: strategy \"per_token\" gives unit costs, which a step over a fleet does not keep apart by pool: "
+            "split one pool per step");
+}
+
 TEST(Select, NotExcludesRecordsWithThoseValuesAndKeepsThoseWithoutTheTag) {
   // node-1's records but team a's: b 1 of the 100, so b takes it all; the record without a
   // team tag (weight 4) is not excluded by "not": 100 x 1/5 and 4/5.

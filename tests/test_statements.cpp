@@ -140,6 +140,34 @@ TEST(Statements, TagsComeDownEveryLevelOfADrillDownAndTheNearestWins) {
   EXPECT_EQ(r.statements[0].total, dec("90.00"));
 }
 
+TEST(Statements, ANearerLevelThatDisagreesShadowsTheOneAboveIt) {
+  // root's one line (team=c, 100) is drawn into q, which is split by team: a 50, b 50; both
+  // are drawn into p, which no step splits. p's leaf takes no team: its drawn lines are a and
+  // b, the nearer level, so c from the level above does not come down (it was split apart).
+  const std::string spec = R"({"apportion": 1,
+   "pools": [{"id": "root", "cost": "100"}, {"id": "q", "from": {"step": "s1", "tags": {"team": "c"}}},
+             {"id": "p", "from": {"step": "s2", "tags": {}}}],
+   "records": [{"pool": "root", "tags": {"team": "c"}, "measures": {"gpu_seconds": 1}},
+               {"pool": "q", "tags": {"team": "a"}, "measures": {"gpu_seconds": 1}},
+               {"pool": "q", "tags": {"team": "b"}, "measures": {"gpu_seconds": 1}}],
+   "steps": [{"id": "s1", "strategy": "proportional", "pool": "root", "group_by": ["team"], "weight": "gpu_seconds"},
+             {"id": "s2", "strategy": "proportional", "pool": "q", "group_by": ["team"], "weight": "gpu_seconds"}])";
+  const Result r = run_with(spec, R"([{"id": "teams", "group_by": ["team"]}])");
+  EXPECT_EQ(rows_of(r.statements[0]), (Rows{{"team=__unallocated__", "100.00"}}));
+}
+
+TEST(Statements, APoolWhoseCostIsNotItsDrawnLinesIsRefused) {
+  // A currency on a drawn pool converts the lines it draws: the statement could not add up.
+  const std::string spec = R"({"apportion": 1, "currency": "USD",
+   "fx": [{"from": "EUR", "to": "USD", "rate": "2"}],
+   "pools": [{"id": "node", "cost": "10"}, {"id": "eu", "currency": "EUR", "from": {"step": "s", "tags": {"team": "a"}}}],
+   "records": [{"pool": "node", "tags": {"team": "a"}, "measures": {"gpu_seconds": 1}}],
+   "steps": [{"id": "s", "strategy": "proportional", "pool": "node", "group_by": ["team"], "weight": "gpu_seconds"}])";
+  EXPECT_EQ(error_of(spec, R"([{"id": "teams", "group_by": ["team"]}])"),
+            "statements[0]: pool \"eu\" costs 20.00 but draws 10.00 from the lines of step \"s\" (its currency converts "
+            "them): a statement cannot add up both");
+}
+
 TEST(Statements, AnIdleLineLackingAKeyIsIdleAndAPoolIsReadThroughOneStep) {
   // per_namespace with idle: 600 of 1000 GPU-seconds used, $50: nlp 400 -> 20, cv 200 -> 10,
   // idle 400 -> 20. A second step of the same pool (even over namespaces) is another view:

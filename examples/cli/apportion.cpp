@@ -74,12 +74,13 @@ line each, and into the result. Options may be spelt with - or _ (--max_records)
 
 options:
   --format json    the result document of the spec (default)
-  --format table   an aligned table per step, with totals and shares
-  --format csv     one row per line, a column per tag key
+  --format table   an aligned table per step and statement, with totals and shares
+  --format csv     one row per line (and statement row), a column per tag key
   --format focus   FOCUS 1.3 allocated charges (CSV): a row per line of each
                    step that splits a pool, with the bill's columns for a pool
                    read from a FOCUS bill (docs/output-formats.md)
-  --format markdown  GitHub-flavoured markdown tables per step, then governance
+  --format markdown  GitHub-flavoured markdown tables per step and statement, then
+                   governance
   --output FILE    write to FILE instead of standard output
 
 )";

@@ -271,4 +271,12 @@ check("fleet: per-team cluster totals in one step", rows ==
 check("fleet: usage of a node the bill lacks is named", err.strip() == 'apportion: warning: steps[0]: 1 record of step '
       '"nodes" matches no pool by its tag "node" ("gpu-node-9"), so it takes no part', repr(err))
 
+code, out, err = run(["run", os.path.join(ROOT, "examples", "data", "fleet-chargeback.json"), "--format", "focus"])
+billed = {}
+for row in csv.DictReader(io.StringIO(out)):
+    billed[row["ResourceId"]] = billed.get(row["ResourceId"], Decimal(0)) + Decimal(row["BilledCost"])
+check("fleet: FOCUS rows of each node sum to its own charge", billed ==
+      {"i-0a1f": Decimal("470.40"), "i-0b2e": Decimal("470.40"), "i-0c3d": Decimal("235.20")}, repr(billed))
+
 finish()
+
