@@ -203,10 +203,11 @@ std::string result_to_focus(const Result& result, const Allocation& allocation) 
         parts.push_back({step_id, {}});
       parts.back().second.push_back(l);
     }
-  for (auto& [step_id, lines] : parts) {
+  for (auto& part : parts) {
+    const std::string& step_id = part.first;  // not a structured binding: clang 14 cannot capture one
     FocusStep step;
     step.id = step_id;
-    step.lines = std::move(lines);
+    step.lines = std::move(part.second);
     step.pool_id = *step.lines.front()->pool;
 
     const auto step_it = std::find_if(allocation.steps.begin(), allocation.steps.end(),
