@@ -308,7 +308,7 @@ class Runner {
       if (!step_index_.emplace(step.id, i).second)
         throw SpecError(path + ".id", "step \"" + step.id + "\" is defined twice");
       if (!step.strategy) throw SpecError(path + ".strategy", "no strategy given");
-      const bool fleet = !step.pools.empty() || step.pools_tagged;
+      const bool fleet = step.over_fleet();
       if (step.strategy->splits_pool()) {
         if (step.pool && fleet) throw SpecError(path + ".pools", "give either \"pool\" or \"pools\", not both");
         if (!step.pool && !fleet) throw SpecError(path, "missing required key \"pool\"");
@@ -431,7 +431,7 @@ class Runner {
       // Each pool on its own: a step over a fleet splits each of its pools as a step of one
       // pool would, and its coverage is over them all.
       const std::vector<std::size_t>& pools = pools_of_step_[s];
-      const bool fleet = pools.size() != 1 || step.pools_tagged || !step.pools.empty();
+      const bool fleet = step.over_fleet();
       Decimal total, unallocated;
       std::vector<std::string> without_records;
       for (std::size_t p : pools) {
@@ -463,7 +463,7 @@ class Runner {
     const Strategy& strategy = *step.strategy;
     // A pool of a fleet is split as by a step of that one pool.
     Step one_pool;
-    const bool fleet = pool && !step.pool;
+    const bool fleet = step.over_fleet();
     if (fleet) {
       one_pool = step;
       one_pool.pool = a_.pools[*pool].id;

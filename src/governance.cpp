@@ -406,7 +406,7 @@ UnitEconomicsReport unit_economics(const UnitEconomicsRule& rule, const Allocati
                                     [&](const Step& s) { return s.id == rule.lines.step; });
   if (step_it == allocation.steps.end()) throw SpecError(path + ".lines.step", "unknown step \"" + rule.lines.step + "\"");
   const Step& step = *step_it;
-  if (!step.pools.empty() || step.pools_tagged)
+  if (step.over_fleet())
     throw SpecError(path + ".lines.step", "step \"" + step.id +
                                               "\" splits a fleet of pools; unit economics reads the records of a step of one pool");
   std::vector<std::string> group_by = step.group_by;

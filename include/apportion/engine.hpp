@@ -173,6 +173,8 @@ struct Step {
   std::vector<std::string> pools{};
   std::optional<Tags> pools_tagged{};
   std::optional<PoolMatch> match{};  // none: a record naming no pool takes part in every pool
+
+  bool over_fleet() const noexcept { return !pools.empty() || pools_tagged.has_value(); }
 };
 
 struct Allocation;
