@@ -79,6 +79,10 @@ Tags key_or_marker(const Record& record, std::span<const std::string> group_by, 
   return Tags(std::move(pairs));
 }
 
+Tags unallocated_tags(const Record& record, std::span<const std::string> group_by, bool keep_present) {
+  return keep_present ? key_or_marker(record, group_by, unallocated_value) : marker_tags(group_by, unallocated_value);
+}
+
 }  // namespace grouping
 
 void GroupedWeights::add(const StepInput& input, const Record& record, const Rational& weight) {
@@ -86,7 +90,7 @@ void GroupedWeights::add(const StepInput& input, const Record& record, const Rat
   if (auto key = grouping::key_of(record, input.group_by)) {
     groups[*key] += weight;
   } else {
-    unallocated = unallocated.value_or(Rational(0)) + weight;
+    unallocated[grouping::unallocated_tags(record, input.group_by, input.step.keep_present_keys)] += weight;
   }
 }
 
@@ -95,13 +99,11 @@ namespace {
 // The lines of `g`, its weights moved out of it, or copied when `g` is const (std::move of a
 // const weight copies it). Tags are shared, never copied.
 template <class Weights>
-std::vector<WeightedLine> weighted_lines(Weights& g, const StepInput& input) {
+std::vector<WeightedLine> weighted_lines(Weights& g, const StepInput&) {
   std::vector<WeightedLine> out;
   out.reserve(g.groups.size() + 1);
   for (auto& [tags, weight] : g.groups) out.push_back({LineKind::allocated, tags, std::move(weight), 0});
-  if (g.unallocated)
-    out.push_back({LineKind::unallocated, grouping::marker_tags(input.group_by, grouping::unallocated_value),
-                   std::move(*g.unallocated), 0});
+  for (auto& [tags, weight] : g.unallocated) out.push_back({LineKind::unallocated, tags, std::move(weight), 0});
   return out;
 }
 
@@ -115,8 +117,9 @@ ExactSum& GroupedSums::sum_for(const Record& record) {
   for (const std::string& key : group_by_) {
     const auto value = record.tags.get(key);
     if (!value) {
-      if (!unallocated_) unallocated_.emplace();
-      return *unallocated_;
+      if (keep_present_keys_) return unallocated_[grouping::unallocated_tags(record, group_by_, true)];
+      if (unallocated_.empty()) unallocated_.emplace(grouping::marker_tags(group_by_, grouping::unallocated_value), ExactSum());
+      return unallocated_.begin()->second;
     }
     const auto size = static_cast<std::uint32_t>(value->size());  // length-prefixed: any bytes may follow
     scratch_.append(reinterpret_cast<const char*>(&size), sizeof size);
@@ -138,7 +141,7 @@ ExactSum& GroupedSums::sum_for(const Record& record) {
 }
 
 template <class Self>
-std::vector<WeightedLine> GroupedSums::lines_of(Self& self, const StepInput& input) {
+std::vector<WeightedLine> GroupedSums::lines_of(Self& self, const StepInput&) {
   const auto& groups = self.groups_;
   const std::size_t shared = self.shared_;
   // Every group's key holds the same keys (group_by's), so keys order as their values do,
@@ -167,9 +170,7 @@ std::vector<WeightedLine> GroupedSums::lines_of(Self& self, const StepInput& inp
   // std::move of a const group's key copies it.
   for (const auto& [prefix, g] : order)
     out.push_back({LineKind::allocated, std::move(self.groups_[g].key), groups[g].sum.value(), 0});
-  if (self.unallocated_)
-    out.push_back({LineKind::unallocated, grouping::marker_tags(input.group_by, grouping::unallocated_value),
-                   self.unallocated_->value(), 0});
+  for (const auto& [tags, sum] : self.unallocated_) out.push_back({LineKind::unallocated, tags, sum.value(), 0});
   return out;
 }
 
@@ -383,10 +384,13 @@ class Runner {
             for (const Line& l : result_.lines)
               if (l.step == source.step && l.tags.contains_all(source.tags)) sum += l.cost.to_rational();
             return sum;
+          } else if constexpr (std::is_same_v<S, AmortizedSource>) {
+            return amortized_amount(source, path + ".amortized.term");
           } else {
-            const auto term = source.term.length();
-            if (term.count() == 0) throw SpecError(path + ".amortized.term", "has zero length");
-            return source.amount.to_rational() * seconds_of(source.window.overlap(source.term)) / seconds_of(term);
+            Rational sum = 0;
+            for (std::size_t k = 0; k < source.parts.size(); ++k)
+              sum += part_cost(source.parts[k], path_index(path + ".parts", k));
+            return sum;
           }
         },
         pool.source);
@@ -394,6 +398,19 @@ class Runner {
     const Decimal cost = round_pool(exact, path);
     pool_costs_.emplace(i, cost);
     return cost;
+  }
+
+  static Rational amortized_amount(const AmortizedSource& source, const std::string& term_path) {
+    try {
+      return exact_amount(source);
+    } catch (const std::invalid_argument& e) {
+      throw SpecError(term_path, e.what());
+    }
+  }
+
+  static Rational part_cost(const PoolPart& part, const std::string& path) {
+    if (const auto* a = std::get_if<AmortizedSource>(&part.source)) return amortized_amount(*a, path + ".amortized.term");
+    return exact_amount(part.source);
   }
 
   Rational fx_rate(Currency from, const std::string& path) {
@@ -471,7 +488,16 @@ class Runner {
     const Step& as_run = fleet ? one_pool : step;
     StepInput input{as_run, step_path(s), std::nullopt, {}, step.group_by, a_.catalog.get(), result_.precision};
     if (input.group_by.empty()) input.group_by = strategy.default_group_by();
-    if (pool) input.pool_cost = pool_cost(*pool);
+    if (pool) {
+      input.pool_cost = pool_cost(*pool);
+      if (const auto* parts = std::get_if<PartsSource>(&a_.pools[*pool].source)) {
+        // The parts as the pool's own currency has them, converted like the pool.
+        const Currency* currency = a_.pools[*pool].currency ? &*a_.pools[*pool].currency : nullptr;
+        const Rational rate = currency && !(*currency == a_.currency) ? fx_rate(*currency, pool_path(*pool) + ".currency") : Rational(1);
+        for (std::size_t k = 0; k < parts->parts.size(); ++k)
+          input.parts.push_back({&parts->parts[k], rate * part_cost(parts->parts[k], path_index(pool_path(*pool) + ".parts", k))});
+      }
+    }
     if (strategy.reads_records()) {
       input.records = records_of_step(a_, as_run);
       if (input.records.empty() && warn) warn_no_records(s);
@@ -612,25 +638,24 @@ class Runner {
         names.insert(*v);
     }
     const bool priced = step.strategy->reads_priced_runs();
-    std::size_t unmatched = 0;
+    bool unmatched = false;
     std::set<std::string> values;  // all of them, so the few named do not depend on record order
     for (const Record& r : a_.records) {
       if (r.pool || r.priced_run() != priced || !selected(r, step)) continue;
       const auto v = r.tags.get(step.match->tag);
       if (v && names.contains(*v)) continue;
-      ++unmatched;
+      unmatched = true;
       values.insert(v ? "\"" + std::string(*v) + "\"" : "no \"" + step.match->tag + "\" tag");
     }
-    if (unmatched == 0) return;
+    if (!unmatched) return;
     std::string which;
     std::size_t named = 0;
     for (const std::string& v : values)
       if (named++ < 5) which += (which.empty() ? "" : ", ") + v;
     if (values.size() > 5) which += " and " + std::to_string(values.size() - 5) + " more";
-    result_.warnings.push_back(step_path(s) + ": " + std::to_string(unmatched) + (unmatched == 1 ? " record" : " records") +
-                               " of step \"" + step.id + "\"" + (unmatched == 1 ? " matches" : " match") +
-                               " no pool by its tag \"" + step.match->tag + "\" (" + which +
-                               "), so " + (unmatched == 1 ? "it takes" : "they take") + " no part");
+    // Named by values, not counted: the plan may have summed rows into one record.
+    result_.warnings.push_back(step_path(s) + ": records of step \"" + step.id + "\" match no pool by their tag \"" +
+                               step.match->tag + "\" (" + which + "), so they take no part");
   }
 
   // A step in which no record takes part is all unallocated: say so, with the likely cause.
@@ -646,7 +671,8 @@ class Runner {
     std::string why;
     if (of_kind == 0) why = priced ? "the spec has no priced runs (records with a sku)" : "the spec has no usage records";
     else if (other_pool == of_kind) why = "every record names another pool";
-    else if (other_pool > 0) why = std::to_string(other_pool) + " records name another pool; the others do not match its select";
+    // Not counted: the plan may have summed rows into one record.
+    else if (other_pool > 0) why = "some records name another pool; the others do not match its select";
     else why = "no record matches its select";
     result_.warnings.push_back(step_path(s) + ": no record takes part in step \"" + step.id + "\" (" + why + ")");
   }
@@ -692,6 +718,14 @@ std::vector<DrawnFrom> drawn_from(const Allocation& allocation, const std::optio
 }
 
 }  // namespace
+
+Rational exact_amount(const std::variant<CostSource, AmortizedSource>& source) {
+  if (const auto* c = std::get_if<CostSource>(&source)) return c->cost.to_rational();
+  const auto& a = std::get<AmortizedSource>(source);
+  const auto term = a.term.length();
+  if (term.count() == 0) throw std::invalid_argument("has zero length");
+  return a.amount.to_rational() * seconds_of(a.window.overlap(a.term)) / seconds_of(term);
+}
 
 std::vector<std::size_t> pools_of_step(const Allocation& allocation, const Step& step, const std::string& step_path) {
   std::vector<std::size_t> out;

@@ -414,9 +414,8 @@ UnitEconomicsReport unit_economics(const UnitEconomicsRule& rule, const Allocati
 
   // The records of each line of the step, by the line's kind and tags: a record the strategy
   // sets apart (overhead) is on its overhead line; one lacking a group key otherwise on the
-  // step's one unallocated line, as the engine has it.
+  // step's unallocated line, as the engine has it.
   std::map<std::pair<LineKind, Tags>, std::vector<const Record*>> groups;
-  const Tags unallocated = grouping::marker_tags(group_by, grouping::unallocated_value);
   for (const Record* r : records_of_step(allocation, step)) {
     const LineKind kind = step.strategy ? step.strategy->kind_of(*r) : LineKind::allocated;
     if (kind == LineKind::overhead)
@@ -424,7 +423,7 @@ UnitEconomicsReport unit_economics(const UnitEconomicsRule& rule, const Allocati
     else if (auto key = grouping::key_of(*r, group_by))
       groups[{kind, std::move(*key)}].push_back(r);
     else
-      groups[{LineKind::unallocated, unallocated}].push_back(r);
+      groups[{LineKind::unallocated, grouping::unallocated_tags(*r, group_by, step.keep_present_keys)}].push_back(r);
   }
 
   UnitEconomicsReport report;

@@ -29,9 +29,14 @@ RecordPlan plan_records(const std::vector<Step>& steps, const std::vector<Pool>&
     plan.measures.insert(needs.measures.begin(), needs.measures.end());
   }
   // A drill-down reads the records of the lines it is drawn from by these tags.
-  for (const Pool& pool : pools)
+  for (const Pool& pool : pools) {
     if (const auto* from = std::get_if<FromStepSource>(&pool.source))
       for (const auto& [key, value] : from->tags) plan.keys.insert(key);
+    // A part of a pool is used by the records holding its tags.
+    if (const auto* parts = std::get_if<PartsSource>(&pool.source))
+      for (const PoolPart& part : parts->parts)
+        for (const auto& [key, value] : part.tags) plan.keys.insert(key);
+  }
   if (unit_economics)
     for (const char* m : {"requests", "tokens_prompt", "tokens_generation", "epochs", "gpu_seconds", "utilization",
                           "gpu_seconds_used"})

@@ -41,6 +41,34 @@ Currency read_currency(const Value& v, const std::string& path) {
   }
 }
 
+AmortizedSource read_amortized(const Value& v, const std::string& path) {
+  ObjectReader ar(v, path);
+  const Decimal amount = read_decimal(ar.required("amount"), ar.path("amount"));
+  const Interval term = read_interval(ar.required("term"), ar.path("term"));
+  const Interval window = read_interval(ar.required("window"), ar.path("window"));
+  ar.finish();
+  return AmortizedSource{amount, term, window};
+}
+
+// {"resource": "cpu", "tags": {"cluster": "c1"}, "cost": "11" | "amortized": {...}, "capacity": "11"}
+PoolPart read_pool_part(const Value& v, const std::string& path) {
+  ObjectReader r(v, path);
+  PoolPart part;
+  part.resource = read_string(r.required("resource"), r.path("resource"));
+  if (part.resource.empty()) throw SpecError(r.path("resource"), "must not be empty");
+  if (const Value* t = r.optional("tags")) part.tags = read_tags(*t, r.path("tags"));
+  const Value* cost = r.optional("cost");
+  const Value* amortized = r.optional("amortized");
+  if (!cost == !amortized) throw SpecError(path, cost ? "gives both \"cost\" and \"amortized\"" : "needs \"cost\" or \"amortized\"");
+  if (cost) part.source = CostSource{read_non_negative(*cost, r.path("cost"))};
+  else part.source = read_amortized(*amortized, r.path("amortized"));
+  if (amortized && std::get<AmortizedSource>(part.source).amount.signum() < 0)
+    throw SpecError(r.path("amortized") + ".amount", "must not be negative");
+  if (const Value* c = r.optional("capacity")) part.capacity = read_non_negative(*c, r.path("capacity"));
+  r.finish();
+  return part;
+}
+
 Pool read_pool(const Value& v, const std::string& path) {
   ObjectReader r(v, path);
   Pool pool;
@@ -82,18 +110,21 @@ Pool read_pool(const Value& v, const std::string& path) {
     ++sources;
   }
   if (const Value* a = r.optional("amortized")) {
-    ObjectReader ar(*a, r.path("amortized"));
-    const Decimal amount = read_decimal(ar.required("amount"), ar.path("amount"));
-    const Interval term = read_interval(ar.required("term"), ar.path("term"));
-    const Interval window = read_interval(ar.required("window"), ar.path("window"));
-    ar.finish();
-    pool.source = AmortizedSource{amount, term, window};
+    pool.source = read_amortized(*a, r.path("amortized"));
+    ++sources;
+  }
+  if (const Value* p = r.optional("parts")) {
+    const auto& items = read_array(*p, r.path("parts"));
+    if (items.empty()) throw SpecError(r.path("parts"), "must list at least one part");
+    PartsSource parts;
+    for (std::size_t i = 0; i < items.size(); ++i) parts.parts.push_back(read_pool_part(items[i], path_index(r.path("parts"), i)));
+    pool.source = std::move(parts);
     ++sources;
   }
   r.finish();
   if (sources != 1)
-    throw SpecError(path, sources == 0 ? "needs one of \"cost\", \"price\", \"from\" or \"amortized\""
-                                       : "gives more than one of \"cost\", \"price\", \"from\" and \"amortized\"");
+    throw SpecError(path, sources == 0 ? "needs one of \"cost\", \"price\", \"from\", \"amortized\" or \"parts\""
+                                       : "gives more than one of \"cost\", \"price\", \"from\", \"amortized\" and \"parts\"");
   return pool;
 }
 
@@ -219,6 +250,11 @@ Step read_step(const Value& v, const std::string& path, const StrategyRegistry& 
     if (const Value* t = mr.optional("pool_tag")) match.pool_tag = read_string(*t, mr.path("pool_tag"));
     mr.finish();
     step.match = std::move(match);
+  }
+  if (const Value* u = r.optional("unallocated_keys")) {
+    const std::string keys = read_string(*u, r.path("unallocated_keys"));
+    if (keys != "all" && keys != "missing") throw SpecError(r.path("unallocated_keys"), "must be \"all\" or \"missing\"");
+    step.keep_present_keys = keys == "missing";
   }
   if (!registry.contains(name)) {
     std::string known;

@@ -60,8 +60,8 @@ TEST(Fleet, EachPoolIsSplitOnItsOwnByTheRecordsItsTagMatches) {
   EXPECT_EQ(r.coverage[0].ratio, 1);
   // node-3's record names a pool the step does not split.
   ASSERT_EQ(r.warnings.size(), 1u);
-  EXPECT_EQ(r.warnings[0], "steps[0]: 1 record of step \"nodes\" matches no pool by its tag \"node\" (\"node-3\"), so it "
-                           "takes no part");
+  EXPECT_EQ(r.warnings[0], "steps[0]: records of step \"nodes\" match no pool by their tag \"node\" (\"node-3\"), so they "
+                           "take no part");
 }
 
 TEST(Fleet, PoolsByIdListInSpecOrderAndMatchedByPoolId) {
@@ -76,8 +76,8 @@ TEST(Fleet, PoolsByIdListInSpecOrderAndMatchedByPoolId) {
       "match": {"tag": "node"}, "group_by": ["team"], "weight": "gpu_seconds"})", records)));
   EXPECT_EQ(lines_of(r), (Lines{"i-1 a 75.00", "i-1 b 25.00", "i-3 a 40.00"}));
   ASSERT_EQ(r.warnings.size(), 1u);
-  EXPECT_EQ(r.warnings[0], "steps[0]: 1 record of step \"nodes\" matches no pool by its tag \"node\" (no \"node\" tag), so "
-                           "it takes no part");
+  EXPECT_EQ(r.warnings[0], "steps[0]: records of step \"nodes\" match no pool by their tag \"node\" (no \"node\" tag), so "
+                           "they take no part");
 }
 
 TEST(Fleet, WithoutAMatchARecordNamingNoPoolTakesPartInEveryPool) {
@@ -187,7 +187,7 @@ TEST(Fleet, TheUnmatchedWarningDoesNotDependOnRecordOrder) {
     const Result r = run(allocation_from_json(fleet(R"({"id": "s", "strategy": "proportional", "pools": ["i-1"],
         "match": {"tag": "node", "pool_tag": "name"}, "group_by": ["team"], "weight": "gpu_seconds"})", joined)));
     ASSERT_EQ(r.warnings.size(), 2u);
-    EXPECT_EQ(r.warnings[1], "steps[0]: 7 records of step \"s\" match no pool by its tag \"node\" (\"n-a\", \"n-b\", "
+    EXPECT_EQ(r.warnings[1], "steps[0]: records of step \"s\" match no pool by their tag \"node\" (\"n-a\", \"n-b\", "
                              "\"n-c\", \"n-d\", \"n-e\" and 2 more), so they take no part");
   }
 }

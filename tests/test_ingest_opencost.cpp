@@ -45,6 +45,13 @@ TEST(IngestOpenCost, AllocationsBecomeRecords) {
   EXPECT_EQ(a.measures.at("cpu_core_seconds"), Decimal(8640));
   EXPECT_EQ(a.measures.at("memory_gib_seconds"), Decimal(18000));  // 5 GiB-hours
   EXPECT_EQ(a.measures.at("opencost_total_cost"), Decimal::parse("3.217312"));
+  // Each resource's cost, what OpenCost's idle sharing weighs by (zero ones are kept).
+  EXPECT_EQ(a.measures.at("opencost_cpu_cost"), Decimal::parse("0.075984"));
+  EXPECT_EQ(a.measures.at("opencost_gpu_cost"), Decimal::parse("3.1"));
+  EXPECT_EQ(a.measures.at("opencost_ram_cost"), Decimal::parse("0.041328"));
+  EXPECT_EQ(a.measures.at("opencost_pv_cost"), Decimal(0));
+  EXPECT_EQ(a.measures.at("opencost_network_cost"), Decimal(0));
+  EXPECT_EQ(a.measures.at("opencost_load_balancer_cost"), Decimal(0));
   EXPECT_EQ(a.start->to_string(), "2024-01-01T00:00:00Z");
   EXPECT_EQ(a.end->to_string(), "2024-01-02T00:00:00Z");
 
@@ -63,6 +70,24 @@ TEST(IngestOpenCost, AllocationsBecomeRecords) {
   EXPECT_EQ(idle.tags, (Tags{{"cluster", "cluster-one"}, {"idle", "true"}}));
   EXPECT_EQ(idle.measures.at("gpu_seconds"), Decimal(3600));
   EXPECT_EQ(idle.measures.at("memory_gib_seconds"), Decimal(0));
+}
+
+// A cost adjustment (OpenCost's reconciliation with the bill) adds to its resource's cost,
+// and may be negative; a resource cost it makes negative is an error naming the field.
+TEST(IngestOpenCost, ResourceCostsCarryTheirAdjustments) {
+  const IngestResult r = ingest(R"({"code": 200, "data": [{"ns/p/c": {"name": "ns/p/c", "properties": {"namespace": "ns"},
+      "cpuCost": 1.5, "cpuCostAdjustment": -0.25, "ramCost": 2, "gpuCost": 0.1, "gpuCostAdjustment": 0.2}}]})", "{}");
+  ASSERT_EQ(r.records.size(), 1u);
+  EXPECT_EQ(r.records[0].measures.at("opencost_cpu_cost"), Decimal::parse("1.25"));
+  EXPECT_EQ(r.records[0].measures.at("opencost_ram_cost"), Decimal(2));
+  EXPECT_EQ(r.records[0].measures.at("opencost_gpu_cost"), Decimal::parse("0.3"));
+  EXPECT_FALSE(r.records[0].measures.contains("opencost_pv_cost"));
+  try {
+    ingest(R"({"code": 200, "data": [{"a": {"name": "a", "cpuCost": 1, "cpuCostAdjustment": -2}}]})", "{}");
+    FAIL() << "a negative resource cost was read";
+  } catch (const SpecError& e) {
+    EXPECT_STREQ(e.what(), "sample.txt data[0].a.cpuCost: with its adjustment -2 is negative");
+  }
 }
 
 TEST(IngestOpenCost, SeveralWindowsGetDistinctIds) {

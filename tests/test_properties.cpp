@@ -112,6 +112,7 @@ ojson random_record(Gen& g, const std::vector<std::string>& pool_ids) {
   if (g.chance(85)) tags["team"] = g.pick(kTeams);
   if (g.chance(70)) tags["model"] = g.pick(kModels);
   if (g.chance(60)) tags["pod"] = "pod-" + std::to_string(g.u(6));
+  if (g.chance(60)) tags["cluster"] = g.chance(50) ? "a" : "b";
   ojson measures = ojson::object();
   if (g.chance(85)) measures["gpu_seconds"] = measure(g);
   if (g.chance(70)) {
@@ -138,8 +139,9 @@ ojson policy(Gen& g) {
   }
 }
 
-// One split step of a random strategy on `pool`.
-ojson random_step(Gen& g, const std::string& id, const std::string& pool) {
+// One split step of a random strategy on `pool`. `parts`: the pool is broken down into parts
+// (resources gpu and net, and fee when `fee`), which per_namespace may split part by part.
+ojson random_step(Gen& g, const std::string& id, const std::string& pool, bool parts = false, bool fee = false) {
   ojson s = {{"id", id}, {"strategy", ""}, {"pool", pool}};
   switch (g.u(8)) {
     case 0:
@@ -153,14 +155,17 @@ ojson random_step(Gen& g, const std::string& id, const std::string& pool) {
       s["strategy"] = "per_namespace";
       const bool plain_group = g.chance(70);
       if (!plain_group) s["group_by"] = {"namespace"};
-      if (g.chance(70)) {
+      const bool by_parts = parts && g.chance(70);
+      if (by_parts) s["resources"] = {{"gpu", "gpu_seconds"}, {"net", "tokens_prompt"}};
+      if (g.chance(70) || (by_parts && fee)) {
         ojson overhead = {{"namespaces", {"kube-system", "monitoring"}}};
         if (g.chance(80)) overhead["policy"] = policy(g);
+        if (by_parts && fee) overhead["resources"] = {"fee"};
         s["overhead"] = overhead;
       }
       if (g.chance(70)) {
-        ojson idle = {{"capacity", measure(g)}};
-        if (g.chance(80)) idle["policy"] = policy(g);
+        ojson idle = by_parts ? ojson::object() : ojson{{"capacity", measure(g)}};
+        if (g.chance(80) || by_parts) idle["policy"] = policy(g);
         s["idle"] = idle;
       }
       break;
@@ -206,7 +211,37 @@ ojson random_step(Gen& g, const std::string& id, const std::string& pool) {
   }
   if (s["strategy"] != "fixed" && s["strategy"] != "per_namespace" && g.chance(15))
     s["select"] = {{"namespace", {"nlp", "cv", "serving"}}};
+  if (s["strategy"] != "fixed" && g.chance(20)) s["unallocated_keys"] = "missing";
   return s;
+}
+
+// A fleet of pools ["p0", "p1"] for the step, records matched to them by their cluster.
+void make_fleet(ojson& step) {
+  step.erase("pool");
+  step["pools"] = {"p0", "p1"};
+  step["match"] = {{"tag", "cluster"}, {"pool_tag", "cluster"}};
+}
+
+// p0's cost broken down: GPU (with a capacity or not), the tokens of one team or of all,
+// and sometimes a fee amortized over a month.
+ojson random_parts(Gen& g, int places, bool fee) {
+  const auto amount = [&] {
+    std::string a = pool_amount(g, places);
+    return a[0] == '-' ? a.substr(1) : a;
+  };
+  ojson parts = ojson::array();
+  ojson gpu = {{"resource", "gpu"}, {"cost", amount()}};
+  if (g.chance(60)) gpu["capacity"] = measure(g);
+  parts.push_back(gpu);
+  ojson net = {{"resource", "net"}, {"cost", amount()}};
+  if (g.chance(50)) net["tags"] = {{"team", g.pick(kTeams)}};
+  parts.push_back(net);
+  if (fee)
+    parts.push_back({{"resource", "fee"},
+                     {"amortized", {{"amount", amount()},
+                                    {"term", {{"start", "2026-06-01T00:00:00Z"}, {"end", "2026-07-01T00:00:00Z"}}},
+                                    {"window", {{"start", "2026-06-02T00:00:00Z"}, {"end", "2026-06-03T00:00:00Z"}}}}}});
+  return parts;
 }
 
 // A random valid spec: one or two pools, a few steps, and sometimes a drill-down from the
@@ -216,7 +251,9 @@ ojson random_spec(Gen& g) {
   const int places = precision == "1" ? 0 : static_cast<int>(precision.size() - 2);
   ojson spec = {{"apportion", 1}, {"currency", "USD"}, {"precision", precision}};
   ojson pools = ojson::array();
-  pools.push_back({{"id", "p0"}, {"cost", pool_amount(g, places)}});
+  const bool parts = g.chance(30), fee = parts && g.chance(50);
+  if (parts) pools.push_back({{"id", "p0"}, {"tags", {{"cluster", "a"}}}, {"parts", random_parts(g, places, fee)}});
+  else pools.push_back({{"id", "p0"}, {"tags", {{"cluster", "a"}}}, {"cost", pool_amount(g, places)}});
   std::vector<std::string> pool_ids = {"p0"};
   if (g.chance(40)) {
     pools.push_back({{"id", "p1"}, {"cost", pool_amount(g, places)}, {"tags", {{"cluster", "b"}}}});
@@ -224,7 +261,16 @@ ojson random_spec(Gen& g) {
   }
   ojson steps = ojson::array();
   const int n_steps = 1 + static_cast<int>(g.u(3));
-  for (int i = 0; i < n_steps; ++i) steps.push_back(random_step(g, "s" + std::to_string(i), g.pick(pool_ids)));
+  for (int i = 0; i < n_steps; ++i) {
+    const std::string pool = g.pick(pool_ids);
+    ojson step = random_step(g, "s" + std::to_string(i), pool, parts && pool == "p0", fee);
+    // A fleet of both pools, for strategies that give no unit costs and read records.
+    const std::string strategy = step["strategy"];
+    if (pool_ids.size() == 2 && !step.contains("resources") && strategy != "per_token" && strategy != "fixed" &&
+        g.chance(25))
+      make_fleet(step);
+    steps.push_back(step);
+  }
   if (g.chance(50)) {
     // Drill down: a pool made of the first step's lines for one tag value, split again.
     const ojson& first = steps[0];
@@ -248,6 +294,12 @@ ojson random_spec(Gen& g) {
   spec["pools"] = pools;
   spec["records"] = records;
   spec["steps"] = steps;
+  if (g.chance(50)) {
+    ojson statements = ojson::array();
+    statements.push_back({{"id", "by-team"}, {"group_by", {"team"}}});
+    if (g.chance(50)) statements.push_back({{"id", "by-namespace-team"}, {"group_by", {"namespace", "team"}}});
+    spec["statements"] = statements;
+  }
   return spec;
 }
 
@@ -288,26 +340,38 @@ TEST(Properties, EveryStepConservesItsPool) {
     const auto result = nlohmann::json::parse(out);
     std::map<std::string, Decimal> pool_cost;
     for (const auto& p : result["pools"]) pool_cost[p["id"]] = Decimal::parse(p["cost"].get<std::string>());
-    std::map<std::string, Decimal> step_sum;
-    std::map<std::string, std::string> step_pool;
+    // Every step's lines sum to each of its pools (one, or a fleet's two).
+    std::map<std::pair<std::string, std::string>, Decimal> step_sum;
     for (const auto& s : spec["steps"]) {
-      step_sum[s["id"]] = Decimal();
-      step_pool[s["id"]] = s["pool"];
+      if (s.contains("pool")) step_sum[{s["id"], s["pool"]}] = Decimal();
+      else
+        for (const auto& p : s["pools"]) step_sum[{s["id"], p}] = Decimal();
     }
     const Decimal unit = Decimal::parse(spec["precision"].get<std::string>());
     for (const auto& line : result["lines"]) {
       const Decimal cost = Decimal::parse(line["cost"].get<std::string>());
-      step_sum[line["step"]] += cost;
-      ASSERT_EQ(line["pool"], step_pool[line["step"]]) << text;
+      const auto key = std::pair<std::string, std::string>(line["step"], line["pool"]);
+      ASSERT_TRUE(step_sum.contains(key)) << line.dump() << "\n" << text;
+      step_sum[key] += cost;
       // Every line is a whole number of precision units.
       ASSERT_TRUE((Decimal::from_raw(cost.raw() % unit.raw())).is_zero()) << line.dump() << "\n" << text;
     }
-    for (const auto& [step, sum] : step_sum)
-      ASSERT_EQ(sum, pool_cost[step_pool[step]])
-          << "iteration " << it << ", step " << step << ": lines sum to " << sum.to_string() << ", pool is "
-          << pool_cost[step_pool[step]].to_string() << "\n"
+    for (const auto& [step_pool, sum] : step_sum)
+      ASSERT_EQ(sum, pool_cost[step_pool.second])
+          << "iteration " << it << ", step " << step_pool.first << ", pool " << step_pool.second << ": lines sum to "
+          << sum.to_string() << ", pool is " << pool_cost[step_pool.second].to_string() << "\n"
           << text << "\n"
           << out;
+    // Every statement's rows sum to its total, the pools not drawn from lines.
+    Decimal bill;
+    for (const auto& p : spec["pools"])
+      if (!p.contains("from")) bill += pool_cost[p["id"]];
+    for (const auto& st : result.value("statements", nlohmann::json::array())) {
+      Decimal rows;
+      for (const auto& row : st["rows"]) rows += Decimal::parse(row["cost"].get<std::string>());
+      ASSERT_EQ(rows, Decimal::parse(st["total"].get<std::string>())) << text << "\n" << out;
+      ASSERT_EQ(rows, bill) << text << "\n" << out;
+    }
     // A drill-down pool is the sum of the lines of s0 it names.
     for (const auto& p : spec["pools"]) {
       if (!p.contains("from")) continue;
@@ -426,6 +490,51 @@ TEST(Properties, ResultDoesNotDependOnOrder) {
       ASSERT_EQ(error2.empty(), error.empty()) << error << " / " << error2;
     }
   }
+}
+
+// Statements' rows (tags, kind, cost, and their parts as a set) whatever the order of the
+// records, of the pools, of each pool's parts and of a fleet's pools.
+TEST(Properties, StatementRowsDoNotDependOnRecordOrPoolOrder) {
+  Gen g(11);
+  const int n = iterations(1200) / 2;
+  const auto rows_of = [](const std::string& out) {
+    std::vector<std::string> rows;
+    if (out.empty()) return rows;
+    for (const auto& st : nlohmann::json::parse(out).value("statements", nlohmann::json::array()))
+      for (const auto& row : st["rows"]) {
+        std::vector<std::string> parts;
+        for (const auto& part : row["parts"]) parts.push_back(part.dump());
+        std::sort(parts.begin(), parts.end());
+        nlohmann::json r = row;
+        r["parts"] = parts;
+        rows.push_back(st["id"].get<std::string>() + " " + r.dump());
+      }
+    return rows;
+  };
+  int with_statements = 0;
+  for (int it = 0; it < n; ++it) {
+    ojson spec = random_spec(g);
+    if (!spec.contains("statements")) continue;
+    const std::vector<std::string> reference = rows_of(run_or_empty(spec.dump()));
+    if (!reference.empty()) ++with_statements;
+    for (int k = 0; k < 2; ++k) {
+      ojson other = shuffled(g, spec);
+      std::vector<ojson> pools(other["pools"].begin(), other["pools"].end());
+      std::shuffle(pools.begin(), pools.end(), g.rng);
+      for (ojson& pool : pools)
+        if (pool.contains("parts")) {
+          std::vector<ojson> parts(pool["parts"].begin(), pool["parts"].end());
+          std::shuffle(parts.begin(), parts.end(), g.rng);
+          pool["parts"] = ojson(parts);
+        }
+      other["pools"] = ojson(pools);
+      for (ojson& step : other["steps"])
+        if (step.contains("pools")) step["pools"] = {"p1", "p0"};
+      ASSERT_EQ(rows_of(run_or_empty(other.dump())), reference)
+          << "iteration " << it << "\noriginal: " << spec.dump() << "\nshuffled: " << other.dump();
+    }
+  }
+  EXPECT_GT(with_statements, n / 5);
 }
 
 namespace {

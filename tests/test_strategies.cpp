@@ -1204,5 +1204,151 @@ TEST(Sharing, ALabelMakesRecordsOfAnyNamespaceShared) {
   EXPECT_THROW(shared_lines(R"({"tags": {"app": []}})", R"({"namespace": "a"})"), SpecError);
 }
 
-}  // namespace
+// ---- per_namespace over a pool broken down into parts (OpenCost's idle by resource) ----------
 
+const std::string kGpuCpuParts = R"({"resource": "gpu", "cost": "120", "capacity": "120"},
+    {"resource": "cpu", "cost": "40", "capacity": "40"})";
+const std::string kGpuCpuWeights = R"({"gpu": "gpu_seconds", "cpu": "cpu_core_seconds"})";
+
+// A node of two parts: GPU 120 for 120 GPU-seconds, CPU 40 for 40 core-seconds. a uses 60 GPU
+// and 10 CPU, b 20 and 30, kube-system 20 GPU: 20 GPU-seconds (20.00) idle.
+std::string parts_spec(const std::string& step_options, const std::string& parts = kGpuCpuParts,
+                       const std::string& resources = kGpuCpuWeights, const std::string& extra_records = "") {
+  return R"({"apportion": 1, "pools": [{"id": "node", "parts": [)" + parts + R"(]}],
+    "records": [{"tags": {"namespace": "a"}, "measures": {"gpu_seconds": 60, "cpu_core_seconds": 10}},
+                {"tags": {"namespace": "b", "side": "b"}, "measures": {"gpu_seconds": 20, "cpu_core_seconds": 30}},
+                {"tags": {"namespace": "kube-system"}, "measures": {"gpu_seconds": 20}})" + extra_records + R"(],
+    "steps": [{"id": "s", "strategy": "per_namespace", "pool": "node")" +
+         (resources.empty() ? "" : R"(, "resources": )" + resources) + step_options + "}]}";
+}
+
+std::vector<std::string> line_list(const Result& r) {
+  std::vector<std::string> out;
+  for (const Line& l : r.lines)
+    out.push_back(std::string(to_string(l.kind)) + " " + std::string(*l.tags.get("namespace")) + " " + l.cost.to_fixed(2));
+  return out;
+}
+
+TEST(Parts, EachResourceIsSplitByItsOwnUse) {
+  // GPU: a 60, b 20, kube-system 20 (of 120, one per second); CPU: a 10, b 30 (of 40).
+  // Kept apart: a 70, b 50, kube-system 20, idle 20 = 160.
+  const Result r = run(allocation_from_json(parts_spec("")));
+  EXPECT_EQ(line_list(r), (V{"allocated a 70.00", "allocated b 50.00", "overhead kube-system 20.00", "idle __idle__ 20.00"}));
+  // A line's weight is its cost before idle and overhead, exactly.
+  EXPECT_EQ(*r.lines[0].weight, Rational(70));
+  EXPECT_EQ(*r.lines[0].share, Rational(70, 160));
+}
+
+TEST(Parts, IdleIsSpreadByTheUseOfItsResourceAndOverheadByCostBeforeIdle) {
+  // GPU idle 20 by GPU use 60:20:20: a 12, b 4, kube-system 4, so kube-system costs 24 with its
+  // idle; spread by the cost before idle, 70:50, a gets 14 and b 10: a 96, b 64. (Spread by the
+  // cost after idle, 82:54, a would get 24 x 82/136 = 14.47.)
+  EXPECT_EQ(line_list(run(allocation_from_json(parts_spec(R"(, "idle": {"policy": "proportional"},
+      "overhead": {"policy": "proportional"})")))),
+            (V{"allocated a 96.00", "allocated b 64.00"}));
+  // Idle by use, overhead kept apart: the overhead line carries its own idle.
+  EXPECT_EQ(line_list(run(allocation_from_json(parts_spec(R"(, "idle": {"policy": "proportional"})")))),
+            (V{"allocated a 82.00", "allocated b 54.00", "overhead kube-system 24.00"}));
+  // Idle even over the allocated lines: 10 each.
+  EXPECT_EQ(line_list(run(allocation_from_json(parts_spec(R"(, "idle": {"policy": "even"})")))),
+            (V{"allocated a 80.00", "allocated b 60.00", "overhead kube-system 20.00"}));
+}
+
+TEST(Parts, APartNoRecordUsesStaysIdleAndTagsChooseWhoUsesAPart) {
+  // network (10) has no use: idle whatever the policy. A second GPU part (30, no capacity) is
+  // used only by records tagged side=b: all 30 to b. Then b costs 80 before idle, a 70;
+  // kube-system's 24 spread 70:80: a 70 + 12 + 11.20, b 80 + 4 + 12.80.
+  const std::string parts = kGpuCpuParts + R"(, {"resource": "network", "cost": "10"},
+      {"resource": "gpu", "tags": {"side": "b"}, "cost": "30"})";
+  EXPECT_EQ(line_list(run(allocation_from_json(parts_spec(R"(, "idle": {"policy": "proportional"},
+      "overhead": {"policy": "proportional"})", parts, R"({"gpu": "gpu_seconds", "cpu": "cpu_core_seconds", "network": "bytes"})")))),
+            (V{"allocated a 93.20", "allocated b 96.80", "idle __idle__ 10.00"}));
+}
+
+TEST(Parts, AFixedFeeIsOverheadAsAWhole) {
+  // 300 for a 30-day month, prorated to one day: 10, kept on one __shared__ line or shared.
+  const std::string parts = kGpuCpuParts + R"(, {"resource": "fee", "amortized": {"amount": "300",
+      "term": {"start": "2026-06-01T00:00:00Z", "end": "2026-07-01T00:00:00Z"},
+      "window": {"start": "2026-06-02T00:00:00Z", "end": "2026-06-03T00:00:00Z"}}})";
+  EXPECT_EQ(line_list(run(allocation_from_json(parts_spec(R"(, "overhead": {"resources": ["fee"]})", parts)))),
+            (V{"allocated a 70.00", "allocated b 50.00", "overhead __shared__ 10.00", "overhead kube-system 20.00",
+               "idle __idle__ 20.00"}));
+  EXPECT_EQ(line_list(run(allocation_from_json(parts_spec(R"(, "overhead": {"resources": ["fee"], "policy": "even"})", parts)))),
+            (V{"allocated a 85.00", "allocated b 65.00", "idle __idle__ 20.00"}));
+}
+
+TEST(Parts, UseBeyondAPartsCapacityIsWarnedOf) {
+  const Result r = run(allocation_from_json(
+      parts_spec("", kGpuCpuParts, kGpuCpuWeights, R"(, {"tags": {"namespace": "c"}, "measures": {"cpu_core_seconds": 20}})")));
+  EXPECT_EQ(r.warnings, (V{"steps[0]: part 1 (resource \"cpu\") of pool \"node\" is used 60, more than its capacity 40, "
+                           "so it has no idle"}));
+}
+
+TEST(Parts, MistakesAreNamed) {
+  const auto error = [](const std::string& spec) {
+    try {
+      run(allocation_from_json(spec));
+    } catch (const SpecError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_EQ(error(R"({"apportion": 1, "pools": [{"id": "node", "cost": "10"}], "records": [],
+      "steps": [{"id": "s", "strategy": "per_namespace", "pool": "node", "resources": {"gpu": "gpu_seconds"}}]})"),
+            "steps[0].resources: splits a pool broken down into \"parts\", and pool \"node\" is not");
+  EXPECT_EQ(error(parts_spec("", kGpuCpuParts + R"(, {"resource": "ram", "cost": "1"})")),
+            "steps[0].resources: gives no weight for resource \"ram\" of pool \"node\" (give one, or list it in "
+            "overhead.resources)");
+  EXPECT_EQ(error(parts_spec(R"(, "weight": "gpu_seconds")")), "steps[0].weight: give \"weight\" or \"resources\", not both");
+  EXPECT_EQ(error(parts_spec(R"(, "idle": {"capacity": "10"})")),
+            "steps[0].idle.capacity: a step with \"resources\" takes each part's capacity from the pool's parts");
+  EXPECT_EQ(error(parts_spec(R"(, "overhead": {"resources": ["gpu"]})")),
+            "steps[0].overhead.resources: resource \"gpu\" is overhead as a whole, so it takes no weight in \"resources\"");
+  EXPECT_EQ(error(parts_spec("", kGpuCpuParts, "{}")), "steps[0].resources: must be an object of resource names and their weights");
+  EXPECT_EQ(error(parts_spec("", kGpuCpuParts + R"(, {"resource": "ram", "cost": "-1"})")),
+            "pools[0].parts[2].cost: must not be negative (got \"-1\")");
+  EXPECT_EQ(error(parts_spec("", kGpuCpuParts + R"(, {"resource": "ram"})")), "pools[0].parts[2]: needs \"cost\" or \"amortized\"");
+  EXPECT_EQ(error(parts_spec("", kGpuCpuParts + R"(, {"resource": "", "cost": "1"})")),
+            "pools[0].parts[2].resource: must not be empty");
+  EXPECT_EQ(error(parts_spec("", "")), "pools[0].parts: must list at least one part");
+  EXPECT_EQ(error(parts_spec(R"(, "overhead": {"resources": ["fee"]})", kGpuCpuParts, "")),
+            "steps[0].overhead.resources: names resources of a pool's parts: give the step's \"resources\"");
+}
+
+TEST(Parts, AStepWithoutResourcesSplitsThePartsTotal) {
+  // 160 by GPU-seconds 60:20:20 (kube-system kept apart).
+  EXPECT_EQ(line_list(run(allocation_from_json(parts_spec(R"(, "weight": "gpu_seconds")", kGpuCpuParts, "")))),
+            (V{"allocated a 96.00", "allocated b 32.00", "overhead kube-system 32.00"}));
+}
+
+// ---- unallocated lines that keep the keys a record has ----------------------------------------
+
+TEST(UnallocatedKeys, MissingKeepsTheKeysARecordHas) {
+  const auto lines = [](const std::string& strategy, const std::string& option) {
+    const std::string spec = R"({"apportion": 1, "pools": [{"id": "p", "cost": "100"}],
+      "records": [{"tags": {"namespace": "a", "team": "x"}, "measures": {"gpu_seconds": 10}},
+                  {"tags": {"namespace": "a"}, "measures": {"gpu_seconds": 20}},
+                  {"tags": {"namespace": "b"}, "measures": {"gpu_seconds": 30}},
+                  {"tags": {"team": "y"}, "measures": {"gpu_seconds": 40}}],
+      "steps": [{"id": "s", "strategy": ")" + strategy + R"(", "pool": "p", "group_by": ["namespace", "team"])" +
+                             (strategy == "proportional" ? R"(, "weight": "gpu_seconds")" : "") + option + "}]}";
+    std::vector<std::string> out;
+    for (const Line& l : run(allocation_from_json(spec)).lines)
+      out.push_back(std::string(to_string(l.kind)) + " " + std::string(*l.tags.get("namespace")) + "/" +
+                    std::string(*l.tags.get("team")) + " " + l.cost.to_fixed(2));
+    return out;
+  };
+  EXPECT_EQ(lines("proportional", ""), (V{"allocated a/x 10.00", "unallocated __unallocated__/__unallocated__ 90.00"}));
+  EXPECT_EQ(lines("proportional", R"(, "unallocated_keys": "all")"), lines("proportional", ""));
+  EXPECT_EQ(lines("proportional", R"(, "unallocated_keys": "missing")"),
+            (V{"allocated a/x 10.00", "unallocated __unallocated__/y 40.00", "unallocated a/__unallocated__ 20.00",
+               "unallocated b/__unallocated__ 30.00"}));
+  EXPECT_EQ(lines("per_namespace", R"(, "unallocated_keys": "missing")"), lines("proportional", R"(, "unallocated_keys": "missing")"));
+  // even: four groups, 25 each.
+  EXPECT_EQ(lines("even", R"(, "unallocated_keys": "missing")"),
+            (V{"allocated a/x 25.00", "unallocated __unallocated__/y 25.00", "unallocated a/__unallocated__ 25.00",
+               "unallocated b/__unallocated__ 25.00"}));
+  EXPECT_THROW(lines("proportional", R"(, "unallocated_keys": "some")"), SpecError);
+}
+
+}  // namespace

@@ -80,7 +80,24 @@ struct AmortizedSource {  // amount x overlap(window, term) / term length
   Interval term;
   Interval window;
 };
-using PoolSource = std::variant<CostSource, PriceSource, FromStepSource, AmortizedSource>;
+// One part of a pool broken down by resource, as OpenCost breaks an allocation's cost down
+// (CPU, GPU, RAM, storage, network, a fixed fee): a per_namespace step with `resources`
+// splits each part by its resource's use among the records holding all of `tags` (one
+// node's, one cluster's; empty: every record of the step). Its idle is its cost beyond what
+// those records use of `capacity`, in the resource weight's units (none: all of it is used).
+struct PoolPart {
+  std::string resource;
+  Tags tags;
+  std::variant<CostSource, AmortizedSource> source;  // non-negative
+  std::optional<Decimal> capacity;
+};
+struct PartsSource {  // the sum of its parts
+  std::vector<PoolPart> parts;
+};
+using PoolSource = std::variant<CostSource, PriceSource, FromStepSource, AmortizedSource, PartsSource>;
+// A cost or amortized amount, exactly: amount x overlap(window, term) / term length.
+// A term of zero length is std::invalid_argument.
+Rational exact_amount(const std::variant<CostSource, AmortizedSource>& source);
 
 // The columns of one FOCUS bill, shared by the origin charges of the pools read from it.
 struct OriginSchema {
@@ -173,6 +190,10 @@ struct Step {
   std::vector<std::string> pools{};
   std::optional<Tags> pools_tagged{};
   std::optional<PoolMatch> match{};  // none: a record naming no pool takes part in every pool
+  // A record lacking some group_by keys: false (the spec's rule), its line is the one
+  // unallocated line with "__unallocated__" for every key; true (`"unallocated_keys":
+  // "missing"`, as OpenCost does), its line keeps the keys it has and marks only the others.
+  bool keep_present_keys = false;
 
   bool over_fleet() const noexcept { return !pools.empty() || pools_tagged.has_value(); }
 };

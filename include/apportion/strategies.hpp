@@ -71,13 +71,24 @@ class PerNamespace final : public Strategy {
     CostPolicy overhead_policy = SeparatePolicy{};
     std::optional<Decimal> idle_capacity;  // in weight units
     CostPolicy idle_policy = SeparatePolicy{};
+    // Per resource, the weight of its use: when given, the pool must be broken down into
+    // parts (PartsSource), and each part is split by its resource's use among the records
+    // holding the part's tags, its idle (beyond that use, up to its capacity) settled by
+    // idle_policy resource by resource (OpenCost's idle sharing). `weight` and
+    // `idle_capacity` are then unused.
+    std::map<std::string, WeightExpression> resource_weights;
+    // Resources of the parts that are overhead as a whole (a fixed fee): settled with the
+    // overhead namespaces, or kept on one line with "__shared__" for each group key.
+    std::vector<std::string> overhead_resources;
   };
+  static constexpr std::string_view shared_value = "__shared__";
   explicit PerNamespace(Options options) : options_(std::move(options)) {}
   std::vector<std::string> default_group_by() const override { return {"namespace"}; }
   LineKind kind_of(const Record& record) const override;
   StepOutput run(const StepInput& input) const override;
 
  private:
+  StepOutput run_by_parts(const StepInput& input) const;
   Options options_;
 };
 

@@ -17,6 +17,12 @@
 
 APPORTION_BEGIN_NAMESPACE
 
+// A part of the step's pool, with its exact cost.
+struct PartInput {
+  const PoolPart* part = nullptr;
+  Rational cost;
+};
+
 // What a strategy sees of one step.
 struct StepInput {
   const Step& step;
@@ -26,6 +32,7 @@ struct StepInput {
   std::vector<std::string> group_by;  // resolved (the step's, or the strategy's default)
   const Catalog* catalog = nullptr;   // null when the allocation has none
   Decimal precision;
+  std::vector<PartInput> parts{};     // the pool's parts when it is broken down (PartsSource)
 };
 
 // A line before rounding: the engine sorts and rounds a step's draft lines together.
@@ -98,6 +105,9 @@ inline constexpr std::string_view idle_value = "__idle__";
 std::optional<Tags> key_of(const Record& record, std::span<const std::string> group_by);
 // Every group key set to one marker value: {"team": "__unallocated__"}.
 Tags marker_tags(std::span<const std::string> group_by, std::string_view marker);
+// The tags of the unallocated line of a record lacking a group key: every key marked, or
+// with keep_present (Step::keep_present_keys) its own values and the marker for the rest.
+Tags unallocated_tags(const Record& record, std::span<const std::string> group_by, bool keep_present);
 
 // The record's values of the group keys, with `marker` for the ones it lacks.
 Tags key_or_marker(const Record& record, std::span<const std::string> group_by, std::string_view marker);
@@ -117,14 +127,14 @@ struct WeightedLine {
 StepOutput split_by_weight(const StepInput& input, std::vector<WeightedLine> lines, const Rational& denominator);
 
 // Per-group sums of a weight over a step's records: records lacking a group key sum into
-// the unallocated group.
+// the unallocated group (or groups, by the keys they have, with Step::keep_present_keys).
 struct GroupedWeights {
   std::map<Tags, Rational> groups;
-  std::optional<Rational> unallocated;  // present when some record lacks a group key
+  std::map<Tags, Rational> unallocated;  // by the unallocated lines' tags
   Rational total;
 
   void add(const StepInput& input, const Record& record, const Rational& weight);
-  // One allocated line per group, then the unallocated line if any; from an rvalue, the
+  // One allocated line per group, then the unallocated lines if any; from an rvalue, the
   // groups' tags and weights are moved into the lines.
   std::vector<WeightedLine> lines(const StepInput& input) const&;
   std::vector<WeightedLine> lines(const StepInput& input) &&;
@@ -160,12 +170,13 @@ class ExactSum {
 // those GroupedWeights::add would give.
 class GroupedSums {
  public:
-  explicit GroupedSums(std::span<const std::string> group_by) : group_by_(group_by.begin(), group_by.end()) {}
+  explicit GroupedSums(std::span<const std::string> group_by, bool keep_present_keys = false)
+      : group_by_(group_by.begin(), group_by.end()), keep_present_keys_(keep_present_keys) {}
   void add(const Record& record, Decimal weight) { sum_for(record).add(weight), total_.add(weight); }
   void add(const Record& record, const Rational& weight) { sum_for(record).add(weight), total_.add(weight); }
   Rational total() const { return total_.value(); }
   // GroupedWeights::lines() of the same records: one allocated line per group in the order
-  // of their tags, then the unallocated line if any. Sorted here, not through a map. From
+  // of their tags, then the unallocated lines if any. Sorted here, not through a map. From
   // an rvalue, the groups' tags move into the lines (a million tags are not touched twice).
   std::vector<WeightedLine> lines(const StepInput& input) const& { return lines_of(*this, input); }
   std::vector<WeightedLine> lines(const StepInput& input) && { return lines_of(*this, input); }
@@ -186,7 +197,8 @@ class GroupedSums {
   Dictionary index_;  // the group keys' values -> groups_
   std::vector<Group> groups_;
   std::size_t shared_ = 0;  // the bytes every group's first value begins with
-  std::optional<ExactSum> unallocated_;
+  bool keep_present_keys_;
+  std::map<Tags, ExactSum> unallocated_;  // by the unallocated lines' tags
   ExactSum total_;
   std::string scratch_;
 };

@@ -61,7 +61,8 @@ std::optional<Rational> exact_number(std::string_view t) {
 const Decimal kUnit = Decimal::from_raw(1);  // 10^-12: results needing more digits round half-even
 
 // Reads a numeric allocation field as an exact rational; absent is nothing.
-std::optional<Rational> read_number(const Value& alloc, std::string_view key, const std::string& where) {
+std::optional<Rational> read_number(const Value& alloc, std::string_view key, const std::string& where,
+                                    bool signed_number = false) {
   const Value* v = alloc.find(key);
   if (!v) return std::nullopt;
   const std::string path = path_join(where, key);
@@ -70,7 +71,7 @@ std::optional<Rational> read_number(const Value& alloc, std::string_view key, co
     throw SpecError(path, std::string("must be a number, not ") + std::string(type_name(v->type())));
   std::optional<Rational> r = exact_number(v->text());
   if (!r) throw SpecError(path, "not a number (got \"" + v->text().substr(0, 40) + "\")");
-  if (*r < 0) throw SpecError(path, "must not be negative (got \"" + v->text() + "\")");
+  if (*r < 0 && !signed_number) throw SpecError(path, "must not be negative (got \"" + v->text() + "\")");
   return r;
 }
 
@@ -157,6 +158,21 @@ Record read_allocation(const std::string& name, const Value& alloc, const std::s
                             to_decimal(*r * 3600 / Rational(BigInt(1) << 30), path_join(where, "ramByteHours")));
   if (auto r = read_number(alloc, "totalCost", where))
     record.measures.emplace("opencost_total_cost", to_decimal(*r, path_join(where, "totalCost")));
+  // Each resource's cost with its adjustment (which may be negative), as OpenCost's
+  // TotalCost adds them: what its idle sharing weighs each resource's idle by.
+  for (const auto& [field, measure] : {std::pair{"cpu", "opencost_cpu_cost"}, {"gpu", "opencost_gpu_cost"},
+                                       {"ram", "opencost_ram_cost"}, {"pv", "opencost_pv_cost"},
+                                       {"network", "opencost_network_cost"}, {"loadBalancer", "opencost_load_balancer_cost"}}) {
+    const std::string cost_key = std::string(field) + "Cost";
+    const auto cost = read_number(alloc, cost_key, where);
+    if (!cost) continue;
+    const auto adjustment = read_number(alloc, cost_key + "Adjustment", where, true);
+    const Rational total = *cost + adjustment.value_or(Rational(0));
+    const std::string path = path_join(where, cost_key);
+    if (total < 0)
+      throw SpecError(path, "with its adjustment " + to_decimal(*adjustment, path).to_string() + " is negative");
+    record.measures.emplace(measure, to_decimal(total, path));
+  }
   return record;
 }
 

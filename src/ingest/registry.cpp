@@ -215,6 +215,10 @@ nlohmann::ordered_json interval_json(const Interval& i) {
   return {{"start", i.start().to_string()}, {"end", i.end().to_string()}};
 }
 
+nlohmann::ordered_json amortized_json(const AmortizedSource& a) {
+  return {{"amount", a.amount.to_string()}, {"term", interval_json(a.term)}, {"window", interval_json(a.window)}};
+}
+
 }  // namespace
 
 std::string ingest_result_to_json(const IngestResult& result) {
@@ -261,9 +265,19 @@ std::string ingest_result_to_json(const IngestResult& result) {
               j["price"] = std::move(price);
             } else if constexpr (std::is_same_v<S, FromStepSource>) {
               j["from"] = {{"step", s.step}, {"tags", tags_object(s.tags)}};
+            } else if constexpr (std::is_same_v<S, AmortizedSource>) {
+              j["amortized"] = amortized_json(s);
             } else {
-              j["amortized"] = {{"amount", s.amount.to_string()}, {"term", interval_json(s.term)},
-                                {"window", interval_json(s.window)}};
+              json parts = json::array();
+              for (const PoolPart& part : s.parts) {
+                json pj{{"resource", part.resource}};
+                if (!part.tags.empty()) pj["tags"] = tags_object(part.tags);
+                if (const auto* c = std::get_if<CostSource>(&part.source)) pj["cost"] = c->cost.to_string();
+                else pj["amortized"] = amortized_json(std::get<AmortizedSource>(part.source));
+                if (part.capacity) pj["capacity"] = part.capacity->to_string();
+                parts.push_back(std::move(pj));
+              }
+              j["parts"] = std::move(parts);
             }
           },
           p.source);

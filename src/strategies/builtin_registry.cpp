@@ -72,6 +72,14 @@ std::shared_ptr<const Strategy> make_proportional(ObjectReader& o) {
 std::shared_ptr<const Strategy> make_per_namespace(ObjectReader& o) {
   PerNamespace::Options opt;
   if (const Value* w = o.optional("weight")) opt.weight = read_weight(*w, o.path("weight"));
+  const Value* resources = o.optional("resources");
+  if (resources) {  // {"cpu": "cpu_core_seconds", "gpu": {"gpu_seconds": 1}, ...}
+    if (o.has("weight")) throw SpecError(o.path("weight"), "give \"weight\" or \"resources\", not both");
+    if (!resources->is(Value::Type::object) || resources->members().empty())
+      throw SpecError(o.path("resources"), "must be an object of resource names and their weights");
+    for (const auto& [resource, weight] : resources->members())
+      opt.resource_weights.emplace(resource, read_weight(weight, path_join(o.path("resources"), resource)));
+  }
   if (const Value* v = o.optional("overhead")) {
     ObjectReader r(*v, o.path("overhead"));
     if (const Value* ns = r.optional("namespaces")) opt.overhead_namespaces = read_string_list(*ns, r.path("namespaces"));
@@ -86,11 +94,21 @@ std::shared_ptr<const Strategy> make_per_namespace(ObjectReader& o) {
       }
     }
     if (const Value* p = r.optional("policy")) opt.overhead_policy = read_policy(*p, r.path("policy"));
+    if (const Value* res = r.optional("resources")) {
+      if (!resources) throw SpecError(r.path("resources"), "names resources of a pool's parts: give the step's \"resources\"");
+      opt.overhead_resources = read_string_list(*res, r.path("resources"));
+      for (const std::string& name : opt.overhead_resources)
+        if (opt.resource_weights.contains(name))
+          throw SpecError(r.path("resources"), "resource \"" + name + "\" is overhead as a whole, so it takes no weight in \"resources\"");
+    }
     r.finish();
   }
   if (const Value* v = o.optional("idle")) {
     ObjectReader r(*v, o.path("idle"));
-    opt.idle_capacity = read_non_negative(r.required("capacity"), r.path("capacity"));
+    // Split by parts, the capacities are the parts'.
+    if (resources && r.optional("capacity"))
+      throw SpecError(r.path("capacity"), "a step with \"resources\" takes each part's capacity from the pool's parts");
+    if (!resources) opt.idle_capacity = read_non_negative(r.required("capacity"), r.path("capacity"));
     if (const Value* p = r.optional("policy")) opt.idle_policy = read_policy(*p, r.path("policy"));
     r.finish();
   }

@@ -18,7 +18,7 @@ StepOutput Commitment::run(const StepInput& input) const {
   const std::string policy_path = input.step_path + ".unused";
   check_policy(options_.unused_policy, policy_path, input.group_by);  // whether or not anything is unused
 
-  GroupedSums sums(input.group_by);
+  GroupedSums sums(input.group_by, input.step.keep_present_keys);
   for (const Record* r : input.records) {
     if (const auto w = options_.weight.decimal_of(*r)) sums.add(*r, *w);
     else sums.add(*r, options_.weight.of(*r));

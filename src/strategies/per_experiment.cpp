@@ -9,7 +9,7 @@ StepOutput PerExperiment::run(const StepInput& input) const {
     Rational cost, gpu_hours;
   };
   std::map<Tags, Sum> groups;
-  std::optional<Sum> unallocated;
+  std::map<Tags, Sum> unallocated;  // by the unallocated lines' tags
   for (const Record* r : input.records) {
     for (const auto& [field, present] : {std::pair{"start", r->start.has_value()}, std::pair{"end", r->end.has_value()},
                                          std::pair{"count", r->count.has_value()}})
@@ -28,8 +28,7 @@ StepOutput PerExperiment::run(const StepInput& input) const {
     const Rational hours = r->run_hours();
     Sum& s = [&]() -> Sum& {
       if (auto key = grouping::key_of(*r, input.group_by)) return groups[*key];
-      if (!unallocated) unallocated.emplace();
-      return *unallocated;
+      return unallocated[grouping::unallocated_tags(*r, input.group_by, input.step.keep_present_keys)];
     }();
     s.cost += cost;
     s.gpu_hours += hours;
@@ -44,7 +43,7 @@ StepOutput PerExperiment::run(const StepInput& input) const {
     out.lines.push_back(std::move(d));
   };
   for (const auto& [tags, s] : groups) emit(LineKind::allocated, tags, s);
-  if (unallocated) emit(LineKind::unallocated, grouping::marker_tags(input.group_by, grouping::unallocated_value), *unallocated);
+  for (const auto& [tags, s] : unallocated) emit(LineKind::unallocated, tags, s);
   return out;
 }
 

@@ -1,6 +1,8 @@
 #include "apportion/strategies.hpp"
 
 #include <algorithm>
+#include <iterator>
+#include <map>
 #include <set>
 
 APPORTION_BEGIN_NAMESPACE
@@ -48,6 +50,9 @@ bool settle_by_policy(std::vector<WeightedLine>& lines, const CostPolicy& policy
 // The namespace (and the overhead tags) tell overhead from the rest, whatever the step groups by.
 RecordNeeds PerNamespace::record_needs() const {
   RecordNeeds needs{{"namespace"}, options_.weight.measures(), false};
+  if (!options_.resource_weights.empty()) needs.measures.clear();
+  for (const auto& [resource, weight] : options_.resource_weights)
+    for (std::string& m : weight.measures()) needs.measures.push_back(std::move(m));
   for (const auto& [key, values] : options_.overhead_tags) needs.keys.push_back(key);
   return needs;
 }
@@ -64,7 +69,8 @@ LineKind PerNamespace::kind_of(const Record& record) const {
 }
 
 StepOutput PerNamespace::run(const StepInput& input) const {
-  GroupedSums sums(input.group_by);
+  if (!options_.resource_weights.empty()) return run_by_parts(input);
+  GroupedSums sums(input.group_by, input.step.keep_present_keys);
   std::map<Tags, Rational> overhead;
   Rational overhead_total = 0;
   for (const Record* r : input.records) {
@@ -101,6 +107,125 @@ StepOutput PerNamespace::run(const StepInput& input) const {
   if (idle > 0 && !settle_by_policy(lines, options_.idle_policy, idle, path + ".idle.policy", input.group_by))
     lines.push_back({LineKind::idle, grouping::marker_tags(input.group_by, grouping::idle_value), idle, 0});
   StepOutput out = split_by_weight(input, std::move(lines), denominator);
+  out.warnings = std::move(warnings);
+  return out;
+}
+
+namespace {
+
+std::string describe_part(const PartInput& p, std::size_t k) {
+  std::string s = "part " + std::to_string(k) + " (resource \"" + p.part->resource + "\"";
+  for (const auto& [key, value] : p.part->tags) s += ", " + key + "=" + value;
+  return s + ")";
+}
+
+}  // namespace
+
+// Each part is split on its own: a line's cost before idle is the sum over the parts of
+// cost x its use / max(capacity, use of all); the rest of each part is idle, spread by each
+// line's use of that part (policy proportional) or settled as a whole. Overhead (its lines'
+// cost and idle, and the overhead resources) is spread by the lines' cost before idle, as
+// OpenCost shares by cost before idle.
+StepOutput PerNamespace::run_by_parts(const StepInput& input) const {
+  const std::string& path = input.step_path;
+  const std::string pool = input.step.pool.value_or("");
+  if (input.parts.empty())
+    throw SpecError(path + ".resources", "splits a pool broken down into \"parts\", and pool \"" + pool + "\" is not");
+  const std::size_t n = input.parts.size();
+  std::vector<const WeightExpression*> weight_of(n, nullptr);
+  Rational total = 0, shared = 0;
+  const auto& overhead_resources = options_.overhead_resources;
+  for (std::size_t k = 0; k < n; ++k) {
+    const PartInput& p = input.parts[k];
+    total += p.cost;
+    if (std::find(overhead_resources.begin(), overhead_resources.end(), p.part->resource) != overhead_resources.end()) {
+      shared += p.cost;
+      continue;
+    }
+    const auto it = options_.resource_weights.find(p.part->resource);
+    if (it == options_.resource_weights.end())
+      throw SpecError(path + ".resources", "gives no weight for resource \"" + p.part->resource + "\" of pool \"" + pool +
+                                               "\" (give one, or list it in overhead.resources)");
+    weight_of[k] = &it->second;
+  }
+  if (total == 0) return split_by_weight(input, {}, 0);
+
+  struct PartLine {
+    LineKind kind;
+    Tags tags;
+    std::vector<Rational> use;  // per part
+  };
+  std::vector<PartLine> lines;
+  std::map<std::pair<LineKind, Tags>, std::size_t> index;
+  for (const Record* r : input.records) {
+    LineKind kind = kind_of(*r);
+    Tags tags;
+    if (kind == LineKind::overhead) {
+      tags = grouping::key_or_marker(*r, input.group_by, grouping::unallocated_value);
+    } else if (auto key = grouping::key_of(*r, input.group_by)) {
+      tags = std::move(*key);
+    } else {
+      kind = LineKind::unallocated;
+      tags = grouping::unallocated_tags(*r, input.group_by, input.step.keep_present_keys);
+    }
+    const auto [it, inserted] = index.try_emplace({kind, std::move(tags)}, lines.size());
+    if (inserted) lines.push_back({kind, it->first.second, std::vector<Rational>(n)});
+    std::vector<Rational>& use = lines[it->second].use;
+    for (std::size_t k = 0; k < n; ++k)
+      if (weight_of[k] && r->tags.contains_all(input.parts[k].part->tags)) use[k] += weight_of[k]->of(*r);
+  }
+
+  const bool spread_idle_by_use = std::holds_alternative<ProportionalPolicy>(options_.idle_policy);
+  std::vector<Rational> before(lines.size()), idle_share(lines.size());
+  Rational idle_left = 0;  // idle not spread by use: settled as a whole
+  StepOutput out;
+  for (std::size_t k = 0; k < n; ++k) {
+    if (!weight_of[k]) continue;
+    const PartInput& p = input.parts[k];
+    Rational used = 0;
+    for (const PartLine& l : lines) used += l.use[k];
+    const Rational capacity = p.part->capacity ? p.part->capacity->to_rational() : used;
+    if (used > capacity)
+      out.warnings.push_back(describe_part(p, k) + " of pool \"" + pool + "\" is used " +
+                             Decimal::from_rational(used, Decimal::from_raw(1)).to_string() + ", more than its capacity " +
+                             p.part->capacity->to_string() + ", so it has no idle");
+    const Rational room = std::max(capacity, used);
+    if (room == 0) {  // nothing could use it
+      idle_left += p.cost;
+      continue;
+    }
+    const Rational idle = p.cost * (room - used) / room;
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+      if (lines[i].use[k] == 0) continue;
+      before[i] += p.cost * lines[i].use[k] / room;
+      if (spread_idle_by_use && idle != 0) idle_share[i] += idle * lines[i].use[k] / used;
+    }
+    if (!spread_idle_by_use || used == 0) idle_left += idle;
+  }
+
+  std::vector<WeightedLine> weighted, overhead;
+  std::vector<Rational> weighted_idle;
+  Rational overhead_total = shared;
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    if (lines[i].kind == LineKind::overhead) {
+      overhead_total += before[i] + idle_share[i];
+      overhead.push_back({LineKind::overhead, std::move(lines[i].tags), std::move(before[i]), std::move(idle_share[i])});
+    } else {
+      weighted.push_back({lines[i].kind, std::move(lines[i].tags), std::move(before[i]), 0});
+      weighted_idle.push_back(std::move(idle_share[i]));
+    }
+  }
+  if (shared != 0) overhead.push_back({LineKind::overhead, grouping::marker_tags(input.group_by, shared_value), shared, 0});
+  // Overhead first, by the lines' cost before idle; then each line's idle.
+  const bool settled = !overhead.empty() &&
+                       settle_by_policy(weighted, options_.overhead_policy, overhead_total, path + ".overhead.policy", input.group_by);
+  for (std::size_t i = 0; i < weighted_idle.size(); ++i) weighted[i].spread_weight += weighted_idle[i];
+  if (!settled) std::move(overhead.begin(), overhead.end(), std::back_inserter(weighted));
+  if (idle_left > 0 && (spread_idle_by_use ||
+                        !settle_by_policy(weighted, options_.idle_policy, idle_left, path + ".idle.policy", input.group_by)))
+    weighted.push_back({LineKind::idle, grouping::marker_tags(input.group_by, grouping::idle_value), idle_left, 0});
+  std::vector<std::string> warnings = std::move(out.warnings);
+  out = split_by_weight(input, std::move(weighted), total);
   out.warnings = std::move(warnings);
   return out;
 }

@@ -31,7 +31,7 @@ std::vector<std::string> WeightExpression::measures() const {
 RecordNeeds Proportional::record_needs() const { return {{}, weight_.measures(), false}; }
 
 StepOutput Proportional::run(const StepInput& input) const {
-  GroupedSums sums(input.group_by);
+  GroupedSums sums(input.group_by, input.step.keep_present_keys);
   for (const Record* r : input.records) {
     if (const auto w = weight_.decimal_of(*r)) sums.add(*r, *w);
     else sums.add(*r, weight_.of(*r));

@@ -54,7 +54,7 @@ StepOutput WeightedSplit::run(const StepInput& input) const {
     Rational split, unused;
   };
   std::map<Tags, Sum> groups;
-  std::optional<Sum> unallocated;
+  std::map<Tags, Sum> unallocated;  // by the unallocated lines' tags
   Rational idle = 0;
   bool has_idle = false;  // decided by capacity, not by the cost's sign: a credit has idle too
   for (const Resource& res : resources) {
@@ -74,8 +74,7 @@ StepOutput WeightedSplit::run(const StepInput& input) const {
     }
     Sum& target = [&]() -> Sum& {
       if (auto key = grouping::key_of(*r, input.group_by)) return groups[*key];
-      if (!unallocated) unallocated.emplace();
-      return *unallocated;
+      return unallocated[grouping::unallocated_tags(*r, input.group_by, input.step.keep_present_keys)];
     }();
     target.split += s.split;
     target.unused += s.unused;
@@ -92,7 +91,7 @@ StepOutput WeightedSplit::run(const StepInput& input) const {
   };
   for (const auto& [tags, s] : groups) emit(LineKind::allocated, tags, s);
   if (has_idle) emit(LineKind::idle, grouping::marker_tags(input.group_by, grouping::idle_value), Sum{0, idle});
-  if (unallocated) emit(LineKind::unallocated, grouping::marker_tags(input.group_by, grouping::unallocated_value), *unallocated);
+  for (const auto& [tags, s] : unallocated) emit(LineKind::unallocated, tags, s);
   return out;
 }
 

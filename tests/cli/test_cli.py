@@ -268,8 +268,8 @@ check("fleet: each node's lines sum to its bill row",
 rows = {r["tags"]["team"]: r["cost"] for r in (res.get("statements") or [{}])[0].get("rows", [])}
 check("fleet: per-team cluster totals in one step", rows ==
       {"__unallocated__": "100.00", "cv": "235.20", "nlp": "470.40", "search": "470.40"}, repr(rows))
-check("fleet: usage of a node the bill lacks is named", err.strip() == 'apportion: warning: steps[0]: 1 record of step '
-      '"nodes" matches no pool by its tag "node" ("gpu-node-9"), so it takes no part', repr(err))
+check("fleet: usage of a node the bill lacks is named", err.strip() == 'apportion: warning: steps[0]: records of step '
+      '"nodes" match no pool by their tag "node" ("gpu-node-9"), so they take no part', repr(err))
 
 code, out, err = run(["run", os.path.join(ROOT, "examples", "data", "fleet-chargeback.json"), "--format", "focus"])
 billed = {}

@@ -286,3 +286,56 @@ write("extra-weighted-split-credit",
 write("extra-error-number-overflow", "A JSON number beyond any range (1e400) is valid JSON: the error names its path, not a line and column.", None,
       spec_text='{"apportion": 1, "pools": [{"id": "p", "cost": "1"}],\n "records": [{"tags": {}, "measures": {"gpu_seconds": 1e400}}], "steps": []}',
       error="records[0].measures.gpu_seconds: ")
+
+# ---- per_namespace over a pool broken down into parts (OpenCost's idle by resource) ------------
+# Each part split by its resource's use up to its capacity; its idle spread by that use; overhead
+# (its lines with their idle, and overhead resources) spread by the lines' cost before idle.
+parts = [{"resource": "gpu", "cost": F(120), "capacity": F(120), "measure": "gpu_seconds"},
+         {"resource": "cpu", "cost": F(40), "capacity": F(40), "measure": "cpu_core_seconds"}]
+fee = F(300) * F(1, 30)  # 300 for June, one day of it
+use = {"a": {"gpu_seconds": F(60), "cpu_core_seconds": F(10)}, "b": {"gpu_seconds": F(20), "cpu_core_seconds": F(30)},
+       "kube-system": {"gpu_seconds": F(20)}}
+before = {ns: F(0) for ns in use}
+idle_of = {ns: F(0) for ns in use}
+for p in parts:
+    used = sum(u.get(p["measure"], 0) for u in use.values())
+    room = max(p["capacity"], used)
+    idle = p["cost"] * (room - used) / room
+    for ns, u in use.items():
+        before[ns] += p["cost"] * u.get(p["measure"], 0) / room
+        idle_of[ns] += idle * u.get(p["measure"], 0) / used
+overhead = before["kube-system"] + idle_of["kube-system"] + fee
+allocated = before["a"] + before["b"]
+total = sum(p["cost"] for p in parts) + fee
+lines = [{"kind": "allocated", "tags": {"namespace": ns}, "share": before[ns] / total,
+          "exact": before[ns] + idle_of[ns] + overhead * before[ns] / allocated} for ns in ("a", "b")]
+write("extra-pool-parts",
+      "A pool broken down into parts (GPU, CPU, a fee amortized over June): per_namespace with resources splits each part by its resource's use up to its capacity, spreads each part's idle by that use, and kube-system (with its idle) and the fee by the lines' cost before idle.",
+      {"apportion": 1, "pools": [{"id": "node", "parts": [
+          {"resource": "gpu", "cost": "120", "capacity": "120"}, {"resource": "cpu", "cost": "40", "capacity": "40"},
+          {"resource": "fee", "amortized": {"amount": "300", "term": {"start": "2026-06-01T00:00:00Z", "end": "2026-07-01T00:00:00Z"},
+                                            "window": {"start": "2026-06-02T00:00:00Z", "end": "2026-06-03T00:00:00Z"}}}]}],
+       "records": [{"tags": {"namespace": ns}, "measures": {k: int(v) for k, v in u.items()}} for ns, u in use.items()],
+       "steps": [{"id": "ns", "strategy": "per_namespace", "pool": "node",
+                  "resources": {"gpu": "gpu_seconds", "cpu": "cpu_core_seconds"},
+                  "overhead": {"policy": "proportional", "resources": ["fee"]}, "idle": {"policy": "proportional"}}]},
+      {"pools": [{"id": "node", "cost": rhe(total, "0.01")}],
+       "lines": out_lines("ns", lr(rhe(total, "0.01"), lines)),
+       "coverage": [{"step": "ns", "ratio": "1.000000"}]})
+
+# ---- unallocated lines keeping the keys a record has ---------------------------------------------
+recs = [({"namespace": "a", "team": "x"}, 10), ({"namespace": "a"}, 20), ({"namespace": "b"}, 30), ({"team": "y"}, 40)]
+groups = {}
+for tags, w in recs:
+    key = {k: tags.get(k, "__unallocated__") for k in ("namespace", "team")}
+    kind = "allocated" if len(tags) == 2 else "unallocated"
+    groups[(kind, canon(key))] = groups.get((kind, canon(key)), 0) + w
+lines = lr("100.00", weighted("100.00", [(k, dict(t), F(w)) for (k, t), w in groups.items()]))
+write("extra-unallocated-keys-missing",
+      "unallocated_keys \"missing\": a record lacking some group_by keys keeps the ones it has on its unallocated line, as OpenCost does ({namespace: a, team: __unallocated__}).",
+      {"apportion": 1, "pools": [{"id": "p", "cost": "100.00"}],
+       "records": [{"tags": t, "measures": {"gpu_seconds": w}} for t, w in recs],
+       "steps": [{"id": "s", "strategy": "proportional", "pool": "p", "group_by": ["namespace", "team"], "weight": "gpu_seconds",
+                  "unallocated_keys": "missing"}]},
+      {"pools": [{"id": "p", "cost": "100.00"}], "lines": out_lines("s", lines),
+       "coverage": [{"step": "s", "ratio": cov("100.00", lines)}]})
