@@ -197,6 +197,8 @@ StepOutput split_by_weight(const StepInput& input, std::vector<WeightedLine> lin
     d.cost = l.spread_weight == 0 ? per_weight * l.weight : per_weight * (l.weight + l.spread_weight);
     d.share = l.weight / denominator;
     d.weight = std::move(l.weight);
+    if (l.absorbed_overhead != 0) d.absorbed_overhead = per_weight * l.absorbed_overhead;
+    if (l.absorbed_idle != 0) d.absorbed_idle = per_weight * l.absorbed_idle;
   }
   return out;
 }
@@ -575,6 +577,8 @@ class Runner {
       line.split_cost = std::move(d.split_cost);
       line.unused_cost = std::move(d.unused_cost);
       line.gpu_hours = std::move(d.gpu_hours);
+      line.absorbed_overhead = std::move(d.absorbed_overhead);
+      line.absorbed_idle = std::move(d.absorbed_idle);
       if (line.kind == LineKind::unallocated) unallocated += line.cost;
     }
     for (UnitCost& u : out.unit_costs) {

@@ -331,7 +331,7 @@ void step_sections(const Result& result, Layout& out) {
 }
 
 // A table per statement: its group_by columns, cost, share of the total, what each row is
-// made of (its parts' costs by kind), and the total.
+// made of (by kind, with the overhead and idle its lines took in), and the total.
 void statement_sections(const Result& result, Layout& out) {
   const Decimal unit = result.precision;
   const auto money = [&](const Decimal& d) { return group_thousands(format_amount(d, unit)); };
@@ -348,10 +348,10 @@ void statement_sections(const Result& result, Layout& out) {
       for (const std::string& k : st.group_by) cells.emplace_back(*row.tags.get(k));
       cells.push_back(money(row.cost));
       cells.push_back(st.total.is_zero() ? "" : format_percent(row.cost.to_rational() / st.total.to_rational()));
-      std::map<LineKind, Decimal> by_kind;
-      for (const StatementPart& part : row.parts) by_kind[part.kind] += part.cost;
       std::string made_of;
-      for (const auto& [kind, cost] : by_kind) made_of += (made_of.empty() ? "" : ", ") + std::string(to_string(kind)) + " " + money(cost);
+      for (std::size_t k = 0; k < row.made_of.size(); ++k)
+        if (!row.made_of[k].is_zero())
+          made_of += (made_of.empty() ? "" : ", ") + std::string(to_string(static_cast<LineKind>(k))) + " " + money(row.made_of[k]);
       cells.push_back(made_of + " (" + std::to_string(row.parts.size()) + (row.parts.size() == 1 ? " part)" : " parts)"));
       t.rows.push_back(std::move(cells));
     }

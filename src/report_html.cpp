@@ -446,7 +446,8 @@ class Report {
   // ---- Statements ------------------------------------------------------------------------
 
   // What each group pays in all: a bar per row, largest first, stacked by what the row is
-  // made of (its parts' costs by kind; credits left of zero), then the rows as a table and
+  // made of (by kind, with the overhead and idle its lines took in; credits left of zero),
+  // then the rows as a table and
   // the check that they add up to the bill.
   void statement(const Statement& st, std::size_t index) {
     static constexpr LineKind kinds[] = {LineKind::allocated, LineKind::overhead, LineKind::idle, LineKind::unallocated};
@@ -455,7 +456,6 @@ class Report {
       Decimal cost;
       std::array<Decimal, 4> by_kind{};  // in the order of `kinds`
     };
-    const auto kind_index = [](LineKind k) { return static_cast<std::size_t>(k); };
     std::vector<Bar> rows;
     for (const StatementRow& row : st.rows) {
       Bar b;
@@ -464,7 +464,7 @@ class Report {
       b.label = truncated(values, 34);
       b.full = line_label(row.tags);
       b.cost = row.cost;
-      for (const StatementPart& part : row.parts) b.by_kind[kind_index(part.kind)] += part.cost;
+      b.by_kind = row.made_of;
       rows.push_back(std::move(b));
     }
     std::stable_sort(rows.begin(), rows.end(), [](const Bar& a, const Bar& b) { return a.cost > b.cost; });
@@ -551,10 +551,8 @@ class Report {
       out_ += "<td class=\"num\">" + money(row->cost) + "</td><td class=\"num\">" +
               (st.total.is_zero() ? std::string("&#8212;") : format_percent(row->cost.to_rational() / st.total.to_rational())) +
               "</td>";
-      std::array<Decimal, 4> by_kind{};
-      for (const StatementPart& part : row->parts) by_kind[kind_index(part.kind)] += part.cost;
       for (std::size_t k = 0; k < 4; ++k)
-        if (present.contains(kinds[k])) out_ += "<td class=\"num\">" + money(by_kind[k]) + "</td>";
+        if (present.contains(kinds[k])) out_ += "<td class=\"num\">" + money(row->made_of[k]) + "</td>";
       out_ += "<td class=\"num\">" + std::to_string(row->parts.size()) + "</td></tr>\n";
     }
     out_ += "</tbody>\n<tfoot><tr><th colspan=\"" + std::to_string(st.group_by.size()) + "\">total</th><td class=\"num\">" +

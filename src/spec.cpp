@@ -1271,12 +1271,24 @@ std::string result_to_json(const Result& result) {
       for (const StatementRow& row : st.rows) {
         json tags = json::object();  // in group_by order
         for (const std::string& k : st.group_by) tags[k] = std::string(*row.tags.get(k));
+        // What a cost is made of, by kind, leaving out kinds of none.
+        const auto made_of = [&](const std::array<Decimal, 4>& amounts) {
+          json j = json::object();
+          for (std::size_t k = 0; k < amounts.size(); ++k)
+            if (!amounts[k].is_zero()) j[std::string(to_string(static_cast<LineKind>(k)))] = format_amount(amounts[k], unit);
+          return j;
+        };
         json parts = json::array();
-        for (const StatementPart& part : row.parts)
-          parts.push_back({{"step", part.step ? json(*part.step) : json(nullptr)}, {"pool", part.pool},
-                           {"kind", std::string(to_string(part.kind))}, {"tags", tags_json(part.tags)},
-                           {"cost", format_amount(part.cost, unit)}});
-        rows.push_back({{"tags", std::move(tags)}, {"cost", format_amount(row.cost, unit)}, {"parts", std::move(parts)}});
+        for (const StatementPart& part : row.parts) {
+          json p = {{"step", part.step ? json(*part.step) : json(nullptr)}, {"pool", part.pool},
+                    {"kind", std::string(to_string(part.kind))}, {"tags", tags_json(part.tags)},
+                    {"cost", format_amount(part.cost, unit)}};
+          // Only a line that took in overhead or idle is made of more than its own kind.
+          if (part.made_of[static_cast<std::size_t>(part.kind)] != part.cost) p["made_of"] = made_of(part.made_of);
+          parts.push_back(std::move(p));
+        }
+        rows.push_back({{"tags", std::move(tags)}, {"cost", format_amount(row.cost, unit)}, {"made_of", made_of(row.made_of)},
+                        {"parts", std::move(parts)}});
       }
       doc["statements"].push_back(
           {{"id", st.id}, {"group_by", st.group_by}, {"total", format_amount(st.total, unit)}, {"rows", std::move(rows)}});

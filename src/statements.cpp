@@ -3,11 +3,13 @@
 
 #include "apportion/statements.hpp"
 
+#include <array>
 #include <map>
 #include <set>
 #include <stdexcept>
 #include <string_view>
 
+#include "apportion/allocate.hpp"
 #include "apportion/errors.hpp"
 #include "apportion/strategy.hpp"
 
@@ -30,6 +32,28 @@ std::string tags_label(const Tags& tags) {
   std::string out = "{";
   for (const auto& [k, v] : tags) out += (out.size() > 1 ? ", " : "") + k + "=" + v;
   return out + "}";
+}
+
+// What a line's cost is made of, by LineKind: its own kind, and the overhead and idle it
+// took in, rounded by the largest-remainder rule so that they sum to its cost.
+std::array<Decimal, 4> made_of(const Line& line, const Decimal& precision) {
+  std::array<Decimal, 4> out{};
+  const auto at = [&out](LineKind k) -> Decimal& { return out[static_cast<std::size_t>(k)]; };
+  const Rational overhead = line.absorbed_overhead.value_or(Rational(0)), idle = line.absorbed_idle.value_or(Rational(0));
+  const Rational own = line.exact_cost - overhead - idle;
+  const auto sign = [](const Rational& r) { return r > 0 ? 1 : r < 0 ? -1 : 0; };
+  const int s = sign(line.exact_cost);
+  // Parts of one sign only (a credit's are all negative); anything else stays whole.
+  if ((overhead == 0 && idle == 0) || s == 0 || sign(own) == -s || sign(overhead) == -s || sign(idle) == -s) {
+    at(line.kind) = line.cost;
+    return out;
+  }
+  const std::array<Rational, 3> weights{abs(own), abs(overhead), abs(idle)};
+  const std::vector<Decimal> split = allocate_by_weights(line.cost, weights, precision);
+  at(line.kind) += split[0];
+  at(LineKind::overhead) += split[1];
+  at(LineKind::idle) += split[2];
+  return out;
 }
 
 // Checks what a statement says of itself: an id, and group_by keys, each once.
@@ -65,6 +89,7 @@ class Reading {
   Statement build(const StatementSpec& spec) {
     struct Row {
       Decimal cost;
+      std::array<Decimal, 4> made_of{};
       std::vector<StatementPart> parts;
     };
     std::map<Tags, Row> rows;
@@ -79,6 +104,7 @@ class Reading {
       }
       Row& row = rows[Tags(std::move(key))];
       row.cost += part.cost;
+      for (std::size_t k = 0; k < row.made_of.size(); ++k) row.made_of[k] += part.made_of[k];
       row.parts.push_back(std::move(part));
     };
     for (std::size_t l = 0; l < result_.lines.size(); ++l) {
@@ -87,10 +113,14 @@ class Reading {
       const auto s = step_index_.find(line.step);
       const std::size_t pool = pool_index_.at(*line.pool);
       if (s == step_index_.end() || chosen_[pool] != s->second) continue;
-      add_leaf({line.step, *line.pool, line.kind, line.tags, line.cost}, pool);
+      add_leaf({line.step, *line.pool, line.kind, line.tags, line.cost, made_of(line, result_.precision)}, pool);
     }
     for (std::size_t p = 0; p < a_.pools.size(); ++p)
-      if (chosen_[p] == none) add_leaf({std::nullopt, a_.pools[p].id, LineKind::unallocated, a_.pools[p].tags, pool_cost(p)}, p);
+      if (chosen_[p] == none) {
+        std::array<Decimal, 4> whole{};
+        whole[static_cast<std::size_t>(LineKind::unallocated)] = pool_cost(p);
+        add_leaf({std::nullopt, a_.pools[p].id, LineKind::unallocated, a_.pools[p].tags, pool_cost(p), whole}, p);
+      }
 
     Statement out;
     out.id = spec.id;
@@ -100,6 +130,7 @@ class Reading {
       StatementRow& r = out.rows.emplace_back();
       r.tags = tags;
       r.cost = row.cost;
+      r.made_of = row.made_of;
       r.kind = row.parts.front().kind;
       for (const StatementPart& part : row.parts)
         if (part.kind != r.kind) r.kind = LineKind::allocated;

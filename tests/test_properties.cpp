@@ -366,9 +366,21 @@ TEST(Properties, EveryStepConservesItsPool) {
     Decimal bill;
     for (const auto& p : spec["pools"])
       if (!p.contains("from")) bill += pool_cost[p["id"]];
+    // What a row and each of its parts are made of sums to its cost.
+    const auto made_of_sum = [](const nlohmann::json& j) {
+      Decimal sum;
+      for (const auto& [kind, amount] : j["made_of"].items()) sum += Decimal::parse(amount.get<std::string>());
+      return sum;
+    };
     for (const auto& st : result.value("statements", nlohmann::json::array())) {
       Decimal rows;
-      for (const auto& row : st["rows"]) rows += Decimal::parse(row["cost"].get<std::string>());
+      for (const auto& row : st["rows"]) {
+        rows += Decimal::parse(row["cost"].get<std::string>());
+        ASSERT_EQ(made_of_sum(row), Decimal::parse(row["cost"].get<std::string>())) << row.dump() << "\n" << text;
+        for (const auto& part : row["parts"])
+          if (part.contains("made_of"))
+            ASSERT_EQ(made_of_sum(part), Decimal::parse(part["cost"].get<std::string>())) << part.dump() << "\n" << text;
+      }
       ASSERT_EQ(rows, Decimal::parse(st["total"].get<std::string>())) << text << "\n" << out;
       ASSERT_EQ(rows, bill) << text << "\n" << out;
     }

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "apportion/apportion.hpp"
 
 namespace {
@@ -93,6 +95,70 @@ TEST(Statements, SumEachTeamAcrossPoolsStepsAndDrillDowns) {
   EXPECT_EQ(unallocated.parts[5].cost, dec("16.67"));
   EXPECT_EQ(st.rows[1].kind, LineKind::unallocated);  // its one part is an unsplit pool
   EXPECT_EQ(st.rows[0].kind, LineKind::allocated);    // parts of two kinds
+}
+
+// A row's made_of, by kind: allocated, overhead, idle, unallocated.
+std::vector<std::string> made_of(const StatementRow& row) {
+  std::vector<std::string> out;
+  for (const Decimal& d : row.made_of) out.push_back(d.to_fixed(2));
+  return out;
+}
+
+TEST(Statements, WhatARowIsMadeOfSplitsTheOverheadAndIdleItsLinesTookIn) {
+  // $100 over a capacity of 80 GPU-seconds: a 30, b 10, kube-system 20, so 20 idle. Overhead
+  // spread 30:10 (a 15, b 5), then idle by the weights so grown, 45:15 (a 15, b 5): a 60/80 of
+  // 100 = 75.00, of which its own 37.50, overhead 18.75, idle 18.75; b 25.00 = 12.50 + 6.25 +
+  // 6.25.
+  const auto spec = [](const std::string& cost) {
+    return R"({"apportion": 1, "pools": [{"id": "node", "cost": ")" + cost + R"("}],
+      "records": [{"tags": {"namespace": "a"}, "measures": {"gpu_seconds": 30}},
+                  {"tags": {"namespace": "b"}, "measures": {"gpu_seconds": 10}},
+                  {"tags": {"namespace": "kube-system"}, "measures": {"gpu_seconds": 20}}],
+      "steps": [{"id": "s", "strategy": "per_namespace", "pool": "node", "overhead": {"policy": "proportional"},
+                 "idle": {"capacity": "80", "policy": "proportional"}}])";
+  };
+  const Result r = run_with(spec("100.00"), R"([{"id": "ns", "group_by": ["namespace"]}])");
+  ASSERT_EQ(r.statements[0].rows.size(), 2u);
+  EXPECT_EQ(made_of(r.statements[0].rows[0]), (std::vector<std::string>{"37.50", "18.75", "18.75", "0.00"}));
+  EXPECT_EQ(made_of(r.statements[0].rows[1]), (std::vector<std::string>{"12.50", "6.25", "6.25", "0.00"}));
+  EXPECT_EQ(r.statements[0].rows[0].parts[0].made_of, r.statements[0].rows[0].made_of);
+  // A credit is made of negative amounts.
+  const Result credit = run_with(spec("-100.00"), R"([{"id": "ns", "group_by": ["namespace"]}])");
+  EXPECT_EQ(made_of(credit.statements[0].rows[0]), (std::vector<std::string>{"-37.50", "-18.75", "-18.75", "0.00"}));
+  // The JSON lists the kinds a row holds, and made_of on a part only when its line took some in.
+  const auto doc = nlohmann::ordered_json::parse(result_to_json(r));
+  EXPECT_EQ(doc["statements"][0]["rows"][0]["made_of"].dump(), R"({"allocated":"37.50","overhead":"18.75","idle":"18.75"})");
+  EXPECT_TRUE(doc["statements"][0]["rows"][0]["parts"][0].contains("made_of"));
+}
+
+TEST(Statements, WhatALineIsMadeOfIsRoundedToSumToItsCost) {
+  // $10 over a 1, b 1 and kube-system 1 GPU-second, kube-system shared evenly: a's 5.00 is
+  // 3.333.. of its own and 1.666.. of overhead; the cent left over the floors 3.33 + 1.66 goes
+  // to the larger remainder: 3.33 + 1.67. Separate, kube-system is its own row of overhead.
+  const std::string spec = R"({"apportion": 1, "pools": [{"id": "node", "cost": "10.00"}],
+      "records": [{"tags": {"namespace": "a"}, "measures": {"gpu_seconds": 1}},
+                  {"tags": {"namespace": "b"}, "measures": {"gpu_seconds": 1}},
+                  {"tags": {"namespace": "kube-system"}, "measures": {"gpu_seconds": 1}}],
+      "steps": [{"id": "s", "strategy": "per_namespace", "pool": "node", "overhead": {"policy": "even"}}])";
+  const Result r = run_with(spec, R"([{"id": "ns", "group_by": ["namespace"]}])");
+  EXPECT_EQ(made_of(r.statements[0].rows[0]), (std::vector<std::string>{"3.33", "1.67", "0.00", "0.00"}));
+  EXPECT_EQ(made_of(r.statements[0].rows[1]), (std::vector<std::string>{"3.33", "1.67", "0.00", "0.00"}));
+  std::string separate = spec;
+  const std::string even = R"(, "overhead": {"policy": "even"})";
+  separate.replace(separate.find(even), even.size(), "");
+  const Result s = run_with(separate, R"([{"id": "ns", "group_by": ["namespace"]}])");
+  EXPECT_EQ(made_of(s.statements[0].rows[2]), (std::vector<std::string>{"0.00", "3.33", "0.00", "0.00"}));
+}
+
+TEST(Statements, UnusedCapacitySpreadByWeightedSplitIsIdle) {
+  // $80 for 8 GPUs: p1 reserves 4, p2 2; the 2 unused are spread 4:2. p1 = 40 + 13.333.. =
+  // 53.33, made of 40.00 and 13.33; p2 = 26.67 = 20.00 + 6.67.
+  const Result r = run_with(R"({"apportion": 1, "pools": [{"id": "i", "cost": "80.00"}],
+      "records": [{"tags": {"pod": "p1"}, "reserved": {"gpu": 4}}, {"tags": {"pod": "p2"}, "reserved": {"gpu": 2}}],
+      "steps": [{"id": "s", "strategy": "weighted_split", "pool": "i", "capacity": {"gpu": 8}}])",
+                            R"([{"id": "pods", "group_by": ["pod"]}])");
+  EXPECT_EQ(made_of(r.statements[0].rows[0]), (std::vector<std::string>{"40.00", "0.00", "13.33", "0.00"}));
+  EXPECT_EQ(made_of(r.statements[0].rows[1]), (std::vector<std::string>{"20.00", "0.00", "6.67", "0.00"}));
 }
 
 TEST(Statements, ALeafInheritsTheTagsItsDrawnLinesShareNearestFirst) {

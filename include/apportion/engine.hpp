@@ -4,6 +4,7 @@
 // Allocation in code (or let the spec runner build one) and call run().
 
 #include <cstdint>
+#include <array>
 #include <map>
 #include <memory>
 #include <optional>
@@ -266,6 +267,9 @@ struct Line {
   std::optional<Rational> share;     // weight / the step's denominator
   std::optional<Rational> split_cost, unused_cost;  // weighted_split, commitment
   std::optional<Rational> gpu_hours;                 // per_experiment
+  // Of exact_cost, what the line took in of overhead and of idle (or unused capacity) cost,
+  // spread or assigned to it; none when nothing. What the rest is made of is its own kind.
+  std::optional<Rational> absorbed_overhead, absorbed_idle;
 };
 
 struct UnitCost {
@@ -289,6 +293,9 @@ struct StatementPart {
   LineKind kind = LineKind::allocated;
   Tags tags;  // the leaf's own, not those it inherits
   Decimal cost;
+  // The cost by what it is made of, indexed by LineKind: the line's own kind, and the
+  // overhead and idle it took in (Line::absorbed_*), rounded to sum to `cost` exactly.
+  std::array<Decimal, 4> made_of{};
 };
 
 struct StatementRow {
@@ -296,6 +303,7 @@ struct StatementRow {
   // The kind every part shares, else allocated: what governance reports a row as.
   LineKind kind = LineKind::allocated;
   Decimal cost;  // the exact sum of the parts' costs
+  std::array<Decimal, 4> made_of{};  // the sums of the parts' made_of, by LineKind
   std::vector<StatementPart> parts;  // in line order, then unsplit pools in spec order
 };
 

@@ -54,9 +54,11 @@ using CostPolicy = std::variant<SeparatePolicy, ProportionalPolicy, AssignPolicy
 // its own lines: a separate policy, or nothing allocated to spread over. An assign policy
 // whose tags do not have exactly the group_by keys is SpecError at policy_path + ".assign";
 // check_policy makes that check alone.
+// `as` says what the weight is, for the lines' absorbed costs: overhead, or idle (unused).
+enum class Absorbed { overhead, idle };
 void check_policy(const CostPolicy& policy, const std::string& policy_path, std::span<const std::string> group_by);
 bool settle_by_policy(std::vector<WeightedLine>& lines, const CostPolicy& policy, const Rational& weight,
-                      const std::string& policy_path, std::span<const std::string> group_by);
+                      const std::string& policy_path, std::span<const std::string> group_by, Absorbed as);
 
 class PerNamespace final : public Strategy {
  public:

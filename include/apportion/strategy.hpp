@@ -43,6 +43,8 @@ struct DraftLine {
   std::optional<Rational> weight;
   std::optional<Rational> share;
   std::optional<Rational> split_cost, unused_cost, gpu_hours;
+  // Of `cost`, what the line took in of overhead and of idle (or unused) cost, exactly.
+  std::optional<Rational> absorbed_overhead, absorbed_idle;
 };
 
 struct StepOutput {
@@ -123,6 +125,9 @@ struct WeightedLine {
   Tags tags;
   Rational weight;         // reported weight
   Rational spread_weight;  // weight absorbed from overhead or idle, not reported
+  // Of weight + spread_weight, what came from overhead and from idle (spread or assigned to
+  // the line): split_by_weight reports their costs as the line's absorbed costs.
+  Rational absorbed_overhead{}, absorbed_idle{};
 };
 StepOutput split_by_weight(const StepInput& input, std::vector<WeightedLine> lines, const Rational& denominator);
 

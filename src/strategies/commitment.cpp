@@ -35,7 +35,7 @@ StepOutput Commitment::run(const StepInput& input) const {
   std::vector<Rational> used;
   used.reserve(lines.size() + 1);
   for (const WeightedLine& l : lines) used.push_back(l.weight);
-  if (unused > 0 && !settle_by_policy(lines, options_.unused_policy, unused, policy_path, input.group_by))
+  if (unused > 0 && !settle_by_policy(lines, options_.unused_policy, unused, policy_path, input.group_by, Absorbed::idle))
     lines.push_back({LineKind::idle, grouping::marker_tags(input.group_by, unused_value), unused, 0});
   used.resize(lines.size(), Rational(0));
 

@@ -17,8 +17,11 @@ void check_policy(const CostPolicy& policy, const std::string& policy_path, std:
 }
 
 bool settle_by_policy(std::vector<WeightedLine>& lines, const CostPolicy& policy, const Rational& weight,
-                      const std::string& policy_path, std::span<const std::string> group_by) {
+                      const std::string& policy_path, std::span<const std::string> group_by, Absorbed as) {
   if (std::holds_alternative<SeparatePolicy>(policy)) return false;
+  const auto absorb = [as](WeightedLine& l, const Rational& w) {
+    (as == Absorbed::overhead ? l.absorbed_overhead : l.absorbed_idle) += w;
+  };
   if (const auto* assign = std::get_if<AssignPolicy>(&policy)) {
     check_policy(policy, policy_path, group_by);
     auto it = std::find_if(lines.begin(), lines.end(), [&](const WeightedLine& l) {
@@ -29,13 +32,15 @@ bool settle_by_policy(std::vector<WeightedLine>& lines, const CostPolicy& policy
       it = std::prev(lines.end());
     }
     it->weight += weight;  // assigned weight is reported on the line that absorbs it
+    absorb(*it, weight);
     return true;
   }
   if (std::holds_alternative<EvenPolicy>(policy)) {
     const auto n = std::count_if(lines.begin(), lines.end(), [](const WeightedLine& l) { return l.kind == LineKind::allocated; });
     if (n == 0) return false;
+    const Rational each = weight / static_cast<long long>(n);
     for (WeightedLine& l : lines)
-      if (l.kind == LineKind::allocated) l.spread_weight += weight / static_cast<long long>(n);
+      if (l.kind == LineKind::allocated) l.spread_weight += each, absorb(l, each);
     return true;
   }
   Rational allocated = 0;
@@ -43,7 +48,11 @@ bool settle_by_policy(std::vector<WeightedLine>& lines, const CostPolicy& policy
     if (l.kind == LineKind::allocated) allocated += l.weight + l.spread_weight;
   if (allocated == 0) return false;
   for (WeightedLine& l : lines)
-    if (l.kind == LineKind::allocated) l.spread_weight += weight * (l.weight + l.spread_weight) / allocated;
+    if (l.kind == LineKind::allocated) {
+      const Rational w = weight * (l.weight + l.spread_weight) / allocated;
+      l.spread_weight += w;
+      absorb(l, w);
+    }
   return true;
 }
 
@@ -101,10 +110,11 @@ StepOutput PerNamespace::run(const StepInput& input) const {
                        options_.idle_capacity->to_string() +
                        ", so no idle is left: do records of another node or period take part (a select missing)?");
   if (!overhead.empty() &&
-      !settle_by_policy(lines, options_.overhead_policy, overhead_total, path + ".overhead.policy", input.group_by)) {
+      !settle_by_policy(lines, options_.overhead_policy, overhead_total, path + ".overhead.policy", input.group_by,
+                        Absorbed::overhead)) {
     for (const auto& [tags, w] : overhead) lines.push_back({LineKind::overhead, tags, w, 0});
   }
-  if (idle > 0 && !settle_by_policy(lines, options_.idle_policy, idle, path + ".idle.policy", input.group_by))
+  if (idle > 0 && !settle_by_policy(lines, options_.idle_policy, idle, path + ".idle.policy", input.group_by, Absorbed::idle))
     lines.push_back({LineKind::idle, grouping::marker_tags(input.group_by, grouping::idle_value), idle, 0});
   StepOutput out = split_by_weight(input, std::move(lines), denominator);
   out.warnings = std::move(warnings);
@@ -209,7 +219,7 @@ StepOutput PerNamespace::run_by_parts(const StepInput& input) const {
   for (std::size_t i = 0; i < lines.size(); ++i) {
     if (lines[i].kind == LineKind::overhead) {
       overhead_total += before[i] + idle_share[i];
-      overhead.push_back({LineKind::overhead, std::move(lines[i].tags), std::move(before[i]), std::move(idle_share[i])});
+      overhead.push_back({LineKind::overhead, std::move(lines[i].tags), std::move(before[i]), idle_share[i], 0, idle_share[i]});
     } else {
       weighted.push_back({lines[i].kind, std::move(lines[i].tags), std::move(before[i]), 0});
       weighted_idle.push_back(std::move(idle_share[i]));
@@ -217,12 +227,15 @@ StepOutput PerNamespace::run_by_parts(const StepInput& input) const {
   }
   if (shared != 0) overhead.push_back({LineKind::overhead, grouping::marker_tags(input.group_by, shared_value), shared, 0});
   // Overhead first, by the lines' cost before idle; then each line's idle.
-  const bool settled = !overhead.empty() &&
-                       settle_by_policy(weighted, options_.overhead_policy, overhead_total, path + ".overhead.policy", input.group_by);
-  for (std::size_t i = 0; i < weighted_idle.size(); ++i) weighted[i].spread_weight += weighted_idle[i];
+  const bool settled = !overhead.empty() && settle_by_policy(weighted, options_.overhead_policy, overhead_total,
+                                                             path + ".overhead.policy", input.group_by, Absorbed::overhead);
+  for (std::size_t i = 0; i < weighted_idle.size(); ++i) {
+    weighted[i].spread_weight += weighted_idle[i];
+    weighted[i].absorbed_idle += weighted_idle[i];
+  }
   if (!settled) std::move(overhead.begin(), overhead.end(), std::back_inserter(weighted));
-  if (idle_left > 0 && (spread_idle_by_use ||
-                        !settle_by_policy(weighted, options_.idle_policy, idle_left, path + ".idle.policy", input.group_by)))
+  if (idle_left > 0 && (spread_idle_by_use || !settle_by_policy(weighted, options_.idle_policy, idle_left, path + ".idle.policy",
+                                                                input.group_by, Absorbed::idle)))
     weighted.push_back({LineKind::idle, grouping::marker_tags(input.group_by, grouping::idle_value), idle_left, 0});
   std::vector<std::string> warnings = std::move(out.warnings);
   out = split_by_weight(input, std::move(weighted), total);

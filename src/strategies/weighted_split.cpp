@@ -87,6 +87,7 @@ StepOutput WeightedSplit::run(const StepInput& input) const {
     d.cost = s.split + s.unused;
     d.split_cost = s.split;
     d.unused_cost = s.unused;
+    if (kind != LineKind::idle && s.unused != 0) d.absorbed_idle = s.unused;
     out.lines.push_back(std::move(d));
   };
   for (const auto& [tags, s] : groups) emit(LineKind::allocated, tags, s);

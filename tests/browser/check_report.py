@@ -276,6 +276,11 @@ def check_spec(binary, browser, work, spec, index):
             if i < min(len(rows), MAX_BARS):
                 check(decimal.Decimal(row_cost) == decimal.Decimal(rows[i]["cost"]),
                       "%s: statement %s bar %d is %s, the row %s" % (name, st["id"], i, row_cost, rows[i]["cost"]))
+                # One segment per kind the row is made of, of that amount.
+                made_of = sorted(decimal.Decimal(v) for v in rows[i]["made_of"].values())
+                check(sorted(decimal.Decimal(c) for c in segments) == made_of,
+                      "%s: statement %s bar %d: segments %s are not what the row is made of, %s"
+                      % (name, st["id"], i, segments, rows[i]["made_of"]))
         for r in st["rows"]:
             check(money(r["cost"], currency) in text,
                   "%s: statement %s: the cost of %s is not on the page" % (name, st["id"], r["tags"]))

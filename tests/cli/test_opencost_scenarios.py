@@ -82,6 +82,13 @@ for name, (case, want, total) in ASSERTED.items():
         check(f"{case} {name}: {k} is exactly {v}", rows.get(k) == v, repr(rows.get(k)))
     check(f"{case} {name}: no warnings", err == "", repr(err))
 
+# What a row is made of: namespace2 in 6g is its own 36, shared namespace1 (with its idle)
+# 42.6875 x 36/54 = 28.458333, and its idle 10.3125 (OpenCost's sharedCost and idle).
+code, out, err = run(["run", os.path.join(DIR, "share-after-weighted-idle.json")])
+made_of = {r["tags"]["namespace"]: r["made_of"] for r in json.loads(out)["statements"][0]["rows"]} if code == 0 else {}
+check("6g: namespace2 is made of its own cost, shared namespace1 and idle",
+      made_of.get("namespace2") == {"allocated": "36.000000", "overhead": "28.458333", "idle": "10.312500"}, repr(made_of))
+
 # Shuffled: the allocations of the answer and the parts of each pool in another order.
 rng = random.Random(7)
 with tempfile.TemporaryDirectory() as tmp:
