@@ -339,3 +339,52 @@ write("extra-unallocated-keys-missing",
                   "unallocated_keys": "missing"}]},
       {"pools": [{"id": "p", "cost": "100.00"}], "lines": out_lines("s", lines),
        "coverage": [{"step": "s", "ratio": cov("100.00", lines)}]})
+
+# ---- a step over a fleet: each pool split on its own, records matched by a tag -----------------
+nodes = {"n1": "300.00", "n2": "100.00"}
+# Teams differ between nodes: the checker keys lines by step, kind and tags, not pool; it
+# checks each pool's lines sum to it.
+use = [("n1", "a", 3), ("n1", "b", 1), ("n2", "c", 1), ("n2", "d", 3), ("n3", "a", 5)]  # n3: no pool
+fleet_lines = []
+for node, pool in nodes.items():
+    groups = [("allocated", {"team": t}, F(w)) for n, t, w in use if n == node]
+    fleet_lines += [dict(l, pool=node) for l in lr(pool, weighted(pool, groups))]
+write("extra-fleet",
+      "A step over a fleet: pools chosen by their tags, records matched to them by node name, each pool split on its own and its lines carrying it; a record of a node the fleet lacks takes no part.",
+      {"apportion": 1, "pools": [{"id": n, "tags": {"kind": "gpu", "name": n}, "cost": c} for n, c in nodes.items()],
+       "records": [{"tags": {"node": n, "team": t}, "measures": {"gpu_seconds": w}} for n, t, w in use],
+       "steps": [{"id": "fleet", "strategy": "proportional", "pools": {"tags": {"kind": "gpu"}},
+                  "match": {"tag": "node", "pool_tag": "name"}, "group_by": ["team"], "weight": "gpu_seconds"}]},
+      {"pools": [{"id": n, "cost": c} for n, c in nodes.items()],
+       "lines": out_lines("fleet", fleet_lines),
+       "coverage": [{"step": "fleet", "ratio": "1.000000"}]})
+
+# ---- OpenCost's even sharing, sharing by label, and a select that excludes ---------------------
+recs = [({"namespace": "a"}, 60), ({"namespace": "b"}, 20), ({"namespace": "c", "app": "shared"}, 10),
+        ({"namespace": "kube-system"}, 10)]
+# even: kube-system (10) and app=shared (10) are overhead, 20 of 100 weight, shared 1/2 each
+# over a and b; "namespaces" default list holds kube-system.
+P = F(90)
+even = [{"kind": "allocated", "tags": {"namespace": ns}, "share": F(w, 100), "exact": P * (F(w) + F(20, 2)) / 100}
+        for ns, w in (("a", 60), ("b", 20))]
+write("extra-sharing-even-and-label",
+      "per_namespace overhead by namespace and by label (overhead.tags), shared in equal parts over the other namespaces (policy even).",
+      {"apportion": 1, "pools": [{"id": "node", "cost": "90.00"}],
+       "records": [{"tags": t, "measures": {"gpu_seconds": w}} for t, w in recs],
+       "steps": [{"id": "s", "strategy": "per_namespace", "pool": "node",
+                  "overhead": {"tags": {"app": "shared"}, "policy": "even"}}]},
+      {"pools": [{"id": "node", "cost": "90.00"}], "lines": out_lines("s", lr("90.00", even)),
+       "coverage": [{"step": "s", "ratio": "1.000000"}]})
+# not: kube-system and c left out; a record without a namespace is not excluded by it.
+recs_not = recs + [({"team": "t"}, 10)]
+kept = [("allocated", {"namespace": "a"}, F(60)), ("allocated", {"namespace": "b"}, F(20)),
+        ("unallocated", {"namespace": "__unallocated__"}, F(10))]
+not_lines = lr("90.00", weighted("90.00", kept))
+write("extra-select-not",
+      "A select that excludes ({\"not\": [...]}): records whose namespace is listed take no part; a record without the tag is not excluded.",
+      {"apportion": 1, "pools": [{"id": "node", "cost": "90.00"}],
+       "records": [{"tags": t, "measures": {"gpu_seconds": w}} for t, w in recs_not],
+       "steps": [{"id": "s", "strategy": "proportional", "pool": "node", "group_by": ["namespace"], "weight": "gpu_seconds",
+                  "select": {"namespace": {"not": ["kube-system", "c"]}}}]},
+      {"pools": [{"id": "node", "cost": "90.00"}], "lines": out_lines("s", not_lines),
+       "coverage": [{"step": "s", "ratio": cov("90.00", not_lines)}]})
