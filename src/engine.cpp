@@ -99,7 +99,7 @@ namespace {
 // The lines of `g`, its weights moved out of it, or copied when `g` is const (std::move of a
 // const weight copies it). Tags are shared, never copied.
 template <class Weights>
-std::vector<WeightedLine> weighted_lines(Weights& g, const StepInput&) {
+std::vector<WeightedLine> weighted_lines(Weights& g) {
   std::vector<WeightedLine> out;
   out.reserve(g.groups.size() + 1);
   for (auto& [tags, weight] : g.groups) out.push_back({LineKind::allocated, tags, std::move(weight), 0});
@@ -109,8 +109,8 @@ std::vector<WeightedLine> weighted_lines(Weights& g, const StepInput&) {
 
 }  // namespace
 
-std::vector<WeightedLine> GroupedWeights::lines(const StepInput& input) const& { return weighted_lines(*this, input); }
-std::vector<WeightedLine> GroupedWeights::lines(const StepInput& input) && { return weighted_lines(*this, input); }
+std::vector<WeightedLine> GroupedWeights::lines(const StepInput&) const& { return weighted_lines(*this); }
+std::vector<WeightedLine> GroupedWeights::lines(const StepInput&) && { return weighted_lines(*this); }
 
 ExactSum& GroupedSums::sum_for(const Record& record) {
   scratch_.clear();
@@ -141,7 +141,7 @@ ExactSum& GroupedSums::sum_for(const Record& record) {
 }
 
 template <class Self>
-std::vector<WeightedLine> GroupedSums::lines_of(Self& self, const StepInput&) {
+std::vector<WeightedLine> GroupedSums::lines_of(Self& self) {
   const auto& groups = self.groups_;
   const std::size_t shared = self.shared_;
   // Every group's key holds the same keys (group_by's), so keys order as their values do,
@@ -174,8 +174,8 @@ std::vector<WeightedLine> GroupedSums::lines_of(Self& self, const StepInput&) {
   return out;
 }
 
-template std::vector<WeightedLine> GroupedSums::lines_of(const GroupedSums&, const StepInput&);
-template std::vector<WeightedLine> GroupedSums::lines_of(GroupedSums&, const StepInput&);
+template std::vector<WeightedLine> GroupedSums::lines_of(const GroupedSums&);
+template std::vector<WeightedLine> GroupedSums::lines_of(GroupedSums&);
 
 StepOutput split_by_weight(const StepInput& input, std::vector<WeightedLine> lines, const Rational& denominator) {
   StepOutput out;
@@ -320,8 +320,10 @@ class Runner {
       }
       if (step.match && !fleet) throw SpecError(path + ".match", "matches records to the pools of a fleet: give \"pools\"");
       pools_of_step_.push_back(pools_of_step(a_, step, path));
-      if (!step.strategy->reads_records() && (!step.group_by.empty() || !step.select.empty() || !step.exclude.empty()))
-        throw SpecError(path + (step.group_by.empty() ? ".select" : ".group_by"), "this strategy reads no records");
+      if (!step.strategy->reads_records() &&
+          (!step.group_by.empty() || !step.select.empty() || !step.exclude.empty() || step.keep_present_keys))
+        throw SpecError(path + (!step.group_by.empty() ? ".group_by" : step.keep_present_keys ? ".unallocated_keys" : ".select"),
+                        "this strategy reads no records");
       if (step.group_by.empty() && step.strategy->reads_records() && step.strategy->default_group_by().empty())
         throw SpecError(path, "missing required key \"group_by\"");
     }
@@ -390,13 +392,20 @@ class Runner {
             return amortized_amount(source, path + ".amortized.term");
           } else {
             Rational sum = 0;
-            for (std::size_t k = 0; k < source.parts.size(); ++k)
-              sum += part_cost(source.parts[k], path_index(path + ".parts", k));
+            for (std::size_t k = 0; k < source.parts.size(); ++k) {
+              const std::string part_path = path_index(path + ".parts", k);
+              PartInput& part = part_inputs_[i].emplace_back(PartInput{&source.parts[k], part_cost(source.parts[k], part_path), part_path});
+              sum += part.cost;
+            }
             return sum;
           }
         },
         pool.source);
-    if (pool.currency && !(*pool.currency == a_.currency)) exact *= fx_rate(*pool.currency, path + ".currency");
+    if (pool.currency && !(*pool.currency == a_.currency)) {
+      const Rational rate = fx_rate(*pool.currency, path + ".currency");
+      exact *= rate;
+      for (PartInput& part : part_inputs_[i]) part.cost *= rate;  // the parts converted like the pool
+    }
     const Decimal cost = round_pool(exact, path);
     pool_costs_.emplace(i, cost);
     return cost;
@@ -492,13 +501,7 @@ class Runner {
     if (input.group_by.empty()) input.group_by = strategy.default_group_by();
     if (pool) {
       input.pool_cost = pool_cost(*pool);
-      if (const auto* parts = std::get_if<PartsSource>(&a_.pools[*pool].source)) {
-        // The parts as the pool's own currency has them, converted like the pool.
-        const Currency* currency = a_.pools[*pool].currency ? &*a_.pools[*pool].currency : nullptr;
-        const Rational rate = currency && !(*currency == a_.currency) ? fx_rate(*currency, pool_path(*pool) + ".currency") : Rational(1);
-        for (std::size_t k = 0; k < parts->parts.size(); ++k)
-          input.parts.push_back({&parts->parts[k], rate * part_cost(parts->parts[k], path_index(pool_path(*pool) + ".parts", k))});
-      }
+      if (const auto it = part_inputs_.find(*pool); it != part_inputs_.end()) input.parts = it->second;
     }
     if (strategy.reads_records()) {
       input.records = records_of_step(a_, as_run);
@@ -628,7 +631,7 @@ class Runner {
     if (pools.size() > 5) names += " and " + std::to_string(pools.size() - 5) + " more";
     result_.warnings.push_back(step_path(s) + ": no record takes part in " + std::to_string(pools.size()) + " of the " +
                                std::to_string(of) + " pools of step \"" + a_.steps[s].id + "\" (" + names +
-                               "), so their costs are unallocated");
+                               "), so no use splits their costs (they are unallocated or idle)");
   }
 
   // Records of a fleet's step naming no pool whose match tag names none of its pools take no
@@ -686,6 +689,7 @@ class Runner {
   std::map<std::string, std::size_t, std::less<>> pool_index_;
   std::map<std::string, std::size_t, std::less<>> step_index_;
   std::map<std::size_t, Decimal> pool_costs_;
+  std::map<std::size_t, std::vector<PartInput>> part_inputs_;  // of pools broken down into parts, costed
   std::set<std::string, std::less<>> ran_;
   std::vector<std::vector<std::size_t>> pools_of_step_;  // per step: the pools it splits
   std::size_t step_lines_from_ = 0;                      // the first line of the step running

@@ -101,8 +101,8 @@ TEST(Fleet, APoolNoRecordMatchesIsUnallocatedAndSaidSo) {
   EXPECT_EQ(lines_of(r), (Lines{"i-1 a 100.00", "i-2 a 60.00", "i-3 __unallocated__ 40.00"}));
   EXPECT_EQ(r.coverage[0].ratio, Rational(4, 5));
   ASSERT_EQ(r.warnings.size(), 1u);
-  EXPECT_EQ(r.warnings[0], "steps[0]: no record takes part in 1 of the 3 pools of step \"nodes\" (\"i-3\"), so their costs "
-                           "are unallocated");
+  EXPECT_EQ(r.warnings[0], "steps[0]: no record takes part in 1 of the 3 pools of step \"nodes\" (\"i-3\"), so no use "
+                           "splits their costs (they are unallocated or idle)");
 }
 
 TEST(Fleet, AStatementOverAFleetGivesEachTeamsClusterTotal) {

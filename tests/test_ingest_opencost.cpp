@@ -73,7 +73,8 @@ TEST(IngestOpenCost, AllocationsBecomeRecords) {
 }
 
 // A cost adjustment (OpenCost's reconciliation with the bill) adds to its resource's cost,
-// and may be negative; a resource cost it makes negative is an error naming the field.
+// and may be negative. A resource cost that is null (NaN in OpenCost), or that its adjustment
+// makes negative, leaves that measure out, told once per field: it fails no allocation.
 TEST(IngestOpenCost, ResourceCostsCarryTheirAdjustments) {
   const IngestResult r = ingest(R"({"code": 200, "data": [{"ns/p/c": {"name": "ns/p/c", "properties": {"namespace": "ns"},
       "cpuCost": 1.5, "cpuCostAdjustment": -0.25, "ramCost": 2, "gpuCost": 0.1, "gpuCostAdjustment": 0.2}}]})", "{}");
@@ -82,12 +83,36 @@ TEST(IngestOpenCost, ResourceCostsCarryTheirAdjustments) {
   EXPECT_EQ(r.records[0].measures.at("opencost_ram_cost"), Decimal(2));
   EXPECT_EQ(r.records[0].measures.at("opencost_gpu_cost"), Decimal::parse("0.3"));
   EXPECT_FALSE(r.records[0].measures.contains("opencost_pv_cost"));
-  try {
-    ingest(R"({"code": 200, "data": [{"a": {"name": "a", "cpuCost": 1, "cpuCostAdjustment": -2}}]})", "{}");
-    FAIL() << "a negative resource cost was read";
-  } catch (const SpecError& e) {
-    EXPECT_STREQ(e.what(), "sample.txt data[0].a.cpuCost: with its adjustment -2 is negative");
-  }
+  EXPECT_TRUE(r.warnings.empty());
+
+  const IngestResult bad = ingest(R"({"code": 200, "data": [{
+      "a": {"name": "a", "gpuHours": 1, "cpuCost": null, "ramCost": 1, "ramCostAdjustment": -2},
+      "b": {"name": "b", "gpuHours": 2, "cpuCost": null, "gpuCost": 1, "gpuCostAdjustment": null}}]})", "{}");
+  ASSERT_EQ(bad.records.size(), 2u);
+  EXPECT_EQ(bad.records[0].measures.at("gpu_seconds"), Decimal(3600));
+  EXPECT_FALSE(bad.records[0].measures.contains("opencost_cpu_cost"));
+  EXPECT_FALSE(bad.records[0].measures.contains("opencost_ram_cost"));
+  EXPECT_FALSE(bad.records[1].measures.contains("opencost_gpu_cost"));
+  EXPECT_EQ(bad.warnings,
+            (std::vector<std::string>{
+                "2 allocations have a cpuCost that is null (NaN or infinity in OpenCost), not a number, or makes a negative "
+                "cost: their resource cost measure is left out",
+                "1 allocation has a gpuCostAdjustment that is null (NaN or infinity in OpenCost), not a number, or makes a "
+                "negative cost: its resource cost measure is left out",
+                "1 allocation has a ramCostAdjustment that is null (NaN or infinity in OpenCost), not a number, or makes a "
+                "negative cost: its resource cost measure is left out"}));
+}
+
+// Idle is named "__idle__", or "<cluster>/__idle__" when OpenCost splits it by cluster or
+// node: tagged idle, with no resource costs (idle is no resource's use).
+TEST(IngestOpenCost, IdleByClusterIsIdleAndUsesNoResource) {
+  const IngestResult r = ingest(R"({"code": 200, "data": [{"cluster1/__idle__": {"name": "cluster1/__idle__",
+      "properties": {"cluster": "cluster1"}, "cpuCoreHours": 2, "cpuCost": 5, "ramCost": 15, "totalCost": 20}}]})", "{}");
+  ASSERT_EQ(r.records.size(), 1u);
+  EXPECT_EQ(r.records[0].tags, (Tags{{"cluster", "cluster1"}, {"idle", "true"}}));
+  EXPECT_EQ(r.records[0].measures.at("opencost_total_cost"), Decimal(20));
+  EXPECT_FALSE(r.records[0].measures.contains("opencost_cpu_cost"));
+  EXPECT_FALSE(r.records[0].measures.contains("opencost_ram_cost"));
 }
 
 TEST(IngestOpenCost, SeveralWindowsGetDistinctIds) {

@@ -255,19 +255,23 @@ ojson random_spec(Gen& g) {
   if (parts) pools.push_back({{"id", "p0"}, {"tags", {{"cluster", "a"}}}, {"parts", random_parts(g, places, fee)}});
   else pools.push_back({{"id", "p0"}, {"tags", {{"cluster", "a"}}}, {"cost", pool_amount(g, places)}});
   std::vector<std::string> pool_ids = {"p0"};
+  bool p1_parts = false;
   if (g.chance(40)) {
-    pools.push_back({{"id", "p1"}, {"cost", pool_amount(g, places)}, {"tags", {{"cluster", "b"}}}});
+    p1_parts = parts && g.chance(50);
+    if (p1_parts) pools.push_back({{"id", "p1"}, {"tags", {{"cluster", "b"}}}, {"parts", random_parts(g, places, false)}});
+    else pools.push_back({{"id", "p1"}, {"cost", pool_amount(g, places)}, {"tags", {{"cluster", "b"}}}});
     pool_ids.push_back("p1");
   }
   ojson steps = ojson::array();
   const int n_steps = 1 + static_cast<int>(g.u(3));
   for (int i = 0; i < n_steps; ++i) {
     const std::string pool = g.pick(pool_ids);
-    ojson step = random_step(g, "s" + std::to_string(i), pool, parts && pool == "p0", fee);
-    // A fleet of both pools, for strategies that give no unit costs and read records.
+    ojson step = random_step(g, "s" + std::to_string(i), pool, parts && (pool == "p0" || p1_parts), fee);
+    // A fleet of both pools, for strategies that give no unit costs and read records (split
+    // by parts only when both pools have them).
     const std::string strategy = step["strategy"];
-    if (pool_ids.size() == 2 && !step.contains("resources") && strategy != "per_token" && strategy != "fixed" &&
-        g.chance(25))
+    if (pool_ids.size() == 2 && (!step.contains("resources") || p1_parts) && strategy != "per_token" &&
+        strategy != "fixed" && g.chance(25))
       make_fleet(step);
     steps.push_back(step);
   }

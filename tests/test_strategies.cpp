@@ -1255,7 +1255,7 @@ TEST(Parts, IdleIsSpreadByTheUseOfItsResourceAndOverheadByCostBeforeIdle) {
 }
 
 TEST(Parts, APartNoRecordUsesStaysIdleAndTagsChooseWhoUsesAPart) {
-  // network (10) has no use: idle whatever the policy. A second GPU part (30, no capacity) is
+  // network (10) has no use to spread its idle by: it stays idle. A second GPU part (30, no capacity) is
   // used only by records tagged side=b: all 30 to b. Then b costs 80 before idle, a 70;
   // kube-system's 24 spread 70:80: a 70 + 12 + 11.20, b 80 + 4 + 12.80.
   const std::string parts = kGpuCpuParts + R"(, {"resource": "network", "cost": "10"},
@@ -1263,6 +1263,11 @@ TEST(Parts, APartNoRecordUsesStaysIdleAndTagsChooseWhoUsesAPart) {
   EXPECT_EQ(line_list(run(allocation_from_json(parts_spec(R"(, "idle": {"policy": "proportional"},
       "overhead": {"policy": "proportional"})", parts, R"({"gpu": "gpu_seconds", "cpu": "cpu_core_seconds", "network": "bytes"})")))),
             (V{"allocated a 93.20", "allocated b 96.80", "idle __idle__ 10.00"}));
+  // Idle settled even: the GPU's 20 and the unused network's 10 go 15 and 15 to a and b
+  // (kube-system, kept apart, 20): a 70 + 15, b 80 + 15.
+  EXPECT_EQ(line_list(run(allocation_from_json(parts_spec(R"(, "idle": {"policy": "even"})", parts,
+                                                          R"({"gpu": "gpu_seconds", "cpu": "cpu_core_seconds", "network": "bytes"})")))),
+            (V{"allocated a 85.00", "allocated b 95.00", "overhead kube-system 20.00"}));
 }
 
 TEST(Parts, AFixedFeeIsOverheadAsAWhole) {
@@ -1280,8 +1285,8 @@ TEST(Parts, AFixedFeeIsOverheadAsAWhole) {
 TEST(Parts, UseBeyondAPartsCapacityIsWarnedOf) {
   const Result r = run(allocation_from_json(
       parts_spec("", kGpuCpuParts, kGpuCpuWeights, R"(, {"tags": {"namespace": "c"}, "measures": {"cpu_core_seconds": 20}})")));
-  EXPECT_EQ(r.warnings, (V{"steps[0]: part 1 (resource \"cpu\") of pool \"node\" is used 60, more than its capacity 40, "
-                           "so it has no idle"}));
+  EXPECT_EQ(r.warnings, (V{"steps[0]: pools[0].parts[1] (resource \"cpu\") is used 60, more than its capacity 40, so it "
+                           "has no idle"}));
 }
 
 TEST(Parts, MistakesAreNamed) {
@@ -1349,6 +1354,27 @@ TEST(UnallocatedKeys, MissingKeepsTheKeysARecordHas) {
             (V{"allocated a/x 25.00", "unallocated __unallocated__/y 25.00", "unallocated a/__unallocated__ 25.00",
                "unallocated b/__unallocated__ 25.00"}));
   EXPECT_THROW(lines("proportional", R"(, "unallocated_keys": "some")"), SpecError);
+  // weighted_split: the same groups, by reserved GPUs 1:2:3:4 of 10.
+  const std::string ws = R"({"apportion": 1, "pools": [{"id": "p", "cost": "100"}],
+      "records": [{"tags": {"namespace": "a", "team": "x"}, "reserved": {"gpu": 1}},
+                  {"tags": {"namespace": "a"}, "reserved": {"gpu": 2}},
+                  {"tags": {"namespace": "b"}, "reserved": {"gpu": 3}},
+                  {"tags": {"team": "y"}, "reserved": {"gpu": 4}}],
+      "steps": [{"id": "s", "strategy": "weighted_split", "pool": "p", "group_by": ["namespace", "team"],
+                 "capacity": {"gpu": 10}, "unallocated_keys": "missing"}]})";
+  std::vector<std::string> got;
+  for (const Line& l : run(allocation_from_json(ws)).lines)
+    got.push_back(std::string(*l.tags.get("namespace")) + "/" + std::string(*l.tags.get("team")) + " " + l.cost.to_fixed(2));
+  EXPECT_EQ(got, (V{"a/x 10.00", "__unallocated__/y 40.00", "a/__unallocated__ 20.00", "b/__unallocated__ 30.00"}));
+  // A strategy that reads no records has no unallocated keys to keep.
+  try {
+    run(allocation_from_json(R"({"apportion": 1, "pools": [{"id": "p", "cost": "1"}], "records": [],
+        "steps": [{"id": "s", "strategy": "fixed", "pool": "p", "shares": [{"tags": {"team": "a"}, "share": "1"}],
+                   "unallocated_keys": "missing"}]})"));
+    FAIL() << "accepted";
+  } catch (const SpecError& e) {
+    EXPECT_STREQ(e.what(), "steps[0].unallocated_keys: this strategy reads no records");
+  }
 }
 
 }  // namespace

@@ -21,6 +21,7 @@ APPORTION_BEGIN_NAMESPACE
 struct PartInput {
   const PoolPart* part = nullptr;
   Rational cost;
+  std::string path;  // "pools[0].parts[1]", for messages
 };
 
 // What a strategy sees of one step.
@@ -183,13 +184,13 @@ class GroupedSums {
   // GroupedWeights::lines() of the same records: one allocated line per group in the order
   // of their tags, then the unallocated lines if any. Sorted here, not through a map. From
   // an rvalue, the groups' tags move into the lines (a million tags are not touched twice).
-  std::vector<WeightedLine> lines(const StepInput& input) const& { return lines_of(*this, input); }
-  std::vector<WeightedLine> lines(const StepInput& input) && { return lines_of(*this, input); }
+  std::vector<WeightedLine> lines(const StepInput&) const& { return lines_of(*this); }
+  std::vector<WeightedLine> lines(const StepInput&) && { return lines_of(*this); }
 
  private:
   ExactSum& sum_for(const Record& record);
   template <class Self>
-  static std::vector<WeightedLine> lines_of(Self& self, const StepInput& input);
+  static std::vector<WeightedLine> lines_of(Self& self);
 
   struct Group {
     Tags key;  // its group_by tags

@@ -3,6 +3,7 @@
 // measures converted exactly.
 
 #include <cctype>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -61,8 +62,7 @@ std::optional<Rational> exact_number(std::string_view t) {
 const Decimal kUnit = Decimal::from_raw(1);  // 10^-12: results needing more digits round half-even
 
 // Reads a numeric allocation field as an exact rational; absent is nothing.
-std::optional<Rational> read_number(const Value& alloc, std::string_view key, const std::string& where,
-                                    bool signed_number = false) {
+std::optional<Rational> read_number(const Value& alloc, std::string_view key, const std::string& where) {
   const Value* v = alloc.find(key);
   if (!v) return std::nullopt;
   const std::string path = path_join(where, key);
@@ -71,7 +71,7 @@ std::optional<Rational> read_number(const Value& alloc, std::string_view key, co
     throw SpecError(path, std::string("must be a number, not ") + std::string(type_name(v->type())));
   std::optional<Rational> r = exact_number(v->text());
   if (!r) throw SpecError(path, "not a number (got \"" + v->text().substr(0, 40) + "\")");
-  if (*r < 0 && !signed_number) throw SpecError(path, "must not be negative (got \"" + v->text() + "\")");
+  if (*r < 0) throw SpecError(path, "must not be negative (got \"" + v->text() + "\")");
   return r;
 }
 
@@ -114,8 +114,40 @@ void add_labels(std::vector<Tags::Pair>& pairs, std::set<std::string>& taken, co
     if (!taken.contains(key) && add_tag(pairs, label_tag(key), &value, path_join(path, key))) taken.insert(key);
 }
 
+// Each resource's cost with its adjustment, as OpenCost's TotalCost adds them: what its idle
+// sharing weighs each resource's idle by.
+constexpr std::pair<const char*, const char*> resource_costs[] = {
+    {"cpuCost", "opencost_cpu_cost"}, {"gpuCost", "opencost_gpu_cost"}, {"ramCost", "opencost_ram_cost"},
+    {"pvCost", "opencost_pv_cost"}, {"networkCost", "opencost_network_cost"},
+    {"loadBalancerCost", "opencost_load_balancer_cost"}};
+
+// The resource cost measures of an allocation that is not idle (idle is no resource's use).
+// A cost or adjustment OpenCost wrote as null (NaN), or that is not a number, or a negative
+// sum, leaves the measure out and is counted in `left_out` by field: fields that are read
+// only for these measures do not fail an allocation whose usage is sound.
+void add_resource_costs(Record& record, const Value& alloc, const std::string& where,
+                        std::map<std::string, std::size_t>& left_out) {
+  for (const auto& [field, measure] : resource_costs) {
+    const std::string adjustment_field = std::string(field) + "Adjustment";
+    const auto read = [&](const std::string& key) -> std::optional<Rational> {
+      const Value* v = alloc.find(key);
+      if (!v || (!v->is(Value::Type::number) && !v->is(Value::Type::string))) return std::nullopt;
+      return exact_number(v->text());
+    };
+    if (!alloc.find(field)) continue;
+    const auto cost = read(field);
+    const bool has_adjustment = alloc.find(adjustment_field) != nullptr;
+    const auto adjustment = has_adjustment ? read(adjustment_field) : std::optional<Rational>(Rational(0));
+    if (!cost || !adjustment || *cost + *adjustment < 0) {
+      ++left_out[!cost || *cost < 0 ? std::string(field) : adjustment_field];
+      continue;
+    }
+    record.measures.emplace(measure, to_decimal(*cost + *adjustment, path_join(where, field)));
+  }
+}
+
 Record read_allocation(const std::string& name, const Value& alloc, const std::string& where, bool one_set,
-                       const std::optional<std::string>& pool) {
+                       const std::optional<std::string>& pool, std::map<std::string, std::size_t>& left_out) {
   if (!alloc.is(Value::Type::object)) throw SpecError(where, "must be an object");
   Record record;
   record.origin = where;
@@ -130,7 +162,9 @@ Record read_allocation(const std::string& name, const Value& alloc, const std::s
     add_labels(pairs, taken, props->find("labels"), path_join(pp, "labels"));
     add_labels(pairs, taken, props->find("namespaceLabels"), path_join(pp, "namespaceLabels"));
   }
-  if (name == "__idle__") pairs.emplace_back("idle", "true");
+  // OpenCost names idle "__idle__", or "<cluster or node>/__idle__" split by cluster or node.
+  const bool idle = name.find("__idle__") != std::string::npos;
+  if (idle) pairs.emplace_back("idle", "true");
   try {
     record.tags = Tags(std::move(pairs));
   } catch (const std::invalid_argument& e) {
@@ -158,21 +192,7 @@ Record read_allocation(const std::string& name, const Value& alloc, const std::s
                             to_decimal(*r * 3600 / Rational(BigInt(1) << 30), path_join(where, "ramByteHours")));
   if (auto r = read_number(alloc, "totalCost", where))
     record.measures.emplace("opencost_total_cost", to_decimal(*r, path_join(where, "totalCost")));
-  // Each resource's cost with its adjustment (which may be negative), as OpenCost's
-  // TotalCost adds them: what its idle sharing weighs each resource's idle by.
-  for (const auto& [field, measure] : {std::pair{"cpu", "opencost_cpu_cost"}, {"gpu", "opencost_gpu_cost"},
-                                       {"ram", "opencost_ram_cost"}, {"pv", "opencost_pv_cost"},
-                                       {"network", "opencost_network_cost"}, {"loadBalancer", "opencost_load_balancer_cost"}}) {
-    const std::string cost_key = std::string(field) + "Cost";
-    const auto cost = read_number(alloc, cost_key, where);
-    if (!cost) continue;
-    const auto adjustment = read_number(alloc, cost_key + "Adjustment", where, true);
-    const Rational total = *cost + adjustment.value_or(Rational(0));
-    const std::string path = path_join(where, cost_key);
-    if (total < 0)
-      throw SpecError(path, "with its adjustment " + to_decimal(*adjustment, path).to_string() + " is negative");
-    record.measures.emplace(measure, to_decimal(total, path));
-  }
+  if (!idle) add_resource_costs(record, alloc, where, left_out);
   return record;
 }
 
@@ -208,6 +228,7 @@ IngestResult parse_opencost(std::string_view text, ObjectReader& options, const 
     throw SpecError(source + " data", "must be a list of allocation sets");
   }
   IngestResult result;
+  std::map<std::string, std::size_t> left_out;  // resource cost fields not read, by field
   const bool one_set = sets.size() == 1;
   for (std::size_t s = 0; s < sets.size(); ++s) {
     const std::string set_path = data->is(Value::Type::array) ? path_index(source + " data", s) : source + " data";
@@ -217,7 +238,7 @@ IngestResult parse_opencost(std::string_view text, ObjectReader& options, const 
       ++result.rows;
       const std::string where = path_join(set_path, name);
       try {
-        result.records.push_back(read_allocation(name, alloc, where, one_set, pool));
+        result.records.push_back(read_allocation(name, alloc, where, one_set, pool, left_out));
       } catch (const SpecError& e) {
         // The location is the error's path; skip() reports it once.
         const std::string path = e.path().empty() ? where : e.path();
@@ -228,6 +249,10 @@ IngestResult parse_opencost(std::string_view text, ObjectReader& options, const 
       }
     }
   }
+  for (const auto& [field, count] : left_out)
+    result.warnings.push_back(std::to_string(count) + (count == 1 ? " allocation has" : " allocations have") + " a " + field +
+                              " that is null (NaN or infinity in OpenCost), not a number, or makes a negative cost: " +
+                              (count == 1 ? "its" : "their") + " resource cost measure is left out");
   return result;
 }
 

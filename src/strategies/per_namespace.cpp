@@ -121,16 +121,6 @@ StepOutput PerNamespace::run(const StepInput& input) const {
   return out;
 }
 
-namespace {
-
-std::string describe_part(const PartInput& p, std::size_t k) {
-  std::string s = "part " + std::to_string(k) + " (resource \"" + p.part->resource + "\"";
-  for (const auto& [key, value] : p.part->tags) s += ", " + key + "=" + value;
-  return s + ")";
-}
-
-}  // namespace
-
 // Each part is split on its own: a line's cost before idle is the sum over the parts of
 // cost x its use / max(capacity, use of all); the rest of each part is idle, spread by each
 // line's use of that part (policy proportional) or settled as a whole. Overhead (its lines'
@@ -196,7 +186,7 @@ StepOutput PerNamespace::run_by_parts(const StepInput& input) const {
     for (const PartLine& l : lines) used += l.use[k];
     const Rational capacity = p.part->capacity ? p.part->capacity->to_rational() : used;
     if (used > capacity)
-      out.warnings.push_back(describe_part(p, k) + " of pool \"" + pool + "\" is used " +
+      out.warnings.push_back(p.path + " (resource \"" + p.part->resource + "\") is used " +
                              Decimal::from_rational(used, Decimal::from_raw(1)).to_string() + ", more than its capacity " +
                              p.part->capacity->to_string() + ", so it has no idle");
     const Rational room = std::max(capacity, used);

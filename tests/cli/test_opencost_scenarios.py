@@ -89,6 +89,27 @@ made_of = {r["tags"]["namespace"]: r["made_of"] for r in json.loads(out)["statem
 check("6g: namespace2 is made of its own cost, shared namespace1 and idle",
       made_of.get("namespace2") == {"allocated": "36.000000", "overhead": "28.458333", "idle": "10.312500"}, repr(made_of))
 
+# An answer with OpenCost's own idle rows (split by cluster, as GenerateMockAllocationSetClusterIdle
+# makes them: CPU 5 + RAM 15 and CPU 5 + RAM 5) gives the same namespace rows: idle rows use no
+# resource, so they only add an __unallocated__ row of 0.
+with tempfile.TemporaryDirectory() as tmp:
+    with open(os.path.join(DIR, "mock-allocations.json")) as f:
+        answer = json.load(f)
+    for cluster, cpu, ram in (("cluster1", 5, 15), ("cluster2", 5, 5)):
+        name = cluster + "/__idle__"
+        answer["data"][0][name] = {"name": name, "properties": {"cluster": cluster},
+                                   "window": {"start": "2024-10-23T00:00:00Z", "end": "2024-10-24T00:00:00Z"},
+                                   "cpuCoreHours": 2, "cpuCost": cpu, "ramByteHours": 2, "ramCost": ram, "gpuHours": 1,
+                                   "gpuCost": 0, "totalCost": cpu + ram}
+    with open(os.path.join(tmp, "mock-allocations.json"), "w") as f:
+        json.dump(answer, f)
+    spec_path = os.path.join(tmp, "weighted-idle.json")
+    with open(os.path.join(DIR, "weighted-idle.json")) as f, open(spec_path, "w") as out:
+        out.write(f.read())
+    got, err = rows_of(spec_path)
+    want = dict(results["weighted-idle.json"][0], __unallocated__="0.000000")
+    check("3a with OpenCost's idle rows in the answer: the same rows", got is not None and got[0] == want, repr(got))
+
 # Shuffled: the allocations of the answer and the parts of each pool in another order.
 rng = random.Random(7)
 with tempfile.TemporaryDirectory() as tmp:
