@@ -35,7 +35,9 @@ std::string tags_label(const Tags& tags) {
 }
 
 // What a line's cost is made of, by LineKind: its own kind, and the overhead and idle it
-// took in, rounded by the largest-remainder rule so that they sum to its cost.
+// took in. Each takes the floor of its exact amount in units of `precision`, and the units
+// of the line's rounded cost left over go to the largest remainders (the one rule, as a
+// step rounds its lines), so they sum to the line's cost and an exact amount stays exact.
 std::array<Decimal, 4> made_of(const Line& line, const Decimal& precision) {
   std::array<Decimal, 4> out{};
   const auto at = [&out](LineKind k) -> Decimal& { return out[static_cast<std::size_t>(k)]; };
@@ -48,11 +50,25 @@ std::array<Decimal, 4> made_of(const Line& line, const Decimal& precision) {
     at(line.kind) = line.cost;
     return out;
   }
-  const std::array<Rational, 3> weights{abs(own), abs(overhead), abs(idle)};
-  const std::vector<Decimal> split = allocate_by_weights(line.cost, weights, precision);
-  at(line.kind) += split[0];
-  at(LineKind::overhead) += split[1];
-  at(LineKind::idle) += split[2];
+  // Magnitudes in units over one denominator.
+  const Rational unit = precision.to_rational();
+  const std::array<Rational, 3> units_of{abs(own) / unit, abs(overhead) / unit, abs(idle) / unit};
+  BigInt common = 1;
+  for (const Rational& u : units_of) {
+    const BigInt& d = boost::multiprecision::denominator(u);
+    common = common / boost::multiprecision::gcd(common, d) * d;
+  }
+  std::array<BigInt, 3> a;
+  for (std::size_t i = 0; i < 3; ++i) a[i] = boost::multiprecision::numerator(units_of[i]) * (common / boost::multiprecision::denominator(units_of[i]));
+  const BigInt units(line.cost.abs().raw() / precision.raw());
+  const std::vector<BigInt> floors = detail::largest_remainder_units<BigInt>(a, common, units, {});
+  const auto amount = [&](const BigInt& f) {
+    const Decimal d = Decimal::from_raw(to_int128(f * BigInt(precision.raw()), "made_of"));
+    return s < 0 ? -d : d;
+  };
+  at(line.kind) += amount(floors[0]);
+  at(LineKind::overhead) += amount(floors[1]);
+  at(LineKind::idle) += amount(floors[2]);
   return out;
 }
 

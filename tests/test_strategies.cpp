@@ -1289,6 +1289,23 @@ TEST(Parts, UseBeyondAPartsCapacityIsWarnedOf) {
                            "has no idle"}));
 }
 
+TEST(Parts, UseThatFallsInNoPartAndAPartNoRecordUsesAreWarnedOf) {
+  // A second GPU part tagged side=c: no record has that tag; and b's records' GPU use, with a
+  // part tagged side=a only, falls in no part.
+  const std::string parts = R"({"resource": "gpu", "tags": {"side": "a"}, "cost": "120", "capacity": "120"},
+      {"resource": "gpu", "tags": {"side": "c"}, "cost": "10"}, {"resource": "cpu", "cost": "40", "capacity": "40"})";
+  const std::string spec = R"({"apportion": 1, "pools": [{"id": "node", "parts": [)" + parts + R"(]}],
+    "records": [{"tags": {"namespace": "a", "side": "a"}, "measures": {"gpu_seconds": 60, "cpu_core_seconds": 10}},
+                {"tags": {"namespace": "b", "side": "b"}, "measures": {"gpu_seconds": 20, "cpu_core_seconds": 30}}],
+    "steps": [{"id": "s", "strategy": "per_namespace", "pool": "node", "resources": )" + kGpuCpuWeights + "}]}";
+  const Result r = run(allocation_from_json(spec));
+  EXPECT_EQ(r.warnings,
+            (V{"steps[0]: pools[0].parts[1] (resource \"gpu\") is used by no record taking part, so all of it is idle: is a "
+               "tag of its records or the measure of its weight spelt otherwise?",
+               "steps[0]: records of {namespace=b} use resource \"gpu\" but hold none of the tags of pool \"node\"'s gpu "
+               "parts, so that use weighs nothing"}));
+}
+
 TEST(Parts, MistakesAreNamed) {
   const auto error = [](const std::string& spec) {
     try {
@@ -1318,6 +1335,14 @@ TEST(Parts, MistakesAreNamed) {
   EXPECT_EQ(error(parts_spec("", "")), "pools[0].parts: must list at least one part");
   EXPECT_EQ(error(parts_spec(R"(, "overhead": {"resources": ["fee"]})", kGpuCpuParts, "")),
             "steps[0].overhead.resources: names resources of a pool's parts: give the step's \"resources\"");
+  // A misspelt key is named before any check between keys.
+  EXPECT_EQ(error(parts_spec(R"(, "overhead": {"resources": ["fee"]}, "resouces": {})", kGpuCpuParts, "")),
+            "steps[0].resouces: unknown key (did you mean \"resources\"?)");
+  EXPECT_EQ(error(parts_spec(R"(, "overhead": {"resources": ["fee"], "polcy": "even"})", kGpuCpuParts, "")),
+            "steps[0].overhead.polcy: unknown key (did you mean \"policy\"?)");
+  EXPECT_EQ(error(parts_spec(R"(, "idle": {"policy": "even"})", kGpuCpuParts, "")),
+            "steps[0].idle: missing required key \"capacity\" (or give the step \"resources\" to split a pool's parts, "
+            "which carry their own capacities)");
 }
 
 TEST(Parts, AStepWithoutResourcesSplitsThePartsTotal) {

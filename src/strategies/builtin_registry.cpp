@@ -71,46 +71,60 @@ std::shared_ptr<const Strategy> make_proportional(ObjectReader& o) {
 
 std::shared_ptr<const Strategy> make_per_namespace(ObjectReader& o) {
   PerNamespace::Options opt;
-  if (const Value* w = o.optional("weight")) opt.weight = read_weight(*w, o.path("weight"));
+  // Every key taken first, so that a misspelt one is named before any check between them.
+  const Value* weight = o.optional("weight");
   const Value* resources = o.optional("resources");
+  const Value* overhead = o.optional("overhead");
+  const Value* idle = o.optional("idle");
+  o.finish();
+  if (weight) opt.weight = read_weight(*weight, o.path("weight"));
   if (resources) {  // {"cpu": "cpu_core_seconds", "gpu": {"gpu_seconds": 1}, ...}
-    if (o.has("weight")) throw SpecError(o.path("weight"), "give \"weight\" or \"resources\", not both");
+    if (weight) throw SpecError(o.path("weight"), "give \"weight\" or \"resources\", not both");
     if (!resources->is(Value::Type::object) || resources->members().empty())
       throw SpecError(o.path("resources"), "must be an object of resource names and their weights");
-    for (const auto& [resource, weight] : resources->members())
-      opt.resource_weights.emplace(resource, read_weight(weight, path_join(o.path("resources"), resource)));
+    for (const auto& [resource, w] : resources->members())
+      opt.resource_weights.emplace(resource, read_weight(w, path_join(o.path("resources"), resource)));
   }
-  if (const Value* v = o.optional("overhead")) {
-    ObjectReader r(*v, o.path("overhead"));
-    if (const Value* ns = r.optional("namespaces")) opt.overhead_namespaces = read_string_list(*ns, r.path("namespaces"));
-    if (const Value* t = r.optional("tags")) {  // {"app": "shared"} or {"app": ["shared", "common"]}
+  if (overhead) {
+    ObjectReader r(*overhead, o.path("overhead"));
+    const Value* ns = r.optional("namespaces");
+    const Value* t = r.optional("tags");
+    const Value* p = r.optional("policy");
+    const Value* res = r.optional("resources");
+    r.finish();
+    if (ns) opt.overhead_namespaces = read_string_list(*ns, r.path("namespaces"));
+    if (t) {  // {"app": "shared"} or {"app": ["shared", "common"]}
       if (!t->is(Value::Type::object)) throw SpecError(r.path("tags"), "must be an object of tag keys and values");
       for (const auto& [key, value] : t->members()) {
-        const std::string p = path_join(r.path("tags"), key);
-        std::vector<std::string> values = value.is(Value::Type::string) ? std::vector<std::string>{read_string(value, p)}
-                                                                        : read_string_list(value, p);
-        if (values.empty()) throw SpecError(p, "must name at least one value");
+        const std::string tp = path_join(r.path("tags"), key);
+        std::vector<std::string> values = value.is(Value::Type::string) ? std::vector<std::string>{read_string(value, tp)}
+                                                                        : read_string_list(value, tp);
+        if (values.empty()) throw SpecError(tp, "must name at least one value");
         opt.overhead_tags[key] = std::move(values);
       }
     }
-    if (const Value* p = r.optional("policy")) opt.overhead_policy = read_policy(*p, r.path("policy"));
-    if (const Value* res = r.optional("resources")) {
+    if (p) opt.overhead_policy = read_policy(*p, r.path("policy"));
+    if (res) {
       if (!resources) throw SpecError(r.path("resources"), "names resources of a pool's parts: give the step's \"resources\"");
       opt.overhead_resources = read_string_list(*res, r.path("resources"));
       for (const std::string& name : opt.overhead_resources)
         if (opt.resource_weights.contains(name))
           throw SpecError(r.path("resources"), "resource \"" + name + "\" is overhead as a whole, so it takes no weight in \"resources\"");
     }
-    r.finish();
   }
-  if (const Value* v = o.optional("idle")) {
-    ObjectReader r(*v, o.path("idle"));
-    // Split by parts, the capacities are the parts'.
-    if (resources && r.optional("capacity"))
-      throw SpecError(r.path("capacity"), "a step with \"resources\" takes each part's capacity from the pool's parts");
-    if (!resources) opt.idle_capacity = read_non_negative(r.required("capacity"), r.path("capacity"));
-    if (const Value* p = r.optional("policy")) opt.idle_policy = read_policy(*p, r.path("policy"));
+  if (idle) {
+    ObjectReader r(*idle, o.path("idle"));
+    const Value* capacity = r.optional("capacity");
+    const Value* p = r.optional("policy");
     r.finish();
+    // Split by parts, the capacities are the parts'.
+    if (resources && capacity)
+      throw SpecError(r.path("capacity"), "a step with \"resources\" takes each part's capacity from the pool's parts");
+    if (!resources && !capacity)
+      throw SpecError(r.path(), "missing required key \"capacity\" (or give the step \"resources\" to split a pool's "
+                                "parts, which carry their own capacities)");
+    if (capacity) opt.idle_capacity = read_non_negative(*capacity, r.path("capacity"));
+    if (p) opt.idle_policy = read_policy(*p, r.path("policy"));
   }
   return std::make_shared<PerNamespace>(std::move(opt));
 }

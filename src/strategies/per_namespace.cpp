@@ -121,6 +121,16 @@ StepOutput PerNamespace::run(const StepInput& input) const {
   return out;
 }
 
+namespace {
+
+std::string tags_label(const Tags& tags) {
+  std::string out = "{";
+  for (const auto& [k, v] : tags) out += (out.size() > 1 ? ", " : "") + k + "=" + v;
+  return out + "}";
+}
+
+}  // namespace
+
 // Each part is split on its own: a line's cost before idle is the sum over the parts of
 // cost x its use / max(capacity, use of all); the rest of each part is idle, spread by each
 // line's use of that part (policy proportional) or settled as a whole. Overhead (its lines'
@@ -153,10 +163,15 @@ StepOutput PerNamespace::run_by_parts(const StepInput& input) const {
   struct PartLine {
     LineKind kind;
     Tags tags;
-    std::vector<Rational> use;  // per part
+    std::vector<Rational> use;             // per part
+    std::set<std::string_view> unplaced;   // resources its records use in none of their parts
   };
   std::vector<PartLine> lines;
   std::map<std::pair<LineKind, Tags>, std::size_t> index;
+  // Per resource the pool has parts of, whether a record used it in a part.
+  std::map<std::string_view, bool> placed;
+  for (std::size_t k = 0; k < n; ++k)
+    if (weight_of[k]) placed.try_emplace(input.parts[k].part->resource);
   for (const Record* r : input.records) {
     LineKind kind = kind_of(*r);
     Tags tags;
@@ -171,8 +186,16 @@ StepOutput PerNamespace::run_by_parts(const StepInput& input) const {
     const auto [it, inserted] = index.try_emplace({kind, std::move(tags)}, lines.size());
     if (inserted) lines.push_back({kind, it->first.second, std::vector<Rational>(n)});
     std::vector<Rational>& use = lines[it->second].use;
+    for (auto& [resource, yes] : placed) yes = false;
     for (std::size_t k = 0; k < n; ++k)
-      if (weight_of[k] && r->tags.contains_all(input.parts[k].part->tags)) use[k] += weight_of[k]->of(*r);
+      if (weight_of[k] && r->tags.contains_all(input.parts[k].part->tags)) {
+        use[k] += weight_of[k]->of(*r);
+        placed[input.parts[k].part->resource] = true;
+      }
+    // Use of a resource in none of its parts (a tag spelt otherwise) weighs nothing: told below.
+    for (const auto& [resource, yes] : placed)
+      if (!yes && options_.resource_weights.at(std::string(resource)).of(*r) > 0)
+        lines[it->second].unplaced.insert(resource);
   }
 
   const bool spread_idle_by_use = std::holds_alternative<ProportionalPolicy>(options_.idle_policy);
@@ -189,6 +212,9 @@ StepOutput PerNamespace::run_by_parts(const StepInput& input) const {
       out.warnings.push_back(p.path + " (resource \"" + p.part->resource + "\") is used " +
                              Decimal::from_rational(used, Decimal::from_raw(1)).to_string() + ", more than its capacity " +
                              p.part->capacity->to_string() + ", so it has no idle");
+    if (used == 0 && p.cost != 0)
+      out.warnings.push_back(p.path + " (resource \"" + p.part->resource + "\") is used by no record taking part, so all of it "
+                             "is idle: is a tag of its records or the measure of its weight spelt otherwise?");
     const Rational room = std::max(capacity, used);
     if (room == 0) {  // nothing could use it
       idle_left += p.cost;
@@ -201,6 +227,19 @@ StepOutput PerNamespace::run_by_parts(const StepInput& input) const {
       if (spread_idle_by_use && idle != 0) idle_share[i] += idle * lines[i].use[k] / used;
     }
     if (!spread_idle_by_use || used == 0) idle_left += idle;
+  }
+
+  // Named by line, in line order, whatever the records' order.
+  for (const auto& [resource, yes] : placed) {
+    std::string which;
+    std::size_t count = 0;
+    for (const auto& [key, i] : index)
+      if (lines[i].unplaced.contains(resource) && count++ < 5) which += (which.empty() ? "" : ", ") + tags_label(key.second);
+    if (count == 0) continue;
+    if (count > 5) which += " and " + std::to_string(count - 5) + " more";
+    out.warnings.push_back("records of " + which + " use resource \"" + std::string(resource) +
+                           "\" but hold none of the tags of pool \"" + pool + "\"'s " + std::string(resource) +
+                           " parts, so that use weighs nothing");
   }
 
   std::vector<WeightedLine> weighted, overhead;

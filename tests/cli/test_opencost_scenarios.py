@@ -89,6 +89,13 @@ made_of = {r["tags"]["namespace"]: r["made_of"] for r in json.loads(out)["statem
 check("6g: namespace2 is made of its own cost, shared namespace1 and idle",
       made_of.get("namespace2") == {"allocated": "36.000000", "overhead": "28.458333", "idle": "10.312500"}, repr(made_of))
 
+# An exact amount stays exact: namespace2's own 36 in 4c, the rounding unit of its 41.333334
+# on the overhead, whose remainder is the larger.
+code, out, err = run(["run", os.path.join(DIR, "share-label-even.json")])
+made_of = {r["tags"]["namespace"]: r["made_of"] for r in json.loads(out)["statements"][0]["rows"]} if code == 0 else {}
+check("4c: namespace2 is made of its own 36 and 5.333334 of the label's cost",
+      made_of.get("namespace2") == {"allocated": "36.000000", "overhead": "5.333334"}, repr(made_of))
+
 # An answer with OpenCost's own idle rows (split by cluster, as GenerateMockAllocationSetClusterIdle
 # makes them: CPU 5 + RAM 15 and CPU 5 + RAM 5) gives the same namespace rows: idle rows use no
 # resource, so they only add an __unallocated__ row of 0.
