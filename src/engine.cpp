@@ -645,16 +645,14 @@ class Runner {
         names.insert(*v);
     }
     const bool priced = step.strategy->reads_priced_runs();
-    bool unmatched = false;
     std::set<std::string> values;  // all of them, so the few named do not depend on record order
     for (const Record& r : a_.records) {
       if (r.pool || r.priced_run() != priced || !selected(r, step)) continue;
       const auto v = r.tags.get(step.match->tag);
       if (v && names.contains(*v)) continue;
-      unmatched = true;
       values.insert(v ? "\"" + std::string(*v) + "\"" : "no \"" + step.match->tag + "\" tag");
     }
-    if (!unmatched) return;
+    if (values.empty()) return;
     std::string which;
     std::size_t named = 0;
     for (const std::string& v : values)

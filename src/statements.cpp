@@ -28,12 +28,6 @@ std::string in_quotes(std::string_view s) {
   return out;
 }
 
-std::string tags_label(const Tags& tags) {
-  std::string out = "{";
-  for (const auto& [k, v] : tags) out += (out.size() > 1 ? ", " : "") + k + "=" + v;
-  return out + "}";
-}
-
 // What a line's cost is made of, by LineKind: its own kind, and the overhead and idle it
 // took in. Each takes the floor of its exact amount in units of `precision`, and the units
 // of the line's rounded cost left over go to the largest remainders (the one rule, as a
@@ -227,7 +221,7 @@ class Reading {
         const Line& line = result_.lines[l];
         if (!line.tags.contains_all(from->tags)) continue;
         if (drawn_into_[l] != none)
-          throw SpecError(path_, "the " + std::string(to_string(line.kind)) + " line " + tags_label(line.tags) + " of step " +
+          throw SpecError(path_, "the " + std::string(to_string(line.kind)) + " line " + braced(line.tags) + " of step " +
                                      in_quotes(line.step) + " is drawn into pools " + in_quotes(a_.pools[drawn_into_[l]].id) +
                                      " and " + in_quotes(a_.pools[p].id) + ": a statement counts each line once");
         drawn_into_[l] = p;

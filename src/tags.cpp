@@ -45,6 +45,12 @@ std::optional<std::string_view> standard_dimension(std::string_view key) {
   return std::nullopt;
 }
 
+std::string braced(const Tags& tags) {
+  std::string out = "{";
+  for (const auto& [k, v] : tags) out += (out.size() > 1 ? ", " : "") + k + "=" + v;
+  return out + "}";
+}
+
 Tags normalize_tags(const Tags& tags) {
   std::map<std::string, std::string> origin;  // normalised key -> the key it came from
   std::vector<Tags::Pair> pairs;

@@ -90,4 +90,7 @@ std::optional<std::string_view> standard_dimension(std::string_view key);
 // naming both, never a silent pick.
 Tags normalize_tags(const Tags& tags);
 
+// Tags as messages name them: "{namespace=nlp, team=a}".
+std::string braced(const Tags& tags);
+
 APPORTION_END_NAMESPACE

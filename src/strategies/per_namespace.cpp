@@ -121,16 +121,6 @@ StepOutput PerNamespace::run(const StepInput& input) const {
   return out;
 }
 
-namespace {
-
-std::string tags_label(const Tags& tags) {
-  std::string out = "{";
-  for (const auto& [k, v] : tags) out += (out.size() > 1 ? ", " : "") + k + "=" + v;
-  return out + "}";
-}
-
-}  // namespace
-
 // Each part is split on its own: a line's cost before idle is the sum over the parts of
 // cost x its use / max(capacity, use of all); the rest of each part is idle, spread by each
 // line's use of that part (policy proportional) or settled as a whole. Overhead (its lines'
@@ -234,7 +224,7 @@ StepOutput PerNamespace::run_by_parts(const StepInput& input) const {
     std::string which;
     std::size_t count = 0;
     for (const auto& [key, i] : index)
-      if (lines[i].unplaced.contains(resource) && count++ < 5) which += (which.empty() ? "" : ", ") + tags_label(key.second);
+      if (lines[i].unplaced.contains(resource) && count++ < 5) which += (which.empty() ? "" : ", ") + braced(key.second);
     if (count == 0) continue;
     if (count > 5) which += " and " + std::to_string(count - 5) + " more";
     out.warnings.push_back("records of " + which + " use resource \"" + std::string(resource) +
