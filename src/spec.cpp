@@ -440,6 +440,17 @@ PlannedRecords reduced(std::vector<Record> records, const RecordPlan& plan) {
   return {reducer.take(), reducer.dropped_tags()};
 }
 
+// Moves `from` onto the end of `to`: the whole vector when `to` has none (a million
+// records are not moved one by one into a growing vector), else into reserved room.
+void append_records(std::vector<Record>& to, std::vector<Record>&& from) {
+  if (to.empty()) {
+    to = std::move(from);
+    return;
+  }
+  to.reserve(to.size() + from.size());
+  for (Record& r : from) to.push_back(std::move(r));
+}
+
 void add_dropped_tags(Allocation& a, const std::set<std::string, std::less<>>& tags) {
   for (const std::string& t : tags)
     if (std::find(a.dropped_tags.begin(), a.dropped_tags.end(), t) == a.dropped_tags.end()) a.dropped_tags.push_back(t);
@@ -608,7 +619,7 @@ void read_batch(const RecordBatch& batch, std::size_t index, const RecordPlan& p
     }
   }
   add_dropped_tags(a, reducer.dropped_tags());
-  for (Record& r : reducer.take()) a.records.push_back(std::move(r));
+  append_records(a.records, reducer.take());
 }
 
 // Each input's file is read by its format's parser; what it yields joins the inline
@@ -717,7 +728,7 @@ void read_inputs(ObjectReader& spec, Allocation& a, const SpecOptions& options, 
         got.records_read ? PlannedRecords{std::move(got.records), {}} : reduced(std::move(got.records), plan);
     add_dropped_tags(a, planned_records.dropped_tags);
     add_dropped_tags(a, {got.dropped_tags.begin(), got.dropped_tags.end()});
-    for (Record& rec : planned_records.records) a.records.push_back(std::move(rec));
+    append_records(a.records, std::move(planned_records.records));
     // Each pool is rounded to the precision on its own: a bill of many sub-cent charges can
     // lose (or gain) a visible amount so. Told, with what to do about it.
     const Decimal unit = a.precision.value_or(a.currency.minor_unit());

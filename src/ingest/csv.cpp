@@ -897,6 +897,7 @@ IngestResult read_csv(Input& in, ObjectReader& options, const std::string& sourc
     result.records_read = total.made;
     for (std::size_t t = 0; t < n_tags; ++t)
       if (!keep_tag[t]) result.dropped_tags.push_back(o.tags[t]);
+    result.records.reserve(total.first_line.size() + total.whole.size());
     for (std::uint32_t g = 0; g < total.first_line.size(); ++g) {
       if (total.first_line[g] == no_line) continue;  // a group whose rows all left the range
       Record r = total.aggregate.group_record(g);
