@@ -288,6 +288,7 @@ class Runner {
     validate();
   }
 
+  // Runs the steps, then the statements and governance.
   Result run() {
     for (std::size_t s = 0; s < a_.steps.size(); ++s) run_step(s);
     for (std::size_t p = 0; p < a_.pools.size(); ++p) result_.pools.push_back({a_.pools[p].id, pool_cost(p)});
@@ -347,7 +348,12 @@ class Runner {
       const std::string& where = r.origin;
       if (r.pool && !pool_index_.contains(*r.pool)) throw SpecError(where + ".pool", "unknown pool \"" + *r.pool + "\"");
       if (r.sku && r.pool) throw SpecError(where + ".pool", "a priced run (a record with a sku) may not name a pool");
+      if (r.at && !a_.series) throw SpecError(where + ".at", "places the record in a bucket of a series, and the spec has no \"series\"");
     }
+    if (!a_.series)
+      for (std::size_t i = 0; i < a_.pools.size(); ++i)
+        if (a_.pools[i].period)
+          throw SpecError(pool_path(i) + ".period", "spreads the pool over the buckets of a series, and the spec has no \"series\"");
   }
 
   const Catalog& catalog(const std::string& path) const {
@@ -355,8 +361,18 @@ class Runner {
     return *a_.catalog;
   }
 
+ public:
+  // A pool's cost, rounded once (cached).
   Decimal pool_cost(std::size_t i) {
     if (const auto it = pool_costs_.find(i); it != pool_costs_.end()) return it->second;
+    const Decimal cost = round_pool(exact_pool_cost(i), pool_path(i));
+    pool_costs_.emplace(i, cost);
+    return cost;
+  }
+
+  // A pool's amount exactly, before rounding, in the allocation's currency; a price over an
+  // interval priced over `clip` instead (a part of its interval: a series' bucket).
+  Rational exact_pool_cost(std::size_t i, const std::optional<Interval>& clip = std::nullopt) {
     const Pool& pool = a_.pools[i];
     const std::string path = pool_path(i);
     Rational exact = std::visit(
@@ -370,7 +386,7 @@ class Runner {
             // for a time before the tier's first price.
             if (!c.find(source.sku)) throw SpecError(path + ".price.sku", "unknown SKU \"" + source.sku + "\"");
             try {
-              if (source.interval) return c.cost_over(source.sku, source.tier, source.quantity, *source.interval);
+              if (source.interval) return c.cost_over(source.sku, source.tier, source.quantity, clip ? *clip : *source.interval);
               return source.quantity.to_rational() * c.latest_rate(source.sku, source.tier).to_rational();
             } catch (const SpecError&) {
               throw;
@@ -406,11 +422,10 @@ class Runner {
       exact *= rate;
       for (PartInput& part : part_inputs_[i]) part.cost *= rate;  // the parts converted like the pool
     }
-    const Decimal cost = round_pool(exact, path);
-    pool_costs_.emplace(i, cost);
-    return cost;
+    return exact;
   }
 
+ private:
   static Rational amortized_amount(const AmortizedSource& source, const std::string& term_path) {
     try {
       return exact_amount(source);
@@ -441,6 +456,9 @@ class Runner {
     return found->rate.to_rational();
   }
 
+ public:
+  const std::vector<FxRate>& fx_used() const noexcept { return result_.fx_used; }
+
   Decimal round_pool(const Rational& exact, const std::string& path) const {
     try {
       return Decimal::from_rational(exact, result_.precision, RoundingMode::half_even);
@@ -449,6 +467,7 @@ class Runner {
     }
   }
 
+ private:
   void run_step(std::size_t s) {
     const Step& step = a_.steps[s];
     const Strategy& strategy = *step.strategy;
@@ -799,15 +818,251 @@ std::vector<const Record*> records_of_step(const Allocation& allocation, const S
   return out;
 }
 
+
+// ---- Series: the steps once per bucket ----------------------------------------------
+
+namespace {
+
+// The part of each bucket in [span.start, span.end), as weights.
+std::vector<Rational> overlaps(const std::vector<Interval>& buckets, const Interval& span) {
+  std::vector<Rational> out;
+  out.reserve(buckets.size());
+  for (const Interval& b : buckets) out.emplace_back(BigInt(b.overlap(span).count()));
+  return out;
+}
+
+// `total` (rounded already) spread over the buckets in proportion to `weights`, rounded
+// together so the buckets sum to it exactly; equal remainders go to the earlier bucket.
+std::vector<Decimal> spread(Decimal total, const std::vector<Rational>& weights, Decimal precision) {
+  Rational sum = 0;
+  for (const Rational& w : weights) sum += w;
+  std::vector<Rational> exact;
+  exact.reserve(weights.size());
+  const Rational per_weight = total.to_rational() / sum;
+  for (const Rational& w : weights) exact.push_back(per_weight * w);
+  return round_largest_remainder(exact, total, precision, {}, RemainderTies::in_order);
+}
+
+class SeriesRunner {
+ public:
+  explicit SeriesRunner(const Allocation& a) : a_(a), whole_(a) {
+    const Series& series = *a.series;
+    try {
+      buckets_ = buckets_between(series.start, series.end, series.step);
+    } catch (const std::invalid_argument& e) {
+      throw SpecError("series", e.what());
+    }
+    if (buckets_.empty()) throw SpecError("series.end", "must be after start (" + series.start.to_string() + ")");
+    if (a.governance && !a.governance->unit_economics.empty())
+      throw SpecError("unit_economics", "is not built for a series yet: run it without \"series\"");
+  }
+
+  Result run() {
+    const std::size_t n = buckets_.size();
+    const std::vector<std::vector<std::optional<Decimal>>> amounts = pool_amounts();
+    std::vector<std::vector<Record>> records = records_by_bucket();
+    Result out;
+    std::vector<Decimal> pool_totals(a_.pools.size());
+    std::map<std::string, std::size_t> warnings;  // each warning once, with the buckets it was in
+    std::vector<std::string> warning_order;
+    std::map<std::string, std::string> first_bucket;
+    std::vector<std::map<Tags, StatementRow>> rows(a_.statements.size());
+    std::vector<Decimal> statement_totals(a_.statements.size());
+    for (std::size_t b = 0; b < n; ++b) {
+      Allocation bucket;
+      bucket.currency = a_.currency;
+      bucket.precision = a_.precision;
+      bucket.catalog = a_.catalog;
+      bucket.pools = a_.pools;
+      for (std::size_t p = 0; p < a_.pools.size(); ++p) {
+        Pool& pool = bucket.pools[p];
+        pool.period.reset();
+        if (!amounts[p][b]) continue;  // drawn from a step: that bucket's lines
+        pool.source = CostSource{*amounts[p][b]};
+        pool.currency.reset();  // converted with the whole pool
+      }
+      bucket.records = std::move(records[b]);
+      bucket.steps = a_.steps;
+      bucket.fx = a_.fx;
+      bucket.dropped_tags = a_.dropped_tags;
+      bucket.limits = a_.limits;
+      bucket.statements = a_.statements;
+      Result r = Runner(bucket).run();
+      const Interval& at = buckets_[b];
+      if (b == 0) {
+        out.currency = r.currency;
+        out.precision = r.precision;
+        out.steps = r.steps;
+        out.inputs = a_.inputs;
+      }
+      for (std::size_t p = 0; p < r.pools.size(); ++p) pool_totals[p] += r.pools[p].cost;
+      out.series.push_back({at, std::move(r.pools)});
+      for (Line& l : r.lines) out.lines.push_back((l.bucket = at, std::move(l)));
+      for (UnitCost& u : r.unit_costs) out.unit_costs.push_back((u.bucket = at, std::move(u)));
+      for (Coverage& c : r.coverage) out.coverage.push_back((c.bucket = at, std::move(c)));
+      for (FxRate& f : r.fx_used)
+        if (std::none_of(out.fx_used.begin(), out.fx_used.end(), [&](const FxRate& x) { return x.from == f.from && x.to == f.to; }))
+          out.fx_used.push_back(std::move(f));
+      for (std::string& w : r.warnings) {
+        if (warnings[w]++ == 0) {
+          warning_order.push_back(w);
+          first_bucket[w] = at.start().to_string();
+        }
+      }
+      for (std::size_t i = 0; i < r.statements.size(); ++i) {
+        statement_totals[i] += r.statements[i].total;
+        for (StatementRow& row : r.statements[i].rows) {
+          auto [it, fresh] = rows[i].try_emplace(row.tags);
+          StatementRow& merged = it->second;
+          if (fresh) {
+            merged.tags = row.tags;
+            merged.kind = row.kind;
+            merged.buckets.assign(n, Decimal{});
+          } else if (merged.kind != row.kind) {
+            merged.kind = LineKind::allocated;
+          }
+          merged.cost += row.cost;
+          merged.buckets[b] += row.cost;
+          for (std::size_t k = 0; k < merged.made_of.size(); ++k) merged.made_of[k] += row.made_of[k];
+          for (StatementPart& part : row.parts) merged.parts.push_back((part.bucket = at, std::move(part)));
+        }
+      }
+    }
+    for (std::size_t p = 0; p < a_.pools.size(); ++p) out.pools.push_back({a_.pools[p].id, pool_totals[p]});
+    // Pools in another currency were converted whole, before they were spread.
+    std::vector<FxRate> fx = whole_.fx_used();
+    for (FxRate& f : out.fx_used)
+      if (std::none_of(fx.begin(), fx.end(), [&](const FxRate& x) { return x.from == f.from && x.to == f.to; })) fx.push_back(std::move(f));
+    out.fx_used = std::move(fx);
+    for (const std::string& w : warning_order) {
+      const std::size_t in = warnings[w];
+      out.warnings.push_back(in == n ? w
+                                     : w + " (in " + std::to_string(in) + " of the " + std::to_string(n) +
+                                           " buckets, the first starting " + first_bucket[w] + ")");
+    }
+    for (std::size_t i = 0; i < a_.statements.size(); ++i) {
+      Statement& st = out.statements.emplace_back();
+      st.id = a_.statements[i].id;
+      st.group_by = a_.statements[i].group_by;
+      st.total = statement_totals[i];
+      for (auto& [tags, row] : rows[i]) st.rows.push_back(std::move(row));
+    }
+    if (a_.governance) out.governance = std::make_shared<const GovernanceReport>(evaluate(*a_.governance, a_, out));
+    return out;
+  }
+
+ private:
+  // Per pool, its amount in each bucket; none for a pool drawn from a step's lines.
+  std::vector<std::vector<std::optional<Decimal>>> pool_amounts() {
+    const Interval whole(buckets_.front().start(), buckets_.back().end());
+    const Decimal precision = a_.precision.value_or(a_.currency.minor_unit());
+    std::vector<std::vector<std::optional<Decimal>>> out;
+    for (std::size_t p = 0; p < a_.pools.size(); ++p) {
+      const Pool& pool = a_.pools[p];
+      const std::string path = "pools[" + std::to_string(p) + "]";
+      auto& amounts = out.emplace_back(buckets_.size());
+      const auto* price = std::get_if<PriceSource>(&pool.source);
+      if (std::holds_alternative<FromStepSource>(pool.source) || (price && price->interval)) {
+        if (pool.period)
+          throw SpecError(path + ".period", price ? "a price over an interval is priced over each bucket it overlaps: it takes no period"
+                                                  : "a pool drawn from a step takes each bucket's lines: it takes no period");
+        if (!price) continue;
+        // Priced over its overlap with each bucket at the rates then, rounded together.
+        std::vector<Rational> exact;
+        Rational sum = 0;
+        for (const Interval& b : buckets_) {
+          const Instant s = std::max(b.start(), price->interval->start());
+          const Instant e = std::min(b.end(), price->interval->end());
+          exact.push_back(e > s ? whole_.exact_pool_cost(p, Interval(s, e)) : Rational(0));
+          sum += exact.back();
+        }
+        const Decimal total = whole_.round_pool(sum, path);
+        const auto rounded = round_largest_remainder(exact, total, precision, {}, RemainderTies::in_order);
+        for (std::size_t b = 0; b < buckets_.size(); ++b) amounts[b] = rounded[b];
+        continue;
+      }
+      if (std::holds_alternative<PartsSource>(pool.source))
+        throw SpecError(path + ".parts", "a pool broken down by resource is not split over a series yet");
+      const Interval period = pool.period.value_or(whole);
+      if (whole.overlap(period).count() == 0)
+        throw SpecError(path + ".period", "does not overlap the series (" + whole.start().to_string() + " to " +
+                                              whole.end().to_string() + ")");
+      const auto rounded = spread(whole_.pool_cost(p), overlaps(buckets_, period), precision);
+      for (std::size_t b = 0; b < buckets_.size(); ++b) amounts[b] = rounded[b];
+    }
+    return out;
+  }
+
+  // Each bucket's records: a record over an interval in every bucket it overlaps, with its
+  // part of the measures; an instant in the bucket holding it; one with neither in every
+  // bucket, spread like a pool without a period; a priced run clipped to each bucket.
+  std::vector<std::vector<Record>> records_by_bucket() const {
+    const Interval whole(buckets_.front().start(), buckets_.back().end());
+    std::vector<std::vector<Record>> out(buckets_.size());
+    const auto holding = [&](Instant t) -> std::optional<std::size_t> {
+      const auto it = std::upper_bound(buckets_.begin(), buckets_.end(), t,
+                                       [](Instant x, const Interval& b) { return x < b.end(); });
+      if (it == buckets_.end() || !it->contains(t)) return std::nullopt;
+      return static_cast<std::size_t>(it - buckets_.begin());
+    };
+    for (const Record& r : a_.records) {
+      if (r.at && (r.start || r.end))
+        throw SpecError(r.origin + ".at", "an instant, or an interval with start and end: give one, not both");
+      if (r.priced_run()) {
+        if (!r.start || !r.end) {  // per_experiment names what it misses
+          out.front().push_back(r);
+          continue;
+        }
+        const Interval run(*r.start, *r.end);
+        const Interval billed = r.window.value_or(run);
+        if (billed.length().count() == 0) {
+          if (const auto b = holding(billed.start())) out[*b].push_back(r);
+          continue;
+        }
+        for (std::size_t b = 0; b < buckets_.size(); ++b) {
+          const Instant s = std::max(buckets_[b].start(), billed.start());
+          const Instant e = std::min(buckets_[b].end(), billed.end());
+          if (e <= s) continue;
+          Record& part = out[b].emplace_back(r);
+          part.window = Interval(s, e);
+        }
+        continue;
+      }
+      if (r.start.has_value() != r.end.has_value())
+        throw SpecError(r.origin + (r.start ? ".end" : ".start"), "a record over an interval needs both start and end");
+      const std::optional<Instant> instant = r.at ? r.at : (r.start && *r.start == *r.end ? r.start : std::nullopt);
+      if (instant) {
+        if (const auto b = holding(*instant)) out[*b].emplace_back(r).at.reset();  // placed
+        continue;
+      }
+      const Interval span = r.start ? Interval(*r.start, *r.end) : whole;
+      for (std::size_t b = 0; b < buckets_.size(); ++b) {
+        const auto overlap = buckets_[b].overlap(span);
+        if (overlap.count() == 0) continue;
+        Record& part = out[b].emplace_back(r);
+        if (overlap != span.length()) part.portion_part = overlap.count(), part.portion_whole = span.length().count();
+      }
+    }
+    return out;
+  }
+
+  const Allocation& a_;
+  Runner whole_;  // the document's checks, and its pools priced over the whole series
+  std::vector<Interval> buckets_;
+};
+
+}  // namespace
+
 Result run(const Allocation& allocation) {
   // Error messages name records by origin; records built in code get their index.
   const bool named = std::all_of(allocation.records.begin(), allocation.records.end(),
                                  [](const Record& r) { return !r.origin.empty(); });
-  if (named) return Runner(allocation).run();
+  const auto run_named = [](const Allocation& a) { return a.series ? SeriesRunner(a).run() : Runner(a).run(); };
+  if (named) return run_named(allocation);
   Allocation copy = allocation;
   for (std::size_t i = 0; i < copy.records.size(); ++i)
     if (copy.records[i].origin.empty()) copy.records[i].origin = "records[" + std::to_string(i) + "]";
-  return Runner(copy).run();
+  return run_named(copy);
 }
 
 APPORTION_END_NAMESPACE

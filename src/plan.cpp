@@ -48,7 +48,7 @@ void RecordReducer::add(Record&& record) {
   const Record& r = record;
   // Sums of utilization are not what unit economics reads from each record (its hours x
   // utilization, exactly): such records stay whole.
-  const bool plain = plan_.reduce && r.id.empty() && !r.start && !r.end && !r.count && !r.sku && !r.tier &&
+  const bool plain = plan_.reduce && r.id.empty() && !r.start && !r.end && !r.at && !r.count && !r.sku && !r.tier &&
                      !r.window && r.reserved.empty() && r.used.empty() &&
                      !(r.measures.contains("utilization") && plan_.measures.contains("utilization"));
   if (plain) {

@@ -273,9 +273,12 @@ void step_sections(const Result& result, Layout& out) {
     }
     const std::vector<std::string> keys(key_set.begin(), key_set.end());
     const bool fleet = pools.size() > 1;
+    const bool buckets = lines.front()->bucket.has_value();  // a series: every line has one
     TableData t;
     t.header = {"kind"};
     if (fleet) t.header.insert(t.header.begin(), "pool");
+    if (buckets) t.header.insert(t.header.begin(), "bucket");
+    const std::ptrdiff_t lead = (fleet ? 2 : 1) + (buckets ? 1 : 0);  // the columns before the keys
     t.header.insert(t.header.end(), keys.begin(), keys.end());
     t.header.push_back("cost (" + currency + ")");
     t.header.push_back("cost share");  // of the step's cost; JSON and CSV `share` is the weight share
@@ -285,10 +288,11 @@ void step_sections(const Result& result, Layout& out) {
     }
     if (gpu_hours) t.header.push_back("GPU-hours");
     t.right.assign(t.header.size(), true);
-    std::fill(t.right.begin(), t.right.begin() + (fleet ? 2 : 1) + static_cast<std::ptrdiff_t>(keys.size()), false);
+    std::fill(t.right.begin(), t.right.begin() + lead + static_cast<std::ptrdiff_t>(keys.size()), false);
     for (const Line* l : lines) {
       std::vector<std::string> row{std::string(to_string(l->kind))};
       if (fleet) row.insert(row.begin(), l->pool.value_or(""));
+      if (buckets) row.insert(row.begin(), l->bucket ? l->bucket->start().to_string() : "");
       for (const std::string& k : keys) row.emplace_back(l->tags.get(k).value_or(""));
       row.push_back(group_thousands(format_amount(l->cost, unit)));
       row.push_back(total.is_zero() ? "" : format_percent(l->cost.to_rational() / total.to_rational()));
@@ -300,7 +304,7 @@ void step_sections(const Result& result, Layout& out) {
       t.rows.push_back(std::move(row));
     }
     std::vector<std::string> totals{"total"};
-    totals.resize((fleet ? 2 : 1) + keys.size());
+    totals.resize(static_cast<std::size_t>(lead) + keys.size());
     totals.push_back(group_thousands(format_amount(total, unit)));
     totals.push_back(total.is_zero() ? "" : "100.00%");
     totals.resize(t.header.size());
@@ -314,6 +318,7 @@ void step_sections(const Result& result, Layout& out) {
     for (const UnitCost& u : result.unit_costs) {
       if (u.step != step) continue;
       std::string note = "unit cost";
+      if (u.bucket) note += " in the bucket starting " + u.bucket->start().to_string();
       for (const auto& [k, v] : u.tags) note += " " + k + "=" + v;
       note += ":";
       const char* separator = " ";
@@ -324,7 +329,9 @@ void step_sections(const Result& result, Layout& out) {
       notes.push_back(note + " " + currency + " per million tokens");
     }
     for (const Coverage& c : result.coverage)
-      if (c.step == step) notes.push_back("coverage: " + format_percent(c.ratio) + " of the pool allocated");
+      if (c.step == step)
+        notes.push_back("coverage" + (c.bucket ? " in the bucket starting " + c.bucket->start().to_string() : std::string()) +
+                        ": " + format_percent(c.ratio) + " of the pool allocated");
     out.bullets(notes);
     out.end_section();
   }
@@ -505,12 +512,17 @@ std::string result_to_csv(const Result& result) {
   // With statements, a last column names the statement of each statement row (kind
   // "statement"): a result without them keeps its columns.
   const bool statements = !result.statements.empty();
+  // Under a series, each line's bucket follows its pool, and a statement row is written
+  // once per bucket.
+  const bool series = !result.series.empty();
   std::ostringstream out;
-  out << "step,pool,kind";
+  out << "step,pool" << (series ? ",bucket_start,bucket_end" : "") << ",kind";
   for (const std::string& k : key_set) out << "," << csv_field(k);
   out << ",cost,weight,share,split_cost,unused_cost,gpu_hours" << (statements ? ",statement" : "") << "\r\n";
   for (const Line& l : result.lines) {
-    out << csv_field(l.step) << "," << csv_field(l.pool.value_or("")) << "," << to_string(l.kind);
+    out << csv_field(l.step) << "," << csv_field(l.pool.value_or(""));
+    if (series) out << "," << (l.bucket ? l.bucket->start().to_string() + "," + l.bucket->end().to_string() : ",");
+    out << "," << to_string(l.kind);
     for (const std::string& k : key_set) out << "," << csv_field(std::string(l.tags.get(k).value_or("")));
     out << "," << format_amount(l.cost, unit);
     out << "," << (l.weight ? format_weight(*l.weight) : "");
@@ -521,9 +533,15 @@ std::string result_to_csv(const Result& result) {
   }
   for (const Statement& st : result.statements)
     for (const StatementRow& row : st.rows) {
-      out << ",,statement";
-      for (const std::string& k : key_set) out << "," << csv_field(std::string(row.tags.get(k).value_or("")));
-      out << "," << format_amount(row.cost, unit) << ",,,,," << "," << csv_field(st.id) << "\r\n";
+      const auto write = [&](const Decimal& cost, const std::string& bucket) {
+        out << ",," << bucket << (series ? "," : "") << "statement";
+        for (const std::string& k : key_set) out << "," << csv_field(std::string(row.tags.get(k).value_or("")));
+        out << "," << format_amount(cost, unit) << ",,,,," << "," << csv_field(st.id) << "\r\n";
+      };
+      if (!series) write(row.cost, "");
+      for (std::size_t b = 0; series && b < result.series.size(); ++b)
+        write(b < row.buckets.size() ? row.buckets[b] : Decimal{},
+              result.series[b].bucket.start().to_string() + "," + result.series[b].bucket.end().to_string());
     }
   return out.str();
 }

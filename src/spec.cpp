@@ -121,6 +121,7 @@ Pool read_pool(const Value& v, const std::string& path) {
     pool.source = std::move(parts);
     ++sources;
   }
+  if (const Value* p = r.optional("period")) pool.period = read_interval(*p, r.path("period"));
   r.finish();
   if (sources != 1)
     throw SpecError(path, sources == 0 ? "needs one of \"cost\", \"price\", \"from\", \"amortized\" or \"parts\""
@@ -191,11 +192,14 @@ Record read_record(const Value& v, const std::string& path) {
   if (const Value* c = r.optional("count")) rec.count = read_non_negative(*c, r.path("count"), ExcessDigits::round_half_even);
   if (const Value* s = r.optional("sku")) rec.sku = read_string(*s, r.path("sku"));
   if (const Value* t = r.optional("tier")) rec.tier = read_string(*t, r.path("tier"));
+  if (const Value* t = r.optional("at")) rec.at = read_instant(*t, r.path("at"));
   const Value* window = r.optional("window");
   if (window) rec.window = read_interval(*window, r.path("window"));
   r.finish();
   if (rec.start && rec.end && *rec.end < *rec.start)
     throw SpecError(r.path("end"), "is before start (" + rec.end->to_string() + " < " + rec.start->to_string() + ")");
+  if (rec.at && (rec.start || rec.end))
+    throw SpecError(r.path("at"), "an instant, or an interval with start and end: give one, not both");
   if (window && !(rec.start && rec.end))
     throw SpecError(r.path("window"), "bills part of a run, which needs start and end");
   if (const auto problem = measure_problem(rec.measures)) throw SpecError(path + ".measures." + problem->first, problem->second);
@@ -264,6 +268,28 @@ Step read_step(const Value& v, const std::string& path, const StrategyRegistry& 
   step.strategy = registry.make(name, r);
   r.finish();
   return step;
+}
+
+Series read_series(const Value& v, const std::string& path) {
+  ObjectReader r(v, path);
+  Series series;
+  series.start = read_instant(r.required("start"), r.path("start"));
+  series.end = read_instant(r.required("end"), r.path("end"));
+  const std::string step = read_string(r.required("step"), r.path("step"));
+  const auto bucket = bucket_step_from(step);
+  if (!bucket) throw SpecError(r.path("step"), "must be \"1h\", \"1d\", \"1w\" or \"1mo\" (got \"" + step + "\")");
+  series.step = *bucket;
+  r.finish();
+  if (series.end <= series.start)
+    throw SpecError(r.path("end"), "must be after start (" + series.end.to_string() + " <= " + series.start.to_string() + ")");
+  for (const auto& [key, t] : {std::pair{"start", series.start}, std::pair{"end", series.end}})
+    if (!starts_bucket(t, series.step))
+      throw SpecError(r.path(key), "must fall on a boundary of the \"" + step + "\" buckets (" + t.to_string() +
+                                       (series.step == BucketStep::week    ? " is not a Monday, 00:00 UTC)"
+                                        : series.step == BucketStep::month ? " is not the first of a month, 00:00 UTC)"
+                                        : series.step == BucketStep::day   ? " is not a midnight UTC)"
+                                                                           : " is not a whole hour)"));
+  return series;
 }
 
 FxRate read_fx(const Value& v, const std::string& path) {
@@ -1106,6 +1132,7 @@ Allocation read_allocation(const Value& spec, const SpecOptions& options, Planne
     }
   }
   a.limits = limits;
+  if (const Value* s = r.optional("series")) a.series = read_series(*s, "series");
   a.pools = read_list<Pool>(r, "pools", read_pool, limits.max_pools, "pools", "max_pools");
   const RecordPlan plan = plan_of(spec, options);
   PlannedRecords inline_records =
@@ -1207,6 +1234,10 @@ void append_lines_json(std::string& out, const Result& result) {
     out += i == 0 ? "\n    {" : ",\n    {";
     member("step", l.step, true);
     if (l.pool) member("pool", *l.pool);
+    if (l.bucket) {
+      out += ",\n      \"bucket\": {\n        \"start\": \"" + l.bucket->start().to_string() + "\",\n        \"end\": \"" +
+             l.bucket->end().to_string() + "\"\n      }";
+    }
     member("kind", to_string(l.kind));
     out += ",\n      \"tags\": {";
     bool first = true;
@@ -1231,6 +1262,12 @@ void append_lines_json(std::string& out, const Result& result) {
 
 }  // namespace
 
+namespace {
+nlohmann::ordered_json bucket_json(const Interval& bucket) {
+  return {{"start", bucket.start().to_string()}, {"end", bucket.end().to_string()}};
+}
+}  // namespace
+
 std::string result_to_json(const Result& result) {
   using json = nlohmann::ordered_json;
   const Decimal unit = result.precision;
@@ -1240,15 +1277,32 @@ std::string result_to_json(const Result& result) {
   doc["precision"] = unit.to_string();
   doc["pools"] = json::array();
   for (const PoolCost& p : result.pools) doc["pools"].push_back({{"id", p.id}, {"cost", format_amount(p.cost, unit)}});
+  if (!result.series.empty()) {
+    doc["series"] = json::array();
+    for (const BucketPools& b : result.series) {
+      json pools = json::array();
+      for (const PoolCost& p : b.pools) pools.push_back({{"id", p.id}, {"cost", format_amount(p.cost, unit)}});
+      doc["series"].push_back({{"start", b.bucket.start().to_string()}, {"end", b.bucket.end().to_string()}, {"pools", std::move(pools)}});
+    }
+  }
   doc["lines"] = json::array();  // written below, without a tree
   doc["unit_costs"] = json::array();
   for (const UnitCost& u : result.unit_costs) {
     json rates = json::object();
     for (const auto& [name, rate] : u.per_million) rates[name] = format_amount(rate, u.unit_precision);
-    doc["unit_costs"].push_back({{"step", u.step}, {"tags", tags_json(u.tags)}, {"per_million", std::move(rates)}});
+    json j{{"step", u.step}};
+    if (u.bucket) j["bucket"] = bucket_json(*u.bucket);
+    j["tags"] = tags_json(u.tags);
+    j["per_million"] = std::move(rates);
+    doc["unit_costs"].push_back(std::move(j));
   }
   doc["coverage"] = json::array();
-  for (const Coverage& c : result.coverage) doc["coverage"].push_back({{"step", c.step}, {"ratio", format_places(c.ratio, 6)}});
+  for (const Coverage& c : result.coverage) {
+    json j{{"step", c.step}};
+    if (c.bucket) j["bucket"] = bucket_json(*c.bucket);
+    j["ratio"] = format_places(c.ratio, 6);
+    doc["coverage"].push_back(std::move(j));
+  }
   if (!result.fx_used.empty()) {
     doc["fx"] = json::array();
     for (const FxRate& fx : result.fx_used) {
@@ -1291,15 +1345,25 @@ std::string result_to_json(const Result& result) {
         };
         json parts = json::array();
         for (const StatementPart& part : row.parts) {
-          json p = {{"step", part.step ? json(*part.step) : json(nullptr)}, {"pool", part.pool},
-                    {"kind", std::string(to_string(part.kind))}, {"tags", tags_json(part.tags)},
-                    {"cost", format_amount(part.cost, unit)}};
+          json p = {{"step", part.step ? json(*part.step) : json(nullptr)}, {"pool", part.pool}};
+          if (part.bucket) p["bucket"] = bucket_json(*part.bucket);
+          p["kind"] = std::string(to_string(part.kind));
+          p["tags"] = tags_json(part.tags);
+          p["cost"] = format_amount(part.cost, unit);
           // Only a line that took in overhead or idle is made of more than its own kind.
           if (part.made_of[static_cast<std::size_t>(part.kind)] != part.cost) p["made_of"] = made_of(part.made_of);
           parts.push_back(std::move(p));
         }
-        rows.push_back({{"tags", std::move(tags)}, {"cost", format_amount(row.cost, unit)}, {"made_of", made_of(row.made_of)},
-                        {"parts", std::move(parts)}});
+        json j{{"tags", std::move(tags)}, {"cost", format_amount(row.cost, unit)}, {"made_of", made_of(row.made_of)}};
+        if (!result.series.empty()) {
+          j["buckets"] = json::array();
+          for (std::size_t b = 0; b < result.series.size(); ++b)
+            j["buckets"].push_back({{"start", result.series[b].bucket.start().to_string()},
+                                    {"end", result.series[b].bucket.end().to_string()},
+                                    {"cost", format_amount(b < row.buckets.size() ? row.buckets[b] : Decimal{}, unit)}});
+        }
+        j["parts"] = std::move(parts);
+        rows.push_back(std::move(j));
       }
       doc["statements"].push_back(
           {{"id", st.id}, {"group_by", st.group_by}, {"total", format_amount(st.total, unit)}, {"rows", std::move(rows)}});

@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <limits>
+#include <stdexcept>
 
 APPORTION_BEGIN_NAMESPACE
 
@@ -146,6 +147,73 @@ std::string Instant::to_string() const {
     out += frac;
   }
   out += 'Z';
+  return out;
+}
+
+// ---- Series buckets ------------------------------------------------------------------
+// Calendar arithmetic through <chrono>'s civil calendar: month lengths, leap years and
+// weekdays come from the library, not from counted days.
+
+std::optional<BucketStep> bucket_step_from(std::string_view text) noexcept {
+  if (text == "1h") return BucketStep::hour;
+  if (text == "1d") return BucketStep::day;
+  if (text == "1w") return BucketStep::week;
+  if (text == "1mo") return BucketStep::month;
+  return std::nullopt;
+}
+
+std::string_view to_string(BucketStep step) noexcept {
+  switch (step) {
+    case BucketStep::hour: return "1h";
+    case BucketStep::day: return "1d";
+    case BucketStep::week: return "1w";
+    case BucketStep::month: return "1mo";
+  }
+  return "?";
+}
+
+namespace {
+
+using std::chrono::sys_days;
+using SysNanos = std::chrono::sys_time<std::chrono::nanoseconds>;
+
+SysNanos as_sys(Instant t) { return SysNanos(std::chrono::nanoseconds(t.unix_nanos())); }
+Instant from_sys(SysNanos t) { return Instant::from_unix_nanos(t.time_since_epoch().count()); }
+
+}  // namespace
+
+bool starts_bucket(Instant t, BucketStep step) {
+  const SysNanos at = as_sys(t);
+  if (step == BucketStep::hour) return std::chrono::floor<std::chrono::hours>(at) == at;
+  const sys_days day = std::chrono::floor<std::chrono::days>(at);
+  if (SysNanos(day) != at) return false;
+  if (step == BucketStep::day) return true;
+  if (step == BucketStep::week) return std::chrono::weekday(day) == std::chrono::Monday;
+  return std::chrono::year_month_day(day).day() == std::chrono::day(1);
+}
+
+std::vector<Interval> buckets_between(Instant start, Instant end, BucketStep step) {
+  if (end < start) throw std::invalid_argument("ends (" + end.to_string() + ") before it starts (" + start.to_string() + ")");
+  for (const Instant t : {start, end})
+    if (!starts_bucket(t, step))
+      throw std::invalid_argument(t.to_string() + " does not start a bucket of \"" + std::string(to_string(step)) + "\"" +
+                                  (step == BucketStep::week ? " (weeks start on Monday, 00:00 UTC)"
+                                   : step == BucketStep::month ? " (months start on the first, 00:00 UTC)"
+                                   : step == BucketStep::day ? " (days start at 00:00 UTC)" : " (a whole hour, UTC)"));
+  std::vector<Interval> out;
+  for (Instant t = start; t < end;) {
+    Instant next;
+    if (step == BucketStep::hour) {
+      next = from_sys(as_sys(t) + std::chrono::hours(1));
+    } else if (step == BucketStep::day || step == BucketStep::week) {
+      next = from_sys(as_sys(t) + std::chrono::days(step == BucketStep::day ? 1 : 7));
+    } else {
+      const std::chrono::year_month_day first(std::chrono::floor<std::chrono::days>(as_sys(t)));
+      next = from_sys(SysNanos(sys_days(first + std::chrono::months(1))));
+    }
+    out.emplace_back(t, next);
+    t = next;
+  }
   return out;
 }
 

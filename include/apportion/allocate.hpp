@@ -19,6 +19,11 @@ APPORTION_BEGIN_NAMESPACE
 // returns true when part `a` should get a leftover unit before part `b`.
 using TieBreak = std::function<bool(std::size_t a, std::size_t b)>;
 
+// What decides between equal remainders first: the larger exact amount (a split's lines),
+// or only the tie break and the index (a pool's buckets, earliest first, whatever their
+// amounts: docs/spec.md, "Series").
+enum class RemainderTies { larger_amount_first, in_order };
+
 namespace detail {
 
 // The integer arithmetic of the rounding below, in BigInt or (when every value fits) in
@@ -47,7 +52,8 @@ bool negate(Int& v) {
 // so the parts chosen are the same whatever std::nth_element does with equal elements.
 // Every caller rounds through here: the exact split and the columnar one alike.
 template <class Int>
-std::vector<Int> largest_remainder_units(std::span<const Int> a, const Int& b, const Int& units, const TieBreak& tie_break) {
+std::vector<Int> largest_remainder_units(std::span<const Int> a, const Int& b, const Int& units, const TieBreak& tie_break,
+                                         RemainderTies ties = RemainderTies::larger_amount_first) {
   const std::size_t n = a.size();
   std::vector<Int> floors(n), remainders(n);
   Int assigned = 0;
@@ -60,7 +66,7 @@ std::vector<Int> largest_remainder_units(std::span<const Int> a, const Int& b, c
   if (leftover < 0 || leftover > Int(n)) throw std::logic_error("largest-remainder leftover out of range");
   const auto before = [&](std::size_t x, std::size_t y) {
     if (remainders[x] != remainders[y]) return remainders[x] > remainders[y];
-    if (a[x] != a[y]) return a[x] > a[y];
+    if (ties == RemainderTies::larger_amount_first && a[x] != a[y]) return a[x] > a[y];
     if (tie_break) {
       if (tie_break(x, y)) return true;
       if (tie_break(y, x)) return false;
@@ -78,7 +84,8 @@ std::vector<Int> largest_remainder_units(std::span<const Int> a, const Int& b, c
 // round_largest_remainder in `Int`; none when a value does not fit in it.
 template <class Int>
 std::optional<std::vector<Decimal>> round_units(std::span<const Rational> parts, const BigInt& common_denominator,
-                                                Decimal total, Decimal unit, const TieBreak& tie_break) {
+                                                Decimal total, Decimal unit, const TieBreak& tie_break,
+                                                RemainderTies ties = RemainderTies::larger_amount_first) {
   namespace mp = boost::multiprecision;
   const bool negative = total.signum() < 0;
   const std::size_t n = parts.size();
@@ -106,7 +113,7 @@ std::optional<std::vector<Decimal>> round_units(std::span<const Rational> parts,
   if (!multiply<Int>(Int(total.raw()), *common, expected)) return std::nullopt;
   if (a_sum != expected) throw std::logic_error("allocation parts do not sum to " + total.to_string());
   const std::vector<Int> floors =
-      largest_remainder_units<Int>(a, b, Int((negative ? -total : total).raw() / unit.raw()), tie_break);
+      largest_remainder_units<Int>(a, b, Int((negative ? -total : total).raw() / unit.raw()), tie_break, ties);
   std::vector<Decimal> out;
   out.reserve(n);
   for (const Int& f : floors) {
@@ -126,10 +133,12 @@ std::optional<std::vector<Decimal>> round_units(std::span<const Rational> parts,
 // a multiple of `unit` and the exact sum of the parts. Every part takes the floor of its
 // magnitude; the units left over go one each to the parts with the largest fractional
 // remainders, ties to the larger exact magnitude, then by `tie_break`, then to the lower
-// index. A negative total is rounded as its absolute value and negated, so a credit splits
-// exactly as the same cost would.
+// index (`ties` in_order: by `tie_break`, then index, without the magnitudes). A negative
+// total is rounded as its absolute value and negated, so a credit splits exactly as the
+// same cost would.
 inline std::vector<Decimal> round_largest_remainder(std::span<const Rational> parts, Decimal total, Decimal unit,
-                                                    const TieBreak& tie_break = {}) {
+                                                    const TieBreak& tie_break = {},
+                                                    RemainderTies ties = RemainderTies::larger_amount_first) {
   if (unit.signum() <= 0) throw std::invalid_argument("allocation unit must be positive");
   if (!total.is_multiple_of(unit))
     throw std::invalid_argument("amount " + total.to_string() + " is not a multiple of the unit " + unit.to_string());
@@ -141,8 +150,8 @@ inline std::vector<Decimal> round_largest_remainder(std::span<const Rational> pa
     const BigInt& d = boost::multiprecision::denominator(p);
     if (d != common && common % d != 0) common = common / boost::multiprecision::gcd(common, d) * d;
   }
-  if (auto fast = detail::round_units<int128>(parts, common, total, unit, tie_break)) return std::move(*fast);
-  return *detail::round_units<BigInt>(parts, common, total, unit, tie_break);
+  if (auto fast = detail::round_units<int128>(parts, common, total, unit, tie_break, ties)) return std::move(*fast);
+  return *detail::round_units<BigInt>(parts, common, total, unit, tie_break, ties);
 }
 
 // Splits `total` (a multiple of `unit`) by non-negative `weights` with the largest-remainder

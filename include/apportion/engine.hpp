@@ -46,6 +46,13 @@ struct Record {
   std::optional<Decimal> count;
   std::optional<std::string> sku;  // a record with a SKU is a priced run
   std::optional<std::string> tier;
+  // An instant the record belongs to, under a series: it falls in the bucket holding it.
+  std::optional<Instant> at;
+  // Under a series, the part of the record's measures in the bucket being split:
+  // portion_part / portion_whole (its overlap with the bucket over its length, in
+  // nanoseconds). portion_whole 0: all of them, as without a series. run() sets it on the
+  // records of each bucket; strategies read measures through exact_measure.
+  std::int64_t portion_part = 0, portion_whole = 0;
   // Where the record came from, for error messages: "records[3]" or "usage.csv line 7".
   std::string origin;
 
@@ -54,6 +61,14 @@ struct Record {
     return it == measures.end() ? Decimal{} : it->second;
   }
   bool priced_run() const noexcept { return sku.has_value(); }
+  // The measure in the bucket being split: measure() x the portion, exactly. `utilization`
+  // is a ratio, not an amount, and is not portioned.
+  Rational exact_measure(std::string_view name) const {
+    Rational m = measure(name).to_rational();
+    if (portion_whole != 0 && name != "utilization") m = m * BigInt(portion_part) / BigInt(portion_whole);
+    return m;
+  }
+  bool portioned() const noexcept { return portion_whole != 0; }
   // A priced run's GPU time: count x the length of [start, end) within its window.
   Rational run_hours() const {
     if (!start || !end || !count) return 0;
@@ -147,6 +162,8 @@ struct Pool {
   PoolSource source;
   std::optional<Currency> currency;  // none: the allocation's currency
   std::shared_ptr<const OriginCharge> origin;  // none: not read from a bill
+  // Under a series: the time the pool's amount is spread over (none: the whole series).
+  std::optional<Interval> period{};
 };
 
 // An exchange rate for pools in another currency: 1 `from` = rate `to`.
@@ -228,6 +245,14 @@ struct StatementSpec {
   std::vector<std::string> steps;     // ids of steps chosen for their pools
 };
 
+// Attribution over time (docs/spec.md, "Series"): the steps run once per bucket of `step`
+// from `start` to `end`, both on bucket boundaries.
+struct Series {
+  Instant start;
+  Instant end;
+  BucketStep step = BucketStep::day;
+};
+
 // Everything one run needs.
 struct Allocation {
   Currency currency;
@@ -247,6 +272,8 @@ struct Allocation {
   // Budgets, anomalies, reconciliation, scorecards and unit economics, evaluated by run()
   // after the steps (governance.hpp); null for none.
   std::shared_ptr<const Governance> governance;
+  // None: one run over the whole document, as without a series.
+  std::optional<Series> series{};
 };
 
 // ---- Results -------------------------------------------------------------------------
@@ -259,6 +286,7 @@ struct PoolCost {
 struct Line {
   std::string step;
   std::optional<std::string> pool;  // none for steps that price runs
+  std::optional<Interval> bucket;   // under a series: the bucket it was split in
   LineKind kind = LineKind::allocated;
   Tags tags;
   Decimal cost;                      // rounded; a split step's lines sum exactly to its pool
@@ -278,11 +306,13 @@ struct UnitCost {
   // "blended", and "prompt" and "generation" when the step gives phases; per million tokens.
   std::vector<std::pair<std::string, Decimal>> per_million;
   Decimal unit_precision;  // the unit the rates are rounded to
+  std::optional<Interval> bucket{};  // under a series
 };
 
 struct Coverage {
   std::string step;
   Rational ratio;  // share of the pool not on unallocated lines
+  std::optional<Interval> bucket{};  // under a series
 };
 
 // A leaf of a statement: a line of a pool's chosen step, or a pool no step splits (`step`
@@ -296,6 +326,7 @@ struct StatementPart {
   // The cost by what it is made of, indexed by LineKind: the line's own kind, and the
   // overhead and idle it took in (Line::absorbed_*), rounded to sum to `cost` exactly.
   std::array<Decimal, 4> made_of{};
+  std::optional<Interval> bucket{};  // under a series: the bucket of its line
 };
 
 struct StatementRow {
@@ -305,6 +336,9 @@ struct StatementRow {
   Decimal cost;  // the exact sum of the parts' costs
   std::array<Decimal, 4> made_of{};  // the sums of the parts' made_of, by LineKind
   std::vector<StatementPart> parts;  // in line order, then unsplit pools in spec order
+  // Under a series: the row's cost in each bucket, in bucket order (Result::series), zeros
+  // included.
+  std::vector<Decimal> buckets{};
 };
 
 struct Statement {
@@ -314,10 +348,17 @@ struct Statement {
   std::vector<StatementRow> rows;  // by tags in canonical order
 };
 
+// Under a series: each pool's amount in one bucket.
+struct BucketPools {
+  Interval bucket;
+  std::vector<PoolCost> pools;  // every pool, in spec order
+};
+
 struct Result {
   Currency currency;
   Decimal precision;
-  std::vector<PoolCost> pools;
+  std::vector<PoolCost> pools;  // under a series, each pool's total over the buckets
+  std::vector<BucketPools> series;  // under a series, in bucket order; else empty
   std::vector<std::string> steps;  // the ids of the steps that ran, in order
   std::vector<Line> lines;
   std::vector<UnitCost> unit_costs;

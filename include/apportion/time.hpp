@@ -7,7 +7,9 @@
 #include <compare>
 #include <cstdint>
 #include <string>
+#include <optional>
 #include <string_view>
+#include <vector>
 
 #include "apportion/decimal.hpp"
 
@@ -65,5 +67,22 @@ class Interval {
   Instant start_;
   Instant end_;
 };
+
+APPORTION_END_NAMESPACE
+
+APPORTION_BEGIN_NAMESPACE
+
+// The length of a series' buckets (docs/spec.md, "Series"), all in UTC: an hour, a day, a
+// week starting on Monday, or a calendar month.
+enum class BucketStep { hour, day, week, month };
+// "1h", "1d", "1w" or "1mo"; none for anything else.
+std::optional<BucketStep> bucket_step_from(std::string_view text) noexcept;
+std::string_view to_string(BucketStep step) noexcept;
+// Whether `t` starts a bucket of this length (a whole hour, a midnight, a Monday's
+// midnight, the first of a month's midnight).
+bool starts_bucket(Instant t, BucketStep step);
+// The buckets [t, t + step) from `start` to `end`, both on boundaries, in order; none when
+// they are equal. std::invalid_argument when one is not on a boundary or end < start.
+std::vector<Interval> buckets_between(Instant start, Instant end, BucketStep step);
 
 APPORTION_END_NAMESPACE

@@ -10,7 +10,9 @@ Rational uncached_prompt_tokens(const Record& r) {
   if (cached > prompt)
     throw SpecError(r.origin + ".measures.tokens_cached", "must not exceed tokens_prompt (" + cached.to_string() +
                                                               " > " + prompt.to_string() + ")");
-  return (prompt - cached).to_rational();
+  Rational uncached = (prompt - cached).to_rational();
+  if (r.portioned()) uncached = uncached * BigInt(r.portion_part) / BigInt(r.portion_whole);
+  return uncached;
 }
 
 namespace {
@@ -56,8 +58,11 @@ Rational list_price(const StepInput& input, const Record& r, const PerTenant::Op
                                     input.step_path + " weighs by \"list_price\")");
     }
   };
-  return cost(prompt - cached - written, "input", "uncached prompt") + cost(cached, "cache_read", "cached") +
-         cost(written, "cache_write", "cache-write") + cost(r.measure("tokens_generation"), "output", "generation");
+  Rational price = cost(prompt - cached - written, "input", "uncached prompt") + cost(cached, "cache_read", "cached") +
+                   cost(written, "cache_write", "cache-write") + cost(r.measure("tokens_generation"), "output", "generation");
+  // Under a series, the bucket's part of the record: its tokens at the same rates.
+  if (r.portioned()) price = price * BigInt(r.portion_part) / BigInt(r.portion_whole);
+  return price;
 }
 
 }  // namespace
@@ -78,13 +83,13 @@ StepOutput PerTenant::run(const StepInput& input) const {
   for (const Record* r : input.records) {
     Rational w;
     if (options_.weight == Weight::requests) {
-      w = r->measure("requests").to_rational();
+      w = r->exact_measure("requests");
     } else if (options_.weight == Weight::list_price) {
       w = list_price(input, *r, options_);
     } else {
       const Rational uncached = uncached_prompt_tokens(*r);
-      const Rational generation = r->measure("tokens_generation").to_rational();
-      const Rational cached = r->measure("tokens_cached").to_rational();
+      const Rational generation = r->exact_measure("tokens_generation");
+      const Rational cached = r->exact_measure("tokens_cached");
       w = uncached * wp + generation * wg;
       if (options_.cached == Cached::tenant) w += cached * wp;
       if (options_.cached == Cached::separate) cached_weight += cached * wp;

@@ -12,16 +12,16 @@ StepOutput PerToken::run(const StepInput& input) const {
   };
   Tokens total;
   for (const Record* r : input.records) {
-    total.prompt += r->measure("tokens_prompt").to_rational();
-    total.cached += r->measure("tokens_cached").to_rational();
-    total.generation += r->measure("tokens_generation").to_rational();
+    total.prompt += r->exact_measure("tokens_prompt");
+    total.cached += r->exact_measure("tokens_cached");
+    total.generation += r->exact_measure("tokens_generation");
   }
   const Rational uncached_total = total.prompt - total.cached;
   const Rational wp = options_.token_weights.prompt.to_rational();
   const Rational wg = options_.token_weights.generation.to_rational();
   const auto weight_of = [&](const Record& r) {
     const Rational uncached = uncached_prompt_tokens(r);
-    const Rational generation = r.measure("tokens_generation").to_rational();
+    const Rational generation = r.exact_measure("tokens_generation");
     if (!options_.phases) return uncached * wp + generation * wg;
     // Phase-aware: each phase's share of GPU time, spread by the record's part of it.
     Rational w = 0;
@@ -37,9 +37,9 @@ StepOutput PerToken::run(const StepInput& input) const {
     g.add(input, *r, w);
     Tokens& t = rate_groups[grouping::key_of(*r, options_.rate_by)
                                 .value_or(grouping::marker_tags(options_.rate_by, grouping::unallocated_value))];
-    t.prompt += r->measure("tokens_prompt").to_rational();
-    t.cached += r->measure("tokens_cached").to_rational();
-    t.generation += r->measure("tokens_generation").to_rational();
+    t.prompt += r->exact_measure("tokens_prompt");
+    t.cached += r->exact_measure("tokens_cached");
+    t.generation += r->exact_measure("tokens_generation");
     t.weight += w;
   }
   StepOutput out = split_by_weight(input, g.lines(input), g.total);

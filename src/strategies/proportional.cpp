@@ -4,11 +4,12 @@ APPORTION_BEGIN_NAMESPACE
 
 Rational WeightExpression::of(const Record& record) const {
   Rational w = 0;
-  for (const auto& [measure, coefficient] : terms) w += record.measure(measure).to_rational() * coefficient.to_rational();
+  for (const auto& [measure, coefficient] : terms) w += record.exact_measure(measure) * coefficient.to_rational();
   return w;
 }
 
 std::optional<Decimal> WeightExpression::decimal_of(const Record& record) const {
+  if (record.portioned()) return std::nullopt;  // a part of a record in a bucket: a Rational
   int128 sum = 0;
   for (const auto& [measure, coefficient] : terms) {
     const int128 amount = record.measure(measure).raw();

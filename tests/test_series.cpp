@@ -1,0 +1,288 @@
+// Series: the steps run once per UTC bucket (docs/spec.md, "Series"). Every figure below is
+// worked out by hand in the comment above it.
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "apportion/apportion.hpp"
+
+namespace {
+
+using namespace apportion;
+using nlohmann::json;
+
+Instant at(const char* text) { return Instant::parse(text); }
+
+std::vector<std::int64_t> days_of(const std::vector<Interval>& buckets) {
+  std::vector<std::int64_t> out;
+  for (const Interval& b : buckets) out.push_back(b.length().count() / 86'400'000'000'000);
+  return out;
+}
+
+TEST(SeriesCalendar, MonthsHaveTheirLengthsAndFebruaryItsLeapDay) {
+  const auto months = buckets_between(at("2024-01-01T00:00:00Z"), at("2025-01-01T00:00:00Z"), BucketStep::month);
+  EXPECT_EQ(days_of(months), (std::vector<std::int64_t>{31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31}));
+  EXPECT_EQ(buckets_between(at("2024-02-01T00:00:00Z"), at("2024-03-01T00:00:00Z"), BucketStep::day).size(), 29u);
+  EXPECT_EQ(buckets_between(at("2026-02-01T00:00:00Z"), at("2026-03-01T00:00:00Z"), BucketStep::day).size(), 28u);
+  EXPECT_EQ(buckets_between(at("2026-06-01T00:00:00Z"), at("2026-06-02T00:00:00Z"), BucketStep::hour).size(), 24u);
+}
+
+TEST(SeriesCalendar, WeeksStartOnMondayAndBoundariesAreChecked) {
+  // 2026-06-01 is a Monday; 2026-06-29 too.
+  EXPECT_TRUE(starts_bucket(at("2026-06-01T00:00:00Z"), BucketStep::week));
+  EXPECT_FALSE(starts_bucket(at("2026-06-02T00:00:00Z"), BucketStep::week));
+  EXPECT_FALSE(starts_bucket(at("2026-06-01T00:00:01Z"), BucketStep::day));
+  EXPECT_TRUE(starts_bucket(at("2026-06-01T13:00:00Z"), BucketStep::hour));
+  EXPECT_FALSE(starts_bucket(at("2026-06-01T13:30:00Z"), BucketStep::hour));
+  EXPECT_FALSE(starts_bucket(at("2026-06-02T00:00:00Z"), BucketStep::month));
+  const auto weeks = buckets_between(at("2026-06-01T00:00:00Z"), at("2026-06-29T00:00:00Z"), BucketStep::week);
+  EXPECT_EQ(days_of(weeks), (std::vector<std::int64_t>{7, 7, 7, 7}));
+  EXPECT_THROW(buckets_between(at("2026-06-02T00:00:00Z"), at("2026-06-29T00:00:00Z"), BucketStep::week), std::invalid_argument);
+  EXPECT_EQ(bucket_step_from("1mo"), BucketStep::month);
+  EXPECT_FALSE(bucket_step_from("2d").has_value());
+}
+
+// Three days, $100.00 spread 33.34 / 33.33 / 33.33 (the leftover cent to the earliest day).
+// Team a runs from noon on day 1 to noon on day 2 (3 GPU-seconds: 1.5 each day), b is an
+// instant on day 1 (1), c has no time and is spread over the three days (1 each).
+//   day 1: a 1.5, b 1, c 1 of 3.5: 14.2857.., 9.5257.., 9.5257.. -> floors 14.28, 9.52, 9.52
+//          (33.32), two cents left: a (remainder .0086), then b (ties c, b's tags first)
+//          -> 14.29, 9.53, 9.52
+//   day 2: a 1.5, c 1 of 2.5 over 33.33: 19.998, 13.332 -> 20.00, 13.33
+//   day 3: c alone: 33.33
+const std::string kThreeDays = R"({"apportion": 1, "currency": "USD",
+ "series": {"start": "2026-06-01T00:00:00Z", "end": "2026-06-04T00:00:00Z", "step": "1d"},
+ "pools": [{"id": "node", "cost": "100.00"}],
+ "records": [
+  {"tags": {"team": "a"}, "start": "2026-06-01T12:00:00Z", "end": "2026-06-02T12:00:00Z", "measures": {"gpu_seconds": 3}},
+  {"tags": {"team": "b"}, "at": "2026-06-01T05:00:00Z", "measures": {"gpu_seconds": 1}},
+  {"tags": {"team": "c"}, "measures": {"gpu_seconds": 3}}],
+ "steps": [{"id": "teams", "strategy": "proportional", "pool": "node", "group_by": ["team"], "weight": "gpu_seconds"}],
+ "statements": [{"id": "by_team", "group_by": ["team"]}]})";
+
+// "day team cost" for each line, in result order.
+std::vector<std::string> lines_of(const Result& r) {
+  std::vector<std::string> out;
+  for (const Line& l : r.lines)
+    out.push_back(l.bucket->start().to_string().substr(8, 2) + " " + std::string(l.tags.get("team").value_or("-")) + " " +
+                  l.cost.to_fixed(2));
+  return out;
+}
+
+TEST(Series, EachBucketSplitsItsPartOfThePoolByItsPartOfTheRecords) {
+  const Result r = run(allocation_from_json(kThreeDays));
+  EXPECT_EQ(lines_of(r), (std::vector<std::string>{"01 a 14.29", "01 b 9.53", "01 c 9.52", "02 a 20.00", "02 c 13.33",
+                                                   "03 c 33.33"}));
+  ASSERT_EQ(r.series.size(), 3u);
+  EXPECT_EQ(r.series[0].pools[0].cost.to_fixed(2), "33.34");
+  EXPECT_EQ(r.series[1].pools[0].cost.to_fixed(2), "33.33");
+  EXPECT_EQ(r.series[2].pools[0].cost.to_fixed(2), "33.33");
+  EXPECT_EQ(r.pools[0].cost.to_fixed(2), "100.00");
+  // Each day's lines sum to its amount.
+  for (const BucketPools& b : r.series) {
+    Decimal sum;
+    for (const Line& l : r.lines)
+      if (l.bucket == b.bucket) sum += l.cost;
+    EXPECT_EQ(sum, b.pools[0].cost) << b.bucket.start().to_string();
+  }
+  ASSERT_EQ(r.coverage.size(), 3u);
+  EXPECT_EQ(r.coverage[2].bucket->start().to_string(), "2026-06-03T00:00:00Z");
+}
+
+TEST(Series, StatementRowsSumTheBucketsAndListEach) {
+  const Result r = run(allocation_from_json(kThreeDays));
+  ASSERT_EQ(r.statements.size(), 1u);
+  const Statement& st = r.statements[0];
+  EXPECT_EQ(st.total.to_fixed(2), "100.00");
+  ASSERT_EQ(st.rows.size(), 3u);
+  // a 14.29 + 20.00, b 9.53, c 9.52 + 13.33 + 33.33.
+  const auto buckets = [](const StatementRow& row) {
+    std::vector<std::string> out;
+    for (const Decimal& d : row.buckets) out.push_back(d.to_fixed(2));
+    return out;
+  };
+  EXPECT_EQ(st.rows[0].cost.to_fixed(2), "34.29");
+  EXPECT_EQ(buckets(st.rows[0]), (std::vector<std::string>{"14.29", "20.00", "0.00"}));
+  EXPECT_EQ(st.rows[1].cost.to_fixed(2), "9.53");
+  EXPECT_EQ(st.rows[2].cost.to_fixed(2), "56.18");
+  EXPECT_EQ(buckets(st.rows[2]), (std::vector<std::string>{"9.52", "13.33", "33.33"}));
+  EXPECT_EQ(st.rows[2].parts.size(), 3u);
+  EXPECT_EQ(st.rows[2].parts[1].bucket->start().to_string(), "2026-06-02T00:00:00Z");
+}
+
+TEST(Series, JsonCarriesEachLinesBucketAndThePoolsPerBucket) {
+  const json doc = json::parse(run_spec(kThreeDays));
+  EXPECT_EQ(doc["lines"][0]["bucket"], (json{{"start", "2026-06-01T00:00:00Z"}, {"end", "2026-06-02T00:00:00Z"}}));
+  EXPECT_EQ(doc["series"][1], json::parse(R"({"start": "2026-06-02T00:00:00Z", "end": "2026-06-03T00:00:00Z",
+                                              "pools": [{"id": "node", "cost": "33.33"}]})"));
+  EXPECT_EQ(doc["coverage"][0]["bucket"]["end"], "2026-06-02T00:00:00Z");
+  const json& row = doc["statements"][0]["rows"][0];
+  EXPECT_EQ(row["buckets"][2], json::parse(R"({"start": "2026-06-03T00:00:00Z", "end": "2026-06-04T00:00:00Z", "cost": "0.00"})"));
+  EXPECT_EQ(row["parts"][0]["bucket"]["start"], "2026-06-01T00:00:00Z");
+}
+
+TEST(Series, CsvAndTableCarryTheBuckets) {
+  const Result r = run(allocation_from_json(kThreeDays));
+  const std::string csv = result_to_csv(r);
+  EXPECT_EQ(csv.substr(0, csv.find('\r')), "step,pool,bucket_start,bucket_end,kind,team,cost,weight,share,split_cost,unused_cost,gpu_hours,statement");
+  EXPECT_NE(csv.find("teams,node,2026-06-02T00:00:00Z,2026-06-03T00:00:00Z,allocated,a,20.00,1.5,0.600000,,,,\r\n"), std::string::npos);
+  // A statement row once per bucket, zeros included.
+  EXPECT_NE(csv.find(",,2026-06-03T00:00:00Z,2026-06-04T00:00:00Z,statement,a,0.00,,,,,,by_team\r\n"), std::string::npos);
+  const std::string table = result_to_table(r);
+  EXPECT_NE(table.find("2026-06-02T00:00:00Z  allocated  a          20.00"), std::string::npos) << table;
+}
+
+TEST(Series, PartsOfRecordsAreExactRationals) {
+  // One GPU-second over three days is a third a day: no 12-digit rounding. With 2 spread
+  // over the series (2/3 a day), each day's $10.00 goes 10/3 and 20/3 exactly.
+  const Result r = run(allocation_from_json(R"({"apportion": 1,
+   "series": {"start": "2026-06-01T00:00:00Z", "end": "2026-06-04T00:00:00Z", "step": "1d"},
+   "pools": [{"id": "node", "cost": "30.00"}],
+   "records": [
+    {"tags": {"team": "x"}, "start": "2026-06-01T00:00:00Z", "end": "2026-06-04T00:00:00Z", "measures": {"gpu_seconds": 1}},
+    {"tags": {"team": "y"}, "measures": {"gpu_seconds": 2}}],
+   "steps": [{"id": "s", "strategy": "proportional", "pool": "node", "group_by": ["team"], "weight": "gpu_seconds"}]})"));
+  ASSERT_EQ(r.lines.size(), 6u);
+  for (std::size_t i = 0; i < 6; i += 2) {
+    EXPECT_EQ(r.lines[i].exact_cost, Rational(10, 3));
+    EXPECT_EQ(*r.lines[i].weight, Rational(1, 3));
+    EXPECT_EQ(r.lines[i].cost.to_fixed(2), "3.33");
+    EXPECT_EQ(r.lines[i + 1].cost.to_fixed(2), "6.67");
+  }
+}
+
+TEST(Series, APriceOverAnIntervalIsPricedOverEachBucketAtTheRatesThen) {
+  // 1 GPU from June 1 to June 3 at 2.00 an hour, 3.00 from noon on June 2:
+  //   day 1: 24 h x 2.00 = 48.00; day 2: 12 h x 2.00 + 12 h x 3.00 = 60.00; day 3: none.
+  // A licence of 10.00 over June 2-10 is spread over the part of it in the series (June 2
+  // and 3): 5.00 each, none on June 1.
+  const Result r = run(allocation_from_json(R"({"apportion": 1,
+   "series": {"start": "2026-06-01T00:00:00Z", "end": "2026-06-04T00:00:00Z", "step": "1d"},
+   "catalog": {"skus": [{"id": "h100", "unit": "gpu_hour", "prices": [
+      {"tier": "on_demand", "rate": "2.00", "from": "2026-01-01T00:00:00Z"},
+      {"tier": "on_demand", "rate": "3.00", "from": "2026-06-02T12:00:00Z"}]}]},
+   "pools": [{"id": "gpu", "price": {"sku": "h100", "quantity": 1, "start": "2026-06-01T00:00:00Z", "end": "2026-06-03T00:00:00Z"}},
+             {"id": "licence", "cost": "10.00", "period": {"start": "2026-06-02T00:00:00Z", "end": "2026-06-10T00:00:00Z"}}],
+   "records": [], "steps": []})"));
+  ASSERT_EQ(r.series.size(), 3u);
+  std::vector<std::string> gpu, licence;
+  for (const BucketPools& b : r.series) {
+    gpu.push_back(b.pools[0].cost.to_fixed(2));
+    licence.push_back(b.pools[1].cost.to_fixed(2));
+  }
+  EXPECT_EQ(gpu, (std::vector<std::string>{"48.00", "60.00", "0.00"}));
+  EXPECT_EQ(licence, (std::vector<std::string>{"0.00", "5.00", "5.00"}));
+  EXPECT_EQ(r.pools[0].cost.to_fixed(2), "108.00");
+  EXPECT_EQ(r.pools[1].cost.to_fixed(2), "10.00");
+}
+
+TEST(Series, EqualRemaindersGoToTheEarlierBucketWhateverTheAmounts) {
+  // 0.04 over a period overlapping the first hour by 36 minutes and the second by 60: parts
+  // 0.015 and 0.025, both a half-cent over. By amount the later would take the cent (0.01,
+  // 0.03); between buckets the earlier takes it: 0.02, 0.02.
+  const Result r = run(allocation_from_json(R"({"apportion": 1,
+   "series": {"start": "2026-06-01T00:00:00Z", "end": "2026-06-01T02:00:00Z", "step": "1h"},
+   "pools": [{"id": "p", "cost": "0.04", "period": {"start": "2026-06-01T00:24:00Z", "end": "2026-06-01T02:00:00Z"}}],
+   "records": [], "steps": []})"));
+  EXPECT_EQ(r.series[0].pools[0].cost.to_fixed(2), "0.02");
+  EXPECT_EQ(r.series[1].pools[0].cost.to_fixed(2), "0.02");
+}
+
+TEST(Series, APricedRunIsPricedOverItsPartInEachBucket) {
+  // 18:00 on June 1 to 06:00 on June 2, one GPU at 2.00 an hour: 6 h = 12.00 each day.
+  const Result r = run(allocation_from_json(R"({"apportion": 1,
+   "series": {"start": "2026-06-01T00:00:00Z", "end": "2026-06-03T00:00:00Z", "step": "1d"},
+   "catalog": {"skus": [{"id": "h100", "unit": "gpu_hour", "prices": [{"tier": "on_demand", "rate": "2.00", "from": "2026-01-01T00:00:00Z"}]}]},
+   "pools": [],
+   "records": [{"tags": {"experiment": "e1"}, "sku": "h100", "count": 1, "start": "2026-06-01T18:00:00Z", "end": "2026-06-02T06:00:00Z"}],
+   "steps": [{"id": "runs", "strategy": "per_experiment"}]})"));
+  ASSERT_EQ(r.lines.size(), 2u);
+  EXPECT_EQ(r.lines[0].cost.to_fixed(2), "12.00");
+  EXPECT_EQ(r.lines[1].cost.to_fixed(2), "12.00");
+  EXPECT_EQ(*r.lines[1].gpu_hours, Rational(6));
+}
+
+TEST(Series, ADrillDownDrawsEachBucketsLines) {
+  // Day 1: nlp and vllm 1:1 of 10.00; day 2: vllm alone. The endpoint drawn from vllm's line
+  // is 5.00 on day 1 and 10.00 on day 2, split by tenant within each day.
+  const Result r = run(allocation_from_json(R"({"apportion": 1,
+   "series": {"start": "2026-06-01T00:00:00Z", "end": "2026-06-03T00:00:00Z", "step": "1d"},
+   "pools": [{"id": "node", "cost": "20.00"}, {"id": "endpoint", "from": {"step": "ns", "tags": {"namespace": "vllm"}}}],
+   "records": [
+    {"tags": {"namespace": "nlp"}, "pool": "node", "at": "2026-06-01T01:00:00Z", "measures": {"gpu_seconds": 1}},
+    {"tags": {"namespace": "vllm"}, "pool": "node", "start": "2026-06-01T00:00:00Z", "end": "2026-06-03T00:00:00Z", "measures": {"gpu_seconds": 2}},
+    {"tags": {"tenant": "t1"}, "pool": "endpoint", "at": "2026-06-01T02:00:00Z", "measures": {"tokens": 1}},
+    {"tags": {"tenant": "t2"}, "pool": "endpoint", "at": "2026-06-02T02:00:00Z", "measures": {"tokens": 1}}],
+   "steps": [{"id": "ns", "strategy": "proportional", "pool": "node", "group_by": ["namespace"], "weight": "gpu_seconds"},
+             {"id": "tenants", "strategy": "proportional", "pool": "endpoint", "group_by": ["tenant"], "weight": "tokens"}]})"));
+  std::vector<std::string> got;
+  for (const Line& l : r.lines)
+    got.push_back(l.step + " " + l.bucket->start().to_string().substr(8, 2) + " " + l.tags.begin()->second + " " + l.cost.to_fixed(2));
+  // Bucket by bucket, then as without a series.
+  EXPECT_EQ(got, (std::vector<std::string>{"ns 01 nlp 5.00", "ns 01 vllm 5.00", "tenants 01 t1 5.00", "ns 02 vllm 10.00",
+                                           "tenants 02 t2 10.00"}));
+  EXPECT_EQ(r.pools[1].cost.to_fixed(2), "15.00");
+}
+
+TEST(Series, TheResultDoesNotDependOnRecordOrder) {
+  json spec = json::parse(kThreeDays);
+  const std::string expected = run_spec(spec.dump());
+  std::mt19937 rng(7);
+  for (int i = 0; i < 5; ++i) {
+    std::shuffle(spec["records"].begin(), spec["records"].end(), rng);
+    EXPECT_EQ(run_spec(spec.dump()), expected);
+  }
+}
+
+std::string error_of(const std::string& spec) {
+  try {
+    run_spec(spec);
+  } catch (const SpecError& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+std::string with(const std::string& series, const std::string& pools, const std::string& records,
+                 const std::string& steps = "[]") {
+  return R"({"apportion": 1, )" + (series.empty() ? "" : R"("series": )" + series + ", ") + R"("pools": )" + pools +
+         R"(, "records": )" + records + R"(, "steps": )" + steps + "}";
+}
+
+TEST(SeriesErrors, NameWhereTheyAre) {
+  const std::string days = R"({"start": "2026-06-01T00:00:00Z", "end": "2026-06-04T00:00:00Z", "step": "1d"})";
+  EXPECT_EQ(error_of(with(R"({"start": "2026-06-01T00:00:00Z", "end": "2026-06-04T00:00:00Z", "step": "2d"})", "[]", "[]")),
+            R"(series.step: must be "1h", "1d", "1w" or "1mo" (got "2d"))");
+  EXPECT_EQ(error_of(with(R"({"start": "2026-06-02T00:00:00Z", "end": "2026-06-29T00:00:00Z", "step": "1w"})", "[]", "[]")),
+            R"(series.start: must fall on a boundary of the "1w" buckets (2026-06-02T00:00:00Z is not a Monday, 00:00 UTC))");
+  EXPECT_EQ(error_of(with(R"({"start": "2026-06-01T00:00:00Z", "end": "2026-06-15T00:00:00Z", "step": "1mo"})", "[]", "[]")),
+            R"(series.end: must fall on a boundary of the "1mo" buckets (2026-06-15T00:00:00Z is not the first of a month, 00:00 UTC))");
+  EXPECT_EQ(error_of(with(R"({"start": "2026-06-01T00:00:00Z", "end": "2026-06-01T00:00:00Z", "step": "1d"})", "[]", "[]")),
+            "series.end: must be after start (2026-06-01T00:00:00Z <= 2026-06-01T00:00:00Z)");
+  EXPECT_EQ(error_of(with(R"({"start": "2026-06-01T00:00:00Z", "end": "2026-06-02T00:00:00Z"})", "[]", "[]")),
+            R"(series: missing required key "step")");
+  // Without a series, `at` and `period` mean nothing: errors, not ignored.
+  EXPECT_EQ(error_of(with("", "[]", R"([{"tags": {}, "at": "2026-06-01T00:00:00Z"}])")),
+            R"(records[0].at: places the record in a bucket of a series, and the spec has no "series")");
+  EXPECT_EQ(error_of(with("", R"([{"id": "p", "cost": 1, "period": {"start": "2026-06-01T00:00:00Z", "end": "2026-06-02T00:00:00Z"}}])", "[]")),
+            R"(pools[0].period: spreads the pool over the buckets of a series, and the spec has no "series")");
+  EXPECT_EQ(error_of(with(days, "[]", R"([{"tags": {}, "at": "2026-06-01T00:00:00Z", "start": "2026-06-01T00:00:00Z", "end": "2026-06-02T00:00:00Z"}])")),
+            "records[0].at: an instant, or an interval with start and end: give one, not both");
+  EXPECT_EQ(error_of(with(days, "[]", R"([{"tags": {}, "start": "2026-06-01T00:00:00Z"}])")),
+            "records[0].end: a record over an interval needs both start and end");
+  EXPECT_EQ(error_of(with(days, R"([{"id": "p", "cost": 1, "period": {"start": "2026-07-01T00:00:00Z", "end": "2026-07-02T00:00:00Z"}}])", "[]")),
+            "pools[0].period: does not overlap the series (2026-06-01T00:00:00Z to 2026-06-04T00:00:00Z)");
+  EXPECT_EQ(error_of(with(days, R"([{"id": "p", "cost": 1}, {"id": "q", "from": {"step": "s"}, "period": {"start": "2026-06-01T00:00:00Z", "end": "2026-06-02T00:00:00Z"}}])",
+                          "[]", R"([{"id": "s", "strategy": "proportional", "pool": "p", "group_by": ["team"], "weight": "gpu_seconds"}])")),
+            "pools[1].period: a pool drawn from a step takes each bucket's lines: it takes no period");
+  EXPECT_EQ(error_of(with(days, R"([{"id": "p", "parts": [{"resource": "gpu", "cost": 1}]}])", "[]")),
+            "pools[0].parts: a pool broken down by resource is not split over a series yet");
+}
+
+}  // namespace
