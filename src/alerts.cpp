@@ -66,18 +66,21 @@ AlertEvent anomaly_event(const AnomalyReport& r, const FlaggedLine& f, const Res
   e.tags = f.tags;
   const std::string line = f.tags.empty() ? "a line" : tags_text(f.tags, ", ");
   const std::string score = short_number(f.score);
-  if (r.method == AnomalyMethod::ratio)
-    e.title = "Anomaly in " + r.id + ": " + line + " cost " + score + "\u00d7 its baseline";
+  const std::string in_bucket = f.bucket ? " in the bucket starting " + f.bucket->start().to_string() : "";
+  if (r.method != AnomalyMethod::mad)
+    e.title = "Anomaly in " + r.id + ": " + line + " cost " + score + "\u00d7 its baseline" + in_bucket;
   else
-    e.title = "Anomaly in " + r.id + ": " + line + " cost " + money(f.cost, result) + ", robust score " + score;
+    e.title = "Anomaly in " + r.id + ": " + line + " cost " + money(f.cost, result) + ", robust score " + score + in_bucket;
   e.facts.emplace_back("Cost", money(f.cost, result));
-  std::string baseline = money(f.baseline, result) + " (median of " + std::to_string(r.lines) +
-                         (r.lines == 1 ? " line)" : " lines)");
+  std::string baseline = money(f.baseline, result) +
+                         (r.method == AnomalyMethod::trend ? std::string(" (median of its earlier buckets)")
+                                                           : " (median of " + std::to_string(r.lines) + (r.lines == 1 ? " line)" : " lines)"));
   e.facts.emplace_back("Baseline", std::move(baseline));
   e.facts.emplace_back("Score", score);
-  e.facts.emplace_back("Method", r.method == AnomalyMethod::ratio
-                                     ? "ratio (cost \u00f7 median)"
-                                     : "mad (0.6745 \u00d7 (cost \u2212 median) \u00f7 MAD)");
+  if (f.bucket) e.facts.emplace_back("Bucket", f.bucket->start().to_string() + " to " + f.bucket->end().to_string());
+  e.facts.emplace_back("Method", r.method == AnomalyMethod::ratio   ? "ratio (cost \u00f7 median)"
+                                 : r.method == AnomalyMethod::trend ? "trend (cost \u00f7 the median of its earlier buckets)"
+                                                                    : "mad (0.6745 \u00d7 (cost \u2212 median) \u00f7 MAD)");
   e.facts.emplace_back("Threshold", r.threshold.text);
   if (f.kind != LineKind::allocated) e.facts.emplace_back("Line kind", std::string(to_string(f.kind)));
   return e;

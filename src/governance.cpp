@@ -5,6 +5,7 @@
 #include "apportion/governance.hpp"
 
 #include <algorithm>
+#include <map>
 #include <set>
 
 #include "apportion/allocate.hpp"
@@ -28,7 +29,14 @@ Severity severity_of_threshold(const Decimal& threshold) noexcept {
   return Severity::info;
 }
 
-std::string_view to_string(AnomalyMethod method) noexcept { return method == AnomalyMethod::mad ? "mad" : "ratio"; }
+std::string_view to_string(AnomalyMethod method) noexcept {
+  switch (method) {
+    case AnomalyMethod::ratio: return "ratio";
+    case AnomalyMethod::mad: return "mad";
+    case AnomalyMethod::trend: return "trend";
+  }
+  return "ratio";
+}
 
 std::string_view to_string(LeverModel::Kind kind) noexcept {
   switch (kind) {
@@ -117,6 +125,30 @@ Decimal resolve(const LinesRef& ref, const Result& result, const std::string& pa
   return sum;
 }
 
+namespace {
+
+// Under a series: what a reference sums to in each bucket, in bucket order.
+std::vector<Decimal> resolve_by_bucket(const LinesRef& ref, const Result& result, const std::string& path) {
+  std::vector<Decimal> out(result.series.size());
+  if (!ref.statement.empty()) {
+    const auto st = std::find_if(result.statements.begin(), result.statements.end(),
+                                 [&](const Statement& s) { return s.id == ref.statement; });
+    if (st == result.statements.end()) throw SpecError(path + ".statement", "unknown statement \"" + ref.statement + "\"");
+    for (const StatementRow& row : st->rows)
+      if (row.tags.contains_all(ref.tags))
+        for (std::size_t b = 0; b < out.size() && b < row.buckets.size(); ++b) out[b] += row.buckets[b];
+    return out;
+  }
+  std::vector<Line> rows;
+  for (const Line* l : select_lines(ref, result, path, rows)) {
+    const auto b = std::find_if(result.series.begin(), result.series.end(), [&](const BucketPools& x) { return x.bucket == l->bucket; });
+    if (b != result.series.end()) out[static_cast<std::size_t>(b - result.series.begin())] += l->cost;
+  }
+  return out;
+}
+
+}  // namespace
+
 Decimal resolve(const PoolRef& ref, const Result& result, const std::string& path) {
   for (const PoolCost& p : result.pools)
     if (p.id == ref.pool) return p.cost;
@@ -144,7 +176,20 @@ BudgetStatus check_budget(const Budget& budget, const Result& result, const std:
   s.amount = budget.amount;
   s.thresholds = budget.thresholds;
   s.ratio = s.spend.to_rational() / budget.amount.to_rational();
-  if (budget.as_of) {
+  const LinesRef* lines = std::get_if<LinesRef>(&budget.spend);
+  if (budget.as_of && lines && !result.series.empty()) {
+    // The run rate of the buckets inside the period that have ended by as_of.
+    const std::vector<Decimal> costs = resolve_by_bucket(*lines, result, path + ".spend");
+    Rational cost = 0;
+    Instant::Duration elapsed{0};
+    for (std::size_t b = 0; b < costs.size(); ++b) {
+      const Interval& bucket = result.series[b].bucket;
+      if (bucket.start() < budget.period.start() || bucket.end() > budget.period.end() || bucket.end() > *budget.as_of) continue;
+      cost += costs[b].to_rational();
+      elapsed += bucket.length();
+    }
+    if (elapsed.count() > 0) s.forecast = round_to(cost * seconds_of(budget.period.length()) / seconds_of(elapsed), result, path);
+  } else if (budget.as_of) {
     const Instant until = std::min(*budget.as_of, budget.period.end());
     if (until > budget.period.start()) {
       const Rational forecast = s.spend.to_rational() * seconds_of(budget.period.length()) /
@@ -166,13 +211,74 @@ BudgetStatus check_budget(const Budget& budget, const Result& result, const std:
 
 // ---- Anomalies ------------------------------------------------------------------------------
 
+namespace {
+
+FlaggedLine flagged_line(const AnomalyRule& rule, const Line& line, const Decimal& baseline, const Rational& score,
+                         const std::vector<std::string>& fired_keys) {
+  FlaggedLine f;
+  // A line of another kind may have the same tags as an allocated one (an overhead line);
+  // under a series the same tags have a line in each bucket.
+  f.key = rule.id + "/" + (line.bucket ? line.bucket->start().to_string() + "/" : "") +
+          (line.kind == LineKind::allocated ? "" : std::string(to_string(line.kind)) + "/") + tags_text(line.tags, ",");
+  f.kind = line.kind;
+  f.tags = line.tags;
+  f.cost = line.cost;
+  f.baseline = baseline;
+  f.score = score;
+  f.alert = !fired(f.key, rule.already_fired, fired_keys);
+  f.bucket = line.bucket;
+  return f;
+}
+
+// Each line against the median of the same kind and tags' costs over the `window` buckets
+// before its own (a bucket without such a line costs 0); none before it, or a median of
+// zero or less: not flagged.
+AnomalyReport find_trend(const AnomalyRule& rule, AnomalyReport report, const Result& result,
+                         const std::vector<std::string>& fired_keys, const std::string& path) {
+  if (result.series.empty())
+    throw SpecError(path + ".method", "\"trend\" compares a line with its own earlier buckets, and the spec has no \"series\"");
+  if (!rule.lines.statement.empty())
+    throw SpecError(path + ".lines.statement", "\"trend\" reads a step's lines bucket by bucket: name a step");
+  std::vector<Line> rows;
+  const std::vector<const Line*> lines = select_lines(rule.lines, result, path + ".lines", rows);
+  report.lines = lines.size();
+  const auto bucket_of = [&](const Line& l) {
+    const auto b = std::find_if(result.series.begin(), result.series.end(), [&](const BucketPools& x) { return x.bucket == l.bucket; });
+    return static_cast<std::size_t>(b - result.series.begin());
+  };
+  // Per kind and tags, the cost in each bucket.
+  std::map<std::pair<LineKind, Tags>, std::vector<Rational>> costs;
+  for (const Line* l : lines) {
+    auto& by_bucket = costs[{l->kind, l->tags}];
+    by_bucket.resize(result.series.size());
+    by_bucket[bucket_of(*l)] += l->cost.to_rational();
+  }
+  const Rational threshold = report.threshold.value.to_rational();
+  for (const Line* l : lines) {
+    const std::size_t b = bucket_of(*l);
+    if (b == 0 || b >= result.series.size()) continue;
+    const auto& by_bucket = costs[{l->kind, l->tags}];
+    const std::size_t from = b > rule.window ? b - rule.window : 0;
+    const Rational m = median_of(std::vector<Rational>(by_bucket.begin() + static_cast<std::ptrdiff_t>(from),
+                                                       by_bucket.begin() + static_cast<std::ptrdiff_t>(b)));
+    const Rational cost = l->cost.to_rational();
+    if (m <= 0 || cost < threshold * m) continue;
+    report.flagged.push_back(flagged_line(rule, *l, round_to(m, result, path), cost / m, fired_keys));
+  }
+  return report;
+}
+
+}  // namespace
+
 AnomalyReport find_anomalies(const AnomalyRule& rule, const Result& result, const std::vector<std::string>& fired_keys,
                              const std::string& path) {
   AnomalyReport report;
   report.id = rule.id;
   report.method = rule.method;
-  report.threshold = rule.threshold.value_or(rule.method == AnomalyMethod::mad ? WrittenDecimal{Decimal::parse("3.5"), "3.5"}
-                                                                              : WrittenDecimal{Decimal(10), "10"});
+  report.threshold = rule.threshold.value_or(rule.method == AnomalyMethod::mad     ? WrittenDecimal{Decimal::parse("3.5"), "3.5"}
+                                             : rule.method == AnomalyMethod::trend ? WrittenDecimal{Decimal(3), "3"}
+                                                                                   : WrittenDecimal{Decimal(10), "10"});
+  if (rule.method == AnomalyMethod::trend) return find_trend(rule, std::move(report), result, fired_keys, path);
   std::vector<Line> rows;
   const std::vector<const Line*> lines = select_lines(rule.lines, result, path + ".lines", rows);
   report.lines = lines.size();
@@ -200,18 +306,7 @@ AnomalyReport find_anomalies(const AnomalyRule& rule, const Result& result, cons
       if (robust >= threshold) score = robust;
     }
     if (!score) continue;
-    FlaggedLine f;
-    // A line of another kind may have the same tags as an allocated one (an overhead line).
-    f.key = rule.id + "/" +
-            (lines[i]->kind == LineKind::allocated ? "" : std::string(to_string(lines[i]->kind)) + "/") +
-            tags_text(lines[i]->tags, ",");
-    f.kind = lines[i]->kind;
-    f.tags = lines[i]->tags;
-    f.cost = lines[i]->cost;
-    f.baseline = baseline;
-    f.score = *score;
-    f.alert = !fired(f.key, rule.already_fired, fired_keys);
-    report.flagged.push_back(std::move(f));
+    report.flagged.push_back(flagged_line(rule, *lines[i], baseline, *score, fired_keys));
   }
   return report;
 }
@@ -249,7 +344,7 @@ ReconcileReport reconcile(const Reconciliation& rec, const Result& result, const
         return lines[a]->kind < lines[b]->kind;
       });
   for (std::size_t i = 0; i < lines.size(); ++i)
-    r.lines.push_back({lines[i]->kind, lines[i]->tags, lines[i]->cost + true_ups[i], true_ups[i]});
+    r.lines.push_back({lines[i]->kind, lines[i]->tags, lines[i]->cost + true_ups[i], true_ups[i], lines[i]->bucket});
 
   if (!rec.causes.empty() || rec.quantity) {
     Decimal rest = r.difference;

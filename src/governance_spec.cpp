@@ -147,7 +147,16 @@ AnomalyRule read_anomaly(ObjectReader& r) {
   if (const Value* m = r.optional("method")) {
     const std::string method = read_string(*m, r.path("method"));
     if (method == "mad") a.method = AnomalyMethod::mad;
-    else if (method != "ratio") throw SpecError(r.path("method"), "must be \"ratio\" or \"mad\" (got \"" + method + "\")");
+    else if (method == "trend") a.method = AnomalyMethod::trend;
+    else if (method != "ratio")
+      throw SpecError(r.path("method"), "must be \"ratio\", \"mad\" or \"trend\" (got \"" + method + "\")");
+  }
+  if (const Value* w = r.optional("window")) {
+    if (a.method != AnomalyMethod::trend) throw SpecError(r.path("window"), "is the number of earlier buckets \"trend\" reads");
+    const Decimal n = read_decimal(*w, r.path("window"));
+    if (n.signum() <= 0 || !n.is_multiple_of(Decimal(1)) || n > Decimal(100000))
+      throw SpecError(r.path("window"), "must be a whole number of buckets from 1 (got " + w->text() + ")");
+    a.window = static_cast<std::size_t>(n.raw() / Decimal::one_raw);
   }
   if (const Value* t = r.optional("threshold")) a.threshold = read_written(*t, r.path("threshold"));
   a.already_fired = read_keys(r, "already_fired");
@@ -307,10 +316,13 @@ void write_governance(const GovernanceReport& report, const Decimal& unit, json&
       j["baseline"] = a.median ? json(format_amount(*a.median, unit)) : json(nullptr);
       if (a.method == AnomalyMethod::mad) j["mad"] = a.mad ? json(format_places(*a.mad, 6)) : json(nullptr);
       j["flagged"] = json::array();
-      for (const FlaggedLine& f : a.flagged)
-        j["flagged"].push_back({{"key", f.key}, {"kind", std::string(to_string(f.kind))}, {"tags", tags_json(f.tags)},
-                                {"cost", money(f.cost)}, {"baseline", money(f.baseline)},
-                                {"score", format_places(f.score, 6)}, {"alert", f.alert}});
+      for (const FlaggedLine& f : a.flagged) {
+        json fj{{"key", f.key}};
+        if (f.bucket) fj["bucket"] = interval_json(*f.bucket);
+        fj.update({{"kind", std::string(to_string(f.kind))}, {"tags", tags_json(f.tags)}, {"cost", money(f.cost)},
+                   {"baseline", money(f.baseline)}, {"score", format_places(f.score, 6)}, {"alert", f.alert}});
+        j["flagged"].push_back(std::move(fj));
+      }
       out.push_back(std::move(j));
     }
   }
@@ -328,9 +340,12 @@ void write_governance(const GovernanceReport& report, const Decimal& unit, json&
         for (const CauseAmount& c : r.causes) j["causes"].push_back({{"name", c.name}, {"amount", money(c.amount)}});
       }
       j["lines"] = json::array();
-      for (const ReconciledLine& l : r.lines)
-        j["lines"].push_back({{"tags", tags_json(l.tags)}, {"kind", std::string(to_string(l.kind))}, {"cost", money(l.cost)},
-                              {"true_up", money(l.true_up)}});
+      for (const ReconciledLine& l : r.lines) {
+        json lj{{"tags", tags_json(l.tags)}};
+        if (l.bucket) lj["bucket"] = interval_json(*l.bucket);
+        lj.update({{"kind", std::string(to_string(l.kind))}, {"cost", money(l.cost)}, {"true_up", money(l.true_up)}});
+        j["lines"].push_back(std::move(lj));
+      }
       out.push_back(std::move(j));
     }
   }

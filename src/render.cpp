@@ -405,7 +405,8 @@ void governance_sections(const GovernanceReport& g, const Decimal& unit, Layout&
     } else {
       TableData t{{"line", "cost", "baseline", "score", "alert"}, {false, true, true, true, false}};
       for (const FlaggedLine& f : a.flagged)
-        t.rows.push_back({line_label(f.tags), money(f.cost), money(f.baseline), format_places(f.score, 2),
+        t.rows.push_back({(f.bucket ? f.bucket->start().to_string() + " " : "") + line_label(f.tags), money(f.cost),
+                          money(f.baseline), format_places(f.score, 2),
                           f.alert ? "new" : "fired before"});
       out.table(t);
     }

@@ -285,4 +285,75 @@ TEST(SeriesErrors, NameWhereTheyAre) {
             "pools[0].parts: a pool broken down by resource is not split over a series yet");
 }
 
+// Five days of $10.00 each. Team a uses 9 and b 1 on days 1-4; on day 5 a uses 1 and b 9.
+// b's lines: 1.00, 1.00, 1.00, 1.00, 9.00. Trend (threshold 3, window 7): day 5 against the
+// median of days 1-4 (1.00): 9 >= 3 x 1, flagged with score 9; a's day 5 (1.00 against 9.00)
+// and every earlier day are not. The budget of b over the five days as of June 3 runs at
+// days 1-2's 2.00 over 2 days: a forecast of 5.00; its spend is all five days, 13.00.
+std::string spiking_days(const std::string& governance) {
+  std::string records;
+  for (int day = 1; day <= 5; ++day) {
+    const std::string at = "\"2026-06-0" + std::to_string(day) + "T12:00:00Z\"";
+    records += std::string(records.empty() ? "" : ",") + R"({"tags": {"team": "a"}, "at": )" + at +
+               R"(, "measures": {"gpu_seconds": )" + (day < 5 ? "9" : "1") + "}}";
+    records += R"(,{"tags": {"team": "b"}, "at": )" + at + R"(, "measures": {"gpu_seconds": )" + (day < 5 ? "1" : "9") + "}}";
+  }
+  return R"({"apportion": 1,
+   "series": {"start": "2026-06-01T00:00:00Z", "end": "2026-06-06T00:00:00Z", "step": "1d"},
+   "pools": [{"id": "node", "cost": "50.00"}], "records": [)" + records + R"(],
+   "steps": [{"id": "teams", "strategy": "proportional", "pool": "node", "group_by": ["team"], "weight": "gpu_seconds"}], )" +
+         governance + "}";
+}
+
+TEST(SeriesGovernance, TrendFlagsALineAgainstItsOwnEarlierBuckets) {
+  const json doc = json::parse(run_spec(spiking_days(R"("anomalies": [{"id": "spikes", "lines": {"step": "teams"}, "method": "trend"}])")));
+  const json& a = doc["anomalies"][0];
+  EXPECT_EQ(a["method"], "trend");
+  EXPECT_EQ(a["threshold"], "3");
+  ASSERT_EQ(a["flagged"].size(), 1u) << a.dump(1);
+  const json& f = a["flagged"][0];
+  EXPECT_EQ(f["key"], "spikes/2026-06-05T00:00:00Z/team=b");
+  EXPECT_EQ(f["bucket"]["start"], "2026-06-05T00:00:00Z");
+  EXPECT_EQ(f["cost"], "9.00");
+  EXPECT_EQ(f["baseline"], "1.00");
+  EXPECT_EQ(f["score"], "9.000000");
+  // A window of 1 reads only the day before; a threshold of 10 flags nothing.
+  const json narrow = json::parse(run_spec(spiking_days(
+      R"("anomalies": [{"id": "s", "lines": {"step": "teams"}, "method": "trend", "window": 1, "threshold": 10}])")));
+  EXPECT_TRUE(narrow["anomalies"][0]["flagged"].empty());
+  // Fired once, a cron job's next check alerts on nothing new.
+  const json again = json::parse(run_spec(spiking_days(
+      R"("anomalies": [{"id": "spikes", "lines": {"step": "teams"}, "method": "trend", "already_fired": ["spikes/2026-06-05T00:00:00Z/team=b"]}])")));
+  EXPECT_EQ(again["anomalies"][0]["flagged"][0]["alert"], false);
+}
+
+TEST(SeriesGovernance, ABudgetForecastsFromTheBucketsThatHaveEnded) {
+  const json doc = json::parse(run_spec(spiking_days(R"("budgets": [{"id": "b", "spend": {"step": "teams", "tags": {"team": "b"}},
+      "amount": 20, "period": {"start": "2026-06-01T00:00:00Z", "end": "2026-06-06T00:00:00Z"}, "as_of": "2026-06-03T00:00:00Z"}])")));
+  const json& b = doc["budgets"][0];
+  EXPECT_EQ(b["spend"], "13.00");
+  EXPECT_EQ(b["ratio"], "0.650000");
+  EXPECT_EQ(b["forecast"], "5.00");
+}
+
+TEST(SeriesGovernance, ReconcileLinesCarryTheirBucket) {
+  // An actual of 50.10: the 0.10 over the estimate split by cost over the ten lines.
+  const json doc = json::parse(run_spec(spiking_days(R"("reconcile": [{"id": "r", "estimate": {"step": "teams"}, "actual": "50.10"}])")));
+  const json& lines = doc["reconcile"][0]["lines"];
+  ASSERT_EQ(lines.size(), 10u);
+  EXPECT_EQ(lines[9]["bucket"]["start"], "2026-06-05T00:00:00Z");
+  Decimal sum;
+  for (const json& l : lines) sum += Decimal::parse(l["cost"].get<std::string>());
+  EXPECT_EQ(sum.to_fixed(2), "50.10");
+}
+
+TEST(SeriesGovernance, TrendWithoutASeriesIsAnError) {
+  EXPECT_EQ(error_of(R"({"apportion": 1, "pools": [{"id": "p", "cost": 1}], "records": [],
+    "steps": [{"id": "s", "strategy": "proportional", "pool": "p", "group_by": ["team"], "weight": "gpu_seconds"}],
+    "anomalies": [{"id": "t", "lines": {"step": "s"}, "method": "trend"}]})"),
+            R"(anomalies[0].method: "trend" compares a line with its own earlier buckets, and the spec has no "series")");
+  EXPECT_EQ(error_of(spiking_days(R"("anomalies": [{"id": "t", "lines": {"step": "teams"}, "window": 3}])")),
+            R"(anomalies[0].window: is the number of earlier buckets "trend" reads)");
+}
+
 }  // namespace

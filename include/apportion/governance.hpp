@@ -76,25 +76,31 @@ struct BudgetStatus {
 
 // ---- Anomalies ---------------------------------------------------------------------------
 
-enum class AnomalyMethod { ratio, mad };
+// ratio and mad compare every selected line with their median; trend (under a series)
+// compares a line with the same tags' costs over the buckets before its own.
+enum class AnomalyMethod { ratio, mad, trend };
 std::string_view to_string(AnomalyMethod method) noexcept;
 
 struct AnomalyRule {
   std::string id;
   LinesRef lines;
   AnomalyMethod method = AnomalyMethod::ratio;
-  std::optional<WrittenDecimal> threshold;  // none: 10 for ratio, 3.5 for mad
+  std::optional<WrittenDecimal> threshold;  // none: 10 for ratio, 3.5 for mad, 3 for trend
   std::vector<std::string> already_fired;   // flagged keys a previous check alerted on
+  std::size_t window = 7;                   // trend: how many earlier buckets the median is over
 };
 
 struct FlaggedLine {
-  std::string key;  // "<id>/<tags as k=v joined by ,>"
+  // "<id>/<tags as k=v joined by ,>"; under a series "<id>/<bucket start>/<tags>", so each
+  // bucket's line alerts once.
+  std::string key;
   LineKind kind = LineKind::allocated;
   Tags tags;
   Decimal cost;
   Decimal baseline;  // the median, rounded to the precision
   Rational score;    // cost / median, or the robust score
   bool alert = true;  // false when its key was already fired
+  std::optional<Interval> bucket{};  // under a series: the line's bucket
 };
 
 struct AnomalyReport {
@@ -137,6 +143,7 @@ struct ReconciledLine {
   Tags tags;
   Decimal cost;     // the line's cost plus its true-up
   Decimal true_up;  // its share of the difference
+  std::optional<Interval> bucket{};  // under a series: the estimate line's bucket
 };
 
 struct CauseAmount {
