@@ -661,6 +661,9 @@ void read_inputs(ObjectReader& spec, Allocation& a, const SpecOptions& options, 
   // reported at the input, naming the other.
   std::map<std::string, std::string, std::less<>> pool_from;
   for (std::size_t p = 0; p < a.pools.size(); ++p) pool_from.emplace(a.pools[p].id, path_index("pools", p));
+  // Under a series, formats that read ranges of samples fill its buckets.
+  const std::vector<Interval> buckets = a.series ? buckets_between(a.series->start, a.series->end, a.series->step)
+                                                 : std::vector<Interval>{};
   for (std::size_t i = 0; i < inputs.size(); ++i) {
     const std::string path = path_index(list_path, i);
     ObjectReader input(inputs[i], path);
@@ -691,6 +694,7 @@ void read_inputs(ObjectReader& spec, Allocation& a, const SpecOptions& options, 
     // A format that can sums rows through the plan as it reads; not for joins, which read
     // the tags they join on.
     const ingest::PlanScope planned(links.name || links.join ? nullptr : &plan);
+    const ingest::BucketScope bucketed(buckets.empty() ? nullptr : &buckets);
     try {
       if (options.progress) {
         std::error_code ec;

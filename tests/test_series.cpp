@@ -356,4 +356,25 @@ TEST(SeriesGovernance, TrendWithoutASeriesIsAnError) {
             R"(anomalies[0].window: is the number of earlier buckets "trend" reads)");
 }
 
+TEST(SeriesInputs, ARangeQueryPutsEachSamplesIntervalIntoItsBuckets) {
+  // tests/data/series/dcgm-across-midnight.json, a dcgm-exporter query_range answer: pod a-0
+  // sampled hourly from 22:00 on June 1 to 02:00 on June 2 (two hours each day); b-0 at 23:30
+  // and 01:30 (max_gap 7200: one stretch of two hours, 30 minutes on June 1, 90 on June 2).
+  //   June 1: a 7200, b 1800 GPU-seconds of 24.00: 19.20, 4.80
+  //   June 2: a 7200, b 5400: 13.714.. and 10.285.. -> 13.71, 10.29
+  SpecOptions options;
+  options.base_dir = APPORTION_TEST_DATA "/series";
+  const Result r = run(allocation_from_json(R"({"apportion": 1,
+   "series": {"start": "2026-06-01T00:00:00Z", "end": "2026-06-03T00:00:00Z", "step": "1d"},
+   "inputs": [{"format": "dcgm", "path": "dcgm-across-midnight.json", "max_gap": 7200}],
+   "pools": [{"id": "node", "cost": "48.00"}], "records": [],
+   "steps": [{"id": "pods", "strategy": "proportional", "pool": "node", "group_by": ["pod"], "weight": "gpu_seconds"}]})",
+                                            options));
+  std::vector<std::string> got;
+  for (const Line& l : r.lines)
+    got.push_back(l.bucket->start().to_string().substr(8, 2) + " " + std::string(*l.tags.get("pod")) + " " + l.cost.to_fixed(2) +
+                  " " + l.weight->str());
+  EXPECT_EQ(got, (std::vector<std::string>{"01 a-0 19.20 7200", "01 b-0 4.80 1800", "02 a-0 13.71 7200", "02 b-0 10.29 5400"}));
+}
+
 }  // namespace

@@ -138,6 +138,22 @@ class PlanScope {
 };
 const RecordPlan* current_plan() noexcept;
 
+// While the spec runner reads an input of a spec with a series, its buckets (in order): a
+// format reading a range of samples puts each sample's interval into the buckets it
+// overlaps, one record per series and bucket (start and end the bucket's), instead of
+// integrating the whole range. One per thread, for as long as the object lives; null: none.
+class BucketScope {
+ public:
+  explicit BucketScope(const std::vector<Interval>* buckets);
+  ~BucketScope();
+  BucketScope(const BucketScope&) = delete;
+  BucketScope& operator=(const BucketScope&) = delete;
+
+ private:
+  const std::vector<Interval>* outer_;
+};
+const std::vector<Interval>* current_buckets() noexcept;
+
 // The error for a row that cannot be read, already naming its file and line: it passes
 // through RowErrors::row unchanged.
 class RowError : public SpecError {

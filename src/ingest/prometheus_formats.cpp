@@ -70,10 +70,12 @@ prometheus::ErrorHandler handler(const RowErrors& rows, IngestResult& result) {
   return [&rows, &result](const std::string& where, const std::string& what) { rows.skip(result, where, what); };
 }
 
-void add_record(IngestResult& result, const RowErrors& rows, const SeriesOptions& o, const Series& s, Decimal value) {
+void add_record(IngestResult& result, const RowErrors& rows, const SeriesOptions& o, const Series& s, Decimal value,
+                const Interval* bucket = nullptr) {
   try {
     Record r = series_record(o, s);
     r.measures[o.measure] = value;
+    if (bucket) r.start = bucket->start(), r.end = bucket->end();
     result.records.push_back(std::move(r));
   } catch (const ParseError& e) {
     rows.skip(result, s.where, e.what());
@@ -150,6 +152,19 @@ IngestResult parse_prometheus_json(std::string_view text, ObjectReader& options,
             break;
           case Aggregate::integrate:
             gaps.add(samples);
+            if (const auto* buckets = ingest::current_buckets()) {
+              // Under a series: each sample's interval into the buckets it overlaps.
+              std::vector<Rational> per(buckets->size());
+              for (std::size_t i = 0; i + 1 < samples.size(); ++i) {
+                if (prometheus::held_seconds(samples, i, *max_gap) == 0) continue;
+                const Rational v = samples[i]->value.to_rational();
+                prometheus::over_buckets(*buckets, samples[i]->timestamp->unix_nanos(), samples[i + 1]->timestamp->unix_nanos(),
+                                         [&](std::size_t b, std::int64_t ns) { per[b] += v * Rational(BigInt(ns), BigInt(1'000'000'000)); });
+              }
+              for (std::size_t b = 0; b < per.size(); ++b)
+                if (per[b] != 0) add_record(result, rows, o, s, Decimal::from_rational(per[b], Decimal::from_raw(1)), &(*buckets)[b]);
+              continue;
+            }
             value = integrate(samples, *max_gap);
             break;
         }
@@ -309,6 +324,7 @@ struct DcgmRecord {
   std::string origin;
   std::string card;  // the physical GPU (UUID): its records are rounded together
   bool allocated = false;
+  std::optional<std::size_t> bucket;  // under a series: the bucket it is of
   Rational fraction;  // of the physical GPU
   Rational utilization_sum = 0;
   std::size_t samples = 0;
@@ -445,7 +461,10 @@ IngestResult parse_dcgm(std::string_view text, ObjectReader& options, const std:
   const int scale = o.scale == Scale::percent ? 100 : 1;
   prometheus::GapCheck gaps(o.max_gap.value_or(0));
   std::vector<DcgmRecord> records;
-  std::map<Tags, std::size_t> index;
+  // Under a series, a record per series and bucket: each sample's interval goes into the
+  // buckets it overlaps.
+  const std::vector<Interval>* buckets = json ? ingest::current_buckets() : nullptr;
+  std::map<std::pair<Tags, std::size_t>, std::size_t> index;  // (tags, bucket or npos) -> record
   std::map<std::string, std::vector<Run>> slices;  // UUID/instance -> the runs holding it
   for (const Chosen& c : chosen) {
     if (c.skip) continue;
@@ -478,21 +497,53 @@ IngestResult parse_dcgm(std::string_view text, ObjectReader& options, const std:
                    (o.scale == Scale::percent ? "a percentage" : "a ratio") + ")";
           });
       if (samples.empty()) return;
-      Tags tags(std::move(pairs));
-      const auto [it, added] = index.try_emplace(tags, records.size());
-      if (added) {
-        DcgmRecord r;
-        r.tags = std::move(tags);
-        r.origin = s.where;
-        r.card = c.uuid;
-        r.allocated = !pod.empty();
-        r.fraction = fraction;
-        records.push_back(std::move(r));
+      const Tags tags(std::move(pairs));
+      const auto record_of = [&](std::optional<std::size_t> bucket) {
+        const auto [it, added] = index.try_emplace({tags, bucket.value_or(std::string::npos)}, records.size());
+        if (added) {
+          DcgmRecord r;
+          r.tags = tags;
+          r.origin = s.where;
+          r.card = c.uuid;
+          r.allocated = !pod.empty();
+          r.bucket = bucket;
+          r.fraction = fraction;
+          records.push_back(std::move(r));
+        }
+        return it->second;
+      };
+      const auto bucket_at = [&](const Sample* p) -> std::optional<std::size_t> {
+        const Instant t = *p->timestamp;
+        const auto b = std::upper_bound(buckets->begin(), buckets->end(), t, [](Instant x, const Interval& i) { return x < i.end(); });
+        if (b == buckets->end() || !b->contains(t)) return std::nullopt;
+        return static_cast<std::size_t>(b - buckets->begin());
+      };
+      std::vector<Run>& runs = slices[c.uuid + "/" + c.instance];
+      const auto hold = [&](std::size_t record, std::int64_t start, std::int64_t end) {
+        if (!runs.empty() && runs.back().record == record && runs.back().end == start) runs.back().end = end;
+        else runs.push_back({start, end, record});
+      };
+      if (buckets) {
+        for (const Sample* p : samples)
+          if (const auto b = bucket_at(p)) {
+            DcgmRecord& r = records[record_of(b)];
+            r.utilization_sum += p->value.to_rational();
+            ++r.samples;
+          }
+        gaps.add(samples);
+        for (std::size_t i = 0; i + 1 < samples.size(); ++i) {
+          if (prometheus::held_seconds(samples, i, *o.max_gap) == 0) continue;
+          const std::int64_t start = samples[i]->timestamp->unix_nanos(), end = samples[i + 1]->timestamp->unix_nanos();
+          prometheus::over_buckets(*buckets, start, end, [&](std::size_t b, std::int64_t) {
+            const Interval& bucket = (*buckets)[b];
+            hold(record_of(b), std::max(start, bucket.start().unix_nanos()), std::min(end, bucket.end().unix_nanos()));
+          });
+        }
+        return;
       }
-      const std::size_t record = it->second;
+      const std::size_t record = record_of(std::nullopt);
       for (const Sample* p : samples) records[record].utilization_sum += p->value.to_rational();
       records[record].samples += samples.size();
-      std::vector<Run>& runs = slices[c.uuid + "/" + c.instance];
       if (!json) {
         runs.push_back({0, 1, record});  // a scrape: every series at one time, for `interval`
         return;
@@ -502,9 +553,7 @@ IngestResult parse_dcgm(std::string_view text, ObjectReader& options, const std:
       gaps.add(samples);
       for (std::size_t i = 0; i + 1 < samples.size(); ++i) {
         if (prometheus::held_seconds(samples, i, *o.max_gap) == 0) continue;
-        const std::int64_t start = samples[i]->timestamp->unix_nanos(), end = samples[i + 1]->timestamp->unix_nanos();
-        if (!runs.empty() && runs.back().record == record && runs.back().end == start) runs.back().end = end;
-        else runs.push_back({start, end, record});
+        hold(record, samples[i]->timestamp->unix_nanos(), samples[i + 1]->timestamp->unix_nanos());
       }
     });
   }
@@ -544,8 +593,10 @@ IngestResult parse_dcgm(std::string_view text, ObjectReader& options, const std:
     r.pool = o.pool;
     r.origin = std::move(d.origin);
     r.measures[d.allocated ? "gpu_seconds" : "idle_gpu_seconds"] = seconds[i];
-    r.measures["utilization"] =
-        Decimal::from_rational(d.utilization_sum / (scale * static_cast<long long>(d.samples)), unit);
+    if (d.samples > 0)
+      r.measures["utilization"] =
+          Decimal::from_rational(d.utilization_sum / (scale * static_cast<long long>(d.samples)), unit);
+    if (d.bucket) r.start = (*buckets)[*d.bucket].start(), r.end = (*buckets)[*d.bucket].end();
     result.records.push_back(std::move(r));
   }
   if (const auto warning = gaps.warning(source)) result.warnings.push_back(*warning);

@@ -177,6 +177,14 @@ PlanScope::PlanScope(const RecordPlan* plan) : outer_(plan_in_scope) { plan_in_s
 PlanScope::~PlanScope() { plan_in_scope = outer_; }
 const RecordPlan* current_plan() noexcept { return plan_in_scope; }
 
+namespace {
+thread_local const std::vector<Interval>* buckets_in_scope = nullptr;
+}  // namespace
+
+BucketScope::BucketScope(const std::vector<Interval>* buckets) : outer_(buckets_in_scope) { buckets_in_scope = buckets; }
+BucketScope::~BucketScope() { buckets_in_scope = outer_; }
+const std::vector<Interval>* current_buckets() noexcept { return buckets_in_scope; }
+
 RowErrors::RowErrors(ObjectReader& options) {
   if (const Value* v = options.optional("skip_invalid")) skip_ = read_flag(*v, options.path("skip_invalid"));
 }
