@@ -396,7 +396,9 @@ void governance_sections(const GovernanceReport& g, const Decimal& unit, Layout&
   for (const AnomalyReport& a : g.anomalies) {
     std::string summary = std::string(to_string(a.method)) + " >= " + a.threshold.text + " over " +
                           std::to_string(a.lines) + " lines, baseline (median) " +
-                          (a.median ? money(Decimal::from_rational(*a.median, unit)) : "none");
+                          (a.method == AnomalyMethod::trend ? "of each line's earlier buckets"
+                           : a.median                       ? money(Decimal::from_rational(*a.median, unit))
+                                                            : "none");
     if (a.mad) summary += ", MAD " + format_places(*a.mad, 6);
     out.heading("Anomalies " + a.id);
     out.paragraph(summary);

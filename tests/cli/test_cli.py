@@ -256,6 +256,20 @@ check("csv: a statement column and a row per statement row",
       rows and rows[0][-1] == "statement" and [r[-1] for r in rows if r[2] == "statement"] == ["teams"] * 4 and
       all(r[-1] == "" for r in rows[1:] if r[2] != "statement"), repr(rows[:3]))
 
+# ---- a series: examples/data/week-by-day.json, a week of one node by day (docs/series.md) ----
+code, out, err = run(["run", os.path.join(ROOT, "examples", "data", "week-by-day.json")])
+res = json.loads(out) if code == 0 else {}
+days = res.get("series", [])
+check("series: seven days of the week's pool", len(days) == 7 and
+      sum(Decimal(d["pools"][0]["cost"]) for d in days) == Decimal("700.00"), repr(days)[:300])
+check("series: each day's lines sum to its amount", days and all(
+      sum(Decimal(l["cost"]) for l in res["lines"] if l["bucket"]["start"] == d["start"]) == Decimal(d["pools"][0]["cost"])
+      for d in days), repr(res.get("lines"))[:300])
+flagged = [(f["bucket"]["start"], f["tags"]) for f in res.get("anomalies", [{}])[0].get("flagged", [])]
+check("series: the trend flags cv's spike on June 6", ("2026-06-06T00:00:00Z", {"team": "cv"}) in flagged, repr(flagged))
+code, out, err = run(["run", os.path.join(ROOT, "examples", "data", "week-by-day.json"), "--format", "csv"])
+check("series: csv carries each line's bucket", out.startswith("step,pool,bucket_start,bucket_end,kind,"), out[:120])
+
 # ---- a fleet: examples/data/fleet-chargeback.json, a FOCUS bill of three nodes and per-node usage ----
 code, out, err = run(["run", os.path.join(ROOT, "examples", "data", "fleet-chargeback.json")])
 res = json.loads(out) if code == 0 else {}
