@@ -138,6 +138,12 @@ svg{display:block;max-width:100%;height:auto}
 svg text{font-size:12px;fill:var(--ink);font-family:inherit}
 svg .bar.allocated{fill:var(--allocated)}svg .bar.overhead{fill:var(--overhead)}svg .bar.idle{fill:var(--idle)}
 svg .bar.unallocated{fill:var(--unallocated)}svg .bar.other{fill:var(--other)}
+svg .seg.s0,.sw.s0{fill:#3867b0;background:#3867b0}svg .seg.s1,.sw.s1{fill:#e08a2e;background:#e08a2e}
+svg .seg.s2,.sw.s2{fill:#3a9d5d;background:#3a9d5d}svg .seg.s3,.sw.s3{fill:#b5446e;background:#b5446e}
+svg .seg.s4,.sw.s4{fill:#7b5ea7;background:#7b5ea7}svg .seg.s5,.sw.s5{fill:#2a9bb0;background:#2a9bb0}
+svg .seg.s6,.sw.s6{fill:#a0782c;background:#a0782c}svg .seg.s7,.sw.s7{fill:#5f6b7a;background:#5f6b7a}
+svg .seg.overhead{fill:var(--overhead)}svg .seg.idle{fill:var(--idle)}svg .seg.unallocated{fill:var(--unallocated)}
+svg .seg.other{fill:var(--other)}
 svg .bar.negative{fill-opacity:.55;stroke:var(--ink);stroke-width:.8;stroke-dasharray:3 2}
 svg .axis{stroke:var(--ink);stroke-width:1}svg .grid{stroke:var(--rule);stroke-width:1}
 svg .track{fill:var(--band)}svg .fill.ok{fill:var(--ok)}svg .fill.warn{fill:var(--warn)}svg .fill.crit{fill:var(--crit)}
@@ -312,6 +318,22 @@ class Report {
       out_ += "<p class=\"muted\">This step has no lines.</p>\n</section>\n";
       return;
     }
+    if (!r_.series.empty()) {
+      // Over time: one bar per bucket, stacked by group (idle and unallocated in their own).
+      std::vector<TimeGroup> groups;
+      std::map<std::pair<LineKind, Tags>, std::size_t> index;
+      for (const Line* l : in_order) {
+        const auto [it, added] = index.try_emplace({l->kind, l->tags}, groups.size());
+        if (added) {
+          std::string label = tags_label(l->tags);
+          if (l->kind != LineKind::allocated) label += " (" + std::string(kind_name(l->kind)) + ")";
+          groups.push_back({truncated(label, 40), l->kind, std::vector<Decimal>(r_.series.size())});
+        }
+        groups[it->second].costs[bucket_index(*l->bucket)] += l->cost;
+      }
+      time_chart("series-" + n, "Cost by " + std::string(r_.series.size() > 1 ? "bucket" : "the bucket") + ", step " + html_escape(id),
+                 std::move(groups));
+    }
     chart(id, n, lines);
     table(lines, total);
     sum_check(in_order, pools, total);
@@ -336,6 +358,7 @@ class Report {
       kinds.insert(l->kind);
       std::string label = tags_label(l->tags);
       if (l->kind != LineKind::allocated) label += " (" + std::string(kind_name(l->kind)) + ")";
+      if (l->bucket) label = when(l->bucket->start()) + " " + label;  // a line of a series: which bucket
       bars.push_back({truncated(label, 34), line_label(l->tags), std::string(kind_name(l->kind)),
                       std::string(kind_name(l->kind)), l->cost});
     }
@@ -378,6 +401,115 @@ class Report {
     chart_legend(kinds, other ? "lines" : nullptr, lo.signum() < 0);
   }
 
+  struct TimeGroup {
+    std::string label;
+    LineKind kind;
+    std::vector<Decimal> costs;  // per bucket
+    std::string cls{};           // its colour: s0..s7 for allocated groups, else its kind's or "other"
+  };
+
+  std::size_t bucket_index(const Interval& bucket) const {
+    const auto b = std::find_if(r_.series.begin(), r_.series.end(), [&](const BucketPools& x) { return x.bucket == bucket; });
+    return static_cast<std::size_t>(b - r_.series.begin());
+  }
+
+  // A vertical bar per bucket of the series, stacked by group, largest groups at the
+  // bottom: each group of allocated lines in a colour of its own, overhead, idle and
+  // unallocated lines in their kind's. Past the palette's colours the smaller groups are one
+  // "other" segment. Credits (negative amounts) are not drawn; the table below has them.
+  void time_chart(const std::string& id, const std::string& title, std::vector<TimeGroup> groups) {
+    constexpr std::size_t palette = 8;
+    const std::size_t buckets = r_.series.size();
+    const auto total_of = [](const TimeGroup& g) {
+      Decimal t;
+      for (const Decimal& c : g.costs) t += c;
+      return t;
+    };
+    std::stable_sort(groups.begin(), groups.end(), [&](const TimeGroup& a, const TimeGroup& b) { return total_of(a) > total_of(b); });
+    // Allocated groups past the palette go together.
+    std::vector<TimeGroup> drawn;
+    std::optional<TimeGroup> other;
+    std::size_t coloured = 0;
+    for (TimeGroup& g : groups) {
+      if (g.kind != LineKind::allocated || coloured < palette) {
+        g.cls = g.kind == LineKind::allocated ? "s" + std::to_string(coloured++) : std::string(kind_name(g.kind));
+        drawn.push_back(std::move(g));
+        continue;
+      }
+      if (!other) other = TimeGroup{"other groups", LineKind::allocated, std::vector<Decimal>(buckets), "other"};
+      for (std::size_t b = 0; b < buckets; ++b) other->costs[b] += g.costs[b];
+    }
+    if (other) drawn.push_back(std::move(*other));
+    Decimal highest;
+    std::vector<Decimal> heights(buckets);
+    for (std::size_t b = 0; b < buckets; ++b) {
+      for (const TimeGroup& g : drawn)
+        if (g.costs[b].signum() > 0) heights[b] += g.costs[b];
+      highest = std::max(highest, heights[b]);
+    }
+    const long long left = 70, plot = 670, top = 10, height = 220, base = top + height;
+    const Rational scale = highest.is_zero() ? Rational(0) : Rational(height) / highest.to_rational();
+    const Rational slot = Rational(plot) / static_cast<long long>(buckets);
+    const Rational bar = slot * Rational(7, 10);
+    out_ += "<svg class=\"chart series\" viewBox=\"0 0 760 " + coord(base + 34) + "\" width=\"760\" height=\"" +
+            coord(base + 34) + "\" role=\"img\" aria-labelledby=\"" + id + "-title " + id + "-desc\" data-buckets=\"" +
+            std::to_string(buckets) + "\" data-scale=\"" + format_places(scale, 9) + "\">\n";
+    out_ += "<title id=\"" + id + "-title\">" + title + "</title>\n";
+    out_ += "<desc id=\"" + id + "-desc\">" + std::to_string(buckets) +
+            " vertical bars, one per bucket from the first to the last, each stacked by group, the largest groups at the "
+            "bottom.</desc>\n";
+    out_ += "<line class=\"axis\" x1=\"" + coord(left) + "\" y1=\"" + coord(base) + "\" x2=\"" + coord(left + plot) +
+            "\" y2=\"" + coord(base) + "\"/>\n";
+    out_ += "<text class=\"small\" x=\"" + coord(left - 6) + "\" y=\"" + coord(top + 10) + "\" text-anchor=\"end\">" +
+            money(highest) + "</text>\n";
+    const std::size_t label_every = std::max<std::size_t>(1, (buckets + 9) / 10);
+    for (std::size_t b = 0; b < buckets; ++b) {
+      const Interval& bucket = r_.series[b].bucket;
+      const Rational x = Rational(left) + slot * static_cast<long long>(b) + (slot - bar) / 2;
+      Decimal amount;
+      for (const TimeGroup& g : drawn) amount += g.costs[b];
+      out_ += "<g class=\"bucket\" data-bucket=\"" + bucket.start().to_string() + "\" data-cost=\"" +
+              format_amount(amount, unit_) + "\"><title>" + html_escape(when(bucket.start())) + ": " + money(amount) +
+              "</title>";
+      Rational y = base;
+      for (std::size_t g = 0; g < drawn.size(); ++g) {
+        const Decimal& c = drawn[g].costs[b];
+        if (c.signum() <= 0) continue;
+        const Rational h = c.to_rational() * scale;
+        y -= h;
+        out_ += "<rect class=\"seg " + drawn[g].cls + "\" data-cost=\"" + format_amount(c, unit_) + "\" x=\"" + coord(x) +
+                "\" y=\"" + coord(y) + "\" width=\"" + coord(bar) + "\" height=\"" + coord(h) + "\"><title>" +
+                html_escape(drawn[g].label) + ": " + money(c) + "</title></rect>";
+      }
+      if (b % label_every == 0)
+        out_ += "<text class=\"small\" x=\"" + coord(x + bar / 2) + "\" y=\"" + coord(base + 14) +
+                "\" text-anchor=\"middle\">" + html_escape(bucket.start().to_string().substr(5, r_.series.front().bucket.length() <
+                                                                                                 std::chrono::hours(24) ? 11 : 5)) +
+                "</text>";
+      out_ += "</g>\n";
+    }
+    out_ += "</svg>\n<ul class=\"legend\">";
+    for (std::size_t g = 0; g < drawn.size(); ++g) {
+      out_ += "<li><span class=\"sw " + drawn[g].cls + "\"></span>" + html_escape(drawn[g].label) + "</li>";
+    }
+    out_ += "</ul>\n";
+    // The table by bucket beside the chart: each bucket's amount and its largest group.
+    out_ += "<table class=\"buckets\">\n<caption>By bucket</caption>\n<thead><tr><th>bucket</th><th class=\"num\">cost (" +
+            html_escape(std::string(currency_.code())) + ")</th><th>largest</th></tr></thead>\n<tbody>\n";
+    for (std::size_t b = 0; b < buckets; ++b) {
+      Decimal amount;
+      const TimeGroup* largest = nullptr;
+      for (const TimeGroup& g : drawn) {
+        amount += g.costs[b];
+        if (!largest || g.costs[b] > largest->costs[b]) largest = &g;
+      }
+      out_ += "<tr><td>" + html_escape(period_text(r_.series[b].bucket)) + "</td><td class=\"num\">" + money(amount) +
+              "</td><td>" + (largest && !largest->costs[b].is_zero() ? html_escape(largest->label) + " " + money(largest->costs[b]) : "") +
+              "</td></tr>\n";
+    }
+    out_ += "</tbody>\n</table>\n";
+  }
+
   // A bar chart's opening: its svg, with a title and a description for screen readers, and
   // the zero axis when some bar is a credit.
   void chart_open(const std::string& id, long long height, std::size_t bars, const std::string& title,
@@ -412,12 +544,13 @@ class Report {
       if (l->pool) pools.insert(*l->pool);
     }
     const bool fleet = pools.size() > 1;  // a step over a fleet: which pool each line is of
-    const std::size_t label_columns = 1 + (fleet ? 1 : 0) + key_set.size();
+    const bool buckets = !r_.series.empty();
+    const std::size_t label_columns = 1 + (fleet ? 1 : 0) + (buckets ? 1 : 0) + key_set.size();
     const std::size_t shown = std::min(lines.size(), std::max<std::size_t>(o_.max_table_lines, 1));
     const std::string code(currency_.code());
     out_ += "<table class=\"lines\">\n<caption>Lines by cost, largest first; click a heading to sort (every line: "
             "<code>apportion run SPEC --format csv</code>)</caption>\n<thead><tr>" +
-            std::string(fleet ? "<th>pool</th>" : "") + "<th>kind</th>";
+            std::string(buckets ? "<th>bucket</th>" : "") + std::string(fleet ? "<th>pool</th>" : "") + "<th>kind</th>";
     for (const std::string& k : key_set) out_ += "<th>" + html_escape(k) + "</th>";
     out_ += "<th class=\"num\">cost (" + html_escape(code) + ")</th><th class=\"num\">cost share</th></tr></thead>\n<tbody>\n";
     const auto share = [&](const Decimal& cost) {
@@ -426,7 +559,9 @@ class Report {
     for (std::size_t i = 0; i < shown; ++i) {
       const Line* l = lines[i];
       const std::string kind(kind_name(l->kind));
-      out_ += "<tr class=\"" + kind + "\">" + (fleet ? "<td>" + html_escape(l->pool.value_or("")) + "</td>" : std::string()) +
+      out_ += "<tr class=\"" + kind + "\">" +
+              (buckets && l->bucket ? "<td>" + html_escape(when(l->bucket->start())) + "</td>" : std::string(buckets ? "<td></td>" : "")) +
+              (fleet ? "<td>" + html_escape(l->pool.value_or("")) + "</td>" : std::string()) +
               "<td><span class=\"sw " + kind + "\"></span>" + kind + "</td>";
       for (const std::string& k : key_set) out_ += "<td>" + html_escape(l->tags.get(k).value_or("")) + "</td>";
       out_ += "<td class=\"num\">" + money(l->cost) + "</td><td class=\"num\">" + share(l->cost) + "</td></tr>\n";
@@ -500,6 +635,15 @@ class Report {
     out_ += "<section class=\"statement\" id=\"statement-" + n + "\" data-statement=\"" + html_escape(st.id) +
             "\">\n<h2>Statement " + html_escape(st.id) + ": what each " + html_escape(render_detail::key_list(st.group_by)) +
             " pays in all</h2>\n";
+    if (!r_.series.empty()) {
+      std::vector<TimeGroup> groups;
+      for (const StatementRow& row : st.rows) {
+        std::string values;
+        for (const std::string& k : st.group_by) values += (values.empty() ? "" : " / ") + std::string(*row.tags.get(k));
+        groups.push_back({truncated(values, 40), row.kind, row.buckets});
+      }
+      time_chart("statement-series-" + n, "Cost by bucket, statement " + html_escape(st.id), std::move(groups));
+    }
     chart_open("statement-" + n, height, bars.size(),
                "Cost by " + html_escape(render_detail::key_list(st.group_by)) + ", statement " + html_escape(st.id),
                " horizontal bars, largest cost first, each stacked by kind: allocated, overhead, idle, unallocated.",

@@ -254,7 +254,8 @@ _OPTIONAL = ("split_cost", "unused_cost", "gpu_hours")
 def lines_dataframe(result: Mapping[str, Any] | Any) -> Any:
     """The lines of a result (the dict run() returns, or a Result) as a DataFrame.
 
-    Columns: step, pool, kind, one per tag key used anywhere (sorted; None where a line
+    Columns: step, pool, bucket_start and bucket_end under a series (RFC 3339 text), kind,
+    one per tag key used anywhere (sorted; None where a line
     lacks it), cost, weight, share, and split_cost, unused_cost, gpu_hours when any line has
     them. Numbers are decimal.Decimal in object columns, never floats. A Result's lines come
     straight from the engine as columns, without its JSON document.
@@ -265,8 +266,10 @@ def lines_dataframe(result: Mapping[str, Any] | Any) -> Any:
         columns = result._core.lines_columns()
         keys = sorted(columns["tags"])
         optional = [f for f in _OPTIONAL if f in columns]
-        names = ["step", "pool", "kind", *keys, "cost", "weight", "share", *optional]
-        data = [columns["step"], columns["pool"], columns["kind"], *(columns["tags"][k] for k in keys),
+        buckets = [f for f in ("bucket_start", "bucket_end") if f in columns]
+        names = ["step", "pool", *buckets, "kind", *keys, "cost", "weight", "share", *optional]
+        data = [columns["step"], columns["pool"], *(columns[f] for f in buckets), columns["kind"],
+                *(columns["tags"][k] for k in keys),
                 *(columns[f] for f in ("cost", "weight", "share", *optional))]
         frame = pd.DataFrame(dict(enumerate(data)), columns=range(len(names)), dtype=object)
         frame.columns = names  # a tag key may be spelt like another column: positions, then names
@@ -274,14 +277,17 @@ def lines_dataframe(result: Mapping[str, Any] | Any) -> Any:
     lines = result.get("lines", [])
     keys = sorted({k for line in lines for k in line["tags"]})
     optional = [f for f in _OPTIONAL if any(f in line for line in lines)]
-    columns = ["step", "pool", "kind", *keys, "cost", "weight", "share", *optional]
+    series = any("bucket" in line for line in lines)
+    columns = ["step", "pool", *(["bucket_start", "bucket_end"] if series else []), "kind", *keys, "cost", "weight",
+               "share", *optional]
 
     def num(v: Any) -> decimal.Decimal | None:
         return None if v is None else decimal.Decimal(v)
 
     rows = []
     for line in lines:
-        row = [line["step"], line.get("pool"), line["kind"], *(line["tags"].get(k) for k in keys)]
+        bucket = [line["bucket"]["start"], line["bucket"]["end"]] if series and "bucket" in line else [None, None] if series else []
+        row = [line["step"], line.get("pool"), *bucket, line["kind"], *(line["tags"].get(k) for k in keys)]
         row += [num(line.get(f)) for f in ("cost", "weight", "share", *optional)]
         rows.append(row)
     return pd.DataFrame(rows, columns=columns, dtype=object)

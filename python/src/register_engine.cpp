@@ -87,6 +87,8 @@ py::dict lines_columns(const Result& result) {
   for (const Line& l : result.lines)
     for (const auto& [k, v] : l.tags) keys.insert(k);
   py::list step(n), pool(n), kind(n), cost(n), weight = none_list(), share = none_list();
+  const bool series = !result.series.empty();  // then each line's bucket, as RFC 3339 text
+  py::list bucket_start = series ? none_list() : py::list(), bucket_end = series ? none_list() : py::list();
   std::map<std::string, py::list, std::less<>> tags;
   for (const std::string& k : keys) tags.emplace(k, none_list());
   // The optional columns, created when some line has a value.
@@ -105,6 +107,10 @@ py::dict lines_columns(const Result& result) {
     step[i] = text(l.step);
     pool[i] = l.pool ? text(*l.pool) : py::none();
     kind[i] = text(to_string(l.kind));
+    if (series && l.bucket) {
+      bucket_start[i] = text(l.bucket->start().to_string());
+      bucket_end[i] = text(l.bucket->end().to_string());
+    }
     for (const auto& [k, v] : l.tags) tags.find(k)->second[i] = text(v);
     cost[i] = number(format_amount(l.cost, unit));
     if (l.weight) weight[i] = number(format_weight(*l.weight));
@@ -118,6 +124,10 @@ py::dict lines_columns(const Result& result) {
   py::dict out;
   out["step"] = step;
   out["pool"] = pool;
+  if (series) {
+    out["bucket_start"] = bucket_start;
+    out["bucket_end"] = bucket_end;
+  }
   out["kind"] = kind;
   out["tags"] = tag_columns;
   out["cost"] = cost;

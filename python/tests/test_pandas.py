@@ -103,3 +103,22 @@ def test_empty_tag_cells_are_missing_as_in_the_csv_input():
     usage = pd.DataFrame({"team": ["a", "", None], "gpu_seconds": np.array([1, 2, 3], dtype=np.int64)})
     assert [r["tags"] for r in records_from_dataframe(usage, tags=["team"], measures=["gpu_seconds"])] == [
         {"team": "a"}, {}, {}]
+
+
+def test_lines_dataframe_carries_each_lines_bucket_under_a_series():
+    # Two days of 10.00: a runs over both days (1 GPU-second each), b only on day 2 (at):
+    # day 1 a 10.00; day 2 a and b 5.00 each.
+    spec = {"apportion": 1,
+            "series": {"start": "2026-06-01T00:00:00Z", "end": "2026-06-03T00:00:00Z", "step": "1d"},
+            "pools": [{"id": "node", "cost": "20.00"}],
+            "records": [{"tags": {"team": "a"}, "start": "2026-06-01T00:00:00Z", "end": "2026-06-03T00:00:00Z",
+                         "measures": {"gpu_seconds": 2}},
+                        {"tags": {"team": "b"}, "at": "2026-06-02T08:00:00Z", "measures": {"gpu_seconds": 1}}],
+            "steps": [{"id": "s", "strategy": "proportional", "pool": "node", "group_by": ["team"],
+                       "weight": "gpu_seconds"}]}
+    expected = [["2026-06-01T00:00:00Z", "a", Decimal("10.00")], ["2026-06-02T00:00:00Z", "a", Decimal("5.00")],
+                ["2026-06-02T00:00:00Z", "b", Decimal("5.00")]]
+    for frame in (lines_dataframe(apportion.run_result(spec)), lines_dataframe(apportion.run(spec))):
+        assert list(frame.columns[:5]) == ["step", "pool", "bucket_start", "bucket_end", "kind"]
+        assert frame[["bucket_start", "team", "cost"]].values.tolist() == expected
+    assert apportion.run(spec)["series"][1]["pools"] == [{"id": "node", "cost": "10.00"}]

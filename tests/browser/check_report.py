@@ -108,6 +108,11 @@ class Dom(html.parser.HTMLParser):
         self.in_statement = False
         self.scripts = 0
         self.section_depth = 0
+        # Charts over time (a series): [section ("step"/"statement", id), data-buckets, data-scale,
+        # [[data-bucket, data-cost, [(segment data-cost, height)]], ...]]
+        self.time_charts = []
+        self.section = None
+        self.in_time_chart = False
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
@@ -115,14 +120,22 @@ class Dom(html.parser.HTMLParser):
             self.scripts += 1
         if tag == "svg":
             self.depth += 1
-            if self.in_statement and a.get("class") == "chart":
-                self.statements[-1][1] = int(a.get("data-bars", "-1"))
-            elif self.steps and a.get("class") == "chart":
-                self.steps[-1][2] = int(a.get("data-bars", "-1"))
+            self.in_time_chart = a.get("class") == "chart series"
+            if self.in_time_chart:
+                self.time_charts.append([self.section, int(a.get("data-buckets", "-1")), decimal.Decimal(a.get("data-scale", "0")), []])
+        if self.in_time_chart and tag == "g" and a.get("class") == "bucket":
+            self.time_charts[-1][3].append([a.get("data-bucket"), a.get("data-cost"), []])
+        if self.in_time_chart and tag == "rect" and (a.get("class") or "").split()[:1] == ["seg"] and self.time_charts[-1][3]:
+            self.time_charts[-1][3][-1][2].append((a.get("data-cost"), decimal.Decimal(a.get("height", "0"))))
+        if tag == "svg" and self.in_statement and a.get("class") == "chart":
+            self.statements[-1][1] = int(a.get("data-bars", "-1"))
+        elif tag == "svg" and self.steps and a.get("class") == "chart":
+            self.steps[-1][2] = int(a.get("data-bars", "-1"))
         if tag == "title" and self.depth == 0:
             self.in_title = True
         if tag == "section":
             self.in_statement = a.get("class") == "statement"
+            self.section = (a.get("class"), a.get("data-step") or a.get("data-statement"))
         if tag == "section" and a.get("class") == "step":
             self.steps.append([a.get("data-step"), 0, None])
         if tag == "section" and a.get("class") == "gov":
@@ -140,6 +153,7 @@ class Dom(html.parser.HTMLParser):
     def handle_endtag(self, tag):
         if tag == "svg":
             self.depth -= 1
+            self.in_time_chart = False
         if tag == "title":
             self.in_title = False
 
@@ -259,6 +273,33 @@ def check_spec(binary, browser, work, spec, index):
         # The document's 6 places, to the report's 2 (the report rounds the exact ratio).
         pct = str((decimal.Decimal(c["ratio"]) * 100).quantize(decimal.Decimal("0.01"), decimal.ROUND_HALF_EVEN)) + "%"
         check("Tag coverage: " + pct in text, "%s: coverage %s of step %s not shown" % (name, pct, c["step"]))
+    # A series: per step and per statement, a bar per bucket stacked by group; each bar's
+    # segments add up to the bucket's amount, in their figures and in their drawn heights.
+    series = result.get("series", [])
+    if series:
+        charts = {c[0]: c for c in dom.time_charts}
+        wanted = [("step", step, {b["start"]: sum(decimal.Decimal(l["cost"]) for l in result["lines"]
+                                                  if l["step"] == step and l["bucket"]["start"] == b["start"]) for b in series})
+                  for step in steps]
+        for st in result.get("statements", []):
+            wanted.append(("statement", st["id"], {b["start"]: sum(decimal.Decimal(r["buckets"][i]["cost"]) for r in st["rows"])
+                                                   for i, b in enumerate(series)}))
+        for kind, ident, amounts in wanted:
+            got = charts.get((kind, ident))
+            if not check(got is not None, "%s: no chart over time for %s %s" % (name, kind, ident)):
+                continue
+            check(got[1] == len(series) == len(got[3]),
+                  "%s: %s %s: %d bucket bars (data-buckets=%r), expected %d" % (name, kind, ident, len(got[3]), got[1], len(series)))
+            for start, cost, segments in got[3]:
+                check(decimal.Decimal(cost) == amounts.get(start),
+                      "%s: %s %s: the bar of %s is %s, its lines %s" % (name, kind, ident, start, cost, amounts.get(start)))
+                total = sum(decimal.Decimal(c) for c, h in segments)
+                check(total == decimal.Decimal(cost),
+                      "%s: %s %s: the segments of %s add to %s, not %s" % (name, kind, ident, start, total, cost))
+                drawn = sum(h for c, h in segments)
+                check(abs(drawn - decimal.Decimal(cost) * got[2]) <= decimal.Decimal("0.5"),
+                      "%s: %s %s: the bar of %s is drawn %s high, not %s" % (name, kind, ident, start, drawn,
+                                                                              decimal.Decimal(cost) * got[2]))
     # A statement: a bar per row (largest first, the smaller ones past MAX_BARS as one), each
     # stacked from segments whose amounts add up to the row's, and every row's cost shown.
     drawn_statements = {st[0]: st for st in dom.statements}
