@@ -929,6 +929,12 @@ class SeriesRunner {
       }
     }
     for (std::size_t p = 0; p < a_.pools.size(); ++p) out.pools.push_back({a_.pools[p].id, pool_totals[p]});
+    // Records the series does not cover take no part: said, not dropped silently.
+    if (outside_ > 0)
+      out.warnings.push_back("series: " + std::to_string(outside_) + (outside_ == 1 ? " record falls" : " records fall") +
+                             " outside the series (" + buckets_.front().start().to_string() + " to " +
+                             buckets_.back().end().to_string() + "), so " + (outside_ == 1 ? "it takes" : "they take") +
+                             " no part");
     // Pools in another currency were converted whole, before they were spread.
     std::vector<FxRate> fx = whole_.fx_used();
     for (FxRate& f : out.fx_used)
@@ -996,7 +1002,7 @@ class SeriesRunner {
   // Each bucket's records: a record over an interval in every bucket it overlaps, with its
   // part of the measures; an instant in the bucket holding it; one with neither in every
   // bucket, spread like a pool without a period; a priced run clipped to each bucket.
-  std::vector<std::vector<Record>> records_by_bucket() const {
+  std::vector<std::vector<Record>> records_by_bucket() {
     const Interval whole(buckets_.front().start(), buckets_.back().end());
     std::vector<std::vector<Record>> out(buckets_.size());
     const auto holding = [&](Instant t) -> std::optional<std::size_t> {
@@ -1005,6 +1011,7 @@ class SeriesRunner {
       if (it == buckets_.end() || !it->contains(t)) return std::nullopt;
       return static_cast<std::size_t>(it - buckets_.begin());
     };
+    outside_ = 0;
     for (const Record& r : a_.records) {
       if (r.at && (r.start || r.end))
         throw SpecError(r.origin + ".at", "an instant, or an interval with start and end: give one, not both");
@@ -1017,8 +1024,10 @@ class SeriesRunner {
         const Interval billed = r.window.value_or(run);
         if (billed.length().count() == 0) {
           if (const auto b = holding(billed.start())) out[*b].push_back(r);
+          else ++outside_;
           continue;
         }
+        if (whole.overlap(billed).count() == 0) ++outside_;
         for (std::size_t b = 0; b < buckets_.size(); ++b) {
           const Instant s = std::max(buckets_[b].start(), billed.start());
           const Instant e = std::min(buckets_[b].end(), billed.end());
@@ -1033,9 +1042,11 @@ class SeriesRunner {
       const std::optional<Instant> instant = r.at ? r.at : (r.start && *r.start == *r.end ? r.start : std::nullopt);
       if (instant) {
         if (const auto b = holding(*instant)) out[*b].emplace_back(r).at.reset();  // placed
+        else ++outside_;
         continue;
       }
       const Interval span = r.start ? Interval(*r.start, *r.end) : whole;
+      if (whole.overlap(span).count() == 0) ++outside_;
       for (std::size_t b = 0; b < buckets_.size(); ++b) {
         const auto overlap = buckets_[b].overlap(span);
         if (overlap.count() == 0) continue;
@@ -1049,6 +1060,7 @@ class SeriesRunner {
   const Allocation& a_;
   Runner whole_;  // the document's checks, and its pools priced over the whole series
   std::vector<Interval> buckets_;
+  std::size_t outside_ = 0;  // records in no bucket
 };
 
 }  // namespace

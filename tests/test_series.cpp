@@ -240,6 +240,21 @@ TEST(Series, TheResultDoesNotDependOnRecordOrder) {
   }
 }
 
+TEST(Series, RecordsOutsideTheSeriesAreToldNotDroppedSilently) {
+  // An instant on June 5 and an interval in July, outside June 1-4: two records in no bucket.
+  const Result r = run(allocation_from_json(R"({"apportion": 1,
+   "series": {"start": "2026-06-01T00:00:00Z", "end": "2026-06-04T00:00:00Z", "step": "1d"},
+   "pools": [{"id": "node", "cost": "30.00"}],
+   "records": [{"tags": {"team": "a"}, "measures": {"gpu_seconds": 1}},
+               {"tags": {"team": "b"}, "at": "2026-06-05T00:00:00Z", "measures": {"gpu_seconds": 1}},
+               {"tags": {"team": "c"}, "start": "2026-07-01T00:00:00Z", "end": "2026-07-02T00:00:00Z", "measures": {"gpu_seconds": 1}}],
+   "steps": [{"id": "s", "strategy": "proportional", "pool": "node", "group_by": ["team"], "weight": "gpu_seconds"}]})"));
+  EXPECT_EQ(r.lines.size(), 3u);  // a alone, each day
+  EXPECT_EQ(r.warnings, (std::vector<std::string>{
+                            "series: 2 records fall outside the series (2026-06-01T00:00:00Z to 2026-06-04T00:00:00Z), so they "
+                            "take no part"}));
+}
+
 std::string error_of(const std::string& spec) {
   try {
     run_spec(spec);
