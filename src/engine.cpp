@@ -897,9 +897,18 @@ class SeriesRunner {
       }
       for (std::size_t p = 0; p < r.pools.size(); ++p) pool_totals[p] += r.pools[p].cost;
       out.series.push_back({at, std::move(r.pools)});
-      for (Line& l : r.lines) out.lines.push_back((l.bucket = at, std::move(l)));
-      for (UnitCost& u : r.unit_costs) out.unit_costs.push_back((u.bucket = at, std::move(u)));
-      for (Coverage& c : r.coverage) out.coverage.push_back((c.bucket = at, std::move(c)));
+      for (Line& l : r.lines) {
+        l.bucket = at;
+        out.lines.push_back(std::move(l));
+      }
+      for (UnitCost& u : r.unit_costs) {
+        u.bucket = at;
+        out.unit_costs.push_back(std::move(u));
+      }
+      for (Coverage& c : r.coverage) {
+        c.bucket = at;
+        out.coverage.push_back(std::move(c));
+      }
       for (FxRate& f : r.fx_used)
         if (std::none_of(out.fx_used.begin(), out.fx_used.end(), [&](const FxRate& x) { return x.from == f.from && x.to == f.to; }))
           out.fx_used.push_back(std::move(f));
@@ -924,7 +933,10 @@ class SeriesRunner {
           merged.cost += row.cost;
           merged.buckets[b] += row.cost;
           for (std::size_t k = 0; k < merged.made_of.size(); ++k) merged.made_of[k] += row.made_of[k];
-          for (StatementPart& part : row.parts) merged.parts.push_back((part.bucket = at, std::move(part)));
+          for (StatementPart& part : row.parts) {
+            part.bucket = at;
+            merged.parts.push_back(std::move(part));
+          }
         }
       }
     }
@@ -1005,12 +1017,7 @@ class SeriesRunner {
   std::vector<std::vector<Record>> records_by_bucket() {
     const Interval whole(buckets_.front().start(), buckets_.back().end());
     std::vector<std::vector<Record>> out(buckets_.size());
-    const auto holding = [&](Instant t) -> std::optional<std::size_t> {
-      const auto it = std::upper_bound(buckets_.begin(), buckets_.end(), t,
-                                       [](Instant x, const Interval& b) { return x < b.end(); });
-      if (it == buckets_.end() || !it->contains(t)) return std::nullopt;
-      return static_cast<std::size_t>(it - buckets_.begin());
-    };
+    const auto holding = [&](Instant t) { return bucket_holding(buckets_, t); };
     outside_ = 0;
     for (const Record& r : a_.records) {
       if (r.at && (r.start || r.end))
@@ -1051,7 +1058,12 @@ class SeriesRunner {
         const auto overlap = buckets_[b].overlap(span);
         if (overlap.count() == 0) continue;
         Record& part = out[b].emplace_back(r);
-        if (overlap != span.length()) part.portion_part = overlap.count(), part.portion_whole = span.length().count();
+        if (overlap != span.length()) {
+          // In lowest terms once here, not in each Rational the strategies make of it.
+          const std::int64_t common = std::gcd(overlap.count(), span.length().count());
+          part.portion_part = overlap.count() / common;
+          part.portion_whole = span.length().count() / common;
+        }
       }
     }
     return out;

@@ -192,6 +192,12 @@ bool starts_bucket(Instant t, BucketStep step) {
   return std::chrono::year_month_day(day).day() == std::chrono::day(1);
 }
 
+std::optional<std::size_t> bucket_holding(const std::vector<Interval>& buckets, Instant t) {
+  const auto b = std::upper_bound(buckets.begin(), buckets.end(), t, [](Instant x, const Interval& i) { return x < i.end(); });
+  if (b == buckets.end() || !b->contains(t)) return std::nullopt;
+  return static_cast<std::size_t>(b - buckets.begin());
+}
+
 std::vector<Interval> buckets_between(Instant start, Instant end, BucketStep step) {
   if (end < start) throw std::invalid_argument("ends (" + end.to_string() + ") before it starts (" + start.to_string() + ")");
   for (const Instant t : {start, end})

@@ -84,5 +84,7 @@ bool starts_bucket(Instant t, BucketStep step);
 // The buckets [t, t + step) from `start` to `end`, both on boundaries, in order; none when
 // they are equal. std::invalid_argument when one is not on a boundary or end < start.
 std::vector<Interval> buckets_between(Instant start, Instant end, BucketStep step);
+// The index of the bucket holding `t` among consecutive buckets in order, or none.
+std::optional<std::size_t> bucket_holding(const std::vector<Interval>& buckets, Instant t);
 
 APPORTION_END_NAMESPACE

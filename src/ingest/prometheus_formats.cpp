@@ -512,12 +512,6 @@ IngestResult parse_dcgm(std::string_view text, ObjectReader& options, const std:
         }
         return it->second;
       };
-      const auto bucket_at = [&](const Sample* p) -> std::optional<std::size_t> {
-        const Instant t = *p->timestamp;
-        const auto b = std::upper_bound(buckets->begin(), buckets->end(), t, [](Instant x, const Interval& i) { return x < i.end(); });
-        if (b == buckets->end() || !b->contains(t)) return std::nullopt;
-        return static_cast<std::size_t>(b - buckets->begin());
-      };
       std::vector<Run>& runs = slices[c.uuid + "/" + c.instance];
       const auto hold = [&](std::size_t record, std::int64_t start, std::int64_t end) {
         if (!runs.empty() && runs.back().record == record && runs.back().end == start) runs.back().end = end;
@@ -525,7 +519,7 @@ IngestResult parse_dcgm(std::string_view text, ObjectReader& options, const std:
       };
       if (buckets) {
         for (const Sample* p : samples)
-          if (const auto b = bucket_at(p)) {
+          if (const auto b = bucket_holding(*buckets, *p->timestamp)) {
             DcgmRecord& r = records[record_of(b)];
             r.utilization_sum += p->value.to_rational();
             ++r.samples;
