@@ -127,6 +127,12 @@ Decimal resolve(const LinesRef& ref, const Result& result, const std::string& pa
 
 namespace {
 
+// Under a series: where a line's bucket is in result.series; its size for a line without one.
+std::size_t bucket_index(const Result& result, const Line& line) {
+  const auto b = std::find_if(result.series.begin(), result.series.end(), [&](const BucketPools& x) { return x.bucket == line.bucket; });
+  return static_cast<std::size_t>(b - result.series.begin());
+}
+
 // Under a series: what a reference sums to in each bucket, in bucket order.
 std::vector<Decimal> resolve_by_bucket(const LinesRef& ref, const Result& result, const std::string& path) {
   std::vector<Decimal> out(result.series.size());
@@ -140,10 +146,8 @@ std::vector<Decimal> resolve_by_bucket(const LinesRef& ref, const Result& result
     return out;
   }
   std::vector<Line> rows;
-  for (const Line* l : select_lines(ref, result, path, rows)) {
-    const auto b = std::find_if(result.series.begin(), result.series.end(), [&](const BucketPools& x) { return x.bucket == l->bucket; });
-    if (b != result.series.end()) out[static_cast<std::size_t>(b - result.series.begin())] += l->cost;
-  }
+  for (const Line* l : select_lines(ref, result, path, rows))
+    if (const std::size_t b = bucket_index(result, *l); b < out.size()) out[b] += l->cost;
   return out;
 }
 
@@ -242,20 +246,16 @@ AnomalyReport find_trend(const AnomalyRule& rule, AnomalyReport report, const Re
   std::vector<Line> rows;
   const std::vector<const Line*> lines = select_lines(rule.lines, result, path + ".lines", rows);
   report.lines = lines.size();
-  const auto bucket_of = [&](const Line& l) {
-    const auto b = std::find_if(result.series.begin(), result.series.end(), [&](const BucketPools& x) { return x.bucket == l.bucket; });
-    return static_cast<std::size_t>(b - result.series.begin());
-  };
   // Per kind and tags, the cost in each bucket.
   std::map<std::pair<LineKind, Tags>, std::vector<Rational>> costs;
   for (const Line* l : lines) {
     auto& by_bucket = costs[{l->kind, l->tags}];
     by_bucket.resize(result.series.size());
-    by_bucket[bucket_of(*l)] += l->cost.to_rational();
+    if (const std::size_t b = bucket_index(result, *l); b < by_bucket.size()) by_bucket[b] += l->cost.to_rational();
   }
   const Rational threshold = report.threshold.value.to_rational();
   for (const Line* l : lines) {
-    const std::size_t b = bucket_of(*l);
+    const std::size_t b = bucket_index(result, *l);
     if (b == 0 || b >= result.series.size()) continue;
     const auto& by_bucket = costs[{l->kind, l->tags}];
     const std::size_t from = b > rule.window ? b - rule.window : 0;
