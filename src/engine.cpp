@@ -418,7 +418,7 @@ class Runner {
         },
         pool.source);
     if (pool.currency && !(*pool.currency == a_.currency)) {
-      const Rational rate = fx_rate(*pool.currency, path + ".currency");
+      const Rational rate = conversion(i);
       exact *= rate;
       for (PartInput& part : part_inputs_[i]) part.cost *= rate;  // the parts converted like the pool
     }
@@ -458,6 +458,13 @@ class Runner {
 
  public:
   const std::vector<FxRate>& fx_used() const noexcept { return result_.fx_used; }
+
+  // What one unit of pool i's currency is in the allocation's.
+  Rational conversion(std::size_t i) {
+    const Pool& pool = a_.pools[i];
+    if (!pool.currency || *pool.currency == a_.currency) return 1;
+    return fx_rate(*pool.currency, pool_path(i) + ".currency");
+  }
 
   Decimal round_pool(const Rational& exact, const std::string& path) const {
     try {
@@ -941,6 +948,7 @@ class SeriesRunner {
       }
     }
     for (std::size_t p = 0; p < a_.pools.size(); ++p) out.pools.push_back({a_.pools[p].id, pool_totals[p]});
+    out.warnings = std::move(warnings_);
     // Records the series does not cover take no part: said, not dropped silently.
     if (outside_ > 0)
       out.warnings.push_back("series: " + std::to_string(outside_) + (outside_ == 1 ? " record falls" : " records fall") +
@@ -1001,6 +1009,11 @@ class SeriesRunner {
       }
       if (std::holds_alternative<PartsSource>(pool.source))
         throw SpecError(path + ".parts", "a pool broken down by resource is not split over a series yet");
+      if (!pool.charges.empty()) {
+        const auto rounded = charged(p, path, precision);
+        for (std::size_t b = 0; b < buckets_.size(); ++b) amounts[b] = rounded[b];
+        continue;
+      }
       const Interval period = pool.period.value_or(whole);
       if (whole.overlap(period).count() == 0)
         throw SpecError(path + ".period", "does not overlap the series (" + whole.start().to_string() + " to " +
@@ -1009,6 +1022,42 @@ class SeriesRunner {
       for (std::size_t b = 0; b < buckets_.size(); ++b) amounts[b] = rounded[b];
     }
     return out;
+  }
+
+  // A pool's amount per bucket from its charges: each charge's cost by its overlap with the
+  // bucket (a charge of no length in the bucket holding it), rounded together. What falls
+  // outside the series takes no part, and is told.
+  std::vector<Decimal> charged(std::size_t p, const std::string& path, Decimal precision) {
+    const Pool& pool = a_.pools[p];
+    const auto* cost = std::get_if<CostSource>(&pool.source);
+    if (!cost) throw SpecError(path + ".charges", "are the parts of a cost: the pool has no cost");
+    if (pool.period) throw SpecError(path + ".period", "a pool charged over time (charges) takes no period");
+    std::vector<Rational> exact(buckets_.size());
+    Decimal sum;
+    for (const Charge& c : pool.charges) {
+      sum += c.cost;
+      const std::int64_t length = c.period.length().count();
+      if (length == 0) {
+        if (const auto b = bucket_holding(buckets_, c.period.start())) exact[*b] += c.cost.to_rational();
+        continue;
+      }
+      const Rational per_ns = c.cost.to_rational() / BigInt(length);
+      for_each_overlap(buckets_, c.period, [&](std::size_t b, std::int64_t ns) { exact[b] += per_ns * BigInt(ns); });
+    }
+    if (sum != cost->cost)
+      throw SpecError(path + ".charges", "sum to " + sum.to_string() + ", not the pool's cost " + cost->cost.to_string());
+    const Rational rate = whole_.conversion(p);
+    Rational inside = 0;
+    for (Rational& e : exact) {
+      e *= rate;
+      inside += e;
+    }
+    const Decimal total = whole_.round_pool(inside, path);
+    const Decimal whole = whole_.pool_cost(p);
+    if (total != whole)
+      warnings_.push_back(path + " (\"" + pool.id + "\"): " + (whole - total).to_string() +
+                          " of its cost is charged outside the series, and takes no part");
+    return round_largest_remainder(exact, total, precision, {}, RemainderTies::in_order);
   }
 
   // Each bucket's records: a record over an interval in every bucket it overlaps, with its
@@ -1073,6 +1122,7 @@ class SeriesRunner {
   Runner whole_;  // the document's checks, and its pools priced over the whole series
   std::vector<Interval> buckets_;
   std::size_t outside_ = 0;  // records in no bucket
+  std::vector<std::string> warnings_;  // of the whole series, before each bucket's
 };
 
 }  // namespace

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <iterator>
+#include <map>
 #include <optional>
 #include <span>
 #include <sstream>
@@ -83,6 +84,7 @@ std::string resource_name(const Tags& tags) {
 struct FocusStep {
   std::string id;
   std::string pool_id;
+  std::optional<Interval> bucket;  // under a series: the rows' charge period
   std::vector<const Line*> lines;
   std::string method;
   Tags origin_tags;   // the Tags column: the pool's, or for a drill-down of a bill's charge, the charge's too
@@ -166,11 +168,13 @@ bool origin_overrides(std::string_view column) {
 // Where a row's cell in one header column comes from: the origin's column `index`, apportion's
 // own (kGenerated[index]), or nowhere (null: a column of another bill).
 struct ColumnSource {
-  enum { origin, generated, none } from = none;
+  enum { origin, generated, bucket_start, bucket_end, none } from = none;
   std::size_t index = 0;
 };
 
-ColumnSource source_of(std::string_view name, const OriginCharge* origin) {
+ColumnSource source_of(std::string_view name, const OriginCharge* origin, bool bucketed) {
+  if (bucketed && name == "ChargePeriodStart") return {ColumnSource::bucket_start};
+  if (bucketed && name == "ChargePeriodEnd") return {ColumnSource::bucket_end};
   const auto own = std::find(std::begin(kGenerated), std::end(kGenerated), name);
   if (origin && (own == std::end(kGenerated) || origin_overrides(name))) {
     const std::vector<std::string>& names = origin->schema->names;
@@ -180,6 +184,68 @@ ColumnSource source_of(std::string_view name, const OriginCharge* origin) {
   if (own != std::end(kGenerated)) return {ColumnSource::generated, static_cast<std::size_t>(own - std::begin(kGenerated))};
   return {};
 }
+
+// Under a series, what a pool read from a bill charged in each bucket: its cost column the
+// pool's amount there; each other summable metric by the bucket's share of the bill's cost
+// (what the bill charged outside the series is in no bucket), rounded so the buckets sum to
+// the metric's part in the series. None where shares cannot be had: credits, a zero cost.
+class BucketMetrics {
+ public:
+  explicit BucketMetrics(const Result& result) : result_(result) {}
+
+  std::vector<std::optional<Decimal>> of(const OriginCharge& origin, const std::string& pool_id, const Interval& bucket) {
+    auto [it, fresh] = split_.try_emplace(pool_id);
+    if (fresh) it->second = split(origin, pool_id);
+    std::size_t b = 0;
+    while (b < result_.series.size() && result_.series[b].bucket.start() != bucket.start()) ++b;
+    return b < it->second.size() ? it->second[b] : std::vector<std::optional<Decimal>>(origin.schema->names.size());
+  }
+
+ private:
+  std::vector<std::vector<std::optional<Decimal>>> split(const OriginCharge& origin, const std::string& pool_id) const {
+    const OriginSchema& schema = *origin.schema;
+    std::vector<Decimal> amounts;
+    Rational inside = 0;
+    for (const BucketPools& b : result_.series) {
+      const auto p = std::find_if(b.pools.begin(), b.pools.end(), [&](const PoolCost& c) { return c.id == pool_id; });
+      amounts.push_back(p == b.pools.end() ? Decimal{} : p->cost);
+      inside += amounts.back().to_rational();
+    }
+    // The bill's cost in the result's currency.
+    std::optional<Rational> billed;
+    const auto cost_column = std::find(schema.names.begin(), schema.names.end(), schema.cost_column);
+    if (const auto cost = origin.amount(static_cast<std::size_t>(cost_column - schema.names.begin()))) {
+      if (origin.currency == result_.currency) billed = cost->to_rational();
+      for (const FxRate& fx : result_.fx_used)
+        if (fx.from == origin.currency && fx.to == result_.currency) billed = cost->to_rational() * fx.rate.to_rational();
+    }
+    std::vector<Rational> weights;
+    for (const Decimal& a : amounts) weights.push_back(a.to_rational());
+    const bool weighable = billed && *billed > 0 && inside > 0 &&
+                           std::none_of(amounts.begin(), amounts.end(), [](const Decimal& a) { return a.signum() < 0; });
+    std::vector<std::vector<std::optional<Decimal>>> out(amounts.size(), std::vector<std::optional<Decimal>>(schema.names.size()));
+    for (std::size_t c = 0; c < schema.names.size(); ++c) {
+      if (schema.names[c] == schema.cost_column) {
+        for (std::size_t b = 0; b < amounts.size(); ++b) out[b][c] = amounts[b];
+        continue;
+      }
+      const bool summed = schema.kinds[c] == OriginSchema::Kind::cost || schema.kinds[c] == OriginSchema::Kind::summable;
+      if (!summed || !weighable || (schema.kinds[c] == OriginSchema::Kind::cost && !(origin.currency == result_.currency)))
+        continue;
+      const std::optional<Decimal> whole = origin.amount(c);
+      if (!whole) continue;
+      const int digits = schema.kinds[c] == OriginSchema::Kind::cost ? result_.precision.fractional_digits() : 6;
+      const Decimal unit = split_unit(*whole, digits);
+      const Decimal in_series = Decimal::from_rational(whole->to_rational() * inside / *billed, unit, RoundingMode::half_even);
+      const std::vector<Decimal> parts = allocate_by_weights(in_series, weights, unit);
+      for (std::size_t b = 0; b < amounts.size(); ++b) out[b][c] = parts[b];
+    }
+    return out;
+  }
+
+  const Result& result_;
+  std::map<std::string, std::vector<std::vector<std::optional<Decimal>>>> split_;
+};
 
 }  // namespace
 
@@ -193,13 +259,17 @@ std::string result_to_focus(const Result& result, const Allocation& allocation) 
       if (std::find(step_ids.begin(), step_ids.end(), l.step) == step_ids.end()) step_ids.push_back(l.step);
 
   std::vector<FocusStep> steps;
+  BucketMetrics bucket_metrics(result);
   // One FOCUS step per step and pool: a step over a fleet splits each of its pools (each a
   // charge of the bill) on its own, its lines pool by pool.
+  // Under a series, one per bucket too: each bucket's lines are an allocation of what the
+  // pool charged in that bucket.
   std::vector<std::pair<std::string, std::vector<const Line*>>> parts;
   for (const std::string& step_id : step_ids)
     for (const Line* l : result.lines_of(step_id)) {
       if (!l->pool) continue;  // lines that price runs have no origin charge
-      if (parts.empty() || parts.back().first != step_id || parts.back().second.back()->pool != l->pool)
+      if (parts.empty() || parts.back().first != step_id || parts.back().second.back()->pool != l->pool ||
+          parts.back().second.back()->bucket != l->bucket)
         parts.push_back({step_id, {}});
       parts.back().second.push_back(l);
     }
@@ -209,6 +279,7 @@ std::string result_to_focus(const Result& result, const Allocation& allocation) 
     step.id = step_id;
     step.lines = std::move(part.second);
     step.pool_id = *step.lines.front()->pool;
+    step.bucket = step.lines.front()->bucket;
 
     const auto step_it = std::find_if(allocation.steps.begin(), allocation.steps.end(),
                                       [&](const Step& s) { return s.id == step_id; });
@@ -220,10 +291,14 @@ std::string result_to_focus(const Result& result, const Allocation& allocation) 
     const Pool* pool = pool_it == allocation.pools.end() ? nullptr : &*pool_it;
     if (pool) step.origin_tags = pool->tags;
 
-    // The origin charge: the pool's rounded cost (the lines' sum, should the pool be missing).
-    const auto cost_it = std::find_if(result.pools.begin(), result.pools.end(),
+    // The origin charge: the pool's rounded cost (the lines' sum, should the pool be missing),
+    // under a series its amount in the bucket.
+    const std::vector<PoolCost>* pool_costs = &result.pools;
+    for (const BucketPools& b : result.series)
+      if (step.bucket && b.bucket.start() == step.bucket->start()) pool_costs = &b.pools;
+    const auto cost_it = std::find_if(pool_costs->begin(), pool_costs->end(),
                                       [&](const PoolCost& p) { return p.id == step.pool_id; });
-    if (cost_it != result.pools.end()) {
+    if (cost_it != pool_costs->end()) {
       step.pool_cost = cost_it->cost;
     } else {
       for (const Line* l : step.lines) step.pool_cost += l->cost;
@@ -234,9 +309,13 @@ std::string result_to_focus(const Result& result, const Allocation& allocation) 
 
     if (pool && pool->origin) {
       step.origin = pool->origin.get();
-      split_metrics(step, origin_metrics(*pool->origin, step.pool_cost, result.currency), weights, unit);
+      split_metrics(step,
+                    step.bucket ? bucket_metrics.of(*pool->origin, step.pool_id, *step.bucket)
+                                : origin_metrics(*pool->origin, step.pool_cost, result.currency),
+                    weights, unit);
     } else if (const auto* from = pool ? std::get_if<FromStepSource>(&pool->source) : nullptr) {
-      const auto parent = std::find_if(steps.begin(), steps.end(), [&](const FocusStep& s) { return s.id == from->step; });
+      const auto parent = std::find_if(steps.begin(), steps.end(),
+                                       [&](const FocusStep& s) { return s.id == from->step && s.bucket == step.bucket; });
       if (parent != steps.end() && parent->origin) {
         // The rows are parts of the bill's charge: they repeat its tags, and say whose part
         // of it the drilled-down pool was.
@@ -259,6 +338,10 @@ std::string result_to_focus(const Result& result, const Allocation& allocation) 
     if (step.origin)
       for (const std::string& name : step.origin->schema->names)
         if (std::find(header.begin(), header.end(), name) == header.end()) header.push_back(name);
+  const bool bucketed = !result.series.empty();
+  if (bucketed)  // each row's charge period is its bucket
+    for (std::string_view name : {"ChargePeriodStart", "ChargePeriodEnd"})
+      if (std::find(header.begin(), header.end(), name) == header.end()) header.emplace_back(name);
   for (std::string_view name : kGenerated)
     if (std::find(header.begin(), header.end(), name) == header.end()) header.emplace_back(name);
 
@@ -273,7 +356,7 @@ std::string result_to_focus(const Result& result, const Allocation& allocation) 
 
     // Where each header column's cell comes from for this step's rows, settled once.
     std::vector<ColumnSource> sources;
-    for (const std::string& name : header) sources.push_back(source_of(name, step.origin));
+    for (const std::string& name : header) sources.push_back(source_of(name, step.origin, step.bucket.has_value()));
 
     // The step's denominator, where a line shows it: weight / share.
     std::optional<Rational> denominator;
@@ -327,6 +410,10 @@ std::string result_to_focus(const Result& result, const Allocation& allocation) 
         const ColumnSource& source = sources[k];
         if (source.from == ColumnSource::generated) {
           out << csv_field(generated[source.index]);
+          continue;
+        }
+        if (source.from == ColumnSource::bucket_start || source.from == ColumnSource::bucket_end) {
+          out << (source.from == ColumnSource::bucket_start ? step.bucket->start() : step.bucket->end()).to_string();
           continue;
         }
         if (source.from == ColumnSource::none) continue;

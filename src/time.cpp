@@ -198,6 +198,14 @@ std::optional<std::size_t> bucket_holding(const std::vector<Interval>& buckets, 
   return static_cast<std::size_t>(b - buckets.begin());
 }
 
+void for_each_overlap(const std::vector<Interval>& buckets, const Interval& span,
+                      const std::function<void(std::size_t, std::int64_t)>& add) {
+  auto b = std::upper_bound(buckets.begin(), buckets.end(), span.start(), [](Instant t, const Interval& x) { return t < x.end(); });
+  for (; b != buckets.end() && b->start() < span.end(); ++b)
+    if (const auto overlap = b->overlap(span); overlap.count() > 0)
+      add(static_cast<std::size_t>(b - buckets.begin()), overlap.count());
+}
+
 std::vector<Interval> buckets_between(Instant start, Instant end, BucketStep step) {
   if (end < start) throw std::invalid_argument("ends (" + end.to_string() + ") before it starts (" + start.to_string() + ")");
   for (const Instant t : {start, end})

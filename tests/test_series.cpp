@@ -4,6 +4,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <fstream>
+#include <iterator>
+#include <sstream>
 #include <random>
 #include <string>
 #include <vector>
@@ -393,3 +396,152 @@ TEST(SeriesInputs, ARangeQueryPutsEachSamplesIntervalIntoItsBuckets) {
 }
 
 }  // namespace
+
+namespace {
+
+// The records a format reads from tests/data/series/<file> under a series of days from June 1
+// 2026, as "<day> <tags> <measure>=<value> ...", each with its bucket's start and end.
+std::vector<std::string> records_by_day(const std::string& format, const std::string& file, const std::string& options) {
+  std::ifstream in(std::string(APPORTION_TEST_DATA) + "/series/" + file, std::ios::binary);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::vector<Interval> days = buckets_between(at("2026-06-01T00:00:00Z"), at("2026-06-03T00:00:00Z"), BucketStep::day);
+  const ingest::BucketScope scope(&days);
+  const Value parsed = parse_json(options);
+  ObjectReader reader(parsed, "inputs[0]");
+  const IngestResult result = IngestRegistry::global().parse(format, text, reader, file);
+  std::vector<std::string> out;
+  for (const Record& r : result.records) {
+    EXPECT_TRUE(r.start && r.end && *r.end - *r.start == days[0].length()) << r.origin;
+    std::string line = r.start->to_string().substr(8, 2);
+    for (const auto& [k, v] : r.tags) line += " " + v;
+    for (const auto& [k, v] : r.measures) line += " " + k + "=" + v.to_string();
+    out.push_back(line);
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST(SeriesInputs, KubeStateMetricsRequestsGoToTheDaysTheyWereHeld) {
+  // tests/data/series/ksm-across-midnight.json, a kube-state-metrics query_range answer
+  // (hourly): trainer-0 requests 2 GPUs from 22:00 on June 1 to 02:00 on June 2, two hours
+  // each day: 14400 GPU-seconds each day. eval-0 requests 1 GPU sampled at 23:30, 00:30 and
+  // 01:30, Running until it is Succeeded at 01:30: 1800 s on June 1, 3600 + 1800 on June 2.
+  EXPECT_EQ(records_by_day("kube-state-metrics", "ksm-across-midnight.json", R"({"max_gap": 3600})"),
+            (std::vector<std::string>{"01 nlp trainer-0 nlp-research gpu_seconds=14400 gpus=2",
+                                      "02 nlp trainer-0 nlp-research gpu_seconds=14400 gpus=2",
+                                      "01 vision eval-0 vision gpu_seconds=1800 gpus=1",
+                                      "02 vision eval-0 vision gpu_seconds=5400 gpus=1"}));
+  // Split by team: June 1 24.00 x 14400/16200 = 21.333.. and 2.666..; June 2 24.00 x
+  // 14400/19800 = 17.4545.. and 6.5454..: 21.33 + 2.67 and 17.45 + 6.55.
+  SpecOptions options;
+  options.base_dir = APPORTION_TEST_DATA "/series";
+  const Result r = run(allocation_from_json(R"({"apportion": 1,
+   "series": {"start": "2026-06-01T00:00:00Z", "end": "2026-06-03T00:00:00Z", "step": "1d"},
+   "inputs": [{"format": "kube-state-metrics", "path": "ksm-across-midnight.json", "max_gap": 3600}],
+   "pools": [{"id": "node", "cost": "48.00"}], "records": [],
+   "steps": [{"id": "teams", "strategy": "proportional", "pool": "node", "group_by": ["team"], "weight": "gpu_seconds"}]})",
+                                            options));
+  std::vector<std::string> got;
+  for (const Line& l : r.lines)
+    got.push_back(l.bucket->start().to_string().substr(8, 2) + " " + std::string(*l.tags.get("team")) + " " + l.cost.to_fixed(2));
+  EXPECT_EQ(got, (std::vector<std::string>{"01 nlp-research 21.33", "01 vision 2.67", "02 nlp-research 17.45", "02 vision 6.55"}));
+}
+
+TEST(SeriesInputs, AVllmCounterRiseGoesWholeToTheBucketOfTheSampleThatSawIt) {
+  // tests/data/series/vllm-across-midnight.json: llama's prompt counter 1000 (23:00), 1600
+  // (23:30), 2000 (00:00), 2600 (00:30), then 100 after a restart (01:00). The rises seen by
+  // 23:30 and 00:00 (600 + 400) close June 1; 600 and the 100 from zero fall on June 2.
+  // qwen's generation counter goes 0 (23:00) to 300 (00:30): one rise, seen on June 2.
+  EXPECT_EQ(records_by_day("vllm", "vllm-across-midnight.json", "{}"),
+            (std::vector<std::string>{"01 meta-llama/Llama-3.1-8B-Instruct tokens_prompt=1000",
+                                      "02 meta-llama/Llama-3.1-8B-Instruct tokens_prompt=700",
+                                      "02 Qwen/Qwen2.5-7B-Instruct tokens_generation=300"}));
+}
+
+TEST(SeriesInputs, AFocusBillsRowsGoToTheDaysTheirChargePeriodsCover) {
+  // tests/data/series/focus-hourly.csv: an instance billed 98.32 an hour, 24 hours on June 1
+  // (2359.68), 18 on June 2 (stopped 06:00-12:00: 1769.76), and one hour on June 3, outside
+  // the series: told, and left out. Teams from kube-state-metrics as above:
+  //   June 1: 2359.68 x 14400/16200 = 2097.4933.., x 1800/16200 = 262.1866..
+  //   June 2: 1769.76 x 14400/19800 = 1287.0981.., x 5400/19800 = 482.6618..
+  SpecOptions options;
+  options.base_dir = APPORTION_TEST_DATA "/series";
+  const Result r = run(allocation_from_json(R"({"apportion": 1,
+   "series": {"start": "2026-06-01T00:00:00Z", "end": "2026-06-03T00:00:00Z", "step": "1d"},
+   "inputs": [{"format": "focus", "path": "focus-hourly.csv"},
+              {"format": "kube-state-metrics", "path": "ksm-across-midnight.json", "max_gap": 3600}],
+   "pools": [], "records": [],
+   "steps": [{"id": "teams", "strategy": "proportional", "pools": {"tags": {"cluster": "gpu-train"}}, "group_by": ["team"],
+              "weight": "gpu_seconds"}]})",
+                                            options));
+  std::vector<std::string> got;
+  for (const Line& l : r.lines)
+    got.push_back(l.bucket->start().to_string().substr(8, 2) + " " + std::string(*l.tags.get("team")) + " " + l.cost.to_fixed(2));
+  EXPECT_EQ(got, (std::vector<std::string>{"01 nlp-research 2097.49", "01 vision 262.19", "02 nlp-research 1287.10",
+                                           "02 vision 482.66"}));
+  ASSERT_EQ(r.series.size(), 2u);
+  EXPECT_EQ(r.series[0].pools[0].cost.to_fixed(2), "2359.68");
+  EXPECT_EQ(r.series[1].pools[0].cost.to_fixed(2), "1769.76");
+  EXPECT_EQ(r.pools[0].cost.to_fixed(2), "4129.44");
+  EXPECT_NE(std::find(r.warnings.begin(), r.warnings.end(),
+                      "pools[0] (\"arn:aws:ec2:us-east-1:347410479675:instance/i-0c5e2a7f91d3b4e68\"): 98.32 of its cost is "
+                      "charged outside the series, and takes no part"),
+            r.warnings.end())
+      << testing::PrintToString(r.warnings);
+}
+
+TEST(SeriesInputs, OpenCostAllocationSetsGoToTheirWindows) {
+  // tests/data/opencost/allocation.json holds its sets' windows; each allocation is a
+  // record over its window, so a series pro-rates it like any record over an interval.
+  SpecOptions options;
+  options.base_dir = APPORTION_TEST_DATA "/series";
+  const Result r = run(allocation_from_json(R"({"apportion": 1,
+   "series": {"start": "2026-06-01T00:00:00Z", "end": "2026-06-03T00:00:00Z", "step": "1d"},
+   "inputs": [{"format": "opencost", "path": "opencost-two-days.json"}],
+   "pools": [{"id": "cluster", "cost": "100.00"}], "records": [],
+   "steps": [{"id": "ns", "strategy": "proportional", "pool": "cluster", "group_by": ["namespace"], "weight": "gpu_seconds"}]})",
+                                            options));
+  std::vector<std::string> got;
+  for (const Line& l : r.lines)
+    got.push_back(l.bucket->start().to_string().substr(8, 2) + " " + std::string(*l.tags.get("namespace")) + " " + l.cost.to_fixed(2));
+  EXPECT_EQ(got, (std::vector<std::string>{"01 nlp 37.50", "01 vision 12.50", "02 nlp 10.00", "02 vision 40.00"}));
+}
+
+TEST(SeriesOutputs, FocusRowsAreChargedOverTheirBucket) {
+  // The bill above allocated per day: each row's ChargePeriodStart/End is its bucket, its
+  // cost its line's, and the bill's other metrics split by the day's share of the bill (24
+  // hours on June 1, 18 on June 2; the hour on June 3 is in no bucket), line by line.
+  SpecOptions options;
+  options.base_dir = APPORTION_TEST_DATA "/series";
+  const Allocation a = allocation_from_json(R"({"apportion": 1,
+   "series": {"start": "2026-06-01T00:00:00Z", "end": "2026-06-03T00:00:00Z", "step": "1d"},
+   "inputs": [{"format": "focus", "path": "focus-hourly.csv"},
+              {"format": "kube-state-metrics", "path": "ksm-across-midnight.json", "max_gap": 3600}],
+   "pools": [], "records": [],
+   "steps": [{"id": "teams", "strategy": "proportional", "pools": {"tags": {"cluster": "gpu-train"}}, "group_by": ["team"],
+              "weight": "gpu_seconds"}]})",
+                                            options);
+  std::istringstream csv(result_to_focus(run(a), a));
+  std::string line;
+  std::getline(csv, line);
+  std::vector<std::string> header;
+  for (std::size_t from = 0, comma; from <= line.size(); from = comma + 1) {
+    comma = std::min(line.find(',', from), line.size());
+    header.push_back(line.substr(from, comma - from));
+  }
+  const auto column = [&](const char* name) { return std::find(header.begin(), header.end(), name) - header.begin(); };
+  std::vector<std::string> got;
+  while (std::getline(csv, line)) {
+    // The cells up to ListCost hold no quoted comma in this bill.
+    std::vector<std::string> cells;
+    for (std::size_t from = 0, comma; from <= line.size() && cells.size() < 25; from = comma + 1) {
+      comma = std::min(line.find(',', from), line.size());
+      cells.push_back(line.substr(from, comma - from));
+    }
+    got.push_back(cells[column("ChargePeriodStart")].substr(0, 10) + " " + cells[column("ChargePeriodEnd")].substr(0, 10) + " " +
+                  cells[column("BilledCost")] + " " + cells[column("ConsumedQuantity")]);
+  }
+  EXPECT_EQ(got, (std::vector<std::string>{"2026-06-01 2026-06-02 2097.49 21.333299", "2026-06-01 2026-06-02 262.19 2.666701",
+                                           "2026-06-02 2026-06-03 1287.10 13.090928", "2026-06-02 2026-06-03 482.66 4.909072"}));
+}

@@ -156,6 +156,12 @@ struct OriginCharge {
   }
 };
 
+// A part of a pool's cost charged over a period of its own: a bill's rows for one period.
+struct Charge {
+  Interval period;
+  Decimal cost;  // in the pool's currency
+};
+
 struct Pool {
   std::string id;
   Tags tags;
@@ -164,6 +170,10 @@ struct Pool {
   std::shared_ptr<const OriginCharge> origin;  // none: not read from a bill
   // Under a series: the time the pool's amount is spread over (none: the whole series).
   std::optional<Interval> period{};
+  // Under a series, instead of `period`: the pool's cost as it was charged over time (a
+  // cost pool's; they sum to it), each part over its own period. The `focus` format fills
+  // it from the bill's ChargePeriodStart/End.
+  std::vector<Charge> charges{};
 };
 
 // An exchange rate for pools in another currency: 1 `from` = rate `to`.

@@ -7,6 +7,7 @@
 #include <compare>
 #include <cstdint>
 #include <string>
+#include <functional>
 #include <optional>
 #include <string_view>
 #include <vector>
@@ -86,5 +87,9 @@ bool starts_bucket(Instant t, BucketStep step);
 std::vector<Interval> buckets_between(Instant start, Instant end, BucketStep step);
 // The index of the bucket holding `t` among consecutive buckets in order, or none.
 std::optional<std::size_t> bucket_holding(const std::vector<Interval>& buckets, Instant t);
+// Calls add(b, nanoseconds) for each bucket b (of consecutive `buckets`, in order) that
+// `span` overlaps, with the overlap.
+void for_each_overlap(const std::vector<Interval>& buckets, const Interval& span,
+                      const std::function<void(std::size_t, std::int64_t)>& add);
 
 APPORTION_END_NAMESPACE

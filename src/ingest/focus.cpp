@@ -250,7 +250,25 @@ struct PoolAcc {
   std::map<std::string, std::string, std::less<>> tags;  // pairs every row so far agrees on
   bool first = true;
   OriginAcc origin;
+  std::map<std::pair<Instant, Instant>, Decimal> charges;  // under a series: cost per charge period
 };
+
+// A row's charge period, for a series to place it.
+Interval charge_period(const CsvRow& row, std::size_t start_i, std::size_t end_i) {
+  Instant bounds[2];
+  for (int k = 0; k < 2; ++k) {
+    const std::size_t i = k == 0 ? start_i : end_i;
+    const char* name = k == 0 ? "ChargePeriodStart" : "ChargePeriodEnd";
+    if (is_null(row, i)) throw SpecError("", std::string(name) + ": empty, so the series cannot place the row");
+    try {
+      bounds[k] = focus_instant(row.fields[i]);
+    } catch (const std::exception&) {
+      throw SpecError("", std::string(name) + ": not a timestamp (got \"" + row.fields[i] + "\")");
+    }
+  }
+  if (bounds[1] < bounds[0]) throw SpecError("", "ChargePeriodEnd: before ChargePeriodStart");
+  return Interval(bounds[0], bounds[1]);
+}
 
 // Keeps only the pairs of `acc` that `row` also has with the same value.
 void intersect(std::map<std::string, std::string, std::less<>>& acc, const std::map<std::string, std::string>& row) {
@@ -297,6 +315,11 @@ IngestResult parse_focus(std::string_view text, ObjectReader& options, const std
   for (const std::string& name : tag_names) tag_i.push_back(csv_column(reader, header, name, "tags"));
   std::optional<std::size_t> period_i;
   if (period_start || period_end) period_i = csv_column(reader, header, "ChargePeriodStart", "period_start/period_end");
+  // Under a series each row is charged over its own period: the pool's charges.
+  std::optional<std::pair<std::size_t, std::size_t>> charge_period_i;
+  if (current_buckets())
+    charge_period_i.emplace(csv_column(reader, header, "ChargePeriodStart", "a series"),
+                            csv_column(reader, header, "ChargePeriodEnd", "a series"));
   std::optional<std::size_t> json_tags_i;
   for (std::size_t i = 0; i < header.fields.size(); ++i)
     if (header.fields[i] == "Tags") json_tags_i = i;
@@ -335,6 +358,8 @@ IngestResult parse_focus(std::string_view text, ObjectReader& options, const std
       }
       if (is_null(row, currency_i)) throw SpecError("", "BillingCurrency: empty (NULL)");
       const std::string& currency = row.fields[currency_i];
+      const std::optional<Interval> charged =
+          charge_period_i ? std::optional(charge_period(row, charge_period_i->first, charge_period_i->second)) : std::nullopt;
       try {
         (void)Currency(currency);
       } catch (const std::exception&) {
@@ -373,6 +398,7 @@ IngestResult parse_focus(std::string_view text, ObjectReader& options, const std
       if (pool.currency != currency)
         throw SpecError("", "BillingCurrency: pool \"" + id + "\" mixes " + pool.currency + " and " + currency);
       pool.cost += cost;
+      if (charged) pool.charges[{charged->start(), charged->end()}] += cost;
       if (pool.first)
         pool.tags.insert(row_tags.begin(), row_tags.end());
       else
@@ -394,6 +420,7 @@ IngestResult parse_focus(std::string_view text, ObjectReader& options, const std
     pool.source = CostSource{acc.cost};
     pool.currency = Currency(acc.currency);
     pool.origin = origin_charge(acc.origin, columns, schema, acc.currency);
+    for (const auto& [period, cost] : acc.charges) pool.charges.push_back({Interval(period.first, period.second), cost});
     result.pools.push_back(std::move(pool));
   }
   // Rows the period filter leaves out are told, so a bill that does not add up can be traced.

@@ -143,9 +143,12 @@ struct Held {
 
 // Integrates a timeline: a scrape's point stands for `interval`, a range's points for the
 // time to the next (prometheus::held_seconds). Adds each node's GPU-seconds to `per_node`,
-// and the timeline's gaps to `gaps` when given.
+// and the timeline's gaps to `gaps` when given. Under a series (`buckets`, a range only),
+// also each bucket's peak and GPU-seconds into `by_bucket`: a point's peak in the bucket
+// holding it, its time cut at the buckets' boundaries.
 Held integrate(const Timeline& timeline, bool json, const KsmOptions& o, std::map<std::string, Rational>& per_node,
-               prometheus::GapCheck* gaps = nullptr) {
+               prometheus::GapCheck* gaps = nullptr, const std::vector<Interval>* buckets = nullptr,
+               std::vector<Held>* by_bucket = nullptr) {
   std::vector<Sample> times(timeline.size());
   std::vector<const Sample*> samples;
   std::size_t i = 0;
@@ -156,10 +159,19 @@ Held integrate(const Timeline& timeline, bool json, const KsmOptions& o, std::ma
   i = 0;
   for (const auto& entry : timeline) {
     const Point& p = entry.second;
-    const Rational gpu_seconds = p.gpus * (json ? prometheus::held_seconds(samples, i++, o.max_gap) : o.interval);
+    const Rational held = json ? prometheus::held_seconds(samples, i, o.max_gap) : o.interval;
+    const Rational gpu_seconds = p.gpus * held;
     h.peak = std::max(h.peak, p.gpus);
     h.seconds += gpu_seconds;
     if (!p.node.empty() && gpu_seconds > 0) per_node[p.node] += gpu_seconds;
+    if (buckets && json) {
+      if (const auto b = bucket_holding(*buckets, entry.first)) (*by_bucket)[*b].peak = std::max((*by_bucket)[*b].peak, p.gpus);
+      if (held > 0)
+        for_each_overlap(*buckets, Interval(entry.first, *samples[i + 1]->timestamp), [&](std::size_t b, std::int64_t ns) {
+          (*by_bucket)[b].seconds += p.gpus * Rational(BigInt(ns), BigInt(1'000'000'000));
+        });
+    }
+    ++i;
   }
   return h;
 }
@@ -346,13 +358,22 @@ IngestResult parse_kube_state_metrics(std::string_view text, ObjectReader& optio
   std::map<std::string, Rational> requested;  // node -> GPU-seconds held on it
   prometheus::GapCheck gaps(o.max_gap);
   std::size_t unphased = 0;
+  // Under a series, a range's requests go to the buckets they were held in: one record per
+  // pod and bucket, over the bucket.
+  const std::vector<Interval>* buckets = json ? current_buckets() : nullptr;
   for (const auto& key : order) {
     Pod& pod = pods.at(key);
     Rational gpus = 0, gpu_seconds = 0;
+    std::vector<Held> by_bucket(buckets ? buckets->size() : 0), pod_buckets(by_bucket.size());
     for (const auto& entry : pod.requests) {
-      const Held h = integrate(entry.second, json, o, requested, &gaps);
+      std::fill(by_bucket.begin(), by_bucket.end(), Held{});
+      const Held h = integrate(entry.second, json, o, requested, &gaps, buckets, &by_bucket);
       gpus += h.peak;
       gpu_seconds += h.seconds;
+      for (std::size_t b = 0; b < by_bucket.size(); ++b) {
+        pod_buckets[b].peak += by_bucket[b].peak;
+        pod_buckets[b].seconds += by_bucket[b].seconds;
+      }
     }
     if (gpus == 0) continue;  // finished (or unscheduled) throughout: it held no GPU
     if (pod.unphased) ++unphased;
@@ -371,9 +392,15 @@ IngestResult parse_kube_state_metrics(std::string_view text, ObjectReader& optio
       r.tags = Tags(std::move(pairs));
       r.pool = o.pool;
       r.origin = pod.origin;
-      r.measures["gpus"] = Decimal::from_rational(gpus, unit);
-      r.measures["gpu_seconds"] = Decimal::from_rational(gpu_seconds, unit);
-      result.records.push_back(std::move(r));
+      const auto add = [&](const Held& h, const Interval* bucket) {
+        Record& out = result.records.emplace_back(r);
+        out.measures["gpus"] = Decimal::from_rational(h.peak, unit);
+        out.measures["gpu_seconds"] = Decimal::from_rational(h.seconds, unit);
+        if (bucket) out.start = bucket->start(), out.end = bucket->end();
+      };
+      if (!buckets) return add({gpus, gpu_seconds}, nullptr);
+      for (std::size_t b = 0; b < pod_buckets.size(); ++b)
+        if (pod_buckets[b].peak > 0) add(pod_buckets[b], &(*buckets)[b]);
     });
   }
 

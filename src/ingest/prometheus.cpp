@@ -219,15 +219,6 @@ namespace {
 
 }  // namespace
 
-void over_buckets(const std::vector<Interval>& buckets, std::int64_t start, std::int64_t end,
-                  const std::function<void(std::size_t, std::int64_t)>& add) {
-  const Interval span(Instant::from_unix_nanos(start), Instant::from_unix_nanos(end));
-  auto b = std::upper_bound(buckets.begin(), buckets.end(), span.start(), [](Instant t, const Interval& x) { return t < x.end(); });
-  for (; b != buckets.end() && b->start() < span.end(); ++b)
-    if (const auto overlap = b->overlap(span); overlap.count() > 0)
-      add(static_cast<std::size_t>(b - buckets.begin()), overlap.count());
-}
-
 Rational held_seconds(const std::vector<const Sample*>& samples, std::size_t i, const Rational& max_gap) {
   if (i + 1 >= samples.size()) return 0;
   Rational dt = gap_after(samples, i);

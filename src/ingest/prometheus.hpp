@@ -124,11 +124,6 @@ class GapCheck {
   bool held_ = false;                 // some gap was within max_gap
 };
 
-// Under a series: calls add(b, nanoseconds) for each bucket b (of `buckets`, in order) that
-// [start, end) (Unix nanoseconds) overlaps, with the overlap.
-void over_buckets(const std::vector<Interval>& buckets, std::int64_t start, std::int64_t end,
-                  const std::function<void(std::size_t, std::int64_t)>& add);
-
 // The value of the first of `keys` the labels have; one present wins even when empty.
 std::optional<std::string> first_label(const Tags& labels, std::initializer_list<std::string_view> keys);
 

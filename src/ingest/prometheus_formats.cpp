@@ -158,8 +158,8 @@ IngestResult parse_prometheus_json(std::string_view text, ObjectReader& options,
               for (std::size_t i = 0; i + 1 < samples.size(); ++i) {
                 if (prometheus::held_seconds(samples, i, *max_gap) == 0) continue;
                 const Rational v = samples[i]->value.to_rational();
-                prometheus::over_buckets(*buckets, samples[i]->timestamp->unix_nanos(), samples[i + 1]->timestamp->unix_nanos(),
-                                         [&](std::size_t b, std::int64_t ns) { per[b] += v * Rational(BigInt(ns), BigInt(1'000'000'000)); });
+                for_each_overlap(*buckets, Interval(*samples[i]->timestamp, *samples[i + 1]->timestamp),
+                                 [&](std::size_t b, std::int64_t ns) { per[b] += v * Rational(BigInt(ns), BigInt(1'000'000'000)); });
               }
               for (std::size_t b = 0; b < per.size(); ++b)
                 if (per[b] != 0) add_record(result, rows, o, s, Decimal::from_rational(per[b], Decimal::from_raw(1)), &(*buckets)[b]);
@@ -528,7 +528,7 @@ IngestResult parse_dcgm(std::string_view text, ObjectReader& options, const std:
         for (std::size_t i = 0; i + 1 < samples.size(); ++i) {
           if (prometheus::held_seconds(samples, i, *o.max_gap) == 0) continue;
           const std::int64_t start = samples[i]->timestamp->unix_nanos(), end = samples[i + 1]->timestamp->unix_nanos();
-          prometheus::over_buckets(*buckets, start, end, [&](std::size_t b, std::int64_t) {
+          for_each_overlap(*buckets, Interval(Instant::from_unix_nanos(start), Instant::from_unix_nanos(end)), [&](std::size_t b, std::int64_t) {
             const Interval& bucket = (*buckets)[b];
             hold(record_of(b), std::max(start, bucket.start().unix_nanos()), std::min(end, bucket.end().unix_nanos()));
           });

@@ -2,6 +2,7 @@
 // `query_range` answer, turned into one record per model (plus chosen labels) holding the
 // counters' increase over the queried window.
 
+#include <algorithm>
 #include <map>
 #include <optional>
 #include <string>
@@ -28,21 +29,32 @@ const char* measure_of(const std::string& name) {
   return nullptr;
 }
 
-// Prometheus increase() without extrapolation: the sum of the rises between consecutive
-// samples; after a drop (a counter reset) the new value is the rise from zero.
-Decimal increase(const std::vector<const Sample*>& samples) {
-  Decimal total;
-  for (std::size_t i = 1; i < samples.size(); ++i) {
-    const Decimal prev = samples[i - 1]->value, cur = samples[i]->value;
-    total += cur >= prev ? cur - prev : cur;
-  }
-  return total;
-}
+using Measures = std::map<std::string, Decimal>;
 
 struct Group {
   std::string origin;
-  std::map<std::string, Decimal> measures;
+  std::vector<Measures> measures;  // one for the window; under a series, one per bucket
 };
+
+// Prometheus increase() without extrapolation: the sum of the rises between consecutive
+// samples; after a drop (a counter reset) the new value is the rise from zero. Under a
+// series each rise goes, whole, to the bucket holding the time it was seen by, (t1, t2]:
+// counts stay whole tokens, and a sample at midnight closes the day before.
+void add_increase(const std::vector<const Sample*>& samples, const std::vector<Interval>* buckets, const char* measure,
+                  Group& group) {
+  if (!buckets) group.measures[0][measure] += Decimal();  // a counter that did not rise is 0, not absent
+  for (std::size_t i = 1; i < samples.size(); ++i) {
+    const Decimal prev = samples[i - 1]->value, cur = samples[i]->value;
+    const Decimal rise = cur >= prev ? cur - prev : cur;
+    std::size_t b = 0;
+    if (buckets) {
+      const auto holding = bucket_holding(*buckets, Instant::from_unix_nanos(samples[i]->timestamp->unix_nanos() - 1));
+      if (!holding) continue;  // outside the series
+      b = *holding;
+    }
+    group.measures[b][measure] += rise;
+  }
+}
 
 IngestResult parse_vllm(std::string_view text, ObjectReader& options, const std::string& source) {
   const RowErrors rows(options);
@@ -68,6 +80,8 @@ IngestResult parse_vllm(std::string_view text, ObjectReader& options, const std:
   if (exposition.result_type != "matrix")
     throw SpecError(source, "vllm needs a range query (resultType matrix), got \"" + exposition.result_type + "\"");
 
+  // Under a series, each bucket's increase is its own record, over the bucket.
+  const std::vector<Interval>* buckets = current_buckets();
   std::map<Tags, Group> groups;
   std::vector<Tags> order;
   for (const auto& family : exposition.families)
@@ -88,36 +102,41 @@ IngestResult parse_vllm(std::string_view text, ObjectReader& options, const std:
           if (problem.empty()) samples.push_back(&s.samples[i]);
           else rows.skip(result, prometheus::sample_where(s, i), problem);
         }
-        const Decimal rise = increase(samples);
         Tags tags(std::move(pairs));
         auto [it, added] = groups.try_emplace(tags);
         if (added) {
           it->second.origin = s.where;
+          it->second.measures.resize(buckets ? buckets->size() : 1);
           order.push_back(tags);
         }
-        it->second.measures[measure] += rise;
+        add_increase(samples, buckets, measure, it->second);
       });
     }
 
   for (const Tags& tags : order) {
     const Group& g = groups.at(tags);
-    const auto cached = g.measures.find("tokens_cached");
-    if (cached != g.measures.end()) {
-      const auto prompt = g.measures.find("tokens_prompt");
-      const Decimal prompt_tokens = prompt == g.measures.end() ? Decimal() : prompt->second;
-      if (cached->second > prompt_tokens) {
-        rows.skip(result, g.origin,
-                  "prefix-cache hits (" + cached->second.to_string() + " tokens) exceed prompt tokens (" +
-                      prompt_tokens.to_string() + ") for model " + std::string(tags.get("model").value_or("")));
-        continue;
-      }
+    const auto refused = [&](const Measures& m) {
+      const auto cached = m.find("tokens_cached");
+      if (cached == m.end()) return false;
+      const auto prompt = m.find("tokens_prompt");
+      const Decimal prompt_tokens = prompt == m.end() ? Decimal() : prompt->second;
+      if (cached->second <= prompt_tokens) return false;
+      rows.skip(result, g.origin,
+                "prefix-cache hits (" + cached->second.to_string() + " tokens) exceed prompt tokens (" +
+                    prompt_tokens.to_string() + ") for model " + std::string(tags.get("model").value_or("")));
+      return true;
+    };
+    if (std::any_of(g.measures.begin(), g.measures.end(), refused)) continue;
+    for (std::size_t b = 0; b < g.measures.size(); ++b) {
+      if (buckets && g.measures[b].empty()) continue;  // nothing seen in that bucket
+      Record r;
+      r.tags = tags;
+      r.pool = pool;
+      r.origin = g.origin;
+      for (const auto& [k, v] : g.measures[b]) r.measures[k] = v;
+      if (buckets) r.start = (*buckets)[b].start(), r.end = (*buckets)[b].end();
+      result.records.push_back(std::move(r));
     }
-    Record r;
-    r.tags = tags;
-    r.pool = pool;
-    r.origin = g.origin;
-    for (const auto& [k, v] : g.measures) r.measures[k] = v;
-    result.records.push_back(std::move(r));
   }
   return result;
 }
