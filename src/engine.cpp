@@ -1084,13 +1084,16 @@ class SeriesRunner {
           continue;
         }
         if (whole.overlap(billed).count() == 0) ++outside_;
+        std::vector<Record*> parts;
         for (std::size_t b = 0; b < buckets_.size(); ++b) {
           const Instant s = std::max(buckets_[b].start(), billed.start());
           const Instant e = std::min(buckets_[b].end(), billed.end());
           if (e <= s) continue;
           Record& part = out[b].emplace_back(r);
           part.window = Interval(s, e);
+          parts.push_back(&part);
         }
+        round_run_parts(run, parts);
         continue;
       }
       if (r.start.has_value() != r.end.has_value())
@@ -1116,6 +1119,28 @@ class SeriesRunner {
       }
     }
     return out;
+  }
+
+  // A priced run billed once as a whole: its parts' costs (each its window's share) rounded
+  // together, so the buckets sum to the run's rounded cost. A run the catalog cannot price
+  // is left to per_experiment, which says why.
+  void round_run_parts(const Interval& run, const std::vector<Record*>& parts) const {
+    if (parts.empty() || !a_.catalog || !parts.front()->count) return;
+    const Record& r = *parts.front();
+    std::vector<Rational> exact;
+    Rational sum = 0;
+    try {
+      for (const Record* part : parts) {
+        exact.push_back(a_.catalog->run_cost_part(*r.sku, r.tier.value_or("on_demand"), *r.count, run, *part->window));
+        sum += exact.back();
+      }
+    } catch (const std::exception&) {
+      return;
+    }
+    const Decimal precision = a_.precision.value_or(a_.currency.minor_unit());
+    const Decimal total = whole_.round_pool(sum, r.origin);
+    const std::vector<Decimal> rounded = round_largest_remainder(exact, total, precision, {}, RemainderTies::in_order);
+    for (std::size_t i = 0; i < parts.size(); ++i) parts[i]->billed_part = rounded[i];
   }
 
   const Allocation& a_;

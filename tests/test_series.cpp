@@ -211,6 +211,22 @@ TEST(Series, APricedRunIsPricedOverItsPartInEachBucket) {
   EXPECT_EQ(*r.lines[1].gpu_hours, Rational(6));
 }
 
+TEST(Series, APricedRunsPartsAreRoundedTogetherToTheRunsCost) {
+  // 23:30 on June 1 to 00:30 on June 2 at 0.01 an hour: the run costs 0.01, half of it each
+  // day. Rounded day by day each half is 0.00 (half-even) and the cent is lost; the run's
+  // parts rounded together give it to the earlier day.
+  const Result r = run(allocation_from_json(R"({"apportion": 1,
+   "series": {"start": "2026-06-01T00:00:00Z", "end": "2026-06-03T00:00:00Z", "step": "1d"},
+   "catalog": {"skus": [{"id": "t4", "unit": "gpu_hour", "prices": [{"tier": "on_demand", "rate": "0.01", "from": "2026-01-01T00:00:00Z"}]}]},
+   "pools": [],
+   "records": [{"tags": {"experiment": "e1"}, "sku": "t4", "count": 1, "start": "2026-06-01T23:30:00Z", "end": "2026-06-02T00:30:00Z"}],
+   "steps": [{"id": "runs", "strategy": "per_experiment"}]})"));
+  ASSERT_EQ(r.lines.size(), 2u);
+  EXPECT_EQ(r.lines[0].cost.to_fixed(2), "0.01");
+  EXPECT_EQ(r.lines[1].cost.to_fixed(2), "0.00");
+  EXPECT_EQ(*r.lines[1].gpu_hours, Rational(1, 2));
+}
+
 TEST(Series, ADrillDownDrawsEachBucketsLines) {
   // Day 1: nlp and vllm 1:1 of 10.00; day 2: vllm alone. The endpoint drawn from vllm's line
   // is 5.00 on day 1 and 10.00 on day 2, split by tenant within each day.

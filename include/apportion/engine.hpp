@@ -53,6 +53,9 @@ struct Record {
   // nanoseconds). portion_whole 0: all of them, as without a series. run() sets it on the
   // records of each bucket; strategies read measures through exact_measure.
   std::int64_t portion_part = 0, portion_whole = 0;
+  // Under a series, a priced run's part of its rounded cost in the bucket being split: run()
+  // prices the whole run, and rounds its parts together so they sum to it. None: priced here.
+  std::optional<Decimal> billed_part;
   // Where the record came from, for error messages: "records[3]" or "usage.csv line 7".
   std::string origin;
 

@@ -20,8 +20,9 @@ StepOutput PerExperiment::run(const StepInput& input) const {
     const std::string tier = r->tier.value_or("on_demand");
     Rational cost;
     try {
-      cost = r->window ? input.catalog->run_cost_part(*r->sku, tier, *r->count, interval, *r->window)
-                       : input.catalog->run_cost(*r->sku, tier, *r->count, interval);
+      if (r->billed_part) cost = r->billed_part->to_rational();
+      else if (r->window) cost = input.catalog->run_cost_part(*r->sku, tier, *r->count, interval, *r->window);
+      else cost = input.catalog->run_cost(*r->sku, tier, *r->count, interval);
     } catch (const std::invalid_argument& e) {
       throw SpecError(r->origin, e.what());
     }
