@@ -265,6 +265,11 @@ APN_API int apn_result_line_pool(const char **out, const apn_result *result, siz
 APN_API int apn_result_line_kind(apn_line_kind *out, const apn_result *result, size_t line);
 APN_API int apn_result_line_cost(const char **out, const apn_result *result, size_t line);
 
+/* Under a series (docs/series.md), line i's bucket: its start and end as
+ * "YYYY-MM-DDTHH:MM:SSZ", the texts of its "bucket" in JSON; both NULL, with APN_OK, for a
+ * result without a series. */
+APN_API int apn_result_line_bucket(const char **out_start, const char **out_end, const apn_result *result, size_t line);
+
 /* Line i's tags: how many; tag t's key and value, by key in byte order; and the value of
  * `key` (*out NULL when the line has no such tag, with APN_OK). */
 APN_API int apn_result_line_tag_count(size_t *out, const apn_result *result, size_t line);

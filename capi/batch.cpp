@@ -2,6 +2,7 @@
 // RecordBatch (spec.hpp) whose per-row arrays are the caller's, apn_run reads batches after
 // the spec's records, and apn_result holds the engine's Result for the line accessors.
 
+#include <algorithm>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -24,6 +25,7 @@ struct apn_result {
   apportion::Result result;
   std::string currency;
   std::vector<std::string> pool_costs;
+  std::vector<std::string> bucket_bounds;  // under a series: each bucket's start and end, in turn
   // Every line's cost text, NUL-terminated one after another, made on the first cost read
   // (once, whichever thread asks first) so a run read only as JSON never pays for it.
   mutable std::once_flag costs_once;
@@ -148,6 +150,10 @@ int apn_run(apn_result** out, const char* spec, size_t spec_len, const char* opt
     made->currency = std::string(res.currency.code());
     made->pool_costs.reserve(res.pools.size());
     for (const apportion::PoolCost& p : res.pools) made->pool_costs.push_back(apportion::format_amount(p.cost, res.precision));
+    for (const apportion::BucketPools& b : res.series) {
+      made->bucket_bounds.push_back(b.bucket.start().to_string());
+      made->bucket_bounds.push_back(b.bucket.end().to_string());
+    }
     *out = made.release();
     return APN_OK;
   });
@@ -253,6 +259,24 @@ int apn_result_line_cost(const char** out, const apn_result* result, size_t line
     require(out, "out");
     line_at(result, line);
     *out = line_cost(result, line);
+    return APN_OK;
+  });
+}
+
+int apn_result_line_bucket(const char** out_start, const char** out_end, const apn_result* result, size_t line) {
+  if (out_start != nullptr) *out_start = nullptr;
+  if (out_end != nullptr) *out_end = nullptr;
+  return guarded([&] {
+    require(out_start, "out_start");
+    require(out_end, "out_end");
+    const apportion::Line& l = line_at(result, line);
+    if (!l.bucket) return APN_OK;
+    const auto& series = result->result.series;
+    const auto b = std::lower_bound(series.begin(), series.end(), l.bucket->start(),
+                                    [](const apportion::BucketPools& x, apportion::Instant t) { return x.bucket.start() < t; });
+    const std::size_t i = static_cast<std::size_t>(b - series.begin());
+    *out_start = result->bucket_bounds[2 * i].c_str();
+    *out_end = result->bucket_bounds[2 * i + 1].c_str();
     return APN_OK;
   });
 }

@@ -860,13 +860,11 @@ class SeriesRunner {
       throw SpecError("series", e.what());
     }
     if (buckets_.empty()) throw SpecError("series.end", "must be after start (" + series.start.to_string() + ")");
-    if (a.governance && !a.governance->unit_economics.empty())
-      throw SpecError("unit_economics", "is not built for a series yet: run it without \"series\"");
   }
 
   Result run() {
     const std::size_t n = buckets_.size();
-    const std::vector<std::vector<std::optional<Decimal>>> amounts = pool_amounts();
+    const std::vector<std::vector<std::optional<PoolSource>>> amounts = pool_amounts();
     std::vector<std::vector<Record>> records = records_by_bucket();
     Result out;
     std::vector<Decimal> pool_totals(a_.pools.size());
@@ -875,6 +873,8 @@ class SeriesRunner {
     std::map<std::string, std::string> first_bucket;
     std::vector<std::map<Tags, StatementRow>> rows(a_.statements.size());
     std::vector<Decimal> statement_totals(a_.statements.size());
+    const bool keep_buckets = a_.governance && !a_.governance->unit_economics.empty();
+    std::vector<Allocation> kept;
     for (std::size_t b = 0; b < n; ++b) {
       Allocation bucket;
       bucket.currency = a_.currency;
@@ -885,7 +885,7 @@ class SeriesRunner {
         Pool& pool = bucket.pools[p];
         pool.period.reset();
         if (!amounts[p][b]) continue;  // drawn from a step: that bucket's lines
-        pool.source = CostSource{*amounts[p][b]};
+        pool.source = *amounts[p][b];
         pool.currency.reset();  // converted with the whole pool
       }
       bucket.records = std::move(records[b]);
@@ -895,6 +895,7 @@ class SeriesRunner {
       bucket.limits = a_.limits;
       bucket.statements = a_.statements;
       Result r = Runner(bucket).run();
+      if (keep_buckets) kept.push_back(std::move(bucket));  // unit economics reads each bucket's records
       const Interval& at = buckets_[b];
       if (b == 0) {
         out.currency = r.currency;
@@ -973,16 +974,17 @@ class SeriesRunner {
       st.total = statement_totals[i];
       for (auto& [tags, row] : rows[i]) st.rows.push_back(std::move(row));
     }
-    if (a_.governance) out.governance = std::make_shared<const GovernanceReport>(evaluate(*a_.governance, a_, out));
+    if (a_.governance) out.governance = std::make_shared<const GovernanceReport>(evaluate(*a_.governance, a_, out, kept));
     return out;
   }
 
  private:
-  // Per pool, its amount in each bucket; none for a pool drawn from a step's lines.
-  std::vector<std::vector<std::optional<Decimal>>> pool_amounts() {
+  // Per pool, its amount in each bucket (a cost, or a pool's parts); none for a pool drawn
+  // from a step's lines.
+  std::vector<std::vector<std::optional<PoolSource>>> pool_amounts() {
     const Interval whole(buckets_.front().start(), buckets_.back().end());
     const Decimal precision = a_.precision.value_or(a_.currency.minor_unit());
-    std::vector<std::vector<std::optional<Decimal>>> out;
+    std::vector<std::vector<std::optional<PoolSource>>> out;
     for (std::size_t p = 0; p < a_.pools.size(); ++p) {
       const Pool& pool = a_.pools[p];
       const std::string path = "pools[" + std::to_string(p) + "]";
@@ -1004,24 +1006,46 @@ class SeriesRunner {
         }
         const Decimal total = whole_.round_pool(sum, path);
         const auto rounded = round_largest_remainder(exact, total, precision, {}, RemainderTies::in_order);
-        for (std::size_t b = 0; b < buckets_.size(); ++b) amounts[b] = rounded[b];
+        for (std::size_t b = 0; b < buckets_.size(); ++b) amounts[b] = CostSource{rounded[b]};
         continue;
       }
-      if (std::holds_alternative<PartsSource>(pool.source))
-        throw SpecError(path + ".parts", "a pool broken down by resource is not split over a series yet");
       if (!pool.charges.empty()) {
         const auto rounded = charged(p, path, precision);
-        for (std::size_t b = 0; b < buckets_.size(); ++b) amounts[b] = rounded[b];
+        for (std::size_t b = 0; b < buckets_.size(); ++b) amounts[b] = CostSource{rounded[b]};
         continue;
       }
       const Interval period = pool.period.value_or(whole);
       if (whole.overlap(period).count() == 0)
         throw SpecError(path + ".period", "does not overlap the series (" + whole.start().to_string() + " to " +
                                               whole.end().to_string() + ")");
+      if (const auto* parts = std::get_if<PartsSource>(&pool.source)) {
+        spread_parts(p, *parts, overlaps(buckets_, period), precision, amounts);
+        continue;
+      }
       const auto rounded = spread(whole_.pool_cost(p), overlaps(buckets_, period), precision);
-      for (std::size_t b = 0; b < buckets_.size(); ++b) amounts[b] = rounded[b];
+      for (std::size_t b = 0; b < buckets_.size(); ++b) amounts[b] = CostSource{rounded[b]};
     }
     return out;
+  }
+
+  // A pool broken down by resource, per bucket: each part spread like the pool, all the
+  // parts of all the buckets rounded together (equal remainders to the earlier bucket), so
+  // they sum to the pool's cost; each bucket's pool has the same parts, with its amounts.
+  void spread_parts(std::size_t p, const PartsSource& parts, const std::vector<Rational>& weights, Decimal precision,
+                    std::vector<std::optional<PoolSource>>& amounts) {
+    const Decimal total = whole_.pool_cost(p);  // checks every part first
+    const Rational rate = whole_.conversion(p);
+    Rational weight_sum = 0;
+    for (const Rational& w : weights) weight_sum += w;
+    std::vector<Rational> exact;
+    for (const Rational& w : weights)
+      for (const PoolPart& part : parts.parts) exact.push_back(exact_amount(part.source) * rate * w / weight_sum);
+    const std::vector<Decimal> rounded = round_largest_remainder(exact, total, precision, {}, RemainderTies::in_order);
+    for (std::size_t b = 0, i = 0; b < weights.size(); ++b) {
+      PartsSource in_bucket = parts;
+      for (PoolPart& part : in_bucket.parts) part.source = CostSource{rounded[i++]};
+      amounts[b] = std::move(in_bucket);
+    }
   }
 
   // A pool's amount per bucket from its charges: each charge's cost by its overlap with the

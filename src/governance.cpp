@@ -491,7 +491,7 @@ ScorecardReport score(const Scorecard& card, const Result& result, const std::st
 // ---- Unit economics -----------------------------------------------------------------------------
 
 UnitEconomicsReport unit_economics(const UnitEconomicsRule& rule, const Allocation& allocation, const Result& result,
-                                   const std::string& path) {
+                                   const std::string& path, std::span<const Allocation> buckets) {
   if (!rule.unit_precision.is_power_of_ten())
     throw SpecError(path + ".unit_precision", "must be a power of ten such as \"0.0001\"");
   if (!rule.lines.statement.empty())
@@ -510,16 +510,24 @@ UnitEconomicsReport unit_economics(const UnitEconomicsRule& rule, const Allocati
   // The records of each line of the step, by the line's kind and tags: a record the strategy
   // sets apart (overhead) is on its overhead line; one lacking a group key otherwise on the
   // step's unallocated line, as the engine has it.
-  std::map<std::pair<LineKind, Tags>, std::vector<const Record*>> groups;
-  for (const Record* r : records_of_step(allocation, step)) {
-    const LineKind kind = step.strategy ? step.strategy->kind_of(*r) : LineKind::allocated;
-    if (kind == LineKind::overhead)
-      groups[{kind, grouping::key_or_marker(*r, group_by, grouping::unallocated_value)}].push_back(r);
-    else if (auto key = grouping::key_of(*r, group_by))
-      groups[{kind, std::move(*key)}].push_back(r);
-    else
-      groups[{LineKind::unallocated, grouping::unallocated_tags(*r, group_by, step.keep_present_keys)}].push_back(r);
-  }
+  // Under a series, per bucket, of the bucket's records.
+  using Groups = std::map<std::pair<LineKind, Tags>, std::vector<const Record*>>;
+  const auto group = [&](const Allocation& a) {
+    Groups groups;
+    for (const Record* r : records_of_step(a, step)) {
+      const LineKind kind = step.strategy ? step.strategy->kind_of(*r) : LineKind::allocated;
+      if (kind == LineKind::overhead)
+        groups[{kind, grouping::key_or_marker(*r, group_by, grouping::unallocated_value)}].push_back(r);
+      else if (auto key = grouping::key_of(*r, group_by))
+        groups[{kind, std::move(*key)}].push_back(r);
+      else
+        groups[{LineKind::unallocated, grouping::unallocated_tags(*r, group_by, step.keep_present_keys)}].push_back(r);
+    }
+    return groups;
+  };
+  std::vector<Groups> groups_by_bucket;
+  if (buckets.empty()) groups_by_bucket.push_back(group(allocation));
+  for (const Allocation& b : buckets) groups_by_bucket.push_back(group(b));
 
   UnitEconomicsReport report;
   report.id = rule.id;
@@ -530,15 +538,19 @@ UnitEconomicsReport unit_economics(const UnitEconomicsRule& rule, const Allocati
     LineEconomics e;
     e.kind = line->kind;
     e.tags = line->tags;
+    e.bucket = line->bucket;
     e.cost = line->cost;
     Rational requests = 0, tokens = 0, epochs = 0, gpu_hours = 0, used_hours = 0;
     std::size_t runs = 0;
     bool all_utilized = true, any_hours = false;
-    if (const auto it = groups.find({line->kind, line->tags}); it != groups.end()) {
+    const std::size_t b = buckets.empty() ? 0 : bucket_index(result, *line);
+    const Groups* groups = b < groups_by_bucket.size() ? &groups_by_bucket[b] : nullptr;
+    if (const auto it = groups ? groups->find({line->kind, line->tags}) : Groups::const_iterator{};
+        groups && it != groups->end()) {
       for (const Record* r : it->second) {
-        requests += r->measure("requests").to_rational();
-        tokens += (r->measure("tokens_prompt") + r->measure("tokens_generation")).to_rational();
-        epochs += r->measure("epochs").to_rational();
+        requests += r->exact_measure("requests");
+        tokens += r->exact_measure("tokens_prompt") + r->exact_measure("tokens_generation");
+        epochs += r->exact_measure("epochs");
         Rational hours = 0;
         bool has_hours = false;
         if (r->priced_run()) {
@@ -548,7 +560,7 @@ UnitEconomicsReport unit_economics(const UnitEconomicsRule& rule, const Allocati
             has_hours = true;
           }
         } else if (r->measures.contains("gpu_seconds")) {
-          hours = r->measure("gpu_seconds").to_rational() / 3600;
+          hours = r->exact_measure("gpu_seconds") / 3600;
           has_hours = true;
         }
         if (!has_hours) continue;
@@ -556,7 +568,7 @@ UnitEconomicsReport unit_economics(const UnitEconomicsRule& rule, const Allocati
         gpu_hours += hours;
         // The GPU time used: an aggregate's exact gpu_seconds_used, else hours x utilization.
         if (r->measures.contains("gpu_seconds_used"))
-          used_hours += r->measure("gpu_seconds_used").to_rational() / 3600;
+          used_hours += r->exact_measure("gpu_seconds_used") / 3600;
         else if (r->measures.contains("utilization"))
           used_hours += hours * r->measure("utilization").to_rational();
         else
@@ -601,7 +613,8 @@ void each_rule(const std::vector<Rule>& rules, const char* section, std::vector<
 
 }  // namespace
 
-GovernanceReport evaluate(const Governance& g, const Allocation& allocation, const Result& result) {
+GovernanceReport evaluate(const Governance& g, const Allocation& allocation, const Result& result,
+                          std::span<const Allocation> buckets) {
   const std::vector<std::string>& fired = g.already_fired;
   GovernanceReport report;
   each_rule(g.budgets, "budgets", report.budgets,
@@ -613,7 +626,7 @@ GovernanceReport evaluate(const Governance& g, const Allocation& allocation, con
   each_rule(g.scorecards, "scorecards", report.scorecards,
             [&](const Scorecard& c, const std::string& path) { return score(c, result, path); });
   each_rule(g.unit_economics, "unit_economics", report.unit_economics,
-            [&](const UnitEconomicsRule& u, const std::string& path) { return unit_economics(u, allocation, result, path); });
+            [&](const UnitEconomicsRule& u, const std::string& path) { return unit_economics(u, allocation, result, path, buckets); });
   return report;
 }
 

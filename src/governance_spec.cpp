@@ -372,8 +372,11 @@ void write_governance(const GovernanceReport& report, const Decimal& unit, json&
         json quantities = json::object(), per = json::object();
         for (const auto& [name, q] : l.quantities) quantities[name] = format_weight(q);
         for (const auto& [name, p] : l.per) per[name] = format_amount(p, u.unit_precision);
-        lines.push_back({{"step", u.step}, {"kind", std::string(to_string(l.kind))}, {"tags", tags_json(l.tags)}, {"cost", money(l.cost)},
-                         {"quantities", std::move(quantities)}, {"per", std::move(per)}});
+        json lj{{"step", u.step}};
+        if (l.bucket) lj["bucket"] = interval_json(*l.bucket);
+        lj.update({{"kind", std::string(to_string(l.kind))}, {"tags", tags_json(l.tags)}, {"cost", money(l.cost)},
+                   {"quantities", std::move(quantities)}, {"per", std::move(per)}});
+        lines.push_back(std::move(lj));
       }
       out.push_back({{"id", u.id}, {"unit_precision", u.unit_precision.to_string()}, {"lines", std::move(lines)}});
     }

@@ -460,7 +460,7 @@ void governance_sections(const GovernanceReport& g, const Decimal& unit, Layout&
     t.right.assign(t.header.size(), true);
     t.right[0] = false;
     for (const LineEconomics& l : u.lines) {
-      std::vector<std::string> row{line_label(l.tags), money(l.cost)};
+      std::vector<std::string> row{(l.bucket ? l.bucket->start().to_string() + " " : "") + line_label(l.tags), money(l.cost)};
       for (const std::string& name : present) {
         const auto it = std::find_if(l.per.begin(), l.per.end(), [&](const auto& p) { return p.first == name; });
         row.push_back(it == l.per.end() ? "" : group_thousands(format_amount(it->second, u.unit_precision)));

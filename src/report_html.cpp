@@ -1021,7 +1021,8 @@ class Report {
     for (const auto& p : present) out_ += "<th class=\"num\">" + p.second + "</th>";
     out_ += "</tr></thead>\n<tbody>\n";
     for (const LineEconomics& l : u.lines) {
-      out_ += "<tr><td>" + html_escape(line_label(l.tags)) + "</td><td class=\"num\">" + money(l.cost) + "</td>";
+      const std::string bucket = l.bucket ? l.bucket->start().to_string() + " " : "";
+      out_ += "<tr><td>" + html_escape(bucket + line_label(l.tags)) + "</td><td class=\"num\">" + money(l.cost) + "</td>";
       for (const auto& p : present) {
         const auto it = std::find_if(l.per.begin(), l.per.end(), [&](const auto& x) { return x.first == p.first; });
         out_ += "<td class=\"num\">" + (it == l.per.end() ? std::string() : money(it->second, u.unit_precision)) + "</td>";

@@ -315,8 +315,29 @@ TEST(SeriesErrors, NameWhereTheyAre) {
   EXPECT_EQ(error_of(with(days, R"([{"id": "p", "cost": 1}, {"id": "q", "from": {"step": "s"}, "period": {"start": "2026-06-01T00:00:00Z", "end": "2026-06-02T00:00:00Z"}}])",
                           "[]", R"([{"id": "s", "strategy": "proportional", "pool": "p", "group_by": ["team"], "weight": "gpu_seconds"}])")),
             "pools[1].period: a pool drawn from a step takes each bucket's lines: it takes no period");
-  EXPECT_EQ(error_of(with(days, R"([{"id": "p", "parts": [{"resource": "gpu", "cost": 1}]}])", "[]")),
-            "pools[0].parts: a pool broken down by resource is not split over a series yet");
+}
+
+TEST(Series, APoolsPartsAreEachSpreadOverTheBuckets) {
+  // GPU 120.00 (capacity 120 GPU-seconds a bucket) and CPU 40.00 (40 core-seconds) over two
+  // days: 60.00 and 20.00 a day. The records, over the whole series, use half each day: a 60
+  // GPU and 10 CPU, b 20 and 30, kube-system 20 GPU. Each day: GPU 60.00 / 120: a 30, b 10,
+  // kube-system 10, idle 10; CPU 20.00 / 40: a 5, b 15. a 35.00, b 25.00.
+  const Result r = run(allocation_from_json(R"({"apportion": 1,
+   "series": {"start": "2026-06-01T00:00:00Z", "end": "2026-06-03T00:00:00Z", "step": "1d"},
+   "pools": [{"id": "node", "parts": [{"resource": "gpu", "cost": "120", "capacity": "120"},
+                                      {"resource": "cpu", "cost": "40", "capacity": "40"}]}],
+   "records": [{"tags": {"namespace": "a"}, "measures": {"gpu_seconds": 120, "cpu_core_seconds": 20}},
+               {"tags": {"namespace": "b"}, "measures": {"gpu_seconds": 40, "cpu_core_seconds": 60}},
+               {"tags": {"namespace": "kube-system"}, "measures": {"gpu_seconds": 40}}],
+   "steps": [{"id": "s", "strategy": "per_namespace", "pool": "node", "resources": {"gpu": "gpu_seconds", "cpu": "cpu_core_seconds"}}]})"));
+  std::vector<std::string> got;
+  for (const Line& l : r.lines)
+    got.push_back(l.bucket->start().to_string().substr(8, 2) + " " + std::string(to_string(l.kind)) + " " +
+                  std::string(*l.tags.get("namespace")) + " " + l.cost.to_fixed(2));
+  EXPECT_EQ(got, (std::vector<std::string>{"01 allocated a 35.00", "01 allocated b 25.00", "01 overhead kube-system 10.00",
+                                           "01 idle __idle__ 10.00", "02 allocated a 35.00", "02 allocated b 25.00",
+                                           "02 overhead kube-system 10.00", "02 idle __idle__ 10.00"}));
+  EXPECT_EQ(r.pools.at(0).cost.to_fixed(2), "160.00");
 }
 
 // Five days of $10.00 each. Team a uses 9 and b 1 on days 1-4; on day 5 a uses 1 and b 9.
@@ -379,6 +400,28 @@ TEST(SeriesGovernance, ReconcileLinesCarryTheirBucket) {
   Decimal sum;
   for (const json& l : lines) sum += Decimal::parse(l["cost"].get<std::string>());
   EXPECT_EQ(sum.to_fixed(2), "50.10");
+}
+
+TEST(SeriesGovernance, UnitEconomicsReadEachBucketsPartOfTheRecords) {
+  // 10.00 over two days, 5.00 a day. Model a's million prompt tokens run over both days,
+  // half each; model b's 500,000 are at noon on June 2.
+  //   June 1: a 5.00 for 500,000 tokens: 10.0000 per million.
+  //   June 2: a and b 2.50 each for 500,000: 5.0000 per million.
+  const Result r = run(allocation_from_json(R"({"apportion": 1,
+   "series": {"start": "2026-06-01T00:00:00Z", "end": "2026-06-03T00:00:00Z", "step": "1d"},
+   "pools": [{"id": "endpoint", "cost": "10.00"}],
+   "records": [{"tags": {"model": "a"}, "measures": {"tokens_prompt": 1000000}, "start": "2026-06-01T00:00:00Z", "end": "2026-06-03T00:00:00Z"},
+               {"tags": {"model": "b"}, "measures": {"tokens_prompt": 500000}, "at": "2026-06-02T12:00:00Z"}],
+   "steps": [{"id": "models", "strategy": "proportional", "pool": "endpoint", "group_by": ["model"], "weight": "tokens_prompt"}],
+   "unit_economics": [{"id": "tokens", "lines": {"step": "models"}}]})"));
+  ASSERT_TRUE(r.governance);
+  std::vector<std::string> got;
+  for (const LineEconomics& l : r.governance->unit_economics.at(0).lines) {
+    ASSERT_TRUE(l.bucket);
+    got.push_back(l.bucket->start().to_string().substr(8, 2) + " " + std::string(*l.tags.get("model")) + " " + l.cost.to_fixed(2) +
+                  " " + l.quantities.at(0).second.str() + " " + l.per.at(0).second.to_fixed(4));
+  }
+  EXPECT_EQ(got, (std::vector<std::string>{"01 a 5.00 500000 10.0000", "02 a 2.50 500000 5.0000", "02 b 2.50 500000 5.0000"}));
 }
 
 TEST(SeriesGovernance, TrendWithoutASeriesIsAnError) {

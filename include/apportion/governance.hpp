@@ -6,6 +6,7 @@
 // rendered to text, JSON or a Slack Block Kit payload by alerts.hpp.
 
 #include <optional>
+#include <span>
 #include <string>
 #include <variant>
 #include <vector>
@@ -216,6 +217,7 @@ struct UnitEconomicsRule {
 struct LineEconomics {
   LineKind kind = LineKind::allocated;
   Tags tags;
+  std::optional<Interval> bucket;  // under a series: the line's
   Decimal cost;
   // Denominators, present when positive: requests, tokens, runs, epochs, gpu_hours,
   // gpu_hours_used (utilisation-adjusted).
@@ -263,11 +265,15 @@ AnomalyReport find_anomalies(const AnomalyRule& rule, const Result& result, cons
                              const std::string& path = "anomaly");
 ReconcileReport reconcile(const Reconciliation& rec, const Result& result, const std::string& path = "reconcile");
 ScorecardReport score(const Scorecard& card, const Result& result, const std::string& path = "scorecard");
+// Under a series, `buckets` are the allocation of each bucket (its records' parts there, in
+// the order of result.series): a line's quantities are its bucket's.
 UnitEconomicsReport unit_economics(const UnitEconomicsRule& rule, const Allocation& allocation, const Result& result,
-                                   const std::string& path = "unit_economics");
+                                   const std::string& path = "unit_economics", std::span<const Allocation> buckets = {});
 
-// Every rule of `governance`, with the spec's paths in errors (`budgets[0].spend.step`).
-GovernanceReport evaluate(const Governance& governance, const Allocation& allocation, const Result& result);
+// Every rule of `governance`, with the spec's paths in errors (`budgets[0].spend.step`);
+// `buckets` as for unit_economics.
+GovernanceReport evaluate(const Governance& governance, const Allocation& allocation, const Result& result,
+                          std::span<const Allocation> buckets = {});
 
 // The reported cost a reference names.
 Decimal resolve(const LinesRef& ref, const Result& result, const std::string& path);

@@ -1630,6 +1630,46 @@ static void test_batch_threads(void) {
   apn_batch_free(batch);
 }
 
+/* Under a series each line carries its bucket; without one, none. 10.00 over two days,
+ * 5.00 a day, all to team a. */
+static void test_result_line_bucket(void) {
+  const char *series_spec =
+      "{\"apportion\": 1, \"series\": {\"start\": \"2026-06-01T00:00:00Z\", \"end\": \"2026-06-03T00:00:00Z\", "
+      "\"step\": \"1d\"}, \"pools\": [{\"id\": \"node\", \"cost\": \"10.00\"}], "
+      "\"records\": [{\"tags\": {\"team\": \"a\"}, \"measures\": {\"gpu_seconds\": 2}}], "
+      "\"steps\": [{\"id\": \"teams\", \"strategy\": \"proportional\", \"pool\": \"node\", \"group_by\": [\"team\"], "
+      "\"weight\": \"gpu_seconds\"}]}";
+  apn_result *result = NULL;
+  const char *start = NULL, *end = NULL, *cost = NULL;
+  size_t n = 0;
+  CHECK_STATUS(apn_run(&result, series_spec, strlen(series_spec), NULL, NULL, 0), APN_OK);
+  CHECK_STATUS(apn_result_line_count(&n, result), APN_OK);
+  CHECK(n == 2);
+  CHECK_STATUS(apn_result_line_bucket(&start, &end, result, 1), APN_OK);
+  CHECK_STR(start, "2026-06-02T00:00:00Z");
+  CHECK_STR(end, "2026-06-03T00:00:00Z");
+  CHECK_STATUS(apn_result_line_cost(&cost, result, 1), APN_OK);
+  CHECK_STR(cost, "5.00");
+  CHECK_STATUS(apn_result_line_bucket(&start, &end, result, 2), APN_EINVAL);
+  CHECK(start == NULL && end == NULL);
+  CHECK_STATUS(apn_result_line_bucket(&start, NULL, result, 0), APN_EINVAL);
+  apn_result_free(result);
+
+  /* Without a series: both NULL, and APN_OK. */
+  result = NULL;
+  {
+    const char *plain = "{\"apportion\": 1, \"pools\": [{\"id\": \"node\", \"cost\": \"10.00\"}], "
+                        "\"records\": [{\"tags\": {\"team\": \"a\"}, \"measures\": {\"gpu_seconds\": 2}}], "
+                        "\"steps\": [{\"id\": \"teams\", \"strategy\": \"proportional\", \"pool\": \"node\", "
+                        "\"group_by\": [\"team\"], \"weight\": \"gpu_seconds\"}]}";
+    CHECK_STATUS(apn_run(&result, plain, strlen(plain), NULL, NULL, 0), APN_OK);
+    start = end = (const char *)1;
+    CHECK_STATUS(apn_result_line_bucket(&start, &end, result, 0), APN_OK);
+    CHECK(start == NULL && end == NULL);
+    apn_result_free(result);
+  }
+}
+
 int main(void) {
   test_version();
   test_status_values();
@@ -1651,6 +1691,7 @@ int main(void) {
   test_decimal_comma_locale();
   test_batch_matches_inline_records();
   test_batch_errors();
+  test_result_line_bucket();
   test_batch_threads();
   test_batch_million_rows();
   printf("%d passed, %d failed\n", passed, failed);
