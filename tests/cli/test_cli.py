@@ -270,6 +270,36 @@ check("series: the trend flags cv's spike on June 6", ("2026-06-06T00:00:00Z", {
 code, out, err = run(["run", os.path.join(ROOT, "examples", "data", "week-by-day.json"), "--format", "csv"])
 check("series: csv carries each line's bucket", out.startswith("step,pool,bucket_start,bucket_end,kind,"), out[:120])
 
+# ---- a month by day: examples/data/june-by-day.json, DCGM + kube-state-metrics + an hourly FOCUS bill ----
+# (examples/data/june/README.md). 720 hours at 98.32: 2,359.68 a day, 70,790.40 the month. A
+# usual day: nlp 4 GPUs, search 1, vision 2, one idle: 1,179.84, 294.96, 589.92, idle 294.96.
+# June 18: search's sweep takes vision's two GPUs and the idle one: search 4 GPUs, 1,179.84.
+code, out, err = run(["run", os.path.join(ROOT, "examples", "data", "june-by-day.json")])
+res = json.loads(out) if code == 0 else {}
+days = res.get("series", [])
+check("june: thirty days of the bill, 2,359.68 each", len(days) == 30 and
+      all(d["pools"][0]["cost"] == "2359.68" for d in days) and res["pools"][0]["cost"] == "70790.40", repr(days)[:300])
+check("june: each day's lines sum to that day's amount", days and all(
+      sum(Decimal(l["cost"]) for l in res["lines"] if l["bucket"]["start"] == d["start"]) == Decimal(d["pools"][0]["cost"])
+      for d in days), repr(res.get("lines"))[:300])
+by_team = {(l["bucket"]["start"][:10], l["tags"].get("team")): l["cost"] for l in res.get("lines", []) if l["kind"] != "unallocated"}
+check("june: a usual day and the sweep's day, per team",
+      [by_team.get(("2026-06-17", t)) for t in ("nlp", "search", "vision", "__idle__")] == ["1179.84", "294.96", "589.92", "294.96"] and
+      [by_team.get(("2026-06-18", t)) for t in ("nlp", "search", "vision", "__idle__")] == ["1179.84", "1179.84", "0.00", None],
+      repr(sorted(by_team.items()))[:400])
+rows = {r["tags"]["team"]: r["cost"] for r in (res.get("statements") or [{}])[0].get("rows", [])}
+check("june: the month per team sums to the bill", rows.get("search") == "9733.68" and
+      sum(Decimal(c) for c in rows.values()) == Decimal("70790.40"), repr(rows))
+flagged = [(f["bucket"]["start"], f["tags"]) for f in (res.get("anomalies") or [{}])[0].get("flagged", [])]
+check("june: the trend flags search's spike on June 18, and nothing else",
+      flagged == [("2026-06-18T00:00:00Z", {"team": "search"})], repr(flagged))
+code, out, err = run(["run", os.path.join(ROOT, "examples", "data", "june-by-day.json"), "--format", "focus"])
+periods = {}
+for row in csv.DictReader(io.StringIO(out)):
+    periods[row["ChargePeriodStart"]] = periods.get(row["ChargePeriodStart"], Decimal(0)) + Decimal(row["BilledCost"])
+check("june: FOCUS rows charged over their day, each day's summing to its bill", len(periods) == 30 and
+      set(periods.values()) == {Decimal("2359.68")} and "2026-06-18T00:00:00Z" in periods, repr(periods)[:300])
+
 # ---- a fleet: examples/data/fleet-chargeback.json, a FOCUS bill of three nodes and per-node usage ----
 code, out, err = run(["run", os.path.join(ROOT, "examples", "data", "fleet-chargeback.json")])
 res = json.loads(out) if code == 0 else {}
