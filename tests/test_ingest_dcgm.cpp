@@ -11,13 +11,17 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <iterator>
+#include <map>
 #include <string>
+#include <vector>
 
 #include "apportion/apportion.hpp"
 #include "ingest_support.hpp"
 
 using namespace apportion;
-using ingest_test::error_of;
+using ingest_test::error_both_ways;
 using ingest_test::read_data;
 
 namespace {
@@ -61,7 +65,7 @@ TEST(DcgmFormat, TextScrapeWithMigAndIdle) {
   // tests/data/prometheus/dcgm_scrape.prom: two whole A100s (one in use, one idle) and two
   // MIG instances of a third; every series is read (rows), the default metric
   // DCGM_FI_PROF_GR_ENGINE_ACTIVE makes the records.
-  const auto r = ingest_test::ingest("dcgm", read_data("prometheus/dcgm_scrape.prom"), R"({"interval": "30", "pool": "node-1"})", "metrics.txt");
+  const auto r = ingest_test::ingest_both_ways("dcgm", read_data("prometheus/dcgm_scrape.prom"), R"({"interval": "30", "pool": "node-1"})", "metrics.txt");
   ASSERT_EQ(r.records.size(), 4u);
   EXPECT_EQ(r.rows, 10u);
   const Record& train = r.records[0];
@@ -94,11 +98,11 @@ TEST(DcgmFormat, TextScrapeWithMigAndIdle) {
       "metrics.txt line 5: GPU GPU-1b3d5f70-9e8d-4c6b-8a79-6a5b4c3d2e1f (NVIDIA A100-SXM4-80GB): MIG instances 3, 1 have "
       "no DCGM_FI_DEV_GPU_UTIL series, so their time would go unseen; set metric to DCGM_FI_PROF_GR_ENGINE_ACTIVE, "
       "which dcgm-exporter writes for MIG instances";
-  EXPECT_EQ(error_of("dcgm", read_data("prometheus/dcgm_scrape.prom"), R"({"interval": 30, "metric": "DCGM_FI_DEV_GPU_UTIL"})", "metrics.txt"),
+  EXPECT_EQ(error_both_ways("dcgm", read_data("prometheus/dcgm_scrape.prom"), R"({"interval": 30, "metric": "DCGM_FI_DEV_GPU_UTIL"})", "metrics.txt"),
             mig_error);
   // With skip_invalid the whole GPUs are read (as percentages: 87 is 0.87) and the MIG card
   // is reported.
-  const auto skipped = ingest_test::ingest("dcgm", read_data("prometheus/dcgm_scrape.prom"),
+  const auto skipped = ingest_test::ingest_both_ways("dcgm", read_data("prometheus/dcgm_scrape.prom"),
                               R"({"interval": 30, "metric": "DCGM_FI_DEV_GPU_UTIL", "skip_invalid": true})", "metrics.txt");
   ASSERT_EQ(skipped.records.size(), 2u);
   EXPECT_EQ(skipped.records[0].measures.at("utilization"), Decimal::parse("0.87"));
@@ -116,7 +120,7 @@ TEST(DcgmFormat, TimeSlicingAndLabelSpellings) {
       "pod=\"nvidia-dcgm-exporter-x7k2p\",exported_namespace=\"\",exported_pod=\"\",exported_container=\"\"} 0\n"
       // --use-old-namespace writes uuid; dcgm-exporter since #655 writes hostname.
       "DCGM_FI_DEV_GPU_UTIL{gpu=\"2\",uuid=\"GPU-c\",hostname=\"gpu-node-9\",pod_namespace=\"old\",pod_name=\"p-0\"} 100\n";
-  const auto r = ingest_test::ingest("dcgm", text, R"({"interval": 60, "metric": "DCGM_FI_DEV_GPU_UTIL"})");
+  const auto r = ingest_test::ingest_both_ways("dcgm", text, R"({"interval": 60, "metric": "DCGM_FI_DEV_GPU_UTIL"})");
   ASSERT_EQ(r.records.size(), 4u);
   EXPECT_EQ(r.rows, 4u);
   EXPECT_EQ(tag(r.records[0], "namespace"), "nlp");
@@ -134,7 +138,7 @@ TEST(DcgmFormat, TimeSlicingAndLabelSpellings) {
 }
 
 TEST(DcgmFormat, RangeQuery) {
-  const auto r = ingest_test::ingest("dcgm", read_data("prometheus/query_range.json"),
+  const auto r = ingest_test::ingest_both_ways("dcgm", read_data("prometheus/query_range.json"),
                         R"({"max_gap": 120, "skip_invalid": true, "metric": "DCGM_FI_DEV_GPU_UTIL"})");
   ASSERT_EQ(r.records.size(), 2u);
   EXPECT_EQ(r.rows, 2u);
@@ -155,7 +159,7 @@ TEST(DcgmFormat, SharersHoldExactlyWhatTheyHold) {
   //   [210,240) a,b,c 10 each | [240,300) a,c 30 each | [300,360) c 60 | [360,420) idle 60
   // a 170, b 80, c 110, idle 60: 420, the GPU's observed seconds. GPU 1 (d-0) is dedicated
   // and misses six scrapes: [0, 120) and [300, 420), 240.
-  const auto r = ingest_test::ingest("dcgm", read_data("dcgm/time-sliced.json"), R"({"max_gap": 45})");
+  const auto r = ingest_test::ingest_both_ways("dcgm", read_data("dcgm/time-sliced.json"), R"({"max_gap": 45})");
   ASSERT_EQ(r.records.size(), 5u);
   EXPECT_EQ(r.rows, 5u);
   EXPECT_EQ(tag(r.records[0], "pod"), "a-0");
@@ -177,7 +181,7 @@ TEST(DcgmFormat, MaxGapBelowTheQueryStep) {
   // The same answer (30 s step) with max_gap 20 s, a trial user's mistake: no gap between any
   // two samples is within it, so no sample holds its GPU and every pod reads 0 s. Before,
   // silently (every team 0.00, all idle); now the input warns once, counting the series.
-  const auto r = ingest_test::ingest("dcgm", read_data("dcgm/time-sliced.json"), R"({"max_gap": "20s"})", "q.json");
+  const auto r = ingest_test::ingest_both_ways("dcgm", read_data("dcgm/time-sliced.json"), R"({"max_gap": "20s"})", "q.json");
   ASSERT_EQ(r.records.size(), 5u);
   EXPECT_EQ(r.records[0].measures.at("gpu_seconds"), Decimal(0));
   EXPECT_EQ(r.records[4].measures.at("gpu_seconds"), Decimal(0));
@@ -186,7 +190,7 @@ TEST(DcgmFormat, MaxGapBelowTheQueryStep) {
                             "longer than max_gap (20 s; the shortest is 30 s), so all usage is 0; set max_gap a little "
                             "above the query step (e.g. 45 for a 30 s step)"});
   // One gap within max_gap anywhere in the answer (the 30 s ones at max_gap 30) and it is data.
-  EXPECT_TRUE(ingest_test::ingest("dcgm", read_data("dcgm/time-sliced.json"), R"({"max_gap": 30})").warnings.empty());
+  EXPECT_TRUE(ingest_test::ingest_both_ways("dcgm", read_data("dcgm/time-sliced.json"), R"({"max_gap": 30})").warnings.empty());
 }
 
 TEST(DcgmFormat, SevenSharersSumExactlyToTheGpu) {
@@ -194,7 +198,7 @@ TEST(DcgmFormat, SevenSharersSumExactlyToTheGpu) {
   // samples a minute apart): 3600 s, 3600/7 = 514.285714285714285... each. The card's parts
   // are rounded together by largest remainder: all remainders tie, so the two leftover
   // 1e-12 go to the first two by tags (team-a, team-b), and the seven sum to 3600 exactly.
-  const auto r = ingest_test::ingest("dcgm", read_data("dcgm/seven-sharers.json"), R"({"max_gap": 90})");
+  const auto r = ingest_test::ingest_both_ways("dcgm", read_data("dcgm/seven-sharers.json"), R"({"max_gap": 90})");
   ASSERT_EQ(r.records.size(), 7u);
   Decimal total;
   for (std::size_t i = 0; i < 7; ++i) {
@@ -219,7 +223,7 @@ TEST(DcgmFormat, SevenMigSlicesSumExactlyToTheGpu) {
   // tests/data/dcgm/mig-7x1g.prom: an A100 split into seven 1g.10gb instances (IDs 7 to 13),
   // one pod each, scraped once for an hour: 3600/7 each. Remainders tie; by tags the
   // instances "10" and "11" (records 3 and 4) come first and take the two leftover units.
-  const auto r = ingest_test::ingest("dcgm", read_data("dcgm/mig-7x1g.prom"), R"({"interval": 3600})");
+  const auto r = ingest_test::ingest_both_ways("dcgm", read_data("dcgm/mig-7x1g.prom"), R"({"interval": 3600})");
   ASSERT_EQ(r.records.size(), 7u);
   EXPECT_EQ(r.rows, 21u);  // temperature, memory and engine activity of seven instances
   Decimal total;
@@ -248,7 +252,7 @@ TEST(DcgmFormat, MigCardWithoutTheMetric) {
   // 2/7, 1/7, 1/7, rounded together to 60: 25.714285714285714 (remainder .714, gets a unit),
   // 17.142857142857142 (.142), 8.571428571428571 twice (.571: the tie goes to the first by
   // tags, embedder-0, whose tags begin with container).
-  const auto r = ingest_test::ingest("dcgm", read_data("dcgm/mig-node.prom"), R"({"interval": 60})");
+  const auto r = ingest_test::ingest_both_ways("dcgm", read_data("dcgm/mig-node.prom"), R"({"interval": 60})");
   ASSERT_EQ(r.records.size(), 5u);
   EXPECT_EQ(r.rows, 16u);
   EXPECT_EQ(tag(r.records[0], "pod"), "trainer-0");
@@ -267,10 +271,10 @@ TEST(DcgmFormat, MigCardWithoutTheMetric) {
       "mig-node.prom line 4: GPU GPU-58e8f5ea-13cc-4a3a-d88f-2bcf5ae8bc77 (NVIDIA H100 80GB HBM3): MIG instances 1, 5, 9, "
       "10 have no DCGM_FI_DEV_GPU_UTIL series, so their time would go unseen; set metric to "
       "DCGM_FI_PROF_GR_ENGINE_ACTIVE, which dcgm-exporter writes for MIG instances";
-  EXPECT_EQ(error_of("dcgm", read_data("dcgm/mig-node.prom"), R"({"interval": 60, "metric": "DCGM_FI_DEV_GPU_UTIL"})",
+  EXPECT_EQ(error_both_ways("dcgm", read_data("dcgm/mig-node.prom"), R"({"interval": 60, "metric": "DCGM_FI_DEV_GPU_UTIL"})",
                      "mig-node.prom"),
             mig_error);
-  const auto util = ingest_test::ingest("dcgm", read_data("dcgm/mig-node.prom"),
+  const auto util = ingest_test::ingest_both_ways("dcgm", read_data("dcgm/mig-node.prom"),
                            R"({"interval": 60, "metric": "DCGM_FI_DEV_GPU_UTIL", "skip_invalid": true})", "mig-node.prom");
   ASSERT_EQ(util.records.size(), 1u);
   EXPECT_EQ(util.records[0].measures.at("utilization"), Decimal::parse("0.93"));
@@ -280,7 +284,7 @@ TEST(DcgmFormat, MigCardWithoutTheMetric) {
   std::string partial = read_data("dcgm/mig-node.prom");
   const std::size_t cut = partial.rfind("DCGM_FI_PROF_GR_ENGINE_ACTIVE{gpu=\"1\"");
   partial.erase(cut, partial.find('\n', cut) + 1 - cut);  // instance 10
-  EXPECT_EQ(error_of("dcgm", partial, R"({"interval": 60})", "mig-node.prom"),
+  EXPECT_EQ(error_both_ways("dcgm", partial, R"({"interval": 60})", "mig-node.prom"),
             "mig-node.prom line 7: GPU GPU-58e8f5ea-13cc-4a3a-d88f-2bcf5ae8bc77 (NVIDIA H100 80GB HBM3): MIG "
             "instance 10 has no DCGM_FI_PROF_GR_ENGINE_ACTIVE series, so its time would go unseen; check that "
             "dcgm-exporter collects DCGM_FI_PROF_GR_ENGINE_ACTIVE (a profiling metric) for every instance");
@@ -290,10 +294,10 @@ TEST(DcgmFormat, MigCardWithoutTheMetric) {
   const std::string both =
       "DCGM_FI_PROF_GR_ENGINE_ACTIVE{gpu=\"0\",UUID=\"GPU-m\",modelName=\"NVIDIA H100 80GB HBM3\",Hostname=\"n\"} 0.300000\n" +
       mig_line("GPU-m", "NVIDIA H100 80GB HBM3", "7g.80gb", "0", "p-0");
-  EXPECT_EQ(error_of("dcgm", both, R"({"interval": 60})"),
+  EXPECT_EQ(error_both_ways("dcgm", both, R"({"interval": 60})"),
             "sample.txt line 1: GPU GPU-m is in MIG mode (instance 0 at sample.txt line 2) but this "
             "DCGM_FI_PROF_GR_ENGINE_ACTIVE series has no GPU_I_ID: it would count the whole GPU beside its instances");
-  const auto kept = ingest_test::ingest("dcgm", both, R"({"interval": 60, "skip_invalid": true})");
+  const auto kept = ingest_test::ingest_both_ways("dcgm", both, R"({"interval": 60, "skip_invalid": true})");
   ASSERT_EQ(kept.records.size(), 1u);
   EXPECT_EQ(kept.records[0].measures.at("gpu_seconds"), Decimal(60));  // 7g: the whole GPU, once
 }
@@ -310,15 +314,15 @@ TEST(DcgmFormat, GpuWithoutTheMetric) {
       "no-profiling.prom line 4: GPU GPU-2e8f4a61-9c3b-4d7e-a5f0-6b1c8d2e4f93 (NVIDIA H100 PCIe) has no "
       "DCGM_FI_PROF_GR_ENGINE_ACTIVE series, so its time would go unseen; set metric to DCGM_FI_DEV_GPU_UTIL, which "
       "the file has for it (profiling metrics need a Volta or newer GPU and DCGM's profiling module)";
-  EXPECT_EQ(error_of("dcgm", text, R"({"interval": "1h"})", "no-profiling.prom"), error);
-  const auto skipped = ingest_test::ingest("dcgm", text, R"({"interval": "1h", "skip_invalid": true})", "no-profiling.prom");
+  EXPECT_EQ(error_both_ways("dcgm", text, R"({"interval": "1h"})", "no-profiling.prom"), error);
+  const auto skipped = ingest_test::ingest_both_ways("dcgm", text, R"({"interval": "1h", "skip_invalid": true})", "no-profiling.prom");
   ASSERT_EQ(skipped.records.size(), 1u);
   EXPECT_EQ(tag(skipped.records[0], "pod"), "train-0");
   EXPECT_EQ(skipped.records[0].measures.at("gpu_seconds"), Decimal(3600));
   EXPECT_EQ(skipped.skipped, 1u);
   EXPECT_EQ(skipped.skipped_reasons, std::vector<std::string>{error});
   // The metric both GPUs have: 3600 s each, utilisation 88 % and 64 %.
-  const auto util = ingest_test::ingest("dcgm", text, R"({"interval": "1h", "metric": "DCGM_FI_DEV_GPU_UTIL"})");
+  const auto util = ingest_test::ingest_both_ways("dcgm", text, R"({"interval": "1h", "metric": "DCGM_FI_DEV_GPU_UTIL"})");
   ASSERT_EQ(util.records.size(), 2u);
   EXPECT_EQ(util.records[1].measures.at("gpu_seconds"), Decimal(3600));
   EXPECT_EQ(util.records[1].measures.at("utilization"), Decimal::parse("0.64"));
@@ -331,7 +335,7 @@ TEST(DcgmFormat, GpuWithoutTheMetric) {
       R"({"status":"success","data":{"resultType":"matrix","result":[)"
       R"({"metric":{"__name__":"DCGM_FI_PROF_GR_ENGINE_ACTIVE","UUID":"GPU-a","gpu":"0","modelName":"NVIDIA A100 80GB PCIe","namespace":"nlp","pod":"train-0"},"values":[[1780272000,"0.85"],[1780272030,"0.85"]]},)"
       R"({"metric":{"UUID":"GPU-b","gpu":"1","modelName":"NVIDIA H100 PCIe","namespace":"vision","pod":"infer-0"},"values":[[1780272000,"0.64"],[1780272030,"0.64"]]}]}})";
-  const auto mixed = ingest_test::ingest("dcgm", either, R"({"max_gap": 45})");
+  const auto mixed = ingest_test::ingest_both_ways("dcgm", either, R"({"max_gap": 45})");
   ASSERT_EQ(mixed.records.size(), 2u);
   EXPECT_EQ(mixed.records[0].measures.at("gpu_seconds"), Decimal(30));
   EXPECT_EQ(mixed.records[1].measures.at("gpu_seconds"), Decimal(30));
@@ -345,7 +349,7 @@ TEST(DcgmFormat, GpuWithoutTheMetric) {
     const std::size_t at = partial.rfind(cut);  // gpu 1: instance 10, the last line
     partial.erase(at, partial.find('\n', at) + 1 - at);
   }
-  const auto both = ingest_test::ingest("dcgm", partial, R"({"interval": 60, "skip_invalid": true})", "mig-node.prom");
+  const auto both = ingest_test::ingest_both_ways("dcgm", partial, R"({"interval": 60, "skip_invalid": true})", "mig-node.prom");
   EXPECT_EQ(both.skipped_reasons,
             (std::vector<std::string>{
                 "mig-node.prom line 3: GPU GPU-1c5e7a93-4d2f-4b68-9e0a-3f5b7d9c1e24 (NVIDIA H100 80GB HBM3) has no "
@@ -360,12 +364,12 @@ TEST(DcgmFormat, GpuWithoutTheMetric) {
   const std::string only_memory =
       "DCGM_FI_DEV_FB_USED{gpu=\"0\",UUID=\"GPU-q\",modelName=\"Tesla P100-PCIE-16GB\",Hostname=\"n\"} 1024\n" +
       mig_line("GPU-m", "NVIDIA A100-SXM4-40GB", "7g.40gb", "0", "p-0");
-  EXPECT_EQ(error_of("dcgm", only_memory, R"({"interval": 60})"),
+  EXPECT_EQ(error_both_ways("dcgm", only_memory, R"({"interval": 60})"),
             "sample.txt line 1: GPU GPU-q (Tesla P100-PCIE-16GB) has no DCGM_FI_PROF_GR_ENGINE_ACTIVE series, so its "
             "time would go unseen; check that dcgm-exporter collects DCGM_FI_PROF_GR_ENGINE_ACTIVE for it (profiling "
             "metrics need a Volta or newer GPU and DCGM's profiling module)");
   // Series of other exporters (no DCGM_ name) show no card, even with a UUID label.
-  const auto other = ingest_test::ingest(
+  const auto other = ingest_test::ingest_both_ways(
       "dcgm", "nvidia_smi_utilization_gpu_ratio{uuid=\"GPU-q\"} 0.5\n" + mig_line("GPU-m", "NVIDIA A100-SXM4-40GB", "7g.40gb", "0", "p-0"),
       R"({"interval": 60})");
   EXPECT_EQ(other.records.size(), 1u);
@@ -383,24 +387,24 @@ TEST(DcgmFormat, MigModels) {
       {"NVIDIA A30", "17.5"},         {"NVIDIA RTX PRO 6000 Blackwell Server Edition", "17.5"},
       {"NVIDIA RTX PRO 5000 Blackwell", "35"}};
   for (const auto& [model, want] : models) {
-    const auto r = ingest_test::ingest("dcgm", mig_line("GPU-x", model, "1g.24gb", "1", "p"), R"({"interval": 70})");
+    const auto r = ingest_test::ingest_both_ways("dcgm", mig_line("GPU-x", model, "1g.24gb", "1", "p"), R"({"interval": 70})");
     ASSERT_EQ(r.records.size(), 1u) << model;
     EXPECT_EQ(r.records[0].measures.at("gpu_seconds"), Decimal::parse(want)) << model;
   }
   // A model the table does not know needs mig_slices; the table still counts the ones it knows.
   const std::string text = mig_line("GPU-x", "NVIDIA R200", "1g.30gb", "1", "p") +
                            mig_line("GPU-y", "NVIDIA B200", "1g.23gb", "1", "q");
-  EXPECT_EQ(error_of("dcgm", text, R"({"interval": 70})"),
+  EXPECT_EQ(error_both_ways("dcgm", text, R"({"interval": 70})"),
             "sample.txt line 1: MIG slices of GPU model \"NVIDIA R200\" are not known: give mig_slices, the "
             "slices in a whole GPU");
-  const auto r = ingest_test::ingest("dcgm", text, R"({"interval": 70, "mig_slices": "8"})");
+  const auto r = ingest_test::ingest_both_ways("dcgm", text, R"({"interval": 70, "mig_slices": "8"})");
   EXPECT_EQ(r.records[0].measures.at("gpu_seconds"), Decimal::parse("8.75"));  // 70 / 8
   EXPECT_EQ(r.records[1].measures.at("gpu_seconds"), Decimal(10));            // a B200: 70 / 7
-  EXPECT_EQ(error_of("dcgm", text, R"({"interval": 70, "mig_slices": 7.5})"),
+  EXPECT_EQ(error_both_ways("dcgm", text, R"({"interval": 70, "mig_slices": 7.5})"),
             "inputs[0].mig_slices: must be a positive whole number");
-  EXPECT_EQ(error_of("dcgm", text, R"({"interval": 70, "mig_slices": 0})"),
+  EXPECT_EQ(error_both_ways("dcgm", text, R"({"interval": 70, "mig_slices": 0})"),
             "inputs[0].mig_slices: must be a positive whole number");
-  EXPECT_EQ(error_of("dcgm", mig_line("GPU-x", "NVIDIA A30", "7g.80gb", "0", "p"), R"({"interval": 70})"),
+  EXPECT_EQ(error_both_ways("dcgm", mig_line("GPU-x", "NVIDIA A30", "7g.80gb", "0", "p"), R"({"interval": 70})"),
             "sample.txt line 1: MIG profile \"7g.80gb\" has more slices than a NVIDIA A30 (4)");
 }
 
@@ -409,50 +413,131 @@ TEST(DcgmFormat, Scales) {
     return metric + "{gpu=\"0\",UUID=\"GPU-a\",modelName=\"NVIDIA H100 80GB HBM3\",pod=\"p\",namespace=\"n\"} " + value + "\n";
   };
   // A ratio is read as it is; a percentage is divided by 100.
-  EXPECT_EQ(ingest_test::ingest("dcgm", line("DCGM_FI_PROF_SM_ACTIVE", "0.250000"), R"({"interval": 1, "metric": "DCGM_FI_PROF_SM_ACTIVE"})")
+  EXPECT_EQ(ingest_test::ingest_both_ways("dcgm", line("DCGM_FI_PROF_SM_ACTIVE", "0.250000"), R"({"interval": 1, "metric": "DCGM_FI_PROF_SM_ACTIVE"})")
                 .records[0].measures.at("utilization"),
             Decimal::parse("0.25"));
-  EXPECT_EQ(ingest_test::ingest("dcgm", line("DCGM_FI_DEV_MEM_COPY_UTIL", "25"), R"({"interval": 1, "metric": "DCGM_FI_DEV_MEM_COPY_UTIL"})")
+  EXPECT_EQ(ingest_test::ingest_both_ways("dcgm", line("DCGM_FI_DEV_MEM_COPY_UTIL", "25"), R"({"interval": 1, "metric": "DCGM_FI_DEV_MEM_COPY_UTIL"})")
                 .records[0].measures.at("utilization"),
             Decimal::parse("0.25"));
-  EXPECT_EQ(error_of("dcgm", line("DCGM_FI_PROF_GR_ENGINE_ACTIVE", "1.5"), R"({"interval": 1})"),
+  EXPECT_EQ(error_both_ways("dcgm", line("DCGM_FI_PROF_GR_ENGINE_ACTIVE", "1.5"), R"({"interval": 1})"),
             "sample.txt line 1: DCGM_FI_PROF_GR_ENGINE_ACTIVE 1.5 is above 1 (a ratio)");
-  EXPECT_EQ(error_of("dcgm", line("DCGM_FI_DEV_GPU_UTIL", "101"), R"({"interval": 1, "metric": "DCGM_FI_DEV_GPU_UTIL"})"),
+  EXPECT_EQ(error_both_ways("dcgm", line("DCGM_FI_DEV_GPU_UTIL", "101"), R"({"interval": 1, "metric": "DCGM_FI_DEV_GPU_UTIL"})"),
             "sample.txt line 1: DCGM_FI_DEV_GPU_UTIL 101 is above 100 (a percentage)");
   // A metric of unknown scale needs scale; bytes per second are no utilisation.
-  EXPECT_EQ(error_of("dcgm", line("DCGM_FI_PROF_PCIE_TX_BYTES", "1048576"), R"({"interval": 1, "metric": "DCGM_FI_PROF_PCIE_TX_BYTES"})"),
+  EXPECT_EQ(error_both_ways("dcgm", line("DCGM_FI_PROF_PCIE_TX_BYTES", "1048576"), R"({"interval": 1, "metric": "DCGM_FI_PROF_PCIE_TX_BYTES"})"),
             "inputs[0].metric: the scale of DCGM_FI_PROF_PCIE_TX_BYTES is not known: give scale \"percent\" (0 to 100) or "
             "\"ratio\" (0 to 1) if it is a utilisation");
-  EXPECT_EQ(ingest_test::ingest("dcgm", line("dcgm_gpu_utilization", "40"), R"({"interval": 1, "metric": "dcgm_gpu_utilization", "scale": "percent"})")
+  EXPECT_EQ(ingest_test::ingest_both_ways("dcgm", line("dcgm_gpu_utilization", "40"), R"({"interval": 1, "metric": "dcgm_gpu_utilization", "scale": "percent"})")
                 .records[0].measures.at("utilization"),
             Decimal::parse("0.4"));
-  EXPECT_EQ(error_of("dcgm", line("DCGM_FI_DEV_GPU_UTIL", "40"), R"({"interval": 1, "metric": "DCGM_FI_DEV_GPU_UTIL", "scale": "ratio"})"),
+  EXPECT_EQ(error_both_ways("dcgm", line("DCGM_FI_DEV_GPU_UTIL", "40"), R"({"interval": 1, "metric": "DCGM_FI_DEV_GPU_UTIL", "scale": "ratio"})"),
             "inputs[0].scale: DCGM_FI_DEV_GPU_UTIL is a percentage (0 to 100), not a ratio (0 to 1)");
-  EXPECT_EQ(ingest_test::ingest("dcgm", line("DCGM_FI_DEV_GPU_UTIL", "40"), R"({"interval": 1, "metric": "DCGM_FI_DEV_GPU_UTIL", "scale": "percent"})")
+  EXPECT_EQ(ingest_test::ingest_both_ways("dcgm", line("DCGM_FI_DEV_GPU_UTIL", "40"), R"({"interval": 1, "metric": "DCGM_FI_DEV_GPU_UTIL", "scale": "percent"})")
                 .records.size(),
             1u);
-  EXPECT_EQ(error_of("dcgm", line("x", "1"), R"({"interval": 1, "metric": "x", "scale": "fraction"})"),
+  EXPECT_EQ(error_both_ways("dcgm", line("x", "1"), R"({"interval": 1, "metric": "x", "scale": "fraction"})"),
             "inputs[0].scale: must be \"percent\" (0 to 100) or \"ratio\" (0 to 1) (got \"fraction\")");
 }
 
 TEST(DcgmFormat, Errors) {
-  EXPECT_EQ(error_of("dcgm", read_data("prometheus/dcgm_scrape.prom"), "{}").rfind("inputs[0].interval: is required for a text scrape", 0), 0u);
+  EXPECT_EQ(error_both_ways("dcgm", read_data("prometheus/dcgm_scrape.prom"), "{}").rfind("inputs[0].interval: is required for a text scrape", 0), 0u);
   const std::string range = read_data("prometheus/query_range.json");
-  EXPECT_EQ(error_of("dcgm", range, R"({"max_gap": 60, "metric": "DCGM_FI_DEV_GPU_UTIL"})"),
+  EXPECT_EQ(error_both_ways("dcgm", range, R"({"max_gap": 60, "metric": "DCGM_FI_DEV_GPU_UTIL"})"),
             "sample.txt data.result[1].values[1]: value is NaN");
-  EXPECT_EQ(error_of("dcgm", range, "{}").rfind("inputs[0].max_gap: is required for a range query", 0), 0u);
-  EXPECT_EQ(error_of("dcgm", range, R"({"max_gap": 60, "interval": 30})"), "inputs[0].interval: applies only to a text scrape");
+  EXPECT_EQ(error_both_ways("dcgm", range, "{}").rfind("inputs[0].max_gap: is required for a range query", 0), 0u);
+  EXPECT_EQ(error_both_ways("dcgm", range, R"({"max_gap": 60, "interval": 30})"), "inputs[0].interval: applies only to a text scrape");
   // The default metric is not in this answer, which holds DCGM_FI_DEV_GPU_UTIL only.
-  EXPECT_EQ(error_of("dcgm", range, R"({"max_gap": 60})"),
+  EXPECT_EQ(error_both_ways("dcgm", range, R"({"max_gap": 60})"),
             "sample.txt: no DCGM_FI_PROF_GR_ENGINE_ACTIVE series; the file has DCGM_FI_DEV_GPU_UTIL: set metric to "
             "the one to read");
-  EXPECT_EQ(error_of("dcgm", "node_load1 0.5\n", R"({"interval": 30})"),
+  EXPECT_EQ(error_both_ways("dcgm", "node_load1 0.5\n", R"({"interval": 30})"),
             "sample.txt: no DCGM_FI_PROF_GR_ENGINE_ACTIVE series, nor any other DCGM utilisation metric");
-  EXPECT_EQ(ingest_test::ingest("dcgm", R"({"status":"success","data":{"resultType":"matrix","result":[]}})", R"({"max_gap": 60})").records.size(),
+  EXPECT_EQ(ingest_test::ingest_both_ways("dcgm", R"({"status":"success","data":{"resultType":"matrix","result":[]}})", R"({"max_gap": 60})").records.size(),
             0u);  // an empty window
-  EXPECT_EQ(error_of("dcgm", mig_line("GPU-a", "Tesla T4", "1g.5gb", "1", "p"), R"({"interval": 30})"),
+  EXPECT_EQ(error_both_ways("dcgm", mig_line("GPU-a", "Tesla T4", "1g.5gb", "1", "p"), R"({"interval": 30})"),
             "sample.txt line 1: MIG slices of GPU model \"Tesla T4\" are not known: give mig_slices, the slices "
             "in a whole GPU");
-  EXPECT_EQ(error_of("dcgm", "DCGM_FI_PROF_GR_ENGINE_ACTIVE{pod=\"p\"} 0.5\n", R"({"interval": 30})"),
+  EXPECT_EQ(error_both_ways("dcgm", "DCGM_FI_PROF_GR_ENGINE_ACTIVE{pod=\"p\"} 0.5\n", R"({"interval": 30})"),
             "sample.txt line 1: series has no UUID label");
+}
+
+namespace {
+
+// A query_range answer of two GPUs, in Prometheus' layout, with `extra` members after data.
+std::string two_gpus(const std::string& extra = "", const std::string& label_b = "b-0") {
+  return R"({"status":"success","data":{"resultType":"matrix","result":[)"
+         R"({"metric":{"__name__":"DCGM_FI_PROF_GR_ENGINE_ACTIVE","gpu":"0","UUID":"GPU-a","Hostname":"n1","pod":"a-0","namespace":"x"},)"
+         R"("values":[[1780272000,"0.5"],[1780272030,"0.5"],[1780272060,"0.5"]]},)"
+         R"({"metric":{"__name__":"DCGM_FI_PROF_GR_ENGINE_ACTIVE","gpu":"1","UUID":"GPU-b","Hostname":"n1","pod":")" +
+         label_b + R"(","namespace":"y"},"values":[[1780272000,"1"],[1780272030,"1"]]}]})" + extra + "}";
+}
+
+}  // namespace
+
+TEST(IngestDcgm, ARangeAnswerStreamedGivesWhatItGivesReadWhole) {
+  // ingest_both_ways reads each input whole and streamed a series at a time, and throws
+  // when they differ in records, skipped rows, warnings or error.
+  const auto plain = ingest_test::ingest_both_ways("dcgm", two_gpus(), R"({"max_gap": 45})");
+  ASSERT_EQ(plain.records.size(), 2u);
+  EXPECT_EQ(seconds(plain.records[0]).to_string(), "60");
+  EXPECT_EQ(seconds(plain.records[1]).to_string(), "30");
+  // Warnings after data, pretty-printed, escapes in a label: read as the answer says.
+  const auto warned = ingest_test::ingest_both_ways(
+      "dcgm", two_gpus(R"(,"warnings":["remote store 2 did not answer"])", R"(b\"0)"), R"({"max_gap": 45})", "q.json");
+  EXPECT_EQ(warned.warnings, std::vector<std::string>{"q.json: Prometheus warned: remote store 2 did not answer"});
+  EXPECT_EQ(tag(warned.records[1], "pod"), "b\"0");
+  std::string pretty = two_gpus();
+  for (std::size_t at = 0; (at = pretty.find(",\"", at)) != std::string::npos; at += 4) pretty.replace(at, 1, ",\n  ");
+  EXPECT_EQ(ingest_test::ingest_both_ways("dcgm", pretty, R"({"max_gap": 45})").records.size(), 2u);
+  // data before status: read whole, the same.
+  const std::string data_first = R"({"data":{"result":[],"resultType":"matrix"},"status":"success"})";
+  EXPECT_EQ(ingest_test::ingest_both_ways("dcgm", data_first, R"({"max_gap": 45})").records.size(), 0u);
+  // What is wrong is told the same either way: a truncated body, an error answer, a vector,
+  // a bad sample (told at once, or skipped).
+  const std::string truncated = two_gpus().substr(0, 300);
+  EXPECT_EQ(error_both_ways("dcgm", truncated, R"({"max_gap": 45})", "q.json").substr(0, 39),
+            "q.json: not a Prometheus API response: ");
+  EXPECT_EQ(error_both_ways("dcgm", R"({"status":"error","errorType":"bad_data","error":"parse error at char 5"})",
+                            R"({"max_gap": 45})", "q.json"),
+            "q.json: Prometheus returned an error (bad_data): parse error at char 5");
+  EXPECT_EQ(error_both_ways("dcgm",
+                            R"({"status":"success","data":{"resultType":"vector","result":[{"metric":{"__name__":"DCGM_FI_PROF_GR_ENGINE_ACTIVE","UUID":"GPU-a"},"value":[1780272000,"0.5"]}]}})",
+                            R"({"max_gap": 45})", "q.json"),
+            "q.json: dcgm needs a range query (resultType matrix) or a text scrape, got \"vector\"");
+  std::string bad = two_gpus();
+  bad.replace(bad.find("\"1\"]]"), 3, "\"x\"");
+  EXPECT_EQ(error_both_ways("dcgm", bad, R"({"max_gap": 45})", "q.json"),
+            "q.json data.result[1].values[1]: bad value \"x\"");
+  EXPECT_EQ(ingest_test::ingest_both_ways("dcgm", bad, R"({"max_gap": 45, "skip_invalid": true})").skipped, 1u);
+}
+
+TEST(IngestDcgm, AMigCardsWholeGpuSeriesIsLeftOutWhenStreamedToo) {
+  // The whole-GPU series comes first; only the instances' series after it show the card is
+  // in MIG mode. Streamed, its records are read and then dropped: the same as read whole.
+  const std::string text =
+      R"({"status":"success","data":{"resultType":"matrix","result":[)"
+      R"({"metric":{"__name__":"DCGM_FI_PROF_GR_ENGINE_ACTIVE","UUID":"GPU-m","pod":"whole-0"},"values":[[1780272000,"1"],[1780272060,"1"]]},)"
+      R"({"metric":{"__name__":"DCGM_FI_PROF_GR_ENGINE_ACTIVE","UUID":"GPU-m","GPU_I_ID":"1","GPU_I_PROFILE":"3g.40gb","modelName":"NVIDIA A100-SXM4-80GB","pod":"p-1"},"values":[[1780272000,"1"],[1780272060,"1"]]},)"
+      R"({"metric":{"__name__":"DCGM_FI_PROF_GR_ENGINE_ACTIVE","UUID":"GPU-m","GPU_I_ID":"2","GPU_I_PROFILE":"4g.40gb","modelName":"NVIDIA A100-SXM4-80GB","pod":"p-2"},"values":[[1780272000,"1"],[1780272060,"1"]]}]}})";
+  const auto r = ingest_test::ingest_both_ways("dcgm", text, R"({"max_gap": 90, "skip_invalid": true})", "q.json");
+  ASSERT_EQ(r.records.size(), 2u);
+  EXPECT_EQ(tag(r.records[0], "pod"), "p-1");
+  EXPECT_EQ(r.skipped, 1u);
+  EXPECT_EQ(error_both_ways("dcgm", text, R"({"max_gap": 90})", "q.json").substr(0, 59),
+            "q.json data.result[0]: GPU GPU-m is in MIG mode (instance 1");
+}
+
+TEST(IngestDcgm, AMonthAnswerStreamedIsReadTheSameUnderASeries) {
+  // examples/data/june/dcgm.json: a month at an hourly step, into 30 daily buckets.
+  const std::vector<Interval> days =
+      buckets_between(Instant::parse("2026-06-01T00:00:00Z"), Instant::parse("2026-07-01T00:00:00Z"), BucketStep::day);
+  const ingest::BucketScope scope(&days);
+  std::ifstream in(std::string(APPORTION_TEST_DATA) + "/../../examples/data/june/dcgm.json", std::ios::binary);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto r = ingest_test::ingest_both_ways("dcgm", text, R"({"max_gap": 5400})", "dcgm.json");
+  // Every day, the eight GPUs observed for 24 hours each: 691,200 GPU-seconds, idle included.
+  std::map<std::string, Decimal> per_day;
+  for (const Record& rec : r.records) per_day[rec.start->to_string()] += seconds(rec);
+  ASSERT_EQ(per_day.size(), 30u);
+  for (const auto& [day, total] : per_day) EXPECT_EQ(total.to_string(), "691200") << day;
 }

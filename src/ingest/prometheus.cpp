@@ -435,17 +435,20 @@ Sample api_sample(const Value& pair) {
 
 }  // namespace
 
-Exposition parse_api_json(std::string_view text, const std::string& source, const ErrorHandler& on_error) {
-  const auto fail = [&](const std::string& where, const std::string& what) {
+namespace {
+
+using Fail = std::function<void(const std::string&, const std::string&)>;
+
+Fail failing(const ErrorHandler& on_error) {
+  return [&on_error](const std::string& where, const std::string& what) {
     if (on_error) on_error(where, what);
     else throw SpecError(where, what);
   };
-  Value doc;
-  try {
-    doc = parse_json(text);
-  } catch (const SpecError& e) {
-    throw SpecError(source, std::string("not a Prometheus API response: ") + e.what());
-  }
+}
+
+// An answer's status, error and warnings: SpecError for an error or anything but success.
+// Returns data.resultType.
+std::string read_answer_head(const Value& doc, const std::string& source, Exposition& exposition) {
   if (!doc.is(Value::Type::object)) throw SpecError(source, "a Prometheus API response must be a JSON object");
   const Value* status = doc.find("status");
   if (!status || !status->is(Value::Type::string)) throw SpecError(source, "a Prometheus API response needs \"status\"");
@@ -464,75 +467,271 @@ Exposition parse_api_json(std::string_view text, const std::string& source, cons
   const Value* result = data->find("result");
   if (!type || !type->is(Value::Type::string)) throw SpecError(source + " data.resultType", "is missing");
   if (!result || !result->is(Value::Type::array)) throw SpecError(source + " data.result", "must be an array");
-  Builder b;
-  b.exposition.result_type = type->text();
+  exposition.result_type = type->text();
   for (const char* key : {"warnings", "infos"})
     if (const Value* list = doc.find(key); list && list->is(Value::Type::array))
       for (const Value& w : list->items())
-        b.exposition.warnings.push_back(source + ": Prometheus " + (key[0] == 'w' ? "warned" : "noted") + ": " +
-                                        (w.is(Value::Type::string) ? w.text() : std::string("(not text)")));
+        exposition.warnings.push_back(source + ": Prometheus " + (key[0] == 'w' ? "warned" : "noted") + ": " +
+                                      (w.is(Value::Type::string) ? w.text() : std::string("(not text)")));
   const std::string& rt = type->text();
+  if (rt != "vector" && rt != "matrix" && rt != "scalar")
+    throw SpecError(source + " data.resultType", "\"" + rt + "\" is not supported (vector, matrix or scalar)");
+  return rt;
+}
+
+// One item of a vector or matrix answer's data.result, `where` naming it; none when it is
+// refused (told to `fail`). `seen`: the series so far (labels with __name__ -> where).
+std::optional<Series> read_api_item(const Value& item, const std::string& rt, const std::string& where,
+                                    std::map<Tags, std::string>& seen, const Fail& fail) {
+  try {
+    if (!item.is(Value::Type::object)) throw ParseError("must be an object");
+    const Value* metric = item.find("metric");
+    if (!metric || !metric->is(Value::Type::object)) throw ParseError("needs \"metric\", an object");
+    std::string name;
+    std::vector<Tags::Pair> pairs;
+    for (const auto& [k, v] : metric->members()) {
+      if (!v.is(Value::Type::string)) throw ParseError("label " + k + " must be a string");
+      if (k == "__name__") name = v.text();
+      else pairs.emplace_back(k, v.text());
+    }
+    Tags labels(std::move(pairs));
+    const Tags full = name.empty() ? labels : labels.with("__name__", name);
+    if (const auto it = seen.find(full); it != seen.end()) throw ParseError("duplicate series (also at " + it->second + ")");
+    seen.emplace(full, where);
+    Series series{name, std::move(labels), {}, where, true, 0};
+    if (item.find("histogram") || item.find("histograms")) throw ParseError("native histograms are not supported");
+    if (rt == "vector") {
+      const Value* value = item.find("value");
+      if (!value) throw ParseError("needs \"value\"");
+      series.where += ".value";
+      series.from_api = false;  // one sample: its where is the series'
+      series.samples.push_back(api_sample(*value));
+    } else {
+      const Value* values = item.find("values");
+      if (!values || !values->is(Value::Type::array)) throw ParseError("needs \"values\", an array");
+      series.samples.reserve(values->items().size());
+      for (std::size_t k = 0; k < values->items().size(); ++k) {
+        try {
+          series.samples.push_back(api_sample(values->items()[k]));
+          series.samples.back().position = k;
+        } catch (...) {
+          report_current(fail, series.where + ".values[" + std::to_string(k) + "]");
+        }
+      }
+      for (std::size_t k = 1; k < series.samples.size(); ++k)
+        if (!(*series.samples[k - 1].timestamp < *series.samples[k].timestamp)) throw ParseError("timestamps must increase");
+    }
+    return series;
+  } catch (...) {
+    report_current(fail, where);
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+Exposition parse_api_json(std::string_view text, const std::string& source, const ErrorHandler& on_error) {
+  const Fail fail = failing(on_error);
+  Value doc;
+  try {
+    doc = parse_json(text);
+  } catch (const SpecError& e) {
+    throw SpecError(source, std::string("not a Prometheus API response: ") + e.what());
+  }
+  Builder b;
+  const std::string rt = read_answer_head(doc, source, b.exposition);
+  const Value& result = *doc.find("data")->find("result");
   if (rt == "scalar") {
     const std::string where = source + " data.result";
     try {
-      Series s{"", Tags{}, {api_sample(*result)}, where, true, 0};
+      Series s{"", Tags{}, {api_sample(result)}, where, true, 0};
       b.family("").series.push_back(std::move(s));
     } catch (...) {
       report_current(fail, where);
     }
     return std::move(b.exposition);
   }
-  if (rt != "vector" && rt != "matrix")
-    throw SpecError(source + " data.resultType", "\"" + rt + "\" is not supported (vector, matrix or scalar)");
   std::map<Tags, std::string> seen;  // labels incl. __name__ -> where
-  for (std::size_t r = 0; r < result->items().size(); ++r) {
-    const Value& item = result->items()[r];
-    const std::string where = path_index(source + " data.result", r);
-    try {
-      if (!item.is(Value::Type::object)) throw ParseError("must be an object");
-      const Value* metric = item.find("metric");
-      if (!metric || !metric->is(Value::Type::object)) throw ParseError("needs \"metric\", an object");
-      std::string name;
-      std::vector<Tags::Pair> pairs;
-      for (const auto& [k, v] : metric->members()) {
-        if (!v.is(Value::Type::string)) throw ParseError("label " + k + " must be a string");
-        if (k == "__name__") name = v.text();
-        else pairs.emplace_back(k, v.text());
-      }
-      Tags labels(std::move(pairs));
-      const Tags full = name.empty() ? labels : labels.with("__name__", name);
-      if (const auto it = seen.find(full); it != seen.end())
-        throw ParseError("duplicate series (also at " + it->second + ")");
-      seen.emplace(full, where);
-      Series series{name, std::move(labels), {}, where, true, 0};
-      if (item.find("histogram") || item.find("histograms")) throw ParseError("native histograms are not supported");
-      if (rt == "vector") {
-        const Value* value = item.find("value");
-        if (!value) throw ParseError("needs \"value\"");
-        series.where += ".value";
-        series.from_api = false;  // one sample: its where is the series'
-        series.samples.push_back(api_sample(*value));
-      } else {
-        const Value* values = item.find("values");
-        if (!values || !values->is(Value::Type::array)) throw ParseError("needs \"values\", an array");
-        for (std::size_t k = 0; k < values->items().size(); ++k) {
-          try {
-            series.samples.push_back(api_sample(values->items()[k]));
-            series.samples.back().position = k;
-          } catch (...) {
-            report_current(fail, series.where + ".values[" + std::to_string(k) + "]");
-          }
-        }
-        for (std::size_t k = 1; k < series.samples.size(); ++k)
-          if (!(*series.samples[k - 1].timestamp < *series.samples[k].timestamp))
-            throw ParseError("timestamps must increase");
-      }
-      b.family(name).series.push_back(std::move(series));
-    } catch (...) {
-      report_current(fail, where);
-    }
-  }
+  for (std::size_t r = 0; r < result.items().size(); ++r)
+    if (auto series = read_api_item(result.items()[r], rt, path_index(source + " data.result", r), seen, fail))
+      b.family(series->name).series.push_back(std::move(*series));
   return std::move(b.exposition);
+}
+
+namespace {
+
+// Splits a query_range answer read from a stream into its items of data.result, each read
+// on its own as it ends, and the rest of the answer (its "skeleton", with data.result
+// empty), so that memory holds one item at a time. A structure it does not expect (items
+// before "status" or "resultType", a syntax error) stops it: Unstreamable, and the caller
+// reads the answer whole for the exact error.
+struct Unstreamable {};
+
+class AnswerSplitter {
+ public:
+  AnswerSplitter(std::istream& in, std::function<void(std::string_view item, const std::string& result_type)> on_item)
+      : in_(in), on_item_(std::move(on_item)) {}
+
+  std::string run() {
+    char c;
+    while (next(c)) {
+      if (in_string_) {
+        emit(c);
+        if (escaped_) escaped_ = false;
+        else if (c == '\\') escaped_ = true;
+        else if (c == '"') {
+          end_string();
+          continue;
+        }
+        string_ += c;
+        continue;
+      }
+      if (in_result() && stack_.size() == 3) {  // between the items of data.result
+        if (c == ']') {
+          close(c);
+        } else if (c != ',' && c != ' ' && c != '\n' && c != '\r' && c != '\t') {
+          if (status_ != "success" || result_type_.empty()) throw Unstreamable{};
+          read_item(c);
+        }
+        continue;
+      }
+      switch (c) {
+        case '"':
+          in_string_ = true;
+          string_.clear();
+          emit(c);
+          break;
+        case '{':
+        case '[':
+          emit(c);
+          stack_.push_back({c, c == '{', key_here()});
+          break;
+        case '}':
+        case ']':
+          close(c);
+          break;
+        case ':':
+          emit(c);
+          if (!stack_.empty()) stack_.back().expect_key = false;
+          break;
+        case ',':
+          emit(c);
+          if (!stack_.empty() && stack_.back().kind == '{') stack_.back().expect_key = true;
+          break;
+        default: emit(c);
+      }
+    }
+    if (in_string_ || !stack_.empty()) throw Unstreamable{};
+    return std::move(skeleton_);
+  }
+
+ private:
+  struct Level {
+    char kind;
+    bool expect_key;
+    std::string key;  // in its parent: the member this container is the value of
+  };
+
+  bool next(char& c) {
+    if (at_ == buffer_.size()) {
+      buffer_.resize(1 << 20);
+      in_.read(buffer_.data(), static_cast<std::streamsize>(buffer_.size()));
+      buffer_.resize(static_cast<std::size_t>(in_.gcount()));
+      at_ = 0;
+      if (buffer_.empty()) return false;
+    }
+    c = buffer_[at_++];
+    return true;
+  }
+  void emit(char c) { skeleton_ += c; }
+  // The key of the member whose value starts now, at the current level.
+  std::string key_here() const { return stack_.empty() || stack_.back().kind != '{' ? "" : last_key_; }
+  bool in_result() const {
+    return stack_.size() >= 3 && stack_[0].kind == '{' && stack_[1].kind == '{' && stack_[1].key == "data" &&
+           stack_[2].kind == '[' && stack_[2].key == "result";
+  }
+  void close(char c) {
+    if (stack_.empty() || stack_.back().kind != (c == '}' ? '{' : '[')) throw Unstreamable{};
+    stack_.pop_back();
+    emit(c);
+  }
+  void end_string() {
+    in_string_ = false;
+    if (string_.find('\\') != std::string::npos) string_.clear();  // not a key or value looked for
+    if (stack_.empty() || stack_.back().kind != '{') return;
+    if (stack_.back().expect_key) {
+      last_key_ = string_;
+      return;
+    }
+    // A string value: status at the root, resultType in data.
+    if (stack_.size() == 1 && last_key_ == "status") status_ = string_;
+    if (stack_.size() == 2 && stack_[1].key == "data" && last_key_ == "resultType") result_type_ = string_;
+  }
+  // One item, from its first character to where it ends, read on its own.
+  void read_item(char first) {
+    item_.assign(1, first);
+    if (first != '{') throw Unstreamable{};
+    int depth = 1;
+    bool string = false, escaped = false;
+    char c;
+    while (depth > 0) {
+      if (!next(c)) throw Unstreamable{};
+      item_ += c;
+      if (string) {
+        if (escaped) escaped = false;
+        else if (c == '\\') escaped = true;
+        else if (c == '"') string = false;
+      } else if (c == '"') {
+        string = true;
+      } else if (c == '{' || c == '[') {
+        ++depth;
+      } else if (c == '}' || c == ']') {
+        --depth;
+      }
+    }
+    on_item_(item_, result_type_);
+  }
+
+  std::istream& in_;
+  std::function<void(std::string_view, const std::string&)> on_item_;
+  std::string buffer_, skeleton_, item_, string_, last_key_, status_, result_type_;
+  std::size_t at_ = 0;
+  std::vector<Level> stack_;
+  bool in_string_ = false, escaped_ = false;
+};
+
+}  // namespace
+
+std::optional<Exposition> stream_api_json(std::istream& in, const std::string& source, const ErrorHandler& on_error,
+                                          const std::function<void(const Series&)>& each) {
+  const Fail fail = failing(on_error);
+  std::map<Tags, std::string> seen;  // labels incl. __name__ -> where
+  std::size_t index = 0;
+  std::string skeleton;
+  try {
+    AnswerSplitter splitter(in, [&](std::string_view text, const std::string& rt) {
+      const std::string where = path_index(source + " data.result", index++);
+      Value item;
+      try {
+        item = parse_json(text);
+      } catch (const SpecError&) {
+        throw Unstreamable{};
+      }
+      if (auto series = read_api_item(item, rt, where, seen, fail)) each(*series);
+    });
+    skeleton = splitter.run();
+  } catch (const Unstreamable&) {
+    return std::nullopt;
+  }
+  Value doc;
+  try {
+    doc = parse_json(skeleton);
+  } catch (const SpecError&) {
+    return std::nullopt;
+  }
+  Exposition out;
+  if (read_answer_head(doc, source, out) == "scalar") return std::nullopt;
+  return out;
 }
 
 }  // namespace prometheus

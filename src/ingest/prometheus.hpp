@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <functional>
 #include <initializer_list>
+#include <istream>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -82,6 +83,15 @@ Exposition parse_text(std::string_view text, const std::string& source, const Er
 // SpecError(source, ...) with the response's error text. Families group series by
 // __name__, in order of first appearance, all untyped.
 Exposition parse_api_json(std::string_view text, const std::string& source, const ErrorHandler& on_error = {});
+
+// The same for an answer read from a stream, holding one series at a time: each series of
+// data.result goes to `each` as it is read, in the answer's order, and is then dropped; the
+// exposition returned has the answer's result_type and warnings and no families. Nullopt
+// when the answer cannot be read so (a scalar, a syntax error, items before "status" or
+// "resultType"): the caller reads it whole with parse_api_json, which says what is wrong.
+// Series already given to `each` then count for nothing.
+std::optional<Exposition> stream_api_json(std::istream& in, const std::string& source, const ErrorHandler& on_error,
+                                          const std::function<void(const Series&)>& each);
 
 // Reads a sample value: a decimal (Go float syntax such as `1.5e+06`, `-0`, `+3`), `NaN`,
 // `+Inf`, `-Inf`, `Inf`. Beyond 12 fractional digits it is rounded half-even. Bad text

@@ -323,6 +323,7 @@ struct DcgmRecord {
   Tags tags;
   std::string origin;
   std::string card;  // the physical GPU (UUID): its records are rounded together
+  std::string slice;  // "UUID/GPU_I_ID": the GPU or MIG instance it holds
   bool allocated = false;
   std::optional<std::size_t> bucket;  // under a series: the bucket it is of
   Rational fraction;  // of the physical GPU
@@ -370,231 +371,320 @@ void share_ticks(const std::vector<Run>& runs, std::vector<DcgmRecord>& records)
   }
 }
 
-IngestResult parse_dcgm(std::string_view text, ObjectReader& options, const std::string& source) {
-  const RowErrors rows(options);
-  const DcgmOptions o = read_dcgm_options(options);  // and checks every option was known
-  const std::size_t first = text.find_first_not_of(" \t\r\n");
-  const bool json = first != std::string_view::npos && text[first] == '{';
+// Reads dcgm series one at a time, in the file's order (a whole exposition, or a range
+// answer streamed): each series of the metric is read into its records as it comes; what
+// needs every series (which cards are in MIG mode, which the metric leaves out) is settled
+// in finish(), and the errors of reading a series are told then, after those, in the
+// series' order, as if the cards had been known first.
+class DcgmReader {
+ public:
+  DcgmReader(const DcgmOptions& o, const RowErrors& rows, const std::string& source, bool json)
+      : o_(o), rows_(rows), source_(source), json_(json), gaps_(o.max_gap.value_or(0)),
+        buckets_(json ? ingest::current_buckets() : nullptr) {}
+
+  // What the parser says is wrong with a series' text: told at once, as the parser finds it.
+  prometheus::ErrorHandler parse_errors() { return handler(rows_, result_); }
+
+  void add(const Series& s) {
+    ++result_.rows;
+    const std::string uuid = prometheus::first_label(s.labels, {"UUID", "uuid"}).value_or("");
+    const std::string instance(s.labels.get("GPU_I_ID").value_or(""));
+    const bool metric = s.name == o_.metric || (json_ && s.name.empty());
+    // dcgm-exporter's fields are DCGM_FI_* (and DCGM_EXP_*), its 1.x ones dcgm_*.
+    if (!uuid.empty() && (metric || s.name.starts_with("DCGM_") || s.name.starts_with("dcgm_"))) {
+      const auto [at, added] = card_index_.try_emplace(uuid, cards_.size());
+      if (added) cards_.push_back({uuid, "", s.where, {}, {}});
+      Card& card = cards_[at->second];
+      if (card.model.empty()) card.model = s.labels.get("modelName").value_or("");
+      if (!instance.empty() &&
+          std::none_of(card.instances.begin(), card.instances.end(), [&](const auto& i) { return i.first == instance; }))
+        card.instances.emplace_back(instance, s.where);
+      if (!metric && known_scale(s.name)) card.utilisation_metrics.insert(s.name);
+    }
+    if (metric) read(s, uuid, instance);
+    else if (known_scale(s.name)) utilisation_metrics_.insert(s.name);
+  }
+
+  IngestResult finish(std::vector<std::string> warnings) {
+    result_.warnings = std::move(warnings);
+    if (chosen_.empty() && result_.rows > 0) {
+      const std::vector<std::string> others(utilisation_metrics_.begin(), utilisation_metrics_.end());
+      throw SpecError(source_, "no " + o_.metric + " series" +
+                                   (others.empty() ? std::string(", nor any other DCGM utilisation metric")
+                                                   : "; the file has " + joined(others) + ": set metric to the one to read"));
+    }
+    // Every card the file shows is read through the metric, a GPU in MIG mode through each
+    // of its instances: a GPU or instance without a series of it would go unseen, its time
+    // lost, and the profiling fields (DCGM_FI_PROF_*) are missing for whole GPUs older than
+    // Volta (NVIDIA/dcgm-exporter#395) and where DCGM's profiling module does not serve a GPU
+    // (NVIDIA/DCGM#226 on H100 and H200, #218). A series of a MIG card without GPU_I_ID would
+    // count the whole GPU beside its instances: it is left out, its records with it.
+    std::map<std::string, std::set<std::string>> with_metric;  // UUID -> its instances ("": the GPU) read
+    for (const Chosen& c : chosen_)
+      if (!c.uuid.empty()) with_metric[c.uuid].insert(c.instance);
+    std::set<std::string> dropped;  // "UUID/": the whole-GPU slices of cards in MIG mode
+    for (Chosen& c : chosen_) {
+      const auto at = card_index_.find(c.uuid);
+      if (c.uuid.empty() || !c.instance.empty() || at == card_index_.end() || cards_[at->second].instances.empty()) continue;
+      const Card& card = cards_[at->second];
+      c.skip = true;
+      dropped.insert(c.uuid + "/");
+      rows_.skip(result_, c.where,
+                 "GPU " + c.uuid + " is in MIG mode (instance " + card.instances[0].first + " at " + card.instances[0].second +
+                     ") but this " + o_.metric + " series has no GPU_I_ID: it would count the whole GPU beside its instances");
+    }
+    for (const Card& card : cards_) {
+      const std::set<std::string>& parts = with_metric[card.uuid];
+      std::vector<std::string> missing;
+      std::string where = card.where;
+      for (const auto& [instance, at] : card.instances)
+        if (!parts.contains(instance)) {
+          if (missing.empty()) where = at;
+          missing.push_back(instance);
+        }
+      if (missing.empty() && (!card.instances.empty() || parts.contains(""))) continue;
+      rows_.skip(result_, where, unseen(card, missing, o_.metric));
+    }
+    for (const Chosen& c : chosen_)
+      if (!c.skip)
+        for (const auto& [where, what] : c.errors) rows_.skip(result_, where, what);
+    for (const std::string& slice : dropped) slices_.erase(slice);
+    for (const auto& slice : slices_) share_ticks(slice.second, records_);
+    return records(dropped);
+  }
+
+ private:
+  struct Chosen {
+    std::string uuid;  // "" when the series has none (an error, once it is read)
+    std::string instance;
+    std::string where;
+    std::vector<std::pair<std::string, std::string>> errors;  // what reading it found, told in finish()
+    bool skip = false;
+  };
+
+  void read(const Series& s, const std::string& uuid, const std::string& instance) {
+    Chosen& c = chosen_.emplace_back(Chosen{uuid, instance, s.where, {}, false});
+    const auto defer = [&c](const std::string& where, const std::string& what) { c.errors.emplace_back(where, what); };
+    try {
+      read_samples(s, c, defer);
+    } catch (const std::invalid_argument& e) {
+      defer(s.where, e.what());
+    } catch (const std::overflow_error& e) {
+      defer(s.where, e.what());
+    }
+  }
+
+  void read_samples(const Series& s, const Chosen& c, const prometheus::ErrorHandler& defer) {
+    if (c.uuid.empty()) throw ParseError("series has no UUID label");
+    const int scale = o_.scale == Scale::percent ? 100 : 1;
+    const Rational fraction = gpu_fraction(s.labels, o_);
+    // --use-old-namespace writes pod_name, pod_namespace and container_name.
+    const std::string pod = prometheus::scraped_label(s.labels, "pod", "pod_name").value_or("");
+    const std::string ns = prometheus::scraped_label(s.labels, "namespace", "pod_namespace").value_or("");
+    const std::string container = prometheus::scraped_label(s.labels, "container", "container_name").value_or("");
+    std::vector<Tags::Pair> pairs;
+    pairs.reserve(8);
+    pairs.emplace_back("gpu", c.uuid);
+    if (!c.instance.empty()) {
+      pairs.emplace_back("mig_instance", c.instance);
+      pairs.emplace_back("mig_profile", std::string(s.labels.get("GPU_I_PROFILE").value_or("")));
+    }
+    if (const auto host = prometheus::first_label(s.labels, {"Hostname", "hostname"})) pairs.emplace_back("node", *host);
+    if (const auto model = s.labels.get("modelName")) pairs.emplace_back("gpu_model", std::string(*model));
+    if (!pod.empty()) {
+      if (!ns.empty()) pairs.emplace_back("namespace", ns);
+      pairs.emplace_back("pod", pod);
+      if (!container.empty()) pairs.emplace_back("container", container);
+    }
+    const std::vector<const Sample*> samples = prometheus::usable_samples(s, defer, [&](const Sample& sample) {
+      if (sample.value <= Decimal(scale)) return std::string();
+      return o_.metric + " " + sample.value.to_string() + " is above " + std::to_string(scale) + " (" +
+             (o_.scale == Scale::percent ? "a percentage" : "a ratio") + ")";
+    });
+    if (samples.empty()) return;
+    const Tags tags(std::move(pairs));
+    const std::string slice = c.uuid + "/" + c.instance;
+    const auto record_of = [&](std::optional<std::size_t> bucket) {
+      const auto [it, added] = index_.try_emplace({tags, bucket.value_or(std::string::npos)}, records_.size());
+      if (added) {
+        DcgmRecord r;
+        r.tags = tags;
+        r.origin = s.where;
+        r.card = c.uuid;
+        r.slice = slice;
+        r.allocated = !pod.empty();
+        r.bucket = bucket;
+        r.fraction = fraction;
+        records_.push_back(std::move(r));
+      }
+      return it->second;
+    };
+    std::vector<Run>& runs = slices_[slice];
+    const auto hold = [&](std::size_t record, std::int64_t start, std::int64_t end) {
+      if (!runs.empty() && runs.back().record == record && runs.back().end == start) runs.back().end = end;
+      else runs.push_back({start, end, record});
+    };
+    if (buckets_) {
+      // Under a series, a record per series and bucket: each sample's interval goes into the
+      // buckets it overlaps.
+      for (const Sample* p : samples)
+        if (const auto b = bucket_holding(*buckets_, *p->timestamp)) {
+          DcgmRecord& r = records_[record_of(b)];
+          r.utilization_sum += p->value.to_rational();
+          ++r.samples;
+        }
+      gaps_.add(samples);
+      for (std::size_t i = 0; i + 1 < samples.size(); ++i) {
+        if (prometheus::held_seconds(samples, i, *o_.max_gap) == 0) continue;
+        const std::int64_t start = samples[i]->timestamp->unix_nanos(), end = samples[i + 1]->timestamp->unix_nanos();
+        for_each_overlap(*buckets_, Interval(*samples[i]->timestamp, *samples[i + 1]->timestamp), [&](std::size_t b, std::int64_t) {
+          const Interval& bucket = (*buckets_)[b];
+          hold(record_of(b), std::max(start, bucket.start().unix_nanos()), std::min(end, bucket.end().unix_nanos()));
+        });
+      }
+      return;
+    }
+    const std::size_t record = record_of(std::nullopt);
+    for (const Sample* p : samples) records_[record].utilization_sum += p->value.to_rational();
+    records_[record].samples += samples.size();
+    if (!json_) {
+      runs.push_back({0, 1, record});  // a scrape: every series at one time, for `interval`
+      return;
+    }
+    // A sample holds its GPU until the next one, if within max_gap (held_seconds); the
+    // last holds nothing, closing the range. Consecutive holds make one run.
+    gaps_.add(samples);
+    for (std::size_t i = 0; i + 1 < samples.size(); ++i) {
+      if (prometheus::held_seconds(samples, i, *o_.max_gap) == 0) continue;
+      hold(record, samples[i]->timestamp->unix_nanos(), samples[i + 1]->timestamp->unix_nanos());
+    }
+  }
+
+  // Each record's exact seconds on its GPU; a GPU's records are rounded together, by the one
+  // largest-remainder rule, so they sum exactly to the GPU's observed seconds, rounded once.
+  IngestResult records(const std::set<std::string>& dropped) {
+    const int scale = o_.scale == Scale::percent ? 100 : 1;
+    const Decimal unit = Decimal::from_raw(1);
+    const Rational tick = json_ ? Rational(1, 1'000'000'000) : *o_.interval;
+    std::map<std::string, std::vector<std::size_t>> card_records;  // UUID -> its records
+    std::vector<Rational> exact(records_.size());
+    for (std::size_t i = 0; i < records_.size(); ++i) {
+      if (dropped.contains(records_[i].slice)) continue;
+      for (const auto& [sharers, ticks] : records_[i].ticks_by_sharers) exact[i] += Rational(BigInt(ticks), BigInt(sharers));
+      exact[i] *= records_[i].fraction * tick;
+      card_records[records_[i].card].push_back(i);
+    }
+    std::vector<Decimal> seconds(records_.size());
+    for (const auto& card : card_records) {
+      const std::vector<std::size_t>& members = card.second;
+      std::vector<Rational> parts;
+      Rational total = 0;
+      for (std::size_t i : members) {
+        parts.push_back(exact[i]);
+        total += exact[i];
+      }
+      if (total == 0) continue;
+      const std::vector<Decimal> split =
+          allocate_by_weights(Decimal::from_rational(total, unit), parts, unit,
+                              [&](std::size_t a, std::size_t b) { return records_[members[a]].tags < records_[members[b]].tags; });
+      for (std::size_t k = 0; k < members.size(); ++k) seconds[members[k]] = split[k];
+    }
+    for (std::size_t i = 0; i < records_.size(); ++i) {
+      DcgmRecord& d = records_[i];
+      if (dropped.contains(d.slice)) continue;
+      Record r;
+      r.tags = std::move(d.tags);
+      r.pool = o_.pool;
+      r.origin = std::move(d.origin);
+      r.measures[d.allocated ? "gpu_seconds" : "idle_gpu_seconds"] = seconds[i];
+      if (d.samples > 0)
+        r.measures["utilization"] = Decimal::from_rational(d.utilization_sum / (scale * static_cast<long long>(d.samples)), unit);
+      if (d.bucket) r.start = (*buckets_)[*d.bucket].start(), r.end = (*buckets_)[*d.bucket].end();
+      result_.records.push_back(std::move(r));
+    }
+    if (const auto warning = gaps_.warning(source_)) result_.warnings.push_back(*warning);
+    return std::move(result_);
+  }
+
+  const DcgmOptions& o_;
+  const RowErrors& rows_;
+  const std::string& source_;
+  bool json_;
+  IngestResult result_;
+  std::vector<Chosen> chosen_;                     // the metric's series, in file order
+  std::vector<Card> cards_;                        // in file order
+  std::map<std::string, std::size_t> card_index_;  // UUID -> its card
+  std::set<std::string> utilisation_metrics_;      // other metrics with a known scale
+  prometheus::GapCheck gaps_;
+  const std::vector<Interval>* buckets_;
+  std::vector<DcgmRecord> records_;
+  std::map<std::pair<Tags, std::size_t>, std::size_t> index_;  // (tags, bucket or npos) -> record
+  std::map<std::string, std::vector<Run>> slices_;              // UUID/instance -> the runs holding it
+};
+
+// Whether the input is a range answer, checked against the options given.
+bool dcgm_json(std::string_view start, const DcgmOptions& o, ObjectReader& options) {
+  const std::size_t first = start.find_first_not_of(" \t\r\n");
+  const bool json = first != std::string_view::npos && start[first] == '{';
   if (json && !o.max_gap)
     throw SpecError(options.path("max_gap"), "is required for a range query (seconds between samples beyond which a gap counts as no data)");
   if (json && o.interval) throw SpecError(options.path("interval"), "applies only to a text scrape");
   if (!json && !o.interval) throw SpecError(options.path("interval"), "is required for a text scrape (seconds each sample stands for)");
   if (!json && o.max_gap) throw SpecError(options.path("max_gap"), "applies only to a range query");
+  return json;
+}
 
-  IngestResult result;
+void require_matrix(const std::string& result_type, const std::string& source) {
+  if (result_type != "matrix")
+    throw SpecError(source, "dcgm needs a range query (resultType matrix) or a text scrape, got \"" + result_type + "\"");
+}
+
+IngestResult read_dcgm_text(std::string_view text, const DcgmOptions& o, const RowErrors& rows, bool json,
+                            const std::string& source) {
+  DcgmReader reader(o, rows, source, json);
   const Exposition exposition =
-      json ? prometheus::parse_api_json(text, source, handler(rows, result)) : prometheus::parse_text(text, source, handler(rows, result));
-  result.warnings = exposition.warnings;
-  if (json && exposition.result_type != "matrix")
-    throw SpecError(source, "dcgm needs a range query (resultType matrix) or a text scrape, got \"" + exposition.result_type + "\"");
-
-  // The series of the metric, and every GPU and MIG instance the file's DCGM series show
-  // (any field, such as DCGM_FI_DEV_FB_USED), to find a card the metric leaves out.
-  struct Chosen {
-    const Series* series;
-    std::string uuid;  // "" when the series has none (an error, once it is read)
-    std::string instance;
-    bool skip = false;
-  };
-  std::vector<Chosen> chosen;
-  std::vector<Card> cards;                        // in file order
-  std::map<std::string, std::size_t> card_index;  // UUID -> its card
-  std::set<std::string> utilisation_metrics;      // other metrics with a known scale
+      json ? prometheus::parse_api_json(text, source, reader.parse_errors()) : prometheus::parse_text(text, source, reader.parse_errors());
+  if (json) require_matrix(exposition.result_type, source);
   for (const auto& family : exposition.families)
-    for (const Series& s : family.series) {
-      ++result.rows;
-      const std::string uuid = prometheus::first_label(s.labels, {"UUID", "uuid"}).value_or("");
-      const std::string instance(s.labels.get("GPU_I_ID").value_or(""));
-      const bool metric = s.name == o.metric || (json && s.name.empty());
-      // dcgm-exporter's fields are DCGM_FI_* (and DCGM_EXP_*), its 1.x ones dcgm_*.
-      if (!uuid.empty() && (metric || s.name.starts_with("DCGM_") || s.name.starts_with("dcgm_"))) {
-        const auto [at, added] = card_index.try_emplace(uuid, cards.size());
-        if (added) cards.push_back({uuid, "", s.where, {}, {}});
-        Card& card = cards[at->second];
-        if (card.model.empty()) card.model = s.labels.get("modelName").value_or("");
-        if (!instance.empty() &&
-            std::none_of(card.instances.begin(), card.instances.end(), [&](const auto& i) { return i.first == instance; }))
-          card.instances.emplace_back(instance, s.where);
-        if (!metric && known_scale(s.name)) card.utilisation_metrics.insert(s.name);
-      }
-      if (metric) chosen.push_back({&s, uuid, instance});
-      else if (known_scale(s.name)) utilisation_metrics.insert(s.name);
+    for (const Series& s : family.series) reader.add(s);
+  return reader.finish(exposition.warnings);
+}
+
+IngestResult parse_dcgm(std::string_view text, ObjectReader& options, const std::string& source) {
+  const RowErrors rows(options);
+  const DcgmOptions o = read_dcgm_options(options);  // and checks every option was known
+  return read_dcgm_text(text, o, rows, dcgm_json(text, o, options), source);
+}
+
+// A range answer read a series at a time, so that a month of samples is never held: only
+// each series' records. Whatever cannot be read so is read whole, from the start.
+IngestResult parse_dcgm_stream(std::istream& in, ObjectReader& options, const std::string& source) {
+  const RowErrors rows(options);
+  const DcgmOptions o = read_dcgm_options(options);
+  const std::istream::pos_type start = in.tellg();
+  char head[256];
+  in.read(head, sizeof head);
+  const std::string_view peeked(head, static_cast<std::size_t>(in.gcount()));
+  const bool json = dcgm_json(peeked, o, options);
+  in.clear();
+  const bool seekable = start != std::istream::pos_type(-1) && in.seekg(start);
+  const auto whole = [&] {
+    std::string text(peeked);
+    if (seekable) {
+      in.clear();
+      in.seekg(start);
+      text.clear();
     }
-  if (chosen.empty() && result.rows > 0) {
-    const std::vector<std::string> others(utilisation_metrics.begin(), utilisation_metrics.end());
-    throw SpecError(source, "no " + o.metric + " series" +
-                                (others.empty() ? std::string(", nor any other DCGM utilisation metric")
-                                                : "; the file has " + joined(others) + ": set metric to the one to read"));
-  }
-
-  // Every card the file shows is read through the metric, a GPU in MIG mode through each of
-  // its instances: a GPU or instance without a series of it would go unseen, its time lost,
-  // and the profiling fields (DCGM_FI_PROF_*) are missing for whole GPUs older than Volta
-  // (NVIDIA/dcgm-exporter#395) and where DCGM's profiling module does not serve a GPU
-  // (NVIDIA/DCGM#226 on H100 and H200, #218). A series of a MIG card without GPU_I_ID would
-  // count the whole GPU beside its instances.
-  std::map<std::string, std::set<std::string>> with_metric;  // UUID -> its instances ("": the GPU) read
-  for (const Chosen& c : chosen)
-    if (!c.uuid.empty()) with_metric[c.uuid].insert(c.instance);
-  for (Chosen& c : chosen) {
-    const auto at = card_index.find(c.uuid);
-    if (c.uuid.empty() || !c.instance.empty() || at == card_index.end() || cards[at->second].instances.empty()) continue;
-    const Card& card = cards[at->second];
-    c.skip = true;
-    rows.skip(result, c.series->where,
-              "GPU " + c.uuid + " is in MIG mode (instance " + card.instances[0].first + " at " + card.instances[0].second +
-                  ") but this " + o.metric + " series has no GPU_I_ID: it would count the whole GPU beside its instances");
-  }
-  for (const Card& card : cards) {
-    const std::set<std::string>& parts = with_metric[card.uuid];
-    std::vector<std::string> missing;
-    std::string where = card.where;
-    for (const auto& [instance, at] : card.instances)
-      if (!parts.contains(instance)) {
-        if (missing.empty()) where = at;
-        missing.push_back(instance);
-      }
-    if (missing.empty() && (!card.instances.empty() || parts.contains(""))) continue;
-    rows.skip(result, where, unseen(card, missing, o.metric));
-  }
-
-  const int scale = o.scale == Scale::percent ? 100 : 1;
-  prometheus::GapCheck gaps(o.max_gap.value_or(0));
-  std::vector<DcgmRecord> records;
-  // Under a series, a record per series and bucket: each sample's interval goes into the
-  // buckets it overlaps.
-  const std::vector<Interval>* buckets = json ? ingest::current_buckets() : nullptr;
-  std::map<std::pair<Tags, std::size_t>, std::size_t> index;  // (tags, bucket or npos) -> record
-  std::map<std::string, std::vector<Run>> slices;  // UUID/instance -> the runs holding it
-  for (const Chosen& c : chosen) {
-    if (c.skip) continue;
-    const Series& s = *c.series;
-    rows.row(result, s.where, [&] {
-      if (c.uuid.empty()) throw ParseError("series has no UUID label");
-      const Rational fraction = gpu_fraction(s.labels, o);
-      // --use-old-namespace writes pod_name, pod_namespace and container_name.
-      const std::string pod = prometheus::scraped_label(s.labels, "pod", "pod_name").value_or("");
-      const std::string ns = prometheus::scraped_label(s.labels, "namespace", "pod_namespace").value_or("");
-      const std::string container = prometheus::scraped_label(s.labels, "container", "container_name").value_or("");
-      std::vector<Tags::Pair> pairs;
-      pairs.reserve(8);
-      pairs.emplace_back("gpu", c.uuid);
-      if (!c.instance.empty()) {
-        pairs.emplace_back("mig_instance", c.instance);
-        pairs.emplace_back("mig_profile", std::string(s.labels.get("GPU_I_PROFILE").value_or("")));
-      }
-      if (const auto host = prometheus::first_label(s.labels, {"Hostname", "hostname"})) pairs.emplace_back("node", *host);
-      if (const auto model = s.labels.get("modelName")) pairs.emplace_back("gpu_model", std::string(*model));
-      if (!pod.empty()) {
-        if (!ns.empty()) pairs.emplace_back("namespace", ns);
-        pairs.emplace_back("pod", pod);
-        if (!container.empty()) pairs.emplace_back("container", container);
-      }
-      const std::vector<const Sample*> samples =
-          prometheus::usable_samples(s, handler(rows, result), [&](const Sample& sample) {
-            if (sample.value <= Decimal(scale)) return std::string();
-            return o.metric + " " + sample.value.to_string() + " is above " + std::to_string(scale) + " (" +
-                   (o.scale == Scale::percent ? "a percentage" : "a ratio") + ")";
-          });
-      if (samples.empty()) return;
-      const Tags tags(std::move(pairs));
-      const auto record_of = [&](std::optional<std::size_t> bucket) {
-        const auto [it, added] = index.try_emplace({tags, bucket.value_or(std::string::npos)}, records.size());
-        if (added) {
-          DcgmRecord r;
-          r.tags = tags;
-          r.origin = s.where;
-          r.card = c.uuid;
-          r.allocated = !pod.empty();
-          r.bucket = bucket;
-          r.fraction = fraction;
-          records.push_back(std::move(r));
-        }
-        return it->second;
-      };
-      std::vector<Run>& runs = slices[c.uuid + "/" + c.instance];
-      const auto hold = [&](std::size_t record, std::int64_t start, std::int64_t end) {
-        if (!runs.empty() && runs.back().record == record && runs.back().end == start) runs.back().end = end;
-        else runs.push_back({start, end, record});
-      };
-      if (buckets) {
-        for (const Sample* p : samples)
-          if (const auto b = bucket_holding(*buckets, *p->timestamp)) {
-            DcgmRecord& r = records[record_of(b)];
-            r.utilization_sum += p->value.to_rational();
-            ++r.samples;
-          }
-        gaps.add(samples);
-        for (std::size_t i = 0; i + 1 < samples.size(); ++i) {
-          if (prometheus::held_seconds(samples, i, *o.max_gap) == 0) continue;
-          const std::int64_t start = samples[i]->timestamp->unix_nanos(), end = samples[i + 1]->timestamp->unix_nanos();
-          for_each_overlap(*buckets, Interval(Instant::from_unix_nanos(start), Instant::from_unix_nanos(end)), [&](std::size_t b, std::int64_t) {
-            const Interval& bucket = (*buckets)[b];
-            hold(record_of(b), std::max(start, bucket.start().unix_nanos()), std::min(end, bucket.end().unix_nanos()));
-          });
-        }
-        return;
-      }
-      const std::size_t record = record_of(std::nullopt);
-      for (const Sample* p : samples) records[record].utilization_sum += p->value.to_rational();
-      records[record].samples += samples.size();
-      if (!json) {
-        runs.push_back({0, 1, record});  // a scrape: every series at one time, for `interval`
-        return;
-      }
-      // A sample holds its GPU until the next one, if within max_gap (held_seconds); the
-      // last holds nothing, closing the range. Consecutive holds make one run.
-      gaps.add(samples);
-      for (std::size_t i = 0; i + 1 < samples.size(); ++i) {
-        if (prometheus::held_seconds(samples, i, *o.max_gap) == 0) continue;
-        hold(record, samples[i]->timestamp->unix_nanos(), samples[i + 1]->timestamp->unix_nanos());
-      }
-    });
-  }
-  for (const auto& slice : slices) share_ticks(slice.second, records);
-
-  // Each record's exact seconds on its GPU; a GPU's records are rounded together, by the one
-  // largest-remainder rule, so they sum exactly to the GPU's observed seconds, rounded once.
-  const Decimal unit = Decimal::from_raw(1);
-  const Rational tick = json ? Rational(1, 1'000'000'000) : *o.interval;
-  std::map<std::string, std::vector<std::size_t>> card_records;  // UUID -> its records
-  std::vector<Rational> exact(records.size());
-  for (std::size_t i = 0; i < records.size(); ++i) {
-    for (const auto& [sharers, ticks] : records[i].ticks_by_sharers)
-      exact[i] += Rational(BigInt(ticks), BigInt(sharers));
-    exact[i] *= records[i].fraction * tick;
-    card_records[records[i].card].push_back(i);
-  }
-  std::vector<Decimal> seconds(records.size());
-  for (const auto& card : card_records) {
-    const std::vector<std::size_t>& members = card.second;
-    std::vector<Rational> parts;
-    Rational total = 0;
-    for (std::size_t i : members) {
-      parts.push_back(exact[i]);
-      total += exact[i];
-    }
-    if (total == 0) continue;
-    const std::vector<Decimal> split =
-        allocate_by_weights(Decimal::from_rational(total, unit), parts, unit,
-                            [&](std::size_t a, std::size_t b) { return records[members[a]].tags < records[members[b]].tags; });
-    for (std::size_t k = 0; k < members.size(); ++k) seconds[members[k]] = split[k];
-  }
-  for (std::size_t i = 0; i < records.size(); ++i) {
-    DcgmRecord& d = records[i];
-    Record r;
-    r.tags = std::move(d.tags);
-    r.pool = o.pool;
-    r.origin = std::move(d.origin);
-    r.measures[d.allocated ? "gpu_seconds" : "idle_gpu_seconds"] = seconds[i];
-    if (d.samples > 0)
-      r.measures["utilization"] =
-          Decimal::from_rational(d.utilization_sum / (scale * static_cast<long long>(d.samples)), unit);
-    if (d.bucket) r.start = (*buckets)[*d.bucket].start(), r.end = (*buckets)[*d.bucket].end();
-    result.records.push_back(std::move(r));
-  }
-  if (const auto warning = gaps.warning(source)) result.warnings.push_back(*warning);
-  return result;
+    text.append(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    return read_dcgm_text(text, o, rows, json, source);
+  };
+  if (!json || !seekable) return whole();
+  auto reader = std::make_unique<DcgmReader>(o, rows, source, json);
+  const std::optional<Exposition> answer =
+      prometheus::stream_api_json(in, source, reader->parse_errors(), [&](const Series& s) { reader->add(s); });
+  if (!answer) return whole();
+  require_matrix(answer->result_type, source);
+  return reader->finish(answer->warnings);
 }
 
 }  // namespace
@@ -603,6 +693,7 @@ void register_prometheus(IngestRegistry& registry) {
   registry.add("prometheus-text", parse_prometheus_text);
   registry.add("prometheus-json", parse_prometheus_json);
   registry.add("dcgm", parse_dcgm);
+  registry.add_stream("dcgm", parse_dcgm_stream);
 }
 
 }  // namespace ingest
