@@ -509,6 +509,13 @@ TEST(IngestDcgm, ARangeAnswerStreamedGivesWhatItGivesReadWhole) {
   EXPECT_EQ(error_both_ways("dcgm", bad, R"({"max_gap": 45})", "q.json"),
             "q.json data.result[1].values[1]: bad value \"x\"");
   EXPECT_EQ(ingest_test::ingest_both_ways("dcgm", bad, R"({"max_gap": 45, "skip_invalid": true})").skipped, 1u);
+  // A bad series before a syntax error: the syntax error is told, as read whole (a fuzz
+  // finding: streamed, the series' error was thrown before the rest was read).
+  std::string bad_then_broken = two_gpus();
+  bad_then_broken.replace(bad_then_broken.find("\"metric\":{"), 10, "\"metric\":1,\"m\":{");
+  bad_then_broken.replace(bad_then_broken.rfind("]]}"), 3, "]],}");
+  EXPECT_EQ(error_both_ways("dcgm", bad_then_broken, R"({"max_gap": 45})", "q.json").substr(0, 39),
+            "q.json: not a Prometheus API response: ");
 }
 
 TEST(IngestDcgm, AMigCardsWholeGpuSeriesIsLeftOutWhenStreamedToo) {

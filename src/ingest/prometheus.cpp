@@ -704,7 +704,10 @@ class AnswerSplitter {
 
 std::optional<Exposition> stream_api_json(std::istream& in, const std::string& source, const ErrorHandler& on_error,
                                           const std::function<void(const Series&)>& each) {
-  const Fail fail = failing(on_error);
+  // What is wrong in an item is told once the whole answer has been read, as parse_api_json
+  // tells it after parsing all of it: a syntax error anywhere wins over it.
+  std::vector<std::pair<std::string, std::string>> told;
+  const Fail fail = [&told](const std::string& where, const std::string& what) { told.emplace_back(where, what); };
   std::map<Tags, std::string> seen;  // labels incl. __name__ -> where
   std::size_t index = 0;
   std::string skeleton;
@@ -731,6 +734,8 @@ std::optional<Exposition> stream_api_json(std::istream& in, const std::string& s
   }
   Exposition out;
   if (read_answer_head(doc, source, out) == "scalar") return std::nullopt;
+  const Fail tell = failing(on_error);
+  for (const auto& [where, what] : told) tell(where, what);
   return out;
 }
 

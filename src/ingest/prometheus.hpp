@@ -89,7 +89,8 @@ Exposition parse_api_json(std::string_view text, const std::string& source, cons
 // exposition returned has the answer's result_type and warnings and no families. Nullopt
 // when the answer cannot be read so (a scalar, a syntax error, items before "status" or
 // "resultType"): the caller reads it whole with parse_api_json, which says what is wrong.
-// Series already given to `each` then count for nothing.
+// Series already given to `each` then count for nothing. What is wrong in a series goes to
+// `on_error` once the whole answer is read, in order: a syntax error anywhere comes first.
 std::optional<Exposition> stream_api_json(std::istream& in, const std::string& source, const ErrorHandler& on_error,
                                           const std::function<void(const Series&)>& each);
 

@@ -526,10 +526,15 @@ class DcgmReader {
     };
     if (buckets_) {
       // Under a series, a record per series and bucket: each sample's interval goes into the
-      // buckets it overlaps.
+      // buckets it overlaps. This series' record of each bucket, found once.
+      std::vector<std::size_t> of_bucket(buckets_->size(), std::string::npos);
+      const auto bucket_record = [&](std::size_t b) {
+        if (of_bucket[b] == std::string::npos) of_bucket[b] = record_of(b);
+        return of_bucket[b];
+      };
       for (const Sample* p : samples)
         if (const auto b = bucket_holding(*buckets_, *p->timestamp)) {
-          DcgmRecord& r = records_[record_of(b)];
+          DcgmRecord& r = records_[bucket_record(*b)];
           r.utilization_sum += p->value.to_rational();
           ++r.samples;
         }
@@ -539,7 +544,7 @@ class DcgmReader {
         const std::int64_t start = samples[i]->timestamp->unix_nanos(), end = samples[i + 1]->timestamp->unix_nanos();
         for_each_overlap(*buckets_, Interval(*samples[i]->timestamp, *samples[i + 1]->timestamp), [&](std::size_t b, std::int64_t) {
           const Interval& bucket = (*buckets_)[b];
-          hold(record_of(b), std::max(start, bucket.start().unix_nanos()), std::min(end, bucket.end().unix_nanos()));
+          hold(bucket_record(b), std::max(start, bucket.start().unix_nanos()), std::min(end, bucket.end().unix_nanos()));
         });
       }
       return;
