@@ -112,6 +112,8 @@ APN_API int apn_run_json(const char *spec, size_t spec_len, char **out, size_t *
 /* As apn_run_json, with options: `options_json` is a JSON object, or NULL for the defaults,
  * of
  *   "base_dir": the folder relative `inputs` paths are read from (default ".");
+ *   "live_sources": false refuses inputs that read a server (`url`), for a service that
+ *               runs specs it is sent (default true; docs/ingest.md, "Live sources");
  *   "format":   "json" (default: the result document), "table", "csv", "focus" (FOCUS 1.3
  *               allocated charges as CSV) or "markdown", as `apportion run --format`
  *               prints them (docs/output-formats.md);
@@ -162,7 +164,10 @@ APN_API int apn_report_html(char **out, size_t *out_len, const char *spec, size_
  * to *out and its length to *out_len; free *out with apn_free(). `options_json` is a JSON
  * object of the format's options ("{\"sku\": \"onprem/h100\"}"), or NULL for none;
  * `source` names the input in messages ("jobs.txt line 7: ..."), or NULL for "input".
- * APN_ESPEC for an unknown format or option, or an unreadable row. */
+ * APN_ESPEC for an unknown format or option, or an unreadable row.
+ * With `text` NULL and a "url" among the options, the input is read from a live Prometheus
+ * or OpenCost server instead (docs/ingest.md, "Live sources"): an unreachable server or an
+ * error answer is APN_ESPEC naming the address (never a token). */
 APN_API int apn_ingest(char **out, size_t *out_len, const char *format, const char *text, size_t text_len,
                        const char *options_json, const char *source);
 

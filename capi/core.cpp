@@ -95,6 +95,10 @@ namespace apn::detail {
 
 void read_spec_options(apportion::ObjectReader& r, apportion::SpecOptions& options) {
   if (const apportion::Value* d = r.optional("base_dir")) options.base_dir = apportion::read_string(*d, r.path("base_dir"));
+  if (const apportion::Value* v = r.optional("live_sources")) {
+    if (!v->is(apportion::Value::Type::boolean)) throw apportion::SpecError(r.path("live_sources"), "must be true or false");
+    options.live_sources = v->text() == "true";
+  }
   if (const apportion::Value* l = r.optional("limits")) {
     apportion::ObjectReader lr(*l, r.path("limits"));
     for (const auto& [name, value] : l->members()) {

@@ -18,14 +18,18 @@ int apn_ingest(char** out, size_t* out_len, const char* format, const char* text
     require(out, "out");
     require(out_len, "out_len");
     require(format, "format");
-    require(text, "text");
     if (!apportion::IngestRegistry::global().contains(format))
       throw Failure(APN_ESPEC, "format: unknown input format \"" + std::string(format) + "\"");
     const apportion::Value options =
         options_json ? apportion::parse_json(options_json) : apportion::Value::object({});
     apportion::ObjectReader reader(options, "options");
-    const apportion::IngestResult result = apportion::IngestRegistry::global().parse(
-        format, std::string_view(text, text_len), reader, source ? source : "input");
+    // No text and a `url`: the input is read from its server (docs/ingest.md, "Live sources").
+    const bool live = text == nullptr && options.is(apportion::Value::Type::object) && options.find("url");
+    if (!live) require(text, "text");
+    const apportion::IngestResult result =
+        live ? apportion::IngestRegistry::global().parse_live(format, reader, apportion::LiveContext{})
+             : apportion::IngestRegistry::global().parse(format, std::string_view(text, text_len), reader,
+                                                         source ? source : "input");
     reader.finish();
     const std::string json = apportion::ingest_result_to_json(result);
     *out = copy_out(json);

@@ -2,7 +2,7 @@
 # Installs the Debian 12 packages that building and testing apportion needs: the compiler
 # and CMake, Boost, nlohmann-json and fmt, pybind11 with NumPy and pandas for the Python
 # package (Dask for its scale-out example), GoogleTest and Google Benchmark, Prometheus
-# for the integration test, and the locale data the decimal-comma locale tests use
+# for the integration test, libcurl for the live sources, and the locale data the decimal-comma locale tests use
 # (scripts/gen-locales.sh generates de_DE.UTF-8 and fr_FR.UTF-8 from it).
 # Touches apt only when something is missing, so it takes a moment on a machine that
 # already has everything. Packages named as arguments are installed too.
@@ -13,7 +13,7 @@ packages=(
   libboost-dev nlohmann-json3-dev libfmt-dev
   pybind11-dev python3-dev python3-numpy python3-pandas python3-pytest python3-distributed
   libgtest-dev libgmock-dev libbenchmark-dev
-  prometheus locales
+  prometheus locales libcurl4-openssl-dev
 )
 # Extra packages named on the command line (CI adds clang-14 for the fuzzers).
 packages+=("$@")

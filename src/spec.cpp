@@ -668,20 +668,27 @@ void read_inputs(ObjectReader& spec, Allocation& a, const SpecOptions& options, 
     const std::string path = path_index(list_path, i);
     ObjectReader input(inputs[i], path);
     const std::string format = read_string(input.required("format"), input.path("format"));
-    const std::string file = read_string(input.required("path"), input.path("path"));
+    // A live input (docs/ingest.md, "Live sources") is named by its address, without credentials.
+    const bool live = input.has("url");
+    if (live && input.has("path")) throw SpecError(input.path("url"), "give path or url, not both");
+    if (live && !options.live_sources)
+      throw SpecError(input.path("url"), "live sources are turned off here (SpecOptions::live_sources); give \"path\"");
+    const std::string file = live ? ingest::shown_address(read_string(input.required("url"), input.path("url")))
+                                  : read_string(input.required("path"), input.path("path"));
     const InputLinks links = read_input_links(input, tables);
     if (!IngestRegistry::global().contains(format)) {
       std::string known;
       for (const std::string& f : IngestRegistry::global().formats()) known += (known.empty() ? "" : ", ") + f;
       throw SpecError(input.path("format"), "unknown input format \"" + format + "\" (known: " + known + ")");
     }
-    {
+    if (!live) {
       std::error_code ec;
       const std::uintmax_t bytes = std::filesystem::file_size(options.base_dir / file, ec);
       if (!ec && bytes > limits.max_input_bytes)
         limit_exceeded(input.path("path"), limits.max_input_bytes, "bytes in \"" + file + "\"", "max_input_bytes");
     }
-    std::ifstream stream = open_text_file(options.base_dir / file, input.path("path"));
+    std::ifstream stream;
+    if (!live) stream = open_text_file(options.base_dir / file, input.path("path"));
     IngestResult got;
     const auto too_many_records = [&] {
       // A csv input can keep one record a group instead of one a row.
@@ -696,7 +703,9 @@ void read_inputs(ObjectReader& spec, Allocation& a, const SpecOptions& options, 
     const ingest::PlanScope planned(links.name || links.join ? nullptr : &plan);
     const ingest::BucketScope bucketed(buckets.empty() ? nullptr : &buckets);
     try {
-      if (options.progress) {
+      if (live) {
+        got = IngestRegistry::global().parse_live(format, input, LiveContext{a.series, options.base_dir, limits.max_input_bytes});
+      } else if (options.progress) {
         std::error_code ec;
         const std::uintmax_t size = std::filesystem::file_size(options.base_dir / file, ec);
         InputProgress start;

@@ -3,7 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <string>
 
@@ -272,4 +274,78 @@ TEST(PrometheusJsonFormat, Vector) {
   EXPECT_EQ(r.records[0].tags, (Tags{{"instance", "localhost:9090"}, {"job", "prometheus"}, {"metric", "up"}}));
   EXPECT_EQ(r.records[0].measures.at("requests"), Decimal(1));
   EXPECT_EQ(r.records[0].origin, "metrics.txt data.result[0].value");
+}
+
+namespace {
+
+// Parts of a long range written to files, merged, the merged answer's text returned.
+struct MergedParts {
+  std::optional<std::size_t> unreadable;
+  std::string text;
+};
+
+MergedParts merge_parts(const std::vector<std::string>& parts) {
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() /
+                                    ("apportion-merge-" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) +
+                                     "-" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+  std::filesystem::create_directories(dir);
+  std::vector<std::filesystem::path> files;
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    files.push_back(dir / ("part-" + std::to_string(i)));
+    std::ofstream(files.back(), std::ios::binary) << parts[i];
+  }
+  MergedParts out;
+  out.unreadable = apportion::prometheus::merge_range_answers(files, dir / "merged");
+  std::ifstream in(dir / "merged", std::ios::binary);
+  out.text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  std::filesystem::remove_all(dir);
+  return out;
+}
+
+std::string matrix_answer(const std::string& items, const std::string& extra = "") {
+  return R"({"status":"success","data":{"resultType":"matrix","result":[)" + items + "]}" + extra + "}";
+}
+
+}  // namespace
+
+// A long range fetched in parts (docs/ingest.md, "Live sources"): the merged answer is the
+// answer of the whole range, each series once with its values in order, whatever series a
+// part lacks; the server's text is kept byte for byte.
+TEST(PrometheusApiJson, PartsOfARangeMergeIntoTheAnswerOfTheWholeRange) {
+  const std::string a = R"({"metric":{"__name__":"up","job":"a"},"values":)";
+  const std::string b = R"({"metric":{"__name__":"up","job":"b"},"values":)";
+  const std::string c = R"({"metric":{"__name__":"up","job":"c\"q"},"values":)";
+  const auto merged = merge_parts({
+      matrix_answer(a + R"([[1,"1"],[2,"1.50"]]},)" + b + R"([[2,"0"]]})", R"(,"warnings":["store 2 is down"])"),
+      matrix_answer(b + R"([[3,"1e+06"]]},)" + c + R"([[3,"7"]]})", R"(,"warnings":["store 2 is down"],"infos":["i"])"),
+      matrix_answer(""),
+      matrix_answer(a + R"([ [4.5, "2"] ]})"),
+  });
+  EXPECT_EQ(merged.unreadable, std::nullopt);
+  EXPECT_EQ(merged.text, matrix_answer(a + R"([[1,"1"],[2,"1.50"], [4.5, "2"] ]},)" + b + R"([[2,"0"],[3,"1e+06"]]},)" + c +
+                                           R"([[3,"7"]]})",
+                                       R"(,"warnings":["store 2 is down"],"infos":["i"])"));
+  // The merged answer reads as one answer: each series once, its samples in order.
+  const auto exposition = apportion::prometheus::parse_api_json(merged.text, "merged");
+  ASSERT_EQ(exposition.families.size(), 1u);
+  ASSERT_EQ(exposition.families[0].series.size(), 3u);
+  EXPECT_EQ(exposition.families[0].series[0].samples.size(), 3u);
+
+  // Series a server did not sort by labels are merged all the same, in label order.
+  const auto unsorted = merge_parts({matrix_answer(b + R"([[2,"0"]]},)" + a + R"([[1,"1"]]})"),
+                                     matrix_answer(a + R"([[4,"2"]]})")});
+  EXPECT_EQ(unsorted.unreadable, std::nullopt);
+  EXPECT_EQ(unsorted.text, matrix_answer(a + R"([[1,"1"],[4,"2"]]},)" + b + R"([[2,"0"]]})"));
+
+  // A part that is an error, not a matrix, or holds a series the merge cannot read is named,
+  // to be read alone for what is wrong with it.
+  EXPECT_EQ(merge_parts({matrix_answer(a + R"([[1,"1"]]})"), R"({"status":"error","errorType":"timeout","error":"x"})"})
+                .unreadable,
+            std::optional<std::size_t>(1));
+  EXPECT_EQ(merge_parts({R"({"status":"success","data":{"resultType":"vector","result":[]}})"}).unreadable,
+            std::optional<std::size_t>(0));
+  EXPECT_EQ(merge_parts({matrix_answer(a + R"([[1,"1"]]})"), matrix_answer(R"({"metric":1,"values":[]})")}).unreadable,
+            std::optional<std::size_t>(1));
+  EXPECT_EQ(merge_parts({matrix_answer(a + R"([[1,"1"]]})"), matrix_answer(a).substr(0, 30)}).unreadable,
+            std::optional<std::size_t>(1));
 }

@@ -117,8 +117,10 @@ prices go stale, so check the as_of date of each entry (docs/catalog.md).
 )";
 
 constexpr const char* ingest_help = R"(usage: apportion ingest FORMAT FILE|- [--OPTION VALUE ...]
+       apportion ingest FORMAT --url URL [--start T --end T] [--OPTION VALUE ...]
 
-Reads FILE in FORMAT and prints what it yields as spec JSON: {"records": [...]},
+Reads FILE in FORMAT (or, with --url, the answer of a live Prometheus or OpenCost server:
+docs/ingest.md, "Live sources") and prints what it yields as spec JSON: {"records": [...]},
 {"pools": [...]} or {"catalog": {...}}, decimals exact and unrounded, so it can be
 inspected or pasted into a spec. Each --OPTION VALUE is the format's option of that name
 (docs/ingest.md), spelt with - or _ (--max-gap or --max_gap); lists are comma-separated
@@ -515,13 +517,16 @@ int cmd_ingest(const std::vector<std::string>& argv) {
     members.emplace_back(name, Value::string(value));
   }
   const std::vector<std::string>& positional = args.positional;
-  if (positional.size() != 2) throw UsageError("ingest takes a format and a file, or - for standard input (see --help)");
+  const bool live = args.options.contains("url");  // read from a server (docs/ingest.md, "Live sources")
+  if (live && positional.size() != 1) throw UsageError("ingest FORMAT --url URL takes no file");
+  if (!live && positional.size() != 2)
+    throw UsageError("ingest takes a format and a file, or - for standard input, or --url (see --help)");
   const std::string& format = positional[0];
-  const std::string& path = positional[1];
+  const std::string path = live ? "" : positional[1];
   if (!IngestRegistry::global().contains(format))
     throw UsageError("unknown format \"" + format + "\" (see apportion ingest --help)");
   std::ifstream file;  // read by the format as it goes (in blocks, for formats that stream)
-  if (path != "-") {
+  if (!live && path != "-") {
     file.open(path, std::ios::binary);
     if (!file) throw UsageError(path + ": cannot read the file: " + std::strerror(errno));
   }
@@ -531,7 +536,8 @@ int cmd_ingest(const std::vector<std::string>& argv) {
   const std::string source = path == "-" ? "stdin" : path;
   IngestResult result;
   try {
-    result = IngestRegistry::global().parse_stream(format, text, reader, source);
+    result = live ? IngestRegistry::global().parse_live(format, reader, LiveContext{})
+                  : IngestRegistry::global().parse_stream(format, text, reader, source);
     reader.finish();
   } catch (const SpecError& e) {
     // An option's error names the option as the command line spells it.

@@ -3,6 +3,8 @@
 // turned into the records, pools and catalog entries of the allocation spec. Parsers never
 // allocate; each format is a file of its own under src/ingest/.
 
+#include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <iosfwd>
 #include <map>
@@ -52,6 +54,25 @@ using IngestParser = std::function<IngestResult(std::string_view text, ObjectRea
 using IngestStreamParser =
     std::function<IngestResult(std::istream& in, ObjectReader& options, const std::string& source)>;
 
+// A format read from a server rather than a file (docs/ingest.md, "Live sources").
+struct LiveSource {
+  enum class Api {
+    prometheus_range,     // `/api/v1/query_range` of a Prometheus-compatible server
+    opencost_allocation,  // `/allocation/compute` of an OpenCost server
+  };
+  Api api = Api::prometheus_range;
+  // Prometheus: the PromQL an input reads when it gives no `query` (from the format's own
+  // options, such as dcgm's `metric`); nullopt when the format has none.
+  std::function<std::optional<std::string>(ObjectReader& options)> default_query;
+};
+
+// What a live input may take from the run it is part of.
+struct LiveContext {
+  std::optional<Series> series;                  // the default window (and OpenCost's step)
+  std::filesystem::path base_dir;                // where a bearer_token_file is found
+  std::uint64_t max_bytes = 0;                   // of each answer; 0: no limit
+};
+
 class IngestRegistry {
  public:
   // The process-wide registry, holding every built-in format.
@@ -72,11 +93,23 @@ class IngestRegistry {
   // read files this way.
   IngestResult parse_stream(std::string_view format, std::istream& in, ObjectReader& options,
                             const std::string& source) const;
+  // Makes a format readable from a server: an input that gives `url` instead of `path`.
+  // A second one for a format, or one for a format not registered, is std::invalid_argument.
+  void add_live(std::string_view format, LiveSource source);
+  // Whether the format can be read from a server.
+  bool live(std::string_view format) const;
+  // Reads an input from its `url` (with `query`, `start`, `end`, `step`, token and
+  // transport options; docs/ingest.md, "Live sources"): fetches the answers, the parts of a
+  // long range merged into one, and reads them as parse_stream reads a file saved so.
+  // `source` is the address without credentials. A format not readable so, a bad option, an
+  // unreachable server or an error answer is SpecError naming the option or the address.
+  IngestResult parse_live(std::string_view format, ObjectReader& options, const LiveContext& context) const;
 
  private:
   mutable std::shared_mutex mutex_;
   std::map<std::string, IngestParser, std::less<>> parsers_;
   std::map<std::string, IngestStreamParser, std::less<>> stream_parsers_;
+  std::map<std::string, LiveSource, std::less<>> live_sources_;
 };
 
 // Helpers parsers share.
@@ -85,6 +118,9 @@ namespace ingest {
 // A list of names given as a JSON list or as one comma-separated string ("namespace,team"),
 // so the same option works in a spec and on the command line.
 std::vector<std::string> read_names(const Value& v, std::string_view path);
+// A live input's address as messages and results show it: without the user and password
+// it may carry (`https://user:secret@host/` is `https://host/`).
+std::string shown_address(const std::string& url);
 // A boolean given as JSON true/false or the strings "true"/"false".
 bool read_flag(const Value& v, std::string_view path);
 // A positive whole number (replicas, MIG slices): "must be a positive whole number".

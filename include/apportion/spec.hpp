@@ -81,6 +81,10 @@ struct SpecOptions {
   bool plan_records = true;
   // Records as columns, read after the spec's `records` (and before its inputs).
   std::vector<RecordBatch> batches;
+  // Whether an input may read a server (`url`, docs/ingest.md "Live sources"). A service that
+  // runs specs it is sent turns this off, so that a spec cannot make it fetch an address of
+  // the spec's choosing; a live input is then an error.
+  bool live_sources = true;
 };
 
 // Reads a parsed spec document into an Allocation, checking every key and value. Records

@@ -17,12 +17,22 @@ def ingest_formats() -> list[str]:
     return _core.ingest_formats()
 
 
-def ingest(format: str, source: str | os.PathLike[str], **options: Any) -> dict[str, Any]:
+def ingest(format: str, source: str | os.PathLike[str] | None = None, **options: Any) -> dict[str, Any]:
     """Reads a file (a path) in an input format and returns what it yields as a spec
     fragment: {"records": [...]}, {"pools": [...]} or {"catalog": {...}}, every decimal
     an exact string as the spec writes it. Options are the format's own (`ingest("sacct", "jobs.txt",
     sku="onprem/h100")`); an unreadable row raises SpecError naming the file and line.
+
+    Without a file, `url=` reads a live Prometheus or OpenCost server instead (docs/ingest.md,
+    "Live sources"): `ingest("dcgm", url="http://prometheus:9090", start="2026-06-01T00:00:00Z",
+    end="2026-06-02T00:00:00Z", max_gap="90s")`. The call releases the GIL while it waits.
     """
+    if source is None:
+        if "url" not in options:
+            raise TypeError("ingest() needs a file, or url= for a live source")
+        return json.loads(_core.ingest_live_json(format, dumps(options)))
+    if "url" in options:
+        raise TypeError("ingest() takes a file or url=, not both")
     path = os.fspath(source)
     with open(path, encoding="utf-8") as f:
         text = f.read()

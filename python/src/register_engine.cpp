@@ -226,6 +226,18 @@ void register_engine(py::module_& m) {
       },
       py::arg("format"), py::arg("text"), py::arg("options_json") = "{}", py::arg("source") = "input",
       "Reads text in an input format; returns the records, pools or catalog as spec JSON.");
+  m.def(
+      "ingest_live_json",
+      [](const std::string& format, const std::string& options_json) {
+        py::gil_scoped_release release;
+        const Value options = parse_json(options_json);
+        ObjectReader reader(options, "options");
+        const IngestResult result = IngestRegistry::global().parse_live(format, reader, LiveContext{});
+        reader.finish();
+        return ingest_result_to_json(result);
+      },
+      py::arg("format"), py::arg("options_json"),
+      "Reads an input format from a live source (the `url` option and those with it); returns spec JSON.");
   m.def("ingest_formats", [] { return IngestRegistry::global().formats(); }, "The names of the input formats.");
 }
 

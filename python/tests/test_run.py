@@ -127,6 +127,45 @@ def test_ingest_reads_a_file_like_the_command_line(tmp_path):
         apportion.ingest("csv", tmp_path / "usage.csv", tagz="namespace")
 
 
+def test_ingest_reads_a_live_prometheus_like_its_saved_answer():
+    # A server on loopback answers query_range with a saved answer; the call releases the
+    # GIL while it waits, so the server's thread can answer.
+    import http.server
+    import threading
+    saved = pathlib.Path(__file__).resolve().parents[2] / "tests" / "data" / "prometheus" / "query_range.json"
+    body, requests = saved.read_bytes(), []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 (the stdlib's name)
+            requests.append((self.path, self.rfile.read(int(self.headers["Content-Length"])).decode()))
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        options = dict(metric="DCGM_FI_DEV_GPU_UTIL", max_gap="60s", skip_invalid=True)
+        live = apportion.ingest("dcgm", url=url, start="2026-06-01T00:00:00Z", end="2026-06-01T00:01:30Z", step="30s",
+                                **options)
+    finally:
+        server.shutdown()
+        server.server_close()
+    from_file = apportion.ingest("dcgm", saved, **options)
+    assert live["records"] == from_file["records"] and len(live["records"]) == 2
+    assert requests == [("/api/v1/query_range",
+                         "query=DCGM_FI_DEV_GPU_UTIL&start=1780272000&end=1780272090&step=30")]
+    with pytest.raises(SpecError, match=r"^options.url: http://127.0.0.1:1: "):
+        apportion.ingest("dcgm", url="http://127.0.0.1:1", start=0, end=60, retries=0)
+    with pytest.raises(TypeError, match="a file or url=, not both"):
+        apportion.ingest("dcgm", saved, url=url)
+
+
 def test_limits_are_keyword_arguments(tmp_path):
     # SPEC has two records: one is over the limit, by dict, text and path alike.
     message = "records: more than 1 records (limit max_records; raise it with --max-records or SpecOptions::limits)"

@@ -490,6 +490,13 @@ IngestResult parse_kube_state_metrics(std::string_view text, ObjectReader& optio
 
 void register_kube_state_metrics(IngestRegistry& registry) {
   registry.add("kube-state-metrics", parse_kube_state_metrics);
+  // Live: every metric the format reads (docs/ingest.md, kube-state-metrics).
+  registry.add_live("kube-state-metrics", {LiveSource::Api::prometheus_range, [](ObjectReader&) -> std::optional<std::string> {
+                                             return "{__name__=~\"" + std::string(requests_metric) + "|" +
+                                                    std::string(labels_metric) + "|" + std::string(phase_metric) + "|" +
+                                                    std::string(node_labels_metric) + "|" + std::string(capacity_metric) +
+                                                    "|" + std::string(allocatable_metric) + "\"}";
+                                           }});
 }
 
 }  // namespace ingest

@@ -258,7 +258,10 @@ IngestResult parse_opencost(std::string_view text, ObjectReader& options, const 
 
 }  // namespace
 
-void register_opencost(IngestRegistry& registry) { registry.add("opencost", parse_opencost); }
+void register_opencost(IngestRegistry& registry) {
+  registry.add("opencost", parse_opencost);
+  registry.add_live("opencost", {LiveSource::Api::opencost_allocation, {}});
+}
 
 }  // namespace ingest
 APPORTION_END_NAMESPACE

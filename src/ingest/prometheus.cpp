@@ -1,9 +1,14 @@
 #include "prometheus.hpp"
 
 #include <algorithm>
+#include <cctype>
+#include <deque>
+#include <fstream>
 #include <limits>
 #include <map>
 #include <utility>
+
+#include <nlohmann/json.hpp>
 
 #include "apportion/json.hpp"
 #include "apportion/value.hpp"
@@ -569,10 +574,11 @@ struct Unstreamable {};
 
 class AnswerSplitter {
  public:
-  AnswerSplitter(std::istream& in, std::function<void(std::string_view item, const std::string& result_type)> on_item)
-      : in_(in), on_item_(std::move(on_item)) {}
+  explicit AnswerSplitter(std::istream& in) : in_(in) {}
 
-  std::string run() {
+  // The next item of data.result, valid until the next call; nullopt at the answer's end,
+  // when skeleton() holds the rest.
+  std::optional<std::string_view> next_item() {
     char c;
     while (next(c)) {
       if (in_string_) {
@@ -592,6 +598,7 @@ class AnswerSplitter {
         } else if (c != ',' && c != ' ' && c != '\n' && c != '\r' && c != '\t') {
           if (status_ != "success" || result_type_.empty()) throw Unstreamable{};
           read_item(c);
+          return std::string_view(item_);
         }
         continue;
       }
@@ -622,8 +629,11 @@ class AnswerSplitter {
       }
     }
     if (in_string_ || !stack_.empty()) throw Unstreamable{};
-    return std::move(skeleton_);
+    return std::nullopt;
   }
+  const std::string& result_type() const noexcept { return result_type_; }
+  // The answer without its items, once next_item() has returned nullopt.
+  std::string& skeleton() noexcept { return skeleton_; }
 
  private:
   struct Level {
@@ -689,11 +699,9 @@ class AnswerSplitter {
         --depth;
       }
     }
-    on_item_(item_, result_type_);
   }
 
   std::istream& in_;
-  std::function<void(std::string_view, const std::string&)> on_item_;
   std::string buffer_, skeleton_, item_, string_, last_key_, status_, result_type_;
   std::size_t at_ = 0;
   std::vector<Level> stack_;
@@ -712,17 +720,18 @@ std::optional<Exposition> stream_api_json(std::istream& in, const std::string& s
   std::size_t index = 0;
   std::string skeleton;
   try {
-    AnswerSplitter splitter(in, [&](std::string_view text, const std::string& rt) {
+    AnswerSplitter splitter(in);
+    while (const auto text = splitter.next_item()) {
       const std::string where = path_index(source + " data.result", index++);
       Value item;
       try {
-        item = parse_json(text);
+        item = parse_json(*text);
       } catch (const SpecError&) {
         throw Unstreamable{};
       }
-      if (auto series = read_api_item(item, rt, where, seen, fail)) each(*series);
-    });
-    skeleton = splitter.run();
+      if (auto series = read_api_item(item, splitter.result_type(), where, seen, fail)) each(*series);
+    }
+    skeleton = std::move(splitter.skeleton());
   } catch (const Unstreamable&) {
     return std::nullopt;
   }
@@ -737,6 +746,238 @@ std::optional<Exposition> stream_api_json(std::istream& in, const std::string& s
   const Fail tell = failing(on_error);
   for (const auto& [where, what] : told) tell(where, what);
   return out;
+}
+
+namespace {
+
+// An item of a matrix answer as the merge needs it: its labels (with __name__, sorted by
+// name, as Prometheus sorts them), its "metric" object's text and its "values" array's
+// text between the brackets, all as the server wrote them.
+struct MergeItem {
+  std::vector<std::pair<std::string, std::string>> labels;
+  std::string metric;
+  std::string values;
+};
+
+// Where a JSON value that starts at text[i] ends (one past it); the text is known to parse.
+std::size_t skip_value(std::string_view text, std::size_t i) {
+  if (text[i] == '"') {
+    for (++i; text[i] != '"'; ++i)
+      if (text[i] == '\\') ++i;
+    return i + 1;
+  }
+  if (text[i] == '{' || text[i] == '[') {
+    int depth = 0;
+    bool string = false;
+    for (;; ++i) {
+      const char c = text[i];
+      if (string) {
+        if (c == '\\') ++i;
+        else if (c == '"') string = false;
+      } else if (c == '"') {
+        string = true;
+      } else if (c == '{' || c == '[') {
+        ++depth;
+      } else if ((c == '}' || c == ']') && --depth == 0) {
+        return i + 1;
+      }
+    }
+  }
+  while (i < text.size() && text[i] != ',' && text[i] != '}' && text[i] != ']' && !std::isspace(static_cast<unsigned char>(text[i])))
+    ++i;
+  return i;
+}
+
+std::size_t skip_space(std::string_view text, std::size_t i) {
+  while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i]))) ++i;
+  return i;
+}
+
+// Nullopt for an item the format must see on its own to say what is wrong with it.
+std::optional<MergeItem> merge_item(std::string_view text) {
+  Value item;
+  try {
+    item = parse_json(text);
+  } catch (const SpecError&) {
+    return std::nullopt;
+  }
+  const Value* metric = item.is(Value::Type::object) ? item.find("metric") : nullptr;
+  const Value* values = item.is(Value::Type::object) ? item.find("values") : nullptr;
+  if (!metric || !metric->is(Value::Type::object) || !values || !values->is(Value::Type::array)) return std::nullopt;
+  MergeItem out;
+  for (const auto& [k, v] : metric->members()) {
+    if (!v.is(Value::Type::string)) return std::nullopt;
+    out.labels.emplace_back(k, v.text());
+  }
+  std::sort(out.labels.begin(), out.labels.end());
+  // The members' texts, by a scan of the (well-formed) object.
+  for (std::size_t i = skip_space(text, 1); i < text.size() && text[i] == '"';) {
+    const std::size_t key_end = skip_value(text, i);
+    const std::string_view key = text.substr(i + 1, key_end - i - 2);
+    const std::size_t value = skip_space(text, skip_space(text, key_end) + 1);  // past ':'
+    const std::size_t value_end = skip_value(text, value);
+    if (key == "metric") out.metric = text.substr(value, value_end - value);
+    if (key == "values") out.values = text.substr(value + 1, value_end - value - 2);
+    i = skip_space(text, value_end);
+    if (i < text.size() && text[i] == ',') i = skip_space(text, i + 1);
+  }
+  const auto first = out.values.find_first_not_of(" \t\r\n");
+  if (first == std::string::npos) out.values.clear();
+  return out;
+}
+
+struct PartUnreadable {
+  std::size_t part;
+};
+struct PartsUnsorted {};
+
+// One part being read: its items in turn, and its warnings once read to its end.
+class PartReader {
+ public:
+  PartReader(const std::filesystem::path& file, std::size_t index) : in_(file, std::ios::binary), splitter_(in_), index_(index) {
+    if (!in_) throw PartUnreadable{index};
+  }
+  // The next item; nullopt at the end. With `sorted`, an item before the one before is
+  // PartsUnsorted.
+  std::optional<MergeItem> next(bool sorted) {
+    std::optional<std::string_view> text;
+    try {
+      text = splitter_.next_item();
+    } catch (const Unstreamable&) {
+      throw PartUnreadable{index_};
+    }
+    if (!text) {
+      finish();
+      return std::nullopt;
+    }
+    if (splitter_.result_type() != "matrix") throw PartUnreadable{index_};
+    auto item = merge_item(*text);
+    if (!item) throw PartUnreadable{index_};
+    if (sorted && last_ && !(*last_ < item->labels)) throw PartsUnsorted{};
+    last_ = item->labels;
+    return item;
+  }
+  const std::vector<std::string>& notes(const char* key) const { return key[0] == 'w' ? warnings_ : infos_; }
+
+ private:
+  void finish() {
+    Value doc;
+    try {
+      doc = parse_json(splitter_.skeleton());
+    } catch (const SpecError&) {
+      throw PartUnreadable{index_};
+    }
+    Exposition head;
+    try {
+      if (read_answer_head(doc, "", head) != "matrix") throw PartUnreadable{index_};
+    } catch (const SpecError&) {
+      throw PartUnreadable{index_};
+    }
+    for (const char* key : {"warnings", "infos"})
+      if (const Value* list = doc.find(key); list && list->is(Value::Type::array))
+        for (const Value& w : list->items())
+          if (w.is(Value::Type::string)) (key[0] == 'w' ? warnings_ : infos_).push_back(w.text());
+  }
+
+  std::ifstream in_;
+  AnswerSplitter splitter_;
+  std::size_t index_;
+  std::optional<std::vector<std::pair<std::string, std::string>>> last_;
+  std::vector<std::string> warnings_, infos_;
+};
+
+std::string json_quoted(const std::string& text) {
+  return nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+void write_item(std::ostream& out, bool& first, const std::string& metric, const std::string& values) {
+  out << (first ? "" : ",") << "{\"metric\":" << metric << ",\"values\":[" << values << "]}";
+  first = false;
+}
+
+void write_tail(std::ostream& out, const std::deque<PartReader>& parts) {
+  out << "]}";
+  for (const char* key : {"warnings", "infos"}) {
+    std::vector<std::string> all;
+    for (const PartReader& p : parts)
+      for (const std::string& w : p.notes(key))
+        if (std::find(all.begin(), all.end(), w) == all.end()) all.push_back(w);
+    if (all.empty()) continue;
+    out << ",\"" << key << "\":[";
+    for (std::size_t i = 0; i < all.size(); ++i) out << (i ? "," : "") << json_quoted(all[i]);
+    out << "]";
+  }
+  out << "}";
+}
+
+constexpr std::string_view merged_head = R"({"status":"success","data":{"resultType":"matrix","result":[)";
+
+// The parts merged as they come, one item of each held: Prometheus sorts a range answer's
+// series by their labels.
+void merge_sorted(const std::vector<std::filesystem::path>& files, std::ostream& out) {
+  std::deque<PartReader> parts;  // not moved: each holds a stream its splitter reads
+  for (std::size_t p = 0; p < files.size(); ++p) parts.emplace_back(files[p], p);
+  std::vector<std::optional<MergeItem>> heads;
+  for (PartReader& p : parts) heads.push_back(p.next(true));
+  out << merged_head;
+  bool first = true;
+  for (;;) {
+    const std::optional<MergeItem>* least = nullptr;
+    for (const auto& h : heads)
+      if (h && (!least || h->labels < (*least)->labels)) least = &h;
+    if (!least) break;
+    const auto labels = (*least)->labels;
+    const std::string metric = (*least)->metric;
+    std::string values;
+    for (std::size_t p = 0; p < parts.size(); ++p) {
+      if (!heads[p] || heads[p]->labels != labels) continue;
+      if (!heads[p]->values.empty()) values += (values.empty() ? "" : ",") + heads[p]->values;
+      heads[p] = parts[p].next(true);
+    }
+    write_item(out, first, metric, values);
+  }
+  write_tail(out, parts);
+}
+
+// The same for parts whose series are not sorted (a server other than Prometheus): every
+// series held until the last part is read.
+void merge_in_memory(const std::vector<std::filesystem::path>& files, std::ostream& out) {
+  std::deque<PartReader> parts;  // not moved: each holds a stream its splitter reads
+  for (std::size_t p = 0; p < files.size(); ++p) parts.emplace_back(files[p], p);
+  std::map<std::vector<std::pair<std::string, std::string>>, std::pair<std::string, std::string>> series;
+  for (PartReader& p : parts)
+    while (auto item = p.next(false)) {
+      auto& [metric, values] = series[item->labels];
+      if (metric.empty()) metric = std::move(item->metric);
+      if (!item->values.empty()) values += (values.empty() ? "" : ",") + item->values;
+    }
+  out << merged_head;
+  bool first = true;
+  for (const auto& [labels, text] : series) write_item(out, first, text.first, text.second);
+  write_tail(out, parts);
+}
+
+}  // namespace
+
+std::optional<std::size_t> merge_range_answers(const std::vector<std::filesystem::path>& parts,
+                                               const std::filesystem::path& merged) {
+  const auto write = [&](auto merge) {
+    std::ofstream out(merged, std::ios::binary | std::ios::trunc);
+    if (!out) throw std::runtime_error("cannot write " + merged.string());
+    merge(parts, out);
+    out.flush();
+    if (!out) throw std::runtime_error("cannot write " + merged.string());
+  };
+  try {
+    try {
+      write(merge_sorted);
+    } catch (const PartsUnsorted&) {
+      write(merge_in_memory);
+    }
+  } catch (const PartUnreadable& bad) {
+    return bad.part;
+  }
+  return std::nullopt;
 }
 
 }  // namespace prometheus

@@ -5,6 +5,7 @@
 // text, or one of the specials NaN, +Inf, -Inf; never a double.
 
 #include <cstddef>
+#include <filesystem>
 #include <functional>
 #include <initializer_list>
 #include <istream>
@@ -93,6 +94,17 @@ Exposition parse_api_json(std::string_view text, const std::string& source, cons
 // `on_error` once the whole answer is read, in order: a syntax error anywhere comes first.
 std::optional<Exposition> stream_api_json(std::istream& in, const std::string& source, const ErrorHandler& on_error,
                                           const std::function<void(const Series&)>& each);
+
+// The query_range answers of one query over consecutive ranges that share no sample (a
+// long range fetched in parts), as the one answer of the whole range, written to `merged`:
+// each series once, its values from every part in order; the parts' warnings and infos
+// once each. Prometheus sorts a range answer's series by their labels, so the parts are
+// merged holding one series of each (series not so sorted are merged in memory). Returns
+// the index of a part that is not a successful matrix answer, or has a series the merge
+// cannot read (then `merged` is incomplete: read that part alone for what is wrong), or
+// nullopt when all were merged.
+std::optional<std::size_t> merge_range_answers(const std::vector<std::filesystem::path>& parts,
+                                               const std::filesystem::path& merged);
 
 // Reads a sample value: a decimal (Go float syntax such as `1.5e+06`, `-0`, `+3`), `NaN`,
 // `+Inf`, `-Inf`, `Inf`. Beyond 12 fractional digits it is rounded half-even. Bad text

@@ -699,6 +699,25 @@ void register_prometheus(IngestRegistry& registry) {
   registry.add("prometheus-json", parse_prometheus_json);
   registry.add("dcgm", parse_dcgm);
   registry.add_stream("dcgm", parse_dcgm_stream);
+  // Live: the series the format reads. prometheus-json has no default: it reads any query,
+  // or the metrics its `metric` option names.
+  registry.add_live("dcgm", {LiveSource::Api::prometheus_range, [](ObjectReader& options) -> std::optional<std::string> {
+                               // With DCGM_FI_DEV_GPU_UTIL, which every GPU has, beside it: a GPU
+                               // the metric leaves out is then found, as in a scrape.
+                               std::string metric = DcgmOptions{}.metric;
+                               if (const Value* v = options.optional("metric")) metric = read_string(*v, options.path("metric"));
+                               if (metric == "DCGM_FI_DEV_GPU_UTIL") return metric;
+                               return "{__name__=~\"" + metric + "|DCGM_FI_DEV_GPU_UTIL\"}";
+                             }});
+  registry.add_live("prometheus-json",
+                    {LiveSource::Api::prometheus_range, [](ObjectReader& options) -> std::optional<std::string> {
+                       const Value* v = options.optional("metric");
+                       if (!v) return std::nullopt;
+                       std::string names;
+                       for (const std::string& m : read_names(*v, options.path("metric"))) names += (names.empty() ? "" : "|") + m;
+                       if (names.empty()) return std::nullopt;
+                       return "{__name__=~\"" + names + "\"}";
+                     }});
 }
 
 }  // namespace ingest

@@ -143,7 +143,13 @@ IngestResult parse_vllm(std::string_view text, ObjectReader& options, const std:
 
 }  // namespace
 
-void register_vllm(IngestRegistry& registry) { registry.add("vllm", parse_vllm); }
+void register_vllm(IngestRegistry& registry) {
+  registry.add("vllm", parse_vllm);
+  // Live: the counters measure_of reads.
+  registry.add_live("vllm", {LiveSource::Api::prometheus_range, [](ObjectReader&) -> std::optional<std::string> {
+                               return "{__name__=~\"vllm:(prompt_tokens|generation_tokens|prefix_cache_hits|request_success)_total\"}";
+                             }});
+}
 
 }  // namespace ingest
 APPORTION_END_NAMESPACE

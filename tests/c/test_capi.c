@@ -235,6 +235,13 @@ static void test_report_html(void) {
   apn_free(out);
   CHECK_STATUS(apn_run_json_opts(&out, &len, alerts_spec, strlen(alerts_spec), "{\"format\": \"pdf\"}"), APN_ESPEC);
   CHECK(starts_with(apn_last_error(), "options.format: must be json, table, csv, focus or markdown"));
+  {
+    /* A service running specs it is sent turns live sources off: no address is asked. */
+    const char *live = "{\"apportion\": 1, \"currency\": \"USD\", \"pools\": [{\"id\": \"p\", \"cost\": \"1\"}], "
+                       "\"records\": [], \"steps\": [], \"inputs\": [{\"format\": \"dcgm\", \"url\": \"http://10.0.0.1\"}]}";
+    CHECK_STATUS(apn_run_json_opts(&out, &len, live, strlen(live), "{\"live_sources\": false}"), APN_ESPEC);
+    CHECK(strncmp(apn_last_error(), "inputs[0].url: live sources are turned off here", 47) == 0);
+  }
 }
 
 static void test_alerts_json(void) {
@@ -836,6 +843,15 @@ static void test_ingest(void) {
   CHECK_STATUS(apn_ingest(&out, NULL, "csv", csv, strlen(csv), NULL, NULL), APN_EINVAL);
   CHECK_STATUS(apn_ingest(&out, &len, NULL, csv, strlen(csv), NULL, NULL), APN_EINVAL);
   CHECK_STATUS(apn_ingest(&out, &len, "csv", NULL, 0, NULL, NULL), APN_EINVAL);
+  /* No text and a url: a live source; nothing listens on port 1, and the message names the
+   * address without its credentials. */
+  CHECK_STATUS(apn_ingest(&out, &len, "dcgm", NULL, 0,
+                          "{\"url\": \"http://user:pw@127.0.0.1:1\", \"start\": 0, \"end\": 60, \"retries\": 0}", NULL),
+               APN_ESPEC);
+  CHECK(out == NULL && strncmp(apn_last_error(), "options.url: http://127.0.0.1:1: ", 33) == 0);
+  CHECK(strstr(apn_last_error(), "pw") == NULL);
+  CHECK_STATUS(apn_ingest(&out, &len, "sacct", NULL, 0, "{\"url\": \"http://127.0.0.1:1\"}", NULL), APN_ESPEC);
+  CHECK(strncmp(apn_last_error(), "options.url: format \"sacct\" reads files only", 44) == 0);
 }
 
 /* Partial aggregates: rows added to shards, serialized, merged in two orders, give the
