@@ -130,7 +130,13 @@ HttpAnswer http_fetch(const HttpRequest& request, const std::filesystem::path& f
     if (body.too_long)
       throw HttpError(shown + ": the answer is longer than " + std::to_string(request.max_bytes) + " bytes");
     if (!transient(code) || last) {
-      const std::string what = error[0] ? error : curl_easy_strerror(code);
+      std::string what = error[0] ? error : curl_easy_strerror(code);
+      // libcurl says how long it tried ("... port 1 after 0 ms: ..."): left out, so that one
+      // failure gives one message.
+      if (const auto at = what.find(" after "); at != std::string::npos) {
+        const auto ms = what.find(" ms", at);
+        if (ms != std::string::npos && what.find_first_not_of("0123456789", at + 7) == ms) what.erase(at, ms + 3 - at);
+      }
       const std::string tries = attempt == 0 ? "" : " (after " + std::to_string(attempt + 1) + " tries)";
       throw HttpError(shown + ": " + what + tries);
     }

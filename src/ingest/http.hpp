@@ -22,7 +22,7 @@ struct HttpRequest {
   std::string form;                         // a POST body (application/x-www-form-urlencoded); empty: GET
   std::optional<std::string> bearer_token;  // sent as `Authorization: Bearer ...`
   std::string ca_file;                      // empty: the system's certificates
-  std::chrono::milliseconds timeout{60'000};
+  std::chrono::milliseconds timeout{120'000};  // Prometheus's own query timeout
   unsigned retries = 3;                     // more tries after a connection error, a 429 or a 5xx
   std::chrono::milliseconds backoff{500};   // before the first retry; doubled each time, at most 8 s
   std::uint64_t max_bytes = 0;              // 0: no limit

@@ -219,10 +219,7 @@ IngestResult IngestRegistry::parse_live(std::string_view format, ObjectReader& o
     }
     std::optional<std::string> step;
     if (const Value* v = options.optional("step")) {
-      step = unix_seconds(Instant::from_unix_nanos(0) +
-                          Instant::Duration(static_cast<std::int64_t>(
-                              ingest::read_seconds(*v, options.path("step")).raw() / (Decimal::one_raw / 1'000'000'000)))) +
-             "s";
+      step = ingest::read_seconds(*v, options.path("step")).to_string() + "s";  // Go's duration syntax
     } else if (context.series) {
       // One allocation set per bucket (a month's days for a monthly series).
       step = context.series->step == BucketStep::hour ? "1h" : context.series->step == BucketStep::week ? "7d" : "1d";

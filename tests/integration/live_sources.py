@@ -357,6 +357,10 @@ def part_loopback(args, work: Path) -> None:
         r = s.requests[0]
         check(urllib.parse.urlsplit(r["path"]).path == "/allocation/compute" and r["query"] == {
             "window": ["2026-06-01T00:00:00Z,2026-06-02T00:00:00Z"], "aggregate": ["namespace,pod"]}, f"opencost: {r}")
+        apportion(args, "ingest", "opencost", "--url", s.url, "--start", "1780272000", "--end", "1780358400",
+                  "--step", "6h")
+        check(s.requests[-1]["query"] == {"window": ["2026-06-01T00:00:00Z,2026-06-02T00:00:00Z"], "step": ["21600s"]},
+              f"opencost with a step: {s.requests[-1]}")
         spec = {"apportion": 1, "currency": "USD",
                 "series": {"start": "2024-01-01T00:00:00Z", "end": "2024-01-02T00:00:00Z", "step": "1d"},
                 "pools": [{"id": "cluster", "cost": "100"}], "records": [],
