@@ -115,7 +115,8 @@ APN_API int apn_run_json(const char *spec, size_t spec_len, char **out, size_t *
  *   "live_sources": false refuses inputs that read a server (`url`), for a service that
  *               runs specs it is sent (default true; docs/ingest.md, "Live sources");
  *   "format":   "json" (default: the result document), "table", "csv", "focus" (FOCUS 1.3
- *               allocated charges as CSV) or "markdown", as `apportion run --format`
+ *               allocated charges as CSV), "markdown" or "prometheus" (text exposition
+ *               for node_exporter's textfile collector), as `apportion run --format`
  *               prints them (docs/output-formats.md);
  *   "limits":   an object of limits against resource exhaustion, each a positive whole
  *               number (a JSON number or decimal string): "max_spec_bytes", "max_depth",

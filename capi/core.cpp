@@ -159,9 +159,10 @@ int apn_run_json_opts(char** out, size_t* out_len, const char* spec, size_t spec
       read_spec_options(r, options);
       if (const apportion::Value* f = r.optional("format")) {
         format = apportion::read_string(*f, r.path("format"));
-        if (format != "json" && format != "table" && format != "csv" && format != "focus" && format != "markdown")
+        if (format != "json" && format != "table" && format != "csv" && format != "focus" && format != "markdown" &&
+            format != "prometheus")
           throw apportion::SpecError(r.path("format"),
-                                     "must be json, table, csv, focus or markdown (got \"" + format + "\")");
+                                     "must be json, table, csv, focus, markdown or prometheus (got \"" + format + "\")");
       }
       r.finish();
     }
@@ -173,6 +174,7 @@ int apn_run_json_opts(char** out, size_t* out_len, const char* spec, size_t spec
       const apportion::Result ran = apportion::run(allocation);
       result = format == "focus"      ? apportion::result_to_focus(ran, allocation)
                : format == "markdown" ? apportion::result_to_markdown(ran)
+               : format == "prometheus" ? apportion::result_to_prometheus(ran)
                : format == "table"    ? apportion::result_to_table(ran)
                                       : apportion::result_to_csv(ran);
     }

@@ -518,3 +518,76 @@ TEST(RenderFormats, NothingToRender) {
 }
 
 }  // namespace
+
+// --format prometheus: gauges Prometheus reads (docs/output-formats.md, "prometheus").
+TEST(RenderPrometheus, GovernanceSpec) {
+  EXPECT_EQ(result_to_prometheus(run(allocation_from_spec(parse_json(kGovernanceSpec)))),
+            R"(# HELP apportion_pool_cost What a pool costs, in the currency label's units (under a series, in each bucket).
+# TYPE apportion_pool_cost gauge
+apportion_pool_cost{pool="node",currency="USD"} 1000.00
+# HELP apportion_allocated_cost The cost of a step's allocated lines, in the currency label's units, one per line.
+# TYPE apportion_allocated_cost gauge
+apportion_allocated_cost{step="teams",pool="node",currency="USD",team="a"} 750.00
+apportion_allocated_cost{step="teams",pool="node",currency="USD",team="b"} 250.00
+# HELP apportion_coverage_ratio The share of a step's pool not on unallocated lines.
+# TYPE apportion_coverage_ratio gauge
+apportion_coverage_ratio{step="teams"} 1.000000
+# HELP apportion_budget_spend A budget's spend so far, in the currency label's units.
+# TYPE apportion_budget_spend gauge
+apportion_budget_spend{budget="a-june",currency="USD",team="a"} 750.00
+# HELP apportion_budget_amount A budget's amount for its period, in the currency label's units.
+# TYPE apportion_budget_amount gauge
+apportion_budget_amount{budget="a-june",currency="USD",team="a"} 1000.00
+# HELP apportion_budget_ratio A budget's spend over its amount.
+# TYPE apportion_budget_ratio gauge
+apportion_budget_ratio{budget="a-june",team="a"} 0.750000
+# HELP apportion_budget_forecast A budget's spend at its period's end at the run rate so far, in the currency label's units.
+# TYPE apportion_budget_forecast gauge
+apportion_budget_forecast{budget="a-june",currency="USD",team="a"} 1500.00
+)");
+}
+
+TEST(RenderPrometheus, TagsBecomeLabelNamesByPrometheussRules) {
+  const std::string spec = R"({"apportion": 1, "pools": [{"id": "p", "cost": "10"}],
+    "records": [{"tags": {"cost-center": "a\"b\\c", "step": "x", "9lives": "y", "__name__": "z"}, "measures": {"w": 1}},
+                {"tags": {"cost-center": "line\nbreak", "step": "x", "9lives": "y", "__name__": "z"}, "measures": {"w": 3}}],
+    "steps": [{"id": "s", "strategy": "proportional", "pool": "p", "group_by": ["cost-center", "step", "9lives", "__name__"],
+               "weight": "w"}]})";
+  const std::string text = result_to_prometheus(run(allocation_from_spec(parse_json(spec))));
+  EXPECT_NE(text.find(R"(apportion_allocated_cost{step="s",pool="p",currency="USD",_9lives="y",tag___name__="z",)"
+                      R"(cost_center="a\"b\\c",tag_step="x"} 2.50)"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find(R"(cost_center="line\nbreak",tag_step="x"} 7.50)"), std::string::npos) << text;
+  const std::string clash = R"({"apportion": 1, "pools": [{"id": "p", "cost": "10"}],
+    "records": [{"tags": {"cost-center": "a", "cost_center": "b"}, "measures": {"w": 1}}],
+    "steps": [{"id": "s", "strategy": "proportional", "pool": "p", "group_by": ["cost-center", "cost_center"], "weight": "w"}]})";
+  try {
+    result_to_prometheus(run(allocation_from_spec(parse_json(clash))));
+    ADD_FAILURE() << "no error";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_STREQ(e.what(), "prometheus output: tags \"cost-center\" and \"cost_center\" of a line of step \"s\" both make "
+                           "the label cost_center; rename one");
+  }
+}
+
+TEST(RenderPrometheus, UnderASeriesEachBucketIsASample) {
+  const std::string spec = R"({"apportion": 1,
+    "series": {"start": "2026-06-01T00:00:00Z", "end": "2026-06-03T00:00:00Z", "step": "1d"},
+    "pools": [{"id": "p", "cost": "20"}],
+    "records": [{"tags": {"team": "a"}, "start": "2026-06-01T00:00:00Z", "end": "2026-06-03T00:00:00Z", "measures": {"w": 2}}],
+    "steps": [{"id": "s", "strategy": "proportional", "pool": "p", "group_by": ["team"], "weight": "w"}],
+    "statements": [{"id": "teams", "group_by": ["team"]}]})";
+  const std::string text = result_to_prometheus(run(allocation_from_spec(parse_json(spec))));
+  for (const char* day : {"01", "02"}) {
+    const std::string bucket = std::string("bucket_start=\"2026-06-") + day + "T00:00:00Z\",bucket_end=\"2026-06-0" +
+                               std::to_string(day[1] - '0' + 1) + "T00:00:00Z\"";
+    EXPECT_NE(text.find("apportion_pool_cost{pool=\"p\"," + bucket + ",currency=\"USD\"} 10.00"), std::string::npos) << text;
+    EXPECT_NE(text.find("apportion_allocated_cost{step=\"s\",pool=\"p\"," + bucket + ",currency=\"USD\",team=\"a\"} 10.00"),
+              std::string::npos)
+        << text;
+    EXPECT_NE(text.find("apportion_statement_cost{statement=\"teams\"," + bucket + ",currency=\"USD\",team=\"a\"} 10.00"),
+              std::string::npos)
+        << text;
+  }
+}

@@ -64,7 +64,7 @@ constexpr const char* spec_options_help = R"(input:
 limits (input past one is an error naming it; docs/errors.md):
 )";
 
-constexpr const char* run_help = R"(usage: apportion run SPEC.json|- [--format json|table|csv|focus|markdown] [--output FILE]
+constexpr const char* run_help = R"(usage: apportion run SPEC.json|- [--format json|table|csv|focus|markdown|prometheus] [--output FILE]
 
 Runs an allocation spec (docs/spec.md) and prints the result. "-" reads the spec
 from standard input.
@@ -81,6 +81,9 @@ options:
                    read from a FOCUS bill (docs/output-formats.md)
   --format markdown  GitHub-flavoured markdown tables per step and statement, then
                    governance
+  --format prometheus  Prometheus text exposition: gauges of the lines' costs by
+                   kind, pools, coverage, unit costs, statements and budgets, for
+                   node_exporter's textfile collector or a Pushgateway
   --output FILE    write to FILE instead of standard output
 
 )";
@@ -352,8 +355,9 @@ int cmd_run(const std::vector<std::string>& argv) {
   if (args.positional.size() != 1) throw UsageError("run takes one spec file, or - for standard input (see --help)");
   const std::string& path = args.positional[0];
   const std::string format = args.options.contains("format") ? args.options.at("format") : "json";
-  if (format != "json" && format != "table" && format != "csv" && format != "focus" && format != "markdown")
-    throw UsageError("--format must be json, table, csv, focus or markdown (got \"" + format + "\")");
+  if (format != "json" && format != "table" && format != "csv" && format != "focus" && format != "markdown" &&
+      format != "prometheus")
+    throw UsageError("--format must be json, table, csv, focus, markdown or prometheus (got \"" + format + "\")");
   Allocation allocation = read_allocation(path, args);
   const Result result = run(allocation);
   warn(result);
@@ -362,6 +366,7 @@ int cmd_run(const std::vector<std::string>& argv) {
   else if (format == "csv") write_output(result_to_csv(result), args);
   else if (format == "focus") write_output(result_to_focus(result, allocation), args);
   else if (format == "markdown") write_output(result_to_markdown(result), args);
+  else if (format == "prometheus") write_output(result_to_prometheus(result), args);
   else write_output(result_to_json(result), args);
   return 0;
 }

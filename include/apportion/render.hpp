@@ -34,6 +34,16 @@ std::string result_to_focus(const Result& result, const Allocation& allocation);
 // compact table each. `|`, `\`, `<` and line breaks in cells are escaped.
 std::string result_to_markdown(const Result& result);
 
+// Prometheus text exposition (0.0.4), for node_exporter's textfile collector or a
+// Pushgateway: gauges apportion_<kind>_cost per line (labels step, pool, currency, the
+// bucket's bucket_start/bucket_end under a series, then the line's tags), apportion_pool_cost,
+// apportion_coverage_ratio, apportion_cost_per_million_tokens, apportion_statement_cost and
+// the budgets' apportion_budget_{spend,amount,ratio,forecast}. A tag key becomes a label
+// name by Prometheus's rules (`cost-center` is `cost_center`; a name this format uses, such
+// as `step`, is `tag_step`); two keys of one line that make one name are
+// std::invalid_argument. No timestamps, which neither collector takes.
+std::string result_to_prometheus(const Result& result);
+
 // Number formats shared by every renderer, all rounding half-even:
 // an amount with exactly the digits of `unit` ("2.50" for unit 0.01),
 std::string format_amount(const Decimal& value, const Decimal& unit);

@@ -104,6 +104,11 @@ class Result:
         """Markdown tables per step, then governance (``apportion run --format markdown``)."""
         return self._core.to_markdown()
 
+    def to_prometheus(self) -> str:
+        """Prometheus text exposition, for node_exporter's textfile collector or a Pushgateway
+        (``apportion run --format prometheus``; docs/output-formats.md)."""
+        return self._core.to_prometheus()
+
     def to_html(self, title: str | None = None, generated_at: str | None = None) -> str:
         """A self-contained HTML showback report (``apportion report``, docs/report.md)."""
         return self._core.to_html(title, generated_at)

@@ -164,6 +164,9 @@ void register_engine(py::module_& m) {
            "FOCUS 1.3 allocated charges (CSV), as `apportion run --format focus` prints them.")
       .def("to_markdown", [](const RunResult& r) { return result_to_markdown(r.result); },
            py::call_guard<py::gil_scoped_release>(), "Markdown tables, as `apportion run --format markdown` prints them.")
+      .def("to_prometheus", [](const RunResult& r) { return result_to_prometheus(r.result); },
+           py::call_guard<py::gil_scoped_release>(),
+           "Prometheus text exposition, as `apportion run --format prometheus` prints it.")
       .def(
           "to_html",
           [](const RunResult& r, const std::optional<std::string>& title, const std::optional<std::string>& generated_at) {

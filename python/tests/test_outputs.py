@@ -49,3 +49,13 @@ def test_markdown_has_a_table_per_step():
     assert text.startswith("## Step teams: pool node\n")
     assert "| allocated | a\\|b | 750.00 | 75.00% |" in text
     assert "| **total** | | **1,000.00** | **100.00%** |" in text
+
+
+def test_prometheus_exposition_has_a_gauge_per_line():
+    spec = {"apportion": 1, "pools": [{"id": "node", "cost": "1000.00"}],
+            "records": [{"tags": {"cost-center": "a"}, "measures": {"w": 3}}, {"tags": {"cost-center": "c"}, "measures": {"w": 1}}],
+            "steps": [{"id": "teams", "strategy": "proportional", "pool": "node", "group_by": ["cost-center"], "weight": "w"}]}
+    text = apportion.run_result(spec).to_prometheus()
+    assert '# TYPE apportion_allocated_cost gauge\n' in text
+    assert 'apportion_allocated_cost{step="teams",pool="node",currency="USD",cost_center="a"} 750.00\n' in text
+    assert 'apportion_pool_cost{pool="node",currency="USD"} 1000.00\n' in text

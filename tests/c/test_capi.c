@@ -226,15 +226,19 @@ static void test_report_html(void) {
   CHECK(out == NULL && len == 0);
   CHECK(starts_with(apn_last_error(), "options.titel"));
 
-  /* The other renderings of apn_run_json_opts: FOCUS allocated charges and markdown. */
+  /* The other renderings of apn_run_json_opts: FOCUS allocated charges, markdown and
+   * Prometheus text exposition. */
   CHECK_STATUS(apn_run_json_opts(&out, &len, alerts_spec, strlen(alerts_spec), "{\"format\": \"focus\"}"), APN_OK);
   CHECK(out != NULL && contains(out, "AllocatedMethodId") && contains(out, "proportional:teams"));
   apn_free(out);
   CHECK_STATUS(apn_run_json_opts(&out, &len, alerts_spec, strlen(alerts_spec), "{\"format\": \"markdown\"}"), APN_OK);
   CHECK(out != NULL && contains(out, "| 831.68 |"));
   apn_free(out);
+  CHECK_STATUS(apn_run_json_opts(&out, &len, alerts_spec, strlen(alerts_spec), "{\"format\": \"prometheus\"}"), APN_OK);
+  CHECK(out != NULL && contains(out, "# TYPE apportion_allocated_cost gauge\n") && contains(out, "} 831.68\n"));
+  apn_free(out);
   CHECK_STATUS(apn_run_json_opts(&out, &len, alerts_spec, strlen(alerts_spec), "{\"format\": \"pdf\"}"), APN_ESPEC);
-  CHECK(starts_with(apn_last_error(), "options.format: must be json, table, csv, focus or markdown"));
+  CHECK(starts_with(apn_last_error(), "options.format: must be json, table, csv, focus, markdown or prometheus"));
   {
     /* A service running specs it is sent turns live sources off: no address is asked. */
     const char *live = "{\"apportion\": 1, \"currency\": \"USD\", \"pools\": [{\"id\": \"p\", \"cost\": \"1\"}], "

@@ -9,6 +9,10 @@ and reads them with `apportion ingest` and `apportion run`. Every figure the lib
 is checked against a computation of its own here, in exact fractions, from the same
 answers; the vLLM increases are also checked against what the exporters served.
 
+The other way too: `apportion run --format prometheus` writes a spec's costs as a metrics
+file (checked with `promtool check metrics`), served as node_exporter's textfile collector
+would serve it; Prometheus scrapes it, and every line's cost it answers equals the result's.
+
 Usage: prometheus_e2e.py --apportion build/examples/apportion [--prometheus PATH]
        [--save DIR]   (keep the answers and the spec there)
 Exits 77 (skipped) when no prometheus binary is found, unless
@@ -313,8 +317,49 @@ def query_range(base: str, query: str, start: int, end: int) -> dict:
     return json.loads(http_get(f"{base}/api/v1/query_range?{params}"))
 
 
+COSTS_SPEC = Path(__file__).resolve().parents[2] / "examples" / "data" / "team-chargeback.json"
+
+
+def write_costs(apportion: str, work: Path) -> dict:
+    """The spec's costs as a metrics file, checked by promtool; returns the result document."""
+    costs = work / "costs.prom"
+    proc = subprocess.run([apportion, "run", str(COSTS_SPEC), "--format", "prometheus", "--output", str(costs)],
+                          capture_output=True, text=True, timeout=60)
+    check(proc.returncode == 0, f"apportion run --format prometheus: {proc.stderr}")
+    promtool = shutil.which("promtool") or "/usr/bin/promtool"
+    # Every example spec's output (series, statements, budgets, unit costs) passes promtool.
+    for spec in sorted(COSTS_SPEC.parent.glob("*.json")):
+        proc = subprocess.run([apportion, "run", str(spec), "--format", "prometheus"], capture_output=True, text=True,
+                              timeout=60)
+        check(proc.returncode == 0 and "# TYPE apportion_" in proc.stdout, f"{spec.name}: {proc.stderr}")
+        checked = subprocess.run([promtool, "check", "metrics"], input=proc.stdout, capture_output=True, text=True,
+                                 timeout=60)
+        check(checked.returncode == 0, f"promtool check metrics {spec.name}: {checked.stdout}{checked.stderr}")
+    return run_apportion(apportion, "run", str(COSTS_SPEC))
+
+
+def check_scraped_costs(base: str, result: dict) -> int:
+    """Every line's cost as Prometheus scraped it equals the result's."""
+    answer = json.loads(http_get(f"{base}/api/v1/query?" + urllib.parse.urlencode(
+        {"query": '{__name__=~"apportion_(allocated|idle|overhead|unallocated)_cost"}'})))
+    check(answer["status"] == "success", f"query of the costs: {answer}")
+    scraped = {}
+    for s in answer["data"]["result"]:
+        m = dict(s["metric"])
+        kind = m.pop("__name__")[len("apportion_"):-len("_cost")]
+        key = (m.pop("step"), m.pop("pool", None), kind, tuple(sorted(
+            (k, v) for k, v in m.items() if k not in ("currency", "job", "instance"))))
+        scraped[key] = exact(s["value"][1])
+    want = {(l["step"], l.get("pool"), l["kind"], tuple(sorted(l["tags"].items()))): exact(l["cost"])
+            for l in result["lines"]}
+    check(scraped == want, f"scraped costs {scraped} differ from the result's {want}")
+    return len(want)
+
+
 def run(args, work: Path) -> None:
+    costs_result = write_costs(args.apportion, work)
     exporters = {
+        "costs": Exporter(work / "costs.prom"),
         "dcgm": Exporter(DATA / "dcgm-exporter.prom"),
         "ksm": Exporter(DATA / "kube-state-metrics.prom"),
         "llama": Exporter(DATA / "vllm-llama.prom", growth=True),
@@ -335,6 +380,9 @@ scrape_configs:
     static_configs: [{{targets: ['{target("ksm")}']}}]
   - job_name: vllm
     static_configs: [{{targets: ['{target("llama")}', '{target("qwen")}']}}]
+  - job_name: apportion-costs
+    honor_labels: true
+    static_configs: [{{targets: ['{target("costs")}']}}]
 """)
     log = open(work / "prometheus.log", "w")
     prometheus = subprocess.Popen(
@@ -364,6 +412,7 @@ scrape_configs:
             "vllm": query_range(base, '{__name__=~"vllm:(prompt_tokens|generation_tokens|request_success'
                                       '|prefix_cache_hits)_total"}', start, end),
         }
+        scraped_lines = check_scraped_costs(base, costs_result)
         for name, answer in answers.items():
             (work / f"{name}.json").write_text(json.dumps(answer, indent=1))
             check(len(matrix(answer)) > 0, f"{name}: Prometheus returned no series")
@@ -468,7 +517,8 @@ scrape_configs:
     joined = result["inputs"][1]
     check(joined["joined"] == len(want) - 1 and joined["unmatched"] == 1, f"join counts {joined}")
     check(joined["rows"] == len(matrix(answers["dcgm"])), f"dcgm: rows {joined}")
-    print(f"ok: {sum(len(matrix(a)) for a in answers.values())} series from Prometheus; team costs "
+    print(f"ok: {scraped_lines} lines' costs scraped back; "
+          f"{sum(len(matrix(a)) for a in answers.values())} series from Prometheus; team costs "
           + ", ".join(f"{t} {c}" for t, c in sorted(costs.items())))
 
 
