@@ -759,17 +759,30 @@ struct MergeItem {
   std::string values;
 };
 
-// Where a JSON value that starts at text[i] ends (one past it); the text is known to parse.
+constexpr std::size_t npos = std::string_view::npos;
+
+bool json_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+std::size_t skip_space(std::string_view text, std::size_t i) {
+  while (i < text.size() && json_space(text[i])) ++i;
+  return i;
+}
+
+// Where the JSON value that starts at text[i] ends (one past it), or npos when the text
+// ends first. Only its extent: what is inside is checked when the merged answer is read.
 std::size_t skip_value(std::string_view text, std::size_t i) {
+  if (i >= text.size()) return npos;
   if (text[i] == '"') {
-    for (++i; text[i] != '"'; ++i)
+    for (++i; i < text.size(); ++i) {
       if (text[i] == '\\') ++i;
-    return i + 1;
+      else if (text[i] == '"') return i + 1;
+    }
+    return npos;
   }
   if (text[i] == '{' || text[i] == '[') {
     int depth = 0;
     bool string = false;
-    for (;; ++i) {
+    for (; i < text.size(); ++i) {
       const char c = text[i];
       if (string) {
         if (c == '\\') ++i;
@@ -782,47 +795,52 @@ std::size_t skip_value(std::string_view text, std::size_t i) {
         return i + 1;
       }
     }
+    return npos;
   }
-  while (i < text.size() && text[i] != ',' && text[i] != '}' && text[i] != ']' && !std::isspace(static_cast<unsigned char>(text[i])))
-    ++i;
-  return i;
+  const std::size_t start = i;
+  while (i < text.size() && text[i] != ',' && text[i] != '}' && text[i] != ']' && !json_space(text[i])) ++i;
+  return i == start ? npos : i;
 }
 
-std::size_t skip_space(std::string_view text, std::size_t i) {
-  while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i]))) ++i;
-  return i;
-}
-
-// Nullopt for an item the format must see on its own to say what is wrong with it.
+// Nullopt for an item the format must see on its own to say what is wrong with it. Only
+// the labels are parsed: the values are copied as the server wrote them, and read (and
+// checked) when the merged answer is.
 std::optional<MergeItem> merge_item(std::string_view text) {
-  Value item;
+  std::string_view metric_text, values_text;
+  std::size_t i = skip_space(text, 0);
+  if (i >= text.size() || text[i] != '{') return std::nullopt;
+  for (i = skip_space(text, i + 1); i < text.size() && text[i] != '}';) {
+    const std::size_t key_end = text[i] == '"' ? skip_value(text, i) : npos;
+    if (key_end == npos) return std::nullopt;
+    const std::string_view key = text.substr(i + 1, key_end - i - 2);
+    const std::size_t colon = skip_space(text, key_end);
+    if (colon >= text.size() || text[colon] != ':') return std::nullopt;
+    const std::size_t value = skip_space(text, colon + 1);
+    const std::size_t value_end = skip_value(text, value);
+    if (value_end == npos) return std::nullopt;
+    if (key == "metric") metric_text = text.substr(value, value_end - value);
+    if (key == "values") values_text = text.substr(value, value_end - value);
+    i = skip_space(text, value_end);
+    if (i < text.size() && text[i] == ',') i = skip_space(text, i + 1);
+    else if (i >= text.size() || text[i] != '}') return std::nullopt;
+  }
+  if (metric_text.empty() || values_text.size() < 2 || values_text.front() != '[') return std::nullopt;
+  Value metric;
   try {
-    item = parse_json(text);
+    metric = parse_json(metric_text);
   } catch (const SpecError&) {
     return std::nullopt;
   }
-  const Value* metric = item.is(Value::Type::object) ? item.find("metric") : nullptr;
-  const Value* values = item.is(Value::Type::object) ? item.find("values") : nullptr;
-  if (!metric || !metric->is(Value::Type::object) || !values || !values->is(Value::Type::array)) return std::nullopt;
+  if (!metric.is(Value::Type::object)) return std::nullopt;
   MergeItem out;
-  for (const auto& [k, v] : metric->members()) {
+  for (const auto& [k, v] : metric.members()) {
     if (!v.is(Value::Type::string)) return std::nullopt;
     out.labels.emplace_back(k, v.text());
   }
   std::sort(out.labels.begin(), out.labels.end());
-  // The members' texts, by a scan of the (well-formed) object.
-  for (std::size_t i = skip_space(text, 1); i < text.size() && text[i] == '"';) {
-    const std::size_t key_end = skip_value(text, i);
-    const std::string_view key = text.substr(i + 1, key_end - i - 2);
-    const std::size_t value = skip_space(text, skip_space(text, key_end) + 1);  // past ':'
-    const std::size_t value_end = skip_value(text, value);
-    if (key == "metric") out.metric = text.substr(value, value_end - value);
-    if (key == "values") out.values = text.substr(value + 1, value_end - value - 2);
-    i = skip_space(text, value_end);
-    if (i < text.size() && text[i] == ',') i = skip_space(text, i + 1);
-  }
-  const auto first = out.values.find_first_not_of(" \t\r\n");
-  if (first == std::string::npos) out.values.clear();
+  out.metric = metric_text;
+  out.values = values_text.substr(1, values_text.size() - 2);
+  if (skip_space(out.values, 0) == out.values.size()) out.values.clear();
   return out;
 }
 
