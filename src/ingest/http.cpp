@@ -108,6 +108,10 @@ HttpAnswer http_fetch(const HttpRequest& request, const std::filesystem::path& f
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, &write_body);
 
   std::chrono::milliseconds wait = request.backoff;
+  const auto back_off = [&wait] {
+    std::this_thread::sleep_for(wait);
+    wait = std::min(wait * 2, std::chrono::milliseconds(8'000));
+  };
   for (unsigned attempt = 0;; ++attempt) {
     const std::unique_ptr<std::FILE, decltype(&std::fclose)> out(std::fopen(file.c_str(), "wb"), &std::fclose);
     if (!out) throw HttpError(shown + ": cannot write the answer to a temporary file " + file.string());
@@ -120,8 +124,7 @@ HttpAnswer http_fetch(const HttpRequest& request, const std::filesystem::path& f
     const bool last = attempt >= request.retries;
     if (code == CURLE_OK) {
       if ((status == 429 || status >= 500) && !last) {
-        std::this_thread::sleep_for(wait);
-        wait = std::min(wait * 2, std::chrono::milliseconds(8'000));
+        back_off();
         continue;
       }
       if (std::fflush(out.get()) != 0) throw HttpError(shown + ": cannot write the answer to " + file.string());
@@ -140,8 +143,7 @@ HttpAnswer http_fetch(const HttpRequest& request, const std::filesystem::path& f
       const std::string tries = attempt == 0 ? "" : " (after " + std::to_string(attempt + 1) + " tries)";
       throw HttpError(shown + ": " + what + tries);
     }
-    std::this_thread::sleep_for(wait);
-    wait = std::min(wait * 2, std::chrono::milliseconds(8'000));
+    back_off();
   }
 }
 

@@ -17,6 +17,10 @@ APPORTION_BEGIN_NAMESPACE
 
 namespace {
 
+// A Decimal's raw units in a nanosecond and in a millisecond of seconds.
+constexpr int128 raw_per_nano = Decimal::one_raw / 1'000'000'000;
+constexpr int128 raw_per_milli = Decimal::one_raw / 1000;
+
 // A folder of its own under the system's temporary folder, removed with everything in it.
 class TempDir {
  public:
@@ -56,7 +60,7 @@ Instant read_time(const Value& v, const std::string& path) {
   if (v.is(Value::Type::number) || (v.is(Value::Type::string) && !v.text().empty() &&
                                     v.text().find_first_not_of("0123456789.") == std::string::npos)) {
     const Decimal seconds = read_non_negative(v, path);
-    const int128 nanos = seconds.raw() / (Decimal::one_raw / 1'000'000'000);
+    const int128 nanos = seconds.raw() / raw_per_nano;
     if (nanos > std::numeric_limits<std::int64_t>::max())
       throw SpecError(path, "is beyond the year 2261 (got " + v.text() + ")");
     return Instant::from_unix_nanos(static_cast<std::int64_t>(nanos));
@@ -66,7 +70,7 @@ Instant read_time(const Value& v, const std::string& path) {
 
 // Unix seconds as Prometheus reads them, exact to the nanosecond.
 std::string unix_seconds(Instant t) {
-  return Decimal::from_raw(static_cast<int128>(t.unix_nanos()) * (Decimal::one_raw / 1'000'000'000)).to_string();
+  return Decimal::from_raw(static_cast<int128>(t.unix_nanos()) * raw_per_nano).to_string();
 }
 
 struct Transport {
@@ -110,7 +114,7 @@ Transport read_transport(ObjectReader& options, const LiveContext& context) {
   if (const Value* v = options.optional("timeout")) {
     const Decimal seconds = ingest::read_seconds(*v, options.path("timeout"));
     t.request.timeout = std::chrono::milliseconds(
-        static_cast<long long>(std::max<int128>(1, seconds.raw() / (Decimal::one_raw / 1000))));
+        static_cast<long long>(std::max<int128>(1, seconds.raw() / raw_per_milli)));
   }
   if (const Value* v = options.optional("retries")) {
     const Decimal n = read_non_negative(*v, options.path("retries"));
@@ -234,8 +238,8 @@ IngestResult IngestRegistry::parse_live(std::string_view format, ObjectReader& o
   // Prometheus: `/api/v1/query_range`, in parts of at most max_points evaluation times.
   Decimal step(60);
   if (const Value* v = options.optional("step")) step = ingest::read_seconds(*v, options.path("step"));
-  const int128 step_ns = step.raw() / (Decimal::one_raw / 1'000'000'000);
-  if (step_ns <= 0 || step.raw() % (Decimal::one_raw / 1000) != 0)
+  const int128 step_ns = step.raw() / raw_per_nano;
+  if (step_ns <= 0 || step.raw() % raw_per_milli != 0)
     throw SpecError(options.path("step"), "must be a whole number of milliseconds, as Prometheus reads it");
   std::int64_t max_points = 11'000;  // Prometheus refuses more points a series
   if (const Value* v = options.optional("max_points")) {

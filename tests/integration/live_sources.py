@@ -30,7 +30,6 @@ import http.server
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -41,20 +40,13 @@ import urllib.request
 from decimal import Decimal
 from pathlib import Path
 
+from prometheus_e2e import Failure, check, free_port, stop_process  # this folder's Prometheus test
+
 SKIPPED = 77
 DATA = Path(__file__).resolve().parent.parent / "data"
 T0 = 1780272000          # 2026-06-01T00:00:00Z: the first backfilled sample
 STEP = 60
 DAYS = 9                 # of samples backfilled
-
-
-class Failure(Exception):
-    pass
-
-
-def check(condition: bool, what: str):
-    if not condition:
-        raise Failure(what)
 
 
 def apportion(args, *argv: str, env: dict | None = None, ok: bool = True) -> subprocess.CompletedProcess:
@@ -69,12 +61,6 @@ def error_of(args, *argv: str, env: dict | None = None) -> str:
     proc = apportion(args, *argv, env=env, ok=False)
     check(proc.returncode != 0, f"apportion {' '.join(argv)} should have failed")
     return proc.stderr.strip()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # ---- Part prometheus --------------------------------------------------------------------
@@ -151,11 +137,7 @@ def part_prometheus(args, work: Path) -> None:
             time.sleep(0.3)
         check_prometheus(args, work, base)
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop_process(server)
         log.close()
 
 
@@ -173,18 +155,18 @@ def check_prometheus(args, work: Path, base: str) -> None:
 
     # Over two days: one answer Prometheus gives whole, saved to a file, against the live input.
     start, end = T0 + 3600, T0 + 3600 + 2 * 86400
+    saved_outputs = {}
     for fmt, query, options in (
             ("dcgm", '{__name__=~"DCGM_FI_PROF_GR_ENGINE_ACTIVE|DCGM_FI_DEV_GPU_UTIL"}', ["--max-gap", "90"]),
             ("vllm", '{__name__=~"vllm:(prompt_tokens|generation_tokens|prefix_cache_hits|request_success)_total"}', [])):
         saved = work / f"{fmt}.json"
         saved.write_bytes(query_range(base, query, start, end))
-        from_file = apportion(args, "ingest", fmt, str(saved), *options).stdout
+        from_file = saved_outputs[fmt] = apportion(args, "ingest", fmt, str(saved), *options).stdout
         live = ["--url", base, "--start", str(start), "--end", str(end), "--step", "60", *options]
         check(apportion(args, "ingest", fmt, *live).stdout == from_file, f"{fmt}: live and saved answers differ")
         check(apportion(args, "ingest", fmt, *live, "--max-points", "700").stdout == from_file,
               f"{fmt}: live in parts and saved answer differ")
-    tokens = records((work / "vllm.json").read_text() and
-                     apportion(args, "ingest", "vllm", str(work / "vllm.json")).stdout)[0]["measures"]["tokens_prompt"]
+    tokens = records(saved_outputs["vllm"])[0]["measures"]["tokens_prompt"]
     check(tokens == str(100 * 2 * 86400 // STEP), f"vllm: {tokens} prompt tokens, by hand {100 * 2 * 86400 // STEP}")
 
     # A spec with a daily series: the window comes from the series.

@@ -126,6 +126,15 @@ class Exporter:
         self.server.server_close()
 
 
+def stop_process(process: subprocess.Popen) -> None:
+    """Asks a server to stop, and kills it if it has not in 20 s."""
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -419,11 +428,7 @@ scrape_configs:
             points = max(len(s["values"]) for s in matrix(answer))
             check(points >= SCRAPES - 4, f"{name}: only {points} points from Prometheus")
     finally:
-        prometheus.terminate()
-        try:
-            prometheus.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            prometheus.kill()
+        stop_process(prometheus)
         log.close()
         for e in exporters.values():
             e.stop()
