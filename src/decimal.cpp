@@ -1,5 +1,7 @@
 #include "apportion/decimal.hpp"
 
+#include "text.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cstdlib>
@@ -20,19 +22,8 @@ bool is_digit(char c) { return c >= '0' && c <= '9'; }
 }  // namespace
 
 std::string int128_to_string(int128 value) {
-  // Most values fit 64 bits, whose division is a machine instruction.
-  if (value >= std::numeric_limits<long long>::min() && value <= std::numeric_limits<long long>::max())
-    return std::to_string(static_cast<long long>(value));
-  const bool negative = value < 0;
-  std::string out;
-  // Work on negative values so the most negative int128 needs no special case.
-  int128 v = negative ? value : -value;
-  while (v != 0) {
-    out.push_back(static_cast<char>('0' - static_cast<int>(v % 10)));
-    v /= 10;
-  }
-  if (negative) out.push_back('-');
-  std::reverse(out.begin(), out.end());
+  text::Buffer out;
+  text::put_fixed(out, value, 0);
   return out;
 }
 
@@ -184,17 +175,9 @@ std::string Decimal::to_string() const {
 
 std::string Decimal::to_fixed(int places) const {
   if (places < 0 || places > scale) throw std::invalid_argument("to_fixed: places must be 0..12");
-  const int128 unit = detail::pow10_128(scale - places);
-  const int128 units = detail::divide_rounded<int128>(raw_, unit, RoundingMode::half_even);
-  std::string digits = int128_to_string(units < 0 ? units : -units);  // "-123": magnitude without overflow
-  if (digits.front() == '-') digits.erase(0, 1);  // zero prints as "0", with no sign to drop
-  if (places > 0) {
-    if (digits.size() <= static_cast<std::size_t>(places))
-      digits.insert(0, static_cast<std::size_t>(places) + 1 - digits.size(), '0');
-    digits.insert(digits.size() - places, 1, '.');
-  }
-  if (units < 0) digits.insert(0, 1, '-');
-  return digits;
+  text::Buffer out;
+  text::put_fixed(out, detail::divide_rounded<int128>(raw_, detail::pow10_128(scale - places), RoundingMode::half_even), places);
+  return out;
 }
 
 bool Decimal::is_power_of_ten() const noexcept {

@@ -4,6 +4,8 @@
 #include "governance_spec.hpp"
 
 #include <charconv>
+#include <chrono>
+#include <limits>
 #include <set>
 
 #include "apportion/render.hpp"
@@ -91,10 +93,15 @@ std::optional<std::pair<int, int>> year_and(std::string_view text, bool quarter)
   return std::make_pair(year, part);
 }
 
+// The first of `month` (1 to 12, or beyond, into the years after) at 00:00 UTC.
 Instant month_start(int year, int month) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%04d-%02d-01T00:00:00Z", year + (month - 1) / 12, (month - 1) % 12 + 1);
-  return Instant::parse(text);
+  using namespace std::chrono;
+  const sys_days day(year_month_day(std::chrono::year(year), January, std::chrono::day(1)) + months(month - 1));
+  const std::int64_t since_epoch = duration_cast<seconds>(day.time_since_epoch()).count();
+  // Whole seconds an int64 count of nanoseconds holds, as Instant::parse allows.
+  constexpr std::int64_t limit = std::numeric_limits<std::int64_t>::max() / 1'000'000'000;
+  if (since_epoch > limit || since_epoch < -limit) throw ParseError("outside the years 1678 to 2261");
+  return Instant::from_unix_seconds(since_epoch);
 }
 
 // A budget period: {"start", "end"}, {"month": "2026-06"} or {"quarter": "2026-Q2"}; and

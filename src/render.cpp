@@ -2,121 +2,85 @@
 
 #include "apportion/governance.hpp"
 #include "render_util.hpp"
+#include "text.hpp"
 
 #include <algorithm>
 #include <map>
 #include <set>
-#include <sstream>
 #include <type_traits>
 
 APPORTION_BEGIN_NAMESPACE
 
 namespace {
 
-using render_detail::csv_field;
-
 // Display width of UTF-8 text: code points, not bytes.
 std::size_t width(const std::string& s) {
   return static_cast<std::size_t>(std::count_if(s.begin(), s.end(), [](char c) { return (c & 0xC0) != 0x80; }));
 }
 
-class Table {
- public:
-  explicit Table(std::vector<std::string> header, std::vector<bool> right_aligned)
-      : right_(std::move(right_aligned)) {
-    rows_.push_back(std::move(header));
-  }
-  void add(std::vector<std::string> row) { rows_.push_back(std::move(row)); }
-  void rule() { rules_.insert(rows_.size()); }
-  std::string str() const {
-    std::vector<std::size_t> w(rows_[0].size(), 0);
-    for (const auto& row : rows_)
-      for (std::size_t c = 0; c < row.size(); ++c) w[c] = std::max(w[c], width(row[c]));
-    std::string out;
-    const auto line = [&] {
-      std::size_t total = 0;
-      for (std::size_t c : w) total += c + 2;
-      out += "  " + std::string(total > 2 ? total - 2 : 0, '-') + "\n";
-    };
-    for (std::size_t r = 0; r < rows_.size(); ++r) {
-      if (rules_.contains(r)) line();
-      out += " ";
-      for (std::size_t c = 0; c < rows_[r].size(); ++c) {
-        const std::string pad(w[c] - width(rows_[r][c]), ' ');
-        // Appended piece by piece: `" " + std::string&&` trips GCC 12's -Wrestrict (a false positive).
-        out += ' ';
-        out += right_[c] ? pad : rows_[r][c];
-        out += right_[c] ? rows_[r][c] : pad;
-        out += ' ';
-      }
-      while (!out.empty() && out.back() == ' ') out.pop_back();
-      out += "\n";
-      if (r == 0) line();
+// `rows` in aligned columns for a terminal, a rule under the header and above `rule_at`
+// (when there is one); columns marked in `right` are right-aligned.
+void put_aligned(text::Buffer& out, const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows,
+                 const std::vector<bool>& right, std::size_t rule_at) {
+  std::vector<std::size_t> w(header.size(), 0);
+  for (std::size_t c = 0; c < header.size(); ++c) w[c] = width(header[c]);
+  for (const auto& row : rows)
+    for (std::size_t c = 0; c < row.size() && c < w.size(); ++c) w[c] = std::max(w[c], width(row[c]));
+  std::size_t total = 0;
+  for (std::size_t c : w) total += c + 2;
+  const auto rule = [&] { text::put_format(out, "  {:-<{}}\n", "", total > 2 ? total - 2 : 0); };
+  const auto put_row = [&](const std::vector<std::string>& row) {
+    out.push_back(' ');
+    for (std::size_t c = 0; c < row.size(); ++c) {
+      const std::size_t pad = w[c] - width(row[c]);
+      out.push_back(' ');
+      if (right[c]) text::put_repeated(out, ' ', pad);
+      text::put(out, row[c]);
+      if (!right[c]) text::put_repeated(out, ' ', pad);
+      out.push_back(' ');
     }
-    return out;
+    while (out.size() > 0 && out.data()[out.size() - 1] == ' ') out.resize(out.size() - 1);
+    out.push_back('\n');
+  };
+  put_row(header);
+  rule();
+  for (std::size_t r = 0; r < rows.size(); ++r) {
+    if (r == rule_at) rule();
+    put_row(rows[r]);
   }
-
- private:
-  std::vector<std::vector<std::string>> rows_;
-  std::vector<bool> right_;
-  std::set<std::size_t> rules_;
-};
+}
 
 }  // namespace
 
 std::string format_amount(const Decimal& value, const Decimal& unit) {
-  return value.round(unit).to_fixed(unit.fractional_digits());
-}
-
-std::string format_amount(const Rational& value, const Decimal& unit) {
-  return Decimal::from_rational(value, unit).to_fixed(unit.fractional_digits());
-}
-
-namespace {
-
-// The digits of |q| rounded from num / den half-even (den positive), with q's sign, in
-// `Int` (int128 when the values fit: most weights and shares do).
-template <class Int>
-std::pair<bool, std::string> rounded_digits(const Int& num, const Int& den) {
-  Int q = num / den;  // toward zero
-  Int rest = num - q * den;
-  if (rest < 0) rest = -rest;
-  const Int other = den - rest;  // compares rest with den / 2 without doubling it
-  const bool odd = (q % 2) != 0;
-  if (rest > other || (rest == other && odd)) q += num < 0 ? -1 : 1;
-  const bool negative = q < 0;
-  if (negative) q = -q;
-  if constexpr (std::is_same_v<Int, BigInt>) return {negative, q.str()};
-  else return {negative, int128_to_string(q)};
-}
-
-// `value` rounded half-even to `places` fractional digits, at any magnitude: weights and
-// shares are exact rationals that may lie beyond the Decimal range (a weight of 10^23 x
-// 10^23), and reporting one must not fail. `trim` drops trailing zeros ("2.5", "12").
-std::string rounded_text(const Rational& value, int places, bool trim) {
-  const BigInt& numerator = boost::multiprecision::numerator(value);
-  const BigInt& den = boost::multiprecision::denominator(value);  // positive
-  const auto small_num = narrow_to_int128(numerator), small_den = narrow_to_int128(den);
-  int128 scaled;
-  const bool small = places <= 38 && small_num && small_den &&
-                     !__builtin_mul_overflow(*small_num, detail::pow10_128(places), &scaled);
-  auto [negative, digits] = small ? rounded_digits<int128>(scaled, *small_den)
-                                  : rounded_digits<BigInt>(numerator * boost::multiprecision::pow(BigInt(10), places), den);
-  if (digits.size() <= static_cast<std::size_t>(places)) digits.insert(0, places + 1 - digits.size(), '0');
-  std::string out = (negative ? "-" : "") + digits.substr(0, digits.size() - places);
-  std::string fraction = digits.substr(digits.size() - places);
-  if (trim) fraction.erase(fraction.find_last_not_of('0') + 1);
-  if (!fraction.empty()) out += "." + fraction;
+  text::Buffer out;
+  text::put_amount(out, value, unit, unit.fractional_digits());
   return out;
 }
 
-}  // namespace
+std::string format_amount(const Rational& value, const Decimal& unit) {
+  return format_amount(Decimal::from_rational(value, unit), unit);
+}
 
-std::string format_places(const Rational& value, int places) { return rounded_text(value, places, false); }
+std::string format_places(const Rational& value, int places) {
+  text::Buffer out;
+  text::put_rounded(out, value, places, false);
+  return out;
+}
 
-std::string format_weight(const Rational& value) { return rounded_text(value, 6, true); }
+std::string format_weight(const Rational& value) {
+  text::Buffer out;
+  text::put_rounded(out, value, 6, true);
+  return out;
+}
 
 std::string format_percent(const Rational& ratio) { return format_places(ratio * 100, 2) + "%"; }
+
+std::string format_percent_of(const Decimal& part, const Decimal& whole) {
+  std::string out;
+  text::put_percent(out, part, whole);
+  return out;
+}
 
 std::string format_threshold(const Decimal& fraction) { return format_weight(fraction.to_rational() * 100) + "%"; }
 
@@ -142,21 +106,19 @@ namespace {
 
 // A cell of a markdown table, or free text: `\`, `|` and `<` backslash-escaped (a literal
 // pipe, no HTML), line breaks as <br>.
-std::string markdown_text(std::string_view s) {
-  std::string out;
+void put_markdown(text::Buffer& out, std::string_view s) {
   for (std::size_t i = 0; i < s.size(); ++i) {
     const char c = s[i];
     if (c == '\\' || c == '|' || c == '<') {
-      out += '\\';
-      out += c;
+      out.push_back('\\');
+      out.push_back(c);
     } else if (c == '\r' || c == '\n') {
       if (c == '\r' && i + 1 < s.size() && s[i + 1] == '\n') ++i;
-      out += "<br>";
+      text::put(out, "<br>");
     } else {
-      out += c;
+      out.push_back(c);
     }
   }
-  return out;
 }
 
 // A table to lay out: rows from `totals_from` on are totals (below a rule, or in bold).
@@ -180,64 +142,67 @@ class Layout {
   std::string str() const { return out_; }
 
  protected:
-  std::string out_;
+  text::Buffer out_;
 };
 
 // `apportion run --format table`: aligned columns for a terminal.
 class AlignedLayout final : public Layout {
  public:
-  void heading(const std::string& title) override { out_ += title + "\n"; }
-  void paragraph(const std::string& text) override { out_ += "  " + text + "\n"; }
+  void heading(const std::string& title) override { text::put_format(out_, "{}\n", title); }
+  void paragraph(const std::string& text) override { text::put_format(out_, "  {}\n", text); }
   void bullets(const std::vector<std::string>& items) override {
-    for (const std::string& item : items) out_ += "  " + item + "\n";
+    for (const std::string& item : items) text::put_format(out_, "  {}\n", item);
   }
-  void table(const TableData& t) override {
-    Table table(t.header, t.right);
-    for (std::size_t r = 0; r < t.rows.size(); ++r) {
-      if (r == t.totals_from) table.rule();
-      table.add(t.rows[r]);
-    }
-    out_ += table.str();
-  }
-  void end_section() override { out_ += "\n"; }
+  void table(const TableData& t) override { put_aligned(out_, t.header, t.rows, t.right, t.totals_from); }
+  void end_section() override { out_.push_back('\n'); }
 };
 
 // `apportion run --format markdown`: GitHub-flavoured markdown, every block followed by a
 // blank line.
 class MarkdownLayout final : public Layout {
  public:
-  void heading(const std::string& title) override { out_ += "## " + markdown_text(title) + "\n\n"; }
-  void paragraph(const std::string& text) override { out_ += markdown_text(text) + "\n\n"; }
+  void heading(const std::string& title) override {
+    text::put(out_, "## ");
+    put_markdown(out_, title);
+    text::put(out_, "\n\n");
+  }
+  void paragraph(const std::string& text) override {
+    put_markdown(out_, text);
+    text::put(out_, "\n\n");
+  }
   void bullets(const std::vector<std::string>& items) override {
     if (items.empty()) return;
-    for (const std::string& item : items) out_ += "- " + markdown_text(item) + "\n";
-    out_ += "\n";
+    for (const std::string& item : items) {
+      text::put(out_, "- ");
+      put_markdown(out_, item);
+      out_.push_back('\n');
+    }
+    out_.push_back('\n');
   }
   void table(const TableData& t) override {
-    // Appended piece by piece: `" " + std::string&&` trips GCC 12's -Wrestrict (a false positive).
-    out_ += "|";
+    out_.push_back('|');
     for (const std::string& h : t.header) {
-      out_ += ' ';
-      out_ += markdown_text(h);
-      out_ += " |";
+      out_.push_back(' ');
+      put_markdown(out_, h);
+      text::put(out_, " |");
     }
-    out_ += "\n|";
-    for (bool r : t.right) out_ += r ? "---:|" : "---|";
-    out_ += "\n";
+    text::put(out_, "\n|");
+    for (bool r : t.right) text::put(out_, r ? "---:|" : "---|");
+    out_.push_back('\n');
     for (std::size_t r = 0; r < t.rows.size(); ++r) {
-      out_ += "|";
+      out_.push_back('|');
       for (std::size_t c = 0; c < t.header.size(); ++c) {
-        std::string v = c < t.rows[r].size() ? markdown_text(t.rows[r][c]) : "";
-        if (!v.empty() && r >= t.totals_from) v = "**" + v + "**";
-        if (!v.empty()) {
-          out_ += ' ';
-          out_ += v;
+        if (c < t.rows[r].size() && !t.rows[r][c].empty()) {
+          const bool bold = r >= t.totals_from;
+          text::put(out_, bold ? " **" : " ");
+          put_markdown(out_, t.rows[r][c]);
+          if (bold) text::put(out_, "**");
         }
-        out_ += " |";
+        text::put(out_, " |");
       }
-      out_ += "\n";
+      out_.push_back('\n');
     }
-    out_ += "\n";
+    out_.push_back('\n');
   }
   void end_section() override {}
 };
@@ -256,6 +221,12 @@ std::string joined(const std::vector<WrittenDecimal>& values) {
 // row; then the step's unit costs and coverage.
 void step_sections(const Result& result, Layout& out) {
   const Decimal unit = result.precision;
+  const int places = unit.fractional_digits();
+  const auto money = [&](const Decimal& value) {
+    std::string cell;
+    text::put_amount(cell, value, unit, places);
+    return group_thousands(cell);
+  };
   const std::string currency(result.currency.code());
   for (const std::string& step : result.steps) {
     const auto lines = result.lines_of(step);
@@ -294,18 +265,18 @@ void step_sections(const Result& result, Layout& out) {
       if (fleet) row.insert(row.begin(), l->pool.value_or(""));
       if (buckets) row.insert(row.begin(), l->bucket ? l->bucket->start().to_string() : "");
       for (const std::string& k : keys) row.emplace_back(l->tags.get(k).value_or(""));
-      row.push_back(group_thousands(format_amount(l->cost, unit)));
-      row.push_back(total.is_zero() ? "" : format_percent(l->cost.to_rational() / total.to_rational()));
+      row.push_back(money(l->cost));
+      row.push_back(total.is_zero() ? "" : format_percent_of(l->cost, total));
       if (split) {
-        row.push_back(l->split_cost ? group_thousands(format_amount(*l->split_cost, unit)) : "");
-        row.push_back(l->unused_cost ? group_thousands(format_amount(*l->unused_cost, unit)) : "");
+        row.push_back(l->split_cost ? money(Decimal::from_rational(*l->split_cost, unit)) : "");
+        row.push_back(l->unused_cost ? money(Decimal::from_rational(*l->unused_cost, unit)) : "");
       }
       if (gpu_hours) row.push_back(l->gpu_hours ? format_places(*l->gpu_hours, 2) : "");
       t.rows.push_back(std::move(row));
     }
     std::vector<std::string> totals{"total"};
     totals.resize(static_cast<std::size_t>(lead) + keys.size());
-    totals.push_back(group_thousands(format_amount(total, unit)));
+    totals.push_back(money(total));
     totals.push_back(total.is_zero() ? "" : "100.00%");
     totals.resize(t.header.size());
     t.totals_from = t.rows.size();
@@ -354,7 +325,7 @@ void statement_sections(const Result& result, Layout& out) {
       std::vector<std::string> cells;
       for (const std::string& k : st.group_by) cells.emplace_back(*row.tags.get(k));
       cells.push_back(money(row.cost));
-      cells.push_back(st.total.is_zero() ? "" : format_percent(row.cost.to_rational() / st.total.to_rational()));
+      cells.push_back(st.total.is_zero() ? "" : format_percent_of(row.cost, st.total));
       std::string made_of;
       for (std::size_t k = 0; k < row.made_of.size(); ++k)
         if (!row.made_of[k].is_zero())
@@ -518,35 +489,68 @@ std::string result_to_csv(const Result& result) {
   // Under a series, each line's bucket follows its pool, and a statement row is written
   // once per bucket.
   const bool series = !result.series.empty();
-  std::ostringstream out;
-  out << "step,pool" << (series ? ",bucket_start,bucket_end" : "") << ",kind";
-  for (const std::string& k : key_set) out << "," << csv_field(k);
-  out << ",cost,weight,share,split_cost,unused_cost,gpu_hours" << (statements ? ",statement" : "") << "\r\n";
+  const int places = unit.fractional_digits();
+  text::Buffer out;
+  const auto field = [&](std::string_view value) {
+    out.push_back(',');
+    text::put_csv_field(out, value);
+  };
+  const auto amount = [&](const Decimal& value) {
+    out.push_back(',');
+    text::put_amount(out, value, unit, places);
+  };
+  const auto rational_amount = [&](const std::optional<Rational>& value) {
+    if (value) amount(Decimal::from_rational(*value, unit));
+    else out.push_back(',');
+  };
+  const auto rounded = [&](const std::optional<Rational>& value, bool trim) {
+    out.push_back(',');
+    if (value) text::put_rounded(out, *value, 6, trim);
+  };
+  const auto bucket = [&](const Interval& b) {
+    out.push_back(',');
+    text::put_instant(out, b.start());
+    out.push_back(',');
+    text::put_instant(out, b.end());
+  };
+  text::put(out, series ? "step,pool,bucket_start,bucket_end,kind" : "step,pool,kind");
+  for (const std::string& k : key_set) field(k);
+  text::put(out, ",cost,weight,share,split_cost,unused_cost,gpu_hours");
+  text::put(out, statements ? ",statement\r\n" : "\r\n");
   for (const Line& l : result.lines) {
-    out << csv_field(l.step) << "," << csv_field(l.pool.value_or(""));
-    if (series) out << "," << (l.bucket ? l.bucket->start().to_string() + "," + l.bucket->end().to_string() : ",");
-    out << "," << to_string(l.kind);
-    for (const std::string& k : key_set) out << "," << csv_field(std::string(l.tags.get(k).value_or("")));
-    out << "," << format_amount(l.cost, unit);
-    out << "," << (l.weight ? format_weight(*l.weight) : "");
-    out << "," << (l.share ? format_places(*l.share, 6) : "");
-    out << "," << (l.split_cost ? format_amount(*l.split_cost, unit) : "");
-    out << "," << (l.unused_cost ? format_amount(*l.unused_cost, unit) : "");
-    out << "," << (l.gpu_hours ? format_places(*l.gpu_hours, 6) : "") << (statements ? "," : "") << "\r\n";
+    text::put_csv_field(out, l.step);
+    field(l.pool ? std::string_view(*l.pool) : "");
+    if (series) {
+      if (l.bucket) bucket(*l.bucket);
+      else text::put(out, ",,");
+    }
+    field(to_string(l.kind));
+    for (const std::string& k : key_set) field(l.tags.get(k).value_or(""));
+    amount(l.cost);
+    rounded(l.weight, true);
+    rounded(l.share, false);
+    rational_amount(l.split_cost);
+    rational_amount(l.unused_cost);
+    rounded(l.gpu_hours, false);
+    text::put(out, statements ? ",\r\n" : "\r\n");
   }
   for (const Statement& st : result.statements)
     for (const StatementRow& row : st.rows) {
-      const auto write = [&](const Decimal& cost, const std::string& bucket) {
-        out << ",," << bucket << (series ? "," : "") << "statement";
-        for (const std::string& k : key_set) out << "," << csv_field(std::string(row.tags.get(k).value_or("")));
-        out << "," << format_amount(cost, unit) << ",,,,," << "," << csv_field(st.id) << "\r\n";
+      const auto write = [&](const Decimal& cost, const Interval* in_bucket) {
+        out.push_back(',');
+        if (in_bucket) bucket(*in_bucket);
+        text::put(out, ",statement");
+        for (const std::string& k : key_set) field(row.tags.get(k).value_or(""));
+        amount(cost);
+        text::put(out, ",,,,,");
+        field(st.id);
+        text::put(out, "\r\n");
       };
-      if (!series) write(row.cost, "");
+      if (!series) write(row.cost, nullptr);
       for (std::size_t b = 0; series && b < result.series.size(); ++b)
-        write(b < row.buckets.size() ? row.buckets[b] : Decimal{},
-              result.series[b].bucket.start().to_string() + "," + result.series[b].bucket.end().to_string());
+        write(b < row.buckets.size() ? row.buckets[b] : Decimal{}, &result.series[b].bucket);
     }
-  return out.str();
+  return out;
 }
 
 APPORTION_END_NAMESPACE

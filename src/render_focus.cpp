@@ -7,7 +7,6 @@
 #include <map>
 #include <optional>
 #include <span>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -16,13 +15,11 @@
 #include "apportion/allocate.hpp"
 #include "apportion/render.hpp"
 #include "apportion/strategy.hpp"
-#include "render_util.hpp"
+#include "text.hpp"
 
 APPORTION_BEGIN_NAMESPACE
 
 namespace {
-
-using render_detail::csv_field;
 
 // Tags as a JSON object in canonical (key) order; empty text for no pairs (a null cell).
 std::string tags_json(const std::vector<Tags::Pair>& pairs) {
@@ -345,9 +342,12 @@ std::string result_to_focus(const Result& result, const Allocation& allocation) 
   for (std::string_view name : kGenerated)
     if (std::find(header.begin(), header.end(), name) == header.end()) header.emplace_back(name);
 
-  std::ostringstream out;
-  for (std::size_t k = 0; k < header.size(); ++k) out << (k ? "," : "") << csv_field(header[k]);
-  out << "\r\n";
+  text::Buffer out;
+  for (std::size_t k = 0; k < header.size(); ++k) {
+    if (k) out.push_back(',');
+    text::put_csv_field(out, header[k]);
+  }
+  text::put(out, "\r\n");
 
   for (const FocusStep& step : steps) {
     const std::string origin_tags_json =
@@ -369,16 +369,25 @@ std::string result_to_focus(const Result& result, const Allocation& allocation) 
     for (std::size_t i = 0; i < step.lines.size(); ++i) {
       const Line& l = *step.lines[i];
       const bool unallocated = l.kind == LineKind::unallocated;
-      std::string element = "{\"AllocatedRatio\":" + format_weight(step.ratios[i].to_rational());
-      if (l.weight) element += ",\"UsageUnit\":\"weight\",\"UsageQuantity\":" + format_weight(*l.weight);
-      if (l.share) element += ",\"x_Share\":" + format_places(*l.share, 6);
-      if (l.split_cost) element += ",\"x_SplitCost\":" + format_amount(*l.split_cost, unit);
-      if (l.unused_cost) element += ",\"x_UnusedCost\":" + format_amount(*l.unused_cost, unit);
-      element += "}";
-      std::string details =
-          "{\"Elements\":[" + element + "],\"x_OriginCost\":" + format_amount(step.pool_cost, unit);
-      if (denominator) details += ",\"x_Denominator\":" + format_weight(*denominator);
-      details += "}";
+      text::Buffer details;
+      text::put(details, "{\"Elements\":[{\"AllocatedRatio\":");
+      text::put_rounded(details, step.ratios[i].to_rational(), 6, true);
+      if (l.weight) {
+        text::put(details, ",\"UsageUnit\":\"weight\",\"UsageQuantity\":");
+        text::put_rounded(details, *l.weight, 6, true);
+      }
+      if (l.share) {
+        text::put(details, ",\"x_Share\":");
+        text::put_rounded(details, *l.share, 6, false);
+      }
+      if (l.split_cost) text::put_format(details, ",\"x_SplitCost\":{}", format_amount(*l.split_cost, unit));
+      if (l.unused_cost) text::put_format(details, ",\"x_UnusedCost\":{}", format_amount(*l.unused_cost, unit));
+      text::put_format(details, "}}],\"x_OriginCost\":{}", format_amount(step.pool_cost, unit));
+      if (denominator) {
+        text::put(details, ",\"x_Denominator\":");
+        text::put_rounded(details, *denominator, 6, true);
+      }
+      details.push_back('}');
 
       // AllocatedTags leaves out pairs the origin's Tags already hold.
       std::vector<Tags::Pair> allocated_tags;
@@ -406,14 +415,14 @@ std::string result_to_focus(const Result& result, const Allocation& allocation) 
                                        step.pool_id};
       static_assert(std::size(generated) == std::size(kGenerated));
       for (std::size_t k = 0; k < header.size(); ++k) {
-        if (k) out << ",";
+        if (k) out.push_back(',');
         const ColumnSource& source = sources[k];
         if (source.from == ColumnSource::generated) {
-          out << csv_field(generated[source.index]);
+          text::put_csv_field(out, generated[source.index]);
           continue;
         }
         if (source.from == ColumnSource::bucket_start || source.from == ColumnSource::bucket_end) {
-          out << (source.from == ColumnSource::bucket_start ? step.bucket->start() : step.bucket->end()).to_string();
+          text::put_instant(out, source.from == ColumnSource::bucket_start ? step.bucket->start() : step.bucket->end());
           continue;
         }
         if (source.from == ColumnSource::none) continue;
@@ -421,15 +430,15 @@ std::string result_to_focus(const Result& result, const Allocation& allocation) 
         const OriginSchema::Kind kind = step.origin->schema->kinds[c];
         if (kind == OriginSchema::Kind::dimension ||
             (kind == OriginSchema::Kind::price && step.origin->currency == result.currency)) {
-          out << csv_field(std::string(step.origin->value(c).value_or("")));
+          text::put_csv_field(out, step.origin->value(c).value_or(""));
         } else if (const auto& part = step.metric_parts[i][c]) {
-          out << (kind == OriginSchema::Kind::cost ? format_amount(*part, step.metric_units[c]) : part->to_string());
+          text::put(out, kind == OriginSchema::Kind::cost ? format_amount(*part, step.metric_units[c]) : part->to_string());
         }
       }
-      out << "\r\n";
+      text::put(out, "\r\n");
     }
   }
-  return out.str();
+  return out;
 }
 
 APPORTION_END_NAMESPACE

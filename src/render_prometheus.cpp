@@ -9,6 +9,7 @@
 #include "apportion/governance.hpp"
 #include "apportion/render.hpp"
 #include "apportion/statements.hpp"
+#include "text.hpp"
 
 APPORTION_BEGIN_NAMESPACE
 
@@ -34,74 +35,109 @@ std::string label_name(std::string_view key) {
   return reserved_label(out) ? "tag_" + out : out;
 }
 
-std::string label_value(std::string_view value) {
-  std::string out;
-  out.reserve(value.size());
+void put_label_value(text::Buffer& out, std::string_view value) {
   for (const char c : value) {
-    if (c == '\\') out += "\\\\";
-    else if (c == '"') out += "\\\"";
-    else if (c == '\n') out += "\\n";
-    else out += c;
+    if (c == '\\') text::put(out, "\\\\");
+    else if (c == '"') text::put(out, "\\\"");
+    else if (c == '\n') text::put(out, "\\n");
+    else out.push_back(c);
   }
-  return out;
 }
 
-// One sample's labels, in the order given, then the tags' in canonical order.
+// One sample's labels, in the order given, then the tags' in canonical order. Names and
+// values are views: what they view outlives the sample.
 class Labels {
  public:
+  // Tag keys' label names, worked out once per key for the whole exposition.
+  using Names = std::map<std::string, std::string, std::less<>>;
+
   Labels& add(std::string_view name, std::string_view value) {
-    pairs_.emplace_back(std::string(name), label_value(value));
+    labels_.push_back({name, value, std::nullopt});
     return *this;
   }
   Labels& bucket(const std::optional<Interval>& bucket) {
-    if (bucket) add("bucket_start", bucket->start().to_string()).add("bucket_end", bucket->end().to_string());
+    if (bucket) {
+      labels_.push_back({"bucket_start", {}, bucket->start()});
+      labels_.push_back({"bucket_end", {}, bucket->end()});
+    }
     return *this;
   }
   // Two tag keys that make one label name are an error: the sample would be ambiguous.
-  Labels& tags(const Tags& tags, const std::string& of) {
-    std::map<std::string, std::string_view> made;
+  // `of` names what the tags are of, for that message.
+  template <class Of>
+  Labels& tags(const Tags& tags, Names& names, Of&& of) {
+    const std::size_t first = labels_.size();
     for (const auto& [key, value] : tags) {
-      std::string name = label_name(key);
-      if (const auto [at, added] = made.emplace(name, key); !added)
-        throw std::invalid_argument("prometheus output: tags \"" + std::string(at->second) + "\" and \"" + key + "\" of " +
-                                    of + " both make the label " + name + "; rename one");
-      add(name, value);
+      auto at = names.find(key);
+      if (at == names.end()) at = names.emplace(key, label_name(key)).first;
+      const std::string_view name = at->second;
+      for (std::size_t i = first; i < labels_.size(); ++i)
+        if (labels_[i].name == name)
+          throw std::invalid_argument("prometheus output: tags \"" + std::string(labels_[i].key) + "\" and \"" + key +
+                                      "\" of " + of() + " both make the label " + std::string(name) + "; rename one");
+      labels_.push_back({name, value, std::nullopt, key});
     }
     return *this;
   }
-  std::string text() const {
-    std::string out = "{";
-    for (std::size_t i = 0; i < pairs_.size(); ++i)
-      out += (i ? "," : "") + pairs_[i].first + "=\"" + pairs_[i].second + "\"";
-    return out + "}";
+  void put(text::Buffer& out) const {
+    out.push_back('{');
+    for (std::size_t i = 0; i < labels_.size(); ++i) {
+      if (i) out.push_back(',');
+      text::put(out, labels_[i].name);
+      text::put(out, "=\"");
+      if (labels_[i].instant) text::put_instant(out, *labels_[i].instant);
+      else put_label_value(out, labels_[i].value);
+      out.push_back('"');
+    }
+    out.push_back('}');
   }
 
  private:
-  std::vector<std::pair<std::string, std::string>> pairs_;
+  struct Label {
+    std::string_view name, value;
+    std::optional<Instant> instant;  // a bucket's bounds, written as they are needed
+    std::string_view key = {};       // the tag key it was made from
+  };
+  std::vector<Label> labels_;
 };
 
+// The exposition, written as it is made: a family's HELP and TYPE go out before its first
+// sample, and a family with none is left out.
 class Exposition {
  public:
-  // A gauge family, its samples added after; written only if it has some.
-  void family(std::string name, std::string help) { families_.push_back({std::move(name), std::move(help), ""}); }
-  void sample(const Labels& labels, const std::string& value) {
-    Family& f = families_.back();
-    f.samples += f.name + labels.text() + " " + value + "\n";
+  explicit Exposition(const Decimal& unit) : unit_(unit), places_(unit.fractional_digits()) {}
+  void family(std::string name, std::string help) {
+    name_ = std::move(name);
+    help_ = std::move(help);
+    started_ = false;
   }
-  std::string text() const {
-    std::string out;
-    for (const Family& f : families_) {
-      if (f.samples.empty()) continue;
-      out += "# HELP " + f.name + " " + f.help + "\n# TYPE " + f.name + " gauge\n" + f.samples;
-    }
-    return out;
+  void amount(const Labels& labels, const Decimal& value) {
+    start(labels);
+    text::put_amount(out_, value, unit_, places_);
+    out_.push_back('\n');
   }
+  void sample(const Labels& labels, std::string_view value) {
+    start(labels);
+    text::put(out_, value);
+    out_.push_back('\n');
+  }
+  Labels::Names& names() { return names_; }
+  std::string text() && { return std::move(out_); }
 
  private:
-  struct Family {
-    std::string name, help, samples;
-  };
-  std::vector<Family> families_;
+  void start(const Labels& labels) {
+    if (!started_) text::put_format(out_, "# HELP {0} {1}\n# TYPE {0} gauge\n", name_, help_);
+    started_ = true;
+    text::put(out_, name_);
+    labels.put(out_);
+    out_.push_back(' ');
+  }
+  Decimal unit_;
+  int places_;
+  std::string name_, help_;
+  bool started_ = false;
+  text::Buffer out_;
+  Labels::Names names_;
 };
 
 }  // namespace
@@ -109,16 +145,15 @@ class Exposition {
 std::string result_to_prometheus(const Result& result) {
   const std::string currency(result.currency.code());
   const std::string amount_unit = "in the currency label's units";
-  const auto amount = [&](const Decimal& d) { return format_amount(d, result.precision); };
-  Exposition out;
+  Exposition out(result.precision);
 
   out.family("apportion_pool_cost", "What a pool costs, " + amount_unit + " (under a series, in each bucket).");
   if (result.series.empty()) {
-    for (const PoolCost& p : result.pools) out.sample(Labels().add("pool", p.id).add("currency", currency), amount(p.cost));
+    for (const PoolCost& p : result.pools) out.amount(Labels().add("pool", p.id).add("currency", currency), p.cost);
   } else {
     for (const BucketPools& b : result.series)
       for (const PoolCost& p : b.pools)
-        out.sample(Labels().add("pool", p.id).bucket(b.bucket).add("currency", currency), amount(p.cost));
+        out.amount(Labels().add("pool", p.id).bucket(b.bucket).add("currency", currency), p.cost);
   }
 
   for (const LineKind kind : {LineKind::allocated, LineKind::overhead, LineKind::idle, LineKind::unallocated}) {
@@ -129,8 +164,10 @@ std::string result_to_prometheus(const Result& result) {
       Labels labels;
       labels.add("step", line.step);
       if (line.pool) labels.add("pool", *line.pool);
-      labels.bucket(line.bucket).add("currency", currency).tags(line.tags, "a line of step \"" + line.step + "\"");
-      out.sample(labels, amount(line.cost));
+      labels.bucket(line.bucket).add("currency", currency).tags(line.tags, out.names(), [&] {
+        return "a line of step \"" + line.step + "\"";
+      });
+      out.amount(labels, line.cost);
     }
   }
 
@@ -143,21 +180,25 @@ std::string result_to_prometheus(const Result& result) {
     for (const auto& [phase, rate] : u.per_million) {
       Labels labels;
       labels.add("step", u.step).add("phase", phase).bucket(u.bucket).add("currency", currency);
-      labels.tags(u.tags, "a unit cost of step \"" + u.step + "\"");
+      labels.tags(u.tags, out.names(), [&] { return "a unit cost of step \"" + u.step + "\""; });
       out.sample(labels, format_amount(rate, u.unit_precision));
     }
 
   out.family("apportion_statement_cost", "What a group pays in all, by statement (under a series, in each bucket).");
   for (const Statement& s : result.statements)
     for (const StatementRow& row : s.rows) {
-      const std::string of = "a row of statement \"" + s.id + "\"";
+      const auto of = [&] { return "a row of statement \"" + s.id + "\""; };
       if (result.series.empty()) {
-        out.sample(Labels().add("statement", s.id).add("currency", currency).tags(row.tags, of), amount(row.cost));
+        out.amount(Labels().add("statement", s.id).add("currency", currency).tags(row.tags, out.names(), of), row.cost);
         continue;
       }
       for (std::size_t b = 0; b < row.buckets.size() && b < result.series.size(); ++b)
-        out.sample(Labels().add("statement", s.id).bucket(result.series[b].bucket).add("currency", currency).tags(row.tags, of),
-                   amount(row.buckets[b]));
+        out.amount(Labels()
+                       .add("statement", s.id)
+                       .bucket(result.series[b].bucket)
+                       .add("currency", currency)
+                       .tags(row.tags, out.names(), of),
+                   row.buckets[b]);
     }
 
   if (result.governance) {
@@ -166,19 +207,19 @@ std::string result_to_prometheus(const Result& result) {
       Labels labels;
       labels.add("budget", b.id);
       if (money) labels.add("currency", currency);
-      return labels.tags(b.tags, "budget \"" + b.id + "\"");
+      return labels.tags(b.tags, out.names(), [&] { return "budget \"" + b.id + "\""; });
     };
     out.family("apportion_budget_spend", "A budget's spend so far, " + amount_unit + ".");
-    for (const BudgetStatus& b : budgets) out.sample(budget_labels(b, true), amount(b.spend));
+    for (const BudgetStatus& b : budgets) out.amount(budget_labels(b, true), b.spend);
     out.family("apportion_budget_amount", "A budget's amount for its period, " + amount_unit + ".");
-    for (const BudgetStatus& b : budgets) out.sample(budget_labels(b, true), amount(b.amount));
+    for (const BudgetStatus& b : budgets) out.amount(budget_labels(b, true), b.amount);
     out.family("apportion_budget_ratio", "A budget's spend over its amount.");
     for (const BudgetStatus& b : budgets) out.sample(budget_labels(b, false), format_places(b.ratio, 6));
     out.family("apportion_budget_forecast", "A budget's spend at its period's end at the run rate so far, " + amount_unit + ".");
     for (const BudgetStatus& b : budgets)
-      if (b.forecast) out.sample(budget_labels(b, true), amount(*b.forecast));
+      if (b.forecast) out.amount(budget_labels(b, true), *b.forecast);
   }
-  return out.text();
+  return std::move(out).text();
 }
 
 APPORTION_END_NAMESPACE

@@ -1,5 +1,5 @@
 #pragma once
-// Private helpers shared by the renderers (render.cpp, render_focus.cpp, report_html.cpp).
+// Private helpers shared by the renderers (render.cpp, report_html.cpp); writing text is text.hpp.
 
 #include <string>
 #include <vector>
@@ -8,17 +8,6 @@
 
 APPORTION_BEGIN_NAMESPACE
 namespace render_detail {
-
-// One CSV field, RFC 4180: quoted when it holds a comma, a quote or a line break, quotes doubled.
-inline std::string csv_field(const std::string& s) {
-  if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
-}
 
 // Tag keys for a heading: "team", "team and project", "team, project and env".
 inline std::string key_list(const std::vector<std::string>& keys) {

@@ -554,7 +554,7 @@ class Report {
     for (const std::string& k : key_set) out_ += "<th>" + html_escape(k) + "</th>";
     out_ += "<th class=\"num\">cost (" + html_escape(code) + ")</th><th class=\"num\">cost share</th></tr></thead>\n<tbody>\n";
     const auto share = [&](const Decimal& cost) {
-      return total.is_zero() ? std::string("&#8212;") : format_percent(cost.to_rational() / total.to_rational());
+      return total.is_zero() ? std::string("&#8212;") : format_percent_of(cost, total);
     };
     for (std::size_t i = 0; i < shown; ++i) {
       const Line* l = lines[i];
@@ -693,7 +693,7 @@ class Report {
       out_ += "<tr>";
       for (const std::string& k : st.group_by) out_ += "<td>" + html_escape(*row->tags.get(k)) + "</td>";
       out_ += "<td class=\"num\">" + money(row->cost) + "</td><td class=\"num\">" +
-              (st.total.is_zero() ? std::string("&#8212;") : format_percent(row->cost.to_rational() / st.total.to_rational())) +
+              (st.total.is_zero() ? std::string("&#8212;") : format_percent_of(row->cost, st.total)) +
               "</td>";
       for (std::size_t k = 0; k < 4; ++k)
         if (present.contains(kinds[k])) out_ += "<td class=\"num\">" + money(row->made_of[k]) + "</td>";

@@ -24,6 +24,8 @@
 #include "apportion/plan.hpp"
 #include "apportion/render.hpp"
 #include "apportion/spec.hpp"
+
+#include "text.hpp"
 #include "governance_spec.hpp"
 #include "ingest/formats.hpp"
 #include "json_fast.hpp"
@@ -1199,78 +1201,66 @@ nlohmann::ordered_json tags_json(const Tags& tags) {
 
 namespace {
 
-// A JSON string as nlohmann's dump writes one (UTF-8 kept, control characters escaped).
-void append_json_string(std::string& out, std::string_view text) {
-  out += '"';
-  // Most text needs no escape: appended whole.
-  if (std::none_of(text.begin(), text.end(), [](char c) { return c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20; })) {
-    out += text;
-    out += '"';
-    return;
-  }
-  for (const char c : text) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          static constexpr char hex[] = "0123456789abcdef";
-          out += "\\u00";
-          out += hex[(static_cast<unsigned char>(c) >> 4) & 0xf];
-          out += hex[static_cast<unsigned char>(c) & 0xf];
-        } else {
-          out += c;
-        }
-    }
-  }
-  out += '"';
-}
-
 // The `lines` list as the document's dump(2) writes it, line by line without a JSON tree:
 // a result may hold millions of lines.
-void append_lines_json(std::string& out, const Result& result) {
-  out += "[";
+void put_lines_json(text::Buffer& out, const Result& result) {
+  out.push_back('[');
   const Decimal unit = result.precision;
-  const auto member = [&](std::string_view key, std::string_view value, bool first = false) {
-    out += first ? "\n      " : ",\n      ";
-    append_json_string(out, key);
-    out += ": ";
-    append_json_string(out, value);
+  const int places = unit.fractional_digits();
+  const auto key = [&](std::string_view name) {
+    text::put(out, ",\n      \"");
+    text::put(out, name);
+    text::put(out, "\": ");
+  };
+  const auto member = [&](std::string_view name, std::string_view value) {
+    key(name);
+    text::put_json_string(out, value);
+  };
+  // Numbers are strings in the document: each written between quotes, straight into it.
+  const auto rounded = [&](std::string_view name, const Rational& value, bool trim) {
+    key(name);
+    out.push_back('"');
+    text::put_rounded(out, value, 6, trim);
+    out.push_back('"');
+  };
+  const auto amount = [&](std::string_view name, const Decimal& value) {
+    key(name);
+    out.push_back('"');
+    text::put_amount(out, value, unit, places);
+    out.push_back('"');
   };
   for (std::size_t i = 0; i < result.lines.size(); ++i) {
     const Line& l = result.lines[i];
-    out += i == 0 ? "\n    {" : ",\n    {";
-    member("step", l.step, true);
+    text::put(out, i == 0 ? "\n    {\n      \"step\": " : ",\n    {\n      \"step\": ");
+    text::put_json_string(out, l.step);
     if (l.pool) member("pool", *l.pool);
     if (l.bucket) {
-      out += ",\n      \"bucket\": {\n        \"start\": \"" + l.bucket->start().to_string() + "\",\n        \"end\": \"" +
-             l.bucket->end().to_string() + "\"\n      }";
+      text::put(out, ",\n      \"bucket\": {\n        \"start\": \"");
+      text::put_instant(out, l.bucket->start());
+      text::put(out, "\",\n        \"end\": \"");
+      text::put_instant(out, l.bucket->end());
+      text::put(out, "\"\n      }");
     }
     member("kind", to_string(l.kind));
-    out += ",\n      \"tags\": {";
+    text::put(out, ",\n      \"tags\": {");
     bool first = true;
     for (const auto& [k, v] : l.tags) {
-      out += first ? "\n        " : ",\n        ";
+      text::put(out, first ? "\n        " : ",\n        ");
       first = false;
-      append_json_string(out, k);
-      out += ": ";
-      append_json_string(out, v);
+      text::put_json_string(out, k);
+      text::put(out, ": ");
+      text::put_json_string(out, v);
     }
-    out += first ? "}" : "\n      }";
-    member("cost", format_amount(l.cost, unit));
-    if (l.weight) member("weight", format_weight(*l.weight));
-    if (l.share) member("share", format_places(*l.share, 6));
-    if (l.split_cost) member("split_cost", format_amount(*l.split_cost, unit));
-    if (l.unused_cost) member("unused_cost", format_amount(*l.unused_cost, unit));
-    if (l.gpu_hours) member("gpu_hours", format_places(*l.gpu_hours, 6));
-    out += "\n    }";
+    text::put(out, first ? "}" : "\n      }");
+    amount("cost", l.cost);
+    if (l.weight) rounded("weight", *l.weight, true);
+    if (l.share) rounded("share", *l.share, false);
+    if (l.split_cost) amount("split_cost", Decimal::from_rational(*l.split_cost, unit));
+    if (l.unused_cost) amount("unused_cost", Decimal::from_rational(*l.unused_cost, unit));
+    if (l.gpu_hours) rounded("gpu_hours", *l.gpu_hours, false);
+    text::put(out, "\n    }");
   }
-  out += result.lines.empty() ? "]" : "\n  ]";
+  text::put(out, result.lines.empty() ? "]" : "\n  ]");
 }
 
 }  // namespace
@@ -1389,13 +1379,14 @@ std::string result_to_json(const Result& result) {
   const std::size_t at = text.find(placeholder);
   if (at == std::string::npos) throw std::logic_error("result_to_json: no lines placeholder");
   // The lines written in place, not built apart and copied in: they may be most of the text.
-  std::string out;
+  text::Buffer out;
   // More than a line's text mostly takes: pages never written cost nothing, a regrowth
   // copies everything.
-  out.reserve(text.size() + 320 * result.lines.size());
-  out.append(text, 0, at + placeholder.size() - 2);
-  append_lines_json(out, result);
-  out.append(text, at + placeholder.size(), std::string::npos);
+  const std::size_t per_line = result.series.empty() ? 320 : 430;  // a bucket is two instants more
+  out.reserve(text.size() + per_line * result.lines.size());
+  text::put(out, std::string_view(text).substr(0, at + placeholder.size() - 2));
+  put_lines_json(out, result);
+  text::put(out, std::string_view(text).substr(at + placeholder.size()));
   return out;
 }
 

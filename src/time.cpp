@@ -1,47 +1,17 @@
+// Calendar arithmetic through <chrono>'s civil calendar: month lengths, leap years and
+// weekdays come from the library, not from counted days.
+
 #include "apportion/time.hpp"
 
-#include <cstdio>
+#include "text.hpp"
+
+#include <chrono>
 #include <limits>
 #include <stdexcept>
 
 APPORTION_BEGIN_NAMESPACE
 
 namespace {
-
-// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-constexpr std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
-}
-
-struct Civil {
-  std::int64_t year;
-  unsigned month, day;
-};
-
-constexpr Civil civil_from_days(std::int64_t z) {
-  z += 719468;
-  const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const unsigned doe = static_cast<unsigned>(z - era * 146097);
-  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const std::int64_t y = static_cast<std::int64_t>(yoe) + era * 400;
-  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const unsigned mp = (5 * doy + 2) / 153;
-  const unsigned d = doy - (153 * mp + 2) / 5 + 1;
-  const unsigned m = mp < 10 ? mp + 3 : mp - 9;
-  return {y + (m <= 2), m, d};
-}
-
-constexpr bool is_leap(std::int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
-
-unsigned days_in_month(std::int64_t y, unsigned m) {
-  static constexpr unsigned days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  return m == 2 && is_leap(y) ? 29 : days[m - 1];
-}
 
 [[noreturn]] void bad_time(std::string_view text, const char* why) {
   throw ParseError("not an RFC 3339 timestamp (" + std::string(why) + "): \"" + std::string(text.substr(0, 64)) + "\"");
@@ -106,11 +76,12 @@ Instant Instant::parse(std::string_view text) {
     bad_time(text, "missing time zone offset");
   }
   if (i != text.size()) bad_time(text, "trailing characters");
-  if (month < 1 || month > 12) bad_time(text, "month out of range");
-  if (day < 1 || static_cast<unsigned>(day) > days_in_month(year, static_cast<unsigned>(month)))
-    bad_time(text, "day out of range");
+  const std::chrono::year_month_day date{std::chrono::year(year), std::chrono::month(static_cast<unsigned>(month)),
+                                         std::chrono::day(static_cast<unsigned>(day))};
+  if (!date.month().ok()) bad_time(text, "month out of range");
+  if (!date.ok()) bad_time(text, "day out of range");  // the calendar knows month lengths and leap years
   if (hour > 23 || minute > 59 || second > 59) bad_time(text, "time of day out of range");
-  const std::int64_t days = days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
+  const std::int64_t days = std::chrono::sys_days(date).time_since_epoch().count();
   const std::int64_t seconds = days * 86400 + hour * 3600 + minute * 60 + second - offset_minutes * 60;
   // Every int64 count of nanoseconds (1677-09-21T00:12:43.145224192Z to
   // 2262-04-11T23:47:16.854775807Z, the whole years 1678 to 2261), so that every Instant's
@@ -122,37 +93,12 @@ Instant Instant::parse(std::string_view text) {
 }
 
 std::string Instant::to_string() const {
-  std::int64_t seconds = ns_ / 1'000'000'000;
-  std::int64_t nanos = ns_ % 1'000'000'000;
-  if (nanos < 0) {
-    nanos += 1'000'000'000;
-    --seconds;
-  }
-  std::int64_t days = seconds / 86400;
-  std::int64_t rest = seconds % 86400;
-  if (rest < 0) {
-    rest += 86400;
-    --days;
-  }
-  const Civil c = civil_from_days(days);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lld", static_cast<long long>(c.year), c.month,
-                c.day, static_cast<long long>(rest / 3600), static_cast<long long>(rest / 60 % 60),
-                static_cast<long long>(rest % 60));
-  std::string out = buf;
-  if (nanos != 0) {
-    std::snprintf(buf, sizeof buf, ".%09lld", static_cast<long long>(nanos));
-    std::string frac = buf;
-    frac.erase(frac.find_last_not_of('0') + 1);
-    out += frac;
-  }
-  out += 'Z';
+  text::Buffer out;
+  text::put_instant(out, *this);
   return out;
 }
 
 // ---- Series buckets ------------------------------------------------------------------
-// Calendar arithmetic through <chrono>'s civil calendar: month lengths, leap years and
-// weekdays come from the library, not from counted days.
 
 std::optional<BucketStep> bucket_step_from(std::string_view text) noexcept {
   if (text == "1h") return BucketStep::hour;

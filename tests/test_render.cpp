@@ -191,3 +191,24 @@ TEST(FormatNumbers, HalfEvenAtAnyMagnitude) {
   EXPECT_EQ(format_weight(huge), "1" + std::string(46, '0'));
   EXPECT_EQ(format_weight(-huge / 3), "-3333333333333333333333333333333333333333333333.333333");
 }
+
+// format_percent_of divides two 128-bit amounts; it must give format_percent's digits,
+// half-even, at every sign and where part x 10^4 no longer fits (the rational fallback).
+TEST(FormatNumbers, PercentOfAmountsIsThePercentOfTheirRatio) {
+  const auto d = [](const char* text) { return Decimal::parse(text); };
+  EXPECT_EQ(format_percent_of(d("1"), d("8")), "12.50%");
+  EXPECT_EQ(format_percent_of(d("1"), d("3")), "33.33%");
+  EXPECT_EQ(format_percent_of(d("0.00125"), d("1")), "0.12%");  // 0.125%: half to even
+  EXPECT_EQ(format_percent_of(d("0.00375"), d("1")), "0.38%");
+  EXPECT_EQ(format_percent_of(d("-1"), d("8")), "-12.50%");
+  EXPECT_EQ(format_percent_of(d("1"), d("-8")), "-12.50%");
+  EXPECT_EQ(format_percent_of(d("-1"), d("-8")), "12.50%");
+  EXPECT_EQ(format_percent_of(d("-0.000001"), d("1")), "0.00%");  // no negative zero
+  const Decimal big = d("10000000000000000000000000");  // 10^25: x 10^12 x 10^4 is past int128
+  EXPECT_EQ(format_percent_of(big, big * d("3")), "33.33%");
+  EXPECT_EQ(format_percent_of(-big, big * d("8")), "-12.50%");
+  for (const char* part : {"0.01", "2.5", "-7.77", "99999.99", "123456789.123456789"})
+    for (const char* whole : {"1", "3", "-9.5", "1000000", "0.07"})
+      EXPECT_EQ(format_percent_of(d(part), d(whole)), format_percent(d(part).to_rational() / d(whole).to_rational()))
+          << part << " / " << whole;
+}

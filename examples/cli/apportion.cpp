@@ -20,6 +20,8 @@
 #include <string_view>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "apportion/apportion.hpp"
 
 #if defined(__unix__)
@@ -288,19 +290,14 @@ class ProgressDisplay {
     if (!shown_ && !eager_ && (p.done || seconds < 0.5)) return;
     shown_ = true;
     const double mib = static_cast<double>(p.bytes) / (1 << 20);
-    char line[320];
     // While reading, line breaks (a header line too); once read, the format's own rows.
-    int n = p.rows ? std::snprintf(line, sizeof line, "\r  read %s: %s rows, %s records, %.1f MiB", p.path.c_str(),
-                                   with_separators(*p.rows).c_str(), with_separators(p.records.value_or(0)).c_str(), mib)
-                   : std::snprintf(line, sizeof line, "\r  reading %s: %s lines, %.1f MiB", p.path.c_str(),
-                                   with_separators(p.lines).c_str(), mib);
-    if (p.total_bytes > 0 && n > 0 && n < static_cast<int>(sizeof line))
-      n += std::snprintf(line + n, sizeof line - static_cast<std::size_t>(n), " of %.1f MiB (%.0f%%)",
-                         static_cast<double>(p.total_bytes) / (1 << 20),
-                         100.0 * static_cast<double>(p.bytes) / static_cast<double>(p.total_bytes));
-    if (n > 0 && n < static_cast<int>(sizeof line))
-      std::snprintf(line + n, sizeof line - static_cast<std::size_t>(n), ", %.1f MiB/s, %.1f s   ",
-                    seconds > 0 ? mib / seconds : 0.0, seconds);
+    std::string line = p.rows ? fmt::format("\r  read {}: {} rows, {} records, {:.1f} MiB", p.path, with_separators(*p.rows),
+                                            with_separators(p.records.value_or(0)), mib)
+                              : fmt::format("\r  reading {}: {} lines, {:.1f} MiB", p.path, with_separators(p.lines), mib);
+    if (p.total_bytes > 0)
+      line += fmt::format(" of {:.1f} MiB ({:.0f}%)", static_cast<double>(p.total_bytes) / (1 << 20),
+                          100.0 * static_cast<double>(p.bytes) / static_cast<double>(p.total_bytes));
+    line += fmt::format(", {:.1f} MiB/s, {:.1f} s   ", seconds > 0 ? mib / seconds : 0.0, seconds);
     std::cerr << line << (p.done ? "\n" : "") << std::flush;
     if (p.done) shown_ = false;
   }

@@ -55,6 +55,8 @@ std::string format_weight(const Rational& value);
 
 // A ratio as a percentage with two places, half-even: "83.33%".
 std::string format_percent(const Rational& ratio);
+// part / whole (whole not zero) the same way, computed without a rational: "12.50%".
+std::string format_percent_of(const Decimal& part, const Decimal& whole);
 // A threshold as a percentage without trailing zeros: 0.5 -> "50%", 1.25 -> "125%",
 // 0.875 -> "87.5%".
 std::string format_threshold(const Decimal& fraction);

@@ -82,6 +82,8 @@ def alerts(
     format: str = "text",
     already_fired: _Iterable[str] = (),
     base_dir: str | _os.PathLike[str] = ".",
+    *,
+    live_sources: bool = True,
     **limits: int,
 ) -> str:
     """Runs a spec and renders the alerts its budgets and anomalies fire, as a str.
@@ -92,7 +94,8 @@ def alerts(
     Slack Block Kit message payload, to post yourself: the library sends nothing).
     ``already_fired`` holds alert keys fired by earlier checks; they do not fire again, so
     keep the keys of each check (the ``"json"`` format lists them) and pass them in the
-    next. ``base_dir`` and keyword limits are as for run(). Bad input raises SpecError.
+    next. ``base_dir``, ``live_sources`` and keyword limits are as for run(). Bad input
+    raises SpecError.
     """
     if format not in _ALERT_FORMATS:
         raise ValueError(f"format must be 'text', 'json' or 'slack', not {format!r}")
@@ -102,7 +105,7 @@ def alerts(
     for key in fired:
         if not isinstance(key, str):
             raise TypeError(f"already_fired holds str alert keys, not {type(key).__name__}")
-    settings = _limit_settings(limits)
+    settings = _limit_settings(limits, live_sources)
     try:
         if isinstance(spec, _os.PathLike) or (isinstance(spec, str) and _looks_like_path(spec)):
             return _core.alerts_spec_file(_os.fspath(spec), settings, format, fired)

@@ -189,18 +189,22 @@ def _looks_like_path(text: str) -> bool:
     return not text.lstrip().startswith(("{", "["))
 
 
-def _limit_settings(limits: dict[str, Any]) -> dict[str, str]:
+def _limit_settings(limits: dict[str, Any], live_sources: bool = True) -> dict[str, str]:
     settings = {}
     for name, value in limits.items():
         if isinstance(value, bool) or not isinstance(value, int):
             raise TypeError(f"limit {name} must be an int, not {type(value).__name__}")
         settings[name] = str(value)
+    if not isinstance(live_sources, bool):
+        raise TypeError(f"live_sources must be True or False, not {type(live_sources).__name__}")
+    if not live_sources:
+        settings["live_sources"] = "false"
     return settings
 
 
 def run_result(spec: SpecLike, base_dir: str | os.PathLike[str] = ".", *, records: Any = None,
                tags: Sequence[str] | None = None, measures: Sequence[str] | None = None, pool: str | None = None,
-               **limits: int) -> Result:
+               live_sources: bool = True, **limits: int) -> Result:
     """Runs a spec and keeps the result in C++ until it is read (see run()).
 
     ``base_dir`` is the folder ``inputs`` paths are relative to for a spec given as a dict
@@ -208,9 +212,10 @@ def run_result(spec: SpecLike, base_dir: str | os.PathLike[str] = ".", *, record
     Series, a RecordBatch or a list of them) are read as columns after the spec's own
     records, ``tags``, ``measures`` and ``pool`` saying how (record_batch()). Keyword
     arguments set limits against resource exhaustion (``max_records=1000``; docs/errors.md
-    lists them all).
+    lists them all). ``live_sources=False`` refuses inputs that read a server (a ``url``):
+    for a service that runs specs it is sent.
     """
-    settings = _limit_settings(limits)
+    settings = _limit_settings(limits, live_sources)
     if records is None:
         if tags is not None or measures is not None or pool is not None:
             raise TypeError("tags, measures and pool say how to read records=; no records were given")
@@ -237,7 +242,7 @@ def run_result(spec: SpecLike, base_dir: str | os.PathLike[str] = ".", *, record
 
 def run(spec: SpecLike, base_dir: str | os.PathLike[str] = ".", *, records: Any = None,
         tags: Sequence[str] | None = None, measures: Sequence[str] | None = None, pool: str | None = None,
-        **limits: int) -> dict[str, Any]:
+        live_sources: bool = True, **limits: int) -> dict[str, Any]:
     """Runs an allocation spec and returns the result document as a dict.
 
     ``spec`` is a dict, JSON text, or a path (str or os.PathLike) to a spec file. Numbers in
@@ -256,5 +261,10 @@ def run(spec: SpecLike, base_dir: str | os.PathLike[str] = ".", *, records: Any 
     ``max_spec_bytes``, ``max_depth``, ``max_string_bytes``, ``max_records``, ``max_pools``,
     ``max_steps``, ``max_groups_per_step``, ``max_inputs``, ``max_input_bytes``. Input past
     one raises SpecError naming the place and the limit; an unknown name is SpecError too.
+
+    ``live_sources=False`` makes an input with a ``url`` (a live Prometheus or OpenCost,
+    docs/ingest.md "Live sources") SpecError instead of a request: for a service that runs
+    specs other people send it.
     """
-    return run_result(spec, base_dir, records=records, tags=tags, measures=measures, pool=pool, **limits).to_dict()
+    return run_result(spec, base_dir, records=records, tags=tags, measures=measures, pool=pool,
+                      live_sources=live_sources, **limits).to_dict()

@@ -26,7 +26,8 @@ namespace apportion::python {
 
 namespace {
 
-// `limits`: limit name -> value as decimal text ("max_records" -> "1000"), checked here.
+// `limits`: limit name -> value as decimal text ("max_records" -> "1000"), checked here;
+// and "live_sources" -> "false" to refuse inputs that read a server.
 using LimitSettings = std::map<std::string, std::string>;
 // Records as columns, read after the spec's own records.
 using Batches = std::vector<std::shared_ptr<Batch>>;
@@ -35,7 +36,10 @@ Allocation read_text(const std::string& text, const std::filesystem::path& base_
                      const Batches& batches = {}) {
   SpecOptions options;
   options.base_dir = base_dir;
-  for (const auto& [name, value] : limits) set_limit(options.limits, name, value, name);
+  for (const auto& [name, value] : limits) {
+    if (name == "live_sources") options.live_sources = value != "false";
+    else set_limit(options.limits, name, value, name);
+  }
   for (const auto& b : batches) options.batches.push_back(b->batch);
   return allocation_from_json(text, options);
 }

@@ -166,6 +166,26 @@ def test_ingest_reads_a_live_prometheus_like_its_saved_answer():
         apportion.ingest("dcgm", saved, url=url)
 
 
+def test_live_sources_false_refuses_an_input_with_a_url(tmp_path):
+    # For a service that runs specs it is sent: no request is made (port 1 would refuse it,
+    # a different message), by dict and by path, and alerts() the same.
+    spec = {"apportion": 1, "pools": [{"id": "p", "cost": "10"}], "records": [],
+            "inputs": [{"format": "dcgm", "url": "http://127.0.0.1:1", "start": 0, "end": 60, "retries": 0}],
+            "steps": [{"id": "s", "strategy": "proportional", "pool": "p", "weight": "gpu_seconds"}]}
+    refused = r"^inputs\[0\]\.url: live sources are turned off here"
+    with pytest.raises(SpecError, match=refused):
+        apportion.run(spec, live_sources=False)
+    (tmp_path / "spec.json").write_text(json.dumps(spec))
+    with pytest.raises(SpecError, match=refused):
+        apportion.run_result(tmp_path / "spec.json", live_sources=False)
+    with pytest.raises(SpecError, match=refused):
+        apportion.alerts(spec, live_sources=False)
+    with pytest.raises(SpecError, match=r"^inputs\[0\]\.url: http://127.0.0.1:1: "):
+        apportion.run(spec)  # on by default: the request is made, and refused
+    with pytest.raises(TypeError, match="live_sources must be True or False"):
+        apportion.run(spec, live_sources="no")
+
+
 def test_limits_are_keyword_arguments(tmp_path):
     # SPEC has two records: one is over the limit, by dict, text and path alike.
     message = "records: more than 1 records (limit max_records; raise it with --max-records or SpecOptions::limits)"
