@@ -12,6 +12,7 @@
 #include "../src/ingest/prometheus.hpp"
 #include "apportion/ingest.hpp"
 #include "apportion/json.hpp"
+#include "ingest_support.hpp"
 
 using namespace apportion;
 namespace prom = apportion::prometheus;
@@ -348,4 +349,28 @@ TEST(PrometheusApiJson, PartsOfARangeMergeIntoTheAnswerOfTheWholeRange) {
             std::optional<std::size_t>(1));
   EXPECT_EQ(merge_parts({matrix_answer(a + R"([[1,"1"]]})"), matrix_answer(a).substr(0, 30)}).unreadable,
             std::optional<std::size_t>(1));
+}
+
+TEST(PrometheusJsonFormat, ARangeAnswerStreamedGivesWhatItGivesReadWhole) {
+  // Whole and a series at a time (ingest_both_ways): the same records, skips and errors.
+  const std::string interleaved = matrix_answer(
+      R"({"metric":{"__name__":"b","k":"1"},"values":[[0,"1"],[60,"2"]]},)"
+      R"({"metric":{"__name__":"a","k":"1"},"values":[[0,"3"],[60,"4"]]},)"
+      R"({"metric":{"__name__":"b","k":"2"},"values":[[0,"5"],[60,"6"]]})");
+  const IngestResult r = ingest_test::ingest_both_ways("prometheus-json", interleaved, R"({"labels": "k", "measure": "v"})");
+  ASSERT_EQ(r.records.size(), 3u);
+  EXPECT_EQ(r.records[1].measures.at("v").to_string(), "4");  // the answer's order, not by name
+  const IngestResult integrated = ingest_test::ingest_both_ways(
+      "prometheus-json", interleaved, R"({"labels": "k", "measure": "v", "aggregate": "integrate", "max_gap": 60})");
+  EXPECT_EQ(integrated.records[2].measures.at("v").to_string(), "300");
+  const std::string bad = matrix_answer(
+      R"({"metric":{"__name__":"b","k":"1"},"values":[[0,"-1"],[60,"2"]]},)"
+      R"({"metric":{"__name__":"a","k":"1"},"values":[[0,"x"]]})");
+  EXPECT_EQ(ingest_test::error_both_ways("prometheus-json", bad, R"({"measure": "v"})", "q.json"),
+            "q.json data.result[1].values[0]: bad value \"x\"");
+  EXPECT_EQ(ingest_test::error_both_ways(
+                "prometheus-json",
+                R"({"status":"success","data":{"resultType":"vector","result":[{"metric":{"__name__":"a"},"value":[1,"5"]}]}})",
+                R"({"measure": "v", "aggregate": "integrate", "max_gap": 60})", "q.json"),
+            "inputs[0].aggregate: \"integrate\" needs a range query (resultType matrix), got \"vector\"");
 }

@@ -103,3 +103,31 @@ TEST(Vllm, RefusesTextScrapesAndInstantQueries) {
   EXPECT_EQ(error_of("vllm", no_model, "{}", "v.json"), "v.json data.result[0]: series has no model_name label");
   EXPECT_NE(error_of("vllm", no_model, R"({"lables": "pod"})").find("lables"), std::string::npos);
 }
+
+TEST(Vllm, ARangeAnswerStreamedGivesWhatItGivesReadWhole) {
+  // ingest_both_ways reads the answer whole and a series at a time (as a file or a live
+  // range is read) and throws when the two differ in records, skips, warnings or error.
+  const IngestResult r = ingest_test::ingest_both_ways("vllm", read_data("vllm/query_range.json"), R"({"pool": "gpu"})");
+  EXPECT_FALSE(r.records.empty());
+  // Counters of two names interleaved, as Prometheus's sort by every label makes them:
+  // records in the answer's order either way.
+  const std::string interleaved = matrix(
+      R"({"metric":{"__name__":"vllm:prompt_tokens_total","model_name":"b"},"values":[[1,"0"],[2,"7"]]},)"
+      R"({"metric":{"__name__":"vllm:generation_tokens_total","model_name":"a"},"values":[[1,"0"],[2,"5"]]},)"
+      R"({"metric":{"__name__":"vllm:prompt_tokens_total","model_name":"a"},"values":[[1,"0"],[2,"3"]]})");
+  const IngestResult both = ingest_test::ingest_both_ways("vllm", interleaved, "{}");
+  ASSERT_EQ(both.records.size(), 2u);
+  EXPECT_EQ(std::string(*both.records[0].tags.get("model")), "b");
+  // A bad series, then a bad sample the parser finds later: the parser's error first, as
+  // the whole text is parsed before any series is read.
+  const std::string bad = matrix(
+      R"({"metric":{"__name__":"vllm:prompt_tokens_total"},"values":[[1,"0"],[2,"3"]]},)"
+      R"({"metric":{"__name__":"vllm:prompt_tokens_total","model_name":"m"},"values":[[1,"0"],[2,"x"]]})");
+  EXPECT_EQ(ingest_test::error_both_ways("vllm", bad, "{}", "q.json"), "q.json data.result[1].values[1]: bad value \"x\"");
+  const IngestResult skipped = ingest_test::ingest_both_ways("vllm", bad, R"({"skip_invalid": true})", "q.json");
+  ASSERT_EQ(skipped.skipped_reasons.size(), 2u);
+  EXPECT_EQ(skipped.skipped_reasons[0], "q.json data.result[1].values[1]: bad value \"x\"");
+  EXPECT_EQ(skipped.skipped_reasons[1], "q.json data.result[0]: series has no model_name label");
+  EXPECT_EQ(ingest_test::error_both_ways("vllm", bad.substr(0, 60), "{}", "q.json").substr(0, 39),
+            "q.json: not a Prometheus API response: ");
+}

@@ -204,6 +204,13 @@ class RowErrors {
   explicit RowErrors(ObjectReader& options);
   void skip(IngestResult& result, const std::string& where, const std::string& what) const;
   bool skipping() const noexcept { return skip_; }
+  // From hold() until release(), what skip() is given is kept, in order, and acted on only
+  // then: a format reading an answer a series at a time tells a series' errors after the
+  // answer's syntax errors, as it does reading the whole text (which parses all of it
+  // first). tell() acts at once, held or not.
+  void hold() { holding_ = true; }
+  void release(IngestResult& result);
+  void tell(IngestResult& result, const std::vector<std::pair<std::string, std::string>>& errors) const;
   // Reads one row with `read_row`; whatever it throws for bad input (SpecError,
   // ParseError, any std::invalid_argument or std::overflow_error) goes to skip() under
   // `where`. Returns whether the row was read. The records made so far are checked against
@@ -227,6 +234,9 @@ class RowErrors {
 
  private:
   bool skip_ = false;
+  bool holding_ = false;
+  mutable std::vector<std::pair<std::string, std::string>> held_;  // where, what
+  void act(IngestResult& result, const std::string& where, const std::string& what) const;
 };
 
 }  // namespace ingest

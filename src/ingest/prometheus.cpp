@@ -4,6 +4,7 @@
 #include <cctype>
 #include <deque>
 #include <fstream>
+#include <iterator>
 #include <limits>
 #include <map>
 #include <utility>
@@ -558,9 +559,19 @@ Exposition parse_api_json(std::string_view text, const std::string& source, cons
   }
   std::map<Tags, std::string> seen;  // labels incl. __name__ -> where
   for (std::size_t r = 0; r < result.items().size(); ++r)
-    if (auto series = read_api_item(result.items()[r], rt, path_index(source + " data.result", r), seen, fail))
+    if (auto series = read_api_item(result.items()[r], rt, path_index(source + " data.result", r), seen, fail)) {
+      series->index = r;
       b.family(series->name).series.push_back(std::move(*series));
+    }
   return std::move(b.exposition);
+}
+
+std::vector<const Series*> answer_order(const Exposition& exposition) {
+  std::vector<const Series*> out;
+  for (const Family& family : exposition.families)
+    for (const Series& s : family.series) out.push_back(&s);
+  std::sort(out.begin(), out.end(), [](const Series* a, const Series* b) { return a->index < b->index; });
+  return out;
 }
 
 namespace {
@@ -729,7 +740,10 @@ std::optional<Exposition> stream_api_json(std::istream& in, const std::string& s
       } catch (const SpecError&) {
         throw Unstreamable{};
       }
-      if (auto series = read_api_item(item, splitter.result_type(), where, seen, fail)) each(*series);
+      if (auto series = read_api_item(item, splitter.result_type(), where, seen, fail)) {
+        series->index = index - 1;
+        each(*series);
+      }
     }
     skeleton = std::move(splitter.skeleton());
   } catch (const Unstreamable&) {
@@ -746,6 +760,18 @@ std::optional<Exposition> stream_api_json(std::istream& in, const std::string& s
   const Fail tell = failing(on_error);
   for (const auto& [where, what] : told) tell(where, what);
   return out;
+}
+
+IngestResult stream_or_whole(std::istream& in, const std::function<std::optional<IngestResult>(std::istream&)>& stream,
+                             const std::function<IngestResult(std::string_view)>& whole) {
+  const std::istream::pos_type start = in.tellg();
+  if (start != std::istream::pos_type(-1)) {
+    if (std::optional<IngestResult> streamed = stream(in)) return std::move(*streamed);
+    in.clear();
+    in.seekg(start);
+  }
+  const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  return whole(text);
 }
 
 namespace {

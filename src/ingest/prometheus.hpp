@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "apportion/decimal.hpp"
+#include "apportion/ingest.hpp"
 #include "apportion/tags.hpp"
 #include "apportion/time.hpp"
 
@@ -52,6 +53,7 @@ struct Series {
   std::string where;
   bool from_api = false;  // samples are where + ".values[i]" (matrix) or ".value"
   std::size_t line = 0;   // text only
+  std::size_t index = 0;  // API only: its place in data.result
 };
 
 struct Family {
@@ -94,6 +96,20 @@ Exposition parse_api_json(std::string_view text, const std::string& source, cons
 // `on_error` once the whole answer is read, in order: a syntax error anywhere comes first.
 std::optional<Exposition> stream_api_json(std::istream& in, const std::string& source, const ErrorHandler& on_error,
                                           const std::function<void(const Series&)>& each);
+
+// An API answer's series in the answer's order, as stream_api_json gives them (families
+// group them by name, which may interleave: Prometheus sorts by every label).
+std::vector<const Series*> answer_order(const Exposition& exposition);
+
+// The errors stream_api_json tells, kept to be told by the reader (RowErrors::tell): where
+// and what.
+using ToldErrors = std::vector<std::pair<std::string, std::string>>;
+
+// An answer in `in` read a series at a time when it can be: `stream(in)` reads it so, and
+// gives nullopt when it cannot (stream_api_json's nullopt); then, or when `in` cannot be
+// read again from where it stands, the text from there on is read whole by `whole(text)`.
+IngestResult stream_or_whole(std::istream& in, const std::function<std::optional<IngestResult>(std::istream&)>& stream,
+                             const std::function<IngestResult(std::string_view)>& whole);
 
 // The query_range answers of one query over consecutive ranges that share no sample (a
 // long range fetched in parts), as the one answer of the whole range, written to `merged`:

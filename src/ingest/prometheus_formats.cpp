@@ -109,73 +109,141 @@ Decimal integrate(const std::vector<const Sample*>& samples, const Rational& max
   return Decimal::from_rational(total, Decimal::from_raw(1));
 }
 
-IngestResult parse_prometheus_json(std::string_view text, ObjectReader& options, const std::string& source) {
-  const RowErrors rows(options);
-  const SeriesOptions o = read_series_options(options);
+struct JsonOptions {
+  SeriesOptions series;
   Aggregate aggregate = Aggregate::last;
+  std::optional<Rational> max_gap;
+};
+
+JsonOptions read_json_options(ObjectReader& options) {
+  JsonOptions o;
+  o.series = read_series_options(options);
   if (const Value* v = options.optional("aggregate")) {
     const std::string a = read_string(*v, options.path("aggregate"));
-    if (a == "last") aggregate = Aggregate::last;
-    else if (a == "sum") aggregate = Aggregate::sum;
-    else if (a == "integrate") aggregate = Aggregate::integrate;
+    if (a == "last") o.aggregate = Aggregate::last;
+    else if (a == "sum") o.aggregate = Aggregate::sum;
+    else if (a == "integrate") o.aggregate = Aggregate::integrate;
     else throw SpecError(options.path("aggregate"), "must be \"last\", \"sum\" or \"integrate\" (got \"" + a + "\")");
   }
-  std::optional<Rational> max_gap;
-  if (const Value* v = options.optional("max_gap")) max_gap = read_seconds(*v, options.path("max_gap")).to_rational();
+  if (const Value* v = options.optional("max_gap")) o.max_gap = read_seconds(*v, options.path("max_gap")).to_rational();
   // A misspelt option is reported first: it may be the cause of the checks below.
   options.finish();
-  if (max_gap && aggregate != Aggregate::integrate)
+  if (o.max_gap && o.aggregate != Aggregate::integrate)
     throw SpecError(options.path("max_gap"), "applies only to \"aggregate\": \"integrate\"");
-  if (aggregate == Aggregate::integrate && !max_gap)
+  if (o.aggregate == Aggregate::integrate && !o.max_gap)
     throw SpecError(options.path("max_gap"),
                     "is required with \"aggregate\": \"integrate\" (seconds between samples beyond which a gap counts "
                     "as no data)");
-  IngestResult result;
-  const Exposition exposition = prometheus::parse_api_json(text, source, handler(rows, result));
-  result.warnings = exposition.warnings;
-  if (aggregate == Aggregate::integrate && exposition.result_type != "matrix")
-    throw SpecError(options.path("aggregate"), "\"integrate\" needs a range query (resultType matrix), got \"" +
-                                                   exposition.result_type + "\"");
-  prometheus::GapCheck gaps(max_gap.value_or(0));
-  for (const auto& family : exposition.families)
-    for (const Series& s : family.series) {
-      ++result.rows;
-      if (!wanted(o, family.name, s)) continue;
-      const auto samples = prometheus::usable_samples(s, handler(rows, result));
-      if (samples.empty()) continue;
-      Decimal value;
-      try {
-        switch (aggregate) {
-          case Aggregate::last: value = samples.back()->value; break;
-          case Aggregate::sum:
-            for (const Sample* p : samples) value += p->value;
-            break;
-          case Aggregate::integrate:
-            gaps.add(samples);
-            if (const auto* buckets = ingest::current_buckets()) {
-              // Under a series: each sample's interval into the buckets it overlaps.
-              std::vector<Rational> per(buckets->size());
-              for (std::size_t i = 0; i + 1 < samples.size(); ++i) {
-                if (prometheus::held_seconds(samples, i, *max_gap) == 0) continue;
-                const Rational v = samples[i]->value.to_rational();
-                for_each_overlap(*buckets, Interval(*samples[i]->timestamp, *samples[i + 1]->timestamp),
-                                 [&](std::size_t b, std::int64_t ns) { per[b] += v * Rational(BigInt(ns), BigInt(1'000'000'000)); });
-              }
-              for (std::size_t b = 0; b < per.size(); ++b)
-                if (per[b] != 0) add_record(result, rows, o, s, Decimal::from_rational(per[b], Decimal::from_raw(1)), &(*buckets)[b]);
-              continue;
+  return o;
+}
+
+// Reads prometheus-json series one at a time, each into its record (or, under a series,
+// its records) as it comes.
+class JsonReader {
+ public:
+  JsonReader(const JsonOptions& o, const RowErrors& rows, const std::string& source, const std::string& aggregate_path)
+      : o_(o), rows_(rows), source_(source), aggregate_path_(aggregate_path), gaps_(o.max_gap.value_or(0)) {}
+
+  prometheus::ErrorHandler parse_errors() { return handler(rows_, result_); }
+  void hold() { rows_.hold(); }
+
+  void add(const std::string& family, const Series& s) {
+    ++result_.rows;
+    if (!wanted(o_.series, family, s)) return;
+    const auto samples = prometheus::usable_samples(s, handler(rows_, result_));
+    if (samples.empty()) return;
+    Decimal value;
+    try {
+      switch (o_.aggregate) {
+        case Aggregate::last: value = samples.back()->value; break;
+        case Aggregate::sum:
+          for (const Sample* p : samples) value += p->value;
+          break;
+        case Aggregate::integrate:
+          gaps_.add(samples);
+          if (const auto* buckets = ingest::current_buckets()) {
+            // Under a series: each sample's interval into the buckets it overlaps.
+            std::vector<Rational> per(buckets->size());
+            for (std::size_t i = 0; i + 1 < samples.size(); ++i) {
+              if (prometheus::held_seconds(samples, i, *o_.max_gap) == 0) continue;
+              const Rational v = samples[i]->value.to_rational();
+              for_each_overlap(*buckets, Interval(*samples[i]->timestamp, *samples[i + 1]->timestamp),
+                               [&](std::size_t b, std::int64_t ns) { per[b] += v * Rational(BigInt(ns), BigInt(1'000'000'000)); });
             }
-            value = integrate(samples, *max_gap);
-            break;
-        }
-      } catch (const OverflowError& e) {
-        rows.skip(result, s.where, e.what());
-        continue;
+            for (std::size_t b = 0; b < per.size(); ++b)
+              if (per[b] != 0)
+                add_record(result_, rows_, o_.series, s, Decimal::from_rational(per[b], Decimal::from_raw(1)), &(*buckets)[b]);
+            return;
+          }
+          value = integrate(samples, *o_.max_gap);
+          break;
       }
-      add_record(result, rows, o, s, value);
+    } catch (const OverflowError& e) {
+      rows_.skip(result_, s.where, e.what());
+      return;
     }
-  if (const auto warning = gaps.warning(source)) result.warnings.push_back(*warning);
-  return result;
+    add_record(result_, rows_, o_.series, s, value);
+  }
+
+  IngestResult finish(const Exposition& head, const prometheus::ToldErrors& told) {
+    rows_.tell(result_, told);
+    result_.warnings = head.warnings;
+    check_type(head);
+    rows_.release(result_);
+    if (const auto warning = gaps_.warning(source_)) result_.warnings.push_back(*warning);
+    return std::move(result_);
+  }
+
+  void check_type(const Exposition& head) const {
+    if (o_.aggregate == Aggregate::integrate && head.result_type != "matrix")
+      throw SpecError(aggregate_path_,
+                      "\"integrate\" needs a range query (resultType matrix), got \"" + head.result_type + "\"");
+  }
+
+ private:
+  const JsonOptions& o_;
+  RowErrors rows_;
+  const std::string& source_;
+  const std::string& aggregate_path_;
+  prometheus::GapCheck gaps_;
+  IngestResult result_;
+};
+
+IngestResult read_json_text(std::string_view text, const JsonOptions& o, const RowErrors& rows, const std::string& source,
+                            const std::string& aggregate_path) {
+  JsonReader reader(o, rows, source, aggregate_path);
+  const Exposition exposition = prometheus::parse_api_json(text, source, reader.parse_errors());
+  reader.check_type(exposition);
+  for (const Series* s : prometheus::answer_order(exposition)) reader.add(s->name, *s);
+  return reader.finish(exposition, {});
+}
+
+IngestResult parse_prometheus_json(std::string_view text, ObjectReader& options, const std::string& source) {
+  const RowErrors rows(options);
+  const JsonOptions o = read_json_options(options);
+  return read_json_text(text, o, rows, source, options.path("aggregate"));
+}
+
+// A range answer read a series at a time (a live month is never held whole), with the same
+// records and errors as read whole.
+IngestResult parse_prometheus_json_stream(std::istream& in, ObjectReader& options, const std::string& source) {
+  const RowErrors rows(options);
+  const JsonOptions o = read_json_options(options);
+  const std::string aggregate_path = options.path("aggregate");
+  return prometheus::stream_or_whole(
+      in,
+      [&](std::istream& answer) -> std::optional<IngestResult> {
+        JsonReader reader(o, rows, source, aggregate_path);
+        reader.hold();
+        prometheus::ToldErrors told;
+        // A series' family is its __name__ (parse_api_json groups them so).
+        const auto head = prometheus::stream_api_json(
+            answer, source, [&told](const std::string& where, const std::string& what) { told.emplace_back(where, what); },
+            [&](const Series& s) { reader.add(s.name, s); });
+        if (!head) return std::nullopt;
+        return reader.finish(*head, told);
+      },
+      [&](std::string_view text) { return read_json_text(text, o, rows, source, aggregate_path); });
 }
 
 // ---- dcgm ------------------------------------------------------------------------------
@@ -697,6 +765,7 @@ IngestResult parse_dcgm_stream(std::istream& in, ObjectReader& options, const st
 void register_prometheus(IngestRegistry& registry) {
   registry.add("prometheus-text", parse_prometheus_text);
   registry.add("prometheus-json", parse_prometheus_json);
+  registry.add_stream("prometheus-json", parse_prometheus_json_stream);
   registry.add("dcgm", parse_dcgm);
   registry.add_stream("dcgm", parse_dcgm_stream);
   // Live: the series the format reads. prometheus-json has no default: it reads any query,

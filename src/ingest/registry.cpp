@@ -190,6 +190,22 @@ RowErrors::RowErrors(ObjectReader& options) {
 }
 
 void RowErrors::skip(IngestResult& result, const std::string& where, const std::string& what) const {
+  if (holding_) held_.emplace_back(where, what);
+  else act(result, where, what);
+}
+
+void RowErrors::release(IngestResult& result) {
+  holding_ = false;
+  std::vector<std::pair<std::string, std::string>> held = std::move(held_);
+  held_.clear();
+  tell(result, held);
+}
+
+void RowErrors::tell(IngestResult& result, const std::vector<std::pair<std::string, std::string>>& errors) const {
+  for (const auto& [where, what] : errors) act(result, where, what);
+}
+
+void RowErrors::act(IngestResult& result, const std::string& where, const std::string& what) const {
   if (!skip_) throw RowError(where, what);
   ++result.skipped;
   if (result.skipped_reasons.size() < 100) {
