@@ -9,7 +9,9 @@
 #include "ingest_support.hpp"
 
 using namespace apportion;
-using ingest_test::error_of;
+// Every input here is read whole and a series at a time (as a file or a live range is), and
+// the two must agree: ingest_both_ways, error_both_ways.
+using ingest_test::error_both_ways;
 using ingest_test::read_data;
 
 namespace {
@@ -25,7 +27,7 @@ const std::string header =
 }  // namespace
 
 TEST(KubeStateMetrics, PodsWithLabelsMigAndUnlabelled) {
-  const IngestResult r = ingest_test::ingest(format, scrape(), R"({"interval": 60, "pool": "gpu"})", "ksm.prom");
+  const IngestResult r = ingest_test::ingest_both_ways(format, scrape(), R"({"interval": 60, "pool": "gpu"})", "ksm.prom");
   EXPECT_EQ(r.skipped, 0u);
   ASSERT_EQ(r.records.size(), 3u);  // coredns requests only cpu/memory: no record
 
@@ -53,7 +55,7 @@ TEST(KubeStateMetrics, PodsWithLabelsMigAndUnlabelled) {
 }
 
 TEST(KubeStateMetrics, ReplicasAndMigSlices) {
-  const IngestResult r = ingest_test::ingest(format, scrape(), R"({"interval": "30", "replicas": 4, "mig_slices": "4"})");
+  const IngestResult r = ingest_test::ingest_both_ways(format, scrape(), R"({"interval": "30", "replicas": 4, "mig_slices": "4"})");
   ASSERT_EQ(r.records.size(), 3u);
   EXPECT_EQ(r.records[0].measures.at("gpus"), Decimal::parse("1.25"));
   EXPECT_EQ(r.records[0].measures.at("gpu_seconds"), Decimal::parse("37.5"));
@@ -64,15 +66,15 @@ TEST(KubeStateMetrics, ReplicasAndMigSlices) {
 }
 
 TEST(KubeStateMetrics, Options) {
-  EXPECT_EQ(error_of(format, scrape(), "{}"), "inputs[0].interval: is required (seconds the scrape stands for)");
-  EXPECT_EQ(error_of(format, scrape(), R"({"interval": 0})"),
+  EXPECT_EQ(error_both_ways(format, scrape(), "{}"), "inputs[0].interval: is required (seconds the scrape stands for)");
+  EXPECT_EQ(error_both_ways(format, scrape(), R"({"interval": 0})"),
             "inputs[0].interval: must be a positive number of seconds or a duration such as \"30s\", \"5m\" or \"1h\" "
             "(got 0)");
-  EXPECT_EQ(error_of(format, scrape(), R"({"interval": 60, "replicas": 0})"),
+  EXPECT_EQ(error_both_ways(format, scrape(), R"({"interval": 60, "replicas": 0})"),
             "inputs[0].replicas: must be a positive whole number");
-  EXPECT_EQ(error_of(format, scrape(), R"({"interval": 60, "mig_slices": 1.5})"),
+  EXPECT_EQ(error_both_ways(format, scrape(), R"({"interval": 60, "mig_slices": 1.5})"),
             "inputs[0].mig_slices: must be a positive whole number");
-  EXPECT_NE(error_of(format, scrape(), R"({"interval": 60, "replica": 2})").find("replica"), std::string::npos);
+  EXPECT_NE(error_both_ways(format, scrape(), R"({"interval": 60, "replica": 2})").find("replica"), std::string::npos);
 }
 
 TEST(KubeStateMetrics, BadValuesNameTheLine) {
@@ -80,24 +82,24 @@ TEST(KubeStateMetrics, BadValuesNameTheLine) {
                            "kube_pod_container_resource_requests{namespace=\"a\",pod=\"p\",container=\"c\",resource=\"nvidia_com_gpu\",unit=\"integer\"} NaN\n"
                            "kube_pod_container_resource_requests{namespace=\"a\",pod=\"q\",container=\"c\",resource=\"nvidia_com_gpu\",unit=\"integer\"} -1\n"
                            "kube_pod_container_resource_requests{namespace=\"a\",pod=\"r\",container=\"c\",resource=\"nvidia_com_gpu\",unit=\"integer\"} 2\n";
-  EXPECT_EQ(error_of(format, text, R"({"interval": 10})"), "sample.txt line 3: value is NaN");
-  const IngestResult r = ingest_test::ingest(format, text, R"({"interval": 10, "skip_invalid": true})");
+  EXPECT_EQ(error_both_ways(format, text, R"({"interval": 10})"), "sample.txt line 3: value is NaN");
+  const IngestResult r = ingest_test::ingest_both_ways(format, text, R"({"interval": 10, "skip_invalid": true})");
   EXPECT_EQ(r.skipped, 2u);
   ASSERT_EQ(r.records.size(), 1u);
   EXPECT_EQ(r.records[0].tags, Tags({{"namespace", "a"}, {"pod", "r"}}));
   EXPECT_EQ(r.records[0].measures.at("gpu_seconds"), Decimal(20));
   const std::string negative = header +
                                "kube_pod_container_resource_requests{namespace=\"a\",pod=\"q\",container=\"c\",resource=\"nvidia_com_gpu\",unit=\"integer\"} -1\n";
-  EXPECT_EQ(error_of(format, negative, R"({"interval": 10})"), "sample.txt line 3: value -1 is negative");
+  EXPECT_EQ(error_both_ways(format, negative, R"({"interval": 10})"), "sample.txt line 3: value -1 is negative");
 }
 
 TEST(KubeStateMetrics, DuplicateSeriesAndBadMig) {
   const std::string line =
       "kube_pod_container_resource_requests{namespace=\"a\",pod=\"p\",container=\"c\",resource=\"nvidia_com_gpu\",unit=\"integer\"} 1\n";
   const std::string duplicate = header + line + line;
-  const std::string message = error_of(format, duplicate, R"({"interval": 10})");
+  const std::string message = error_both_ways(format, duplicate, R"({"interval": 10})");
   EXPECT_EQ(message.rfind("sample.txt line 4: ", 0), 0u) << message;
-  const IngestResult r = ingest_test::ingest(format, duplicate, R"({"interval": 10, "skip_invalid": true})");
+  const IngestResult r = ingest_test::ingest_both_ways(format, duplicate, R"({"interval": 10, "skip_invalid": true})");
   EXPECT_EQ(r.skipped, 1u);
   ASSERT_EQ(r.records.size(), 1u);
   EXPECT_EQ(r.records[0].measures.at("gpus"), Decimal(1));
@@ -106,17 +108,17 @@ TEST(KubeStateMetrics, DuplicateSeriesAndBadMig) {
       header + line +
       "kube_pod_labels{namespace=\"a\",pod=\"p\",label_team=\"x\"} 1\n"
       "kube_pod_labels{namespace=\"a\",pod=\"p\",label_team=\"y\"} 1\n";
-  EXPECT_EQ(error_of(format, labels, R"({"interval": 10})"),
+  EXPECT_EQ(error_both_ways(format, labels, R"({"interval": 10})"),
             "sample.txt line 5: pod a/p has kube_pod_labels twice (first at sample.txt line 4)");
 
   const std::string mig =
       header +
       "kube_pod_container_resource_requests{namespace=\"a\",pod=\"p\",container=\"c\",resource=\"nvidia_com_mig_8g_80gb\",unit=\"integer\"} 1\n";
-  EXPECT_EQ(error_of(format, mig, R"({"interval": 10})"),
+  EXPECT_EQ(error_both_ways(format, mig, R"({"interval": 10})"),
             "sample.txt line 3: MIG resource \"nvidia_com_mig_8g_80gb\" has more slices than mig_slices (7)");
   const std::string no_pod =
       header + "kube_pod_container_resource_requests{namespace=\"a\",container=\"c\",resource=\"nvidia_com_gpu\"} 1\n";
-  EXPECT_EQ(error_of(format, no_pod, R"({"interval": 10})"), "sample.txt line 3: series has no pod label");
+  EXPECT_EQ(error_both_ways(format, no_pod, R"({"interval": 10})"), "sample.txt line 3: series has no pod label");
 }
 
 // ---- Range queries -------------------------------------------------------------------
@@ -124,7 +126,7 @@ TEST(KubeStateMetrics, DuplicateSeriesAndBadMig) {
 TEST(KubeStateMetrics, RangeQueryIntegratesRequestsOverTime) {
   // trainer-0: 2 GPUs for 300 + 300 s, a 1,200 s gap (beyond max_gap: no data), then 2 GPUs
   // for 300 s and 4 GPUs for 300 s; the last sample closes the range.
-  const IngestResult r = ingest_test::ingest(format, read_data("kube-state-metrics/query_range.json"),
+  const IngestResult r = ingest_test::ingest_both_ways(format, read_data("kube-state-metrics/query_range.json"),
                                              R"({"max_gap": 450})", "ksm.json");
   EXPECT_EQ(r.skipped, 0u);
   ASSERT_EQ(r.records.size(), 2u);
@@ -145,7 +147,7 @@ TEST(KubeStateMetrics, MaxGapBelowTheQueryStep) {
   // A trial user's "max_gap": "60s" on this 300 s query step: no sample holds its request, so
   // every pod reads 0 GPU-seconds (a step then shows all idle). Before, silently; now one
   // warning counting the requests' series (trainer-0's GPUs and vllm-0's MIG slice).
-  const IngestResult r = ingest_test::ingest(format, read_data("kube-state-metrics/query_range.json"),
+  const IngestResult r = ingest_test::ingest_both_ways(format, read_data("kube-state-metrics/query_range.json"),
                                              R"({"max_gap": "60s"})", "ksm.json");
   ASSERT_EQ(r.records.size(), 2u);
   EXPECT_EQ(r.records[0].measures.at("gpu_seconds"), Decimal(0));
@@ -155,7 +157,7 @@ TEST(KubeStateMetrics, MaxGapBelowTheQueryStep) {
                             "longer than max_gap (60 s; the shortest is 300 s), so all usage is 0; set max_gap a little "
                             "above the query step (e.g. 450 for a 300 s step)"});
   // At 450 the 1,200 s gap of trainer-0 holds nothing too, but that is a gap in the data.
-  EXPECT_TRUE(ingest_test::ingest(format, read_data("kube-state-metrics/query_range.json"), R"({"max_gap": 450})")
+  EXPECT_TRUE(ingest_test::ingest_both_ways(format, read_data("kube-state-metrics/query_range.json"), R"({"max_gap": 450})")
                   .warnings.empty());
 }
 
@@ -169,7 +171,7 @@ TEST(KubeStateMetrics, MaxGapBelowTheQueryStep) {
 // Running throughout: 3 x 1,800 = 5,400; infer-0 2 GPUs, Running to 900 s, then Succeeded: its
 // samples at 0, 300, 600 and 900 s hold, 2 x 1,200 = 2,400. gpu-node-1 holds 7,800 of 8 x 1,800.
 TEST(KubeStateMetrics, ExportedLabelsOfAScrapeWithoutHonorLabels) {
-  const IngestResult r = ingest_test::ingest(format, read_data("kube-state-metrics/exported.json"),
+  const IngestResult r = ingest_test::ingest_both_ways(format, read_data("kube-state-metrics/exported.json"),
                                              R"({"max_gap": 450})", "ksm.json");
   // Before: every series was the exporter's pod monitoring/kube-state-metrics-7d9c5b8f6-qx2lm,
   // an error for its kube_pod_labels given twice (and without them one record of 2 GPUs).
@@ -191,7 +193,7 @@ TEST(KubeStateMetrics, ExportedLabelsOfAScrapeWithoutHonorLabels) {
       "kube_pod_container_resource_requests{endpoint=\"http\",exported_container=\"c\",exported_namespace=\"a\","
       "exported_pod=\"p\",instance=\"10.244.1.17:8080\",job=\"kube-state-metrics\",node=\"n1\","
       "resource=\"nvidia_com_gpu\",service=\"kube-state-metrics\",uid=\"u1\",unit=\"integer\"} 2\n";
-  const IngestResult d = ingest_test::ingest(format, dropped, R"({"interval": 10})");
+  const IngestResult d = ingest_test::ingest_both_ways(format, dropped, R"({"interval": 10})");
   ASSERT_EQ(d.records.size(), 1u);
   EXPECT_EQ(d.records[0].tags, Tags({{"namespace", "a"}, {"pod", "p"}}));
   EXPECT_EQ(d.records[0].measures.at("gpu_seconds"), Decimal(20));
@@ -199,13 +201,13 @@ TEST(KubeStateMetrics, ExportedLabelsOfAScrapeWithoutHonorLabels) {
 
 TEST(KubeStateMetrics, RangeQueryOptionsAndErrors) {
   const std::string range = read_data("kube-state-metrics/query_range.json");
-  EXPECT_EQ(error_of(format, range, "{}"),
+  EXPECT_EQ(error_both_ways(format, range, "{}"),
             "inputs[0].max_gap: is required for a range query (seconds between samples beyond which a gap counts as no data)");
-  EXPECT_EQ(error_of(format, range, R"({"max_gap": 450, "interval": 60})"),
+  EXPECT_EQ(error_both_ways(format, range, R"({"max_gap": 450, "interval": 60})"),
             "inputs[0].interval: applies only to a text scrape");
-  EXPECT_EQ(error_of(format, scrape(), R"({"interval": 60, "max_gap": 450})"),
+  EXPECT_EQ(error_both_ways(format, scrape(), R"({"interval": 60, "max_gap": 450})"),
             "inputs[0].max_gap: applies only to a range query");
-  EXPECT_EQ(error_of(format, R"({"status":"success","data":{"resultType":"vector","result":[]}})", R"({"max_gap": 450})",
+  EXPECT_EQ(error_both_ways(format, R"({"status":"success","data":{"resultType":"vector","result":[]}})", R"({"max_gap": 450})",
                      "q.json"),
             "q.json: kube-state-metrics needs a range query (resultType matrix) or a text scrape, got \"vector\"");
   // Two label series for one pod ending at the same time cannot be told apart.
@@ -213,16 +215,16 @@ TEST(KubeStateMetrics, RangeQueryOptionsAndErrors) {
       R"({"status":"success","data":{"resultType":"matrix","result":[)"
       R"({"metric":{"__name__":"kube_pod_labels","namespace":"a","pod":"p","label_team":"x"},"values":[[1,"1"]]},)"
       R"({"metric":{"__name__":"kube_pod_labels","namespace":"a","pod":"p","label_team":"y"},"values":[[1,"1"]]}]}})";
-  EXPECT_EQ(error_of(format, twice, R"({"max_gap": 450})", "q.json"),
+  EXPECT_EQ(error_both_ways(format, twice, R"({"max_gap": 450})", "q.json"),
             "q.json data.result[1]: pod a/p has kube_pod_labels twice (first at q.json data.result[0])");
 }
 
 TEST(KubeStateMetrics, SecondsAreNumbersOrPrometheusDurations) {
   // The query's step as Prometheus writes it: "7m30s" is the 450 s of the test above.
   const std::string range = read_data("kube-state-metrics/query_range.json");
-  EXPECT_EQ(ingest_test::ingest(format, range, R"({"max_gap": "7m30s"})").records.at(0).measures,
-            ingest_test::ingest(format, range, R"({"max_gap": 450})").records.at(0).measures);
-  EXPECT_EQ(error_of(format, range, R"({"max_gap": "30x"})"),
+  EXPECT_EQ(ingest_test::ingest_both_ways(format, range, R"({"max_gap": "7m30s"})").records.at(0).measures,
+            ingest_test::ingest_both_ways(format, range, R"({"max_gap": 450})").records.at(0).measures);
+  EXPECT_EQ(error_both_ways(format, range, R"({"max_gap": "30x"})"),
             "inputs[0].max_gap: must be a positive number of seconds or a duration such as \"30s\", \"5m\" or \"1h\" "
             "(got \"30x\")");
   const auto seconds = [](const char* json) { return ingest::read_seconds(parse_json(json), "x").to_string(); };
@@ -275,7 +277,7 @@ const std::string likely =
 // Pending, Succeeded, Failed, Unknown, Running).
 TEST(KubeStateMetrics, FinishedPodsHoldNothing) {
   const std::string text = read_data("kube-state-metrics/finished.prom");
-  const IngestResult r = ingest_test::ingest(format, text, R"({"interval": 60})", "ksm.prom");
+  const IngestResult r = ingest_test::ingest_both_ways(format, text, R"({"interval": 60})", "ksm.prom");
   EXPECT_EQ(r.skipped, 0u);
   EXPECT_EQ(r.rows, 46u);  // 8 requests, 30 phases, 4 capacity and 4 allocatable series
   ASSERT_EQ(r.records.size(), 4u);
@@ -296,7 +298,7 @@ TEST(KubeStateMetrics, FinishedPodsHoldNothing) {
             "for every sample, finished or not");
 
   // Without the phase series every request counts, as before; the warning tells.
-  const IngestResult all = ingest_test::ingest(format, without_phases(text), R"({"interval": 60})", "ksm.prom");
+  const IngestResult all = ingest_test::ingest_both_ways(format, without_phases(text), R"({"interval": 60})", "ksm.prom");
   ASSERT_EQ(all.records.size(), 7u);
   EXPECT_EQ(seconds_of(all, "eval-28419240-x7q2k"), "240");
   EXPECT_EQ(seconds_of(all, "sweep-17"), "480");
@@ -313,7 +315,7 @@ TEST(KubeStateMetrics, AllocatableWhenNoCapacity) {
                            "kube_pod_container_resource_requests{namespace=\"a\",pod=\"p\",uid=\"u1\",container=\"c\",node=\"n1\",resource=\"nvidia_com_gpu\",unit=\"integer\"} 3\n"
                            "# TYPE kube_node_status_allocatable gauge\n"
                            "kube_node_status_allocatable{node=\"n1\",resource=\"nvidia_com_gpu\",unit=\"integer\"} 2\n";
-  const IngestResult r = ingest_test::ingest(format, text, R"({"interval": 10})");
+  const IngestResult r = ingest_test::ingest_both_ways(format, text, R"({"interval": 10})");
   ASSERT_EQ(r.warnings.size(), 1u);
   EXPECT_EQ(r.warnings[0],
             "sample.txt: node n1: pods request 30 GPU-seconds, more than its allocatable of 20 "
@@ -325,13 +327,13 @@ TEST(KubeStateMetrics, PhaseErrors) {
       header +
       "kube_pod_container_resource_requests{namespace=\"a\",pod=\"p\",uid=\"u1\",container=\"c\",node=\"n1\",resource=\"nvidia_com_gpu\",unit=\"integer\"} 1\n"
       "# TYPE kube_pod_status_phase gauge\n";
-  EXPECT_EQ(error_of(format, request + "kube_pod_status_phase{namespace=\"a\",pod=\"p\",uid=\"u1\",phase=\"Completed\"} 1\n",
+  EXPECT_EQ(error_both_ways(format, request + "kube_pod_status_phase{namespace=\"a\",pod=\"p\",uid=\"u1\",phase=\"Completed\"} 1\n",
                      R"({"interval": 10})"),
             "sample.txt line 5: unknown pod phase \"Completed\" (expected Pending, Running, Succeeded, Failed or Unknown)");
   const std::string twice = request +
                             "kube_pod_status_phase{namespace=\"a\",pod=\"p\",uid=\"u1\",phase=\"Running\"} 1\n"
                             "kube_pod_status_phase{namespace=\"a\",pod=\"p\",uid=\"u1\",phase=\"Succeeded\"} 1\n";
-  EXPECT_EQ(error_of(format, twice, R"({"interval": 10})"), "sample.txt line 6: pod a/p is Running and Succeeded at once");
+  EXPECT_EQ(error_both_ways(format, twice, R"({"interval": 10})"), "sample.txt line 6: pod a/p is Running and Succeeded at once");
 }
 
 // ---- Range queries: phases per sample, pods recreated under a new uid ----------------------
@@ -344,7 +346,7 @@ TEST(KubeStateMetrics, PhaseErrors) {
 //   job-y: 4 GPUs, Running 900-1,800 s, on gpu-node-2 (capacity 4) after job-x.
 TEST(KubeStateMetrics, RangeQueryPhasesAndRecreatedPods) {
   const std::string range = read_data("kube-state-metrics/recreated.json");
-  const IngestResult r = ingest_test::ingest(format, range, R"({"max_gap": 450})", "ksm.json");
+  const IngestResult r = ingest_test::ingest_both_ways(format, range, R"({"max_gap": 450})", "ksm.json");
   EXPECT_EQ(r.skipped, 0u);
   EXPECT_EQ(r.rows, 50u);  // 6 uids x (2 requests, 1 labels, 5 phases) and 2 capacity series
   ASSERT_EQ(r.records.size(), 4u);
@@ -369,7 +371,7 @@ TEST(KubeStateMetrics, RangeQueryPhasesAndRecreatedPods) {
   // Without the phase series (they come last in the answer), job-x holds its request to the
   // end: gpu-node-2 then has 4 x 1,800 + 4 x 900 = 10,800 GPU-seconds of 7,200.
   const std::string cut = range.substr(0, range.find(R"(,{"metric":{"__name__":"kube_pod_status_phase")")) + "]}}";
-  const IngestResult all = ingest_test::ingest(format, cut, R"({"max_gap": 450})", "ksm.json");
+  const IngestResult all = ingest_test::ingest_both_ways(format, cut, R"({"max_gap": 450})", "ksm.json");
   EXPECT_EQ(all.rows, 20u);
   EXPECT_EQ(seconds_of(all, "job-x-7k2lp"), "7200");
   EXPECT_EQ(seconds_of(all, "trainer-0"), "3600");  // the uids still merge
@@ -389,8 +391,8 @@ TEST(KubeStateMetrics, RangeQueryFromTwoReplicas) {
   std::string inner = range.substr(from, to - from), other = inner;
   for (std::size_t at = other.find("10.0.0.5:8080"); at != std::string::npos; at = other.find("10.0.0.5:8080", at))
     other.replace(at, 13, "10.0.0.6:8080");
-  const IngestResult one = ingest_test::ingest(format, range, R"({"max_gap": 450})");
-  const IngestResult two = ingest_test::ingest(format, range.substr(0, from) + inner + "," + other + "]}}", R"({"max_gap": 450})");
+  const IngestResult one = ingest_test::ingest_both_ways(format, range, R"({"max_gap": 450})");
+  const IngestResult two = ingest_test::ingest_both_ways(format, range.substr(0, from) + inner + "," + other + "]}}", R"({"max_gap": 450})");
   EXPECT_EQ(two.rows, 100u);
   ASSERT_EQ(two.records.size(), one.records.size());
   for (std::size_t i = 0; i < one.records.size(); ++i) {
@@ -421,14 +423,14 @@ TEST(KubeStateMetrics, ReplicasPerNode) {
     return out;
   };
   // The labels alone: 1/4 of a T4 per replica, the H100 node's 8 GPUs as 8.
-  const IngestResult labelled = ingest_test::ingest(format, text, R"({"interval": 60})");
+  const IngestResult labelled = ingest_test::ingest_both_ways(format, text, R"({"interval": 60})");
   EXPECT_EQ(labelled.rows, 11u);
   EXPECT_EQ(gpus(labelled), "nb-1=0.25/15 nb-2=0.25/15 nb-3=0.5/30 pretrain-0=8/480 infer-0=2/120 ");
   EXPECT_TRUE(labelled.warnings.empty());
   // A version-1 scalar: nodes without a label of their own (gpu-node-3). Before, 2 applied to
   // every request: the dedicated node's 8 GPUs were billed as 4 and the T4 replicas as 1/2.
   // Among requests on three nodes it may divide a dedicated node's GPUs: told, with the node.
-  const IngestResult scalar = ingest_test::ingest(format, text, R"({"interval": 60, "replicas": 2})");
+  const IngestResult scalar = ingest_test::ingest_both_ways(format, text, R"({"interval": 60, "replicas": 2})");
   EXPECT_EQ(gpus(scalar), "nb-1=0.25/15 nb-2=0.25/15 nb-3=0.5/30 pretrain-0=8/480 infer-0=1/60 ");
   EXPECT_EQ(scalar.warnings,
             std::vector<std::string>{
@@ -440,7 +442,7 @@ TEST(KubeStateMetrics, ReplicasPerNode) {
   // node's label, and the difference is told.
   for (const char* options : {R"({"interval": 60, "replicas": {"gpu-node-1": 2, "gpu-node-3": 2}})",
                               R"({"interval": 60, "replicas": "gpu-node-1=2,gpu-node-3=2"})"}) {
-    const IngestResult mapped = ingest_test::ingest(format, text, options);
+    const IngestResult mapped = ingest_test::ingest_both_ways(format, text, options);
     EXPECT_EQ(gpus(mapped), "nb-1=0.5/30 nb-2=0.5/30 nb-3=1/60 pretrain-0=8/480 infer-0=1/60 ") << options;
     ASSERT_EQ(mapped.warnings.size(), 1u) << options;
     EXPECT_EQ(mapped.warnings[0], "sample.txt: node gpu-node-1: replicas 2 differs from its label nvidia.com/gpu.replicas=4; 2 used");
@@ -454,7 +456,7 @@ TEST(KubeStateMetrics, ReplicasPerNode) {
     if (text.compare(pos, 17, "kube_node_labels{") != 0) unlabelled += text.substr(pos, nl - pos);
     pos = nl;
   }
-  const IngestResult everywhere = ingest_test::ingest(format, unlabelled, R"({"interval": 60, "replicas": "4"})");
+  const IngestResult everywhere = ingest_test::ingest_both_ways(format, unlabelled, R"({"interval": 60, "replicas": "4"})");
   EXPECT_EQ(gpus(everywhere), "nb-1=0.25/15 nb-2=0.25/15 nb-3=0.5/30 pretrain-0=2/120 infer-0=0.5/30 ");
   EXPECT_EQ(everywhere.warnings,
             std::vector<std::string>{
@@ -465,20 +467,20 @@ TEST(KubeStateMetrics, ReplicasPerNode) {
                 "gpu-node-1=4,gpu-node-2=4,gpu-node-3=4)"});
   // The map it suggests, for the time-sliced node only, leaves the others whole; one node
   // taken alone (nodes) has no other node to be wrong about.
-  EXPECT_EQ(gpus(ingest_test::ingest(format, unlabelled, R"({"interval": 60, "replicas": "gpu-node-1=4"})")),
+  EXPECT_EQ(gpus(ingest_test::ingest_both_ways(format, unlabelled, R"({"interval": 60, "replicas": "gpu-node-1=4"})")),
             "nb-1=0.25/15 nb-2=0.25/15 nb-3=0.5/30 pretrain-0=8/480 infer-0=2/120 ");
   const IngestResult alone =
-      ingest_test::ingest(format, unlabelled, R"({"interval": 60, "replicas": 4, "nodes": "gpu-node-1"})");
+      ingest_test::ingest_both_ways(format, unlabelled, R"({"interval": 60, "replicas": 4, "nodes": "gpu-node-1"})");
   EXPECT_EQ(gpus(alone), "nb-1=0.25/15 nb-2=0.25/15 nb-3=0.5/30 ");
   EXPECT_TRUE(alone.warnings.empty());
 
-  const IngestResult typo = ingest_test::ingest(format, text, R"({"interval": 60, "replicas": {"gpu-node-9": 2}})");
+  const IngestResult typo = ingest_test::ingest_both_ways(format, text, R"({"interval": 60, "replicas": {"gpu-node-9": 2}})");
   EXPECT_EQ(gpus(typo), gpus(labelled));
   ASSERT_EQ(typo.warnings.size(), 1u);
   EXPECT_EQ(typo.warnings[0], "sample.txt: node gpu-node-9: named by replicas but holds no GPU requests in the file");
   // An input can take some nodes only.
-  EXPECT_EQ(gpus(ingest_test::ingest(format, text, R"({"interval": 60, "nodes": ["gpu-node-2"]})")), "pretrain-0=8/480 ");
-  EXPECT_EQ(gpus(ingest_test::ingest(format, text, R"({"interval": 60, "nodes": "gpu-node-1,gpu-node-3"})")),
+  EXPECT_EQ(gpus(ingest_test::ingest_both_ways(format, text, R"({"interval": 60, "nodes": ["gpu-node-2"]})")), "pretrain-0=8/480 ");
+  EXPECT_EQ(gpus(ingest_test::ingest_both_ways(format, text, R"({"interval": 60, "nodes": "gpu-node-1,gpu-node-3"})")),
             "nb-1=0.25/15 nb-2=0.25/15 nb-3=0.5/30 infer-0=2/120 ");
 }
 
@@ -486,13 +488,13 @@ TEST(KubeStateMetrics, SharedAndMigReplicas) {
   // The renamed time-sliced resource (renameByDefault: nvidia.com/gpu.shared) with no
   // replicas known: each counted as a whole GPU, and told.
   const std::string shared = header + "kube_pod_container_resource_requests{namespace=\"a\",pod=\"p\",uid=\"u1\",container=\"c\",node=\"n4\",resource=\"nvidia_com_gpu_shared\",unit=\"integer\"} 1\n";
-  const IngestResult unknown = ingest_test::ingest(format, shared, R"({"interval": 10})");
+  const IngestResult unknown = ingest_test::ingest_both_ways(format, shared, R"({"interval": 10})");
   EXPECT_EQ(unknown.records[0].measures.at("gpus"), Decimal(1));
   ASSERT_EQ(unknown.warnings.size(), 1u);
   EXPECT_EQ(unknown.warnings[0],
             "sample.txt: node n4: time-sliced requests (nvidia_com_gpu_shared) with no replicas known for the node, each "
             "counted as a whole GPU; give replicas, or allowlist nvidia.com/gpu.replicas in kube-state-metrics' node labels");
-  const IngestResult given = ingest_test::ingest(format, shared, R"({"interval": 10, "replicas": {"n4": 4}})");
+  const IngestResult given = ingest_test::ingest_both_ways(format, shared, R"({"interval": 10, "replicas": {"n4": 4}})");
   EXPECT_EQ(given.records[0].measures.at("gpus"), Decimal::parse("0.25"));
   EXPECT_TRUE(given.warnings.empty());
   // A time-sliced MIG slice takes its replicas from nvidia.com/mig-1g.10gb.replicas:
@@ -503,25 +505,25 @@ TEST(KubeStateMetrics, SharedAndMigReplicas) {
       header +
       "kube_pod_container_resource_requests{namespace=\"a\",pod=\"m\",uid=\"u2\",container=\"c\",node=\"n5\",resource=\"nvidia_com_mig_1g_10gb\",unit=\"integer\"} 1\n"
       "kube_pod_container_resource_requests{namespace=\"a\",pod=\"g\",uid=\"u3\",container=\"c\",node=\"n5\",resource=\"nvidia_com_gpu\",unit=\"integer\"} 1\n";
-  const IngestResult sliced = ingest_test::ingest(format, mig, R"({"interval": 60, "replicas": 3})");
+  const IngestResult sliced = ingest_test::ingest_both_ways(format, mig, R"({"interval": 60, "replicas": 3})");
   ASSERT_EQ(sliced.records.size(), 2u);
   EXPECT_EQ(sliced.records[0].measures.at("gpus"), Decimal::parse("0.071428571429"));
   EXPECT_EQ(sliced.records[0].measures.at("gpu_seconds"), Decimal::parse("4.285714285714"));
   EXPECT_EQ(sliced.records[1].measures.at("gpus"), Decimal(1));  // label 0: sharing off, wins over 3
-  EXPECT_EQ(error_of(format, "kube_node_labels{node=\"n5\",label_nvidia_com_gpu_replicas=\"four\"} 1\n" + header +
+  EXPECT_EQ(error_both_ways(format, "kube_node_labels{node=\"n5\",label_nvidia_com_gpu_replicas=\"four\"} 1\n" + header +
                                  "kube_pod_container_resource_requests{namespace=\"a\",pod=\"g\",node=\"n5\",resource=\"nvidia_com_gpu\"} 1\n",
                      R"({"interval": 60})"),
             "sample.txt line 1: label_nvidia_com_gpu_replicas \"four\" is not a whole number");
 }
 
 TEST(KubeStateMetrics, ReplicasAndNodesOptions) {
-  EXPECT_EQ(error_of(format, scrape(), R"({"interval": 60, "replicas": {"gpu-node-1": 0}})"),
+  EXPECT_EQ(error_both_ways(format, scrape(), R"({"interval": 60, "replicas": {"gpu-node-1": 0}})"),
             "inputs[0].replicas.gpu-node-1: must be a positive whole number");
-  EXPECT_EQ(error_of(format, scrape(), R"({"interval": 60, "replicas": "gpu-node-1=2,=3"})"),
+  EXPECT_EQ(error_both_ways(format, scrape(), R"({"interval": 60, "replicas": "gpu-node-1=2,=3"})"),
             "inputs[0].replicas: \"=3\" is not NODE=REPLICAS");
-  EXPECT_EQ(error_of(format, scrape(), R"({"interval": 60, "replicas": "gpu-node-1=two"})").rfind("inputs[0].replicas.gpu-node-1: ", 0),
+  EXPECT_EQ(error_both_ways(format, scrape(), R"({"interval": 60, "replicas": "gpu-node-1=two"})").rfind("inputs[0].replicas.gpu-node-1: ", 0),
             0u);
-  EXPECT_EQ(error_of(format, scrape(), R"({"interval": 60, "nodes": []})"), "inputs[0].nodes: must name at least one node");
+  EXPECT_EQ(error_both_ways(format, scrape(), R"({"interval": 60, "nodes": []})"), "inputs[0].nodes: must name at least one node");
 }
 
 // ---- Pod labels ---------------------------------------------------------------------------
@@ -532,7 +534,38 @@ TEST(KubeStateMetrics, PodLabelNamedLikeATag) {
   const std::string text = header +
                            "kube_pod_container_resource_requests{namespace=\"a\",pod=\"p\",uid=\"u1\",container=\"c\",node=\"n1\",resource=\"nvidia_com_gpu\",unit=\"integer\"} 1\n"
                            "kube_pod_labels{namespace=\"a\",pod=\"p\",uid=\"u1\",label_namespace=\"team-a\",label_team=\"x\"} 1\n";
-  const IngestResult r = ingest_test::ingest(format, text, R"({"interval": 10})");
+  const IngestResult r = ingest_test::ingest_both_ways(format, text, R"({"interval": 10})");
   ASSERT_EQ(r.records.size(), 1u);
   EXPECT_EQ(r.records[0].tags, Tags({{"namespace", "a"}, {"pod", "p"}, {"label_namespace", "team-a"}, {"team", "x"}}));
+}
+
+TEST(KubeStateMetrics, ARangeAnswerStreamedKeepsOnlyWhatCountsAndGivesWhatItGivesReadWhole) {
+  // Streamed, requests of cpu and memory, a node not selected and a phase series of zeros
+  // are left out or emptied as they come; read whole, they are read and passed over: the
+  // same records, rows, skips and warnings (ingest_both_ways throws if they differ).
+  const auto item = [](const std::string& metric, const std::string& values) {
+    return R"({"metric":{"__name__":")" + metric.substr(0, metric.find('{')) + "\"," + metric.substr(metric.find('{') + 1) +
+           R"(,"values":[)" + values + "]}";
+  };
+  const std::string held = R"([0,"1"],[60,"1"],[120,"1"])", zero = R"([0,"0"],[60,"0"],[120,"0"])";
+  const std::string answer =
+      R"({"status":"success","data":{"resultType":"matrix","result":[)" +
+      item(R"(kube_node_status_capacity{"node":"n1","resource":"cpu","unit":"core"})", R"([0,"64"],[120,"64"])") + "," +
+      item(R"(kube_node_status_capacity{"node":"n1","resource":"nvidia_com_gpu","unit":"integer"})", R"([0,"8"],[120,"8"])") +
+      "," + item(R"(kube_pod_container_resource_requests{"container":"c","namespace":"ml","node":"n1","pod":"a","resource":"cpu","unit":"core"})", held) +
+      "," + item(R"(kube_pod_container_resource_requests{"container":"c","namespace":"ml","node":"n1","pod":"a","resource":"nvidia_com_gpu","unit":"integer"})", held) +
+      "," + item(R"(kube_pod_container_resource_requests{"container":"c","namespace":"ml","node":"n2","pod":"b","resource":"nvidia_com_gpu","unit":"integer"})", held) +
+      "," + item(R"(kube_pod_container_resource_requests{"container":"c","node":"n1","pod":"c","resource":"memory","unit":"byte"})", held) +
+      "," + item(R"(kube_pod_status_phase{"namespace":"ml","pod":"a","phase":"Pending","uid":"u"})", zero) +
+      "," + item(R"(kube_pod_status_phase{"namespace":"ml","pod":"a","phase":"Running","uid":"u"})", held) +
+      "," + item(R"(kube_pod_status_phase{"namespace":"ml","pod":"a","phase":"Failed","uid":"u"})", R"([0,"0"],[60,"NaN"])") +
+      "," + item(R"(up{"job":"ksm"})", held) + "]}}";
+  const auto r = ingest_test::ingest_both_ways(format, answer, R"({"max_gap": 60, "nodes": ["n1"], "skip_invalid": true})");
+  ASSERT_EQ(r.records.size(), 1u);
+  EXPECT_EQ(r.records[0].measures.at("gpu_seconds").to_string(), "120");
+  EXPECT_EQ(r.rows, 10u);
+  // The memory request without a namespace is an error either way; the NaN phase sample too.
+  EXPECT_EQ(r.skipped, 2u);
+  EXPECT_EQ(error_both_ways(format, answer, R"({"max_gap": 60, "nodes": ["n1"]})", "q.json"),
+            "q.json data.result[8].values[1]: value is NaN");
 }

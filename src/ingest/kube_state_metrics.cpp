@@ -202,11 +202,9 @@ struct Pod {
 
 std::string gpu_seconds_text(const Rational& r) { return Decimal::from_rational(r, Decimal::from_raw(1)).to_string(); }
 
-IngestResult parse_kube_state_metrics(std::string_view text, ObjectReader& options, const std::string& source) {
-  const RowErrors rows(options);
+KsmOptions read_ksm_options(ObjectReader& options) {
   KsmOptions o;
   if (const Value* v = options.optional("interval")) o.interval = read_seconds(*v, options.path("interval")).to_rational();
-  const bool has_interval = o.interval > 0;
   if (const Value* v = options.optional("replicas")) read_replicas(*v, options.path("replicas"), o);
   if (options.optional("mig_slices")) o.mig_slices = read_positive_whole(*options.optional("mig_slices"), options.path("mig_slices"));
   if (const Value* v = options.optional("max_gap")) o.max_gap = read_seconds(*v, options.path("max_gap")).to_rational();
@@ -217,20 +215,101 @@ IngestResult parse_kube_state_metrics(std::string_view text, ObjectReader& optio
   }
   if (const Value* v = options.optional("pool")) o.pool = read_string(*v, options.path("pool"));
   options.finish();  // a misspelt option is reported before any row is read
-  const std::size_t first = text.find_first_not_of(" \t\r\n");
-  const bool json = first != std::string_view::npos && text[first] == '{';
+  return o;
+}
+
+// The options a range answer (`json`) or a text scrape needs, and those it must not have.
+void check_form(const KsmOptions& o, bool json, ObjectReader& options) {
+  const bool has_interval = o.interval > 0;
   if (json && has_interval) throw SpecError(options.path("interval"), "applies only to a text scrape");
   if (json && o.max_gap == 0)
     throw SpecError(options.path("max_gap"), "is required for a range query (seconds between samples beyond which a gap counts as no data)");
   if (!json && o.max_gap > 0) throw SpecError(options.path("max_gap"), "applies only to a range query");
   if (!json && !has_interval) throw SpecError(options.path("interval"), "is required (seconds the scrape stands for)");
+}
 
+// A resource that is a GPU or a share of one (gpu_share below gives it a value).
+bool gpu_resource(std::string_view resource) {
+  if (resource.ends_with("_shared")) resource.remove_suffix(7);
+  return resource == "nvidia_com_gpu" || resource.starts_with("nvidia_com_mig_");
+}
+
+IngestResult read_exposition(const KsmOptions& o, bool json, IngestResult result, const prometheus::Exposition& exposition,
+                             const RowErrors& rows, const std::string& source);
+
+IngestResult parse_kube_state_metrics(std::string_view text, ObjectReader& options, const std::string& source) {
+  const RowErrors rows(options);
+  const KsmOptions o = read_ksm_options(options);
+  const std::size_t first = text.find_first_not_of(" \t\r\n");
+  const bool json = first != std::string_view::npos && text[first] == '{';
+  check_form(o, json, options);
   IngestResult result;
   const prometheus::ErrorHandler on_error = [&rows, &result](const std::string& where, const std::string& what) {
     rows.skip(result, where, what);
   };
   const prometheus::Exposition exposition =
       json ? prometheus::parse_api_json(text, source, on_error) : prometheus::parse_text(text, source, on_error);
+  return read_exposition(o, json, std::move(result), exposition, rows, source);
+}
+
+// A range answer read a series at a time, keeping only what can count: the series of the
+// metrics read, without requests and node resources that are no GPU (cpu, memory: most of
+// an answer) or on nodes not selected, and a phase series all of whose samples are 0 (not
+// that phase) without its samples. The same records and errors as read whole: a series
+// left out is one reading would pass over, and its family keeps its place.
+IngestResult parse_kube_state_metrics_stream(std::istream& in, ObjectReader& options, const std::string& source) {
+  const RowErrors rows(options);
+  const KsmOptions o = read_ksm_options(options);
+  const auto selected = [&o](const std::string& node) { return !o.nodes || o.nodes->contains(node); };
+  const auto present = [](const Series& s, const char* key) { return !optional_label(s, key).empty(); };
+  return prometheus::stream_or_whole(
+      in,
+      [&](std::istream& answer) -> std::optional<IngestResult> {
+        prometheus::Exposition kept;
+        std::map<std::string, std::size_t> family_index;
+        std::size_t left_out = 0;
+        prometheus::ToldErrors told;
+        const auto head = prometheus::stream_api_json(
+            answer, source, [&told](const std::string& where, const std::string& what) { told.emplace_back(where, what); },
+            [&](const Series& s) {
+              const auto [at, added] = family_index.try_emplace(s.name, kept.families.size());
+              if (added) kept.families.push_back({s.name, prometheus::MetricType::untyped, {}, {}});
+              const bool request = s.name == requests_metric;
+              const bool node_resource = s.name == capacity_metric || s.name == allocatable_metric;
+              bool keep = request || node_resource || s.name == labels_metric || s.name == node_labels_metric ||
+                          s.name == phase_metric;
+              if (request && present(s, "namespace") && present(s, "pod") && present(s, "resource"))
+                keep = selected(optional_label(s, "node")) && gpu_resource(optional_label(s, "resource"));
+              if (request && !selected(optional_label(s, "node"))) keep = false;
+              if (node_resource && present(s, "node") && present(s, "resource"))
+                keep = selected(optional_label(s, "node")) && gpu_resource(optional_label(s, "resource"));
+              if (!keep) {
+                ++left_out;
+                return;
+              }
+              Series& held = kept.families[at->second].series.emplace_back(s);
+              if (s.name == phase_metric &&
+                  std::all_of(s.samples.begin(), s.samples.end(),
+                              [](const Sample& x) { return x.problem().empty() && x.value.is_zero(); }))
+                held.samples.clear();
+            });
+        if (!head) return std::nullopt;
+        check_form(o, true, options);
+        kept.result_type = head->result_type;
+        kept.warnings = head->warnings;
+        IngestResult result;
+        result.rows = left_out;
+        rows.tell(result, told);
+        return read_exposition(o, true, std::move(result), kept, rows, source);
+      },
+      [&](std::string_view text) { return parse_kube_state_metrics(text, options, source); });
+}
+
+IngestResult read_exposition(const KsmOptions& o, bool json, IngestResult result, const prometheus::Exposition& exposition,
+                             const RowErrors& rows, const std::string& source) {
+  const prometheus::ErrorHandler on_error = [&rows, &result](const std::string& where, const std::string& what) {
+    rows.skip(result, where, what);
+  };
   result.warnings = exposition.warnings;
   if (json && exposition.result_type != "matrix")
     throw SpecError(source, "kube-state-metrics needs a range query (resultType matrix) or a text scrape, got \"" +
@@ -490,6 +569,7 @@ IngestResult parse_kube_state_metrics(std::string_view text, ObjectReader& optio
 
 void register_kube_state_metrics(IngestRegistry& registry) {
   registry.add("kube-state-metrics", parse_kube_state_metrics);
+  registry.add_stream("kube-state-metrics", parse_kube_state_metrics_stream);
   // Live: every metric the format reads (docs/ingest.md, kube-state-metrics).
   registry.add_live("kube-state-metrics", {LiveSource::Api::prometheus_range, [](ObjectReader&) -> std::optional<std::string> {
                                              return "{__name__=~\"" + std::string(requests_metric) + "|" +
