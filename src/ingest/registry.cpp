@@ -25,6 +25,7 @@ IngestRegistry& IngestRegistry::global() {
     ingest::register_sacct(registry);
     ingest::register_kube_state_metrics(registry);
     ingest::register_vllm(registry);
+    ingest::register_jsonl(registry);
   });
   return registry;
 }
@@ -260,6 +261,7 @@ std::string ingest_result_to_json(const IngestResult& result) {
       if (!r.used.empty()) j["used"] = amounts_json(r.used);
       if (r.start) j["start"] = r.start->to_string();
       if (r.end) j["end"] = r.end->to_string();
+      if (r.at) j["at"] = r.at->to_string();
       if (r.window) j["window"] = interval_json(*r.window);
       if (r.count) j["count"] = r.count->to_string();
       if (r.sku) j["sku"] = *r.sku;

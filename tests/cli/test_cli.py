@@ -270,6 +270,25 @@ check("series: the trend flags cv's spike on June 6", ("2026-06-06T00:00:00Z", {
 code, out, err = run(["run", os.path.join(ROOT, "examples", "data", "week-by-day.json"), "--format", "csv"])
 check("series: csv carries each line's bucket", out.startswith("step,pool,bucket_start,bucket_end,kind,"), out[:120])
 
+# ---- a request log: examples/data/request-log-chargeback.json, a day's per-request events (jsonl) ----
+# The node's 98.32 split by the GPU-seconds each business unit's requests logged: each
+# line within a cent of its exact share, the lines summing to the bill.
+code, out, err = run(["run", os.path.join(ROOT, "examples", "data", "request-log-chargeback.json")])
+res = json.loads(out) if code == 0 else {}
+logged = {}
+with open(os.path.join(ROOT, "examples", "data", "requests", "requests.jsonl")) as f:
+    for line in f:
+        event = json.loads(line, parse_float=Decimal)
+        unit = event["request"]["business_unit"]
+        logged[unit] = logged.get(unit, Decimal(0)) + event["usage"]["gpu_seconds"]
+by_unit = {l["tags"]["business_unit"]: Decimal(l["cost"]) for l in res.get("lines", []) if l["step"] == "by-unit"}
+total = sum(logged.values())
+check("request log: each business unit's share of the bill, to the cent",
+      set(by_unit) == set(logged) and sum(by_unit.values()) == Decimal("98.32") and
+      all(abs(by_unit[u] - Decimal("98.32") * logged[u] / total) < Decimal("0.01") for u in logged),
+      repr((by_unit, logged)))
+check("request log: 48 lines read as 48 records", res.get("inputs", [{}])[0].get("records") == 48, repr(res.get("inputs")))
+
 # ---- a month by day: examples/data/june-by-day.json, DCGM + kube-state-metrics + an hourly FOCUS bill ----
 # (examples/data/june/README.md). 720 hours at 98.32: 2,359.68 a day, 70,790.40 the month. A
 # usual day: nlp 4 GPUs, search 1, vision 2, one idle: 1,179.84, 294.96, 589.92, idle 294.96.

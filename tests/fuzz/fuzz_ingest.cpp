@@ -99,6 +99,10 @@ std::vector<std::string> option_sets() {
             R"({"cost": "ListCost", "period_start": "2026-06-01T00:00:00Z", "period_end": "2026-07-01T00:00:00Z"})",
             R"({"cost": "ContractedCost", "tags": ["ProviderName"], "pool_by": ["ServiceName"]})"};
   if (format == "opencost") return {R"({})", R"({"pool": "p"})"};
+  if (format == "jsonl")
+    return {R"({"tags": "model,request.business_unit", "measures": "gpu_seconds,usage.tokens", "at": "ts"})",
+            R"({"tags": {"unit": "request.business_unit"}, "measures": {"g": "gpu_seconds"}, "start": "a", "end": "b", "time_unit": "ms"})",
+            R"({"measures": "gpu_seconds", "id": "request.id", "pool": "p"})"};
   return {R"({})"};
 }
 

@@ -153,6 +153,8 @@ def main():
 
     ingest("opencost", text("tests/data/opencost/allocation.json"), [0, 1])
 
+    ingest("jsonl", text("examples/data/requests/requests.jsonl"), [0, 1, 2])
+
     total = sum(f.stat().st_size for f in OUT.rglob("*") if f.is_file())
     big = [f for f in OUT.rglob("*") if f.is_file() and f.stat().st_size > MAX]
     print(f"corpus: {sum(1 for f in OUT.rglob('*') if f.is_file())} seeds, {total} bytes; over {MAX} bytes: {len(big)}")
