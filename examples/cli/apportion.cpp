@@ -473,16 +473,15 @@ int cmd_catalog(const std::vector<std::string>& argv) {
     if (format == "json") {
       std::cout << catalog_to_json(catalog);
     } else if (format == "table") {
+      std::string text;
       for (const Sku& s : catalog.skus()) {
-        std::cout << s.id << "  (" << to_string(s.unit) << ", " << to_string(s.billing);
-        if (!s.as_of.empty()) std::cout << ", as of " << s.as_of;
-        std::cout << ")\n";
-        for (const Price& p : s.prices) {
-          std::cout << "    " << p.tier << "  " << p.rate.to_string();
-          if (p.from) std::cout << "  from " << p.from->to_string();
-          std::cout << "\n";
-        }
+        fmt::format_to(std::back_inserter(text), "{}  ({}, {}{})\n", s.id, to_string(s.unit), to_string(s.billing),
+                       s.as_of.empty() ? "" : ", as of " + s.as_of);
+        for (const Price& p : s.prices)
+          fmt::format_to(std::back_inserter(text), "    {}  {}{}\n", p.tier, p.rate.to_string(),
+                         p.from ? "  from " + p.from->to_string() : "");
       }
+      std::cout << text;
     } else {
       throw UsageError("--format must be json or table (got \"" + format + "\")");
     }
