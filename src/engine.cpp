@@ -345,10 +345,15 @@ class Runner {
     }
     for (std::size_t i = 0; i < a_.records.size(); ++i) {
       const Record& r = a_.records[i];
-      const std::string& where = r.origin;
-      if (r.pool && !pool_index_.contains(*r.pool)) throw SpecError(where + ".pool", "unknown pool \"" + *r.pool + "\"");
-      if (r.sku && r.pool) throw SpecError(where + ".pool", "a priced run (a record with a sku) may not name a pool");
-      if (r.at && !a_.series) throw SpecError(where + ".at", "places the record in a bucket of a series, and the spec has no \"series\"");
+      // A field of an inline record is a path (records[3].pool); of a record from a file,
+      // named after the line (usage.csv line 4: pool: ...).
+      const auto bad_field = [&r](const char* key, const std::string& what) {
+        return r.origin.starts_with("records[") ? SpecError(r.origin + "." + key, what)
+                                                : SpecError(r.origin, std::string(key) + ": " + what);
+      };
+      if (r.pool && !pool_index_.contains(*r.pool)) throw bad_field("pool", "unknown pool \"" + *r.pool + "\"");
+      if (r.sku && r.pool) throw bad_field("pool", "a priced run (a record with a sku) may not name a pool");
+      if (r.at && !a_.series) throw bad_field("at", "places the record in a bucket of a series, and the spec has no \"series\"");
     }
     if (!a_.series)
       for (std::size_t i = 0; i < a_.pools.size(); ++i)

@@ -1181,12 +1181,14 @@ Allocation read_allocation(const Value& spec, const SpecOptions& options, Planne
   if (r.has("statements")) a.statements = read_list<StatementSpec>(r, "statements", read_statement);
   a.governance = read_governance(r);
   r.finish();
-  std::set<std::string> ids;
+  std::map<std::string_view, std::size_t> ids;  // id -> the record that has it first
   for (std::size_t i = 0; i < a.records.size(); ++i)
-    if (!a.records[i].id.empty() && !ids.insert(a.records[i].id).second) {
+    if (!a.records[i].id.empty()) {
+      const auto [first, added] = ids.emplace(a.records[i].id, i);
+      if (added) continue;
       const std::string& origin = a.records[i].origin;  // records[3], or a file and line
       throw SpecError(origin + (origin.starts_with("records[") ? ".id" : ""),
-                      "record id \"" + a.records[i].id + "\" is used twice");
+                      "record id \"" + a.records[i].id + "\" is used twice (first by " + a.records[first->second].origin + ")");
     }
   return a;
 }

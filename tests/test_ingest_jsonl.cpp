@@ -81,10 +81,14 @@ TEST(Jsonl, BadLinesNameTheirLineAndAreSkippedOnlyWhenAsked) {
   EXPECT_EQ(error_of(good + "\n" + R"({"ts":"2026-11-03T10:00:00Z","g":-1})", opts),
             "requests.jsonl line 2: g: must not be negative (got \"-1\")");
   EXPECT_EQ(error_of("[1]", opts), "requests.jsonl line 1: not a JSON object (got a list)");
-  EXPECT_EQ(error_of(R"({"g": 1)", opts).substr(0, 32), "requests.jsonl line 1: not JSON:");
+  EXPECT_EQ(error_of(R"({"g": 1)", opts).substr(0, 43), "requests.jsonl line 1: not JSON: column 8: ");
+  EXPECT_EQ(error_of(R"({"g":1,"g":2})", opts).substr(0, 25), "requests.jsonl line 1: g:");  // valid JSON, a key twice
+  EXPECT_EQ(error_of(R"({"g":1,"ts":true})", opts),
+            "requests.jsonl line 1: ts: must be RFC 3339 text or a number of seconds since 1970 (or of time_unit), got a boolean");
+  EXPECT_EQ(error_of(R"({"g":1})", R"({"measures": "g", "id": "rid"})"), "requests.jsonl line 1: rid: missing (the id field)");
   EXPECT_EQ(error_of(R"({"g":1,"team":{"x":1},"ts":"2026-11-03T10:00:00Z"})", opts),
             "requests.jsonl line 1: team: must be a string, a number or a boolean to be a tag (got an object)");
-  EXPECT_EQ(error_of(R"({"g":1})", opts), "requests.jsonl line 1: ts: missing");
+  EXPECT_EQ(error_of(R"({"g":1})", opts), "requests.jsonl line 1: ts: missing (the at field)");
   EXPECT_EQ(error_of(R"({"g":1,"ts":"yesterday"})", opts).substr(0, 48), "requests.jsonl line 1: ts: not an RFC 3339 times");
   EXPECT_EQ(error_of(R"({"g":1,"ts":1.0000000001})", opts), "requests.jsonl line 1: ts: is finer than a nanosecond (got 1.0000000001)");
   EXPECT_EQ(error_of(R"({"g":1,"a":2,"b":1})", R"({"measures": "g", "start": "a", "end": "b"})"),
@@ -92,6 +96,19 @@ TEST(Jsonl, BadLinesNameTheirLineAndAreSkippedOnlyWhenAsked) {
   const IngestResult skipped = ingest(good + "\nnot json\n" + good + "\n", R"({"tags": "team", "measures": "g", "at": "ts", "skip_invalid": true})");
   EXPECT_EQ(skipped.records.size(), 2u);
   EXPECT_EQ(skipped.skipped, 1u);
+  // A skipped line made no record: it is not counted as lacking a field.
+  const IngestResult lacking = ingest(R"({"g":1,"team":"a"})" "\n" R"({"g":"bad"})" "\n" R"({"g":2})" "\n",
+                                      R"({"tags": "team", "measures": "g", "skip_invalid": true})");
+  EXPECT_EQ(lacking.warnings, std::vector<std::string>{"requests.jsonl: 1 of 3 lines has no team; their records go without it"});
+}
+
+TEST(Jsonl, DottedKeysAndEpochsInStrings) {
+  const IngestResult r = ingest(R"({"a.b":{"c":5},"ts":"1762156800","x":{"y.z":{"w":"v"}}})" "\n",
+                                R"({"tags": "x.y.z.w", "measures": "a.b.c", "at": "ts"})");
+  ASSERT_EQ(r.records.size(), 1u);
+  EXPECT_EQ(r.records[0].measures.at("a.b.c").to_string(), "5");
+  EXPECT_EQ(tag(r.records[0], "x.y.z.w"), "v");
+  EXPECT_EQ(r.records[0].at->to_string(), "2025-11-03T08:00:00Z");
 }
 
 TEST(Jsonl, OptionsAreChecked) {

@@ -93,22 +93,24 @@ JsonlOptions read_jsonl_options(ObjectReader& options) {
 // The value at a dotted path, or nullptr when a part is missing (or null). A key that
 // itself holds dots ("http.status") is found whole before the path is split.
 const Value* at_path(const Value& object, std::string_view path) {
-  const Value* v = &object;
-  while (true) {
-    if (!v->is(Value::Type::object)) return nullptr;
-    if (const Value* whole = v->find(path)) return whole->is(Value::Type::null) ? nullptr : whole;
-    const std::size_t dot = path.find('.');
-    if (dot == std::string_view::npos) return nullptr;
-    v = v->find(path.substr(0, dot));
-    if (!v) return nullptr;
-    path.remove_prefix(dot + 1);
-  }
+  if (!object.is(Value::Type::object)) return nullptr;
+  if (const Value* whole = object.find(path)) return whole->is(Value::Type::null) ? nullptr : whole;
+  // "a.b.c": key "a" then "b.c", or key "a.b" (a key with a dot) then "c".
+  for (std::size_t dot = path.find('.'); dot != std::string_view::npos; dot = path.find('.', dot + 1))
+    if (const Value* part = object.find(path.substr(0, dot)))
+      if (const Value* found = at_path(*part, path.substr(dot + 1))) return found;
+  return nullptr;
 }
 
 // A time: RFC 3339 text, or a number of Unix seconds (or of `time_unit`), exact to the
 // nanosecond.
 Instant read_time(const Value& v, const std::string& path, const Decimal& seconds_per_unit) {
-  if (!v.is(Value::Type::number)) return read_instant(v, path);
+  if (!v.is(Value::Type::number) && !v.is(Value::Type::string))
+    throw SpecError(path, "must be RFC 3339 text or a number of seconds since 1970 (or of time_unit), got " +
+                              std::string(type_name(v.type())));
+  // A string is RFC 3339, or a number written as a string ("1762156800"), as loggers do.
+  const bool number = v.is(Value::Type::number) || v.text().find_first_not_of("0123456789.-+eE") == std::string::npos;
+  if (!number) return read_instant(v, path);
   const Decimal seconds = read_decimal(v, path) * seconds_per_unit;
   const Decimal ns = seconds * Decimal::parse("1000000000");
   if (ns.round(Decimal::parse("1")) != ns) throw SpecError(path, "is finer than a nanosecond (got " + v.text() + ")");
@@ -144,7 +146,12 @@ class JsonlReader {
       try {
         doc = parse_json(text);
       } catch (const SpecError& e) {
-        throw ParseError(std::string("not JSON: ") + e.what());
+        // A syntax error is at "line 1, column N" of the line's own text: its column is
+        // what says where. Other errors (a number out of range, a key twice) name the key.
+        const std::string what = e.what();
+        constexpr std::string_view first_line = "line 1, ";
+        if (what.starts_with(first_line)) throw ParseError("not JSON: " + what.substr(first_line.size()));
+        throw ParseError(what);
       }
       if (!doc.is(Value::Type::object))
         throw ParseError("not a JSON object (got " + std::string(type_name(doc.type())) + ")");
@@ -152,32 +159,34 @@ class JsonlReader {
       r.origin = where;
       r.pool = o_.pool;
       std::vector<Tags::Pair> tags;
+      std::vector<const std::string*> missing;  // counted once the line has made its record
       for (const Field& f : o_.tags) {
         if (const Value* v = at_path(doc, f.path)) tags.emplace_back(f.key, tag_text(*v, f.path));
-        else ++missing_[f.path];
+        else missing.push_back(&f.path);
       }
       r.tags = Tags(std::move(tags));
       for (const Field& f : o_.measures) {
         if (const Value* v = at_path(doc, f.path)) r.measures[f.key] = read_non_negative(*v, f.path);
-        else ++missing_[f.path];
+        else missing.push_back(&f.path);
       }
-      const auto time = [&](const std::optional<std::string>& path) -> std::optional<Instant> {
+      const auto time = [&](const std::optional<std::string>& path, const char* option) -> std::optional<Instant> {
         if (!path) return std::nullopt;
         const Value* v = at_path(doc, *path);
-        if (!v) throw ParseError(*path + ": missing");
+        if (!v) throw ParseError(*path + ": missing (the " + option + " field)");
         return read_time(*v, *path, o_.seconds_per_unit);
       };
-      r.at = time(o_.at);
-      r.start = time(o_.start);
-      r.end = time(o_.end);
+      r.at = time(o_.at, "at");
+      r.start = time(o_.start, "start");
+      r.end = time(o_.end, "end");
       if (r.start && *r.end < *r.start)
         throw ParseError(*o_.end + ": is before " + *o_.start + " (" + r.end->to_string() + " < " + r.start->to_string() + ")");
       if (o_.id) {
         const Value* v = at_path(doc, *o_.id);
-        if (!v) throw ParseError(*o_.id + ": missing");
+        if (!v) throw ParseError(*o_.id + ": missing (the id field)");
         r.id = tag_text(*v, *o_.id);
       }
       result_.records.push_back(std::move(r));
+      for (const std::string* path : missing) ++missing_[*path];
     });
   }
 
