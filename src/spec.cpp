@@ -674,7 +674,7 @@ void read_inputs(ObjectReader& spec, Allocation& a, const SpecOptions& options, 
     const bool live = input.has("url");
     if (live && input.has("path")) throw SpecError(input.path("url"), "give path or url, not both");
     if (live && !options.live_sources)
-      throw SpecError(input.path("url"), "live sources are turned off here (SpecOptions::live_sources); give \"path\"");
+      throw SpecError(input.path("url"), "live sources are turned off here (by the program running this spec: live_sources); give \"path\"");
     const std::string file = live ? ingest::shown_address(read_string(input.required("url"), input.path("url")))
                                   : read_string(input.required("path"), input.path("path"));
     const InputLinks links = read_input_links(input, tables);
