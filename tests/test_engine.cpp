@@ -259,7 +259,7 @@ TEST(EngineValidation, PathsOfBadAllocations) {
   a.records = {rec({}, "1", "q")};
   EXPECT_EQ(path_of(a), "records[0].pool");
   a.records[0].origin = "usage.csv line 7";
-  EXPECT_EQ(path_of(a), "usage.csv line 7.pool");
+  EXPECT_EQ(path_of(a), "usage.csv line 7");  // a file's record: "usage.csv line 7: pool: ..."
   a.records = {rec({}, "1", "p")};
   a.records[0].sku = "gpu/x";
   EXPECT_EQ(path_of(a), "records[0].pool");

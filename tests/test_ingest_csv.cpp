@@ -206,7 +206,7 @@ TEST(CsvThroughThePlan, ErrorsAreTheSame) {
     "inputs": [{"format": "csv", "path": "usage.csv", "tags": "namespace,team,pod", "measures": "gpu_seconds",
                 "pool": "nope"}],
     "steps": [{"id": "ns", "strategy": "per_namespace", "pool": "gpu"}]})";
-  EXPECT_EQ(folder.run(spec, true), "error: usage.csv line 2.pool: unknown pool \"nope\"");
+  EXPECT_EQ(folder.run(spec, true), "error: usage.csv line 2: pool: unknown pool \"nope\"");
   EXPECT_EQ(folder.run(spec, true), folder.run(spec, false));
   folder.write("usage.csv", kUsage + "nlp,search,\xff,1,1\n");
   const std::string bad = R"({"apportion": 1, "pools": [{"id": "gpu", "cost": "100.00"}], "records": [], )" + kInputs +
