@@ -100,16 +100,19 @@ void put_percent(Buffer& out, const Decimal& part, const Decimal& whole) {
 }
 
 void put_instant(Buffer& out, Instant t) {
-  using namespace std::chrono;
-  const sys_time<nanoseconds> at{nanoseconds(t.unix_nanos())};
-  const sys_days day = floor<days>(at);
-  const year_month_day date(day);
-  const hh_mm_ss time(floor<seconds>(at - day));
+  // Days and the time of day worked out in whole seconds first: flooring the nanoseconds
+  // of the earliest instants to a day would pass below the int64 range.
+  const std::int64_t ns = t.unix_nanos();
+  std::int64_t seconds = ns / 1'000'000'000, nanos = ns % 1'000'000'000;
+  if (nanos < 0) nanos += 1'000'000'000, --seconds;
+  std::int64_t day = seconds / 86400, of_day = seconds % 86400;
+  if (of_day < 0) of_day += 86400, --day;
+  const std::chrono::year_month_day date{std::chrono::sys_days(std::chrono::days(day))};
   // Compiled formats: an instant is written twice for every line of a series.
   fmt::format_to(std::back_inserter(out), FMT_COMPILE("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}"), static_cast<int>(date.year()),
-                 static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()), time.hours().count(),
-                 time.minutes().count(), time.seconds().count());
-  if (const auto nanos = (at - floor<seconds>(at)).count(); nanos != 0) {
+                 static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()), of_day / 3600, of_day / 60 % 60,
+                 of_day % 60);
+  if (nanos != 0) {
     fmt::format_to(std::back_inserter(out), FMT_COMPILE(".{:09}"), nanos);
     while (out.data()[out.size() - 1] == '0') out.resize(out.size() - 1);
   }

@@ -129,11 +129,12 @@ Instant from_sys(SysNanos t) { return Instant::from_unix_nanos(t.time_since_epoc
 }  // namespace
 
 bool starts_bucket(Instant t, BucketStep step) {
-  const SysNanos at = as_sys(t);
-  if (step == BucketStep::hour) return std::chrono::floor<std::chrono::hours>(at) == at;
-  const sys_days day = std::chrono::floor<std::chrono::days>(at);
-  if (SysNanos(day) != at) return false;
-  if (step == BucketStep::day) return true;
+  // By remainders, not by flooring: the floor of the earliest instants to a day or an hour
+  // would pass below the int64 range of nanoseconds.
+  constexpr std::int64_t ns_per_hour = 3'600'000'000'000, ns_per_day = 24 * ns_per_hour;
+  if (t.unix_nanos() % (step == BucketStep::hour ? ns_per_hour : ns_per_day) != 0) return false;
+  if (step == BucketStep::hour || step == BucketStep::day) return true;
+  const sys_days day{std::chrono::days(t.unix_nanos() / ns_per_day)};
   if (step == BucketStep::week) return std::chrono::weekday(day) == std::chrono::Monday;
   return std::chrono::year_month_day(day).day() == std::chrono::day(1);
 }

@@ -8,6 +8,7 @@
 #include <iterator>
 #include <sstream>
 #include <random>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -44,6 +45,14 @@ TEST(SeriesCalendar, WeeksStartOnMondayAndBoundariesAreChecked) {
   EXPECT_TRUE(starts_bucket(at("2026-06-01T13:00:00Z"), BucketStep::hour));
   EXPECT_FALSE(starts_bucket(at("2026-06-01T13:30:00Z"), BucketStep::hour));
   EXPECT_FALSE(starts_bucket(at("2026-06-02T00:00:00Z"), BucketStep::month));
+  // The earliest instants, and days before 1970: no floor below the int64 range (UBSan
+  // found one), and a Monday before 1970 is one.
+  const Instant earliest = Instant::from_unix_nanos(std::numeric_limits<std::int64_t>::min());
+  for (const BucketStep step : {BucketStep::hour, BucketStep::day, BucketStep::week, BucketStep::month})
+    EXPECT_FALSE(starts_bucket(earliest, step));
+  EXPECT_TRUE(starts_bucket(at("1969-12-29T00:00:00Z"), BucketStep::week));
+  EXPECT_TRUE(starts_bucket(at("1969-12-01T00:00:00Z"), BucketStep::month));
+  EXPECT_FALSE(starts_bucket(at("1969-12-02T00:00:00Z"), BucketStep::month));
   const auto weeks = buckets_between(at("2026-06-01T00:00:00Z"), at("2026-06-29T00:00:00Z"), BucketStep::week);
   EXPECT_EQ(days_of(weeks), (std::vector<std::int64_t>{7, 7, 7, 7}));
   EXPECT_THROW(buckets_between(at("2026-06-02T00:00:00Z"), at("2026-06-29T00:00:00Z"), BucketStep::week), std::invalid_argument);
