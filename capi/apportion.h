@@ -146,6 +146,26 @@ APN_API int apn_run_json_opts(char **out, size_t *out_len, const char *spec, siz
 APN_API int apn_alerts_json(char **out, size_t *out_len, const char *spec, size_t spec_len,
                             const char *options_json);
 
+/* Writes the training costs of a spec's priced runs back to MLflow (docs/ingest.md,
+ * "Costs written back to MLflow"): runs the spec as apn_run_json_opts does, then, for every
+ * run a per_experiment step priced (a record tagged run_id, as the mlflow input tags them),
+ * writes the metrics training_cost_<currency>, gpu_hours and cost_per_epoch (when the run
+ * has an epochs metric or param) and apportion.* tags with the exact decimals to `target`:
+ * an MLflow file store's folder (or a file:// URI of it) or a tracking server's http(s)://
+ * address. A second call with the same spec writes nothing new; a changed price writes a
+ * new point. The report is NUL-terminated JSON in *out, its length without the NUL in
+ * *out_len ({"target", "runs": [{"run_id", "step", "cost", "gpu_hours", "cost_per_epoch",
+ * "metrics_written", "tags_written"}], "points_written", "warnings"}); free *out with
+ * apn_free(). `options_json` is a JSON object, or NULL, of
+ *   "spec_name":        the text of the tag apportion.spec (default: none written);
+ *   "bearer_token_env": the environment variable holding a server's token (default
+ *                       MLFLOW_TRACKING_TOKEN, when set);
+ *   "base_dir", "limits", "live_sources": as for apn_run_json_opts.
+ * A bad spec, option or target is APN_ESPEC with a message that starts with where it is;
+ * on any error *out is NULL and *out_len 0. */
+APN_API int apn_log_to_mlflow(char **out, size_t *out_len, const char *spec, size_t spec_len, const char *options_json,
+                              const char *target);
+
 /* A showback report of one allocation spec (docs/report.md): runs the spec as
  * apn_run_json_opts does and gives one self-contained HTML page (inline CSS, SVG and a
  * table sorter, nothing fetched) as NUL-terminated UTF-8 in *out, its length without the NUL in

@@ -13,7 +13,7 @@ packages=(
   g++ cmake pkg-config
   libboost-dev nlohmann-json3-dev libfmt-dev
   pybind11-dev python3-dev python3-numpy python3-pandas python3-pytest python3-distributed
-  python3-pip python3-venv python3-setuptools python3-wheel
+  python3-pip python3-venv python3-setuptools python3-wheel python3-yaml
   libgtest-dev libgmock-dev libbenchmark-dev
   prometheus locales libcurl4-openssl-dev
 )

@@ -689,8 +689,10 @@ void read_inputs(ObjectReader& spec, Allocation& a, const SpecOptions& options, 
       if (!ec && bytes > limits.max_input_bytes)
         limit_exceeded(input.path("path"), limits.max_input_bytes, "bytes in \"" + file + "\"", "max_input_bytes");
     }
+    // A folder (an MLflow file store) is read by the format's folder parser.
+    const bool folder = !live && std::filesystem::is_directory(options.base_dir / file);
     std::ifstream stream;
-    if (!live) stream = open_text_file(options.base_dir / file, input.path("path"));
+    if (!live && !folder) stream = open_text_file(options.base_dir / file, input.path("path"));
     IngestResult got;
     const auto too_many_records = [&] {
       // A csv input can keep one record a group instead of one a row.
@@ -707,6 +709,8 @@ void read_inputs(ObjectReader& spec, Allocation& a, const SpecOptions& options, 
     try {
       if (live) {
         got = IngestRegistry::global().parse_live(format, input, LiveContext{a.series, options.base_dir, limits.max_input_bytes});
+      } else if (folder) {
+        got = IngestRegistry::global().parse_folder(format, options.base_dir / file, input, file);
       } else if (options.progress) {
         std::error_code ec;
         const std::uintmax_t size = std::filesystem::file_size(options.base_dir / file, ec);

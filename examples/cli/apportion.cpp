@@ -8,6 +8,8 @@
 #include <chrono>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <cstring>
 #include <map>
 #include <fstream>
@@ -67,6 +69,7 @@ limits (input past one is an error naming it; docs/errors.md):
 )";
 
 constexpr const char* run_help = R"(usage: apportion run SPEC.json|- [--format json|table|csv|focus|markdown|prometheus] [--output FILE]
+                     [--log-to-mlflow STORE|URL]
 
 Runs an allocation spec (docs/spec.md) and prints the result. "-" reads the spec
 from standard input.
@@ -344,7 +347,7 @@ const Result& warn(const Result& result) {
 }
 
 int cmd_run(const std::vector<std::string>& argv) {
-  const Args args = parse_spec_args(argv, {"format", "output"});
+  const Args args = parse_spec_args(argv, {"format", "output", "log-to-mlflow"});
   if (args.help) {
     std::cout << run_help << spec_options_help << limits_help();
     return 0;
@@ -358,6 +361,24 @@ int cmd_run(const std::vector<std::string>& argv) {
   Allocation allocation = read_allocation(path, args);
   const Result result = run(allocation);
   warn(result);
+  if (const auto target = args.options.find("log-to-mlflow"); target != args.options.end()) {
+    MlflowLogOptions options;
+    options.spec = path == "-" ? "stdin" : std::filesystem::path(path).filename().string();
+    if (const char* token = std::getenv("MLFLOW_TRACKING_TOKEN"); token && *token) options.bearer_token = token;
+    const MlflowLogReport report = log_to_mlflow(allocation, result, target->second, options);
+    for (const std::string& w : report.warnings) std::cerr << "apportion: warning: mlflow: " << one_line(w) << "\n";
+    std::size_t changed = 0, tags = 0;
+    for (const MlflowLoggedRun& r : report.runs) {
+      changed += !r.metrics_written.empty() || !r.tags_written.empty();
+      tags += r.tags_written.size();
+    }
+    std::cerr << "apportion: mlflow: " << report.runs.size() << (report.runs.size() == 1 ? " run" : " runs") << " priced, "
+              << (changed == 0 ? std::string("all up to date in ") + report.target
+                               : std::to_string(report.points_written()) + " metric points and " + std::to_string(tags) +
+                                     " tags written to " + std::to_string(changed) + (changed == 1 ? " run" : " runs") +
+                                     " in " + report.target)
+              << "\n";
+  }
   allocation.records = {};  // the renderers read none; result_to_focus reads the steps and pools
   if (format == "table") write_output(result_to_table(result), args);
   else if (format == "csv") write_output(result_to_csv(result), args);
@@ -527,7 +548,8 @@ int cmd_ingest(const std::vector<std::string>& argv) {
   if (!IngestRegistry::global().contains(format))
     throw UsageError("unknown format \"" + format + "\" (see apportion ingest --help)");
   std::ifstream file;  // read by the format as it goes (in blocks, for formats that stream)
-  if (!live && path != "-") {
+  const bool folder = !live && path != "-" && std::filesystem::is_directory(path);  // an MLflow file store
+  if (!live && !folder && path != "-") {
     file.open(path, std::ios::binary);
     if (!file) throw UsageError(path + ": cannot read the file: " + std::strerror(errno));
   }
@@ -537,8 +559,9 @@ int cmd_ingest(const std::vector<std::string>& argv) {
   const std::string source = path == "-" ? "stdin" : path;
   IngestResult result;
   try {
-    result = live ? IngestRegistry::global().parse_live(format, reader, LiveContext{})
-                  : IngestRegistry::global().parse_stream(format, text, reader, source);
+    result = live     ? IngestRegistry::global().parse_live(format, reader, LiveContext{})
+             : folder ? IngestRegistry::global().parse_folder(format, path, reader, source)
+                      : IngestRegistry::global().parse_stream(format, text, reader, source);
     reader.finish();
   } catch (const SpecError& e) {
     // An option's error names the option as the command line spells it.

@@ -15,6 +15,7 @@
 #include "apportion/ingest.hpp"
 #include "apportion/json.hpp"
 #include "apportion/limits.hpp"
+#include "apportion/mlflow.hpp"
 #include "apportion/quantity.hpp"
 #include "apportion/render.hpp"
 #include "apportion/report.hpp"

@@ -54,11 +54,16 @@ using IngestParser = std::function<IngestResult(std::string_view text, ObjectRea
 using IngestStreamParser =
     std::function<IngestResult(std::istream& in, ObjectReader& options, const std::string& source)>;
 
+// The same for a folder (an MLflow file store, `mlruns/`): the parser reads the files in it.
+using IngestFolderParser =
+    std::function<IngestResult(const std::filesystem::path& folder, ObjectReader& options, const std::string& source)>;
+
 // A format read from a server rather than a file (docs/ingest.md, "Live sources").
 struct LiveSource {
   enum class Api {
     prometheus_range,     // `/api/v1/query_range` of a Prometheus-compatible server
     opencost_allocation,  // `/allocation/compute` of an OpenCost server
+    mlflow_runs,          // `experiments/search` and `runs/search` of an MLflow tracking server
   };
   Api api = Api::prometheus_range;
   // Prometheus: the PromQL an input reads when it gives no `query` (from the format's own
@@ -93,6 +98,14 @@ class IngestRegistry {
   // read files this way.
   IngestResult parse_stream(std::string_view format, std::istream& in, ObjectReader& options,
                             const std::string& source) const;
+  // Gives a format a folder to read instead of a file. A second one for a format, or one for
+  // a format not registered, is std::invalid_argument.
+  void add_folder(std::string_view format, IngestFolderParser parser);
+  bool reads_folders(std::string_view format) const;
+  // Reads the folder `folder` with the format's folder parser; a format without one is
+  // SpecError(source, ...) saying it reads files.
+  IngestResult parse_folder(std::string_view format, const std::filesystem::path& folder, ObjectReader& options,
+                            const std::string& source) const;
   // Makes a format readable from a server: an input that gives `url` instead of `path`.
   // A second one for a format, or one for a format not registered, is std::invalid_argument.
   void add_live(std::string_view format, LiveSource source);
@@ -109,6 +122,7 @@ class IngestRegistry {
   mutable std::shared_mutex mutex_;
   std::map<std::string, IngestParser, std::less<>> parsers_;
   std::map<std::string, IngestStreamParser, std::less<>> stream_parsers_;
+  std::map<std::string, IngestFolderParser, std::less<>> folder_parsers_;
   std::map<std::string, LiveSource, std::less<>> live_sources_;
 };
 

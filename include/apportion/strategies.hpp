@@ -167,6 +167,10 @@ class PerExperiment final : public Strategy {
   bool rounds_lines_together() const override { return options_.rounding == Rounding::total; }
   std::vector<std::string> default_group_by() const override { return {"experiment"}; }
   StepOutput run(const StepInput& input) const override;
+  // One run's exact cost from the catalog, as a line of this step sums it: its part in the
+  // bucket being split, its window's part of the whole run, or the whole run. A run missing
+  // start, end or count, or a SKU the catalog lacks, is SpecError naming the record.
+  static Rational price(const Record& run, const Catalog* catalog);
 
  private:
   Options options_;

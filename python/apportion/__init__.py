@@ -122,6 +122,60 @@ def alerts(
     raise TypeError(f"a spec is a dict, JSON text or a path, not a {type(spec).__name__}")
 
 
+def log_to_mlflow(
+    spec: _SpecLike,
+    target: str | _os.PathLike[str],
+    base_dir: str | _os.PathLike[str] = ".",
+    *,
+    spec_name: str | None = None,
+    bearer_token_env: str = "MLFLOW_TRACKING_TOKEN",
+    live_sources: bool = True,
+    **limits: int,
+) -> dict:
+    """Runs a spec and writes its priced runs' training costs back to MLflow.
+
+    For every run a ``per_experiment`` step priced (a record tagged ``run_id``, as the
+    ``mlflow`` input tags them), writes the metrics ``training_cost_<currency>``,
+    ``gpu_hours`` and, with an ``epochs`` metric or param, ``cost_per_epoch``, and
+    ``apportion.*`` tags holding the exact decimals, to ``target``: an MLflow file store's
+    folder (``mlruns``) or a tracking server's ``http(s)://`` address (with the token in
+    ``bearer_token_env`` when set). A second call with the same spec writes nothing new; a
+    changed price writes a new point. ``spec_name`` is written in the tag
+    ``apportion.spec`` (default: a path spec's file name). Returns the report: ``{"target",
+    "runs": [{"run_id", "step", "cost", "gpu_hours", "cost_per_epoch", "metrics_written",
+    "tags_written"}], "points_written", "warnings"}``, amounts as decimal.Decimal.
+    ``base_dir``, ``live_sources`` and keyword limits are as for run(). Bad input raises
+    SpecError.
+    """
+    import json as _json
+    from decimal import Decimal as _Decimal
+
+    settings = _limit_settings(limits, live_sources)
+    token = _os.environ.get(bearer_token_env) or None
+    if isinstance(spec, _os.PathLike) or (isinstance(spec, str) and _looks_like_path(spec)):
+        path = _os.fspath(spec)
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+        base_dir = _os.path.dirname(path) or "."
+        if spec_name is None:
+            spec_name = _os.path.basename(path)
+    elif isinstance(spec, bytes):
+        text = spec.decode("utf-8")
+    elif isinstance(spec, str):
+        text = spec
+    elif isinstance(spec, _Mapping):
+        text = dumps(spec)
+    else:
+        raise TypeError(f"a spec is a dict, JSON text or a path, not a {type(spec).__name__}")
+    report = _json.loads(
+        _core.log_to_mlflow_spec(text, _os.fspath(base_dir), settings, _os.fspath(target), spec_name or "", token))
+    for logged in report["runs"]:
+        for key in ("cost", "gpu_hours", "cost_per_epoch"):
+            if logged[key] is not None:
+                logged[key] = _Decimal(logged[key])
+    return report
+
+
 def report_html(
     spec: _SpecLike,
     title: str | None = None,
@@ -170,6 +224,7 @@ __all__ = [
     "ingest",
     "ingest_formats",
     "lines_dataframe",
+    "log_to_mlflow",
     "record_batch",
     "records_from_dataframe",
     "report_html",

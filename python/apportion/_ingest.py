@@ -21,7 +21,8 @@ def ingest(format: str, source: str | os.PathLike[str] | None = None, **options:
     """Reads a file (a path) in an input format and returns what it yields as a spec
     fragment: {"records": [...]}, {"pools": [...]} or {"catalog": {...}}, every decimal
     an exact string as the spec writes it. Options are the format's own (`ingest("sacct", "jobs.txt",
-    sku="onprem/h100")`); an unreadable row raises SpecError naming the file and line.
+    sku="onprem/h100")`); an unreadable row raises SpecError naming the file and line. A
+    folder is read by a format that reads folders (`ingest("mlflow", "mlruns", sku=...)`).
 
     Without a file, `url=` reads a live Prometheus or OpenCost server instead (docs/ingest.md,
     "Live sources"): `ingest("dcgm", url="http://prometheus:9090", start="2026-06-01T00:00:00Z",
@@ -34,6 +35,8 @@ def ingest(format: str, source: str | os.PathLike[str] | None = None, **options:
     if "url" in options:
         raise TypeError("ingest() takes a file or url=, not both")
     path = os.fspath(source)
+    if os.path.isdir(path):  # an MLflow file store, mlruns/
+        return json.loads(_core.ingest_folder_json(format, path, dumps(options)))
     with open(path, encoding="utf-8") as f:
         text = f.read()
     out = _core.ingest_json(format, text, dumps(options), path)

@@ -16,6 +16,7 @@
 #include "apportion/ingest.hpp"
 #include "apportion/json.hpp"
 #include "apportion/limits.hpp"
+#include "apportion/mlflow.hpp"
 #include "apportion/render.hpp"
 #include "apportion/report.hpp"
 #include "apportion/spec.hpp"
@@ -220,6 +221,20 @@ void register_engine(py::module_& m) {
       py::arg("path"), py::arg("limits") = LimitSettings{}, py::arg("format") = "text",
       py::arg("already_fired") = std::vector<std::string>{},
       "The new alerts of a spec file rendered as text, json or slack.");
+  m.def(
+      "log_to_mlflow_spec",
+      [](const std::string& text, const std::string& base_dir, const LimitSettings& limits, const std::string& target,
+         const std::string& spec_name, std::optional<std::string> token) {
+        py::gil_scoped_release release;
+        const Allocation allocation = read_text(text, base_dir, limits);
+        const Result result = run(allocation);
+        MlflowLogOptions options;
+        options.spec = spec_name;
+        options.bearer_token = std::move(token);
+        return mlflow_log_report_to_json(log_to_mlflow(allocation, result, target, options));
+      },
+      py::arg("text"), py::arg("base_dir"), py::arg("limits"), py::arg("target"), py::arg("spec_name"), py::arg("token"),
+      "Runs spec JSON text and writes its priced runs' costs to an MLflow store or server; the report as JSON.");
   m.def("strategies", [] { return StrategyRegistry::global().names(); }, "The names of the registered strategies.");
   m.def(
       "ingest_json",
@@ -233,6 +248,18 @@ void register_engine(py::module_& m) {
       },
       py::arg("format"), py::arg("text"), py::arg("options_json") = "{}", py::arg("source") = "input",
       "Reads text in an input format; returns the records, pools or catalog as spec JSON.");
+  m.def(
+      "ingest_folder_json",
+      [](const std::string& format, const std::string& folder, const std::string& options_json) {
+        py::gil_scoped_release release;
+        const Value options = parse_json(options_json);
+        ObjectReader reader(options, "options");
+        const IngestResult result = IngestRegistry::global().parse_folder(format, folder, reader, folder);
+        reader.finish();
+        return ingest_result_to_json(result);
+      },
+      py::arg("format"), py::arg("folder"), py::arg("options_json") = "{}",
+      "Reads a folder in an input format (mlflow's mlruns/); returns the records as spec JSON.");
   m.def(
       "ingest_live_json",
       [](const std::string& format, const std::string& options_json) {

@@ -17,6 +17,7 @@ void register_sacct(IngestRegistry& registry);
 void register_kube_state_metrics(IngestRegistry& registry);
 void register_vllm(IngestRegistry& registry);
 void register_jsonl(IngestRegistry& registry);
+void register_mlflow(IngestRegistry& registry);
 
 // The threads a long input is read with: a csv file summed through the plan, the spec's
 // `records` list. As many as the machine has, at most eight; set_csv_threads or

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -12,6 +13,17 @@
 
 APPORTION_BEGIN_NAMESPACE
 namespace ingest {
+
+TempDir::TempDir() {
+  std::string pattern = (std::filesystem::temp_directory_path() / "apportion-live-XXXXXX").string();
+  if (!::mkdtemp(pattern.data())) throw std::runtime_error("cannot make a temporary folder under " + pattern);
+  path_ = pattern;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
 
 std::string url_encode(std::string_view text) {
   static constexpr char hex[] = "0123456789ABCDEF";
@@ -87,6 +99,7 @@ HttpAnswer http_fetch(const HttpRequest& request, const std::filesystem::path& f
   };
   add_header("Accept: application/json");
   if (request.bearer_token) add_header("Authorization: Bearer " + *request.bearer_token);
+  if (!request.form.empty()) add_header("Content-Type: " + request.content_type);
   char error[CURL_ERROR_SIZE] = {};
   CURL* c = curl.get();
   curl_easy_setopt(c, CURLOPT_URL, request.url.c_str());

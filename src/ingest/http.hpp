@@ -19,7 +19,8 @@ bool http_available() noexcept;
 
 struct HttpRequest {
   std::string url;                          // with its query string
-  std::string form;                         // a POST body (application/x-www-form-urlencoded); empty: GET
+  std::string form;                         // a POST body; empty: GET
+  std::string content_type = "application/x-www-form-urlencoded";  // of the POST body
   std::optional<std::string> bearer_token;  // sent as `Authorization: Bearer ...`
   std::string ca_file;                      // empty: the system's certificates
   std::chrono::milliseconds timeout{120'000};  // Prometheus's own query timeout
@@ -45,6 +46,20 @@ class HttpError : public std::runtime_error {
 // long each time. Any status is returned; only a failed connection (or a body beyond
 // max_bytes, a cut-short body, a timeout) throws.
 HttpAnswer http_fetch(const HttpRequest& request, const std::filesystem::path& file, const std::string& shown);
+
+// A folder of its own under the system's temporary folder, removed with everything in it:
+// where answers are written, so a long one is never held in memory.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  std::filesystem::path file(const std::string& name) const { return path_ / name; }
+
+ private:
+  std::filesystem::path path_;
+};
 
 // `text` percent-encoded for a query string or a form (RFC 3986 unreserved kept).
 std::string url_encode(std::string_view text);

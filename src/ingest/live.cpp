@@ -12,6 +12,7 @@
 #include "apportion/json.hpp"
 #include "http.hpp"
 #include "prometheus.hpp"
+#include "../text.hpp"
 
 APPORTION_BEGIN_NAMESPACE
 
@@ -20,26 +21,6 @@ namespace {
 // A Decimal's raw units in a nanosecond and in a millisecond of seconds.
 constexpr int128 raw_per_nano = Decimal::one_raw / 1'000'000'000;
 constexpr int128 raw_per_milli = Decimal::one_raw / 1000;
-
-// A folder of its own under the system's temporary folder, removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "apportion-live-XXXXXX").string();
-    if (!::mkdtemp(pattern.data())) throw std::runtime_error("cannot make a temporary folder under " + pattern);
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  std::filesystem::path file(const std::string& name) const { return path_ / name; }
-
- private:
-  std::filesystem::path path_;
-};
 
 }  // namespace
 
@@ -153,6 +134,96 @@ void fetch(const Transport& t, const std::string& address, ingest::HttpRequest r
   throw SpecError(t.shown, "the server answered HTTP " + std::to_string(answer.status) + (line.empty() ? "" : ": " + line));
 }
 
+// A JSON value written back as text, numbers as the server wrote them.
+void put_value(text::Buffer& out, const Value& v) {
+  switch (v.type()) {
+    case Value::Type::string: text::put_json_string(out, v.text()); return;
+    case Value::Type::array:
+      out += '[';
+      for (std::size_t i = 0; i < v.items().size(); ++i) {
+        if (i) out += ',';
+        put_value(out, v.items()[i]);
+      }
+      out += ']';
+      return;
+    case Value::Type::object:
+      out += '{';
+      for (std::size_t i = 0; i < v.members().size(); ++i) {
+        if (i) out += ',';
+        text::put_json_string(out, v.members()[i].first);
+        out += ':';
+        put_value(out, v.members()[i].second);
+      }
+      out += '}';
+      return;
+    case Value::Type::null: out += "null"; return;
+    default: out += v.text(); return;
+  }
+}
+
+// MLflow: every active experiment (`experiments/search`), then their runs (`runs/search`),
+// page after page, written as one answer, {"experiments": [...], "runs": [...]}, which the
+// format reads as it reads the same saved to a file.
+void fetch_mlflow(const Transport& t, const std::string& url_path, const std::filesystem::path& page,
+                  const std::filesystem::path& merged, const std::function<void()>& read_error_answer) {
+  std::vector<Value> experiments, runs;
+  const auto pages = [&](const std::string& api, const std::string& body_without_token, const char* key,
+                         std::vector<Value>& into) {
+    std::string token;
+    for (std::size_t n = 0;; ++n) {
+      if (n > 100'000) throw SpecError(t.shown, "gives more than 100000 pages of " + std::string(key));
+      ingest::HttpRequest request = t.request;
+      request.content_type = "application/json";
+      std::string body = body_without_token;
+      if (!token.empty()) {
+        body.pop_back();
+        body += ",\"page_token\":";
+        text::put_json_string(body, token);
+        body += '}';
+      }
+      request.form = body;
+      fetch(t, t.url + "/api/2.0/mlflow/" + api, request, page, url_path, read_error_answer);
+      std::ifstream in(page, std::ios::binary);
+      const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+      Value answer;
+      try {
+        answer = parse_json(text);
+      } catch (const SpecError& e) {
+        throw SpecError(t.shown, "the " + api + " answer is not JSON: " + e.what());
+      }
+      if (!answer.is(Value::Type::object)) throw SpecError(t.shown, "the " + api + " answer is not a JSON object");
+      for (Value::Member& m : answer.members()) {
+        if (m.first != key) continue;
+        if (!m.second.is(Value::Type::array)) throw SpecError(t.shown, "the " + api + " answer's " + key + " is not a list");
+        for (Value& v : m.second.items()) into.push_back(std::move(v));
+      }
+      const Value* next = answer.find("next_page_token");
+      if (!next || !next->is(Value::Type::string) || next->text().empty()) return;
+      token = next->text();
+    }
+  };
+  pages("experiments/search", R"({"max_results":1000,"view_type":"ACTIVE_ONLY"})", "experiments", experiments);
+  if (!experiments.empty()) {
+    std::string ids;
+    for (const Value& e : experiments)
+      if (const Value* id = e.find("experiment_id")) {
+        ids += ids.empty() ? "" : ",";
+        put_value(ids, *id);
+      }
+    pages("runs/search", R"({"experiment_ids":[)" + ids + R"(],"max_results":1000,"run_view_type":"ACTIVE_ONLY"})", "runs",
+          runs);
+  }
+  text::Buffer out;
+  out += R"({"experiments":)";
+  put_value(out, Value::array(std::move(experiments)));
+  out += R"(,"runs":)";
+  put_value(out, Value::array(std::move(runs)));
+  out += "}\n";
+  std::ofstream file(merged, std::ios::binary);
+  file << out;
+  if (!file.flush()) throw std::runtime_error("cannot write " + merged.string());
+}
+
 std::string known_live(const std::map<std::string, LiveSource, std::less<>>& sources) {
   std::string known;
   for (const auto& [name, s] : sources) known += (known.empty() ? "" : ", ") + name;
@@ -188,6 +259,16 @@ IngestResult IngestRegistry::parse_live(std::string_view format, ObjectReader& o
   }
   const std::string url_path = options.path("url");
   const Transport transport = read_transport(options, context);
+  if (source.api == LiveSource::Api::mlflow_runs) {  // runs are read whole; the format's own start and end clip them
+    const ingest::TempDir temp;
+    const std::filesystem::path page = temp.file("page.json"), merged = temp.file("runs.json");
+    const auto read = [&](const std::filesystem::path& file) {
+      std::ifstream in(file, std::ios::binary);
+      return parse_stream(format, in, options, transport.shown);
+    };
+    fetch_mlflow(transport, url_path, page, merged, [&] { read(page); });
+    return read(merged);
+  }
 
   // The window: the input's own, else the series'.
   const Value* start_v = options.optional("start");
@@ -206,7 +287,7 @@ IngestResult IngestRegistry::parse_live(std::string_view format, ObjectReader& o
     throw SpecError(url_path, "a live input needs start and end (or the spec's series) for its window");
   }
 
-  const TempDir temp;
+  const ingest::TempDir temp;
   const auto read_file = [&](const std::filesystem::path& file) {
     std::ifstream in(file, std::ios::binary);
     if (!in) throw std::runtime_error("cannot read " + file.string());

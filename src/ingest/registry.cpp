@@ -26,6 +26,7 @@ IngestRegistry& IngestRegistry::global() {
     ingest::register_kube_state_metrics(registry);
     ingest::register_vllm(registry);
     ingest::register_jsonl(registry);
+    ingest::register_mlflow(registry);
   });
   return registry;
 }
@@ -86,6 +87,32 @@ IngestResult IngestRegistry::parse_stream(std::string_view format, std::istream&
   if (parser) return parser(in, options, source);
   const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
   return parse(format, text, options, source);
+}
+
+void IngestRegistry::add_folder(std::string_view format, IngestFolderParser parser) {
+  if (!parser) throw std::invalid_argument("a folder ingest parser must not be empty");
+  std::unique_lock lock(mutex_);
+  if (parsers_.find(format) == parsers_.end())
+    throw std::invalid_argument("ingest format \"" + std::string(format) + "\" is not registered");
+  if (!folder_parsers_.emplace(std::string(format), std::move(parser)).second)
+    throw std::invalid_argument("ingest format \"" + std::string(format) + "\" already has a folder parser");
+}
+
+bool IngestRegistry::reads_folders(std::string_view format) const {
+  std::shared_lock lock(mutex_);
+  return folder_parsers_.find(format) != folder_parsers_.end();
+}
+
+IngestResult IngestRegistry::parse_folder(std::string_view format, const std::filesystem::path& folder,
+                                          ObjectReader& options, const std::string& source) const {
+  IngestFolderParser parser;
+  {
+    std::shared_lock lock(mutex_);
+    const auto it = folder_parsers_.find(format);
+    if (it != folder_parsers_.end()) parser = it->second;
+  }
+  if (!parser) throw SpecError(source, "is a folder, and format \"" + std::string(format) + "\" reads a file");
+  return parser(folder, options, source);
 }
 
 namespace ingest {

@@ -1690,12 +1690,33 @@ static void test_result_line_bucket(void) {
   }
 }
 
+/* apn_log_to_mlflow: the write-back's errors (python/tests/test_mlflow.py writes a store). */
+static void test_log_to_mlflow(void) {
+  const char *spec =
+      "{\"apportion\": 1, \"catalog\": {\"skus\": [{\"id\": \"onprem/a100\", \"unit\": \"gpu_hour\", "
+      "\"prices\": [{\"tier\": \"on_demand\", \"rate\": \"1.60\"}]}]}, \"pools\": [], \"records\": [{\"tags\": "
+      "{\"run_id\": \"abc\"}, \"sku\": \"onprem/a100\", \"count\": \"1\", \"start\": \"2026-06-04T00:00:00Z\", "
+      "\"end\": \"2026-06-04T01:00:00Z\"}], \"steps\": [{\"id\": \"runs\", \"strategy\": \"per_experiment\"}]}";
+  char *out = (char *)1;
+  size_t len = 99;
+  CHECK_STATUS(apn_log_to_mlflow(&out, &len, spec, strlen(spec), NULL, NULL), APN_EINVAL);
+  CHECK(out == NULL && len == 0);
+  CHECK(contains(apn_last_error(), "target"));
+  CHECK_STATUS(apn_log_to_mlflow(&out, &len, spec, strlen(spec), NULL, "/nonexistent/mlruns"), APN_ESPEC);
+  CHECK(strcmp(apn_last_error(), "/nonexistent/mlruns: is not a folder (an MLflow file store such as mlruns/)") == 0);
+  CHECK_STATUS(apn_log_to_mlflow(&out, &len, spec, strlen(spec), NULL, "s3://bucket/mlruns"), APN_ESPEC);
+  CHECK(contains(apn_last_error(), "is neither a folder, a file:// URI nor an http(s):// address"));
+  CHECK_STATUS(apn_log_to_mlflow(&out, &len, spec, strlen(spec), "{\"spec_nam\": \"x\"}", "/tmp"), APN_ESPEC);
+  CHECK(strcmp(apn_last_error(), "options.spec_nam: unknown key (did you mean \"spec_name\"?)") == 0);
+}
+
 int main(void) {
   test_version();
   test_status_values();
   test_free_accepts_null();
   test_run_json();
   test_alerts_json();
+  test_log_to_mlflow();
   test_report_html();
   test_last_error_persists();
   test_money_parse_format_add();

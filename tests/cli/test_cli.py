@@ -289,6 +289,55 @@ check("request log: each business unit's share of the bill, to the cent",
       repr((by_unit, logged)))
 check("request log: 48 lines read as 48 records", res.get("inputs", [{}])[0].get("records") == 48, repr(res.get("inputs")))
 
+# ---- training runs from MLflow: examples/data/training-from-mlflow.json over mlflow/mlruns ----
+# Each run priced by hand from its meta.yaml and params: count x billed seconds x rate /
+# 3600, the A100s per second (1.60), the H100s per started minute (3.90, spot 1.95); then the
+# costs written back into a copy of the store, and a second write adds nothing.
+import math  # noqa: E402
+import shutil  # noqa: E402
+
+store = os.path.join(ROOT, "examples", "data", "mlflow", "mlruns")
+expected = {}
+for exp in sorted(os.listdir(store)):
+    for rid in sorted(os.listdir(os.path.join(store, exp))):
+        meta_file = os.path.join(store, exp, rid, "meta.yaml")
+        if not os.path.isfile(meta_file):
+            continue
+        meta = dict(line.split(": ", 1) for line in open(meta_file).read().splitlines() if ": " in line)
+        if meta["lifecycle_stage"] == "deleted":
+            continue
+        param = lambda k: open(os.path.join(store, exp, rid, "params", k)).read()  # noqa: E731
+        gpus, seconds = Decimal(param("num_gpus")), Decimal(int(meta["end_time"]) - int(meta["start_time"])) / 1000
+        if param("instance_type") == "a100-80gb":
+            exact = gpus * max(seconds, Decimal(60)) * Decimal("1.60") / 3600
+        else:
+            spot = os.path.exists(os.path.join(store, exp, rid, "tags", "capacity")) and \
+                open(os.path.join(store, exp, rid, "tags", "capacity")).read() == "spot"
+            exact = gpus * math.ceil(seconds / 60) * (Decimal("1.95") if spot else Decimal("3.90")) / 60
+        expected[meta["run_name"].strip()] = (rid, exact.quantize(Decimal("0.01")), int(meta["end_time"]))
+spec_path = os.path.join(ROOT, "examples", "data", "training-from-mlflow.json")
+code, out, err = run(["run", spec_path])
+res = json.loads(out) if code == 0 else {}
+priced = {l["tags"]["run_name"]: Decimal(l["cost"]) for l in res.get("lines", []) if l["step"] == "runs"}
+check("mlflow: six runs priced by hand (the deleted one left out)",
+      len(expected) == 6 and priced == {name: cost for name, (_, cost, _) in expected.items()}, repr((priced, expected)))
+check("mlflow: the deleted run is told", "1 run deleted" in err, err)
+with tempfile.TemporaryDirectory() as tmp:
+    copy = os.path.join(tmp, "mlruns")
+    shutil.copytree(store, copy)
+    code, out, err = run(["run", spec_path, "--log-to-mlflow", copy])
+    check("mlflow: costs written back", code == 0 and "18 metric points and 36 tags written to 6 runs" in err, err)
+    files = {}
+    for name, (rid, cost, end) in expected.items():
+        exp = next(e for e in os.listdir(copy) if os.path.isdir(os.path.join(copy, e, rid)))
+        with open(os.path.join(copy, exp, rid, "metrics", "training_cost_usd")) as f:
+            files[name] = f.read()
+        check(f"mlflow: {name}'s training_cost_usd holds its cost", files[name] == f"{end} {float(cost)!r} 0\n", files[name])
+    code, out, err = run(["run", spec_path, "--log-to-mlflow", copy])
+    check("mlflow: a second write adds nothing", code == 0 and "all up to date" in err, err)
+    code, out, err = run(["run", spec_path, "--log-to-mlflow", os.path.join(tmp, "nowhere")])
+    check("mlflow: a target that is no store is an error", code != 0 and "is not a folder" in err, err)
+
 # ---- a month by day: examples/data/june-by-day.json, DCGM + kube-state-metrics + an hourly FOCUS bill ----
 # (examples/data/june/README.md). 720 hours at 98.32: 2,359.68 a day, 70,790.40 the month. A
 # usual day: nlp 4 GPUs, search 1, vision 2, one idle: 1,179.84, 294.96, 589.92, idle 294.96.

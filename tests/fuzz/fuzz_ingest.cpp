@@ -103,6 +103,10 @@ std::vector<std::string> option_sets() {
     return {R"({"tags": "model,request.business_unit", "measures": "gpu_seconds,usage.tokens", "at": "ts"})",
             R"({"tags": {"unit": "request.business_unit"}, "measures": {"g": "gpu_seconds"}, "start": "a", "end": "b", "time_unit": "ms"})",
             R"({"measures": "gpu_seconds", "id": "request.id", "pool": "p"})"};
+  if (format == "mlflow")
+    return {R"({"sku": {"a100-80gb": "onprem/a100", "*": "cloud/h100"}, "params": "lr"})",
+            R"({"sku": "onprem/a100", "count": 8, "running": "2026-06-05T00:00:00Z", "tier": {"spot": "spot"}, "tier_from": "capacity"})",
+            R"({"sku": "x", "running": "skip", "start": "2026-06-04T01:00:00Z", "end": "2026-06-05T00:00:00Z", "experiment_names": {"1": "a"}, "tags": "team"})"};
   return {R"({})"};
 }
 

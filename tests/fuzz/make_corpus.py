@@ -155,6 +155,18 @@ def main():
 
     ingest("jsonl", text("examples/data/requests/requests.jsonl"), [0, 1, 2])
 
+    # A runs/search answer of MLflow's REST API, with the experiments/search answer beside it.
+    answer = {"experiments": [{"experiment_id": "1", "name": "sweep", "lifecycle_stage": "active"}],
+              "runs": [{"info": {"run_id": f"0a1b{i}", "run_name": "lr-3e-5", "experiment_id": "1", "user_id": "priya",
+                                 "status": s, "start_time": 1780531200000 + i, "end_time": 1780534800000 if i else None,
+                                 "lifecycle_stage": "deleted" if i == 2 else "active"},
+                        "data": {"params": [{"key": "num_gpus", "value": "8"}, {"key": "instance_type", "value": "a100-80gb"},
+                                            {"key": "lr", "value": "3e-5"}],
+                                 "tags": [{"key": "team", "value": "nlp"}, {"key": "capacity", "value": "spot"}]}}
+                       for i, s in enumerate(["RUNNING", "FINISHED", "KILLED"])],
+              "next_page_token": ""}
+    ingest("mlflow", json.dumps(answer).encode(), [0, 1, 2])
+
     total = sum(f.stat().st_size for f in OUT.rglob("*") if f.is_file())
     big = [f for f in OUT.rglob("*") if f.is_file() and f.stat().st_size > MAX]
     print(f"corpus: {sum(1 for f in OUT.rglob('*') if f.is_file())} seeds, {total} bytes; over {MAX} bytes: {len(big)}")

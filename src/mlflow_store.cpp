@@ -1,0 +1,244 @@
+// Reading an MLflow file store (mlflow_store.hpp).
+
+#include "mlflow_store.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <fstream>
+#include <iterator>
+#include <system_error>
+
+APPORTION_BEGIN_NAMESPACE
+namespace mlflow {
+
+std::optional<std::string> status_name(std::int64_t number) {
+  switch (number) {
+    case 1: return "RUNNING";
+    case 2: return "SCHEDULED";
+    case 3: return "FINISHED";
+    case 4: return "FAILED";
+    case 5: return "KILLED";
+    default: return std::nullopt;
+  }
+}
+
+std::optional<std::int64_t> whole_number(std::string_view text) {
+  std::int64_t n = 0;
+  const char* end = text.data() + text.size();
+  const auto [at, ec] = std::from_chars(text.data(), end, n);
+  if (ec != std::errc() || at != end || text.empty()) return std::nullopt;
+  return n;
+}
+
+std::optional<std::string> read_small_file(const std::filesystem::path& file, const std::string& where) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(file, ec)) return std::nullopt;
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw SpecError(where, "cannot read the file");
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+namespace {
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  return s;
+}
+
+void put_utf8(std::string& out, std::uint32_t c) {
+  if (c < 0x80) {
+    out += static_cast<char>(c);
+  } else if (c < 0x800) {
+    out += static_cast<char>(0xC0 | (c >> 6));
+    out += static_cast<char>(0x80 | (c & 0x3F));
+  } else if (c < 0x10000) {
+    out += static_cast<char>(0xE0 | (c >> 12));
+    out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (c & 0x3F));
+  } else {
+    out += static_cast<char>(0xF0 | (c >> 18));
+    out += static_cast<char>(0x80 | ((c >> 12) & 0x3F));
+    out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (c & 0x3F));
+  }
+}
+
+// A scalar as YAML folds it: the lines of a value (its first and those indented under it)
+// joined by single spaces, quotes removed and escapes read. Returns none for null.
+std::optional<std::string> scalar(const std::string& raw, const std::string& where) {
+  const std::string_view text = trim(raw);
+  if (text.empty() || text == "null" || text == "~" || text == "Null" || text == "NULL") return std::nullopt;
+  if (text.front() == '\'') {
+    if (text.size() < 2 || text.back() != '\'') throw SpecError(where, "a quoted value is not closed");
+    std::string out;
+    for (std::size_t i = 1; i + 1 < text.size(); ++i) {
+      out += text[i];
+      if (text[i] == '\'') ++i;  // '' is one quote
+    }
+    return out;
+  }
+  if (text.front() == '"') {
+    if (text.size() < 2 || text.back() != '"') throw SpecError(where, "a quoted value is not closed");
+    std::string out;
+    for (std::size_t i = 1; i + 1 < text.size(); ++i) {
+      if (text[i] != '\\') {
+        out += text[i];
+        continue;
+      }
+      if (++i + 1 >= text.size()) throw SpecError(where, "a value ends in a lone backslash");
+      const char e = text[i];
+      const auto hex = [&](std::size_t digits) {
+        if (i + digits >= text.size()) throw SpecError(where, "a \\x, \\u or \\U escape is cut short");
+        std::uint32_t c = 0;
+        const auto [p, ec] = std::from_chars(text.data() + i + 1, text.data() + i + 1 + digits, c, 16);
+        if (ec != std::errc() || p != text.data() + i + 1 + digits) throw SpecError(where, "a bad \\x, \\u or \\U escape");
+        i += digits;
+        put_utf8(out, c);
+      };
+      switch (e) {
+        case 'n': out += '\n'; break;
+        case 't': out += '\t'; break;
+        case 'r': out += '\r'; break;
+        case '0': out += '\0'; break;
+        case ' ': out += ' '; break;
+        case '/': out += '/'; break;
+        case '"': out += '"'; break;
+        case '\\': out += '\\'; break;
+        case 'x': hex(2); break;
+        case 'u': hex(4); break;
+        case 'U': hex(8); break;
+        default: throw SpecError(where, std::string("unknown escape \\") + e);
+      }
+    }
+    return out;
+  }
+  return std::string(text);
+}
+
+}  // namespace
+
+std::map<std::string, YamlValue> read_meta_yaml(const std::filesystem::path& file, const std::string& where) {
+  const std::optional<std::string> text = read_small_file(file, where);
+  if (!text) throw SpecError(where, "missing (a run or experiment folder holds a meta.yaml)");
+  std::map<std::string, YamlValue> out;
+  std::string key, raw;
+  std::size_t key_line = 0;
+  const auto flush = [&] {
+    if (key.empty()) return;
+    const std::string at = where + " line " + std::to_string(key_line);
+    if (!out.emplace(key, YamlValue{scalar(raw, at), key_line}).second) throw SpecError(at, "\"" + key + "\" given twice");
+    key.clear();
+  };
+  std::size_t line_no = 0;
+  for (std::size_t start = 0; start < text->size();) {
+    const std::size_t nl = std::min(text->find('\n', start), text->size());
+    const std::string_view line(text->data() + start, nl - start);
+    start = nl + 1;
+    ++line_no;
+    const std::string_view body = trim(line);
+    if (body.empty() || body.front() == '#' || body == "---") continue;
+    if (line.front() == ' ' || line.front() == '\t') {  // a long value folded onto more lines
+      if (key.empty()) throw SpecError(where + " line " + std::to_string(line_no), "an indented line belongs to no key");
+      if (body.starts_with("- ") || body == "-")
+        throw SpecError(where + " line " + std::to_string(key_line), "\"" + key + "\" holds a list, where a value was expected");
+      if (trim(raw).empty() && body.find(": ") != std::string_view::npos)
+        throw SpecError(where + " line " + std::to_string(key_line), "\"" + key + "\" holds a mapping, where a value was expected");
+      raw += ' ';
+      raw += body;
+      continue;
+    }
+    flush();
+    const std::size_t colon = line.find(": ");
+    const bool bare = colon == std::string_view::npos && !line.empty() && trim(line).back() == ':';
+    if (colon == std::string_view::npos && !bare)
+      throw SpecError(where + " line " + std::to_string(line_no), "not \"key: value\" (got \"" + std::string(body) + "\")");
+    key = std::string(trim(line.substr(0, bare ? trim(line).size() - 1 : colon)));
+    raw = bare ? std::string() : std::string(line.substr(colon + 2));
+    key_line = line_no;
+    if (trim(raw) == "[]" || trim(raw) == "{}") raw.clear();  // `tags: []`, kept for old MLflow versions
+  }
+  flush();
+  return out;
+}
+
+std::vector<MetricPoint> read_metric_file(const std::filesystem::path& file, const std::string& where) {
+  std::vector<MetricPoint> points;
+  const std::optional<std::string> text = read_small_file(file, where);
+  if (!text) return points;
+  std::size_t line_no = 0;
+  for (std::size_t start = 0; start < text->size();) {
+    const std::size_t nl = std::min(text->find('\n', start), text->size());
+    const std::string_view line = trim(std::string_view(text->data() + start, nl - start));
+    start = nl + 1;
+    ++line_no;
+    if (line.empty()) continue;
+    std::vector<std::string_view> parts;
+    for (std::size_t at = 0; at <= line.size();) {
+      const std::size_t space = std::min(line.find(' ', at), line.size());
+      parts.push_back(line.substr(at, space - at));
+      at = space + 1;
+    }
+    const auto bad = [&] {
+      return SpecError(where + " line " + std::to_string(line_no),
+                       "not \"<timestamp> <value> <step>\" as MLflow writes a metric (got \"" + std::string(line) + "\")");
+    };
+    if (parts.size() != 2 && parts.size() != 3) throw bad();
+    MetricPoint p;
+    const auto timestamp = whole_number(parts[0]);
+    const auto step = parts.size() == 3 ? whole_number(parts[2]) : std::optional<std::int64_t>(0);
+    if (!timestamp || !step || parts[1].empty()) throw bad();
+    p.timestamp = *timestamp;
+    p.value = std::string(parts[1]);
+    p.step = *step;
+    points.push_back(std::move(p));
+  }
+  return points;
+}
+
+const MetricPoint* latest_point(const std::vector<MetricPoint>& points) {
+  const MetricPoint* best = nullptr;
+  for (const MetricPoint& p : points) {
+    if (!best || p.step > best->step || (p.step == best->step && p.timestamp > best->timestamp) ||
+        (p.step == best->step && p.timestamp == best->timestamp && std::strtod(p.value.c_str(), nullptr) >
+                                                                      std::strtod(best->value.c_str(), nullptr)))
+      best = &p;
+  }
+  return best;
+}
+
+std::vector<std::filesystem::path> experiment_folders(const std::filesystem::path& store) {
+  std::vector<std::filesystem::path> out;
+  for (const auto& entry : std::filesystem::directory_iterator(store)) {
+    const std::string name = entry.path().filename().string();
+    if (!entry.is_directory() || name == ".trash" || name == "models" || name.starts_with(".")) continue;
+    if (!std::filesystem::is_regular_file(entry.path() / "meta.yaml")) continue;
+    out.push_back(entry.path());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::vector<std::filesystem::path> run_folders(const std::filesystem::path& experiment) {
+  std::vector<std::filesystem::path> out;
+  for (const auto& entry : std::filesystem::directory_iterator(experiment)) {
+    const std::string name = entry.path().filename().string();
+    if (!entry.is_directory() || name == "tags" || name == "datasets" || name == "traces") continue;
+    if (!std::filesystem::is_regular_file(entry.path() / "meta.yaml")) continue;
+    out.push_back(entry.path());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::optional<std::filesystem::path> find_run(const std::filesystem::path& store, const std::string& run_id) {
+  if (run_id.empty() || run_id.find_first_of("/\\.") != std::string::npos) return std::nullopt;
+  for (const std::filesystem::path& experiment : experiment_folders(store)) {
+    const std::filesystem::path run = experiment / run_id;
+    if (std::filesystem::is_regular_file(run / "meta.yaml")) return run;
+  }
+  return std::nullopt;
+}
+
+}  // namespace mlflow
+APPORTION_END_NAMESPACE

@@ -1,0 +1,66 @@
+#pragma once
+// An MLflow tracking file store (`mlruns/`) as MLflow's FileStore writes it, read by the
+// `mlflow` input and written by the cost write-back (docs/ingest.md, "mlflow"):
+//
+//   mlruns/<experiment id>/meta.yaml             name, lifecycle_stage
+//   mlruns/<experiment id>/<run id>/meta.yaml    run_id, start_time, end_time (ms), status
+//   mlruns/<experiment id>/<run id>/params/<key> the value, no newline
+//   mlruns/<experiment id>/<run id>/tags/<key>   the value, no newline
+//   mlruns/<experiment id>/<run id>/metrics/<key>  "<timestamp ms> <value> <step>" a line
+//
+// `.trash` (deleted experiments) and `models` (the model registry) are not experiments;
+// an experiment's `tags`, `datasets` and `traces` folders are not runs.
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "apportion/config.hpp"
+#include "apportion/value.hpp"
+
+APPORTION_BEGIN_NAMESPACE
+namespace mlflow {
+
+// A run's status, as the tracking REST API spells it; the file store keeps its number
+// (RunStatus: 1 RUNNING, 2 SCHEDULED, 3 FINISHED, 4 FAILED, 5 KILLED).
+std::optional<std::string> status_name(std::int64_t number);
+
+// A `meta.yaml`: the flat mapping of plain and quoted scalars MLflow writes (yaml.safe_dump),
+// each value's text with its line; `null`, `~` and nothing are absent values. Anything else
+// (a nested mapping) is SpecError("<where> line N", ...).
+struct YamlValue {
+  std::optional<std::string> text;  // none: null
+  std::size_t line = 0;
+};
+std::map<std::string, YamlValue> read_meta_yaml(const std::filesystem::path& file, const std::string& where);
+
+// A whole number of milliseconds (start_time, a metric's timestamp) from its text.
+std::optional<std::int64_t> whole_number(std::string_view text);
+
+// One point of a metric's history.
+struct MetricPoint {
+  std::int64_t timestamp = 0;
+  std::string value;  // as written ("47.32", "nan")
+  std::int64_t step = 0;
+};
+// The points of a metric file; a line that is not "timestamp value [step]" is
+// SpecError("<where> line N", ...).
+std::vector<MetricPoint> read_metric_file(const std::filesystem::path& file, const std::string& where);
+// The point MLflow shows as a metric's value: the largest step, then timestamp, then value.
+const MetricPoint* latest_point(const std::vector<MetricPoint>& points);
+
+// The file's text, or none when it does not exist; unreadable is SpecError(where).
+std::optional<std::string> read_small_file(const std::filesystem::path& file, const std::string& where);
+
+// The experiments of a store: their folders under the root, without `.trash` and `models`.
+std::vector<std::filesystem::path> experiment_folders(const std::filesystem::path& store);
+// The run folders of an experiment folder (those holding a meta.yaml), in name order.
+std::vector<std::filesystem::path> run_folders(const std::filesystem::path& experiment);
+// The folder of run `run_id` in the store, or none.
+std::optional<std::filesystem::path> find_run(const std::filesystem::path& store, const std::string& run_id);
+
+}  // namespace mlflow
+APPORTION_END_NAMESPACE
