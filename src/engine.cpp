@@ -279,7 +279,8 @@ bool selected(const Record& r, const Step& step) {
 
 class Runner {
  public:
-  explicit Runner(const Allocation& a) : a_(a) {
+  // `bucket`: `a` is one bucket of a series, holding the records that fall in it.
+  explicit Runner(const Allocation& a, bool bucket = false) : a_(a), bucket_(bucket) {
     result_.currency = a.currency;
     result_.precision = a.precision.value_or(a.currency.minor_unit());
     result_.inputs = a.inputs;
@@ -705,7 +706,8 @@ class Runner {
       if (r.pool && r.pool != step.pool) ++other_pool;
     }
     std::string why;
-    if (of_kind == 0) why = priced ? "the spec has no priced runs (records with a sku)" : "the spec has no usage records";
+    if (of_kind == 0 && bucket_) why = priced ? "no priced run falls in the bucket" : "no usage record falls in the bucket";
+    else if (of_kind == 0) why = priced ? "the spec has no priced runs (records with a sku)" : "the spec has no usage records";
     else if (other_pool == of_kind) why = "every record names another pool";
     // Not counted: the plan may have summed rows into one record.
     else if (other_pool > 0) why = "some records name another pool; the others do not match its select";
@@ -714,6 +716,7 @@ class Runner {
   }
 
   const Allocation& a_;
+  const bool bucket_;
   Result result_;
   std::map<std::string, std::size_t, std::less<>> pool_index_;
   std::map<std::string, std::size_t, std::less<>> step_index_;
@@ -899,7 +902,7 @@ class SeriesRunner {
       bucket.dropped_tags = a_.dropped_tags;
       bucket.limits = a_.limits;
       bucket.statements = a_.statements;
-      Result r = Runner(bucket).run();
+      Result r = Runner(bucket, true).run();
       if (keep_buckets) kept.push_back(std::move(bucket));  // unit economics reads each bucket's records
       const Interval& at = buckets_[b];
       if (b == 0) {

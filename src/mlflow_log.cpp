@@ -35,7 +35,7 @@ struct PricedRun {
   std::string step;
   Rational cost, gpu_hours, rate_hours, hours;  // rate_hours / hours: the average rate
   std::string sku, tier;
-  Instant end;  // the metric points' timestamp: the end of the run, or of its part in a window
+  Instant end;  // the metric points' timestamp: the end of the run
   std::size_t records = 0;
 };
 
@@ -112,14 +112,12 @@ Writes writes_for(const std::vector<Point>& points, const std::vector<std::pair<
 class FileStore {
  public:
   explicit FileStore(std::filesystem::path root, std::string shown) : root_(std::move(root)), shown_(std::move(shown)) {
-    std::error_code ec;
-    if (!std::filesystem::is_directory(root_, ec)) throw SpecError(shown_, "is not a folder (an MLflow file store such as mlruns/)");
-    if (mlflow::experiment_folders(root_).empty())
-      throw SpecError(shown_, "holds no experiment (a folder with a meta.yaml): is it an MLflow file store such as mlruns/?");
+    mlflow::check_store(root_, shown_);
   }
 
-  // None: the store has no such run.
-  std::optional<RunState> state(const std::string& run_id) {
+  // None: the store has no such run. Only the metrics and tags written here, and epochs,
+  // are read: a run's other files are its own business.
+  std::optional<RunState> state(const std::string& run_id, const std::vector<std::string>& metrics) {
     const auto folder = mlflow::find_run(root_, run_id);
     if (!folder) return std::nullopt;
     folders_[run_id] = *folder;
@@ -127,24 +125,16 @@ class FileStore {
     RunState s;
     const auto meta = mlflow::read_meta_yaml(*folder / "meta.yaml", where + "/meta.yaml");
     if (const auto it = meta.find("lifecycle_stage"); it != meta.end() && it->second.text == "deleted") s.deleted = true;
-    const auto values = [&](const char* kind, std::map<std::string, std::string>& into) {
-      std::error_code ec;
-      if (!std::filesystem::is_directory(*folder / kind, ec)) return;
-      for (const auto& e : std::filesystem::recursive_directory_iterator(*folder / kind))
-        if (e.is_regular_file())
-          into[e.path().lexically_relative(*folder / kind).generic_string()] =
-              *mlflow::read_small_file(e.path(), where + "/" + kind);
-    };
-    values("params", s.params);
-    values("tags", s.tags);
+    if (auto epochs = mlflow::read_small_file(*folder / "params" / "epochs", where + "/params/epochs")) s.params["epochs"] = *epochs;
     std::error_code ec;
-    if (std::filesystem::is_directory(*folder / "metrics", ec))
-      for (const auto& e : std::filesystem::recursive_directory_iterator(*folder / "metrics")) {
-        if (!e.is_regular_file()) continue;
-        const std::string key = e.path().lexically_relative(*folder / "metrics").generic_string();
-        const auto points = mlflow::read_metric_file(e.path(), where + "/metrics/" + key);
-        if (const mlflow::MetricPoint* p = mlflow::latest_point(points)) s.latest[key] = *p;
-      }
+    if (std::filesystem::is_directory(*folder / "tags", ec))
+      for (const auto& e : std::filesystem::directory_iterator(*folder / "tags"))
+        if (e.is_regular_file() && e.path().filename().string().starts_with("apportion."))
+          s.tags[e.path().filename().string()] = *mlflow::read_small_file(e.path(), where + "/tags");
+    for (const std::string& key : metrics) {
+      const auto points = mlflow::read_metric_file(*folder / "metrics" / key, where + "/metrics/" + key);
+      if (const mlflow::MetricPoint* p = mlflow::latest_point(points)) s.latest[key] = *p;
+    }
     return s;
   }
 
@@ -189,7 +179,7 @@ class Server {
   }
   const std::string& shown() const noexcept { return shown_; }
 
-  std::optional<RunState> state(const std::string& run_id) {
+  std::optional<RunState> state(const std::string& run_id, const std::vector<std::string>&) {
     const auto [status, answer] = call("runs/get?run_id=" + ingest::url_encode(run_id), "");
     if (status == 404) return std::nullopt;
     if (status < 200 || status >= 300) fail("runs/get", status, answer);
@@ -258,7 +248,7 @@ class Server {
     try {
       answer = ingest::http_fetch(request, file, shown_);
     } catch (const ingest::HttpError& e) {
-      throw SpecError(shown_, e.what());
+      throw SpecError("", e.what());  // it names the address
     }
     std::ifstream in(file, std::ios::binary);
     const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
@@ -269,7 +259,7 @@ class Server {
       std::string line = text.substr(0, text.find_first_of("\r\n"));
       if (line.size() > 200) line = line.substr(0, 200) + "...";
       throw SpecError(shown_, "the " + api.substr(0, api.find('?')) + " answer (HTTP " + std::to_string(answer.status) +
-                                  ") is not JSON: " + line);
+                                  ") is not JSON (is this an MLflow tracking server's address?): " + line);
     }
     return {answer.status, std::move(doc)};
   }
@@ -307,17 +297,21 @@ std::map<std::string, PricedRun> priced_runs(const Allocation& allocation, std::
       of_step.insert(run_id);
       PricedRun& p = it->second;
       p.step = step.id;
-      p.cost += PerExperiment::price(*r, allocation.catalog.get());
-      p.gpu_hours += r->run_hours();
+      // The whole run, even where the input's window clips it: a month's spec charges the
+      // month its part, but a run's training cost is all of it, the same in every month.
+      Record whole = *r;
+      whole.window.reset();
+      whole.billed_part.reset();
+      p.cost += PerExperiment::price(whole, allocation.catalog.get());
+      p.gpu_hours += whole.run_hours();
       const Interval run(*r->start, *r->end);
-      const Interval part = r->window ? Interval(std::max(run.start(), r->window->start()), std::min(run.end(), r->window->end())) : run;
       p.sku = *r->sku;
       p.tier = r->tier.value_or("on_demand");
-      if (part.length().count() > 0) {
-        p.rate_hours += allocation.catalog->rate_hours(p.sku, p.tier, part) * r->count->to_rational();
-        p.hours += hours_of(part.length()) * r->count->to_rational();
+      if (run.length().count() > 0) {
+        p.rate_hours += allocation.catalog->rate_hours(p.sku, p.tier, run) * r->count->to_rational();
+        p.hours += hours_of(run.length()) * r->count->to_rational();
       }
-      p.end = std::max(p.end, part.end());
+      p.end = std::max(p.end, run.end());
       ++p.records;
     }
   }
@@ -342,9 +336,14 @@ MlflowLogReport log_runs(Target& target, const std::string& shown, const Allocat
   const std::string currency(result.currency.code());
   const Decimal hours_unit = Decimal::parse("0.000001");
   const int places = result.precision.fractional_digits();
+  const std::string cost_metric = "training_cost_" + lower(currency);
+  const std::vector<std::string> metrics{cost_metric, "gpu_hours", "cost_per_epoch", "epochs"};
   std::vector<std::string> missing, deleted;
+  // Every run's state read and its writes worked out before anything is written, so that a
+  // run whose files cannot be read stops the write-back before it has begun.
+  std::vector<Writes> writes;
   for (const auto& [run_id, p] : priced_runs(allocation, report.warnings)) {
-    const std::optional<RunState> state = target.state(run_id);
+    const std::optional<RunState> state = target.state(run_id, metrics);
     if (!state) {
       missing.push_back(run_id);
       continue;
@@ -362,7 +361,7 @@ MlflowLogReport log_runs(Target& target, const std::string& shown, const Allocat
     if (epochs) logged.cost_per_epoch = Decimal::from_rational(p.cost / epochs->to_rational(), result.precision);
 
     const std::int64_t timestamp = p.end.unix_nanos() / 1'000'000;
-    std::vector<Point> points{{"training_cost_" + lower(currency), nearest_double(logged.cost), timestamp},
+    std::vector<Point> points{{cost_metric, nearest_double(logged.cost), timestamp},
                               {"gpu_hours", nearest_double(logged.gpu_hours), timestamp}};
     if (logged.cost_per_epoch) points.push_back({"cost_per_epoch", nearest_double(*logged.cost_per_epoch), timestamp});
     std::string price = p.sku + " " + p.tier;
@@ -380,12 +379,15 @@ MlflowLogReport log_runs(Target& target, const std::string& shown, const Allocat
     if (logged.cost_per_epoch)
       tags.emplace_back("apportion.cost_per_epoch", logged.cost_per_epoch->to_fixed(places) + " " + currency);
     if (!options.spec.empty()) tags.emplace_back("apportion.spec", options.spec);
-    const Writes w = writes_for(points, tags, *state);
-    if (!w.points.empty() || !w.tags.empty()) target.write(run_id, w);
+    Writes w = writes_for(points, tags, *state);
     for (const auto& [point, step] : w.points) logged.metrics_written.push_back(point.key);
     for (const auto& [key, value] : w.tags) logged.tags_written.push_back(key);
     report.runs.push_back(std::move(logged));
+    writes.push_back(std::move(w));
   }
+  for (std::size_t i = 0; i < writes.size(); ++i)
+    if (!writes[i].points.empty() || !writes[i].tags.empty()) target.write(report.runs[i].run_id, writes[i]);
+  report.not_logged = missing.size() + deleted.size();
   const auto tell = [&](const std::vector<std::string>& runs, const std::string& why) {
     if (runs.empty()) return;
     std::string ids;
@@ -408,9 +410,11 @@ MlflowLogReport log_to_mlflow(const Allocation& allocation, const Result& result
     Server server(target, options);
     return log_runs(server, server.shown(), allocation, result, options);
   }
+  // MLflow's own spellings of a local store: file:///abs/mlruns, file:./mlruns, file:mlruns.
   std::string folder = target;
   if (folder.starts_with("file://")) folder = folder.substr(7);
-  else if (folder.find("://") != std::string::npos)
+  else if (folder.starts_with("file:")) folder = folder.substr(5);
+  else if (folder.find("://") != std::string::npos || folder.starts_with("databricks"))
     throw SpecError(target, "is neither a folder, a file:// URI nor an http(s):// address of a tracking server");
   FileStore store(folder, target);
   return log_runs(store, target, allocation, result, options);
@@ -448,7 +452,8 @@ std::string mlflow_log_report_to_json(const MlflowLogReport& report) {
     list(r.tags_written);
     out += '}';
   }
-  out += R"(],"points_written":)" + std::to_string(report.points_written()) + R"(,"warnings":)";
+  out += R"(],"not_logged":)" + std::to_string(report.not_logged) + R"(,"points_written":)" +
+         std::to_string(report.points_written()) + R"(,"warnings":)";
   list(report.warnings);
   out += "}\n";
   return out;

@@ -121,6 +121,11 @@ std::optional<std::string> scalar(const std::string& raw, const std::string& whe
 std::map<std::string, YamlValue> read_meta_yaml(const std::filesystem::path& file, const std::string& where) {
   const std::optional<std::string> text = read_small_file(file, where);
   if (!text) throw SpecError(where, "missing (a run or experiment folder holds a meta.yaml)");
+  return parse_meta_yaml(*text, where);
+}
+
+std::map<std::string, YamlValue> parse_meta_yaml(std::string_view whole, const std::string& where) {
+  const std::string_view* text = &whole;
   std::map<std::string, YamlValue> out;
   std::string key, raw;
   std::size_t key_line = 0;
@@ -163,9 +168,13 @@ std::map<std::string, YamlValue> read_meta_yaml(const std::filesystem::path& fil
 }
 
 std::vector<MetricPoint> read_metric_file(const std::filesystem::path& file, const std::string& where) {
-  std::vector<MetricPoint> points;
   const std::optional<std::string> text = read_small_file(file, where);
-  if (!text) return points;
+  return text ? parse_metric_lines(*text, where) : std::vector<MetricPoint>{};
+}
+
+std::vector<MetricPoint> parse_metric_lines(std::string_view whole, const std::string& where) {
+  std::vector<MetricPoint> points;
+  const std::string_view* text = &whole;
   std::size_t line_no = 0;
   for (std::size_t start = 0; start < text->size();) {
     const std::size_t nl = std::min(text->find('\n', start), text->size());
@@ -229,6 +238,33 @@ std::vector<std::filesystem::path> run_folders(const std::filesystem::path& expe
   }
   std::sort(out.begin(), out.end());
   return out;
+}
+
+std::vector<std::filesystem::path> folders_without_meta(const std::filesystem::path& folder, bool store) {
+  std::vector<std::filesystem::path> out;
+  for (const auto& entry : std::filesystem::directory_iterator(folder)) {
+    const std::string name = entry.path().filename().string();
+    if (!entry.is_directory() || name.starts_with(".")) continue;
+    if (store ? name == "models" : name == "tags" || name == "datasets" || name == "traces") continue;
+    if (!std::filesystem::exists(entry.path() / "meta.yaml")) out.push_back(entry.path());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+void check_store(const std::filesystem::path& store, const std::string& shown) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(store, ec))
+    throw SpecError(shown, "is not a folder: give an MLflow file store's folder (mlruns/), a file:// URI of it, or a tracking "
+                           "server's http(s):// address");
+  if (std::filesystem::is_regular_file(store / "meta.yaml", ec)) {
+    const bool run = std::filesystem::is_directory(store / "metrics", ec) || std::filesystem::is_directory(store / "params", ec);
+    throw SpecError(shown, std::string("is ") + (run ? "a run's folder" : "an experiment's folder") +
+                               " (it holds a meta.yaml): give the store, the folder " + (run ? "two levels" : "one level") +
+                               " up (mlruns/)");
+  }
+  if (experiment_folders(store).empty())
+    throw SpecError(shown, "holds no experiment (a folder with a meta.yaml): is it an MLflow file store such as mlruns/?");
 }
 
 std::optional<std::filesystem::path> find_run(const std::filesystem::path& store, const std::string& run_id) {

@@ -36,6 +36,7 @@ struct YamlValue {
   std::size_t line = 0;
 };
 std::map<std::string, YamlValue> read_meta_yaml(const std::filesystem::path& file, const std::string& where);
+std::map<std::string, YamlValue> parse_meta_yaml(std::string_view text, const std::string& where);
 
 // A whole number of milliseconds (start_time, a metric's timestamp) from its text.
 std::optional<std::int64_t> whole_number(std::string_view text);
@@ -49,6 +50,7 @@ struct MetricPoint {
 // The points of a metric file; a line that is not "timestamp value [step]" is
 // SpecError("<where> line N", ...).
 std::vector<MetricPoint> read_metric_file(const std::filesystem::path& file, const std::string& where);
+std::vector<MetricPoint> parse_metric_lines(std::string_view text, const std::string& where);
 // The point MLflow shows as a metric's value: the largest step, then timestamp, then value.
 const MetricPoint* latest_point(const std::vector<MetricPoint>& points);
 
@@ -59,6 +61,13 @@ std::optional<std::string> read_small_file(const std::filesystem::path& file, co
 std::vector<std::filesystem::path> experiment_folders(const std::filesystem::path& store);
 // The run folders of an experiment folder (those holding a meta.yaml), in name order.
 std::vector<std::filesystem::path> run_folders(const std::filesystem::path& experiment);
+// The folders that hold no meta.yaml where experiments (`store` true: under the root, but
+// `.trash`, `models` and hidden ones) or runs (under an experiment, but its `tags`,
+// `datasets` and `traces`) are, in name order: MLflow passes over them.
+std::vector<std::filesystem::path> folders_without_meta(const std::filesystem::path& folder, bool store);
+// SpecError(shown) unless `store` is a store's root folder: a folder, holding an
+// experiment, not itself an experiment's or a run's folder.
+void check_store(const std::filesystem::path& store, const std::string& shown);
 // The folder of run `run_id` in the store, or none.
 std::optional<std::filesystem::path> find_run(const std::filesystem::path& store, const std::string& run_id);
 

@@ -12,6 +12,8 @@
 #include <fstream>
 #include <sstream>
 
+#include <unistd.h>
+
 #include "apportion/apportion.hpp"
 #include "apportion/json.hpp"
 
@@ -318,7 +320,72 @@ TEST(MlflowStore, RunsAreClippedToTheWindowAndThoseOutsideAreTold) {
   EXPECT_EQ(r.records[0].window->start().to_string(), "2026-06-04T00:00:00Z");
   EXPECT_EQ(r.records[0].window->end().to_string(), "2026-06-04T01:00:00Z");
   ASSERT_EQ(r.warnings.size(), 1u);
-  EXPECT_EQ(r.warnings[0], "mlruns: 1 run ran wholly outside the window and are left out: " + before.id);
+  EXPECT_EQ(r.warnings[0], "mlruns: 1 run ran wholly outside the window and is left out: " + before.id);
+  // A run outside the window needs nothing else: no SKU the map lacks is an error for it.
+  RunFields unmapped = before;
+  unmapped.id = "33333333333333333333333333333333";
+  unmapped.params = {{"num_gpus", "1"}, {"instance_type", "l4"}};
+  s.run("1", unmapped);
+  EXPECT_EQ(ingest_folder(s.root(), "{" + sku_map + R"(, "start": "2026-06-04T00:00:00Z"})").records.size(), 1u);
+}
+
+TEST(MlflowStore, WhatIsNoStoreOrNoRunIsSaidNotPassedOver) {
+  Store s;
+  s.experiment("1", "sweep");
+  RunFields f;
+  f.id = "11111111111111111111111111111111";
+  const fs::path run_dir = s.run("1", f);
+  // An experiment's or a run's folder given for the store.
+  EXPECT_EQ(folder_error(s.root() / "1", "{" + sku_map + "}"),
+            "mlruns: is an experiment's folder (it holds a meta.yaml): give the store, the folder one level up (mlruns/)");
+  EXPECT_EQ(folder_error(run_dir, "{" + sku_map + "}"),
+            "mlruns: is a run's folder (it holds a meta.yaml): give the store, the folder two levels up (mlruns/)");
+  // Folders without a meta.yaml, where experiments and runs are: MLflow passes over them, and so
+  // does this, saying so.
+  fs::create_directories(s.root() / "2" / "22222222222222222222222222222222" / "params");
+  fs::create_directories(s.root() / "1" / "33333333333333333333333333333333" / "metrics");
+  const IngestResult r = ingest_folder(s.root(), "{" + sku_map + "}");
+  EXPECT_EQ(r.records.size(), 1u);
+  EXPECT_EQ(r.warnings, (std::vector<std::string>{
+                            "1 folder without a meta.yaml is no experiment and was left out: mlruns/2",
+                            "1 folder without a meta.yaml is no run and was left out: mlruns/1/33333333333333333333333333333333"}));
+}
+
+TEST(MlflowStore, TagsTheRunOwnsAndTheWriteBacksAreNotCopied) {
+  Store s;
+  s.experiment("1", "sweep");
+  RunFields f;
+  f.id = "11111111111111111111111111111111";
+  f.tags = {{"status", "promising"}, {"team", "nlp"}, {"apportion.training_cost", "28.80 USD"}};
+  s.run("1", f);
+  const IngestResult r = ingest_folder(s.root(), "{" + sku_map + "}");
+  EXPECT_EQ(*r.records.at(0).tags.get("status"), "FINISHED");
+  EXPECT_FALSE(r.records.at(0).tags.contains("apportion.training_cost"));
+  EXPECT_EQ(r.warnings, (std::vector<std::string>{"mlruns: run tags named as the run's own tags (status) are left out, the "
+                                                  "run's own kept: name the tags to keep with the option tags"}));
+  EXPECT_EQ(folder_error(s.root(), "{" + sku_map + R"(, "tags": "status,team"})"),
+            "mlruns/1/" + f.id + ": tags/status: \"status\" is the run's own tag (from its meta.yaml) and may not be set "
+            "by a run tag; leave it out of the option tags");
+}
+
+TEST(MlflowStore, TheExperimentsOptionAndNamesGivenAsText) {
+  Store s;
+  s.experiment("1", "sweep");
+  s.experiment("2", "other");
+  RunFields f;
+  f.id = "11111111111111111111111111111111";
+  s.run("1", f);
+  RunFields gone;
+  gone.id = "22222222222222222222222222222222";
+  gone.lifecycle = "deleted";
+  s.run("2", gone);
+  const IngestResult r = ingest_folder(s.root(), "{" + sku_map + R"(, "experiments": "sweep,nope"})");
+  EXPECT_EQ(r.records.size(), 1u);
+  // The deleted run of an experiment not read is not told of.
+  EXPECT_EQ(r.warnings, (std::vector<std::string>{
+                            "mlruns: the option experiments names \"nope\", which no run's experiment is (by name or id)"}));
+  EXPECT_EQ(*ingest_folder(s.root(), "{" + sku_map + R"(, "experiment_names": "1=bert"})").records.at(0).tags.get("experiment"),
+            "bert");
 }
 
 TEST(MlflowStore, MetaYamlAsYamlWritesIt) {
@@ -404,6 +471,14 @@ TEST(MlflowAnswer, AnAnswerWithoutExperimentsTagsTheIdAndSaysSo) {
             "bert");
 }
 
+TEST(MlflowAnswer, AnAnswerWithoutRunsSaysSo) {
+  const IngestResult r = ingest_answer("{}", "{" + sku_map + "}");
+  EXPECT_TRUE(r.records.empty());
+  EXPECT_EQ(r.warnings, (std::vector<std::string>{
+                            "runs.json: the answer holds no runs (\"runs\" is absent: MLflow's answer to a search that "
+                            "found none, or an experiments/search answer alone)"}));
+}
+
 TEST(MlflowAnswer, BadAnswersNameTheRunAndField) {
   std::string bad = answer;
   bad.replace(bad.find("1780531200000"), 13, "\"soon\"");
@@ -485,6 +560,51 @@ TEST(MlflowLog, EpochsComeFromTheMetricBeforeTheParam) {
   EXPECT_EQ(*logged.report.runs.at(0).cost_per_epoch, Decimal::parse("7.20"));  // 28.80 / 4
 }
 
+TEST(MlflowLog, AClippedRunIsLoggedWholeSoEveryMonthWritesTheSame) {
+  Store s;
+  s.experiment("1", "sweep");
+  RunFields f;  // 8 GPUs from 23:00 on May 31 to 01:00 on June 1: 16 GPU-hours, 25.60
+  f.id = "0a1b2c3d4e5f40718293a4b5c6d7e8f9";
+  f.start = 1780268400000;
+  f.end = f.start + 2 * hour;
+  const fs::path dir = s.run("1", f);
+  const auto month = [&](const char* start, const char* end) {
+    return spec_for(s.root(), "1.60", std::string(R"(, "start": ")") + start + R"(", "end": ")" + end + R"(")");
+  };
+  const Logged may = log_spec(month("2026-05-01T00:00:00Z", "2026-06-01T00:00:00Z"), s.root());
+  EXPECT_EQ(may.result.lines.at(0).cost, Decimal::parse("12.80"));  // May's part
+  EXPECT_EQ(may.report.runs.at(0).cost, Decimal::parse("25.60"));  // the run's cost
+  EXPECT_EQ(may.report.runs.at(0).gpu_hours, Decimal(16));
+  const Logged june = log_spec(month("2026-06-01T00:00:00Z", "2026-07-01T00:00:00Z"), s.root());
+  EXPECT_EQ(june.report.points_written(), 0u);
+  EXPECT_EQ(read(dir / "metrics" / "training_cost_usd"), std::to_string(*f.end) + " 25.6 0\n");
+}
+
+TEST(MlflowLog, ABadFileStopsTheWriteBackBeforeItBegins) {
+  Store s;
+  s.experiment("1", "sweep");
+  RunFields a;
+  a.id = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+  const fs::path a_dir = s.run("1", a);
+  RunFields b;
+  b.id = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+  const fs::path b_dir = s.run("1", b);
+  // A metric the write-back does not read may hold anything.
+  write(a_dir / "metrics" / "train" / "loss", "not a metric line\n");
+  write(b_dir / "metrics" / "epochs", "1780531200000 4.0\nbroken\n");
+  try {
+    log_spec(spec_for(s.root()), s.root());
+    ADD_FAILURE() << "no error";
+  } catch (const SpecError& e) {
+    EXPECT_EQ(std::string(e.what()), s.root().string() + "/1/" + b.id +
+                                         "/metrics/epochs line 2: not \"<timestamp> <value> <step>\" as MLflow writes a "
+                                         "metric (got \"broken\")");
+  }
+  EXPECT_FALSE(fs::exists(a_dir / "metrics" / "training_cost_usd"));  // nothing written before it
+  fs::remove(b_dir / "metrics" / "epochs");
+  EXPECT_EQ(log_spec(spec_for(s.root()), "file:" + s.root().string()).report.points_written(), 4u);
+}
+
 TEST(MlflowLog, RunsItCannotWriteAreTold) {
   Store s;
   s.experiment("1", "sweep");
@@ -521,7 +641,8 @@ TEST(MlflowLog, TheReportAsJson) {
   report.runs.push_back(r);
   EXPECT_EQ(mlflow_log_report_to_json(report),
             R"({"target":"mlruns","runs":[{"run_id":"abc","step":"runs","cost":"28.80","gpu_hours":"18.000000",)"
-            R"("cost_per_epoch":null,"metrics_written":["training_cost_usd"],"tags_written":[]}],"points_written":1,"warnings":[]})"
+            R"("cost_per_epoch":null,"metrics_written":["training_cost_usd"],"tags_written":[]}],"not_logged":0,"points_written":1,)"
+            R"("warnings":[]})"
             "\n");
 }
 

@@ -283,6 +283,18 @@ TEST(Series, RecordsOutsideTheSeriesAreToldNotDroppedSilently) {
                             "take no part"}));
 }
 
+TEST(Series, ABucketWithoutRecordsSaysSoNotThatTheSpecHasNone) {
+  // Usage on June 1 only: June 2 and 3 are unallocated, and the warning says why.
+  const Result r = run(allocation_from_json(R"({"apportion": 1,
+   "series": {"start": "2026-06-01T00:00:00Z", "end": "2026-06-04T00:00:00Z", "step": "1d"},
+   "pools": [{"id": "node", "cost": "30.00"}],
+   "records": [{"tags": {"team": "a"}, "at": "2026-06-01T10:00:00Z", "measures": {"gpu_seconds": 1}}],
+   "steps": [{"id": "s", "strategy": "proportional", "pool": "node", "group_by": ["team"], "weight": "gpu_seconds"}]})"));
+  EXPECT_EQ(r.warnings, (std::vector<std::string>{
+                            "steps[0]: no record takes part in step \"s\" (no usage record falls in the bucket) (in 2 of "
+                            "the 3 buckets, the first starting 2026-06-02T00:00:00Z)"}));
+}
+
 std::string error_of(const std::string& spec) {
   try {
     run_spec(spec);

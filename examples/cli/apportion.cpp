@@ -124,11 +124,12 @@ Without --catalog, the built-in catalog of public list prices is used; list
 prices go stale, so check the as_of date of each entry (docs/catalog.md).
 )";
 
-constexpr const char* ingest_help = R"(usage: apportion ingest FORMAT FILE|- [--OPTION VALUE ...]
+constexpr const char* ingest_help = R"(usage: apportion ingest FORMAT FILE|FOLDER|- [--OPTION VALUE ...]
        apportion ingest FORMAT --url URL [--start T --end T] [--OPTION VALUE ...]
 
-Reads FILE in FORMAT (or, with --url, the answer of a live Prometheus or OpenCost server:
-docs/ingest.md, "Live sources") and prints what it yields as spec JSON: {"records": [...]},
+Reads FILE in FORMAT (a FOLDER for mlflow's file store, mlruns/; or, with --url, the
+answer of a live Prometheus, OpenCost or MLflow tracking server: docs/ingest.md, "Live
+sources") and prints what it yields as spec JSON: {"records": [...]},
 {"pools": [...]} or {"catalog": {...}}, decimals exact and unrounded, so it can be
 inspected or pasted into a spec. Each --OPTION VALUE is the format's option of that name
 (docs/ingest.md), spelt with - or _ (--max-gap or --max_gap); lists are comma-separated
@@ -231,7 +232,9 @@ Args parse_args(const std::vector<std::string>& argv, const std::vector<const ch
         const auto hint = closest_spelling(name, std::vector<std::string_view>(known.begin(), known.end()));
         throw UsageError("unknown option --" + name + (hint ? " (did you mean --" + std::string(*hint) + "?)" : " (see --help)"));
       }
-      a.options[name] = value;
+      // Twice is a mistake (a script adding an option a user also gave), not the last one wins.
+      if (!a.options.emplace(name, value).second)
+        throw UsageError("option --" + name + " given twice (\"" + a.options.at(name) + "\" and \"" + value + "\")");
     } else {
       a.positional.push_back(arg);
     }
@@ -372,12 +375,17 @@ int cmd_run(const std::vector<std::string>& argv) {
       changed += !r.metrics_written.empty() || !r.tags_written.empty();
       tags += r.tags_written.size();
     }
-    std::cerr << "apportion: mlflow: " << report.runs.size() << (report.runs.size() == 1 ? " run" : " runs") << " priced, "
-              << (changed == 0 ? std::string("all up to date in ") + report.target
-                               : std::to_string(report.points_written()) + " metric points and " + std::to_string(tags) +
-                                     " tags written to " + std::to_string(changed) + (changed == 1 ? " run" : " runs") +
-                                     " in " + report.target)
-              << "\n";
+    const std::size_t priced = report.runs.size() + report.not_logged;
+    std::string line = "apportion: mlflow: " + std::to_string(priced) + (priced == 1 ? " run" : " runs") + " priced, ";
+    if (changed > 0)
+      line += std::to_string(report.points_written()) + " metric points and " + std::to_string(tags) + " tags written to " +
+              std::to_string(changed) + (changed == 1 ? " run" : " runs") + " in " + report.target;
+    else if (!report.runs.empty())
+      line += "all up to date in " + report.target;
+    else
+      line += "nothing written to " + report.target;
+    if (report.not_logged > 0) line += "; " + std::to_string(report.not_logged) + " not logged (see the warnings)";
+    std::cerr << line << "\n";
   }
   allocation.records = {};  // the renderers read none; result_to_focus reads the steps and pools
   if (format == "table") write_output(result_to_table(result), args);

@@ -141,9 +141,11 @@ def log_to_mlflow(
     folder (``mlruns``) or a tracking server's ``http(s)://`` address (with the token in
     ``bearer_token_env`` when set). A second call with the same spec writes nothing new; a
     changed price writes a new point. ``spec_name`` is written in the tag
-    ``apportion.spec`` (default: a path spec's file name). Returns the report: ``{"target",
-    "runs": [{"run_id", "step", "cost", "gpu_hours", "cost_per_epoch", "metrics_written",
-    "tags_written"}], "points_written", "warnings"}``, amounts as decimal.Decimal.
+    ``apportion.spec``; by default a path spec's file name, and nothing for a dict or text
+    spec. Returns the report: ``{"target", "runs": [{"run_id", "step", "cost",
+    "gpu_hours", "cost_per_epoch", "metrics_written", "tags_written"}], "not_logged",
+    "points_written", "warnings"}``, amounts as decimal.Decimal; the warnings are the
+    write-back's (runs not logged), the inputs' own are in run()'s result.
     ``base_dir``, ``live_sources`` and keyword limits are as for run(). Bad input raises
     SpecError.
     """

@@ -24,7 +24,7 @@ def ingest(format: str, source: str | os.PathLike[str] | None = None, **options:
     sku="onprem/h100")`); an unreadable row raises SpecError naming the file and line. A
     folder is read by a format that reads folders (`ingest("mlflow", "mlruns", sku=...)`).
 
-    Without a file, `url=` reads a live Prometheus or OpenCost server instead (docs/ingest.md,
+    Without a file, `url=` reads a live Prometheus, OpenCost or MLflow tracking server instead (docs/ingest.md,
     "Live sources"): `ingest("dcgm", url="http://prometheus:9090", start="2026-06-01T00:00:00Z",
     end="2026-06-02T00:00:00Z", max_gap="90s")`. The call releases the GIL while it waits.
     """

@@ -268,39 +268,38 @@ IngestResult parse_kube_state_metrics_stream(std::istream& in, ObjectReader& opt
         prometheus::Exposition kept;
         std::map<std::string, std::size_t> family_index;
         std::size_t left_out = 0;
-        prometheus::ToldErrors told;
-        const auto head = prometheus::stream_api_json(
-            answer, source, [&told](const std::string& where, const std::string& what) { told.emplace_back(where, what); },
-            [&](const Series& s) {
-              const auto [at, added] = family_index.try_emplace(s.name, kept.families.size());
-              if (added) kept.families.push_back({s.name, prometheus::MetricType::untyped, {}, {}});
-              const bool request = s.name == requests_metric;
-              const bool node_resource = s.name == capacity_metric || s.name == allocatable_metric;
-              bool keep = request || node_resource || s.name == labels_metric || s.name == node_labels_metric ||
-                          s.name == phase_metric;
-              if (request && present(s, "namespace") && present(s, "pod") && present(s, "resource"))
-                keep = selected(optional_label(s, "node")) && gpu_resource(optional_label(s, "resource"));
-              if (request && !selected(optional_label(s, "node"))) keep = false;
-              if (node_resource && present(s, "node") && present(s, "resource"))
-                keep = selected(optional_label(s, "node")) && gpu_resource(optional_label(s, "resource"));
-              if (!keep) {
-                ++left_out;
-                return;
-              }
-              Series& held = kept.families[at->second].series.emplace_back(s);
-              if (s.name == phase_metric &&
-                  std::all_of(s.samples.begin(), s.samples.end(),
-                              [](const Sample& x) { return x.problem().empty() && x.value.is_zero(); }))
-                held.samples.clear();
+        const auto keep_series = [&](const Series& s) {
+          const auto [at, added] = family_index.try_emplace(s.name, kept.families.size());
+          if (added) kept.families.push_back({s.name, prometheus::MetricType::untyped, {}, {}});
+          const bool request = s.name == requests_metric;
+          const bool node_resource = s.name == capacity_metric || s.name == allocatable_metric;
+          bool keep = request || node_resource || s.name == labels_metric || s.name == node_labels_metric ||
+                      s.name == phase_metric;
+          if (request && present(s, "namespace") && present(s, "pod") && present(s, "resource"))
+            keep = selected(optional_label(s, "node")) && gpu_resource(optional_label(s, "resource"));
+          if (request && !selected(optional_label(s, "node"))) keep = false;
+          if (node_resource && present(s, "node") && present(s, "resource"))
+            keep = selected(optional_label(s, "node")) && gpu_resource(optional_label(s, "resource"));
+          if (!keep) {
+            ++left_out;
+            return;
+          }
+          Series& held = kept.families[at->second].series.emplace_back(s);
+          if (s.name == phase_metric &&
+              std::all_of(s.samples.begin(), s.samples.end(),
+                          [](const Sample& x) { return x.problem().empty() && x.value.is_zero(); }))
+            held.samples.clear();
+        };
+        return prometheus::read_series(
+            answer, source, keep_series, [&](const prometheus::Exposition& head, const prometheus::ToldErrors& told) {
+              check_form(o, true, options);
+              kept.result_type = head.result_type;
+              kept.warnings = head.warnings;
+              IngestResult result;
+              result.rows = left_out;
+              rows.tell(result, told);
+              return read_exposition(o, true, std::move(result), kept, rows, source);
             });
-        if (!head) return std::nullopt;
-        check_form(o, true, options);
-        kept.result_type = head->result_type;
-        kept.warnings = head->warnings;
-        IngestResult result;
-        result.rows = left_out;
-        rows.tell(result, told);
-        return read_exposition(o, true, std::move(result), kept, rows, source);
       },
       [&](std::string_view text) { return parse_kube_state_metrics(text, options, source); });
 }

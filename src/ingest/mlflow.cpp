@@ -101,9 +101,12 @@ MlflowOptions read_options(ObjectReader& options) {
     for (std::string& k : read_names(*v, options.path("experiments"))) o.experiments->insert(std::move(k));
   }
   if (const Value* v = options.optional("experiment_names")) {
-    ObjectReader names(*v, options.path("experiment_names"));
-    if (!v->is(Value::Type::object)) throw SpecError(options.path("experiment_names"), "must be an object of experiment id -> name");
-    for (const auto& [id, name] : v->members()) o.experiment_names[id] = read_name(name, path_join(names.path(), id));
+    // An object of id -> name, or "id=name,id=name" as the command line gives it.
+    const ByKey<std::string> names =
+        read_by_key<std::string>(*v, options.path("experiment_names"), "experiment id", false, read_name);
+    if (!names.is_map())
+      throw SpecError(options.path("experiment_names"), "must be an object of experiment id -> name, or \"id=name,...\"");
+    o.experiment_names.insert(names.map.begin(), names.map.end());
   }
   return o;
 }
@@ -139,19 +142,23 @@ IngestResult make_records(const std::vector<Run>& runs, const std::map<std::stri
                           const MlflowOptions& o, const RowErrors& errors, const std::string& source) {
   IngestResult result;
   Notes notes;
-  std::set<std::string> seen;
+  std::set<std::string> seen, experiments_seen;
+  std::set<std::string> shadowed;  // tag keys a run's own tags hide
   for (const Run& run : runs) {
     ++result.rows;
     errors.row(result, run.where, [&] {
       if (run.run_id.empty()) throw ParseError("run_id: missing");
       if (!seen.insert(run.run_id).second) throw ParseError("run_id: run " + run.run_id + " is given twice");
+      const auto name = names.find(run.experiment_id);
+      const std::string experiment = name != names.end() ? name->second : run.experiment_id;
+      if (o.experiments) {
+        if (!o.experiments->contains(experiment) && !o.experiments->contains(run.experiment_id)) return;
+        experiments_seen.insert(o.experiments->contains(experiment) ? experiment : run.experiment_id);
+      }
       if (run.lifecycle_stage == "deleted") {
         notes.deleted.push_back(run.run_id);
         return;
       }
-      const auto name = names.find(run.experiment_id);
-      const std::string experiment = name != names.end() ? name->second : run.experiment_id;
-      if (o.experiments && !o.experiments->contains(experiment) && !o.experiments->contains(run.experiment_id)) return;
       if (!run.start_ms) {  // scheduled, never started: it held nothing
         notes.unstarted.push_back(run.run_id);
         return;
@@ -174,12 +181,23 @@ IngestResult make_records(const std::vector<Run>& runs, const std::map<std::stri
         end = Instant::from_unix_nanos(*run.end_ms * 1'000'000);
         if (end < start) throw ParseError("end_time: " + end.to_string() + " is before start_time " + start.to_string());
       }
+      // The run's part in the window, as sacct's jobs: clipped, or wholly outside and told
+      // (before anything else of it is read: a run outside needs no SKU).
+      const bool before = o.window_start && (end < *o.window_start || (end == *o.window_start && start < end));
+      const bool after = o.window_end && start >= *o.window_end;
+      if (before || after) {
+        notes.outside.push_back(run.run_id);
+        return;
+      }
 
       Record r;
       r.id = run.run_id;
       r.origin = run.where;
       r.start = start;
       r.end = end;
+      if ((o.window_start && start < *o.window_start) || (o.window_end && end > *o.window_end))
+        r.window = Interval(o.window_start ? std::max(start, *o.window_start) : start,
+                            o.window_end ? std::min(end, *o.window_end) : end);
       if (o.fixed_count) {
         r.count = *o.fixed_count;
       } else {
@@ -203,7 +221,7 @@ IngestResult make_records(const std::vector<Run>& runs, const std::map<std::stri
         if (key)
           if (const std::string* v = by.find(*key)) return *v;
         if (const std::string* v = by.find("*")) {
-          if (std::string_view(option) == "sku") notes.by_star.push_back(key ? *key : "(none)");
+          if (std::string_view(option) == "sku") notes.by_star.push_back(key ? *key : "no " + from);
           return *v;
         }
         if (!key)
@@ -216,19 +234,27 @@ IngestResult make_records(const std::vector<Run>& runs, const std::map<std::stri
       if (o.tier) r.tier = pick(*o.tier, o.tier_from, "tier");
 
       std::vector<Tags::Pair> pairs;
-      const auto add = [&](const std::string& key, const std::string& value, const char* kind) {
-        if (std::find(own_keys.begin(), own_keys.end(), key) != own_keys.end())
-          throw ParseError(std::string(kind) + "/" + key + ": \"" + key + "\" is the run's own tag (from its " +
-                           (key == "experiment" ? "experiment's name" : "meta.yaml") + ") and may not be set by a " + kind +
-                           "; leave it out of the option " + kind + "s");
-        if (!value.empty()) pairs.emplace_back(key, value);
-      };
+      const auto own = [](const std::string& key) { return std::find(own_keys.begin(), own_keys.end(), key) != own_keys.end(); };
       for (const auto& [key, value] : run.tags) {
-        if (o.tags ? !o.tags->contains(key) : key.starts_with("mlflow.")) continue;
-        add(key, value, "tag");
+        // By default every tag but MLflow's own (mlflow.*) and what a write-back left (apportion.*).
+        if (o.tags ? !o.tags->contains(key) : key.starts_with("mlflow.") || key.starts_with("apportion.")) continue;
+        if (own(key)) {
+          if (o.tags)
+            throw ParseError("tags/" + key + ": \"" + key + "\" is the run's own tag (from its " +
+                             (key == "experiment" ? "experiment's name" : "meta.yaml") +
+                             ") and may not be set by a run tag; leave it out of the option tags");
+          shadowed.insert(key);
+          continue;
+        }
+        if (!value.empty()) pairs.emplace_back(key, value);
       }
       for (const std::string& key : o.params)
-        if (const auto p = run.params.find(key); p != run.params.end()) add(key, p->second, "param");
+        if (const auto p = run.params.find(key); p != run.params.end()) {
+          if (own(key))
+            throw ParseError("params/" + key + ": \"" + key + "\" is the run's own tag and may not be set by a param; "
+                             "leave it out of the option params");
+          if (!p->second.empty()) pairs.emplace_back(key, p->second);
+        }
       pairs.emplace_back("experiment", experiment);
       pairs.emplace_back("experiment_id", run.experiment_id);
       pairs.emplace_back("run_id", run.run_id);
@@ -238,38 +264,34 @@ IngestResult make_records(const std::vector<Run>& runs, const std::map<std::stri
       if (!user.empty()) pairs.emplace_back("user", user);
       if (!run.status.empty()) pairs.emplace_back("status", run.status);
       r.tags = Tags(std::move(pairs));
-
-      // The run's part in the window, as sacct's jobs: clipped, or wholly outside and told.
-      const bool before = o.window_start && (end < *o.window_start || (end == *o.window_start && start < end));
-      const bool after = o.window_end && start >= *o.window_end;
-      if (before || after) {
-        notes.outside.push_back(run.run_id);
-        return;
-      }
-      if ((o.window_start && start < *o.window_start) || (o.window_end && end > *o.window_end))
-        r.window = Interval(o.window_start ? std::max(start, *o.window_start) : start,
-                            o.window_end ? std::min(end, *o.window_end) : end);
       result.records.push_back(std::move(r));
     });
   }
-  if (!notes.deleted.empty())
-    result.warnings.push_back(source + ": " + runs_text(notes.deleted.size()) + " deleted (lifecycle_stage deleted), left out: " +
-                              listed(notes.deleted));
-  if (!notes.unstarted.empty())
-    result.warnings.push_back(source + ": " + runs_text(notes.unstarted.size()) + " never started (no start_time), left out: " +
-                              listed(notes.unstarted));
-  if (!notes.running.empty())
-    result.warnings.push_back(source + ": " + runs_text(notes.running.size()) + " still running, left out (running: skip): " +
-                              listed(notes.running));
-  if (!notes.outside.empty())
-    result.warnings.push_back(source + ": " + runs_text(notes.outside.size()) +
-                              " ran wholly outside the window and are left out: " + listed(notes.outside));
+  const auto tell = [&](const std::vector<std::string>& ids, const std::string& what) {
+    if (!ids.empty())
+      result.warnings.push_back(source + ": " + runs_text(ids.size()) + " " + what + ": " + listed(ids));
+  };
+  const auto verb = [](const std::vector<std::string>& ids) { return ids.size() == 1 ? "is" : "are"; };
+  tell(notes.deleted, "deleted (lifecycle_stage deleted), left out");
+  tell(notes.unstarted, "never started (no start_time), left out");
+  tell(notes.running, "still running, left out (running: skip)");
+  tell(notes.outside, std::string("ran wholly outside the window and ") + verb(notes.outside) + " left out");
   if (!notes.by_star.empty()) {
     std::sort(notes.by_star.begin(), notes.by_star.end());
     notes.by_star.erase(std::unique(notes.by_star.begin(), notes.by_star.end()), notes.by_star.end());
     result.warnings.push_back(source + ": " + o.sku_from + " values the option sku does not name were priced as \"*\" (" +
                               *o.sku->find("*") + "): " + listed(notes.by_star));
   }
+  if (!shadowed.empty()) {
+    std::string keys;
+    for (const std::string& k : shadowed) keys += (keys.empty() ? "" : ", ") + k;
+    result.warnings.push_back(source + ": run tags named as the run's own tags (" + keys +
+                              ") are left out, the run's own kept: name the tags to keep with the option tags");
+  }
+  if (o.experiments)
+    for (const std::string& e : *o.experiments)
+      if (!experiments_seen.contains(e))
+        result.warnings.push_back(source + ": the option experiments names \"" + e + "\", which no run's experiment is (by name or id)");
   return result;
 }
 
@@ -320,9 +342,10 @@ IngestResult parse_store(const std::filesystem::path& store, ObjectReader& optio
   IngestResult skipped;  // rows the store's own folders could not give
   std::vector<Run> runs;
   std::map<std::string, std::string> names = o.experiment_names;
+  mlflow::check_store(store, source);
   const std::vector<std::filesystem::path> experiments = mlflow::experiment_folders(store);
-  if (experiments.empty())
-    throw SpecError(source, "holds no experiment (a folder with a meta.yaml): is it an MLflow file store such as mlruns/?");
+  std::vector<std::string> not_experiments, not_runs;  // folders without a meta.yaml
+  for (const std::filesystem::path& f : mlflow::folders_without_meta(store, true)) not_experiments.push_back(relative(f, store, source));
   for (const std::filesystem::path& folder : experiments) {
     const std::string where = relative(folder, store, source);
     std::map<std::string, mlflow::YamlValue> meta;
@@ -334,6 +357,7 @@ IngestResult parse_store(const std::filesystem::path& store, ObjectReader& optio
     }
     if (yaml_text(meta, "lifecycle_stage") == "deleted") continue;
     names.emplace(id, yaml_text(meta, "name"));
+    for (const std::filesystem::path& f : mlflow::folders_without_meta(folder, false)) not_runs.push_back(relative(f, store, source));
     for (const std::filesystem::path& run_folder : mlflow::run_folders(folder)) {
       Run run;
       run.where = relative(run_folder, store, source);
@@ -369,6 +393,18 @@ IngestResult parse_store(const std::filesystem::path& store, ObjectReader& optio
   result.rows += skipped.skipped;
   result.skipped += skipped.skipped;
   result.skipped_reasons.insert(result.skipped_reasons.begin(), skipped.skipped_reasons.begin(), skipped.skipped_reasons.end());
+  // MLflow passes over such folders too ("Malformed experiment", "Malformed run"); said here.
+  const auto tell = [&](const std::vector<std::string>& folders, const char* what) {
+    if (folders.empty()) return;
+    std::string list;
+    for (std::size_t i = 0; i < folders.size() && i < 5; ++i) list += (i ? ", " : "") + folders[i];
+    if (folders.size() > 5) list += ", ...";
+    result.warnings.push_back(std::to_string(folders.size()) + (folders.size() == 1 ? " folder" : " folders") + " without a meta.yaml " +
+                              (folders.size() == 1 ? "is" : "are") + " no " + what + " and " +
+                              (folders.size() == 1 ? "was" : "were") + " left out: " + list);
+  };
+  tell(not_experiments, "experiment");
+  tell(not_runs, "run");
   return result;
 }
 
@@ -436,6 +472,7 @@ IngestResult parse_answer(std::string_view text, ObjectReader& options, const st
   }
   std::vector<Run> runs;
   const Value* list = doc.find("runs");
+  if (!list) skipped.warnings.push_back(source + ": the answer holds no runs (\"runs\" is absent: MLflow's answer to a search that found none, or an experiments/search answer alone)");
   if (list && !list->is(Value::Type::array)) throw SpecError(source + ": runs", "must be a list");
   for (std::size_t i = 0; list && i < list->items().size(); ++i) {
     const Value& item = list->items()[i];
@@ -469,6 +506,7 @@ IngestResult parse_answer(std::string_view text, ObjectReader& options, const st
   result.rows += skipped.skipped;
   result.skipped += skipped.skipped;
   result.skipped_reasons.insert(result.skipped_reasons.begin(), skipped.skipped_reasons.begin(), skipped.skipped_reasons.end());
+  result.warnings.insert(result.warnings.begin(), skipped.warnings.begin(), skipped.warnings.end());
   std::set<std::string> unnamed;
   for (const Record& r : result.records)
     if (const std::string id(r.tags.get("experiment_id").value_or("")); !names.contains(id)) unnamed.insert(id);

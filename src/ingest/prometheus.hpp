@@ -105,6 +105,19 @@ std::vector<const Series*> answer_order(const Exposition& exposition);
 // and what.
 using ToldErrors = std::vector<std::pair<std::string, std::string>>;
 
+// An answer's series read one at a time through `each`, the errors stream_api_json tells
+// kept; then `finish(head, told)` makes the result, which tells them. nullopt: the answer
+// cannot be read so (stream_api_json's nullopt).
+template <class Finish>
+std::optional<IngestResult> read_series(std::istream& answer, const std::string& source,
+                                        const std::function<void(const Series&)>& each, Finish&& finish) {
+  ToldErrors told;
+  const auto head = stream_api_json(
+      answer, source, [&told](const std::string& where, const std::string& what) { told.emplace_back(where, what); }, each);
+  if (!head) return std::nullopt;
+  return finish(*head, told);
+}
+
 // An answer in `in` read a series at a time when it can be: `stream(in)` reads it so, and
 // gives nullopt when it cannot (stream_api_json's nullopt); then, or when `in` cannot be
 // read again from where it stands, the text from there on is read whole by `whole(text)`.

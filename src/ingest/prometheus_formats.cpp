@@ -235,13 +235,10 @@ IngestResult parse_prometheus_json_stream(std::istream& in, ObjectReader& option
       [&](std::istream& answer) -> std::optional<IngestResult> {
         JsonReader reader(o, rows, source, aggregate_path);
         reader.hold();
-        prometheus::ToldErrors told;
         // A series' family is its __name__ (parse_api_json groups them so).
-        const auto head = prometheus::stream_api_json(
-            answer, source, [&told](const std::string& where, const std::string& what) { told.emplace_back(where, what); },
-            [&](const Series& s) { reader.add(s.name, s); });
-        if (!head) return std::nullopt;
-        return reader.finish(*head, told);
+        return prometheus::read_series(
+            answer, source, [&](const Series& s) { reader.add(s.name, s); },
+            [&](const Exposition& head, const prometheus::ToldErrors& told) { return reader.finish(head, told); });
       },
       [&](std::string_view text) { return read_json_text(text, o, rows, source, aggregate_path); });
 }

@@ -189,12 +189,9 @@ IngestResult parse_vllm_stream(std::istream& in, ObjectReader& options, const st
       [&](std::istream& answer) -> std::optional<IngestResult> {
         VllmReader reader(o, rows, source);
         reader.hold();
-        prometheus::ToldErrors told;
-        const auto head = prometheus::stream_api_json(
-            answer, source, [&told](const std::string& where, const std::string& what) { told.emplace_back(where, what); },
-            [&](const Series& s) { reader.add(s); });
-        if (!head) return std::nullopt;
-        return reader.finish(*head, told);
+        return prometheus::read_series(
+            answer, source, [&](const Series& s) { reader.add(s); },
+            [&](const Exposition& head, const prometheus::ToldErrors& told) { return reader.finish(head, told); });
       },
       [&](std::string_view text) { return read_vllm_text(text, o, rows, source); });
 }

@@ -113,6 +113,8 @@ with tempfile.TemporaryDirectory() as tmp:
     bad("unknown format", ["run", spec_path, "--format", "xml"])
     bad("unknown option", ["run", spec_path, "--bogus", "1"], starts="unknown option --bogus")
     bad("option without value", ["run", spec_path, "--format"])
+    bad("an option given twice", ["run", spec_path, "--format", "table", "--format=csv"],
+        starts='option --format given twice ("table" and "csv")')
     # Limits: five records are over --max-records 4; the help lists every limit.
     bad("a limit", ["run", spec_path, "--max-records", "4"],
         starts="records: more than 4 records (limit max_records; raise it with --max-records")
