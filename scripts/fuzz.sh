@@ -33,12 +33,12 @@ built=$(date +%s)
 echo "fuzz.sh: built in $((built - started)) s"
 
 all_targets="spec catalog decimal time csv prometheus_text prometheus_json dcgm kube_state_metrics vllm sacct
-             litellm_spend litellm_prices otel_genai focus opencost jsonl mlflow"
+             litellm_spend litellm_prices otel_genai focus opencost jsonl mlflow mlflow_files"
 targets=${FUZZ_TARGETS:-$all_targets}
 
 dict_of() {
   case $1 in
-    spec | catalog | litellm_prices | otel_genai | opencost | jsonl | mlflow) echo json ;;
+    spec | catalog | litellm_prices | otel_genai | opencost | jsonl | mlflow | mlflow_files) echo json ;;
     prometheus_text | prometheus_json | dcgm | kube_state_metrics | vllm) echo prometheus ;;
     csv | focus | sacct | litellm_spend) echo csv ;;
     *) echo "$1" ;;

@@ -351,6 +351,18 @@ TEST(MlflowStore, WhatIsNoStoreOrNoRunIsSaidNotPassedOver) {
                             "1 folder without a meta.yaml is no run and was left out: mlruns/1/33333333333333333333333333333333"}));
 }
 
+TEST(MlflowStore, OnlyAFormatThatReadsFoldersTakesOne) {
+  Store s;
+  const std::string spec = R"({"apportion": 1, "pools": [], "records": [],
+    "inputs": [{"format": "csv", "path": ")" + s.root().string() + R"(", "measures": "gpu_seconds"}], "steps": []})";
+  try {
+    run(allocation_from_json(spec));
+    ADD_FAILURE() << "no error";
+  } catch (const SpecError& e) {
+    EXPECT_EQ(std::string(e.what()), "inputs[0]: " + s.root().string() + ": is a folder, and format \"csv\" reads a file");
+  }
+}
+
 TEST(MlflowStore, TagsTheRunOwnsAndTheWriteBacksAreNotCopied) {
   Store s;
   s.experiment("1", "sweep");

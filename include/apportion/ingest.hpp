@@ -101,7 +101,6 @@ class IngestRegistry {
   // Gives a format a folder to read instead of a file. A second one for a format, or one for
   // a format not registered, is std::invalid_argument.
   void add_folder(std::string_view format, IngestFolderParser parser);
-  bool reads_folders(std::string_view format) const;
   // Reads the folder `folder` with the format's folder parser; a format without one is
   // SpecError(source, ...) saying it reads files.
   IngestResult parse_folder(std::string_view format, const std::filesystem::path& folder, ObjectReader& options,

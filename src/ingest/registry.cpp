@@ -98,11 +98,6 @@ void IngestRegistry::add_folder(std::string_view format, IngestFolderParser pars
     throw std::invalid_argument("ingest format \"" + std::string(format) + "\" already has a folder parser");
 }
 
-bool IngestRegistry::reads_folders(std::string_view format) const {
-  std::shared_lock lock(mutex_);
-  return folder_parsers_.find(format) != folder_parsers_.end();
-}
-
 IngestResult IngestRegistry::parse_folder(std::string_view format, const std::filesystem::path& folder,
                                           ObjectReader& options, const std::string& source) const {
   IngestFolderParser parser;

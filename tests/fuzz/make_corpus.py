@@ -65,6 +65,13 @@ def main():
         else:
             write("spec", json.dumps(case["spec"], indent=1).encode())
 
+    # mlflow_files: the example store's meta.yaml files (mode 0) and metric files (mode 1).
+    for p in sorted((ROOT / "examples/data/mlflow/mlruns").rglob("meta.yaml"))[:6]:
+        write("mlflow_files", b"\x00" + p.read_bytes())
+    for p in sorted((ROOT / "examples/data/mlflow/mlruns").rglob("metrics/*"))[:4]:
+        write("mlflow_files", b"\x01" + p.read_bytes())
+    write("mlflow_files", b"\x00name: 'it''s: a sweep'\nexperiment_id: \"5\\u00e9\"\ntags: []\nlong: a\n  folded value\n")
+
     # catalog: the built-in catalog and the catalogs inside specs; prefix = pick + 4 bytes.
     catalogs = [text("src/builtin_catalog.json")]
     for p in sorted((ROOT / "tests/spec/cases").glob("*.json")):
