@@ -155,7 +155,7 @@ APN_API int apn_alerts_json(char **out, size_t *out_len, const char *spec, size_
  * address. A second call with the same spec writes nothing new; a changed price writes a
  * new point. The report is NUL-terminated JSON in *out, its length without the NUL in
  * *out_len ({"target", "runs": [{"run_id", "step", "cost", "gpu_hours", "cost_per_epoch",
- * "metrics_written", "tags_written"}], "points_written", "warnings"}); free *out with
+ * "metrics_written", "tags_written"}], "not_logged", "points_written", "warnings"}); free *out with
  * apn_free(). `options_json` is a JSON object, or NULL, of
  *   "spec_name":        the text of the tag apportion.spec (default: none written);
  *   "bearer_token_env": the environment variable holding a server's token (default

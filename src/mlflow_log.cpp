@@ -8,14 +8,17 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <set>
 
 #include "apportion/ingest.hpp"
 #include "apportion/json.hpp"
 #include "apportion/strategies.hpp"
+#include "ingest/by_key.hpp"
 #include "ingest/http.hpp"
 #include "mlflow_store.hpp"
 #include "text.hpp"
@@ -72,11 +75,9 @@ std::optional<Decimal> epochs_of(const RunState& state) {
     return std::nullopt;
   };
   // The metric first: what the run did (a run stopped early logged fewer epochs than its
-  // param planned). A metric is a float: 10.0 epochs.
-  if (const auto m = state.latest.find("epochs"); m != state.latest.end()) {
-    const double v = std::strtod(m->second.value.c_str(), nullptr);
-    if (std::isfinite(v) && v > 0 && v == std::floor(v) && v < 1e12) return Decimal(static_cast<std::int64_t>(v));
-  }
+  // param planned), as MLflow wrote it (10.0, 2.5).
+  if (const auto m = state.latest.find("epochs"); m != state.latest.end())
+    if (auto n = positive(m->second.value)) return n;
   if (const auto p = state.params.find("epochs"); p != state.params.end())
     if (auto n = positive(p->second)) return n;
   return std::nullopt;
@@ -88,8 +89,12 @@ struct Writes {
   std::vector<std::pair<std::string, std::string>> tags;
 };
 
+// `tags` holds the values' own tags; `provenance` (the spec and step) names who wrote the
+// points, and is written with them (or when absent), so that another spec finding the
+// values up to date, a June spec after May's, writes nothing.
 Writes writes_for(const std::vector<Point>& points, const std::vector<std::pair<std::string, std::string>>& tags,
-                  const RunState& state) {
+                  const std::vector<std::pair<std::string, std::string>>& provenance, const RunState& state,
+                  const std::string& run_id) {
   Writes w;
   for (const Point& p : points) {
     const auto latest = state.latest.find(p.key);
@@ -98,29 +103,42 @@ Writes writes_for(const std::vector<Point>& points, const std::vector<std::pair<
       continue;
     }
     if (std::strtod(latest->second.value.c_str(), nullptr) == p.value) continue;  // up to date
+    if (latest->second.step == std::numeric_limits<std::int64_t>::max())
+      throw SpecError(run_id, "the metric " + p.key + " is at the last step MLflow holds, so no later point can be written");
     w.points.emplace_back(p, latest->second.step + 1);
   }
-  for (const auto& [key, value] : tags) {
-    const auto held = state.tags.find(key);
-    if (held == state.tags.end() || held->second != value) w.tags.emplace_back(key, value);
-  }
+  const auto add = [&](const std::pair<std::string, std::string>& tag, bool only_new) {
+    const auto held = state.tags.find(tag.first);
+    if (held == state.tags.end() || (held->second != tag.second && !only_new)) w.tags.push_back(tag);
+  };
+  for (const auto& tag : tags) add(tag, false);
+  for (const auto& tag : provenance) add(tag, w.points.empty());
   return w;
 }
 
 // ---- The file store ---------------------------------------------------------------------
 
+// Whether a file's last byte is there and is no newline.
+bool ends_unended(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary | std::ios::ate);
+  if (!in || in.tellg() <= 0) return false;
+  in.seekg(-1, std::ios::end);
+  return in.get() != '\n';
+}
+
 class FileStore {
  public:
   explicit FileStore(std::filesystem::path root, std::string shown) : root_(std::move(root)), shown_(std::move(shown)) {
     mlflow::check_store(root_, shown_);
+    folders_ = mlflow::run_index(root_);
   }
 
   // None: the store has no such run. Only the metrics and tags written here, and epochs,
   // are read: a run's other files are its own business.
   std::optional<RunState> state(const std::string& run_id, const std::vector<std::string>& metrics) {
-    const auto folder = mlflow::find_run(root_, run_id);
-    if (!folder) return std::nullopt;
-    folders_[run_id] = *folder;
+    const auto found = folders_.find(run_id);
+    if (found == folders_.end()) return std::nullopt;
+    const std::filesystem::path* folder = &found->second;
     const std::string where = shown_ + "/" + folder->lexically_relative(root_).generic_string();
     RunState s;
     const auto meta = mlflow::read_meta_yaml(*folder / "meta.yaml", where + "/meta.yaml");
@@ -135,6 +153,24 @@ class FileStore {
       const auto points = mlflow::read_metric_file(*folder / "metrics" / key, where + "/metrics/" + key);
       if (const mlflow::MetricPoint* p = mlflow::latest_point(points)) s.latest[key] = *p;
     }
+    // What will be written is checked now, before anything is: folders that are folders,
+    // files that are files, and no symbolic link, which could lead a write out of the store.
+    const auto plain = [&](const std::filesystem::path& path, bool folder_expected) {
+      std::error_code e;
+      const auto status = std::filesystem::symlink_status(path, e);
+      if (e || status.type() == std::filesystem::file_type::not_found) return;
+      const std::string shown = where + "/" + path.lexically_relative(*folder).generic_string();
+      if (status.type() == std::filesystem::file_type::symlink)
+        throw SpecError(shown, "is a symbolic link, which the write-back does not follow");
+      if (folder_expected ? status.type() != std::filesystem::file_type::directory
+                          : status.type() != std::filesystem::file_type::regular)
+        throw SpecError(shown, folder_expected ? "is not a folder" : "is not a file");
+    };
+    plain(*folder, true);
+    plain(*folder / "metrics", true);
+    plain(*folder / "tags", true);
+    for (const std::string& key : metrics) plain(*folder / "metrics" / key, false);
+    for (const auto& [key, value] : s.tags) plain(*folder / "tags" / key, false);
     return s;
   }
 
@@ -147,7 +183,10 @@ class FileStore {
       return out;
     };
     for (const auto& [p, step] : w.points) {
-      std::ofstream out = open(folder / "metrics" / p.key, std::ios::app);
+      const std::filesystem::path file = folder / "metrics" / p.key;
+      const bool unended = ends_unended(file);  // a last line without its newline: end it first
+      std::ofstream out = open(file, std::ios::app);
+      if (unended) out << '\n';
       out << p.timestamp << ' ' << python_float(p.value) << ' ' << step << '\n';
       if (!out.flush()) throw SpecError(shown_, "cannot write the metric " + p.key + " of run " + run_id);
     }
@@ -161,7 +200,7 @@ class FileStore {
  private:
   std::filesystem::path root_;
   std::string shown_;
-  std::map<std::string, std::filesystem::path> folders_;
+  std::map<std::string, std::filesystem::path> folders_;  // by run id
 };
 
 // ---- A tracking server ------------------------------------------------------------------
@@ -181,7 +220,11 @@ class Server {
 
   std::optional<RunState> state(const std::string& run_id, const std::vector<std::string>&) {
     const auto [status, answer] = call("runs/get?run_id=" + ingest::url_encode(run_id), "");
-    if (status == 404) return std::nullopt;
+    if (status == 404) {
+      const Value* code = answer.find("error_code");
+      if (code && code->text() == "RESOURCE_DOES_NOT_EXIST") return std::nullopt;
+      fail("runs/get", status, answer);
+    }
     if (status < 200 || status >= 300) fail("runs/get", status, answer);
     const Value* run = answer.find("run");
     const Value* info = run ? run->find("info") : nullptr;
@@ -321,11 +364,6 @@ std::map<std::string, PricedRun> priced_runs(const Allocation& allocation, std::
   return runs;
 }
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 template <class Target>
 MlflowLogReport log_runs(Target& target, const std::string& shown, const Allocation& allocation, const Result& result,
@@ -333,10 +371,10 @@ MlflowLogReport log_runs(Target& target, const std::string& shown, const Allocat
   MlflowLogReport report;
   report.target = shown;
   report.places = result.precision.fractional_digits();
+  const int places = report.places;
   const std::string currency(result.currency.code());
   const Decimal hours_unit = Decimal::parse("0.000001");
-  const int places = result.precision.fractional_digits();
-  const std::string cost_metric = "training_cost_" + lower(currency);
+  const std::string cost_metric = "training_cost_" + ingest::lower(currency);
   const std::vector<std::string> metrics{cost_metric, "gpu_hours", "cost_per_epoch", "epochs"};
   std::vector<std::string> missing, deleted;
   // Every run's state read and its writes worked out before anything is written, so that a
@@ -374,12 +412,12 @@ MlflowLogReport log_runs(Target& target, const std::string& shown, const Allocat
     std::vector<std::pair<std::string, std::string>> tags{
         {"apportion.training_cost", logged.cost.to_fixed(places) + " " + currency},
         {"apportion.gpu_hours", logged.gpu_hours.to_fixed(6)},
-        {"apportion.price", price},
-        {"apportion.step", p.step}};
+        {"apportion.price", price}};
     if (logged.cost_per_epoch)
       tags.emplace_back("apportion.cost_per_epoch", logged.cost_per_epoch->to_fixed(places) + " " + currency);
-    if (!options.spec.empty()) tags.emplace_back("apportion.spec", options.spec);
-    Writes w = writes_for(points, tags, *state);
+    std::vector<std::pair<std::string, std::string>> provenance{{"apportion.step", p.step}};
+    if (!options.spec.empty()) provenance.emplace_back("apportion.spec", options.spec);
+    Writes w = writes_for(points, tags, provenance, *state, run_id);
     for (const auto& [point, step] : w.points) logged.metrics_written.push_back(point.key);
     for (const auto& [key, value] : w.tags) logged.tags_written.push_back(key);
     report.runs.push_back(std::move(logged));
@@ -390,15 +428,30 @@ MlflowLogReport log_runs(Target& target, const std::string& shown, const Allocat
   report.not_logged = missing.size() + deleted.size();
   const auto tell = [&](const std::vector<std::string>& runs, const std::string& why) {
     if (runs.empty()) return;
-    std::string ids;
-    for (std::size_t i = 0; i < runs.size() && i < 5; ++i) ids += (i ? ", " : "") + runs[i];
-    if (runs.size() > 5) ids += ", ...";
+    const std::string ids = mlflow::first_few(runs);
     report.warnings.push_back(std::to_string(runs.size()) + (runs.size() == 1 ? " priced run is " : " priced runs are ") + why +
                               " and " + (runs.size() == 1 ? "was" : "were") + " not logged: " + ids);
   };
   tell(missing, "not in " + shown);
   tell(deleted, "deleted in " + shown);
   return report;
+}
+
+std::string percent_decoded(std::string_view text, const std::string& target) {
+  std::string out;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '%') {
+      out += text[i];
+      continue;
+    }
+    unsigned value = 0;
+    if (i + 2 >= text.size() || std::sscanf(std::string(text.substr(i + 1, 2)).c_str(), "%2x", &value) != 1 ||
+        !std::isxdigit(static_cast<unsigned char>(text[i + 1])) || !std::isxdigit(static_cast<unsigned char>(text[i + 2])))
+      throw SpecError(target, "a % in a file:// URI is not followed by two hex digits");
+    out += static_cast<char>(value);
+    i += 2;
+  }
+  return out;
 }
 
 }  // namespace
@@ -410,14 +463,20 @@ MlflowLogReport log_to_mlflow(const Allocation& allocation, const Result& result
     Server server(target, options);
     return log_runs(server, server.shown(), allocation, result, options);
   }
-  // MLflow's own spellings of a local store: file:///abs/mlruns, file:./mlruns, file:mlruns.
+  // MLflow's own spellings of a local store: file:///abs/mlruns (or file://localhost/...,
+  // percent-encoded), file:./mlruns, file:mlruns.
   std::string folder = target;
-  if (folder.starts_with("file://")) folder = folder.substr(7);
-  else if (folder.starts_with("file:")) folder = folder.substr(5);
+  if (folder.starts_with("file://localhost/")) folder = percent_decoded(folder.substr(16), target);
+  else if (folder.starts_with("file://")) folder = percent_decoded(folder.substr(7), target);
+  else if (folder.starts_with("file:")) folder = percent_decoded(folder.substr(5), target);
   else if (folder.find("://") != std::string::npos || folder.starts_with("databricks"))
     throw SpecError(target, "is neither a folder, a file:// URI nor an http(s):// address of a tracking server");
-  FileStore store(folder, target);
-  return log_runs(store, target, allocation, result, options);
+  try {
+    FileStore store(folder, target);
+    return log_runs(store, target, allocation, result, options);
+  } catch (const std::filesystem::filesystem_error& e) {  // a folder that cannot be read or written
+    throw SpecError(target, e.code().message() + ": " + e.path1().string());
+  }
 }
 
 std::string mlflow_log_report_to_json(const MlflowLogReport& report) {

@@ -24,6 +24,9 @@
 APPORTION_BEGIN_NAMESPACE
 namespace mlflow {
 
+// The first five of `names`, then "..." when there are more: what a warning lists.
+std::string first_few(const std::vector<std::string>& names);
+
 // A run's status, as the tracking REST API spells it; the file store keeps its number
 // (RunStatus: 1 RUNNING, 2 SCHEDULED, 3 FINISHED, 4 FAILED, 5 KILLED).
 std::optional<std::string> status_name(std::int64_t number);
@@ -68,8 +71,8 @@ std::vector<std::filesystem::path> folders_without_meta(const std::filesystem::p
 // SpecError(shown) unless `store` is a store's root folder: a folder, holding an
 // experiment, not itself an experiment's or a run's folder.
 void check_store(const std::filesystem::path& store, const std::string& shown);
-// The folder of run `run_id` in the store, or none.
-std::optional<std::filesystem::path> find_run(const std::filesystem::path& store, const std::string& run_id);
+// Every run folder of the store, by run id (its folder's name), found in one pass.
+std::map<std::string, std::filesystem::path> run_index(const std::filesystem::path& store);
 
 }  // namespace mlflow
 APPORTION_END_NAMESPACE

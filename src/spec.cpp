@@ -690,7 +690,8 @@ void read_inputs(ObjectReader& spec, Allocation& a, const SpecOptions& options, 
         limit_exceeded(input.path("path"), limits.max_input_bytes, "bytes in \"" + file + "\"", "max_input_bytes");
     }
     // A folder (an MLflow file store) is read by the format's folder parser.
-    const bool folder = !live && std::filesystem::is_directory(options.base_dir / file);
+    std::error_code folder_error;
+    const bool folder = !live && std::filesystem::is_directory(options.base_dir / file, folder_error);
     std::ifstream stream;
     if (!live && !folder) stream = open_text_file(options.base_dir / file, input.path("path"));
     IngestResult got;

@@ -617,6 +617,98 @@ TEST(MlflowLog, ABadFileStopsTheWriteBackBeforeItBegins) {
   EXPECT_EQ(log_spec(spec_for(s.root()), "file:" + s.root().string()).report.points_written(), 4u);
 }
 
+TEST(MlflowLog, NoWriteFollowsALinkOrMeetsAFileForAFolder) {
+  Store s;
+  s.experiment("1", "sweep");
+  RunFields a;
+  a.id = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+  const fs::path a_dir = s.run("1", a);
+  RunFields b;
+  b.id = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+  const fs::path b_dir = s.run("1", b);
+  const fs::path outside = fs::temp_directory_path() / ("apportion-mlflow-outside-" + std::to_string(::getpid()));
+  write(outside, "keep me");
+  fs::create_symlink(outside, b_dir / "tags" / "apportion.price");
+  const auto error = [&] {
+    try {
+      log_spec(spec_for(s.root()), s.root());
+    } catch (const SpecError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_EQ(error(), s.root().string() + "/1/" + b.id + "/tags/apportion.price: is a symbolic link, which the write-back does not follow");
+  EXPECT_EQ(read(outside), "keep me");
+  EXPECT_FALSE(fs::exists(a_dir / "metrics" / "training_cost_usd"));
+  fs::remove(b_dir / "tags" / "apportion.price");
+  fs::remove_all(b_dir / "metrics");
+  write(b_dir / "metrics", "a file where the metrics folder is");
+  EXPECT_EQ(error(), s.root().string() + "/1/" + b.id + "/metrics: is not a folder");
+  EXPECT_FALSE(fs::exists(a_dir / "metrics" / "training_cost_usd"));
+  fs::remove(outside);
+}
+
+TEST(MlflowLog, AMetricFileWithoutItsLastNewlineIsEndedFirst) {
+  Store s;
+  s.experiment("1", "sweep");
+  RunFields f;
+  f.id = "0a1b2c3d4e5f40718293a4b5c6d7e8f9";
+  const fs::path dir = s.run("1", f);
+  write(dir / "metrics" / "training_cost_usd", "1780531200001 1.0 0");  // cut short by a crash, say
+  log_spec(spec_for(s.root()), s.root());
+  EXPECT_EQ(read(dir / "metrics" / "training_cost_usd"), "1780531200001 1.0 0\n" + std::to_string(*f.end) + " 12.8 1\n");
+}
+
+TEST(MlflowLog, FractionalEpochsAndAnotherSpecWithTheSameValues) {
+  Store s;
+  s.experiment("1", "sweep");
+  RunFields f;  // 12.80
+  f.id = "0a1b2c3d4e5f40718293a4b5c6d7e8f9";
+  f.params["epochs"] = "3";
+  const fs::path dir = s.run("1", f);
+  write(dir / "metrics" / "epochs", std::to_string(t0 + 1) + " 2.5 0\n");
+  const Logged first = log_spec(spec_for(s.root()), s.root());
+  EXPECT_EQ(*first.report.runs.at(0).cost_per_epoch, Decimal::parse("5.12"));  // 12.80 / 2.5
+  // Another spec (another name) finding the same values writes nothing, its name neither.
+  const Allocation allocation = allocation_from_json(spec_for(s.root()));
+  MlflowLogOptions other;
+  other.spec = "june.json";
+  const MlflowLogReport again = log_to_mlflow(allocation, run(allocation), s.root().string(), other);
+  EXPECT_EQ(again.points_written(), 0u);
+  EXPECT_TRUE(again.runs.at(0).tags_written.empty());
+  EXPECT_EQ(read(dir / "tags" / "apportion.spec"), "training.json");
+}
+
+TEST(MlflowLog, TheLastStepAndFileUris) {
+  Store s;
+  s.experiment("1", "sweep");
+  RunFields f;
+  f.id = "0a1b2c3d4e5f40718293a4b5c6d7e8f9";
+  const fs::path dir = s.run("1", f);
+  write(dir / "metrics" / "training_cost_usd", "1 1.0 9223372036854775807\n");
+  EXPECT_THROW(log_spec(spec_for(s.root()), s.root()), SpecError);
+  fs::remove(dir / "metrics" / "training_cost_usd");
+  // A store in a folder with a space, as MLflow writes its URI: percent-encoded.
+  const fs::path spaced = s.root().parent_path() / (s.root().filename().string() + " copy");
+  fs::remove_all(spaced);
+  fs::copy(s.root(), spaced, fs::copy_options::recursive);
+  std::string uri = "file://localhost" + spaced.string();
+  uri.replace(uri.find(" copy"), 5, "%20copy");
+  const Allocation allocation = allocation_from_json(spec_for(s.root()));
+  EXPECT_EQ(log_to_mlflow(allocation, run(allocation), uri).points_written(), 2u);
+  EXPECT_TRUE(fs::exists(spaced / "1" / f.id / "metrics" / "training_cost_usd"));
+  fs::remove_all(spaced);
+}
+
+TEST(MlflowStore, ANameThatIsNotUtf8IsAnErrorNamingTheFile) {
+  Store s;
+  write(s.root() / "1" / "meta.yaml", "experiment_id: '1'\nname: caf\xe9\n");
+  RunFields f;
+  f.id = "11111111111111111111111111111111";
+  s.run("1", f);
+  EXPECT_EQ(folder_error(s.root(), "{" + sku_map + "}"), "mlruns/1: meta.yaml: the file is not valid UTF-8 (byte 0xE9 at offset 28)");
+}
+
 TEST(MlflowLog, RunsItCannotWriteAreTold) {
   Store s;
   s.experiment("1", "sweep");

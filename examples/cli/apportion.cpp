@@ -377,9 +377,10 @@ int cmd_run(const std::vector<std::string>& argv) {
     }
     const std::size_t priced = report.runs.size() + report.not_logged;
     std::string line = "apportion: mlflow: " + std::to_string(priced) + (priced == 1 ? " run" : " runs") + " priced, ";
+    const auto count = [](std::size_t n, const char* one, const char* many) { return std::to_string(n) + (n == 1 ? one : many); };
     if (changed > 0)
-      line += std::to_string(report.points_written()) + " metric points and " + std::to_string(tags) + " tags written to " +
-              std::to_string(changed) + (changed == 1 ? " run" : " runs") + " in " + report.target;
+      line += count(report.points_written(), " metric point", " metric points") + " and " + count(tags, " tag", " tags") +
+              " written to " + count(changed, " run", " runs") + " in " + report.target;
     else if (!report.runs.empty())
       line += "all up to date in " + report.target;
     else
@@ -556,7 +557,8 @@ int cmd_ingest(const std::vector<std::string>& argv) {
   if (!IngestRegistry::global().contains(format))
     throw UsageError("unknown format \"" + format + "\" (see apportion ingest --help)");
   std::ifstream file;  // read by the format as it goes (in blocks, for formats that stream)
-  const bool folder = !live && path != "-" && std::filesystem::is_directory(path);  // an MLflow file store
+  std::error_code folder_error;
+  const bool folder = !live && path != "-" && std::filesystem::is_directory(path, folder_error);  // an MLflow file store
   if (!live && !folder && path != "-") {
     file.open(path, std::ios::binary);
     if (!file) throw UsageError(path + ": cannot read the file: " + std::strerror(errno));

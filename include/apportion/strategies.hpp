@@ -170,7 +170,7 @@ class PerExperiment final : public Strategy {
   // One run's exact cost from the catalog, as a line of this step sums it: its part in the
   // bucket being split, its window's part of the whole run, or the whole run. A run missing
   // start, end or count, or a SKU the catalog lacks, is SpecError naming the record.
-  static Rational price(const Record& run, const Catalog* catalog);
+  static Rational price(const Record& record, const Catalog* catalog);
 
  private:
   Options options_;

@@ -146,8 +146,8 @@ def log_to_mlflow(
     "gpu_hours", "cost_per_epoch", "metrics_written", "tags_written"}], "not_logged",
     "points_written", "warnings"}``, amounts as decimal.Decimal; the warnings are the
     write-back's (runs not logged), the inputs' own are in run()'s result.
-    ``base_dir``, ``live_sources`` and keyword limits are as for run(). Bad input raises
-    SpecError.
+    ``base_dir``, ``live_sources`` and keyword limits are as for run() (a path spec's
+    ``inputs`` are relative to its folder). Bad input raises SpecError.
     """
     import json as _json
     from decimal import Decimal as _Decimal
@@ -169,8 +169,13 @@ def log_to_mlflow(
         text = dumps(spec)
     else:
         raise TypeError(f"a spec is a dict, JSON text or a path, not a {type(spec).__name__}")
-    report = _json.loads(
-        _core.log_to_mlflow_spec(text, _os.fspath(base_dir), settings, _os.fspath(target), spec_name or "", token))
+    try:
+        report = _json.loads(
+            _core.log_to_mlflow_spec(text, _os.fspath(base_dir), settings, _os.fspath(target), spec_name or "", token))
+    except OverflowError as e:
+        if isinstance(e, SpecOverflowError):
+            raise
+        raise SpecOverflowError(str(e)) from None
     for logged in report["runs"]:
         for key in ("cost", "gpu_hours", "cost_per_epoch"):
             if logged[key] is not None:

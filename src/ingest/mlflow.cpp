@@ -4,6 +4,7 @@
 // `url` (live.cpp fetches the same answers). See docs/ingest.md, "mlflow".
 
 #include <algorithm>
+#include <array>
 #include <map>
 #include <optional>
 #include <set>
@@ -26,11 +27,6 @@ struct Run {
   std::string run_id, experiment_id, run_name, user, status, lifecycle_stage = "active";
   std::optional<std::int64_t> start_ms, end_ms;
   std::map<std::string, std::string> params, tags;
-};
-
-// Where a field of a run is, for messages: a file of the run's folder, or a JSON path.
-struct RunFieldError {
-  std::string where, what;
 };
 
 struct MlflowOptions {
@@ -118,14 +114,6 @@ constexpr std::array<std::string_view, 6> own_keys{"experiment", "experiment_id"
 struct Notes {
   std::vector<std::string> deleted, unstarted, running, outside, by_star;
 };
-
-std::string listed(const std::vector<std::string>& runs) {
-  std::string text;
-  const std::size_t shown = std::min<std::size_t>(runs.size(), 5);
-  for (std::size_t i = 0; i < shown; ++i) text += (i ? ", " : "") + runs[i];
-  if (runs.size() > shown) text += ", ...";
-  return text;
-}
 
 std::string runs_text(std::size_t n) { return std::to_string(n) + (n == 1 ? " run" : " runs"); }
 
@@ -269,7 +257,7 @@ IngestResult make_records(const std::vector<Run>& runs, const std::map<std::stri
   }
   const auto tell = [&](const std::vector<std::string>& ids, const std::string& what) {
     if (!ids.empty())
-      result.warnings.push_back(source + ": " + runs_text(ids.size()) + " " + what + ": " + listed(ids));
+      result.warnings.push_back(source + ": " + runs_text(ids.size()) + " " + what + ": " + mlflow::first_few(ids));
   };
   const auto verb = [](const std::vector<std::string>& ids) { return ids.size() == 1 ? "is" : "are"; };
   tell(notes.deleted, "deleted (lifecycle_stage deleted), left out");
@@ -280,7 +268,7 @@ IngestResult make_records(const std::vector<Run>& runs, const std::map<std::stri
     std::sort(notes.by_star.begin(), notes.by_star.end());
     notes.by_star.erase(std::unique(notes.by_star.begin(), notes.by_star.end()), notes.by_star.end());
     result.warnings.push_back(source + ": " + o.sku_from + " values the option sku does not name were priced as \"*\" (" +
-                              *o.sku->find("*") + "): " + listed(notes.by_star));
+                              *o.sku->find("*") + "): " + mlflow::first_few(notes.by_star));
   }
   if (!shadowed.empty()) {
     std::string keys;
@@ -312,6 +300,7 @@ std::map<std::string, std::string> read_values(const std::filesystem::path& fold
     if (!it->is_regular_file()) continue;
     const std::string key = it->path().lexically_relative(folder).generic_string();
     const std::string where = kind + "/" + key;
+    if (const std::string problem = utf8_problem(key); !problem.empty()) throw SpecError(kind, "a file's name " + problem);
     std::string value = *mlflow::read_small_file(it->path(), where);
     if (const std::string problem = utf8_problem(value); !problem.empty()) throw SpecError(where, "the value " + problem);
     out[key] = std::move(value);
@@ -335,7 +324,7 @@ std::string yaml_text(const std::map<std::string, mlflow::YamlValue>& meta, cons
   return it == meta.end() || !it->second.text ? std::string() : *it->second.text;
 }
 
-IngestResult parse_store(const std::filesystem::path& store, ObjectReader& options, const std::string& source) {
+IngestResult read_store(const std::filesystem::path& store, ObjectReader& options, const std::string& source) {
   const RowErrors errors(options);
   MlflowOptions o = read_options(options);
   options.finish();
@@ -396,9 +385,7 @@ IngestResult parse_store(const std::filesystem::path& store, ObjectReader& optio
   // MLflow passes over such folders too ("Malformed experiment", "Malformed run"); said here.
   const auto tell = [&](const std::vector<std::string>& folders, const char* what) {
     if (folders.empty()) return;
-    std::string list;
-    for (std::size_t i = 0; i < folders.size() && i < 5; ++i) list += (i ? ", " : "") + folders[i];
-    if (folders.size() > 5) list += ", ...";
+    const std::string list = mlflow::first_few(folders);
     result.warnings.push_back(std::to_string(folders.size()) + (folders.size() == 1 ? " folder" : " folders") + " without a meta.yaml " +
                               (folders.size() == 1 ? "is" : "are") + " no " + what + " and " +
                               (folders.size() == 1 ? "was" : "were") + " left out: " + list);
@@ -406,6 +393,14 @@ IngestResult parse_store(const std::filesystem::path& store, ObjectReader& optio
   tell(not_experiments, "experiment");
   tell(not_runs, "run");
   return result;
+}
+
+IngestResult parse_store(const std::filesystem::path& store, ObjectReader& options, const std::string& source) {
+  try {
+    return read_store(store, options, source);
+  } catch (const std::filesystem::filesystem_error& e) {  // a folder that cannot be read
+    throw SpecError(source, e.code().message() + ": " + e.path1().string());
+  }
 }
 
 // ---- A runs/search answer -----------------------------------------------------------------

@@ -2,21 +2,20 @@
 
 APPORTION_BEGIN_NAMESPACE
 
-Rational PerExperiment::price(const Record& run, const Catalog* catalog) {
-  const Record* r = &run;
-  for (const auto& [field, present] : {std::pair{"start", r->start.has_value()}, std::pair{"end", r->end.has_value()},
-                                       std::pair{"count", r->count.has_value()}})
-    if (!present) throw SpecError(r->origin, std::string("missing required key \"") + field + "\" of a priced run");
-  if (!catalog) throw SpecError(r->origin + ".sku", "pricing a run needs a catalog, and the spec gives none");
-  if (!catalog->find(*r->sku)) throw SpecError(r->origin + ".sku", "unknown SKU \"" + *r->sku + "\"");
-  const Interval interval(*r->start, *r->end);
-  const std::string tier = r->tier.value_or("on_demand");
+Rational PerExperiment::price(const Record& r, const Catalog* catalog) {
+  for (const auto& [field, present] : {std::pair{"start", r.start.has_value()}, std::pair{"end", r.end.has_value()},
+                                       std::pair{"count", r.count.has_value()}})
+    if (!present) throw SpecError(r.origin, std::string("missing required key \"") + field + "\" of a priced run");
+  if (!catalog) throw SpecError(r.origin + ".sku", "pricing a run needs a catalog, and the spec gives none");
+  if (!catalog->find(*r.sku)) throw SpecError(r.origin + ".sku", "unknown SKU \"" + *r.sku + "\"");
+  const Interval interval(*r.start, *r.end);
+  const std::string tier = r.tier.value_or("on_demand");
   try {
-    if (r->billed_part) return r->billed_part->to_rational();
-    if (r->window) return catalog->run_cost_part(*r->sku, tier, *r->count, interval, *r->window);
-    return catalog->run_cost(*r->sku, tier, *r->count, interval);
+    if (r.billed_part) return r.billed_part->to_rational();
+    if (r.window) return catalog->run_cost_part(*r.sku, tier, *r.count, interval, *r.window);
+    return catalog->run_cost(*r.sku, tier, *r.count, interval);
   } catch (const std::invalid_argument& e) {
-    throw SpecError(r->origin, e.what());
+    throw SpecError(r.origin, e.what());
   }
 }
 
