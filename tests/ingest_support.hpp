@@ -2,6 +2,7 @@
 // What the ingest tests share: reading test data, and running a format the way the spec
 // runner does (options from JSON, then every option checked as read).
 
+#include <filesystem>
 #include <fstream>
 #include <optional>
 #include <stdexcept>
@@ -76,26 +77,37 @@ inline apportion::IngestResult ingest_both_ways(const std::string& format, const
   throw apportion::SpecError("", whole.second);
 }
 
-// The message of an ingest expected to fail, or "no error".
-inline std::string error_of(const std::string& format, const std::string& text, const std::string& options_json,
-                            const std::string& source = "sample.txt") {
+// The message of the SpecError `f` throws, or "no error".
+template <class F>
+std::string message_of(F&& f) {
   try {
-    ingest(format, text, options_json, source);
+    f();
   } catch (const apportion::SpecError& e) {
     return e.what();
   }
   return "no error";
 }
 
+// The message of an ingest expected to fail, or "no error".
+inline std::string error_of(const std::string& format, const std::string& text, const std::string& options_json,
+                            const std::string& source = "sample.txt") {
+  return message_of([&] { ingest(format, text, options_json, source); });
+}
+
 // The message of an ingest expected to fail, read both ways (ingest_both_ways), or "no error".
 inline std::string error_both_ways(const std::string& format, const std::string& text, const std::string& options_json,
                                    const std::string& source = "sample.txt") {
-  try {
-    ingest_both_ways(format, text, options_json, source);
-  } catch (const apportion::SpecError& e) {
-    return e.what();
-  }
-  return "no error";
+  return message_of([&] { ingest_both_ways(format, text, options_json, source); });
+}
+
+// A folder read in a format that reads folders (mlflow's mlruns/), as the spec runner reads it.
+inline apportion::IngestResult ingest_folder(const std::string& format, const std::filesystem::path& folder,
+                                             const std::string& options_json, const std::string& source) {
+  const apportion::Value options = apportion::parse_json(options_json);
+  apportion::ObjectReader reader(options, "inputs[0]");
+  apportion::IngestResult r = apportion::IngestRegistry::global().parse_folder(format, folder, reader, source);
+  reader.finish();
+  return r;
 }
 
 }  // namespace ingest_test

@@ -16,6 +16,7 @@
 
 #include "apportion/apportion.hpp"
 #include "apportion/json.hpp"
+#include "ingest_support.hpp"
 
 namespace {
 
@@ -89,37 +90,16 @@ class Store {
 };
 
 IngestResult ingest_folder(const fs::path& store, const std::string& options_json) {
-  const Value options = parse_json(options_json);
-  ObjectReader reader(options, "inputs[0]");
-  IngestResult r = IngestRegistry::global().parse_folder("mlflow", store, reader, "mlruns");
-  reader.finish();
-  return r;
+  return ingest_test::ingest_folder("mlflow", store, options_json, "mlruns");
 }
-
 std::string folder_error(const fs::path& store, const std::string& options_json) {
-  try {
-    ingest_folder(store, options_json);
-  } catch (const SpecError& e) {
-    return e.what();
-  }
-  return "no error";
+  return ingest_test::message_of([&] { ingest_folder(store, options_json); });
 }
-
 IngestResult ingest_answer(const std::string& text, const std::string& options_json) {
-  const Value options = parse_json(options_json);
-  ObjectReader reader(options, "inputs[0]");
-  IngestResult r = IngestRegistry::global().parse("mlflow", text, reader, "runs.json");
-  reader.finish();
-  return r;
+  return ingest_test::ingest("mlflow", text, options_json, "runs.json");
 }
-
 std::string answer_error(const std::string& text, const std::string& options_json) {
-  try {
-    ingest_answer(text, options_json);
-  } catch (const SpecError& e) {
-    return e.what();
-  }
-  return "no error";
+  return ingest_test::error_of("mlflow", text, options_json, "runs.json");
 }
 
 const std::string sku_map = R"("sku": {"a100-80gb": "onprem/a100", "h100-sxm": "cloud/h100"})";
@@ -355,12 +335,8 @@ TEST(MlflowStore, OnlyAFormatThatReadsFoldersTakesOne) {
   Store s;
   const std::string spec = R"({"apportion": 1, "pools": [], "records": [],
     "inputs": [{"format": "csv", "path": ")" + s.root().string() + R"(", "measures": "gpu_seconds"}], "steps": []})";
-  try {
-    run(allocation_from_json(spec));
-    ADD_FAILURE() << "no error";
-  } catch (const SpecError& e) {
-    EXPECT_EQ(std::string(e.what()), "inputs[0]: " + s.root().string() + ": is a folder, and format \"csv\" reads a file");
-  }
+  EXPECT_EQ(ingest_test::message_of([&] { run(allocation_from_json(spec)); }),
+            "inputs[0]: " + s.root().string() + ": is a folder, and format \"csv\" reads a file");
 }
 
 TEST(MlflowStore, TagsTheRunOwnsAndTheWriteBacksAreNotCopied) {
@@ -604,14 +580,9 @@ TEST(MlflowLog, ABadFileStopsTheWriteBackBeforeItBegins) {
   // A metric the write-back does not read may hold anything.
   write(a_dir / "metrics" / "train" / "loss", "not a metric line\n");
   write(b_dir / "metrics" / "epochs", "1780531200000 4.0\nbroken\n");
-  try {
-    log_spec(spec_for(s.root()), s.root());
-    ADD_FAILURE() << "no error";
-  } catch (const SpecError& e) {
-    EXPECT_EQ(std::string(e.what()), s.root().string() + "/1/" + b.id +
-                                         "/metrics/epochs line 2: not \"<timestamp> <value> <step>\" as MLflow writes a "
-                                         "metric (got \"broken\")");
-  }
+  EXPECT_EQ(ingest_test::message_of([&] { log_spec(spec_for(s.root()), s.root()); }),
+            s.root().string() + "/1/" + b.id +
+                "/metrics/epochs line 2: not \"<timestamp> <value> <step>\" as MLflow writes a metric (got \"broken\")");
   EXPECT_FALSE(fs::exists(a_dir / "metrics" / "training_cost_usd"));  // nothing written before it
   fs::remove(b_dir / "metrics" / "epochs");
   EXPECT_EQ(log_spec(spec_for(s.root()), "file:" + s.root().string()).report.points_written(), 4u);
@@ -629,14 +600,7 @@ TEST(MlflowLog, NoWriteFollowsALinkOrMeetsAFileForAFolder) {
   const fs::path outside = fs::temp_directory_path() / ("apportion-mlflow-outside-" + std::to_string(::getpid()));
   write(outside, "keep me");
   fs::create_symlink(outside, b_dir / "tags" / "apportion.price");
-  const auto error = [&] {
-    try {
-      log_spec(spec_for(s.root()), s.root());
-    } catch (const SpecError& e) {
-      return std::string(e.what());
-    }
-    return std::string("no error");
-  };
+  const auto error = [&] { return ingest_test::message_of([&] { log_spec(spec_for(s.root()), s.root()); }); };
   EXPECT_EQ(error(), s.root().string() + "/1/" + b.id + "/tags/apportion.price: is a symbolic link, which the write-back does not follow");
   EXPECT_EQ(read(outside), "keep me");
   EXPECT_FALSE(fs::exists(a_dir / "metrics" / "training_cost_usd"));

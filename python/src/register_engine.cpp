@@ -45,6 +45,18 @@ Allocation read_text(const std::string& text, const std::filesystem::path& base_
   return allocation_from_json(text, options);
 }
 
+// What `read` gives reading an input with the options of `options_json`, every option
+// checked as read, as spec JSON: what `apportion.ingest` returns, from a file, a folder or
+// a server.
+template <class Read>
+std::string ingest_to_json(const std::string& options_json, Read&& read) {
+  const Value options = parse_json(options_json);
+  ObjectReader reader(options, "options");
+  const IngestResult result = read(reader);
+  reader.finish();
+  return ingest_result_to_json(result);
+}
+
 // The new alerts of a spec, rendered: `fired` holds the keys of earlier checks.
 std::string alerts_text(const std::string& text, const std::filesystem::path& base_dir, const LimitSettings& limits,
                         const std::string& format, const std::vector<std::string>& fired) {
@@ -240,11 +252,9 @@ void register_engine(py::module_& m) {
       "ingest_json",
       [](const std::string& format, const std::string& text, const std::string& options_json, const std::string& source) {
         py::gil_scoped_release release;
-        const Value options = parse_json(options_json);
-        ObjectReader reader(options, "options");
-        const IngestResult result = IngestRegistry::global().parse(format, text, reader, source);
-        reader.finish();
-        return ingest_result_to_json(result);
+        return ingest_to_json(options_json, [&](ObjectReader& reader) {
+          return IngestRegistry::global().parse(format, text, reader, source);
+        });
       },
       py::arg("format"), py::arg("text"), py::arg("options_json") = "{}", py::arg("source") = "input",
       "Reads text in an input format; returns the records, pools or catalog as spec JSON.");
@@ -252,11 +262,9 @@ void register_engine(py::module_& m) {
       "ingest_folder_json",
       [](const std::string& format, const std::string& folder, const std::string& options_json) {
         py::gil_scoped_release release;
-        const Value options = parse_json(options_json);
-        ObjectReader reader(options, "options");
-        const IngestResult result = IngestRegistry::global().parse_folder(format, folder, reader, folder);
-        reader.finish();
-        return ingest_result_to_json(result);
+        return ingest_to_json(options_json, [&](ObjectReader& reader) {
+          return IngestRegistry::global().parse_folder(format, folder, reader, folder);
+        });
       },
       py::arg("format"), py::arg("folder"), py::arg("options_json") = "{}",
       "Reads a folder in an input format (mlflow's mlruns/); returns the records as spec JSON.");
@@ -264,11 +272,9 @@ void register_engine(py::module_& m) {
       "ingest_live_json",
       [](const std::string& format, const std::string& options_json) {
         py::gil_scoped_release release;
-        const Value options = parse_json(options_json);
-        ObjectReader reader(options, "options");
-        const IngestResult result = IngestRegistry::global().parse_live(format, reader, LiveContext{});
-        reader.finish();
-        return ingest_result_to_json(result);
+        return ingest_to_json(options_json, [&](ObjectReader& reader) {
+          return IngestRegistry::global().parse_live(format, reader, LiveContext{});
+        });
       },
       py::arg("format"), py::arg("options_json"),
       "Reads an input format from a live source (the `url` option and those with it); returns spec JSON.");
