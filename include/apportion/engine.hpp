@@ -15,6 +15,7 @@
 
 #include "apportion/catalog.hpp"
 #include "apportion/decimal.hpp"
+#include "apportion/heap_optional.hpp"
 #include "apportion/limits.hpp"
 #include "apportion/money.hpp"
 #include "apportion/tags.hpp"
@@ -40,12 +41,14 @@ struct Record {
   Amounts used;                     // weighted_split: resources used
   std::optional<Instant> start;     // priced runs (per_experiment)
   std::optional<Instant> end;
+  // What only priced runs have is on the heap (HeapOptional): a million usage records do
+  // not carry it inline.
   // A priced run clipped to a period: the part of [start, end) this record bills, its share
   // of the whole run's cost (Catalog::run_cost_part); none: all of it.
-  std::optional<Interval> window;
-  std::optional<Decimal> count;
-  std::optional<std::string> sku;  // a record with a SKU is a priced run
-  std::optional<std::string> tier;
+  HeapOptional<Interval> window;
+  HeapOptional<Decimal> count;
+  HeapOptional<std::string> sku;  // a record with a SKU is a priced run
+  HeapOptional<std::string> tier;
   // An instant the record belongs to, under a series: it falls in the bucket holding it.
   std::optional<Instant> at;
   // Under a series, the part of the record's measures in the bucket being split:
@@ -55,7 +58,7 @@ struct Record {
   std::int64_t portion_part = 0, portion_whole = 0;
   // Under a series, a priced run's part of its rounded cost in the bucket being split: run()
   // prices the whole run, and rounds its parts together so they sum to it. None: priced here.
-  std::optional<Decimal> billed_part;
+  HeapOptional<Decimal> billed_part;
   // Where the record came from, for error messages: "records[3]" or "usage.csv line 7".
   std::string origin;
 
@@ -306,11 +309,13 @@ struct Line {
   Rational exact_cost;               // before rounding
   std::optional<Rational> weight;    // in the step's weight unit
   std::optional<Rational> share;     // weight / the step's denominator
-  std::optional<Rational> split_cost, unused_cost;  // weighted_split, commitment
-  std::optional<Rational> gpu_hours;                 // per_experiment
+  // Fields few lines have are on the heap (HeapOptional): a step of a million lines does not
+  // carry them inline.
+  HeapOptional<Rational> split_cost, unused_cost;  // weighted_split, commitment
+  HeapOptional<Rational> gpu_hours;                // per_experiment
   // Of exact_cost, what the line took in of overhead and of idle (or unused capacity) cost,
   // spread or assigned to it; none when nothing. What the rest is made of is its own kind.
-  std::optional<Rational> absorbed_overhead, absorbed_idle;
+  HeapOptional<Rational> absorbed_overhead, absorbed_idle;
 };
 
 struct UnitCost {

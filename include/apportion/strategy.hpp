@@ -43,9 +43,9 @@ struct DraftLine {
   Rational cost;  // exact
   std::optional<Rational> weight;
   std::optional<Rational> share;
-  std::optional<Rational> split_cost, unused_cost, gpu_hours;
+  HeapOptional<Rational> split_cost, unused_cost, gpu_hours;  // as in Line
   // Of `cost`, what the line took in of overhead and of idle (or unused) cost, exactly.
-  std::optional<Rational> absorbed_overhead, absorbed_idle;
+  HeapOptional<Rational> absorbed_overhead, absorbed_idle;
 };
 
 struct StepOutput {
