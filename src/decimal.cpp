@@ -21,6 +21,88 @@ bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
 }  // namespace
 
+namespace {
+
+// Rational's numerator and denominator, to set a product whose terms are coprime already
+// without normalising it again. An explicit instantiation may name private members
+// ([temp.spec.general]): boost::rational has no constructor that skips its gcd.
+using RationalValue = std::remove_reference_t<decltype(std::declval<Rational&>().backend().data())>;
+using RationalInt = RationalValue::int_type;
+struct NumeratorOf {
+  using type = RationalInt RationalValue::*;
+  friend type member(NumeratorOf);
+};
+struct DenominatorOf {
+  using type = RationalInt RationalValue::*;
+  friend type member(DenominatorOf);
+};
+template <class Tag, typename Tag::type Member>
+struct Expose {
+  friend typename Tag::type member(Tag) { return Member; }
+};
+template struct Expose<NumeratorOf, &RationalValue::num>;
+template struct Expose<DenominatorOf, &RationalValue::den>;
+
+// The magnitude of a part of a Rational when it fits 64 bits.
+std::optional<std::uint64_t> small_part(const BigInt& v) noexcept {
+  const auto& backend = v.backend();
+  if (backend.size() != 1) return std::nullopt;
+  return backend.limbs()[0];
+}
+
+std::uint64_t gcd64(std::uint64_t a, std::uint64_t b) noexcept {
+  if (a == 0) return b;
+  if (b == 0) return a;
+  const int shift = __builtin_ctzll(a | b);
+  a >>= __builtin_ctzll(a);
+  do {
+    b >>= __builtin_ctzll(b);
+    if (a > b) std::swap(a, b);
+    b -= a;
+  } while (b != 0);
+  return a << shift;
+}
+
+// n / d from n and d coprime, d > 0.
+Rational from_coprime(bool negative, uint128 n, uint128 d) {
+  Rational out;
+  RationalValue& value = out.backend().data();
+  value.*member(NumeratorOf{}) = n;
+  if (negative) value.*member(NumeratorOf{}) = -(value.*member(NumeratorOf{}));
+  value.*member(DenominatorOf{}) = d;
+  return out;
+}
+
+// (an / ad) x (bn / bd), each reduced, as boost's operator*= works it: cross-cancel, then
+// multiply. None when a part does not fit 64 bits.
+std::optional<Rational> small_product(bool negative, const BigInt& an, const BigInt& ad, const BigInt& bn, const BigInt& bd) {
+  const auto a_num = small_part(an), a_den = small_part(ad), b_num = small_part(bn), b_den = small_part(bd);
+  if (!a_num || !a_den || !b_num || !b_den) return std::nullopt;
+  if (*a_num == 0 || *b_num == 0) return Rational(0);
+  const std::uint64_t g1 = gcd64(*a_num, *b_den), g2 = gcd64(*b_num, *a_den);
+  return from_coprime(negative, static_cast<uint128>(*a_num / g1) * (*b_num / g2),
+                      static_cast<uint128>(*a_den / g2) * (*b_den / g1));
+}
+
+}  // namespace
+
+Rational multiply(const Rational& a, const Rational& b) {
+  namespace mp = boost::multiprecision;
+  const BigInt an = mp::numerator(a), bn = mp::numerator(b);
+  if (auto p = small_product((an.sign() < 0) != (bn.sign() < 0), an, mp::denominator(a), bn, mp::denominator(b)))
+    return std::move(*p);
+  return a * b;
+}
+
+Rational divide(const Rational& a, const Rational& b) {
+  namespace mp = boost::multiprecision;
+  const BigInt an = mp::numerator(a), bn = mp::numerator(b);
+  if (bn == 0) return a / b;  // boost's error
+  if (auto p = small_product((an.sign() < 0) != (bn.sign() < 0), an, mp::denominator(a), mp::denominator(b), bn))
+    return std::move(*p);
+  return a / b;
+}
+
 std::string int128_to_string(int128 value) {
   text::Buffer out;
   text::put_fixed(out, value, 0);

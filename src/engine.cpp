@@ -168,8 +168,11 @@ std::vector<WeightedLine> GroupedSums::lines_of(Self& self) {
   std::vector<WeightedLine> out;
   out.reserve(n + 1);
   // std::move of a const group's key copies it.
-  for (const auto& [prefix, g] : order)
-    out.push_back({LineKind::allocated, std::move(self.groups_[g].key), groups[g].sum.value(), 0});
+  for (const auto& [prefix, g] : order) {
+    WeightedLine& line = out.emplace_back();  // filled in place: four Rationals are not moved
+    line.tags = std::move(self.groups_[g].key);
+    line.weight = groups[g].sum.value();
+  }
   for (const auto& [tags, sum] : self.unallocated_) out.push_back({LineKind::unallocated, tags, sum.value(), 0});
   return out;
 }
@@ -194,11 +197,11 @@ StepOutput split_by_weight(const StepInput& input, std::vector<WeightedLine> lin
     DraftLine& d = out.lines.emplace_back();  // filled in place: a line is not moved again
     d.kind = l.kind;
     d.tags = std::move(l.tags);
-    d.cost = l.spread_weight == 0 ? per_weight * l.weight : per_weight * (l.weight + l.spread_weight);
-    d.share = l.weight / denominator;
+    d.cost = multiply(per_weight, l.spread_weight == 0 ? l.weight : l.weight + l.spread_weight);
+    d.share = divide(l.weight, denominator);
     d.weight = std::move(l.weight);
-    if (l.absorbed_overhead != 0) d.absorbed_overhead = per_weight * l.absorbed_overhead;
-    if (l.absorbed_idle != 0) d.absorbed_idle = per_weight * l.absorbed_idle;
+    if (l.absorbed_overhead != 0) d.absorbed_overhead = multiply(per_weight, l.absorbed_overhead);
+    if (l.absorbed_idle != 0) d.absorbed_idle = multiply(per_weight, l.absorbed_idle);
   }
   return out;
 }

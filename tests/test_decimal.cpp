@@ -380,6 +380,39 @@ TEST(DecimalUnits, PowersOfTenAndDigits) {
   EXPECT_FALSE(D("1").is_multiple_of(Decimal()));
 }
 
+// multiply() and divide() give exactly what Rational's operators give, in machine integers
+// where the parts fit 64 bits and through boost where they do not; results compare equal
+// and have the same (reduced) numerator and denominator, so nothing reading them can tell.
+TEST(DecimalRational, MultiplyAndDivideAreRationalsOperators) {
+  namespace mp = boost::multiprecision;
+  const BigInt big = BigInt(1) << 64;  // one past 64 bits
+  const std::vector<Rational> values = {
+      Rational(0), Rational(1), Rational(-1), Rational(7, 2), Rational(-7, 2), Rational(123456789, 100),
+      Rational(BigInt(std::numeric_limits<std::uint64_t>::max())), Rational(1, BigInt(std::numeric_limits<std::uint64_t>::max())),
+      Rational(BigInt("18446744073709551615"), BigInt("18446744073709551614")), Rational(big), Rational(1, big),
+      Rational(big - 1, big), Rational(-6, 35), Rational(48, 25), Rational(BigInt(1) << 62, 3), Rational(3, BigInt(1) << 63)};
+  std::uint64_t state = 12345;
+  std::vector<Rational> all = values;
+  for (int i = 0; i < 300; ++i) {  // random parts of every size up to 64 bits, and signs
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    const std::uint64_t n = state >> (state % 64), d = (state * 2654435761ULL >> (state % 61)) | 1;
+    all.push_back(Rational(BigInt(n), BigInt(d)) * (i % 3 == 0 ? -1 : 1));
+  }
+  for (const Rational& a : all) {
+    for (const Rational& b : values) {
+      const Rational product = apportion::multiply(a, b), expected = a * b;
+      EXPECT_EQ(product, expected) << a << " x " << b;
+      EXPECT_EQ(mp::numerator(product), mp::numerator(expected)) << a << " x " << b;
+      EXPECT_EQ(mp::denominator(product), mp::denominator(expected)) << a << " x " << b;
+      if (b == 0) continue;
+      const Rational quotient = apportion::divide(a, b), exact = a / b;
+      EXPECT_EQ(mp::numerator(quotient), mp::numerator(exact)) << a << " / " << b;
+      EXPECT_EQ(mp::denominator(quotient), mp::denominator(exact)) << a << " / " << b;
+    }
+  }
+  EXPECT_THROW(apportion::divide(Rational(1), Rational(0)), std::exception);
+}
+
 TEST(DecimalRational, FloorOf) {
   EXPECT_EQ(apportion::floor_of(Rational(7, 2)), 3);
   EXPECT_EQ(apportion::floor_of(Rational(-7, 2)), -4);

@@ -3,6 +3,7 @@
 // whole number of units are rounded so that they still sum to it exactly.
 
 #include <algorithm>
+#include <cstdint>
 #include <functional>
 #include <numeric>
 #include <optional>
@@ -99,7 +100,11 @@ std::optional<std::vector<Decimal>> round_units(std::span<const Rational> parts,
     const Rational& p = parts[i];
     const auto numerator = narrow_to(mp::numerator(p), static_cast<Int*>(nullptr));
     const BigInt& d = mp::denominator(p);
-    const auto scale = d == common_denominator ? std::optional<Int>(1) : narrow_to(common_denominator / d, static_cast<Int*>(nullptr));
+    std::optional<Int> scale;
+    if constexpr (std::is_same_v<Int, int128>) {  // a machine division when both fit
+      if (const auto small_d = narrow_to_int128(d)) scale = *common / *small_d;
+    }
+    if (!scale) scale = d == common_denominator ? std::optional<Int>(1) : narrow_to(common_denominator / d, static_cast<Int*>(nullptr));
     if (!numerator || !scale || !multiply<Int>(*numerator, *scale, a[i]) ||
         !multiply<Int>(a[i], Int(Decimal::one_raw), a[i]) || !add<Int>(a_sum, a[i], a_sum))
       return std::nullopt;
@@ -145,11 +150,30 @@ inline std::vector<Decimal> round_largest_remainder(std::span<const Rational> pa
   // Every part over one common denominator, so that floors, remainders and their order are
   // integer arithmetic, however many parts there are (a split's parts share the denominator
   // of pool / total weight). In int128 when everything fits, else in BigInt: the same rule.
+  // The least common multiple in machine integers while it fits 64 bits (a split's lines
+  // nearly always), then in BigInt.
   BigInt common = 1;
+  std::uint64_t small_common = 1;
+  bool small = true;
   for (const Rational& p : parts) {
     const BigInt& d = boost::multiprecision::denominator(p);
+    if (small) {
+      if (const auto small_d = narrow_to_int128(d); small_d && *small_d <= int128(UINT64_MAX)) {
+        const auto d64 = static_cast<std::uint64_t>(*small_d);
+        if (small_common % d64 == 0) continue;
+        const std::uint64_t step = d64 / std::gcd(small_common, d64);
+        std::uint64_t next;
+        if (!__builtin_mul_overflow(small_common, step, &next)) {
+          small_common = next;
+          continue;
+        }
+      }
+      small = false;
+      common = BigInt(small_common);
+    }
     if (d != common && common % d != 0) common = common / boost::multiprecision::gcd(common, d) * d;
   }
+  if (small) common = BigInt(small_common);
   if (auto fast = detail::round_units<int128>(parts, common, total, unit, tie_break, ties)) return std::move(*fast);
   return *detail::round_units<BigInt>(parts, common, total, unit, tie_break, ties);
 }

@@ -182,6 +182,12 @@ int128 to_int128(const BigInt& value, const char* what);
 // The same without throwing: none when it does not fit.
 std::optional<int128> narrow_to_int128(const BigInt& value) noexcept;
 
+// a x b and a / b (b non-zero), exactly as Rational's operators give them, in machine
+// integers when every numerator and denominator fits 64 bits: boost normalises each result
+// with gcds on big integers, most of the cost of a step of a million lines.
+Rational multiply(const Rational& a, const Rational& b);
+Rational divide(const Rational& a, const Rational& b);
+
 // Shortest exact decimal text of an integer (for BigInt and int128 alike).
 std::string int128_to_string(int128 value);
 
