@@ -6,6 +6,7 @@
 #include <array>
 #include <cstdlib>
 #include <limits>
+#include <numeric>
 
 APPORTION_BEGIN_NAMESPACE
 
@@ -18,10 +19,6 @@ bool is_digit(char c) { return c >= '0' && c <= '9'; }
   if (text.size() > 64) shown += "...";
   throw ParseError("not a decimal number: \"" + shown + "\"");
 }
-
-}  // namespace
-
-namespace {
 
 // Rational's numerator and denominator, to set a product whose terms are coprime already
 // without normalising it again. An explicit instantiation may name private members
@@ -50,19 +47,6 @@ std::optional<std::uint64_t> small_part(const BigInt& v) noexcept {
   return backend.limbs()[0];
 }
 
-std::uint64_t gcd64(std::uint64_t a, std::uint64_t b) noexcept {
-  if (a == 0) return b;
-  if (b == 0) return a;
-  const int shift = __builtin_ctzll(a | b);
-  a >>= __builtin_ctzll(a);
-  do {
-    b >>= __builtin_ctzll(b);
-    if (a > b) std::swap(a, b);
-    b -= a;
-  } while (b != 0);
-  return a << shift;
-}
-
 // n / d from n and d coprime, d > 0.
 Rational from_coprime(bool negative, uint128 n, uint128 d) {
   Rational out;
@@ -79,7 +63,7 @@ std::optional<Rational> small_product(bool negative, const BigInt& an, const Big
   const auto a_num = small_part(an), a_den = small_part(ad), b_num = small_part(bn), b_den = small_part(bd);
   if (!a_num || !a_den || !b_num || !b_den) return std::nullopt;
   if (*a_num == 0 || *b_num == 0) return Rational(0);
-  const std::uint64_t g1 = gcd64(*a_num, *b_den), g2 = gcd64(*b_num, *a_den);
+  const std::uint64_t g1 = std::gcd(*a_num, *b_den), g2 = std::gcd(*b_num, *a_den);
   return from_coprime(negative, static_cast<uint128>(*a_num / g1) * (*b_num / g2),
                       static_cast<uint128>(*a_den / g2) * (*b_den / g1));
 }

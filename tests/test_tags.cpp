@@ -1,4 +1,5 @@
 #include "apportion/tags.hpp"
+#include "apportion/heap_optional.hpp"
 
 #include <gtest/gtest.h>
 
@@ -8,7 +9,56 @@
 
 namespace {
 
+using apportion::HeapOptional;
 using apportion::Tags;
+
+// HeapOptional behaves as std::optional does: copies are deep, moves leave the source
+// empty, and it compares with values, std::nullopt and std::optional (empty ones included).
+TEST(HeapOptional, BehavesAsStdOptional) {
+  HeapOptional<std::string> none;
+  EXPECT_FALSE(none.has_value());
+  EXPECT_FALSE(none);
+  EXPECT_TRUE(none == std::nullopt);
+  EXPECT_TRUE(none == std::optional<std::string>());
+  EXPECT_FALSE(none == std::optional<std::string>("a"));
+  EXPECT_FALSE(none == std::string("a"));
+  EXPECT_EQ(none.value_or("fallback"), "fallback");
+  EXPECT_THROW((void)none.value(), std::bad_optional_access);
+
+  HeapOptional<std::string> sku = std::string("onprem/a100");
+  ASSERT_TRUE(sku);
+  EXPECT_EQ(*sku, "onprem/a100");
+  EXPECT_EQ(sku->size(), 11u);
+  EXPECT_TRUE(sku == std::string("onprem/a100"));
+  EXPECT_TRUE(sku == std::optional<std::string>("onprem/a100"));
+  EXPECT_FALSE(sku == std::optional<std::string>());
+
+  HeapOptional<std::string> copy = sku;  // deep: changing one leaves the other
+  *copy = "aws/p5";
+  EXPECT_EQ(*sku, "onprem/a100");
+  EXPECT_FALSE(copy == sku);
+  copy = sku;
+  EXPECT_TRUE(copy == sku);
+  copy = none;
+  EXPECT_FALSE(copy.has_value());
+
+  HeapOptional<std::string> moved = std::move(sku);
+  EXPECT_EQ(*moved, "onprem/a100");
+  EXPECT_FALSE(sku.has_value());  // NOLINT(bugprone-use-after-move): a move leaves it empty
+
+  const std::optional<std::string> back = moved;
+  EXPECT_EQ(back, std::optional<std::string>("onprem/a100"));
+  moved = std::optional<std::string>();
+  EXPECT_FALSE(moved);
+  moved = "x";
+  EXPECT_EQ(*moved, "x");
+  moved = std::nullopt;
+  EXPECT_FALSE(moved);
+  EXPECT_EQ(moved.emplace(3, 'y'), "yyy");
+  moved.reset();
+  EXPECT_FALSE(moved);
+  EXPECT_EQ(sizeof(HeapOptional<std::string>), sizeof(void*));
+}
 
 std::vector<std::string> keys(const Tags& tags) {
   std::vector<std::string> out;

@@ -87,8 +87,7 @@ class HeapOptional {
   }
   void reset() noexcept { value_.reset(); }
   // As a std::optional, for code written against one.
-  std::optional<T> to_optional() const { return value_ ? std::optional<T>(*value_) : std::nullopt; }
-  operator std::optional<T>() const { return to_optional(); }
+  operator std::optional<T>() const { return value_ ? std::optional<T>(*value_) : std::nullopt; }
 
   friend bool operator==(const HeapOptional& a, std::nullopt_t) noexcept { return !a.has_value(); }
   friend bool operator==(const HeapOptional& a, const HeapOptional& b) {
