@@ -180,6 +180,11 @@ std::vector<WeightedLine> GroupedSums::lines_of(Self& self) {
 template std::vector<WeightedLine> GroupedSums::lines_of(const GroupedSums&);
 template std::vector<WeightedLine> GroupedSums::lines_of(GroupedSums&);
 
+const Rational& SparseRational::zero() noexcept {
+  static const Rational value;
+  return value;
+}
+
 StepOutput split_by_weight(const StepInput& input, std::vector<WeightedLine> lines, const Rational& denominator) {
   StepOutput out;
   const Rational pool = input.pool_cost.value_or(Decimal{}).to_rational();
@@ -197,11 +202,11 @@ StepOutput split_by_weight(const StepInput& input, std::vector<WeightedLine> lin
     DraftLine& d = out.lines.emplace_back();  // filled in place: a line is not moved again
     d.kind = l.kind;
     d.tags = std::move(l.tags);
-    d.cost = multiply(per_weight, l.spread_weight == 0 ? l.weight : l.weight + l.spread_weight);
+    d.cost = multiply(per_weight, l.spread_weight.is_zero() ? l.weight : l.weight + l.spread_weight.value());
     d.share = divide(l.weight, denominator);
     d.weight = std::move(l.weight);
-    if (l.absorbed_overhead != 0) d.absorbed_overhead = multiply(per_weight, l.absorbed_overhead);
-    if (l.absorbed_idle != 0) d.absorbed_idle = multiply(per_weight, l.absorbed_idle);
+    if (!l.absorbed_overhead.is_zero()) d.absorbed_overhead = multiply(per_weight, l.absorbed_overhead.value());
+    if (!l.absorbed_idle.is_zero()) d.absorbed_idle = multiply(per_weight, l.absorbed_idle.value());
   }
   return out;
 }

@@ -141,6 +141,29 @@ TEST(Dictionary, InternsDenseIdsInFirstAppearanceOrder) {
   EXPECT_EQ(d.find("value-3"), d.intern("value-3"));
 }
 
+// The hash reads a string's last bytes as whole words: it must see every byte of the view
+// and nothing around it, at every length and wherever the view starts.
+TEST(Dictionary, HashSeesEveryByteOfTheViewAndNoOther) {
+  std::mt19937_64 rng(7);
+  std::string buffer(128, '\0');
+  for (char& c : buffer) c = static_cast<char>(rng());
+  for (std::size_t length = 0; length <= 40; ++length) {
+    const std::string value = buffer.substr(50, length);
+    const std::uint64_t h = Dictionary::hash(value);
+    for (std::size_t at = 8; at + length + 8 <= buffer.size(); at += 7) {
+      std::string around = buffer;  // other bytes before and after the same value
+      for (char& c : around) c = static_cast<char>(rng());
+      around.replace(at, length, value);
+      EXPECT_EQ(Dictionary::hash(std::string_view(around).substr(at, length)), h) << "length " << length << " at " << at;
+    }
+    for (std::size_t i = 0; i < length; ++i) {
+      std::string changed = value;
+      changed[i] = static_cast<char>(changed[i] ^ 0x20);
+      EXPECT_NE(Dictionary::hash(changed), h) << "length " << length << ", byte " << i;
+    }
+  }
+}
+
 // ---- PartialAggregate ----------------------------------------------------------------------------
 
 namespace {

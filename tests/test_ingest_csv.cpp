@@ -305,6 +305,22 @@ TEST(CsvThroughThePlan, EveryThreadCountAndBlockSizeGivesTheSameRead) {
   for (unsigned threads : {2u, 8u})
     for (std::size_t block : {1u, 7u, 100u})
       EXPECT_EQ(planned_read(folder, strict, threads, block), error) << threads << " threads, blocks of " << block;
+  // Plain text (no quotes, no CR) is cut after each part's last line feed, counted 16 bytes
+  // at a time: the line of a bad row far into the file is the same whatever the parts.
+  std::string plain = "namespace,team,pod,gpu_seconds\n";
+  for (std::size_t i = 0; i < 3000; ++i)
+    plain += "ns" + std::to_string(i % 7) + ",t" + std::to_string(i % 3) + ",pod-" + std::to_string(i) + "," +
+             (i == 2500 ? "x" : std::to_string(i * 3)) + "\n";
+  folder.write("usage.csv", plain);
+  const std::string plain_error = planned_read(folder, strict, 1, 1 << 20);
+  EXPECT_EQ(plain_error, "error: inputs[0]: usage.csv line 2502: gpu_seconds: not an exact decimal number (got \"x\")");
+  const std::string plain_skipped = planned_read(folder, skipping, 1, 1 << 20);
+  ASSERT_NE(plain_skipped.find("usage.csv line 2502"), std::string::npos);
+  for (unsigned threads : {2u, 3u})
+    for (std::size_t block : {1u, 13u, 16u, 1000u}) {
+      EXPECT_EQ(planned_read(folder, strict, threads, block), plain_error) << threads << " threads, blocks of " << block;
+      EXPECT_EQ(planned_read(folder, skipping, threads, block), plain_skipped) << threads << " threads, blocks of " << block;
+    }
   // Text that is not CSV stops the read at its line, even when later parts have rows, and
   // a quote never closed is found at the end, whatever the parts.
   const std::string rows = awkward_usage(60), more = rows.substr(rows.find('\n') + 1);

@@ -3,6 +3,7 @@
 // one hash table of the library's grouping (the csv input's rows, the columnar aggregates,
 // a strategy's groups).
 
+#include <bit>
 #include <cstdint>
 #include <cstring>
 #include <optional>
@@ -82,14 +83,37 @@ class Dictionary {
       n -= 8;
     }
     if (n > 0) {
-      std::uint64_t v = 0;
-      std::memcpy(&v, p, n);
+      const std::uint64_t v = tail(p, n, bytes.size());
       h = mix(h ^ v ^ (static_cast<std::uint64_t>(n) << 56), k0);
     }
     return mix(h, k1 ^ 0x8ebc6af09c88c6e3ULL);
   }
 
  private:
+  // The last n bytes (1 to 7) of a string of `size` bytes ending at p + n, as memcpy into a
+  // zeroed word would give them. Whole loads, not a byte at a time: bytes stored one by one
+  // and read back as a word stall the load (no store forwarding), several cycles a string.
+  static std::uint64_t tail(const char* p, std::size_t n, std::size_t size) noexcept {
+    if constexpr (std::endian::native == std::endian::little) {
+      if (size >= 8) {  // the word that ends with them, shifted down
+        std::uint64_t v;
+        std::memcpy(&v, p + n - 8, 8);
+        return v >> (8 * (8 - n));
+      }
+      const auto byte = [p](std::size_t i) { return static_cast<std::uint64_t>(static_cast<unsigned char>(p[i])); };
+      if (n >= 4) {  // two words of four that overlap
+        std::uint32_t low, high;
+        std::memcpy(&low, p, 4);
+        std::memcpy(&high, p + n - 4, 4);
+        return low | (static_cast<std::uint64_t>(high) << (8 * (n - 4)));
+      }
+      return byte(0) | (byte(n / 2) << (8 * (n / 2))) | (byte(n - 1) << (8 * (n - 1)));
+    }
+    std::uint64_t v = 0;
+    std::memcpy(&v, p, n);
+    return v;
+  }
+
   // A slot holds where its string is, so a lookup reads the slot and the string's bytes,
   // nothing between (a table of a million strings misses the cache on each).
   struct Slot {

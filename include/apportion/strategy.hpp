@@ -13,6 +13,7 @@
 
 #include "apportion/dictionary.hpp"
 #include "apportion/engine.hpp"
+#include "apportion/heap_optional.hpp"
 #include "apportion/value.hpp"
 
 APPORTION_BEGIN_NAMESPACE
@@ -121,14 +122,40 @@ Tags key_or_marker(const Record& record, std::span<const std::string> group_by, 
 // with `spread_weight` (absorbed weight that is not reported) added to its weight. A zero
 // denominator gives the whole pool as one unallocated line. Shares are reported weight /
 // denominator.
+// A Rational that is zero on nearly every line: held on the heap when it is not, so that it
+// is one pointer wide (a step of a million lines has three a line).
+class SparseRational {
+ public:
+  SparseRational() = default;
+  SparseRational(Rational value) {  // NOLINT(google-explicit-constructor): a Rational is one
+    if (value != 0) value_ = std::move(value);
+  }
+  SparseRational(int value) : SparseRational(Rational(value)) {}  // NOLINT(google-explicit-constructor)
+  const Rational& value() const noexcept { return value_ ? *value_ : zero(); }
+  bool is_zero() const noexcept { return !value_; }
+  SparseRational& operator+=(const Rational& add) {
+    if (value_) {
+      *value_ += add;
+      if (*value_ == 0) value_.reset();
+    } else if (add != 0) {
+      value_ = add;
+    }
+    return *this;
+  }
+
+ private:
+  static const Rational& zero() noexcept;
+  HeapOptional<Rational> value_;
+};
+
 struct WeightedLine {
   LineKind kind = LineKind::allocated;
   Tags tags;
-  Rational weight;         // reported weight
-  Rational spread_weight;  // weight absorbed from overhead or idle, not reported
+  Rational weight;               // reported weight
+  SparseRational spread_weight;  // weight absorbed from overhead or idle, not reported
   // Of weight + spread_weight, what came from overhead and from idle (spread or assigned to
   // the line): split_by_weight reports their costs as the line's absorbed costs.
-  Rational absorbed_overhead{}, absorbed_idle{};
+  SparseRational absorbed_overhead{}, absorbed_idle{};
 };
 StepOutput split_by_weight(const StepInput& input, std::vector<WeightedLine> lines, const Rational& denominator);
 
@@ -162,12 +189,12 @@ class ExactSum {
   void add(const Rational& r) { carry_ += r; }
   Rational value() const {
     Rational decimals = Decimal::from_raw(acc_).to_rational();
-    return carry_ == 0 ? decimals : carry_ + decimals;
+    return carry_.is_zero() ? decimals : carry_.value() + decimals;
   }
 
  private:
   int128 acc_ = 0;
-  Rational carry_;
+  SparseRational carry_;  // what overflowed acc_, and weights that are not Decimals
 };
 
 // GroupedWeights for many records: a record's group is found from its tag values without

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <bit>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -27,6 +28,10 @@
 #include "apportion/columnar.hpp"
 #include "csv_reader.hpp"
 #include "formats.hpp"
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 APPORTION_BEGIN_NAMESPACE
 namespace ingest {
@@ -668,27 +673,45 @@ struct Cut {
   bool regular = true;
 };
 
-// The line feeds in `text`, eight bytes at a time.
-std::size_t count_line_feeds(std::string_view text) noexcept {
-  constexpr std::uint64_t low7 = 0x7F7F7F7F7F7F7F7FULL;
-  std::size_t n = 0, i = 0;
-  for (; i + 8 <= text.size(); i += 8) {
-    std::uint64_t x;
-    std::memcpy(&x, text.data() + i, 8);
-    const std::uint64_t y = x ^ (ones * '\n');                    // zero bytes where x has LF
-    const std::uint64_t hit = ~(((y & low7) + low7) | y | low7);  // exactly the high bit of each LF byte
-    n += static_cast<std::size_t>(((hit >> 7) * ones) >> 56);      // the bytes' 0s and 1s summed
+// A part's text at a glance, in one pass: whether it holds a quote or a CR (then the cut
+// must follow quotes), and else its line feeds and where the last one is.
+struct Glance {
+  bool plain = true;  // no '"', no '\r'
+  std::size_t line_feeds = 0, last_line_feed = std::string_view::npos;
+};
+
+Glance glance(std::string_view text) noexcept {
+  Glance g;
+  std::size_t i = 0;
+#if defined(__SSE2__)
+  const __m128i lf = _mm_set1_epi8('\n'), quote = _mm_set1_epi8('"'), cr = _mm_set1_epi8('\r'), zero = _mm_setzero_si128();
+  __m128i feeds_counted = zero;  // two 64-bit sums (x86-64 has no popcount without -mpopcnt)
+  for (; i + 16 <= text.size(); i += 16) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(text.data() + i));
+    if (_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, cr))) != 0) return {false, 0, 0};
+    const __m128i is_feed = _mm_cmpeq_epi8(v, lf);  // 0xFF at each LF
+    if (const auto feeds = static_cast<unsigned>(_mm_movemask_epi8(is_feed))) {
+      feeds_counted = _mm_add_epi64(feeds_counted, _mm_sad_epu8(_mm_sub_epi8(zero, is_feed), zero));
+      g.last_line_feed = i + 31 - static_cast<std::size_t>(std::countl_zero(feeds));  // its highest bit
+    }
   }
-  for (; i < text.size(); ++i) n += text[i] == '\n';
-  return n;
+  g.line_feeds = static_cast<std::size_t>(_mm_cvtsi128_si64(feeds_counted)) +
+                 static_cast<std::size_t>(_mm_cvtsi128_si64(_mm_unpackhi_epi64(feeds_counted, feeds_counted)));
+#endif
+  for (; i < text.size(); ++i) {
+    if (text[i] == '"' || text[i] == '\r') return {false, 0, 0};
+    if (text[i] == '\n') {
+      ++g.line_feeds;
+      g.last_line_feed = i;
+    }
+  }
+  return g;
 }
 
 Cut cut_rows(std::string_view text) {
   Cut cut;
-  const auto has = [&](char c) { return std::memchr(text.data(), c, text.size()) != nullptr; };
-  if (!has('"') && !has('\r')) {  // no quotes, no CR: after the last LF
-    const std::size_t last = text.rfind('\n');
-    if (last != std::string_view::npos) cut = {last + 1, count_line_feeds(text.substr(0, last + 1)), true};
+  if (const Glance g = glance(text); g.plain) {  // no quotes, no CR: after the last LF
+    if (g.last_line_feed != std::string_view::npos) cut = {g.last_line_feed + 1, g.line_feeds, true};
     return cut;
   }
   bool quoted = false, lone_cr = false;
@@ -731,18 +754,30 @@ namespace {
 void sum_in_parts(Input& in, std::size_t first_line, const SummedColumns& columns, unsigned threads, SummedPart& total,
                   IngestResult& result, const RowErrors& errors, const Scanner& scanner) {
   const std::size_t part_size = 4 * default_chunk_size.load();
-  const auto sum_part = [&columns](std::shared_ptr<const std::string> text, std::size_t line) {
-    Input part_in(std::string_view(*text), /*strip_byte_order_mark=*/false);
+  const auto sum_part = [&columns](std::string_view text, std::size_t line) {
+    Input part_in(text, /*strip_byte_order_mark=*/false);
     Scanner part_scanner(columns.source, columns.o.delimiter, line);
     return sum_rows(part_in, part_scanner, columns);
   };
-  std::deque<std::pair<std::future<SummedPart>, std::size_t>> running;  // with the line after each
+  // A part in flight: its text, its sums to come and the line after it. The text is declared
+  // first so that it outlives the future, whose destructor waits for the part's reader; a
+  // deque does not move what it holds.
+  struct Running {
+    std::string text;
+    std::size_t next_line;
+    std::future<SummedPart> summed;
+  };
+  std::deque<Running> running;
+  // The texts of parts summed, to hold the next parts: the same few buffers all the way, so
+  // that memory stays as it was after the first parts, whatever the file's length.
+  std::vector<std::string> spare;
   // Rows that are mostly groups of their own gain nothing from parts, whose groups must
   // then be merged one by one: the rest of the file is read in one pass.
   bool one_pass = false;
   const auto add_oldest = [&] {
-    SummedPart part = running.front().first.get();
-    const std::size_t next = running.front().second;
+    SummedPart part = running.front().summed.get();
+    const std::size_t next = running.front().next_line;
+    spare.push_back(std::move(running.front().text));
     running.pop_front();
     if (!part.stopped && part.end_line != next && (columns.skipping || part.row_errors.empty()))
       throw std::logic_error("csv: a part of the file ended at line " + std::to_string(part.end_line) + ", not " +
@@ -774,27 +809,31 @@ void sum_in_parts(Input& in, std::size_t first_line, const SummedColumns& column
       continue;
     }
     want = part_size;
-    std::string rest = pending.substr(cut.at);  // part of a row: short
+    std::string rest;  // part of a row: short
+    if (!spare.empty()) {
+      rest = std::move(spare.back());
+      spare.pop_back();
+    }
+    rest.assign(pending, cut.at);
     pending.resize(cut.at);
-    const auto text = std::make_shared<const std::string>(std::move(pending));
+    Running& part = running.emplace_back(Running{std::move(pending), line, {}});
     pending = std::move(rest);
-    std::future<SummedPart> summed;
     if (cut.regular) {
       try {
-        summed = std::async(std::launch::async, sum_part, text, line);
+        part.summed = std::async(std::launch::async, sum_part, std::string_view(part.text), line);
       } catch (const std::system_error&) {  // no thread to be had: read it here
       }
     }
-    if (summed.valid()) {
+    if (part.summed.valid()) {
       line += cut.lines;
     } else {  // read here, after which the line the next part starts on is known
       std::promise<SummedPart> done;
-      SummedPart part = sum_part(text, line);
-      line = part.end_line;
-      done.set_value(std::move(part));
-      summed = done.get_future();
+      SummedPart summed = sum_part(part.text, line);
+      line = summed.end_line;
+      done.set_value(std::move(summed));
+      part.summed = done.get_future();
     }
-    running.emplace_back(std::move(summed), line);
+    part.next_line = line;
     while (running.size() >= threads) add_oldest();
   }
   while (!running.empty()) add_oldest();

@@ -45,11 +45,11 @@ bool settle_by_policy(std::vector<WeightedLine>& lines, const CostPolicy& policy
   }
   Rational allocated = 0;
   for (const WeightedLine& l : lines)
-    if (l.kind == LineKind::allocated) allocated += l.weight + l.spread_weight;
+    if (l.kind == LineKind::allocated) allocated += l.weight + l.spread_weight.value();
   if (allocated == 0) return false;
   for (WeightedLine& l : lines)
     if (l.kind == LineKind::allocated) {
-      const Rational w = weight * (l.weight + l.spread_weight) / allocated;
+      const Rational w = weight * (l.weight + l.spread_weight.value()) / allocated;
       l.spread_weight += w;
       absorb(l, w);
     }
