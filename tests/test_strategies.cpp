@@ -64,6 +64,31 @@ std::string share_of(const Line& l) {
 
 using V = std::vector<std::string>;
 
+// ---- weighted lines -------------------------------------------------------------------
+
+// A weighted line's absorbed weights are zero on nearly every line and held on the heap
+// otherwise: zero, whether never set or added back to zero, reads as zero and holds nothing.
+TEST(WeightedLines, SparseRationalIsExactAndHoldsNothingAtZero) {
+  SparseRational r;
+  EXPECT_TRUE(r.is_zero());
+  EXPECT_EQ(r.value(), Rational(0));
+  r += Rational(1, 3);
+  EXPECT_FALSE(r.is_zero());
+  r += Rational(1, 6);
+  EXPECT_EQ(r.value(), Rational(1, 2));
+  r += Rational(-1, 2);
+  EXPECT_TRUE(r.is_zero());
+  EXPECT_EQ(r.value(), Rational(0));
+  EXPECT_TRUE(SparseRational(0).is_zero());
+  EXPECT_TRUE(SparseRational(Rational(0)).is_zero());
+  const SparseRational seven = Rational(7, 2);
+  SparseRational copy = seven;
+  copy += Rational(1, 2);
+  EXPECT_EQ(seven.value(), Rational(7, 2));  // copies are their own
+  EXPECT_EQ(copy.value(), Rational(4));
+  EXPECT_EQ(sizeof(SparseRational), sizeof(void*));
+}
+
 // ---- proportional ---------------------------------------------------------------------
 
 TEST(Proportional, FiveTeamsByTokensKeepEveryCent) {

@@ -29,8 +29,9 @@
 #include "csv_reader.hpp"
 #include "formats.hpp"
 
-#if defined(__SSE2__)
+#if defined(__SSE2__) && defined(__x86_64__)
 #include <emmintrin.h>
+#define APPORTION_CSV_SSE2 1
 #endif
 
 APPORTION_BEGIN_NAMESPACE
@@ -683,7 +684,7 @@ struct Glance {
 Glance glance(std::string_view text) noexcept {
   Glance g;
   std::size_t i = 0;
-#if defined(__SSE2__)
+#if defined(APPORTION_CSV_SSE2)
   const __m128i lf = _mm_set1_epi8('\n'), quote = _mm_set1_epi8('"'), cr = _mm_set1_epi8('\r'), zero = _mm_setzero_si128();
   __m128i feeds_counted = zero;  // two 64-bit sums (x86-64 has no popcount without -mpopcnt)
   for (; i + 16 <= text.size(); i += 16) {
