@@ -8,6 +8,7 @@
 #include <atomic>
 #include <random>
 #include <thread>
+#include <type_traits>
 
 #include "apportion/apportion.hpp"
 
@@ -87,6 +88,10 @@ TEST(WeightedLines, SparseRationalIsExactAndHoldsNothingAtZero) {
   EXPECT_EQ(seven.value(), Rational(7, 2));  // copies are their own
   EXPECT_EQ(copy.value(), Rational(4));
   EXPECT_EQ(sizeof(SparseRational), sizeof(void*));
+  // Any integer converts exactly (none narrowed through int); a double does not convert.
+  EXPECT_EQ(SparseRational(5000000000LL).value(), Rational(5000000000LL));
+  EXPECT_EQ(SparseRational(std::size_t{1} << 40).value(), Rational(static_cast<long long>(std::size_t{1} << 40)));
+  static_assert(!std::is_convertible_v<double, SparseRational>);
 }
 
 // ---- proportional ---------------------------------------------------------------------

@@ -3,6 +3,7 @@
 // splitting, the zero-denominator rule), and the registry of strategies by name.
 
 #include <array>
+#include <concepts>
 #include <functional>
 #include <map>
 #include <memory>
@@ -118,19 +119,18 @@ Tags key_or_marker(const Record& record, std::span<const std::string> group_by, 
 
 }  // namespace grouping
 
-// Weighted lines over one denominator: each line's cost is pool x weight / denominator,
-// with `spread_weight` (absorbed weight that is not reported) added to its weight. A zero
-// denominator gives the whole pool as one unallocated line. Shares are reported weight /
-// denominator.
 // A Rational that is zero on nearly every line: held on the heap when it is not, so that it
 // is one pointer wide (a step of a million lines has three a line).
 class SparseRational {
  public:
   SparseRational() = default;
-  SparseRational(Rational value) {  // NOLINT(google-explicit-constructor): a Rational is one
+  // Implicit, as a Rational's own are: lines are written {kind, tags, weight, 0}.
+  SparseRational(Rational value) {
     if (value != 0) value_ = std::move(value);
   }
-  SparseRational(int value) : SparseRational(Rational(value)) {}  // NOLINT(google-explicit-constructor)
+  // Integers only: a double or a wider integer must not reach a Rational through `int`.
+  template <std::integral Integer>
+  SparseRational(Integer value) : SparseRational(Rational(value)) {}
   const Rational& value() const noexcept { return value_ ? *value_ : zero(); }
   bool is_zero() const noexcept { return !value_; }
   SparseRational& operator+=(const Rational& add) {
@@ -148,6 +148,10 @@ class SparseRational {
   HeapOptional<Rational> value_;
 };
 
+// Weighted lines over one denominator: each line's cost is pool x weight / denominator,
+// with `spread_weight` (absorbed weight that is not reported) added to its weight. A zero
+// denominator gives the whole pool as one unallocated line. Shares are reported weight /
+// denominator.
 struct WeightedLine {
   LineKind kind = LineKind::allocated;
   Tags tags;

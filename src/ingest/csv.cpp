@@ -683,8 +683,8 @@ struct Glance {
 
 Glance glance(std::string_view text) noexcept {
   Glance g;
-  std::size_t i = 0;
 #if defined(APPORTION_CSV_SSE2)
+  std::size_t i = 0;
   const __m128i lf = _mm_set1_epi8('\n'), quote = _mm_set1_epi8('"'), cr = _mm_set1_epi8('\r'), zero = _mm_setzero_si128();
   __m128i feeds_counted = zero;  // two 64-bit sums (x86-64 has no popcount without -mpopcnt)
   for (; i + 16 <= text.size(); i += 16) {
@@ -698,7 +698,6 @@ Glance glance(std::string_view text) noexcept {
   }
   g.line_feeds = static_cast<std::size_t>(_mm_cvtsi128_si64(feeds_counted)) +
                  static_cast<std::size_t>(_mm_cvtsi128_si64(_mm_unpackhi_epi64(feeds_counted, feeds_counted)));
-#endif
   for (; i < text.size(); ++i) {
     if (text[i] == '"' || text[i] == '\r') return {false, 0, 0};
     if (text[i] == '\n') {
@@ -706,6 +705,20 @@ Glance glance(std::string_view text) noexcept {
       g.last_line_feed = i;
     }
   }
+#else  // the C library's searches, and line feeds counted eight bytes at a time
+  if (std::memchr(text.data(), '"', text.size()) || std::memchr(text.data(), '\r', text.size())) return {false, 0, 0};
+  g.last_line_feed = text.rfind('\n');
+  constexpr std::uint64_t low7 = 0x7F7F7F7F7F7F7F7FULL;
+  std::size_t i = 0;
+  for (; i + 8 <= text.size(); i += 8) {
+    std::uint64_t x;
+    std::memcpy(&x, text.data() + i, 8);
+    const std::uint64_t y = x ^ (ones * '\n');                    // zero bytes where x has LF
+    const std::uint64_t hit = ~(((y & low7) + low7) | y | low7);  // exactly the high bit of each LF byte
+    g.line_feeds += static_cast<std::size_t>(((hit >> 7) * ones) >> 56);  // the bytes' 0s and 1s summed
+  }
+  for (; i < text.size(); ++i) g.line_feeds += text[i] == '\n';
+#endif
   return g;
 }
 
@@ -793,6 +806,7 @@ void sum_in_parts(Input& in, std::size_t first_line, const SummedColumns& column
   while (more || !pending.empty()) {
     if (one_pass) {
       while (!running.empty()) add_oldest();
+      spare = {};  // the parts' buffers: not needed again
       in.unread(pending);
       Scanner rest(columns.source, columns.o.delimiter, line);
       SummedPart all = sum_rows(in, rest, columns, std::move(total));  // on from what the parts summed
